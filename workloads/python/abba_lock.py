@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""abba_lock - lab 7 twin: an ABBA deadlock on two threading.Lock objects.
+
+Thread "abba-1" takes lock_a then lock_b, thread "abba-2" takes lock_b then lock_a. Both
+hold their first lock, meet at a barrier, sleep the forcing delay, then block forever on the
+lock the other holds. HANGS ON PURPOSE (unless --no-hang); kill it. The ground-truth line is
+printed and flushed before the hang. On CPython 3.11/3.12 a threading.Lock is a POSIX
+semaphore, so the futex each thread sleeps on is the lock's own address.
+"""
+import argparse
+import ctypes
+import sys
+import threading
+import time
+
+import wl
+
+lock_a = threading.Lock()
+lock_b = threading.Lock()
+tids = {}
+
+
+def futex_addr(lock):
+    """The sem_t a 3.11/3.12 threading.Lock sleeps on (lockobject: head, then lock_lock)."""
+    if sys.version_info >= (3, 13):
+        return "unknown"
+    return hex(ctypes.c_void_p.from_address(id(lock) + 16).value)
+
+
+def path(name, first, second, holding, delay, iters):
+    tids[name] = wl.tid()
+    if holding is None:
+        for _ in range(iters):
+            with first:
+                with second:
+                    pass
+        return
+    first.acquire()
+    holding.wait()
+    time.sleep(delay)
+    second.acquire()        # never returns: the other thread holds it
+    second.release()
+    first.release()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--delay-ms", type=int, default=50, help="forcing delay (default 50)")
+    ap.add_argument("--no-hang", action="store_true",
+                    help="run the two paths one after the other: never hangs")
+    ap.add_argument("--iters", type=int, default=1000, help="with --no-hang (default 1000)")
+    a = ap.parse_args()
+    wl.name_thread("abba-main")
+    delay = a.delay_ms / 1000
+    if a.no_hang:
+        for name, f, s in (("abba-1", lock_a, lock_b), ("abba-2", lock_b, lock_a)):
+            t = wl.named_thread(name, path, name, f, s, None, delay, a.iters)
+            t.start()
+            t.join()
+        wl.truth(hang="none", path1="lock_a,lock_b", path2="lock_b,lock_a",
+                 tid1=tids["abba-1"], tid2=tids["abba-2"], iters=a.iters)
+        return
+    holding = threading.Barrier(3)
+    t1 = wl.named_thread("abba-1", path, "abba-1", lock_a, lock_b, holding, delay, 0)
+    t2 = wl.named_thread("abba-2", path, "abba-2", lock_b, lock_a, holding, delay, 0)
+    t1.start()
+    t2.start()
+    holding.wait()
+    print(f"abba-1 (tid {tids['abba-1']}) holds lock_a and will wait for lock_b")
+    print(f"abba-2 (tid {tids['abba-2']}) holds lock_b and will wait for lock_a")
+    wl.truth(hang="abba", pid=wl.pid(), holder_a=tids["abba-1"], holder_b=tids["abba-2"],
+             waiter_a=tids["abba-2"], waiter_b=tids["abba-1"], cycle="abba-1,abba-2",
+             futex_a=futex_addr(lock_a), futex_b=futex_addr(lock_b), delay_ms=a.delay_ms)
+    t1.join()
+    t2.join()
+
+
+if __name__ == "__main__":
+    main()
