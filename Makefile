@@ -1,0 +1,168 @@
+# conlab — top-level Makefile.
+#
+#   make            build build/conlab, the workloads and the unit tests
+#   make demo       install missing Debian packages, build, trace a bundled workload, print a report
+#   make test       install missing Debian packages, build, run every test (unit, integration)
+#   make bench      benchmarks (not part of the tests)
+#   make fuzz       fuzz the trace reader for FUZZ_SECONDS
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             show full commands; SAN=address,undefined for a sanitizer build
+#
+# Everything generated lives in $(OUTPUT): vmlinux.h, BPF objects, the skeleton, objects.
+
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+
+OUTPUT    ?= build
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+CLANG     ?= clang
+BPFTOOL   ?= $(firstword $(shell command -v bpftool 2>/dev/null) $(wildcard /usr/sbin/bpftool /sbin/bpftool))
+PKG_CONFIG ?= pkg-config
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+SAN       ?=
+
+ifeq ($(V),1)
+  Q =
+  msg =
+else
+  Q = @
+  msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+# Targets that only install or clean must not need the toolchain yet.
+NOTOOLS_GOALS := deps clean distclean help
+ifneq ($(filter-out $(NOTOOLS_GOALS),$(or $(MAKECMDGOALS),all)),)
+  ifeq ($(filter deps,$(MAKECMDGOALS))$(filter demo test,$(MAKECMDGOALS)),)
+    # plain build: check tools now so the error is one clear line
+    ifeq ($(shell command -v $(CLANG) 2>/dev/null),)
+      $(error clang not found: run 'sudo make deps' (or install clang llvm))
+    endif
+    ifeq ($(BPFTOOL),)
+      $(error bpftool not found: run 'sudo make deps' (or install bpftool))
+    endif
+    ifeq ($(shell $(PKG_CONFIG) --exists libbpf libdw 2>/dev/null && echo ok),)
+      $(error libbpf/libdw development files not found: run 'sudo make deps')
+    endif
+  endif
+endif
+
+CFLAGS   ?= -g -O2
+WARN     := -Wall -Wextra -Werror -Wno-missing-field-initializers
+ifneq ($(SAN),)
+  CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=$(SAN)
+endif
+USER_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Itools -MMD -MP
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf libdw 2>/dev/null) -lelf -lz -lm -lpthread
+
+# BPF: one object and one skeleton from every bpf/*.bpf.c.
+# sched.bpf.c defines the shared maps; libbpf 1.1's linker needs the definitions before the
+# objects that declare them extern, so it goes first.
+BPF_SRCS := bpf/sched.bpf.c $(filter-out bpf/sched.bpf.c,$(wildcard bpf/*.bpf.c))
+BPF_TMPS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.tmp.bpf.o,$(BPF_SRCS))
+CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+# The conlab binary: every tools/*.c (the preload interposer has its own rule).
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_OBJS := $(patsubst tools/%.c,$(OUTPUT)/tools/%.o,$(TOOL_SRCS))
+# Objects the unit tests may link against: everything but the entry point.
+LIB_OBJS  := $(filter-out $(OUTPUT)/tools/conlab.o,$(TOOL_OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps demo test unit integration bench fuzz install clean help
+all: $(OUTPUT)/conlab workloads $(UNIT_BINS)
+
+help:
+	@sed -n '2,11p' Makefile
+
+# ---- dependencies -------------------------------------------------------------------------
+deps:
+	$(Q)./tools/install-deps.sh
+
+# ---- BPF ----------------------------------------------------------------------------------
+ifdef VMLINUX_H
+$(OUTPUT)/vmlinux.h: $(VMLINUX_H) | $(OUTPUT)
+	$(call msg,VMLINUX,$@)
+	$(Q)cp $< $@
+else
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,VMLINUX,$@)
+	$(Q)test -r $(VMLINUX_BTF) || { echo "no kernel BTF at $(VMLINUX_BTF): set VMLINUX_H=path/to/vmlinux.h" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+endif
+
+$(OUTPUT)/bpf/%.tmp.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(OUTPUT)/vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf \
+		$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror -c $< -o $@
+
+$(OUTPUT)/conlab.bpf.o: $(BPF_TMPS)
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(OUTPUT)/conlab.skel.h: $(OUTPUT)/conlab.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name conlab_bpf > $@
+
+# ---- user space ---------------------------------------------------------------------------
+$(OUTPUT)/tools/%.o: tools/%.c $(OUTPUT)/conlab.skel.h | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/conlab: $(TOOL_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
+
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/tools $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+-include $(wildcard $(OUTPUT)/tools/*.d)
+
+# ---- workloads ----------------------------------------------------------------------------
+-include workloads/workloads.mk
+.PHONY: workloads
+workloads: $(WORKLOADS)
+
+# ---- tests, demo, bench -------------------------------------------------------------------
+unit: $(UNIT_BINS)
+	$(Q)./tests/run-unit.sh $(OUTPUT)
+
+integration: $(OUTPUT)/conlab workloads
+	$(Q)./tests/run-integration.sh $(OUTPUT)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./tests/run-all.sh $(OUTPUT)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./tools/demo.sh $(OUTPUT)
+
+bench: all
+	$(Q)./tests/bench/run.sh $(OUTPUT)
+
+FUZZ_SECONDS ?= 60
+fuzz: all
+	$(Q)./tests/fuzz/run.sh $(OUTPUT) $(FUZZ_SECONDS)
+
+install: $(OUTPUT)/conlab
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/bin/conlab)
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin
+	$(Q)install -m 0755 $(OUTPUT)/conlab $(DESTDIR)$(PREFIX)/bin/conlab
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)

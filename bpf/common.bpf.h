@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * common.bpf.h — what every conlab BPF program shares: the target filter, the ring buffer,
+ * the loss counters. The maps are defined once, in sched.bpf.c (CONLAB_DEFINE_MAPS), and are
+ * extern everywhere else so that `bpftool gen object` links one set of maps.
+ */
+#ifndef CONLAB_COMMON_BPF_H
+#define CONLAB_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "events.h"
+
+#ifdef CONLAB_DEFINE_MAPS
+#define CONLAB_MAP
+#else
+#define CONLAB_MAP extern
+#endif
+
+/* Set by user space before load. */
+extern const volatile __u32 trace_all;	/* -a: every process but conlab itself */
+extern const volatile __u32 self_tgid;	/* conlab's own process, never traced */
+extern const volatile __u32 want_stacks;	/* capture user stacks at sleep */
+
+struct lost_counters {
+	__u64 count[LOST_NKINDS];
+	__u64 by_type[16];
+};
+
+/* The processes we follow: tgid -> 1. Children are added in the kernel at fork. */
+CONLAB_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+/* Main executable text of each traced process (user space fills it from /proc/PID/maps):
+ * lets the sleep probe find the return address into the program past glibc's frames. */
+struct text_range {
+	__u64 lo;
+	__u64 hi;
+};
+
+CONLAB_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct text_range);
+} text_ranges SEC(".maps");
+
+CONLAB_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);	/* resized by user space (--buffer) */
+} events SEC(".maps");
+
+CONLAB_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lost_counters);
+} lost SEC(".maps");
+
+#define CLAB_STACK_DEPTH 32
+CONLAB_MAP struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, CLAB_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* futex calls in flight, by tid: the enter half of an EV_FUTEX record */
+struct futex_call {
+	__u64 ts;
+	__u64 uaddr;
+	__u32 op;
+	__u32 val;
+	__u32 flags;
+	__u32 sys;
+};
+
+CONLAB_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct futex_call);
+} futex_inflight SEC(".maps");
+
+static __always_inline void count_lost(int kind, int type)
+{
+	__u32 zero = 0;
+	struct lost_counters *c = bpf_map_lookup_elem(&lost, &zero);
+
+	if (!c)
+		return;
+	if (kind >= 0 && kind < LOST_NKINDS)
+		c->count[kind]++;
+	if (type >= 0 && type < 16)
+		c->by_type[type]++;
+}
+
+static __always_inline int tgid_traced(__u32 tgid)
+{
+	if (tgid == 0)
+		return 0;
+	if (trace_all)
+		return tgid != self_tgid;
+	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+}
+
+static __always_inline int task_traced(struct task_struct *t)
+{
+	return tgid_traced(BPF_CORE_READ(t, tgid));
+}
+
+/* Reserve a record and fill its header; counts the loss when the ring buffer is full. */
+static __always_inline void *ev_reserve(__u32 size, __u16 type, __u32 tid)
+{
+	struct ev_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!h) {
+		count_lost(LOST_RINGBUF, type);
+		return NULL;
+	}
+	h->ts = bpf_ktime_get_ns();
+	h->tid = tid;
+	h->type = type;
+	h->size = size;
+	return h;
+}
+
+/* No wakeup per record: user space polls every few ms (a wakeup costs µs on these VMs). */
+static __always_inline void ev_submit(void *rec)
+{
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+}
+
+#endif /* CONLAB_COMMON_BPF_H */

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * events.h — the wire format shared by the BPF programs (bpf/) and user space (tools/).
+ *
+ * Every record starts with struct ev_hdr. BPF records go into the ring buffer and are written
+ * to the trace file unchanged; metadata records (EV_META_*) are made in user space and travel
+ * in the same stream. Fixed-width fields, largest first, no pointers, no long, no bool, so the
+ * layout is the same for clang -target bpf and for the host compiler.
+ *
+ * Change a struct: bump CLAB_WIRE_VERSION (the trace reader refuses newer versions).
+ */
+#ifndef CONLAB_EVENTS_H
+#define CONLAB_EVENTS_H
+
+#ifdef __BPF__
+/* vmlinux.h provides __u64 and friends */
+#else
+#include <linux/types.h>
+#endif
+
+#define CLAB_WIRE_VERSION 1
+#define CLAB_COMM_LEN 16
+
+enum ev_type {
+	EV_SWITCH = 1,		/* a traced thread left or took a CPU, preempted or runnable */
+	EV_SWITCH_SLEEP = 2,	/* a traced thread left the CPU to sleep: with its wait context */
+	EV_WAKEUP = 3,		/* a traced thread was woken (or a new one made runnable) */
+	EV_FORK = 4,		/* a traced task created a thread or a process */
+	EV_EXEC = 5,		/* a traced process called exec */
+	EV_EXIT = 6,		/* a traced thread exited */
+	EV_RENAME = 7,		/* a traced thread changed its comm */
+	EV_FUTEX = 8,		/* a traced thread's futex call returned */
+	EV_LOCK = 9,		/* lock uprobes (--locks): acquire / release */
+	EV_WAKEUP_NEW = 10,	/* a new traced task made runnable for the first time (ev_wakeup) */
+
+	/* made in user space */
+	EV_META_TASK = 64,	/* a thread that existed when tracing started (or found later) */
+	EV_META_MAPS = 65,	/* one mapping of a traced process, with its build-id */
+	EV_META_CLOCK = 66,	/* CLOCK_MONOTONIC <-> CLOCK_REALTIME pair */
+	EV_META_LOST = 67,	/* cumulative lost-event counters of one CPU */
+	EV_META_CMDLINE = 68,	/* a process's command line (NUL-separated args) */
+	EV_META_STATUS = 69,	/* the recording's end: reason, the command's exit status */
+	EV_META_MAPS_RESET = 70,/* the maps of a process are replaced (exec, or a new snapshot) */
+	EV_TYPE_MAX
+};
+
+struct ev_hdr {
+	__u64 ts;		/* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
+	__u32 tid;		/* the thread the event is about (prev task for switches) */
+	__u16 type;		/* enum ev_type */
+	__u16 size;		/* whole record, header included */
+};
+
+/* prev_state of a switch, simplified from the kernel's task state bits */
+enum ev_task_state {
+	TS_RUNNABLE = 0,	/* preempted: still wants the CPU */
+	TS_SLEEPING = 1,	/* TASK_INTERRUPTIBLE */
+	TS_DISK = 2,		/* TASK_UNINTERRUPTIBLE */
+	TS_STOPPED = 3,		/* stopped or traced */
+	TS_DEAD = 4,		/* exiting */
+	TS_OTHER = 5,
+};
+
+/* EV_SWITCH: hdr.tid = prev (0 = idle or untraced side) */
+struct ev_switch {
+	struct ev_hdr hdr;
+	__u32 next_tid;		/* 0 when next is not traced */
+	__u16 cpu;
+	__u8 prev_state;	/* enum ev_task_state */
+	__u8 flags;		/* SWF_* */
+};
+
+#define SWF_PREV_TRACED 0x1
+#define SWF_NEXT_TRACED 0x2
+
+/* EV_SWITCH_SLEEP: a switch whose prev goes to sleep, with what it waits for */
+struct ev_switch_sleep {
+	struct ev_switch sw;
+	__u64 arg0;		/* first syscall argument: futex address, fd, pid, ... */
+	__u64 arg1;		/* second argument: futex op, buffer, ... */
+	__u64 ret_addr;		/* best guess of the return address into the caller of libc */
+	__u32 arg2;		/* third argument (low 32 bits): futex value, count, ... */
+	__s32 nr;		/* syscall number, -1 when not in a syscall */
+	__u32 word0;		/* futex waits: the futex word itself */
+	__u32 word8;		/* futex waits: the 32-bit word at +8 (glibc mutex __owner) */
+	__s32 stack_id;		/* user stack in the stack map, or negative errno */
+};
+
+/* EV_WAKEUP, EV_WAKEUP_NEW: hdr.tid = wakee */
+struct ev_wakeup {
+	struct ev_hdr hdr;
+	__u64 waker_arg0;	/* waker's first syscall argument (the futex it woke, the fd) */
+	__u32 waker_tid;	/* 0 = interrupt / kernel context */
+	__s16 waker_nr;		/* waker's syscall, -1 none */
+	__u16 cpu;		/* target CPU */
+};
+
+/* EV_FORK: hdr.tid = child */
+struct ev_fork {
+	struct ev_hdr hdr;
+	__u32 parent_tid;
+	__u32 parent_pid;
+	__u32 child_pid;	/* tgid of the child; == parent_pid for a new thread */
+	__u32 flags;		/* FORKF_* */
+	char comm[CLAB_COMM_LEN];
+};
+
+#define FORKF_THREAD 0x1
+
+/* EV_EXEC: hdr.tid = the thread that exec'd (it becomes the leader) */
+struct ev_exec {
+	struct ev_hdr hdr;
+	__u32 pid;
+	__u32 old_tid;		/* the tid before exec (a non-leader thread can exec) */
+	char comm[CLAB_COMM_LEN];
+	char filename[96];	/* truncated */
+};
+
+/* EV_EXIT */
+struct ev_exit {
+	struct ev_hdr hdr;
+	__u32 pid;
+	__s32 exit_code;	/* task->exit_code: wait status format */
+	__u32 flags;		/* EXITF_* */
+	__u32 pad;
+};
+
+#define EXITF_GROUP_DEAD 0x1	/* the last thread of its process */
+
+/* EV_RENAME */
+struct ev_rename {
+	struct ev_hdr hdr;
+	char comm[CLAB_COMM_LEN];
+};
+
+/* EV_FUTEX: emitted at the syscall's return; hdr.ts = return time */
+struct ev_futex {
+	struct ev_hdr hdr;
+	__u64 uaddr;
+	__u32 op;		/* futex op with flags (FUTEX_PRIVATE_FLAG, ...); futex2: FUTEX2_OP_* */
+	__u32 val;
+	__s32 ret;
+	__u32 dur;		/* ns in the call; FUTEXF_DUR_US in flags: µs */
+	__u32 flags;		/* FUTEXF_* */
+	__u32 syscall;		/* FUTEX_SYS_* */
+};
+
+#define FUTEXF_TIMEOUT 0x1	/* a timeout was given */
+#define FUTEXF_DUR_US 0x2	/* dur is in microseconds (the call took more than 4.29 s) */
+
+enum futex_sys {
+	FUTEX_SYS_FUTEX = 0,
+	FUTEX_SYS_WAIT = 1,
+	FUTEX_SYS_WAKE = 2,
+	FUTEX_SYS_WAITV = 3,
+};
+
+/* EV_LOCK (lock uprobes) */
+struct ev_lock {
+	struct ev_hdr hdr;
+	__u64 addr;
+	__u64 ret_addr;		/* caller */
+	__u32 op;		/* LOCK_OP_* */
+	__s32 ret;
+};
+
+enum lock_op {
+	LOCK_OP_ACQUIRE = 1,
+	LOCK_OP_RELEASE = 2,
+	LOCK_OP_TRY_FAIL = 3,
+};
+
+/* ---- metadata records, made in user space ---- */
+
+/* EV_META_TASK: hdr.tid = tid */
+struct ev_meta_task {
+	struct ev_hdr hdr;
+	__u32 pid;
+	__u32 ppid;
+	char comm[CLAB_COMM_LEN];
+};
+
+/* EV_META_MAPS: one executable mapping; path follows, NUL-terminated, padded to size */
+struct ev_meta_maps {
+	struct ev_hdr hdr;	/* hdr.tid = pid */
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;
+	__u8 build_id[20];
+	__u32 build_id_len;
+	__u32 prot;		/* PROT_* bits */
+	/* char path[] */
+};
+
+/* EV_META_CLOCK */
+struct ev_meta_clock {
+	struct ev_hdr hdr;
+	__u64 mono_ns;
+	__u64 real_ns;
+};
+
+/* EV_META_LOST: cumulative counters of one CPU (the last record of a CPU wins) */
+enum lost_kind {
+	LOST_RINGBUF = 0,	/* ring buffer full: records dropped */
+	LOST_STACK = 1,		/* user stack capture failed */
+	LOST_TASKMAP = 2,	/* traced-process map full: a child could not be followed */
+	LOST_FUTEXMAP = 3,	/* futex in-flight map full: a futex call not timed */
+	LOST_USER_READ = 4,	/* user memory read failed (futex word, stack) */
+	LOST_NKINDS = 8,
+};
+
+struct ev_meta_lost {
+	struct ev_hdr hdr;	/* hdr.tid = cpu */
+	__u64 count[LOST_NKINDS];
+	__u64 by_type[16];	/* ringbuf drops per ev_type (index = type, < 16) */
+};
+
+/* EV_META_CMDLINE: hdr.tid = pid; NUL-separated args follow */
+struct ev_meta_cmdline {
+	struct ev_hdr hdr;
+};
+
+/* EV_META_STATUS */
+struct ev_meta_status {
+	struct ev_hdr hdr;
+	__s32 exit_status;	/* the command's wait status, -1 unknown */
+	__u32 reason;		/* STOP_* */
+	__u64 events;		/* records written */
+};
+
+enum stop_reason {
+	STOP_COMMAND_EXIT = 1,
+	STOP_SIGNAL = 2,
+	STOP_DURATION = 3,
+	STOP_TARGET_GONE = 4,
+	STOP_ERROR = 5,
+	STOP_DEADLOCK = 6,
+};
+
+/* EV_META_MAPS_RESET: hdr.tid = pid */
+struct ev_meta_maps_reset {
+	struct ev_hdr hdr;
+};
+
+#endif /* CONLAB_EVENTS_H */

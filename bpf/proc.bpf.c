@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * proc.bpf.c — the life of traced tasks: fork (threads and processes), exec, exit, rename.
+ * Children of traced processes are added to the `traced` map here, in the kernel, so that a
+ * child is traced from its first instruction (no /proc polling race).
+ */
+#include "common.bpf.h"
+
+static __always_inline int handle_fork(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ppid = BPF_CORE_READ(parent, tgid), cpid = BPF_CORE_READ(child, tgid);
+	struct ev_fork *e;
+
+	if (!tgid_traced(ppid))
+		return 0;
+	if (cpid != ppid && !trace_all) {
+		__u8 one = 1;
+
+		if (bpf_map_update_elem(&traced, &cpid, &one, BPF_ANY))
+			count_lost(LOST_TASKMAP, EV_FORK);
+	}
+	e = ev_reserve(sizeof(*e), EV_FORK, BPF_CORE_READ(child, pid));
+	if (!e)
+		return 0;
+	e->parent_tid = BPF_CORE_READ(parent, pid);
+	e->parent_pid = ppid;
+	e->child_pid = cpid;
+	e->flags = cpid == ppid ? FORKF_THREAD : 0;
+	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int handle_exec(struct task_struct *p, pid_t old_pid,
+				       struct linux_binprm *bprm)
+{
+	struct ev_exec *e;
+	const char *fn;
+
+	if (!task_traced(p))
+		return 0;
+	e = ev_reserve(sizeof(*e), EV_EXEC, BPF_CORE_READ(p, pid));
+	if (!e)
+		return 0;
+	e->pid = BPF_CORE_READ(p, tgid);
+	e->old_tid = old_pid;
+	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	fn = BPF_CORE_READ(bprm, filename);
+	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), fn) < 0)
+		e->filename[0] = 0;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int handle_exit(struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct ev_exit *e;
+	int live;
+
+	if (!tgid_traced(tgid))
+		return 0;
+	/* signal->live was decremented before the tracepoint: 0 means the last thread. */
+	live = BPF_CORE_READ(p, signal, live.counter);
+	e = ev_reserve(sizeof(*e), EV_EXIT, BPF_CORE_READ(p, pid));
+	if (e) {
+		e->pid = tgid;
+		e->exit_code = BPF_CORE_READ(p, exit_code);
+		e->flags = live == 0 ? EXITF_GROUP_DEAD : 0;
+		e->pad = 0;
+		if (live == 0) {
+			int gec = BPF_CORE_READ(p, signal, group_exit_code);
+
+			if (gec)
+				e->exit_code = gec;
+		}
+		ev_submit(e);
+	}
+	if (live == 0 && !trace_all)
+		bpf_map_delete_elem(&traced, &tgid);
+	return 0;
+}
+
+static __always_inline int handle_rename(struct task_struct *t, const char *comm)
+{
+	struct ev_rename *e;
+
+	if (!task_traced(t))
+		return 0;
+	e = ev_reserve(sizeof(*e), EV_RENAME, BPF_CORE_READ(t, pid));
+	if (!e)
+		return 0;
+	if (bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm) < 0)
+		e->comm[0] = 0;
+	ev_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(parent, child);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(raw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(parent, child);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return handle_exec(p, old_pid, bprm);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(raw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return handle_exec(p, old_pid, bprm);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tp_exit, struct task_struct *p)
+{
+	return handle_exit(p);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(raw_exit, struct task_struct *p)
+{
+	return handle_exit(p);
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(tp_rename, struct task_struct *t, const char *comm)
+{
+	return handle_rename(t, comm);
+}
+
+SEC("raw_tp/task_rename")
+int BPF_PROG(raw_rename, struct task_struct *t, const char *comm)
+{
+	return handle_rename(t, comm);
+}

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * sched.bpf.c — context switches and wakeups of traced threads.
+ *
+ * At switch-out of a thread that goes to sleep we record why: the tracepoint fires before the
+ * switch, so bpf_task_pt_regs(prev) holds its syscall number and arguments and user memory
+ * reads still see prev's address space. For a futex wait that gives the futex word and the
+ * glibc mutex __owner at +8 (DESIGN.md §1) — the holder — with no per-syscall probe.
+ *
+ * Each hook has a tp_btf program and a raw_tp twin over one static handler; user space loads
+ * the tp_btf ones when the kernel has BTF-enabled tracepoints, else the raw_tp ones.
+ */
+#define CONLAB_DEFINE_MAPS
+#include "common.bpf.h"
+
+const volatile __u32 trace_all = 0;
+const volatile __u32 self_tgid = 0;
+const volatile __u32 want_stacks = 1;
+
+#define NR_FUTEX 202
+#define NR_FUTEX_WAITV 449
+#define NR_FUTEX_WAIT 455
+#define SCAN_WORDS 32
+
+/* Kernel task state bits (include/linux/sched.h); stable ABI of the tracepoint's prev_state. */
+#define K_TASK_INTERRUPTIBLE 0x1
+#define K_TASK_UNINTERRUPTIBLE 0x2
+#define K_TASK_STOPPED 0x4
+#define K_TASK_TRACED 0x8
+#define K_EXIT_DEAD 0x10
+#define K_EXIT_ZOMBIE 0x20
+#define K_TASK_DEAD 0x80
+
+static __always_inline __u8 simple_state(bool preempt, unsigned int st)
+{
+	if (preempt || st == 0)
+		return TS_RUNNABLE;
+	if (st & (K_TASK_DEAD | K_EXIT_DEAD | K_EXIT_ZOMBIE))
+		return TS_DEAD;
+	if (st & K_TASK_INTERRUPTIBLE)
+		return TS_SLEEPING;
+	if (st & K_TASK_UNINTERRUPTIBLE)
+		return TS_DISK;
+	if (st & (K_TASK_STOPPED | K_TASK_TRACED))
+		return TS_STOPPED;
+	return TS_OTHER;
+}
+
+/* Per-CPU scratch for the stack scan: 256 bytes is too much for the BPF stack with the rest. */
+struct scan_buf {
+	__u64 w[SCAN_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scan_buf);
+} scan_scratch SEC(".maps");
+
+/*
+ * glibc is built without frame pointers, so a frame-pointer unwind from inside a futex wait
+ * skips the function that called pthread_mutex_lock (its return address sits in glibc's frame,
+ * not in the rbp chain). Find it by scanning the top of the user stack for the first word that
+ * points into the program's own text.
+ */
+static __always_inline __u64 find_ret_addr(__u32 tgid, __u64 sp)
+{
+	struct text_range *tr = bpf_map_lookup_elem(&text_ranges, &tgid);
+	__u32 zero = 0;
+	struct scan_buf *b;
+
+	if (!tr || !sp)
+		return 0;
+	b = bpf_map_lookup_elem(&scan_scratch, &zero);
+	if (!b)
+		return 0;
+	if (bpf_probe_read_user(b->w, sizeof(b->w), (void *)sp)) {
+		count_lost(LOST_USER_READ, -1);
+		return 0;
+	}
+	for (int i = 0; i < SCAN_WORDS; i++) {
+		__u64 w = b->w[i];
+
+		if (w >= tr->lo && w < tr->hi)
+			return w;
+	}
+	return 0;
+}
+
+static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep *e,
+					       struct task_struct *prev, __u32 tgid)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	__u64 a0 = BPF_CORE_READ(regs, di);
+	__u32 words[3] = {};
+
+	e->nr = (__s32)nr;
+	e->arg0 = a0;
+	e->arg1 = BPF_CORE_READ(regs, si);
+	e->arg2 = (__u32)BPF_CORE_READ(regs, dx);
+	e->word0 = 0;
+	e->word8 = 0;
+	e->ret_addr = 0;
+	e->stack_id = -1;
+	if (nr < 0)	/* not in a syscall: a page fault or an in-kernel wait */
+		return;
+
+	if (nr == NR_FUTEX_WAITV) {
+		/* struct futex_waitv { u64 val; u64 uaddr; u32 flags; u32 reserved; }: the first */
+		__u64 ua = 0;
+
+		bpf_probe_read_user(&ua, sizeof(ua), (void *)(a0 + 8));
+		e->arg0 = a0 = ua;
+	}
+	if (nr == NR_FUTEX || nr == NR_FUTEX_WAITV || nr == NR_FUTEX_WAIT) {
+		if (bpf_probe_read_user(words, sizeof(words), (void *)a0) == 0) {
+			e->word0 = words[0];
+			e->word8 = words[2];
+		} else {
+			count_lost(LOST_USER_READ, -1);
+		}
+	}
+	e->ret_addr = find_ret_addr(tgid, BPF_CORE_READ(regs, sp));
+	if (want_stacks) {
+		long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+
+		if (id < 0)
+			count_lost(LOST_STACK, -1);
+		e->stack_id = (__s32)id;
+	}
+}
+
+static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
+					 struct task_struct *next, unsigned int prev_state)
+{
+	__u32 prev_tid = BPF_CORE_READ(prev, pid), next_tid = BPF_CORE_READ(next, pid);
+	__u32 prev_tgid = BPF_CORE_READ(prev, tgid);
+	int pt = prev_tid && tgid_traced(prev_tgid);
+	int nt = next_tid && task_traced(next);
+	__u8 st;
+
+	if (!pt && !nt)
+		return 0;
+	st = simple_state(preempt, prev_state);
+	if (pt && (st == TS_SLEEPING || st == TS_DISK)) {
+		struct ev_switch_sleep *e;
+
+		e = ev_reserve(sizeof(*e), EV_SWITCH_SLEEP, prev_tid);
+		if (!e)
+			return 0;
+		e->sw.next_tid = nt ? next_tid : 0;
+		e->sw.cpu = bpf_get_smp_processor_id();
+		e->sw.prev_state = st;
+		e->sw.flags = SWF_PREV_TRACED | (nt ? SWF_NEXT_TRACED : 0);
+		fill_sleep_context(ctx, e, prev, prev_tgid);
+		ev_submit(e);
+		return 0;
+	}
+
+	struct ev_switch *e = ev_reserve(sizeof(*e), EV_SWITCH, pt ? prev_tid : 0);
+
+	if (!e)
+		return 0;
+	e->next_tid = nt ? next_tid : 0;
+	e->cpu = bpf_get_smp_processor_id();
+	e->prev_state = st;
+	e->flags = (pt ? SWF_PREV_TRACED : 0) | (nt ? SWF_NEXT_TRACED : 0);
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int handle_wakeup(struct task_struct *p, __u16 type)
+{
+	struct task_struct *cur;
+	struct pt_regs *regs;
+	struct ev_wakeup *e;
+
+	if (!task_traced(p))
+		return 0;
+	e = ev_reserve(sizeof(*e), type, BPF_CORE_READ(p, pid));
+	if (!e)
+		return 0;
+	cur = (struct task_struct *)bpf_get_current_task();
+	e->waker_tid = BPF_CORE_READ(cur, pid);
+	e->cpu = BPF_CORE_READ(p, wake_cpu);
+	e->waker_nr = -1;
+	e->waker_arg0 = 0;
+	/* Kernel threads (and the idle task) have no user registers worth reading. */
+	if (e->waker_tid && !(BPF_CORE_READ(cur, flags) & 0x00200000 /* PF_KTHREAD */)) {
+		regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+		e->waker_nr = (__s16)BPF_CORE_READ(regs, orig_ax);
+		e->waker_arg0 = BPF_CORE_READ(regs, di);
+	}
+	ev_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(tp_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	return handle_switch(ctx, preempt, prev, next, prev_state);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	return handle_switch(ctx, preempt, prev, next, prev_state);
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(tp_wakeup, struct task_struct *p)
+{
+	return handle_wakeup(p, EV_WAKEUP);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(raw_wakeup, struct task_struct *p)
+{
+	return handle_wakeup(p, EV_WAKEUP);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(tp_wakeup_new, struct task_struct *p)
+{
+	return handle_wakeup(p, EV_WAKEUP_NEW);
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(raw_wakeup_new, struct task_struct *p)
+{
+	return handle_wakeup(p, EV_WAKEUP_NEW);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install the Debian packages conlab needs to build and test, only those that are missing.
+# Run as root (sudo make deps / demo / test). Safe to run again: it does nothing when all are there.
+set -eu
+
+PKGS="clang llvm make libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcmocka-dev pkg-config \
+liburing-dev python3 procps"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "conlab: missing Debian packages:$missing; run 'sudo make deps' (or install them)" >&2
+	exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "conlab: missing packages:$missing, and no apt-get to install them" >&2
+	exit 1
+fi
+echo "  DEPS     installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
