@@ -73,6 +73,23 @@ static inline void wl_spin_ns(uint64_t ns)
 		;
 }
 
+static inline uint64_t wl_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Spin until the calling thread has used @ns more CPU time (robust to preemption). */
+static inline void wl_spin_cpu_ns(uint64_t ns)
+{
+	uint64_t end = wl_thread_cpu_ns() + ns;
+
+	while (wl_thread_cpu_ns() < end)
+		;
+}
+
 /* xorshift64*: a tiny seeded generator, so runs repeat with the same --seed. */
 static inline uint64_t wl_rand(uint64_t *state)
 {
