@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""queue_pc - lab 10 twin: producer/consumer through queue.Queue(maxsize).
+
+Thread "producer" puts --items items; --consumers threads "consumer-i" get them (a None per
+consumer ends the run). With maxsize 1 every item makes the producer wait for room and a
+consumer wait for an item: about two wake-ups per item. With maxsize 1000 the producer runs
+ahead and few waits happen.
+"""
+import argparse
+import queue
+import time
+
+import wl
+
+stats = {}
+
+
+def producer(q, items, consumers, produce_us):
+    stats["producer_tid"] = wl.tid()
+    blocked = 0
+    for i in range(items):
+        if produce_us:
+            time.sleep(produce_us / 1e6)
+        t0 = wl.now_ns()
+        q.put(i)
+        blocked += wl.now_ns() - t0
+    for _ in range(consumers):
+        q.put(None)
+    stats["put_ns"] = blocked
+
+
+def consumer(name, q, consume_us):
+    stats[name] = [wl.tid(), 0, 0]
+    while True:
+        t0 = wl.now_ns()
+        item = q.get()
+        stats[name][2] += wl.now_ns() - t0
+        if item is None:
+            break
+        stats[name][1] += 1
+        if consume_us:
+            time.sleep(consume_us / 1e6)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--maxsize", type=int, default=1)
+    ap.add_argument("--items", type=int, default=2000)
+    ap.add_argument("--consumers", type=int, default=1)
+    ap.add_argument("--produce-us", type=int, default=0)
+    ap.add_argument("--consume-us", type=int, default=0, help="a slow consumer's work")
+    a = ap.parse_args()
+    wl.name_thread("queue-main")
+    q = queue.Queue(maxsize=a.maxsize)
+    names = [f"consumer-{i}" for i in range(a.consumers)]
+    t0 = wl.now_ns()
+    ts = [wl.named_thread(n, consumer, n, q, a.consume_us) for n in names]
+    ts.append(wl.named_thread("producer", producer, q, a.items, a.consumers, a.produce_us))
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    wl.truth(maxsize=a.maxsize, items=a.items, consumers=a.consumers,
+             consumed=sum(stats[n][1] for n in names), put_blocked_ns=stats["put_ns"],
+             get_blocked_ns=sum(stats[n][2] for n in names),
+             producer_tid=stats["producer_tid"],
+             consumer_tids=",".join(str(stats[n][0]) for n in names),
+             elapsed_ns=wl.now_ns() - t0)
+
+
+if __name__ == "__main__":
+    main()
