@@ -41,6 +41,7 @@ enum ev_type {
 	EV_META_CMDLINE = 68,	/* a process's command line (NUL-separated args) */
 	EV_META_STATUS = 69,	/* the recording's end: reason, the command's exit status */
 	EV_META_MAPS_RESET = 70,/* the maps of a process are replaced (exec, or a new snapshot) */
+	EV_META_STACK = 71,	/* a user stack from the kernel's stack map, by id */
 	EV_TYPE_MAX
 };
 
@@ -84,6 +85,7 @@ struct ev_switch_sleep {
 	__u32 word0;		/* futex waits: the futex word itself */
 	__u32 word8;		/* futex waits: the 32-bit word at +8 (glibc mutex __owner) */
 	__s32 stack_id;		/* user stack in the stack map, or negative errno */
+	__u32 word4;		/* futex waits: the word at +4 (sem_t: the waiter count) */
 };
 
 /* EV_WAKEUP, EV_WAKEUP_NEW: hdr.tid = wakee */
@@ -240,6 +242,14 @@ enum stop_reason {
 /* EV_META_MAPS_RESET: hdr.tid = pid */
 struct ev_meta_maps_reset {
 	struct ev_hdr hdr;
+};
+
+/* EV_META_STACK: hdr.tid = stack id; nframes u64 ips follow */
+struct ev_meta_stack {
+	struct ev_hdr hdr;
+	__u32 nframes;
+	__u32 pad;
+	/* __u64 ips[nframes] */
 };
 
 #endif /* CONLAB_EVENTS_H */

@@ -88,10 +88,10 @@ static __always_inline __u64 find_ret_addr(__u32 tgid, __u64 sp)
 	return 0;
 }
 
-static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep *e,
-					       struct task_struct *prev, __u32 tgid)
+static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep *e, __u32 tgid)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+	/* prev is still current here; the BTF pointer to current is trusted in both twins */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	long nr = BPF_CORE_READ(regs, orig_ax);
 	__u64 a0 = BPF_CORE_READ(regs, di);
 	__u32 words[3] = {};
@@ -101,6 +101,7 @@ static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep
 	e->arg1 = BPF_CORE_READ(regs, si);
 	e->arg2 = (__u32)BPF_CORE_READ(regs, dx);
 	e->word0 = 0;
+	e->word4 = 0;
 	e->word8 = 0;
 	e->ret_addr = 0;
 	e->stack_id = -1;
@@ -117,6 +118,7 @@ static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep
 	if (nr == NR_FUTEX || nr == NR_FUTEX_WAITV || nr == NR_FUTEX_WAIT) {
 		if (bpf_probe_read_user(words, sizeof(words), (void *)a0) == 0) {
 			e->word0 = words[0];
+			e->word4 = words[1];
 			e->word8 = words[2];
 		} else {
 			count_lost(LOST_USER_READ, -1);
@@ -154,7 +156,7 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 		e->sw.cpu = bpf_get_smp_processor_id();
 		e->sw.prev_state = st;
 		e->sw.flags = SWF_PREV_TRACED | (nt ? SWF_NEXT_TRACED : 0);
-		fill_sleep_context(ctx, e, prev, prev_tgid);
+		fill_sleep_context(ctx, e, prev_tgid);
 		ev_submit(e);
 		return 0;
 	}
@@ -182,7 +184,7 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u16 type)
 	e = ev_reserve(sizeof(*e), type, BPF_CORE_READ(p, pid));
 	if (!e)
 		return 0;
-	cur = (struct task_struct *)bpf_get_current_task();
+	cur = bpf_get_current_task_btf();
 	e->waker_tid = BPF_CORE_READ(cur, pid);
 	e->cpu = BPF_CORE_READ(p, wake_cpu);
 	e->waker_nr = -1;

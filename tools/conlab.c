@@ -1,0 +1,56 @@
+/*
+ * conlab.c — the entry point: one binary, subcommands perf/git style.
+ * Each subcommand lives in its own cmd_*.c; this file only dispatches.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+#ifndef CONLAB_VERSION
+#define CONLAB_VERSION "0.1"
+#endif
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{"record", cmd_record, "record a program's threads, processes and waits into a trace file"},
+	{"report", cmd_report, "report on a trace file: summary (more kinds: see conlab report --help)"},
+	{"dump", cmd_dump, "print a trace file's events one per line, in time order"},
+	/* deadlock: added with tools/cmd_deadlock.c */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: conlab COMMAND [ARGS]\n\n"
+		   "conlab watches a program's threads and processes with eBPF and explains its\n"
+		   "deadlocks, contention and timeline.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n'conlab COMMAND --help' tells more about each.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("conlab %s\n", CONLAB_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "conlab: unknown command '%s' (see conlab --help)\n", argv[1]);
+	return 2;
+}

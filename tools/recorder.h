@@ -1,0 +1,49 @@
+/*
+ * recorder.h — run a recording: start or find the target, drain the BPF source into a trace
+ * file with the metadata a report needs (tasks, memory maps, stacks, losses), stop cleanly.
+ * `conlab record` is this and nothing else; the one-shot commands (contention, timeline,
+ * deadlock -- CMD) record through it and then report, or watch the events as they come.
+ */
+#ifndef CONLAB_RECORDER_H
+#define CONLAB_RECORDER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "events.h"
+
+struct record_opts {
+	const char *output;	/* trace file to write */
+	double duration;	/* seconds, 0 = until the target ends or a signal */
+	pid_t *pids;		/* -p */
+	int npids;
+	int all;		/* -a */
+	char **cmd;		/* -- CMD ARGS */
+	uint64_t buffer;	/* ring buffer bytes */
+	int stacks;
+	int status;		/* live status line on stderr */
+	int verbose;
+	/* Live hooks (may be NULL): every record as it is drained, and every poll tick.
+	 * A non-zero return stops the recording (STOP_DEADLOCK). */
+	int (*on_event)(void *ctx, const struct ev_hdr *rec);
+	int (*on_tick)(void *ctx, uint64_t now_ns);
+	void *hook_ctx;
+};
+
+struct record_result {
+	int exit_status;	/* the command's wait status, -1 when no command or unknown */
+	pid_t cmd_pid;
+	uint32_t reason;	/* enum stop_reason */
+	uint64_t events;	/* BPF records */
+	uint64_t lost;		/* records lost in the kernel (all kinds) */
+	uint64_t bytes;
+	double seconds;
+};
+
+/* 0 when the recording ran (whatever the command did), -1 with a message when it could not
+ * start; exec failures return -1 with res->exit_status = 127 << 8. */
+int record_run(const struct record_opts *o, struct record_result *res);
+/* Exit code for conlab after recording a command: the command's own. */
+int record_exit_code(const struct record_result *res);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * report.h — what every report kind shares: the output format, the options, the registry of
+ * kinds `conlab report KIND` and the one-shot commands dispatch through.
+ */
+#ifndef CONLAB_REPORT_H
+#define CONLAB_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct model;
+struct json;
+struct trace;
+
+enum report_format {
+	FMT_TEXT = 0,
+	FMT_JSON,
+	FMT_PERFETTO,
+	FMT_HTML,
+	FMT_DOT,
+	FMT_FOLDED,
+	FMT_NFORMATS
+};
+
+#define FMT_BIT(f) (1u << (f))
+
+struct report_opts {
+	int format;
+	const char *input;	/* the trace file */
+	const char *output;	/* NULL: stdout */
+	uint64_t from_ns, to_ns;	/* --from/--to, relative to the trace's start; 0 = all */
+	const char *sort;	/* --sort key */
+	int color;		/* terminal colours (off with NO_COLOR or when not a tty) */
+	int width;		/* terminal columns */
+	int top;		/* rows in tables, 0 = default */
+};
+
+/* A report: reads the model (and the trace for its metadata), writes to out.
+ * Returns the exit status: 0, 1 for a finding the kind defines (deadlock), 2 for errors. */
+typedef int (*report_fn)(const struct model *m, const struct trace *t, const struct report_opts *o,
+			 FILE *out);
+
+struct report_kind {
+	const char *name;
+	report_fn fn;
+	unsigned formats;	/* FMT_BIT mask */
+	const char *help;
+};
+
+const struct report_kind *report_kind_find(const char *name);
+void report_kinds_usage(FILE *f);
+int parse_format(const char *s);
+const char *format_name(int f);
+
+/* Load the trace, build the model, run the kind, write the output: the whole `report`. */
+int report_run(const char *kind, const struct report_opts *o);
+
+/* Common pieces of report text: the one-line loss statement every report shows. */
+void report_lost_line(const struct model *m, FILE *out);
+void report_json_lost(const struct model *m, struct json *j);
+
+/* kinds */
+int report_summary(const struct model *m, const struct trace *t, const struct report_opts *o,
+		   FILE *out);
+
+#endif

@@ -1,0 +1,238 @@
+/* source.c — open -> configure -> load -> attach the BPF object; drain its ring buffer. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "conlab.skel.h"
+#include "source.h"
+#include "util.h"
+
+#define CLAB_STACK_DEPTH 32	/* as in common.bpf.h */
+
+struct bpf_source {
+	struct conlab_bpf *skel;
+	struct ring_buffer *rb;
+	source_cb cb;
+	void *ctx;
+	int ncpus;
+	int use_btf;
+};
+
+/* libbpf's messages are kept quiet unless asked for, but the last ones are kept so that a
+ * failed load can say why. */
+static char last_libbpf_msg[512];
+static int libbpf_verbose;
+
+static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !libbpf_verbose)
+		return 0;
+	if (libbpf_verbose)
+		return vfprintf(stderr, fmt, ap);
+	vsnprintf(last_libbpf_msg, sizeof(last_libbpf_msg), fmt, ap);
+	return 0;
+}
+
+/* Classic tracepoints (the syscalls group) are attached through tracefs, which may not be mounted. */
+static int ensure_tracefs(void)
+{
+	struct stat st;
+
+	if (!stat("/sys/kernel/tracing/events", &st) || !stat("/sys/kernel/debug/tracing/events", &st))
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY)
+		return fail("tracefs is not mounted and mounting it failed: %s "
+			    "(mount -t tracefs tracefs /sys/kernel/tracing)", strerror(errno));
+	return 0;
+}
+
+static int tracepoint_exists(const char *cat, const char *name)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "/sys/kernel/tracing/events/%s/%s", cat, name);
+	if (!access(p, F_OK))
+		return 1;
+	snprintf(p, sizeof(p), "/sys/kernel/debug/tracing/events/%s/%s", cat, name);
+	return !access(p, F_OK);
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct bpf_source *s = ctx;
+
+	return s->cb(s->ctx, data, size);
+}
+
+static uint64_t pow2_at_least(uint64_t v)
+{
+	uint64_t p = 4096;
+
+	while (p < v && p < (1ull << 31))
+		p <<= 1;
+	return p;
+}
+
+static void choose_twins(struct bpf_source *s)
+{
+	struct bpf_program *prog;
+
+	/* tp_btf needs kernel BTF; the raw_tp twins work without it. */
+	s->use_btf = !access("/sys/kernel/btf/vmlinux", R_OK) && !getenv("CONLAB_RAW_TP");
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		const char *n = bpf_program__name(prog);
+
+		if (!strncmp(n, "tp_", 3))
+			bpf_program__set_autoload(prog, s->use_btf);
+		else if (!strncmp(n, "raw_", 4))
+			bpf_program__set_autoload(prog, !s->use_btf);
+		else if (!strncmp(n, "sys_", 4)) {
+			/* the futex2 syscalls are newer than futex: attach what the kernel has */
+			bpf_program__set_autoload(prog, tracepoint_exists("syscalls", n));
+		}
+	}
+}
+
+static const char *perm_hint(int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		return " (run as root, or with CAP_BPF and CAP_PERFMON)";
+	return "";
+}
+
+struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *ctx)
+{
+	struct bpf_source *s = xcalloc(1, sizeof(*s));
+	int err;
+
+	libbpf_verbose = o->verbose;
+	libbpf_set_print(print_fn);
+	s->cb = cb;
+	s->ctx = ctx;
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0)
+		s->ncpus = 1;
+	if (ensure_tracefs())
+		goto fail;
+
+	s->skel = conlab_bpf__open();
+	if (!s->skel) {
+		errmsg("failed to open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	s->skel->rodata->trace_all = !!o->trace_all;
+	s->skel->rodata->self_tgid = getpid();
+	s->skel->rodata->want_stacks = !!o->want_stacks;
+	bpf_map__set_max_entries(s->skel->maps.events,
+				 pow2_at_least(o->buffer_bytes ? o->buffer_bytes : 16u << 20));
+	choose_twins(s);
+
+	err = conlab_bpf__load(s->skel);
+	if (err) {
+		if (access("/sys/kernel/btf/vmlinux", R_OK))
+			errmsg("failed to load BPF programs: the kernel has no BTF "
+			       "(/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF)");
+		else
+			errmsg("failed to load BPF programs: %s%s%s%s", strerror(-err),
+			       perm_hint(err), last_libbpf_msg[0] ? "; libbpf: " : "",
+			       strtok(last_libbpf_msg, "\n") ? last_libbpf_msg : "");
+		goto fail;
+	}
+	err = conlab_bpf__attach(s->skel);
+	if (err) {
+		errmsg("failed to attach BPF programs: %s%s", strerror(-err), perm_hint(err));
+		goto fail;
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_sample, s, NULL);
+	if (!s->rb) {
+		errmsg("failed to create ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return s;
+fail:
+	source_close(s);
+	return NULL;
+}
+
+int source_trace_pid(struct bpf_source *s, uint32_t tgid)
+{
+	uint8_t one = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.traced), &tgid, &one, BPF_ANY))
+		return fail("failed to trace pid %u: %s", tgid, strerror(errno));
+	return 0;
+}
+
+int source_set_text(struct bpf_source *s, uint32_t tgid, uint64_t lo, uint64_t hi)
+{
+	uint64_t v[2] = {lo, hi};
+
+	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.text_ranges), &tgid, v, BPF_ANY);
+}
+
+int source_drain(struct bpf_source *s)
+{
+	int n = ring_buffer__consume(s->rb);
+
+	return n < 0 ? -1 : n;
+}
+
+int source_lost(struct bpf_source *s, struct ev_meta_lost *out, int max_cpus)
+{
+	int n = s->ncpus < max_cpus ? s->ncpus : max_cpus;
+	size_t vsz = sizeof(__u64) * (LOST_NKINDS + 16);
+	uint8_t *vals = xcalloc(s->ncpus, vsz);
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.lost), &zero, vals)) {
+		free(vals);
+		return -1;
+	}
+	for (int c = 0; c < n; c++) {
+		memset(&out[c], 0, sizeof(out[c]));
+		out[c].hdr.type = EV_META_LOST;
+		out[c].hdr.size = sizeof(out[c]);
+		out[c].hdr.tid = c;
+		out[c].hdr.ts = now_mono_ns();
+		memcpy(out[c].count, vals + c * vsz, sizeof(out[c].count));
+		memcpy(out[c].by_type, vals + c * vsz + sizeof(out[c].count), sizeof(out[c].by_type));
+	}
+	free(vals);
+	return n;
+}
+
+int source_stack(struct bpf_source *s, int32_t id, uint64_t *ips, int max)
+{
+	uint64_t buf[CLAB_STACK_DEPTH] = {};
+	int n = 0;
+
+	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stacks), &id, buf))
+		return -1;
+	while (n < CLAB_STACK_DEPTH && n < max && buf[n]) {
+		ips[n] = buf[n];
+		n++;
+	}
+	return n;
+}
+
+const char *source_flavor(const struct bpf_source *s)
+{
+	return s->use_btf ? "tp_btf" : "raw_tp";
+}
+
+void source_close(struct bpf_source *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	conlab_bpf__destroy(s->skel);
+	free(s);
+}

@@ -1,0 +1,39 @@
+/*
+ * source.h — the live event source: conlab's BPF object opened, configured, loaded and
+ * attached, and its ring buffer drained by polling (no wakeup per event).
+ */
+#ifndef CONLAB_SOURCE_H
+#define CONLAB_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events.h"
+
+struct source_opts {
+	int trace_all;		/* -a */
+	uint64_t buffer_bytes;	/* ring buffer size; rounded up to a power of two */
+	int want_stacks;
+	int verbose;		/* show libbpf's messages */
+};
+
+/* Called for every record drained; return non-zero to stop the current drain. */
+typedef int (*source_cb)(void *ctx, const struct ev_hdr *rec, size_t size);
+
+struct bpf_source;
+
+/* NULL on failure, after one clear line on stderr saying what is missing. */
+struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *ctx);
+int source_trace_pid(struct bpf_source *s, uint32_t tgid);
+int source_set_text(struct bpf_source *s, uint32_t tgid, uint64_t lo, uint64_t hi);
+/* Drain what the ring buffer holds now; records drained or -1. */
+int source_drain(struct bpf_source *s);
+/* Per-CPU loss counters as EV_META_LOST records (hdr.tid = cpu); returns the CPU count. */
+int source_lost(struct bpf_source *s, struct ev_meta_lost *out, int max_cpus);
+/* A user stack by id; frames or -1. */
+int source_stack(struct bpf_source *s, int32_t id, uint64_t *ips, int max);
+/* "tp_btf" or "raw_tp": which twin of the scheduler programs is attached */
+const char *source_flavor(const struct bpf_source *s);
+void source_close(struct bpf_source *s);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * target.h — the program being traced: a command conlab starts (held before exec until the
+ * BPF side is ready, so it is traced from its first instruction) or a running PID.
+ */
+#ifndef CONLAB_TARGET_H
+#define CONLAB_TARGET_H
+
+#include <sys/types.h>
+
+struct target_cmd {
+	pid_t pid;
+	int go_fd;		/* write end: releases the child into exec */
+	int err_fd;		/* read end: the child's exec errno, EOF on success */
+	int uid, gid;		/* the invoking user under sudo, else -1 */
+};
+
+/* The user conlab acts for: SUDO_UID/SUDO_GID when run through sudo, else -1. */
+void invoking_user(int *uid, int *gid);
+/* Fork the command, held before exec. 0 or -1 with a message. */
+int target_spawn(struct target_cmd *t, char **argv);
+/* Let it exec. Returns 0, or the exec errno with a message printed (127 semantics). */
+int target_release(struct target_cmd *t, const char *argv0);
+/* Does the process exist (and is it not a zombie)? */
+int pid_alive(pid_t pid);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * trace.h — the trace file (.clab): a header, then chunks of records.
+ *
+ *   header   "CONLABTR", u32 version, u32 header size, u64 created (realtime ns), u64 flags
+ *   chunk    u32 magic "CLCK", u32 payload bytes, u32 records, u32 crc32(payload), payload
+ *   payload  records back to back: each starts with struct ev_hdr (bpf/events.h) whose size
+ *            field gives its length; BPF records as the kernel made them, metadata records
+ *            (EV_META_*) made in user space.
+ *
+ * The writer flushes a chunk at a time with one write(2), so a recorder killed with SIGKILL
+ * leaves a file that reads up to its last whole chunk. The reader never trusts a length it has
+ * not bounded: a bad chunk ends the reading (or is skipped when the next chunk is intact), and
+ * what was dropped is counted.
+ */
+#ifndef CONLAB_TRACE_H
+#define CONLAB_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events.h"
+
+#define TRACE_MAGIC "CONLABTR"
+#define TRACE_CHUNK_MAGIC 0x4b434c43u	/* "CLCK" little-endian */
+#define TRACE_HEADER_SIZE 32
+#define TRACE_CHUNK_MAX (1u << 20)	/* payload flushed at this size; readers accept 64 MiB */
+
+struct trace_file_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_size;
+	uint64_t created_real_ns;
+	uint64_t flags;
+};
+
+struct chunk_header {
+	uint32_t magic;
+	uint32_t len;
+	uint32_t nrec;
+	uint32_t crc;
+};
+
+struct trace_writer {
+	int fd;
+	uint8_t *buf;
+	size_t len, cap;
+	uint32_t nrec;
+	uint64_t records;	/* written so far, all chunks */
+	uint64_t bytes;
+	int error;		/* errno of the first failed write; nothing is written after it */
+};
+
+/* Create path (0600, never through a symlink); uid/gid >= 0: chown to them. 0 or -1 + message */
+int trace_writer_open(struct trace_writer *w, const char *path, int uid, int gid);
+/* Append one record (copied). Flushes a chunk when the buffer is full. 0 or -1 (w->error). */
+int trace_write(struct trace_writer *w, const void *rec, size_t size);
+/* Append a record made of a fixed part and a variable tail (path, argv). hdr.size is set. */
+int trace_write2(struct trace_writer *w, void *rec, size_t size, const void *tail, size_t tlen);
+int trace_flush(struct trace_writer *w);
+int trace_writer_close(struct trace_writer *w);
+
+struct trace_stats {
+	uint64_t chunks;
+	uint64_t records;
+	uint64_t bad_chunks;		/* crc or length mismatch */
+	uint64_t bad_records;		/* malformed records skipped inside good chunks */
+	uint64_t unknown_records;	/* types this version does not know */
+	uint64_t dropped_bytes;		/* bytes after the last whole chunk, or skipped */
+	int truncated;			/* the file ended inside a chunk */
+};
+
+struct trace {
+	uint8_t *data;			/* the whole file */
+	size_t size;
+	uint32_t version;
+	uint64_t created_real_ns;
+	const struct ev_hdr **rec;	/* every valid record, sorted by time (stable) */
+	size_t nrec;
+	struct trace_stats stats;
+};
+
+/* Read and validate a whole trace file; on error prints one line and returns -1. */
+int trace_load(struct trace *t, const char *path);
+/* Same over a buffer in memory (fuzzing, tests); the buffer is copied. */
+int trace_load_mem(struct trace *t, const void *data, size_t size, const char *name);
+void trace_free(struct trace *t);
+/* One line on stderr when the file was truncated or damaged ("read up to ..."). */
+void trace_warn_damage(const struct trace *t, const char *path);
+
+/* Minimum size of a record of this type, 0 for unknown types. */
+size_t ev_min_size(uint16_t type);
+
+#endif
