@@ -11,7 +11,8 @@
  *              consumer can wake the other consumer instead of the producer, and then
  *              everyone sleeps: a stall.
  * The broken variants need at least two consumers. A watchdog reports a stall when no item
- * moves for --stall-ms, prints the ground truth and exits 0; --stall-ms 0 stays stalled.
+ * moves for --stall-ms and prints the ground truth; then it exits 0, or with --stay it leaves
+ * the stall in place (the process hangs) for a hang diagnosis.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,10 +20,11 @@
 
 static const char usage[] =
 	"Usage: pcqueue [--variant ok|if|onecond] [--size N] [--items N] [--consumers N]\n"
-	"               [--produce-us N] [--consume-us N] [--stall-ms N]\n"
+	"               [--produce-us N] [--consume-us N] [--stall-ms N] [--stay]\n"
 	"\n"
 	"Lab 10: producer -> bounded queue -> consumers. The broken variants (if, onecond) can\n"
-	"stall; the watchdog then ends the run (or, with --stall-ms 0, it HANGS ON PURPOSE).\n"
+	"stall; the watchdog then prints the ground truth and ends the run (with --stay the\n"
+	"process HANGS ON PURPOSE, stalled).\n"
 	"\n"
 	"  --variant V     ok (default), if, onecond\n"
 	"  --size N        queue slots (default 1)\n"
@@ -30,7 +32,8 @@ static const char usage[] =
 	"  --consumers N   consumer threads (default 1 for ok, 2 for if and onecond)\n"
 	"  --produce-us N  work per item in the producer (default 0)\n"
 	"  --consume-us N  work per item in each consumer (default 0)\n"
-	"  --stall-ms N    no progress for N ms = stall (default 1000; 0 = wait forever)\n"
+	"  --stall-ms N    no progress for N ms = stall (default 1000; 0 = no watchdog)\n"
+	"  --stay          after reporting a stall, stay stalled instead of exiting\n"
 	"  -h, --help      this text\n"
 	"\n"
 	"Last line: variant= size= consumers= items= produced= consumed= bad_gets= stalled=0|1\n"
@@ -48,6 +51,7 @@ pthread_cond_t one_cond = PTHREAD_COND_INITIALIZER;
 static struct {
 	enum variant variant;
 	long size, items, consumers, produce_us, consume_us, stall_ms;
+	int stay;
 	long *buf;
 	long fill, use, count;		/* count goes negative when `if` takes from empty */
 	long produced, consumed, bad_gets, signals, ends_seen;
@@ -203,6 +207,7 @@ int main(int argc, char **argv)
 		{ "produce-us", required_argument, NULL, 'p' },
 		{ "consume-us", required_argument, NULL, 'u' },
 		{ "stall-ms", required_argument, NULL, 'S' },
+		{ "stay", no_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -220,6 +225,7 @@ int main(int argc, char **argv)
 		case 'p': ctx.produce_us = wl_num(optarg, "produce-us"); break;
 		case 'u': ctx.consume_us = wl_num(optarg, "consume-us"); break;
 		case 'S': ctx.stall_ms = wl_num(optarg, "stall-ms"); break;
+		case 'y': ctx.stay = 1; break;
 		case 'h': wl_usage(usage, 0); break;
 		default: wl_usage(usage, 2);
 		}
@@ -253,6 +259,10 @@ int main(int argc, char **argv)
 		} else if (ctx.stall_ms &&
 			   wl_now_ns() - last_change > (uint64_t)ctx.stall_ms * 1000000ull) {
 			print_truth(1);
+			if (ctx.stay) {
+				pthread_join(joiner, NULL);	/* forever */
+				return 0;
+			}
 			_exit(0);	/* the stalled threads cannot be joined */
 		}
 		wl_sleep_ms(10);
