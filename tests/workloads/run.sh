@@ -304,7 +304,7 @@ else
 		expect "py race plain" "a result" eval '[ -n "$(get result)" ]'
 	nz=0
 	for i in 1 2 3; do
-		run "py race call #$i" python3 "$PY/race.py" --variant call --iters 200000 || continue
+		run "py race call #$i" python3 "$PY/race.py" --variant call --iters 1000000 || continue
 		[ "$(get result)" != 0 ] && nz=$((nz + 1))
 	done
 	if [ $nz -ge 2 ]; then ok "py race call lost updates ($nz/3 runs)"

@@ -53,8 +53,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variant", choices=("plain", "call", "locked"), default="call")
-    ap.add_argument("--iters", type=int, default=200000, help="updates per thread")
+    ap.add_argument("--iters", type=int, default=None,
+                    help="updates per thread (default 1000000; 200000 when locked)")
     a = ap.parse_args()
+    if a.iters is None:
+        a.iters = 200000 if a.variant == "locked" else 1000000
     wl.name_thread("race-main")
     start = threading.Barrier(2)
     t0 = wl.now_ns()
