@@ -32,6 +32,7 @@ enum ev_type {
 	EV_FUTEX = 8,		/* a traced thread's futex call returned */
 	EV_LOCK = 9,		/* lock uprobes (--locks): acquire / release */
 	EV_WAKEUP_NEW = 10,	/* a new traced task made runnable for the first time (ev_wakeup) */
+	EV_WAITCALL = 11,	/* a traced thread's event-loop wait (epoll_wait, poll, ...) returned */
 
 	/* made in user space */
 	EV_META_TASK = 64,	/* a thread that existed when tracing started (or found later) */
@@ -157,6 +158,32 @@ enum futex_sys {
 	FUTEX_SYS_WAITV = 3,
 };
 
+/* EV_WAITCALL: emitted at the syscall's return; hdr.ts = return time, entry = ts - dur */
+struct ev_waitcall {
+	struct ev_hdr hdr;
+	__u64 arg0;		/* first argument: the epoll/io_uring fd; nfds for poll/select */
+	__s32 timeout_us;	/* the wait's timeout, -1 = none (wait forever) */
+	__u32 dur;		/* ns in the call; WAITF_DUR_US in flags: µs */
+	__s32 ret;		/* events ready, 0 = timed out, < 0 = -errno */
+	__u16 sys;		/* enum wait_sys */
+	__u16 flags;		/* WAITF_* */
+};
+
+#define WAITF_DUR_US 0x1	/* dur is in microseconds (the call took more than 4.29 s) */
+#define WAITF_TIMEOUT_CLAMPED 0x2	/* the timeout was longer than 2^31 µs */
+
+enum wait_sys {
+	WAIT_SYS_EPOLL_WAIT = 0,
+	WAIT_SYS_EPOLL_PWAIT = 1,
+	WAIT_SYS_EPOLL_PWAIT2 = 2,
+	WAIT_SYS_POLL = 3,
+	WAIT_SYS_PPOLL = 4,
+	WAIT_SYS_SELECT = 5,
+	WAIT_SYS_PSELECT6 = 6,
+	WAIT_SYS_IO_URING_ENTER = 7,
+	WAIT_SYS_N
+};
+
 /* EV_LOCK (lock uprobes) */
 struct ev_lock {
 	struct ev_hdr hdr;
@@ -208,6 +235,7 @@ enum lost_kind {
 	LOST_TASKMAP = 2,	/* traced-process map full: a child could not be followed */
 	LOST_FUTEXMAP = 3,	/* futex in-flight map full: a futex call not timed */
 	LOST_USER_READ = 4,	/* user memory read failed (futex word, stack) */
+	LOST_WAITMAP = 5,	/* loop-wait in-flight map full: a wait call not recorded */
 	LOST_NKINDS = 8,
 };
 

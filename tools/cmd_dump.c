@@ -105,6 +105,14 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 			f->flags & FUTEXF_TIMEOUT ? " (timed)" : "");
 		break;
 	}
+	case EV_WAITCALL: {
+		const struct ev_waitcall *w = (const void *)h;
+
+		fprintf(out, "waitcall sys %u arg0 %" PRIu64 " timeout %d us -> %d after %u %s", w->sys,
+			(uint64_t)w->arg0, w->timeout_us, w->ret, w->dur,
+			w->flags & WAITF_DUR_US ? "us" : "ns");
+		break;
+	}
 	case EV_META_TASK: {
 		const struct ev_meta_task *t = (const void *)h;
 
