@@ -1,0 +1,223 @@
+/* test_trace.c — the trace file: round trip, truncation, corruption, versions. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "trace.h"
+
+struct fixture {
+	char path[64];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	int fd;
+
+	snprintf(f->path, sizeof(f->path), "/tmp/conlab-ut-XXXXXX");
+	fd = mkstemp(f->path);
+	close(fd);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	unlink(f->path);
+	free(f);
+	return 0;
+}
+
+static void write_switches(const char *path, int n, uint64_t ts0)
+{
+	struct trace_writer w;
+
+	assert_int_equal(trace_writer_open(&w, path, -1, -1), 0);
+	for (int i = 0; i < n; i++) {
+		struct ev_switch s = {{ts0 + (uint64_t)i * 10, 100 + i % 3, EV_SWITCH, sizeof(s)},
+				      200, 1, TS_RUNNABLE, 3};
+
+		assert_int_equal(trace_write(&w, &s, sizeof(s)), 0);
+		if (i % 1000 == 999)
+			trace_flush(&w);
+	}
+	assert_int_equal(trace_writer_close(&w), 0);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static void test_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct trace t;
+	struct stat st;
+
+	write_switches(f->path, 5000, 1000);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(trace_load(&t, f->path), 0);
+	assert_int_equal(t.nrec, 5000);
+	assert_int_equal(t.stats.truncated, 0);
+	assert_int_equal(t.stats.bad_chunks, 0);
+	for (size_t i = 1; i < t.nrec; i++)
+		assert_true(t.rec[i - 1]->ts <= t.rec[i]->ts);
+	assert_int_equal(((const struct ev_switch *)t.rec[7])->next_tid, 200);
+	trace_free(&t);
+}
+
+static void test_sorted_by_time(void **state)
+{
+	struct fixture *f = *state;
+	struct trace_writer w;
+	struct trace t;
+	uint64_t ts[] = {50, 10, 30, 10, 20};
+
+	assert_int_equal(trace_writer_open(&w, f->path, -1, -1), 0);
+	for (int i = 0; i < 5; i++) {
+		struct ev_rename r = {{ts[i], (uint32_t)i, EV_RENAME, sizeof(r)}, "x"};
+
+		trace_write(&w, &r, sizeof(r));
+	}
+	trace_writer_close(&w);
+	assert_int_equal(trace_load(&t, f->path), 0);
+	assert_int_equal(t.nrec, 5);
+	/* equal times keep file order: tid 1 before tid 3 */
+	assert_int_equal(t.rec[0]->tid, 1);
+	assert_int_equal(t.rec[1]->tid, 3);
+	assert_int_equal(t.rec[4]->tid, 0);
+	trace_free(&t);
+}
+
+static void test_truncated(void **state)
+{
+	struct fixture *f = *state;
+	struct trace t;
+	off_t full;
+
+	write_switches(f->path, 3000, 0);
+	full = file_size(f->path);
+	/* cut inside the last chunk: the first two chunks (2000 records) survive */
+	assert_int_equal(truncate(f->path, full - 100), 0);
+	assert_int_equal(trace_load(&t, f->path), 0);
+	assert_int_equal(t.nrec, 2000);
+	assert_int_equal(t.stats.truncated, 1);
+	assert_true(t.stats.dropped_bytes > 0);
+	trace_free(&t);
+}
+
+static void test_corrupt_chunk_skipped(void **state)
+{
+	struct fixture *f = *state;
+	struct trace t;
+	int fd;
+	char junk = 0x5a;
+
+	write_switches(f->path, 3000, 0);
+	/* flip a byte inside the first chunk's payload: its crc fails, the others read */
+	fd = open(f->path, O_WRONLY);
+	assert_true(pwrite(fd, &junk, 1, TRACE_HEADER_SIZE + 16 + 100) == 1);
+	close(fd);
+	assert_int_equal(trace_load(&t, f->path), 0);
+	assert_int_equal(t.nrec, 2000);
+	assert_int_equal(t.stats.bad_chunks, 1);
+	trace_free(&t);
+}
+
+static void test_bad_files(void **state)
+{
+	struct fixture *f = *state;
+	struct trace t;
+	struct trace_file_header h = {};
+	FILE *fp;
+
+	/* empty */
+	fp = fopen(f->path, "w");
+	fclose(fp);
+	assert_int_equal(trace_load(&t, f->path), -1);
+	/* not a trace */
+	fp = fopen(f->path, "w");
+	fputs("hello, this is not a trace file at all", fp);
+	fclose(fp);
+	assert_int_equal(trace_load(&t, f->path), -1);
+	/* newer version */
+	memcpy(h.magic, TRACE_MAGIC, 8);
+	h.version = CLAB_WIRE_VERSION + 1;
+	h.header_size = TRACE_HEADER_SIZE;
+	fp = fopen(f->path, "w");
+	fwrite(&h, sizeof(h), 1, fp);
+	fclose(fp);
+	assert_int_equal(trace_load(&t, f->path), -1);
+	/* missing */
+	assert_int_equal(trace_load(&t, "/nonexistent/conlab.clab"), -1);
+}
+
+static void test_bad_records(void **state)
+{
+	struct trace t;
+	uint8_t buf[256] = {};
+	struct trace_file_header h = {};
+	struct chunk_header ch = {};
+	struct ev_hdr rec = {1, 2, EV_SWITCH, 8};	/* too small for a switch */
+
+	(void)state;
+	memcpy(h.magic, TRACE_MAGIC, 8);
+	h.version = CLAB_WIRE_VERSION;
+	h.header_size = TRACE_HEADER_SIZE;
+	memcpy(buf, &h, sizeof(h));
+	rec.size = 16;
+	memcpy(buf + 48, &rec, sizeof(rec));
+	ch.magic = TRACE_CHUNK_MAGIC;
+	ch.len = 16;
+	ch.nrec = 1;
+	ch.crc = crc32(0, buf + 48, 16);
+	memcpy(buf + 32, &ch, sizeof(ch));
+	assert_int_equal(trace_load_mem(&t, buf, 64, "mem"), 0);
+	assert_int_equal(t.nrec, 0);
+	assert_int_equal(t.stats.bad_records, 1);
+	trace_free(&t);
+}
+
+static void test_symlink_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct trace_writer w;
+	char link[80];
+
+	snprintf(link, sizeof(link), "%s.lnk", f->path);
+	assert_int_equal(symlink(f->path, link), 0);
+	assert_int_equal(trace_writer_open(&w, link, -1, -1), -1);
+	unlink(link);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sorted_by_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_chunk_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
+		cmocka_unit_test(test_bad_records),
+		cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
