@@ -429,6 +429,20 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	f->val = e->val;
 	f->ret = e->ret;
 	f->flags = e->flags;
+	switch (e->syscall == FUTEX_SYS_FUTEX ? e->op & FUTEX_CMD_MASK : 0xff) {
+	case FUTEX_WAIT: case FUTEX_WAIT_BITSET: case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2:
+	case FUTEX_WAIT_REQUEUE_PI:
+		t->futex_waits++;
+		break;
+	case 1: case 10: case 7:	/* FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_UNLOCK_PI */
+		t->futex_wakes++;
+		break;
+	default:
+		if (e->syscall == FUTEX_SYS_WAIT || e->syscall == FUTEX_SYS_WAITV)
+			t->futex_waits++;
+		else if (e->syscall == FUTEX_SYS_WAKE)
+			t->futex_wakes++;
+	}
 
 	/* The call's end tells whether the wait it contained was timed and timed out: mark the
 	 * blocked intervals on this address inside the call. */

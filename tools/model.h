@@ -106,6 +106,7 @@ struct m_thread {
 	uint64_t time_in[TH_NSTATES];
 	uint64_t blocked_in[BC_NCLASSES];
 	uint64_t switches, preemptions, wakeups_received;
+	uint64_t futex_waits, futex_wakes;	/* calls, whether or not they blocked */
 };
 
 struct m_process {

@@ -180,6 +180,8 @@ static void json_thread(struct json *j, const struct m_thread *t)
 	json_kv_u64(j, "switches", t->switches);
 	json_kv_u64(j, "preemptions", t->preemptions);
 	json_kv_u64(j, "wakeups", t->wakeups_received);
+	json_kv_u64(j, "futex_wait_calls", t->futex_waits);
+	json_kv_u64(j, "futex_wake_calls", t->futex_wakes);
 	json_kv_bool(j, "exited", t->exited);
 	json_obj_end(j);
 }

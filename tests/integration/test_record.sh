@@ -1,0 +1,61 @@
+#!/bin/bash
+# Integration: conlab record + report summary on real workloads with their own ground truth.
+source "$(dirname "$0")/lib.sh"
+require_bpf record
+
+# 1. futex waits counted exactly: pingpong prints how many FUTEX_WAIT calls it made
+"$CONLAB" record --quiet -o "$TMP/pp.clab" -- "$WL/pingpong" --rounds 2000 > "$TMP/pp.out" 2>"$TMP/pp.err"
+"$CONLAB" report summary -i "$TMP/pp.clab" --format json > "$TMP/pp.json"
+want=$(lastkv "$TMP/pp.out" futex_waits)
+check "pingpong: futex wait calls counted exactly ($want)" pyjson "$TMP/pp.json" \
+	"sum(t['futex_wait_calls'] for p in j['processes'] for t in p['threads'] if t['comm'] in ('ping','pong')) == $want"
+check "pingpong: no lost events" pyjson "$TMP/pp.json" "j['lost_events'] == 0"
+check "pingpong: both threads named and blocked on futexes" pyjson "$TMP/pp.json" \
+	"sorted(t['comm'] for p in j['processes'] for t in p['threads'] if t['blocked_ns']['futex'] > 0 and t['comm'] != 'pingpong') == ['ping','pong']"
+check "pingpong: the futex word is the top futex" pyjson "$TMP/pp.json" "j['futexes'][0]['waits'] > 100"
+
+# 2. processes: spawn = fork + exec per child, all followed from their first instruction
+"$CONLAB" record --quiet -o "$TMP/procs.clab" -- "$WL/procs" --method spawn --children 3 --work-ms 20 > "$TMP/procs.out" 2>"$TMP/procs.err"
+"$CONLAB" report summary -i "$TMP/procs.clab" --format json > "$TMP/procs.json"
+parent=$(lastkv "$TMP/procs.out" parent)
+check "procs: 3 children with one exec each" pyjson "$TMP/procs.json" \
+	"sorted(p['execs'] for p in j['processes'] if p['ppid'] == $parent) == [1,1,1]"
+check "procs: the parent forked 3 times" pyjson "$TMP/procs.json" \
+	"[p['forks'] for p in j['processes'] if p['pid'] == $parent] == [3]"
+check "procs: children traced (on-CPU time seen) and exited 0" pyjson "$TMP/procs.json" \
+	"all(t['on_cpu_ns'] > 5e6 for p in j['processes'] if p['ppid'] == $parent for t in p['threads']) and all(p['exit_code'] == 0 for p in j['processes'] if p['ppid'] == $parent)"
+check "procs: the wait for children is classified" pyjson "$TMP/procs.json" \
+	"[t['blocked_ns']['child'] > 0 for p in j['processes'] if p['pid'] == $parent for t in p['threads']] == [True]"
+
+# 3. -p on a running process: its threads are found and followed
+start_bg BURN "$WL/cpuburn" --threads 2 --ms 3000
+sleep 0.3
+"$CONLAB" record --quiet -o "$TMP/p.clab" -p "$BURN" --duration 0.5 > /dev/null 2>&1
+"$CONLAB" report summary -i "$TMP/p.clab" --format json > "$TMP/p.json"
+check "-p PID: running threads seen on CPU" pyjson "$TMP/p.json" \
+	"len([t for p in j['processes'] if p['pid'] == $BURN for t in p['threads'] if t['on_cpu_ns'] > 1e8]) >= 2"
+kill "$BURN" 2>/dev/null
+
+# 4. exit status of the command becomes conlab's; command not found is 127
+"$CONLAB" record --quiet -o "$TMP/e.clab" -- sh -c 'exit 3' > /dev/null 2>&1
+check "command's exit status (3) is conlab's" test $? = 3
+"$CONLAB" record --quiet -o "$TMP/e.clab" -- /nonexistent/cmd > /dev/null 2>"$TMP/e.err"
+rc=$?
+check "command not found: exit 127" test "$rc" = 127
+check "command not found: one clear line" grep -q "command not found" "$TMP/e.err"
+
+# 5. bad input: one line on stderr, non-zero exit, no crash
+: > "$TMP/empty.clab"
+"$CONLAB" report summary -i "$TMP/empty.clab" > /dev/null 2>"$TMP/bad.err"
+rc=$?
+check "empty trace: exit 2" test "$rc" = 2
+check "empty trace: one line" test "$(wc -l < "$TMP/bad.err")" = 1
+"$CONLAB" record --quiet -o "$TMP/x.clab" -p 999999999 > /dev/null 2>"$TMP/nopid.err"
+check "pid that does not exist: non-zero exit" test $? != 0
+check "pid that does not exist: says so" grep -q "no such process\|bad pid" "$TMP/nopid.err"
+head -c 5000 "$TMP/pp.clab" > "$TMP/trunc.clab"
+"$CONLAB" report summary -i "$TMP/trunc.clab" > /dev/null 2>"$TMP/trunc.err"
+check "truncated trace: read and reported as truncated" grep -q "truncated" "$TMP/trunc.err"
+check "trace file mode 0600" test "$(stat -c %a "$TMP/pp.clab")" = 600
+
+finish
