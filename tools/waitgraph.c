@@ -615,10 +615,9 @@ static void find_cycles(struct analysis *a, const struct csr *fwd)
 			struct wg_thread *t;
 
 			a->finding_of[n] = fi;
-			if (n >= a->nt) {
-				f->kind = WG_F_CROSS_PROCESS;
+			/* a pipe a thread waits on in its own process is still a plain cycle */
+			if (n >= a->nt)
 				continue;
-			}
 			t = &g->threads[n];
 			if (!first_pid)
 				first_pid = t->pid;

@@ -52,6 +52,7 @@ struct wg_frame {
 	char *file;		/* full path or NULL */
 	char *module;		/* basename of the ELF file or NULL */
 	int line;		/* 0: unknown */
+	int in_main;		/* in the program itself, not in a library */
 };
 
 struct wg_thread {

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd_deadlock.c — `conlab deadlock -p PID`: what is stuck on what, in one command.
+ *
+ * The recipe: snapshot /proc and memory (no stop) → walk each thread's stack (one thread
+ * stopped at a time) and symbolize it → reclassify waits with the stack → name the objects →
+ * read the waits again (what moved is not stuck) → analyze → render.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "doctor.h"
+#include "doctor_report.h"
+#include "idmap.h"
+#include "snapshot.h"
+#include "stackwalk.h"
+#include "symbolize.h"
+#include "util.h"
+
+static const char usage[] =
+	"Usage: conlab deadlock -p PID [--format text|json|dot] [-o FILE] [--no-stacks]\n"
+	"                       [--no-children] [--max-frames N]\n"
+	"\n"
+	"Diagnose a hung process now, with no tracing beforehand: which threads are stuck on\n"
+	"what, lock cycles with the threads and locks involved, locks whose owner thread does\n"
+	"not exist (held across fork), condition variables and semaphores nobody can signal\n"
+	"any more, and waits across processes (wait4 on a child blocked on a full pipe).\n"
+	"Threads that run, sleep with a timeout or wait for input are listed as not stuck.\n"
+	"\n"
+	"It reads /proc/PID/task/*/syscall and the futex words (process_vm_readv), then takes\n"
+	"each thread's stack with ptrace, stopping one thread at a time for about a millisecond;\n"
+	"the process continues as before. Child processes are included.\n"
+	"\n"
+	"  -p, --pid PID        the process to diagnose\n"
+	"  -f, --format FMT     text (default), json, or dot (the wait-for graph)\n"
+	"  -o, --output FILE    write the report to FILE instead of stdout\n"
+	"      --no-stacks      do not ptrace at all: no stacks, /proc and memory only\n"
+	"      --no-children    leave child processes out\n"
+	"      --max-frames N   frames per stack (default 64)\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"Exit status:\n"
+	"  0  nothing is stuck\n"
+	"  1  a deadlock (or other permanent hang) was found\n"
+	"  2  error: no such process, not permitted, a kernel thread or a zombie, bad usage\n"
+	"\n"
+	"Examples:\n"
+	"  conlab deadlock -p $(pidof philo)\n"
+	"  conlab deadlock -p 4242 --format json -o hang.json\n"
+	"  conlab deadlock -p 4242 --format dot | dot -Tsvg > waitfor.svg\n";
+
+struct doctor {
+	const struct doctor_opts *o;
+	struct snapshot snap;
+	struct symbolizer **syms;	/* per process of snap.g.procs, lazily */
+	struct idmap tids;		/* tid -> thread index */
+	pid_t walking;			/* the process being walked */
+	struct doctor_meta meta;
+	char warning[512];
+};
+
+static struct symbolizer *sym_for(struct doctor *d, pid_t pid)
+{
+	int p = wg_find_process(&d->snap.g, pid);
+
+	if (p < 0)
+		return NULL;
+	if (!d->syms[p])
+		d->syms[p] = symbolizer__new_pid(pid);
+	return d->syms[p];
+}
+
+static void add_warning(struct doctor *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_warning(struct doctor *d, const char *fmt, ...)
+{
+	size_t len = strlen(d->warning);
+	va_list ap;
+
+	if (len && len + 3 < sizeof(d->warning)) {
+		strcat(d->warning, "; ");
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(d->warning + len, sizeof(d->warning) - len, fmt, ap);
+	va_end(ap);
+}
+
+static void on_stack(pid_t tid, const uint64_t *pcs, const uint8_t *retaddr, size_t n,
+		     uint64_t stop_ns, const char *err, void *arg)
+{
+	struct doctor *d = arg;
+	int64_t ti = idmap_get(&d->tids, (uint64_t)tid);
+	struct symbolizer *sym = sym_for(d, d->walking);
+	struct wg_thread *t;
+	const char *funcs[STACKWALK_MAX_FRAMES * 2];
+
+	if (ti < 0)
+		return;		/* a thread born after the snapshot */
+	t = &d->snap.g.threads[ti];
+	t->stop_ns = stop_ns;
+	if (err)
+		wg_set_str(&t->stack_err, err);
+	t->stack = xcalloc(n ? n : 1, sizeof(*t->stack));
+	for (size_t i = 0; i < n; i++) {
+		struct wg_frame *fr = &t->stack[i];
+		struct sym_code c = { 0 };
+
+		fr->pc = pcs[i];
+		if (sym)
+			symbolizer__code(sym, pcs[i], retaddr[i] ? SYM_RETADDR : 0, &c);
+		fr->func = c.func ? xstrdup(c.func) : NULL;
+		fr->off = c.off;
+		fr->file = c.file ? xstrdup(c.file) : NULL;
+		fr->line = c.line;
+		fr->module = c.module ? xstrdup(c.module) : NULL;
+		fr->in_main = c.in_main;
+		if (i < sizeof(funcs) / sizeof(funcs[0]))
+			funcs[i] = c.func;
+	}
+	t->nstack = n;
+	snapshot_refine(&d->snap, (int)ti, funcs, n < STACKWALK_MAX_FRAMES * 2 ? n : 0);
+}
+
+static void walk_stacks(struct doctor *d)
+{
+	struct waitgraph *g = &d->snap.g;
+
+	for (size_t p = 0; p < g->nprocs && !d->meta.interrupted; p++) {
+		struct stackwalk_stats st;
+		char err[256];
+
+		d->walking = g->procs[p].pid;
+		sym_for(d, d->walking);
+		if (stackwalk_pid(d->walking, d->o->max_frames, on_stack, d, &st, err, sizeof(err)))
+			add_warning(d, "no stacks for pid %d: %s", (int)d->walking, err);
+		d->meta.stacks_ns += st.total_ns;
+		d->meta.stop_sum_ns += st.stop_sum_ns;
+		if (st.stop_max_ns > d->meta.stop_max_ns)
+			d->meta.stop_max_ns = st.stop_max_ns;
+		d->meta.stacks_taken += st.threads - st.failed;
+		d->meta.stacks_failed += st.failed;
+		if (st.interrupted) {
+			d->meta.interrupted = 1;
+			add_warning(d, "interrupted: some stacks were not taken");
+		}
+	}
+}
+
+static uint64_t kind_size(enum wg_obj_kind k)
+{
+	/* sizeof in glibc 2.36 x86-64: lets a stripped program's arrays be indexed */
+	switch (k) {
+	case WG_MUTEX: return 40;
+	case WG_CONDVAR: return 48;
+	case WG_SEMAPHORE: return 32;
+	case WG_RWLOCK: return 56;
+	case WG_BARRIER: return 32;
+	default: return 0;
+	}
+}
+
+/* The innermost frame in the program of a thread waiting on object oi: "take_fork (philo.c:63)" */
+static int used_at(struct doctor *d, int oi, char *buf, size_t n)
+{
+	struct waitgraph *g = &d->snap.g;
+
+	for (size_t i = 0; i < g->nthreads; i++) {
+		const struct wg_thread *t = &g->threads[i];
+
+		if (t->obj != oi)
+			continue;
+		for (size_t k = 0; k < t->nstack; k++) {
+			const struct wg_frame *fr = &t->stack[k];
+
+			if (!fr->in_main || !fr->func)
+				continue;
+			if (fr->file)
+				snprintf(buf, n, "%s (%s:%d)", fr->func,
+					 strrchr(fr->file, '/') ? strrchr(fr->file, '/') + 1 : fr->file,
+					 fr->line);
+			else
+				snprintf(buf, n, "%s", fr->func);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Not a global: the heap, a thread's stack, or an anonymous mapping. */
+static void name_by_region(struct doctor *d, int oi)
+{
+	struct waitgraph *g = &d->snap.g;
+	struct wg_object *o = &g->objects[oi];
+	int p = wg_find_process(g, o->pid);
+	const struct map_entry *e = p >= 0 ? procmaps_find(&d->snap.sp[p].maps, o->addr) : NULL;
+	char name[160], where[256], note[320];
+	const char *region = "memory";
+
+	if (e && e->path && !strcmp(e->path, "[stack]"))
+		region = "stack";
+	else if (e && e->path && !strcmp(e->path, "[heap]"))
+		region = "heap";
+	else if (e && (!e->path || !e->path[0]))
+		region = "heap";	/* malloc arenas of threads are anonymous mappings */
+	if (e) {
+		for (size_t i = 0; i < g->nthreads; i++) {
+			const struct snap_thread *st = &d->snap.st[i];
+
+			/* a thread's stack is the mapping its stack pointer is in */
+			if (g->threads[i].pid == o->pid && st->sp >= e->start && st->sp < e->end &&
+			    st->nr >= 0) {
+				snprintf(name, sizeof(name), "%s %#" PRIx64 " on the stack of %s (tid %d)",
+					 wg_kind_name(o->kind), o->addr, g->threads[i].comm,
+					 (int)g->threads[i].tid);
+				wg_set_str(&o->name, name);
+				region = NULL;
+				break;
+			}
+		}
+	}
+	if (region) {
+		snprintf(name, sizeof(name), "%s %s %#" PRIx64, region, wg_kind_name(o->kind), o->addr);
+		wg_set_str(&o->name, name);
+	}
+	if (used_at(d, oi, where, sizeof(where))) {
+		snprintf(note, sizeof(note), "no variable names it; it is used at %s", where);
+		wg_set_str(&o->note, note);
+	}
+}
+
+static void name_objects(struct doctor *d)
+{
+	struct waitgraph *g = &d->snap.g;
+	char name[256], lbl[96];
+
+	for (size_t i = 0; i < g->nobjects; i++) {
+		struct wg_object *o = &g->objects[i];
+		struct symbolizer *sym;
+		int t, p;
+
+		switch (o->kind) {
+		case WG_JOIN:
+			t = wg_find_thread(g, o->owner);
+			snprintf(name, sizeof(name), "thread %s (tid %d)", t >= 0 ? g->threads[t].comm : "?",
+				 (int)o->owner);
+			wg_set_str(&o->name, name);
+			continue;
+		case WG_CHILD:
+			if ((int64_t)o->addr > 0) {
+				p = wg_find_process(g, (pid_t)o->addr);
+				snprintf(lbl, sizeof(lbl), " (%s)", p >= 0 ? g->procs[p].comm : "");
+				snprintf(name, sizeof(name), "child %d%s", (int)o->addr,
+					 p >= 0 ? lbl : "");
+			} else {
+				snprintf(name, sizeof(name), "any child");
+			}
+			wg_set_str(&o->name, name);
+			continue;
+		case WG_PIPE:
+			snprintf(name, sizeof(name), "pipe:[%" PRIu64 "]", o->addr);
+			wg_set_str(&o->name, name);
+			continue;
+		default:
+			break;
+		}
+		sym = sym_for(d, o->pid);
+		if (sym && !symbolizer__data_sized(sym, o->addr, kind_size(o->kind), name, sizeof(name)))
+			wg_set_str(&o->name, name);
+		else
+			name_by_region(d, (int)i);
+	}
+}
+
+static const char *proc_label_buf(const struct waitgraph *g, pid_t pid, char *buf, size_t n)
+{
+	int p = wg_find_process(g, pid);
+
+	snprintf(buf, n, "pid %d (%s)", (int)pid, p >= 0 ? g->procs[p].comm : "?");
+	return buf;
+}
+
+/* A lock whose owner is not a thread of its process: say what we know about the owner. */
+static void explain_orphans(struct doctor *d)
+{
+	struct waitgraph *g = &d->snap.g;
+	char note[512], pl[96];
+
+	for (size_t i = 0; i < g->nobjects; i++) {
+		struct wg_object *o = &g->objects[i];
+		int p = wg_find_process(g, o->pid), pp, ot;
+		const struct wg_process *proc, *parent;
+		uint32_t powner = 0;
+
+		if (!wg_kind_has_owner(o->kind) || o->kind == WG_JOIN || !o->owner || p < 0)
+			continue;
+		ot = wg_find_thread(g, o->owner);
+		if (ot >= 0 && g->threads[ot].pid == o->pid)
+			continue;
+		proc = &g->procs[p];
+		pp = wg_find_process(g, proc->ppid);
+		parent = pp >= 0 ? &g->procs[pp] : NULL;
+		if (o->owner_elsewhere && o->owner_elsewhere == proc->ppid) {
+			snprintf(note, sizeof(note),
+				 "tid %d is %s, a thread of the parent pid %d: the lock was held when "
+				 "the parent forked this process, and this copy will never be released",
+				 (int)o->owner, ot >= 0 ? g->threads[ot].comm : "a thread",
+				 (int)proc->ppid);
+		} else if (o->owner_elsewhere) {
+			snprintf(note, sizeof(note), "tid %d is a thread of another process, %s",
+				 (int)o->owner, ot >= 0 ? g->threads[ot].comm : "");
+		} else if (parent && parent->exe && proc->exe && !strcmp(parent->exe, proc->exe)) {
+			int got = o->kind == WG_MUTEX &&
+				  snap_read_mem(parent->pid, o->addr + 8, &powner, 4) == 4;
+
+			snprintf(note, sizeof(note),
+				 "this process is a fork of %s running the same program: the lock was "
+				 "most likely held by a thread of the parent when it forked%s",
+				 proc_label_buf(g, parent->pid, pl, sizeof(pl)),
+				 got ? (powner ? " (the parent's copy is held again now)" :
+					 " (the parent's copy has since been released)") : "");
+		} else {
+			snprintf(note, sizeof(note),
+				 "tid %d no longer exists: it exited (or was cancelled) while holding it",
+				 (int)o->owner);
+		}
+		wg_set_str(&o->note, note);
+	}
+}
+
+static int render(struct doctor *d)
+{
+	FILE *f = stdout;
+
+	if (d->o->output) {
+		f = fopen(d->o->output, "w");
+		if (!f)
+			return fail("cannot open %s: %s", d->o->output, strerror(errno));
+	}
+	switch (d->o->format) {
+	case DOCTOR_JSON:
+		doctor_report_json(f, &d->snap.g, &d->meta);
+		break;
+	case DOCTOR_DOT:
+		doctor_report_dot(f, &d->snap.g, &d->meta);
+		break;
+	default:
+		doctor_report_text(f, &d->snap.g, &d->meta);
+	}
+	if (f != stdout) {
+		if (fclose(f))
+			return fail("cannot write %s: %s", d->o->output, strerror(errno));
+	} else {
+		fflush(stdout);
+	}
+	return 0;
+}
+
+int doctor_run(pid_t pid, const struct doctor_opts *o)
+{
+	struct doctor d = { .o = o };
+	uint64_t t0 = now_mono_ns();
+	int rc = DOCTOR_ERROR, err;
+	char path[64];
+
+	if (pid <= 0) {
+		errmsg("invalid pid %d", (int)pid);
+		return DOCTOR_ERROR;
+	}
+	if (pid == getpid()) {
+		errmsg("pid %d is conlab itself", (int)pid);
+		return DOCTOR_ERROR;
+	}
+	err = snapshot_take(&d.snap, pid, o->no_children ? 0 : SNAP_CHILDREN);
+	if (err) {
+		errmsg("%s", d.snap.err[0] ? d.snap.err : strerror(-err));
+		goto out;
+	}
+	d.syms = xcalloc(d.snap.g.nprocs, sizeof(*d.syms));
+	for (size_t i = 0; i < d.snap.g.nthreads; i++)
+		idmap_put(&d.tids, (uint64_t)d.snap.g.threads[i].tid, (uint32_t)i);
+	d.meta.pid = pid;
+	d.meta.source = "snapshot";
+	d.meta.proc_ns = d.snap.proc_ns;
+	d.meta.with_stacks = !o->no_stacks;
+	if (!o->no_stacks)
+		walk_stacks(&d);
+	name_objects(&d);
+	explain_orphans(&d);
+	d.meta.changed = snapshot_recheck(&d.snap);
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (access(path, F_OK)) {
+		errmsg("pid %d exited during the snapshot", (int)pid);
+		goto out;
+	}
+	waitgraph_analyze(&d.snap.g);
+	d.meta.total_ns = now_mono_ns() - t0;
+	d.meta.warning = d.warning[0] ? d.warning : NULL;
+	if (render(&d))
+		goto out;
+	rc = d.snap.g.nfindings ? DOCTOR_FOUND : DOCTOR_OK;
+out:
+	if (d.syms)
+		for (size_t i = 0; i < d.snap.g.nprocs; i++)
+			symbolizer__free(d.syms[i]);
+	free(d.syms);
+	idmap_free(&d.tids);
+	snapshot_free(&d.snap);
+	return rc;
+}
+
+int cmd_deadlock(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "no-stacks", no_argument, NULL, 'S' },
+		{ "no-children", no_argument, NULL, 'C' },
+		{ "max-frames", required_argument, NULL, 'M' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct doctor_opts o = { .format = DOCTOR_TEXT, .max_frames = STACKWALK_MAX_FRAMES };
+	long pid = 0;
+	char *end;
+	int c;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			errmsg("deadlock -- CMD: live detection is not built yet");
+			return DOCTOR_ERROR;
+		}
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:f:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			errno = 0;
+			pid = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || pid <= 0 || pid > INT32_MAX) {
+				errmsg("invalid pid '%s'", optarg);
+				return DOCTOR_ERROR;
+			}
+			break;
+		case 'f':
+			if (!strcmp(optarg, "text"))
+				o.format = DOCTOR_TEXT;
+			else if (!strcmp(optarg, "json"))
+				o.format = DOCTOR_JSON;
+			else if (!strcmp(optarg, "dot"))
+				o.format = DOCTOR_DOT;
+			else {
+				errmsg("unknown format '%s' (text, json or dot)", optarg);
+				return DOCTOR_ERROR;
+			}
+			break;
+		case 'o':
+			o.output = optarg;
+			break;
+		case 'S':
+			o.no_stacks = 1;
+			break;
+		case 'C':
+			o.no_children = 1;
+			break;
+		case 'M':
+			o.max_frames = strtoul(optarg, &end, 10);
+			if (*end || !o.max_frames || o.max_frames > STACKWALK_MAX_FRAMES * 2) {
+				errmsg("invalid --max-frames '%s' (1-%d)", optarg,
+				       STACKWALK_MAX_FRAMES * 2);
+				return DOCTOR_ERROR;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return DOCTOR_ERROR;
+		}
+	}
+	if (optind < argc) {
+		errmsg("unexpected argument '%s'", argv[optind]);
+		return DOCTOR_ERROR;
+	}
+	if (!pid) {
+		errmsg("deadlock needs -p PID (see conlab deadlock --help)");
+		return DOCTOR_ERROR;
+	}
+	return doctor_run((pid_t)pid, &o);
+}

@@ -1,0 +1,57 @@
+/*
+ * doctor_report.h — a wait-for graph's findings as text (people), JSON (tests, tools) or DOT.
+ *
+ * Renderers only format: every decision is in waitgraph_analyze(). The same functions serve
+ * the hung-process snapshot and live detection; struct doctor_meta says where the data came
+ * from and what the snapshot cost.
+ *
+ * JSON schema (version 1):
+ *   { "version": 1, "pid": N, "source": "snapshot",
+ *     "summary": { "processes", "threads", "stuck", "deadlocks" },
+ *     "snapshot": { "proc_ms", "stacks_ms", "total_ms", "stop_max_us", "stop_avg_us",
+ *                   "stacks_taken", "stacks_failed", "changed", "interrupted" },
+ *     "processes": [ { "pid", "ppid", "comm", "exe" } ],
+ *     "deadlocks": [ { "kind": "cycle"|"cross-process"|"orphaned-owner"|"no-owner",
+ *                      "summary": "one line",
+ *                      "threads": [ { "tid", "pid", "comm", "waits_for": "0x..", "holds": [..] } ],
+ *                      "objects": [ { "addr", "pid", "name", "kind", "owner", "value", "note",
+ *                                     "peers": [pid..] } ],
+ *                      "pids": [..], "blocked_behind": [ { "tid", "pid", "comm" } ] } ],
+ *     "threads": [ { "tid", "pid", "comm", "state", "stuck", "deadlock": index|null,
+ *                    "wait": { "desc", "kind", "addr", "name", "owner" } | null,
+ *                    "stop_us", "stack_error",
+ *                    "stack": [ { "pc", "function", "offset", "file", "line", "module" } ] } ] }
+ * Addresses are hex strings; unknown strings are null.
+ */
+#ifndef CONLAB_DOCTOR_REPORT_H
+#define CONLAB_DOCTOR_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "waitgraph.h"
+
+struct doctor_meta {
+	pid_t pid;		/* the process asked about */
+	const char *source;	/* "snapshot" or "live" */
+	int with_stacks;
+	uint64_t proc_ns;	/* reading /proc and memory */
+	uint64_t stacks_ns;	/* the whole stack walk */
+	uint64_t total_ns;
+	uint64_t stop_max_ns;	/* longest time one thread was stopped */
+	uint64_t stop_sum_ns;
+	size_t stacks_taken, stacks_failed;
+	size_t changed;		/* threads whose wait changed while we looked */
+	int interrupted;
+	const char *warning;	/* shown at the top when not NULL (no stacks, partial) */
+};
+
+void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);
+void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);
+void doctor_report_dot(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);
+
+/* "fork_m[1]" or "mutex 0x55d0c0a0"; buf is returned */
+const char *doctor_object_name(const struct wg_object *o, char *buf, size_t n);
+
+#endif
