@@ -20,6 +20,7 @@ struct command {
 static const struct command commands[] = {
 	{"record", cmd_record, "record a program's threads, processes and waits into a trace file"},
 	{"report", cmd_report, "report on a trace file: summary (more kinds: see conlab report --help)"},
+	{"timeline", cmd_timeline, "record a program and draw its threads' timeline (text, Perfetto, HTML)"},
 	{"dump", cmd_dump, "print a trace file's events one per line, in time order"},
 	/* deadlock: added with tools/cmd_deadlock.c */
 };

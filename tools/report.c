@@ -15,6 +15,10 @@
 static const struct report_kind kinds[] = {
 	{"summary", report_summary, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
 	 "per process and thread: on-CPU, runnable and blocked time by reason; top futex waits"},
+	{"io", report_io, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
+	 "event loops: idle vs busy, longest busy gaps and the blocking calls in them, timers"},
+	{"gil", report_gil, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
+	 "CPython: GIL hand-offs (forced vs voluntary), GIL wait share per thread, parallelism"},
 };
 
 const struct report_kind *report_kind_find(const char *name)

@@ -1,0 +1,369 @@
+/* gil.c — the GIL inferred from futex waits (see gil.h). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gil.h"
+#include "idmap.h"
+#include "util.h"
+
+#define FUTEX_CMD_MASK 0x7f
+#define FUTEX_WAIT 0
+#define FUTEX_WAIT_BITSET 9
+#define ETIMEDOUT_RET (-110)
+/* Waits of one thread closer than this belong to one take_gil episode (the loop in take_gil
+ * re-waits within microseconds after a timeout; 1 ms leaves room for a runnable delay). */
+#define EPISODE_GAP_NS 1000000ull
+/* A holder that blocks on a condvar this soon after waking a waiter was asked to drop (the
+ * forced switch: it waits on switch_cond, then for the GIL again). */
+#define DROP_WINDOW_NS 2000000ull
+
+const char *gil_python_version(const char *path, char *buf, size_t n)
+{
+	const char *b, *p;
+	size_t k = 0;
+
+	if (!path)
+		return NULL;
+	b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	p = strstr(b, "python3");
+	if (!p || (p != b && strncmp(b, "libpython3", 10)))
+		return NULL;
+	p += 6;	/* at "3" */
+	while (p[k] && (isdigit((unsigned char)p[k]) || p[k] == '.') && k + 1 < n)
+		k++;
+	while (k > 1 && p[k - 1] == '.')
+		k--;
+	if (!k || n < 2)
+		return NULL;
+	memcpy(buf, p, k);
+	buf[k] = 0;
+	return buf;
+}
+
+static void detect_python(const struct m_process *p, struct gil_process *g)
+{
+	char v[16];
+
+	for (size_t i = 0; i < p->maps.n; i++)
+		if (gil_python_version(p->maps.v[i].path, v, sizeof(v))) {
+			g->is_python = 1;
+			if (strlen(v) > strlen(g->version))
+				snprintf(g->version, sizeof(g->version), "%s", v);
+		}
+	if (!g->is_python && (gil_python_version(p->exe, v, sizeof(v)) ||
+			      gil_python_version(p->comm, v, sizeof(v)))) {
+		g->is_python = 1;
+		snprintf(g->version, sizeof(g->version), "%s", v);
+	}
+	if (!g->is_python && p->cmdline) {
+		char first[256];
+
+		snprintf(first, sizeof(first), "%s", p->cmdline);
+		first[strcspn(first, " ")] = 0;
+		if (gil_python_version(first, v, sizeof(v))) {
+			g->is_python = 1;
+			snprintf(g->version, sizeof(g->version), "%s", v);
+		}
+	}
+}
+
+static int is_timed_cond_wait(const struct m_futex *f)
+{
+	return (f->op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET && (f->flags & FUTEXF_TIMEOUT);
+}
+
+static int thread_in(const struct model *m, uint32_t tid, uint32_t pid)
+{
+	const struct m_thread *t = model_thread(m, tid);
+
+	return t && t->pid == pid;
+}
+
+/* The GIL's condvar: the address with the most timed condvar waits (timeouts weigh more) in
+ * this process, leaving out semaphores (Python's Lock.acquire(timeout=) is a timed bitset
+ * wait on a sem_t; the model tells those apart by the waiter count at +4). */
+static uint64_t find_gil(const struct model *m, uint32_t pid)
+{
+	struct idmap idx = {}, sem = {};
+	uint64_t *addr = NULL, *score = NULL, best = 0, best_score = 0;
+	size_t n = 0, cap = 0, cap2 = 0;
+
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+
+		if (t->pid != pid)
+			continue;
+		for (size_t k = 0; k < t->niv; k++)
+			if (t->iv[k].state == TH_BLOCKED && t->iv[k].w.kind == WK_SEMAPHORE)
+				idmap_put(&sem, t->iv[k].w.obj, 0);
+	}
+	for (size_t i = 0; i < m->nfutexes; i++) {
+		const struct m_futex *f = &m->futexes[i];
+		int64_t k;
+
+		if (!is_timed_cond_wait(f) || !thread_in(m, f->tid, pid) ||
+		    idmap_get(&sem, f->uaddr) >= 0)
+			continue;
+		k = idmap_get(&idx, f->uaddr);
+		if (k < 0) {
+			GROW(addr, cap, n + 1);
+			GROW(score, cap2, n + 1);
+			addr[n] = f->uaddr;
+			score[n] = 0;
+			idmap_put(&idx, f->uaddr, n);
+			k = n++;
+		}
+		score[k] += f->ret == ETIMEDOUT_RET ? 4 : 1;
+		if (score[k] > best_score) {
+			best_score = score[k];
+			best = addr[k];
+		}
+	}
+	idmap_free(&idx);
+	idmap_free(&sem);
+	free(addr);
+	free(score);
+	return best;
+}
+
+static struct gil_thread *gthread(struct gil_process *g, uint32_t tid)
+{
+	for (size_t i = 0; i < g->nthreads; i++)
+		if (g->threads[i].tid == tid)
+			return &g->threads[i];
+	return NULL;
+}
+
+/* The blocked interval of t that ended the futex call returning at ts (its waker). */
+static const struct m_interval *wait_interval(const struct m_thread *t, uint64_t from, uint64_t to,
+					      uint64_t addr)
+{
+	for (size_t k = t->niv; k-- > 0;) {
+		const struct m_interval *iv = &t->iv[k];
+
+		if (iv->start > to)
+			continue;
+		if (iv->end < from)
+			break;
+		if (iv->state == TH_BLOCKED && iv->w.obj == addr)
+			return iv;
+	}
+	return NULL;
+}
+
+/* After waking the waiter at ts, did the holder go on to wait on a condvar (it was asked to
+ * drop: forced) or block elsewhere / keep running (voluntary)? 1 forced, 0 voluntary, -1
+ * unknown. */
+static int holder_dropped_on_request(const struct model *m, uint32_t holder, uint64_t ts)
+{
+	const struct m_thread *t = holder ? model_thread(m, holder) : NULL;
+
+	if (!t)
+		return -1;
+	for (size_t k = 0; k < t->niv; k++) {
+		const struct m_interval *iv = &t->iv[k];
+
+		if (iv->state != TH_BLOCKED || iv->end + 1000 < ts)
+			continue;
+		if (iv->start > ts + DROP_WINDOW_NS)
+			return 0;
+		return iv->w.kind == WK_CONDVAR ? 1 : 0;
+	}
+	return 0;
+}
+
+static void end_episode(const struct model *m, struct gil_process *g, struct gil_thread *gt,
+			uint64_t start, uint64_t end, int timed_out, const struct m_futex *last)
+{
+	const struct m_thread *t = model_thread(m, gt->tid);
+	const struct m_interval *iv = t ? wait_interval(t, end - last->dur, end, g->gil_addr) : NULL;
+	uint32_t from = iv ? iv->waker : 0;
+	uint64_t woke = iv ? iv->end : end;
+	int forced = timed_out;
+	struct gil_handoff *h;
+
+	if (!forced && from && from != gt->tid)
+		forced = holder_dropped_on_request(m, from, woke) == 1;
+	gt->acquisitions++;
+	if (forced)
+		gt->forced++, g->forced++;
+	else
+		gt->voluntary++, g->voluntary++;
+	if (end - start > gt->episode_max)
+		gt->episode_max = end - start;
+	g->handoffs = xrealloc(g->handoffs, (g->nhandoffs + 1) * sizeof(*g->handoffs));
+	h = &g->handoffs[g->nhandoffs++];
+	h->ts = woke;
+	h->waited = end - start;
+	h->from = from == gt->tid ? 0 : from;
+	h->to = gt->tid;
+	h->forced = forced;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_handoff(const void *a, const void *b)
+{
+	const struct gil_handoff *x = a, *y = b;
+
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+static int log2_bucket(uint64_t v)
+{
+	int b = 0;
+
+	while (v > 1 && b < GIL_HIST - 1) {
+		v >>= 1;
+		b++;
+	}
+	return b;
+}
+
+static void analyze_process(const struct model *m, struct gil_process *g)
+{
+	uint64_t first = 0, last = 0, *tdur = NULL;
+	size_t ntd = 0, cap = 0;
+	/* per thread episode state, indexed like g->threads */
+	uint64_t *ep_start, *ep_last;
+	int *ep_to;
+	const struct m_futex **ep_f;
+
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+		struct gil_thread *gt;
+
+		if (t->pid != g->pid)
+			continue;
+		if (t->niv) {
+			if (!first || t->iv[0].start < first)
+				first = t->iv[0].start;
+			if (t->iv[t->niv - 1].end > last)
+				last = t->iv[t->niv - 1].end;
+		}
+		gt = gthread(g, t->tid);
+		if (!gt) {
+			g->threads = xrealloc(g->threads, (g->nthreads + 1) * sizeof(*g->threads));
+			gt = &g->threads[g->nthreads++];
+			memset(gt, 0, sizeof(*gt));
+			gt->tid = t->tid;
+		}
+		memcpy(gt->comm, t->comm, CLAB_COMM_LEN);
+		gt->on_cpu += t->time_in[TH_RUNNING];
+		gt->runnable += t->time_in[TH_RUNNABLE];
+		gt->blocked_other += t->time_in[TH_BLOCKED];
+		g->on_cpu += t->time_in[TH_RUNNING];
+	}
+	g->wall = last > first ? last - first : 0;
+	if (!g->gil_addr || !g->nthreads)
+		return;
+	ep_start = xcalloc(g->nthreads, sizeof(*ep_start));
+	ep_last = xcalloc(g->nthreads, sizeof(*ep_last));
+	ep_to = xcalloc(g->nthreads, sizeof(*ep_to));
+	ep_f = xcalloc(g->nthreads, sizeof(*ep_f));
+	for (size_t i = 0; i < m->nfutexes; i++) {
+		const struct m_futex *f = &m->futexes[i];
+		uint32_t cmd = f->op & FUTEX_CMD_MASK;
+		struct gil_thread *gt;
+		size_t ti;
+		uint64_t start;
+
+		if (f->uaddr != g->gil_addr || (cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT))
+			continue;
+		gt = gthread(g, f->tid);
+		if (!gt)
+			continue;
+		ti = gt - g->threads;
+		start = f->ts > f->dur ? f->ts - f->dur : 0;
+		gt->waits++;
+		gt->gil_wait += f->dur;
+		g->waits++;
+		g->gil_wait += f->dur;
+		if (f->ret == ETIMEDOUT_RET) {
+			gt->timeouts++;
+			g->timeouts++;
+			g->timeout_hist[log2_bucket(f->dur)]++;
+			GROW(tdur, cap, ntd + 1);
+			tdur[ntd++] = f->dur;
+		}
+		if (ep_f[ti] && start > ep_last[ti] + EPISODE_GAP_NS) {
+			end_episode(m, g, gt, ep_start[ti], ep_last[ti], ep_to[ti], ep_f[ti]);
+			ep_f[ti] = NULL;
+		}
+		if (!ep_f[ti]) {
+			ep_start[ti] = start;
+			ep_to[ti] = 0;
+		}
+		ep_f[ti] = f;
+		ep_last[ti] = f->ts;
+		ep_to[ti] |= f->ret == ETIMEDOUT_RET;
+	}
+	for (size_t ti = 0; ti < g->nthreads; ti++)
+		if (ep_f[ti])
+			end_episode(m, g, &g->threads[ti], ep_start[ti], ep_last[ti], ep_to[ti],
+				    ep_f[ti]);
+	/* waiting for the GIL is not "blocked elsewhere" */
+	for (size_t ti = 0; ti < g->nthreads; ti++) {
+		struct gil_thread *gt = &g->threads[ti];
+
+		gt->blocked_other = gt->blocked_other > gt->gil_wait ? gt->blocked_other - gt->gil_wait
+								      : 0;
+	}
+	if (ntd) {
+		qsort(tdur, ntd, sizeof(*tdur), cmp_u64);
+		g->interval_est = tdur[ntd / 2];
+	}
+	qsort(g->handoffs, g->nhandoffs, sizeof(*g->handoffs), cmp_handoff);
+	free(tdur);
+	free(ep_start);
+	free(ep_last);
+	free(ep_to);
+	free(ep_f);
+}
+
+int gil_analyze(struct gil_report *r, const struct model *m)
+{
+	memset(r, 0, sizeof(*r));
+	r->wall = m->t_last - m->t_first;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct m_process *p = &m->procs[i];
+		struct gil_process *g;
+		int any = 0;
+
+		for (size_t k = 0; k < m->nthreads && !any; k++)
+			any = m->threads[k].pid == p->pid;
+		if (!any)
+			continue;
+		r->procs = xrealloc(r->procs, (r->nprocs + 1) * sizeof(*r->procs));
+		g = &r->procs[r->nprocs++];
+		memset(g, 0, sizeof(*g));
+		g->pid = p->pid;
+		memcpy(g->comm, p->comm, CLAB_COMM_LEN);
+		detect_python(p, g);
+		if (g->is_python)
+			g->gil_addr = find_gil(m, p->pid);
+		analyze_process(m, g);
+		if (g->is_python) {
+			r->npython++;
+			r->python_on_cpu += g->on_cpu;
+		}
+	}
+	return 0;
+}
+
+void gil_free(struct gil_report *r)
+{
+	for (size_t i = 0; i < r->nprocs; i++) {
+		free(r->procs[i].threads);
+		free(r->procs[i].handoffs);
+	}
+	free(r->procs);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,84 @@
+/*
+ * gil.h — CPython's GIL seen from the kernel, with no runtime support.
+ *
+ * CPython 3.11/3.12 (Python/ceval_gil.c): a thread that wants the GIL waits in take_gil on a
+ * condition variable with a *timed* wait of the switch interval (5 ms by default); when the
+ * wait times out it asks the holder to drop the GIL (a forced switch). A holder that blocks
+ * in IO drops the GIL itself and signals the condvar (a voluntary release). glibc turns the
+ * timed wait into futex(FUTEX_WAIT_BITSET) with a timeout: so the GIL is the futex address on
+ * which a Python process's threads make timed condvar waits — found from the futex calls
+ * alone, on a stripped interpreter. Everything here is therefore *inferred*, and says so.
+ *
+ * Per GIL wait episode (a thread's consecutive waits on the GIL until it gets it): how long,
+ * whether any wait timed out (forced switch after the switch interval) or the thread was
+ * signalled by a holder that let go (voluntary release), and who woke it (the previous
+ * holder). Per thread: wanting-to-run time (on CPU + runnable + waiting for the GIL) and the
+ * share of it spent waiting for the GIL. Per process: achieved parallelism (summed on-CPU
+ * time over the process's wall time).
+ *
+ * Pure: works on the model only (unit-testable with synthetic events).
+ */
+#ifndef CONLAB_GIL_H
+#define CONLAB_GIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+#define GIL_HIST 32	/* log2 ns buckets */
+
+struct gil_thread {
+	uint32_t tid;
+	char comm[CLAB_COMM_LEN];
+	uint64_t on_cpu, runnable, blocked_other;	/* blocked_other: not waiting for the GIL */
+	uint64_t gil_wait;	/* time inside futex waits on the GIL */
+	uint64_t waits, timeouts;	/* futex waits on the GIL, and how many timed out */
+	uint64_t acquisitions;	/* episodes ended (it got the GIL after waiting) */
+	uint64_t forced, voluntary;	/* how those episodes ended */
+	uint64_t episode_max;
+};
+
+/* One hand-off seen: a waiter got the GIL after waiting. */
+struct gil_handoff {
+	uint64_t ts;		/* when the waiter was woken to take it */
+	uint64_t waited;	/* episode length */
+	uint32_t from, to;	/* previous holder (the waker, 0 unknown), new holder */
+	uint8_t forced;		/* some wait of the episode timed out: forced after the interval */
+};
+
+struct gil_process {
+	uint32_t pid;
+	char comm[CLAB_COMM_LEN];
+	char version[16];	/* "3.11" from the interpreter's file name, "" unknown */
+	int is_python;		/* the process runs a CPython interpreter */
+	uint64_t gil_addr;	/* the inferred GIL condvar futex, 0 none found */
+	uint64_t wall;		/* first to last event of its threads */
+	uint64_t on_cpu;	/* summed over its threads */
+	uint64_t gil_wait;
+	uint64_t waits, timeouts;
+	uint64_t timeout_hist[GIL_HIST];	/* durations of the waits that timed out */
+	uint64_t interval_est;	/* median duration of timed-out waits: the switch interval */
+	uint64_t forced, voluntary;
+	struct gil_thread *threads;
+	size_t nthreads;
+	struct gil_handoff *handoffs;
+	size_t nhandoffs;
+};
+
+struct gil_report {
+	struct gil_process *procs;
+	size_t nprocs;
+	uint64_t wall;		/* the whole recording */
+	uint64_t python_on_cpu;	/* summed over every Python process: parallelism across them */
+	size_t npython;
+};
+
+int gil_analyze(struct gil_report *r, const struct model *m);
+void gil_free(struct gil_report *r);
+
+/* "3.11" when a path names a CPython interpreter or libpython (python3.11, libpython3.12.so),
+ * "3" for a bare python3; NULL otherwise. Writes into buf. */
+const char *gil_python_version(const char *path, char *buf, size_t n);
+
+#endif
