@@ -33,6 +33,7 @@ enum ev_type {
 	EV_LOCK = 9,		/* lock uprobes (--locks): acquire / release */
 	EV_WAKEUP_NEW = 10,	/* a new traced task made runnable for the first time (ev_wakeup) */
 	EV_WAITCALL = 11,	/* a traced thread's event-loop wait (epoll_wait, poll, ...) returned */
+	EV_LOCK_EDGE = 20,	/* lock uprobes (--locks): a lock-order edge, first time seen */
 
 	/* made in user space */
 	EV_META_TASK = 64,	/* a thread that existed when tracing started (or found later) */
@@ -197,7 +198,31 @@ enum lock_op {
 	LOCK_OP_ACQUIRE = 1,
 	LOCK_OP_RELEASE = 2,
 	LOCK_OP_TRY_FAIL = 3,
+	LOCK_OP_HELD_OVERFLOW = 4,	/* the thread holds more locks than the BPF slots (ret) */
 };
+
+/* EV_LOCK_EDGE: "held `from`, then took `to`" — sent the first time a thread takes that pair
+ * with that set of other held locks (deduplicated in the kernel). hdr.tid = the thread. */
+#define LOCK_EDGE_HELD 6
+struct ev_lock_edge {
+	struct ev_hdr hdr;
+	__u64 from, to;			/* lock addresses */
+	__u64 from_ret, to_ret;		/* call sites of the two acquisitions */
+	__u64 held[LOCK_EDGE_HELD];	/* the other locks held at the time (gate candidates) */
+	__u32 from_gen, to_gen;		/* bumped when a lock at that address is destroyed */
+	__u32 pid;
+	__s32 stack_id;			/* user stack of the `to` acquisition */
+	__u16 flags;			/* LEF_* */
+	__u8 nheld;			/* entries in held[] */
+	__u8 pad[5];
+};
+
+#define LEF_FROM_READ 0x1	/* `from` is held for reading (rwlock) */
+#define LEF_TO_READ 0x2		/* `to` is taken for reading */
+#define LEF_FROM_TRY 0x4	/* `from` was taken by a trylock */
+#define LEF_HELD_TRUNC 0x8	/* more locks were held than held[] carries */
+#define LEF_SEM 0x10		/* the locks are semaphores (sem_wait / sem_post) */
+#define LEF_FROM_SEM 0x20
 
 /* ---- metadata records, made in user space ---- */
 
@@ -235,6 +260,7 @@ enum lost_kind {
 	LOST_TASKMAP = 2,	/* traced-process map full: a child could not be followed */
 	LOST_FUTEXMAP = 3,	/* futex in-flight map full: a futex call not timed */
 	LOST_USER_READ = 4,	/* user memory read failed (futex word, stack) */
+	LOST_LOCKMAP = 6,	/* lock uprobes: the held-lock or edge map was full */
 	LOST_WAITMAP = 5,	/* loop-wait in-flight map full: a wait call not recorded */
 	LOST_NKINDS = 8,
 };

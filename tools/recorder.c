@@ -325,7 +325,7 @@ static int start_targets(struct recorder *r, struct target_cmd *tc)
 	for (int i = 0; i < o->npids; i++) {
 		if (!pid_alive(o->pids[i]))
 			return fail("no such process: %d", (int)o->pids[i]);
-		if (source_trace_pid(r->src, o->pids[i]))
+		if (source_trace_pid(r->src, o->pids[i]) || source_attach_locks(r->src, o->pids[i]))
 			return -1;
 		write_threads(r, o->pids[i]);
 		write_cmdline(r, o->pids[i]);
@@ -339,7 +339,7 @@ static int start_targets(struct recorder *r, struct target_cmd *tc)
 		if (target_spawn(tc, o->cmd))
 			return -1;
 		r->res->cmd_pid = tc->pid;
-		if (source_trace_pid(r->src, tc->pid)) {
+		if (source_trace_pid(r->src, tc->pid) || source_attach_locks(r->src, tc->pid)) {
 			kill(tc->pid, SIGKILL);
 			return -1;
 		}
@@ -366,7 +366,7 @@ static int start_targets(struct recorder *r, struct target_cmd *tc)
 
 int record_run(const struct record_opts *o, struct record_result *res)
 {
-	struct source_opts so = {o->all, o->buffer, o->stacks, o->verbose};
+	struct source_opts so = {o->all, o->buffer, o->stacks, o->verbose, o->locks};
 	struct target_cmd tc = {.pid = 0};
 	struct recorder r = {.o = o, .res = res};
 	struct sigaction sa = {.sa_handler = on_signal};

@@ -23,12 +23,16 @@ struct record_opts {
 	int stacks;
 	int status;		/* live status line on stderr */
 	int verbose;
+	int locks;		/* REC_LOCKS_* bits: lock uprobes on the target's glibc */
 	/* Live hooks (may be NULL): every record as it is drained, and every poll tick.
 	 * A non-zero return stops the recording (STOP_DEADLOCK). */
 	int (*on_event)(void *ctx, const struct ev_hdr *rec);
 	int (*on_tick)(void *ctx, uint64_t now_ns);
 	void *hook_ctx;
 };
+
+#define REC_LOCKS_ORDER 0x1	/* held locks and lock-order edges (EV_LOCK_EDGE) */
+#define REC_LOCKS_EVENTS 0x2	/* also one EV_LOCK record per acquire / release */
 
 struct record_result {
 	int exit_status;	/* the command's wait status, -1 when no command or unknown */

@@ -13,6 +13,8 @@
 
 #include "conlab.skel.h"
 #include "source.h"
+#include "uprobes.h"
+#include "recorder.h"
 #include "util.h"
 
 #define CLAB_STACK_DEPTH 32	/* as in common.bpf.h */
@@ -24,6 +26,10 @@ struct bpf_source {
 	void *ctx;
 	int ncpus;
 	int use_btf;
+	int locks;
+	struct up_plan *plan;		/* --locks: where the lock uprobes go */
+	struct bpf_link **links;
+	size_t nlinks;
 };
 
 /* libbpf's messages are kept quiet unless asked for, but the last ones are kept so that a
@@ -94,6 +100,8 @@ static void choose_twins(struct bpf_source *s)
 			bpf_program__set_autoload(prog, s->use_btf);
 		else if (!strncmp(n, "raw_", 4))
 			bpf_program__set_autoload(prog, !s->use_btf);
+		else if (!strncmp(n, "lk_", 3))
+			bpf_program__set_autoload(prog, s->locks);	/* --locks only */
 		else if (!strncmp(n, "sys_", 4)) {
 			/* the futex2 syscalls are newer than futex: attach what the kernel has */
 			bpf_program__set_autoload(prog, tracepoint_exists("syscalls", n));
@@ -106,6 +114,48 @@ static const char *perm_hint(int err)
 	if (err == -EPERM || err == -EACCES)
 		return " (run as root, or with CAP_BPF and CAP_PERFMON)";
 	return "";
+}
+
+/* --locks: choose the probe spots in libc now, the BPF programs need their stack offsets. */
+static int plan_locks(struct bpf_source *s)
+{
+	char libc[256];
+
+	if (uprobes_find_libc(0, libc, sizeof(libc)))
+		return -1;
+	s->plan = xcalloc(1, sizeof(*s->plan));
+	if (uprobes_plan(s->plan, libc))
+		return -1;
+	for (int k = 0; k < LKP_NPROBES; k++) {
+		const struct up_site *st = uprobes_first(s->plan, k);
+
+		s->skel->rodata->sp_off[k] = st ? st->sp_off : 0;
+	}
+	s->skel->rodata->lock_events = !!(s->locks & REC_LOCKS_EVENTS);
+	return 0;
+}
+
+int source_attach_locks(struct bpf_source *s, uint32_t pid)
+{
+	struct bpf_program *progs[LKP_NPROBES] = {
+		[LKP_MUTEX_LOCK] = s->skel->progs.lk_mutex_lock,
+		[LKP_MUTEX_UNLOCK] = s->skel->progs.lk_mutex_unlock,
+		[LKP_MUTEX_TRYLOCK] = s->skel->progs.lk_mutex_trylock,
+		[LKP_RW_RDLOCK] = s->skel->progs.lk_rw_rdlock,
+		[LKP_RW_WRLOCK] = s->skel->progs.lk_rw_wrlock,
+		[LKP_RW_TRYRDLOCK] = s->skel->progs.lk_rw_tryrdlock,
+		[LKP_RW_TRYWRLOCK] = s->skel->progs.lk_rw_trywrlock,
+		[LKP_RW_UNLOCK] = s->skel->progs.lk_rw_unlock,
+		[LKP_SEM_WAIT] = s->skel->progs.lk_sem_wait,
+		[LKP_SEM_TRYWAIT] = s->skel->progs.lk_sem_trywait,
+		[LKP_SEM_POST] = s->skel->progs.lk_sem_post,
+		[LKP_MUTEX_DESTROY] = s->skel->progs.lk_mutex_destroy,
+	};
+
+	if (!s->locks)
+		return 0;
+	return uprobes_attach(s->plan, progs, s->skel->progs.lk_try_ret,
+			      (const uint32_t *)s->skel->rodata->sp_off, pid, &s->links, &s->nlinks);
 }
 
 struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *ctx)
@@ -133,7 +183,10 @@ struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *
 	s->skel->rodata->want_stacks = !!o->want_stacks;
 	bpf_map__set_max_entries(s->skel->maps.events,
 				 pow2_at_least(o->buffer_bytes ? o->buffer_bytes : 16u << 20));
+	s->locks = o->locks;
 	choose_twins(s);
+	if (s->locks && plan_locks(s))
+		goto fail;
 
 	err = conlab_bpf__load(s->skel);
 	if (err) {
@@ -233,6 +286,10 @@ void source_close(struct bpf_source *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	for (size_t i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	free(s->links);
+	free(s->plan);
 	conlab_bpf__destroy(s->skel);
 	free(s);
 }

@@ -15,6 +15,7 @@ struct source_opts {
 	uint64_t buffer_bytes;	/* ring buffer size; rounded up to a power of two */
 	int want_stacks;
 	int verbose;		/* show libbpf's messages */
+	int locks;		/* REC_LOCKS_* (recorder.h): load the lock uprobes */
 };
 
 /* Called for every record drained; return non-zero to stop the current drain. */
@@ -26,6 +27,8 @@ struct bpf_source;
 struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *ctx);
 int source_trace_pid(struct bpf_source *s, uint32_t tgid);
 int source_set_text(struct bpf_source *s, uint32_t tgid, uint64_t lo, uint64_t hi);
+/* Attach the lock uprobes (--locks) for one process; 0 when --locks is off. */
+int source_attach_locks(struct bpf_source *s, uint32_t pid);
 /* Drain what the ring buffer holds now; records drained or -1. */
 int source_drain(struct bpf_source *s);
 /* Per-CPU loss counters as EV_META_LOST records (hdr.tid = cpu); returns the CPU count. */
