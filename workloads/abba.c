@@ -115,8 +115,8 @@ int main(int argc, char **argv)
 		pthread_join(t1, NULL);
 		wl_check(pthread_create(&t2, NULL, worker_main, &w2), "create abba-2");
 		pthread_join(t2, NULL);
-		printf("hang=none path1=lock_a,lock_b path2=lock_b,lock_a tid1=%d tid2=%d iters=%ld "
-		       "acquisitions=%ld\n", w1.tid, w2.tid, ctx.iters,
+		printf("hang=none path1=lock_a,lock_b path2=lock_b,lock_a tid1=%d tid2=%d "
+		       "iters=%ld acquisitions=%ld\n", w1.tid, w2.tid, ctx.iters,
 		       w1.acquisitions + w2.acquisitions);
 		return 0;
 	}

@@ -189,7 +189,8 @@ static void *loop_main(void *arg)
 					next_tick += exp * period;
 				}
 			} else if (fd == ctx.listen_fd) {
-				int c = accept4(ctx.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+				int c = accept4(ctx.listen_fd, NULL, NULL,
+						SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 				if (c >= 0 && c < MAX_FD) {
 					ev.data.fd = c;

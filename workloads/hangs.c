@@ -36,7 +36,8 @@ static const char usage[] =
 	"  -h, --help    this text\n"
 	"\n"
 	"Last line, printed and flushed before the hang:\n"
-	"  hang=lostwakeup object=ready_cond mutex=ready_lock waiter= signaller= signaller_exited=1\n"
+	"  hang=lostwakeup object=ready_cond mutex=ready_lock waiter= signaller=\n"
+	"    signaller_exited=1\n"
 	"  hang=semleak object=pool_sem permits= leaked= leakers=T,.. leakers_exited=1 waiter=\n"
 	"  hang=forklock object=log_lock owner_tid= owner_in_child=0 parent= child= child_tid=\n"
 	"  hang=pipe parent= child= bytes= pipe_capacity=\n"
@@ -114,8 +115,8 @@ static int run_lostwakeup(void)
 	wl_check(pthread_create(&s, NULL, signaller_main, &stid), "create signaller");
 	pthread_join(s, NULL);
 	if (!ctx.fixed) {
-		printf("signaller (tid %d) signalled ready_cond and exited; nobody will signal again\n",
-		       stid);
+		printf("signaller (tid %d) signalled ready_cond and exited; "
+		       "nobody will signal again\n", stid);
 		printf("hang=lostwakeup pid=%d object=ready_cond mutex=ready_lock waiter=%d "
 		       "signaller=%d signaller_exited=1\n", getpid(), wtid, stid);
 		fflush(stdout);

@@ -4,7 +4,8 @@
  *
  * --threads N workers "io-i" (or "cpu-i") share --tasks tasks. An io task blocks for
  * --task-ms: in nanosleep (--io sleep) or in recv() on a UDP socket on 127.0.0.1 that
- * nobody writes to, with SO_RCVTIMEO = task-ms (--io socket). A cpu task spins for task-ms of CPU time.
+ * nobody writes to, with SO_RCVTIMEO = task-ms (--io socket). A cpu task spins for task-ms
+ * of CPU time.
  */
 #include <netinet/in.h>
 #include <pthread.h>

@@ -166,7 +166,8 @@ int main(int argc, char **argv)
 	 * deadlock_possible: an inversion that no gate lock serializes.
 	 */
 	printf("variant=%s path1=%s path2=%s concurrent=%d gate=%s iters=%ld acquisitions=%ld "
-	       "backoffs=%ld tid1=%d tid2=%d inversion=%d deadlock_possible=%d\n", variants[ctx.variant],
+	       "backoffs=%ld tid1=%d tid2=%d inversion=%d deadlock_possible=%d\n",
+	       variants[ctx.variant],
 	       ctx.variant == RWREAD ? "rw_a,rw_b" : "lock_a,lock_b", orders2[ctx.variant],
 	       concurrent, ctx.variant == GATED ? "gate_lock" : "none", ctx.iters,
 	       p1.acquisitions + p2.acquisitions, p2.backoffs, p1.tid, p2.tid,

@@ -5,8 +5,8 @@
  * --threads workers "table-i" update random buckets of a shared table (seeded). With
  * --locks global every update holds table_lock; with --locks striped bucket b is guarded
  * by stripe_lock[b % 64], so two updates collide only when they hit the same stripe.
- * Each update holds its lock for --hold-ns of work and does --think-ns of work outside it. Waits are measured by the program: a
- * failed trylock followed by a timed lock.
+ * Each update holds its lock for --hold-ns of work and does --think-ns of work outside it.
+ * Waits are measured by the program: a failed trylock followed by a timed lock.
  */
 #include <pthread.h>
 #include "wl.h"

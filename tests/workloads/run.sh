@@ -147,12 +147,12 @@ done
 run_ok "race unlocked" "$W/race" --variant unlocked
 nz=0
 for i in 1 2 3 4 5; do
-	run "race call #$i" "$W/race" --variant call --iters 200000 || continue
+	run "race call #$i" "$W/race" --variant call --iters 5000000 || continue
 	[ "$(get result)" != 0 ] && nz=$((nz + 1))
 done
 if [ $nz -ge 3 ]; then ok "race call lost updates ($nz/5 runs)"
 else fail "race call lost updates" "result was 0 in $((5 - nz)) of 5 runs"; fi
-run "race locked" "$W/race" --variant locked && \
+run "race locked" "$W/race" --variant locked --iters 1000000 && \
 	expect "race locked" "result 0 and lock waits" eq "$(get result)/$(( $(get lock_waits) > 0 ))" "0/1"
 
 # lab 2
