@@ -20,7 +20,7 @@ static const char usage[] =
 	"  --chairs N      waiting-room chairs (default 3)\n"
 	"  --customers N   customers (default 40)\n"
 	"  --arrival-us N  mean time between arrivals (default 3000)\n"
-	"  --cut-us N      haircut time (default 4000)\n"
+	"  --cut-us N      haircut time (default 2500)\n"
 	"  --seed N        arrival seed (default 1)\n"
 	"  -h, --help      this text\n"
 	"\n"
@@ -43,7 +43,7 @@ static struct {
 	long served, balks;
 	int closing, barber_tid;
 	uint64_t idle_ns, lifetime_ns;
-} ctx = { .chairs = 3, .customers = 40, .arrival_us = 3000, .cut_us = 4000, .seed = 1 };
+} ctx = { .chairs = 3, .customers = 40, .arrival_us = 3000, .cut_us = 2500, .seed = 1 };
 
 static WL_NOINLINE void cut_hair(void)
 {
