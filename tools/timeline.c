@@ -494,16 +494,21 @@ int timeline_build(struct timeline *tl, const struct model *m, const struct ev_h
 		   size_t nrec, const struct tl_opts *o)
 {
 	struct tl_ctx c = {.tl = tl, .m = m, .o = o};
+	uint64_t end = m->t_last;
 
 	memset(tl, 0, sizeof(*tl));
+	/* the model may close its intervals after the last event (the recording's end) */
+	for (size_t i = 0; i < m->nthreads; i++)
+		if (m->threads[i].niv && m->threads[i].iv[m->threads[i].niv - 1].end > end)
+			end = m->threads[i].iv[m->threads[i].niv - 1].end;
 	tl->trace_t0 = m->t_first;
 	tl->t0 = m->t_first + o->from_ns;
-	tl->t1 = o->to_ns ? m->t_first + o->to_ns : m->t_last;
-	if (tl->t1 > m->t_last)
-		tl->t1 = m->t_last;
+	tl->t1 = o->to_ns ? m->t_first + o->to_ns : end;
+	if (tl->t1 > end)
+		tl->t1 = end;
 	if (o->from_ns && tl->t0 >= tl->t1)
 		return fail("empty time window: --from is at or after --to or the trace's end (%.3f s)",
-			    (m->t_last - m->t_first) / 1e9);
+			    (end - m->t_first) / 1e9);
 	tl->lost = model_lost_total(m);
 	for (int k = 0; k < AN_NKINDS; k++)
 		tl->anomalies += m->anomalies[k];

@@ -1,0 +1,417 @@
+/* test_timeline.c — interval construction, reasons, arrows, lost-event gaps and parallelism
+ * from synthetic events; the renderers' output for a small fixed model. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "report.h"
+#include "timeline.h"
+
+#define PID 100
+#define A 101
+#define B 102
+#define MUTEX 0x5000
+
+/* The model plus the records fed to it (the timeline reads fork/exec/exit marks from them). */
+struct fx {
+	struct model m;
+	const struct ev_hdr *rec[64];
+	size_t n;
+};
+
+static void feed(struct fx *f, const void *ev, size_t size)
+{
+	void *copy = malloc(size);
+
+	memcpy(copy, ev, size);
+	assert_true(f->n < 64);
+	f->rec[f->n++] = copy;
+	model_event(&f->m, copy);
+}
+
+static void task(struct fx *f, uint64_t ts, uint32_t tid, const char *comm)
+{
+	struct ev_meta_task t = {{ts, tid, EV_META_TASK, sizeof(t)}, PID, 1, ""};
+
+	strncpy(t.comm, comm, sizeof(t.comm) - 1);
+	feed(f, &t, sizeof(t));
+}
+
+static void sw(struct fx *f, uint64_t ts, uint32_t prev, uint32_t next, int state, int cpu)
+{
+	struct ev_switch s = {{ts, prev, EV_SWITCH, sizeof(s)}, next, cpu, state, 0};
+
+	feed(f, &s, sizeof(s));
+}
+
+/* prev blocks in a glibc mutex wait: futex(addr, FUTEX_WAIT_PRIVATE, 2), owner at +8 */
+static void block_mutex(struct fx *f, uint64_t ts, uint32_t prev, uint32_t owner)
+{
+	struct ev_switch_sleep s = {};
+
+	s.sw.hdr = (struct ev_hdr){ts, prev, EV_SWITCH_SLEEP, sizeof(s)};
+	s.sw.prev_state = TS_SLEEPING;
+	s.nr = 202;
+	s.arg0 = MUTEX;
+	s.arg1 = 128;
+	s.arg2 = 2;
+	s.word0 = 2;
+	s.word8 = owner;
+	s.stack_id = -1;
+	feed(f, &s, sizeof(s));
+}
+
+static void wake(struct fx *f, uint64_t ts, uint32_t wakee, uint32_t waker)
+{
+	struct ev_wakeup w = {{ts, wakee, EV_WAKEUP, sizeof(w)}, MUTEX, waker, 202, 0};
+
+	feed(f, &w, sizeof(w));
+}
+
+static void lost(struct fx *f, uint64_t ts, uint64_t ringbuf)
+{
+	struct ev_meta_lost l = {{ts, 0, EV_META_LOST, sizeof(l)}};
+
+	l.count[LOST_RINGBUF] = ringbuf;
+	feed(f, &l, sizeof(l));
+}
+
+static void fx_free(struct fx *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free((void *)f->rec[i]);
+	model_free(&f->m);
+}
+
+/* A and B start together; A waits for the mutex B holds, B hands it over at 50. With
+ * `with_loss`, events were lost between 30 and 40. */
+static void scenario(struct fx *f, int with_loss)
+{
+	memset(f, 0, sizeof(*f));
+	model_init(&f->m);
+	task(f, 0, A, "alpha");
+	task(f, 0, B, "beta");
+	sw(f, 10, 0, A, TS_RUNNABLE, 0);
+	sw(f, 10, 0, B, TS_RUNNABLE, 1);
+	block_mutex(f, 20, A, B);
+	if (with_loss) {
+		lost(f, 30, 0);
+		lost(f, 40, 5);
+	}
+	wake(f, 50, A, B);
+	sw(f, 60, 0, A, TS_RUNNABLE, 0);
+	model_finish(&f->m, 100);
+}
+
+static const struct tl_lane *lane(const struct timeline *tl, uint32_t tid)
+{
+	int l = tl_lane_of(tl, tid);
+
+	assert_true(l >= 0);
+	return &tl->lanes[l];
+}
+
+static void test_intervals_reasons_arrows(void **state)
+{
+	struct tl_opts o = {.symbolize = 0};
+	struct timeline tl;
+	struct fx f;
+	const struct tl_lane *a;
+	char buf[256];
+
+	(void)state;
+	scenario(&f, 0);
+	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	assert_int_equal(tl.nprocs, 1);
+	assert_int_equal(tl.nlanes, 2);
+	assert_int_equal(tl.t0, 10);
+	assert_int_equal(tl.t1, 100);
+	a = lane(&tl, A);
+	assert_int_equal(a->n, 4);
+	assert_int_equal(a->iv[0].state, TH_RUNNING);
+	assert_int_equal(a->iv[0].cpu, 0);
+	assert_int_equal(a->iv[1].state, TH_BLOCKED);
+	assert_int_equal(a->iv[1].kind, WK_MUTEX);
+	assert_int_equal(a->iv[1].start, 20);
+	assert_int_equal(a->iv[1].end, 50);
+	assert_int_equal(a->iv[1].holder, B);
+	assert_int_equal(a->iv[1].waker, B);
+	assert_string_equal(tl_name(&tl, a->iv[1].name), "0x5000");
+	tl_describe(&tl, &a->iv[1], buf, sizeof(buf));
+	assert_string_equal(buf, "mutex 0x5000 held by beta (102), woken by beta (102)");
+	assert_int_equal(a->iv[2].state, TH_RUNNABLE);
+	assert_int_equal(a->iv[3].state, TH_RUNNING);
+	assert_int_equal(a->time_in[TH_BLOCKED], 30);
+	assert_int_equal(a->blocked_kind[WK_MUTEX], 30);
+	/* one arrow: beta -> alpha through the mutex, at the wakeup */
+	assert_int_equal(tl.narrows, 1);
+	assert_int_equal(tl.arrows[0].ts, 50);
+	assert_int_equal(tl.arrows[0].waker, B);
+	assert_int_equal(tl.arrows[0].wakee, A);
+	assert_int_equal(tl.arrows[0].kind, WK_MUTEX);
+	assert_int_equal(tl.lanes[tl.arrows[0].from_lane].tid, B);
+	/* parallelism: 2 on [10,20) and [60,100), 1 on [20,60) */
+	assert_int_equal(tl.max_par, 2);
+	assert_int_equal(tl.par_time[2], 50);
+	assert_int_equal(tl.par_time[1], 40);
+	assert_int_equal(tl.par_time[0], 0);
+	timeline_free(&tl);
+	fx_free(&f);
+}
+
+static void test_lost_events_are_unknown_gaps(void **state)
+{
+	struct tl_opts o = {0};
+	struct timeline tl;
+	struct fx f;
+	const struct tl_lane *a, *b;
+
+	(void)state;
+	scenario(&f, 1);
+	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	a = lane(&tl, A);
+	/* running, blocked (uncertain), gap, blocked (uncertain), runnable, running */
+	assert_int_equal(a->n, 6);
+	assert_int_equal(a->iv[1].state, TH_BLOCKED);
+	assert_int_equal(a->iv[1].end, 30);
+	assert_true(a->iv[1].flags & IV_UNCERTAIN);
+	assert_int_equal(a->iv[2].state, TH_UNKNOWN);
+	assert_int_equal(a->iv[2].start, 30);
+	assert_int_equal(a->iv[2].end, 40);
+	assert_true(a->iv[2].flags & TLF_LOST);
+	assert_int_equal(a->iv[2].guess, TH_BLOCKED);
+	assert_int_equal(a->iv[3].state, TH_BLOCKED);
+	assert_int_equal(a->iv[3].start, 40);
+	/* no state is invented inside the gap, for any thread */
+	for (size_t i = 0; i < tl.nlanes; i++)
+		for (size_t k = 0; k < tl.lanes[i].n; k++) {
+			const struct tl_iv *v = &tl.lanes[i].iv[k];
+
+			if (v->start < 40 && v->end > 30)
+				assert_int_equal(v->state, TH_UNKNOWN);
+		}
+	b = lane(&tl, B);
+	assert_int_equal(b->time_in[TH_UNKNOWN], 10);
+	assert_int_equal(b->lost_ns, 10);
+	assert_int_equal(tl.lost, 5);
+	/* the gap counts as nobody on a CPU we know of */
+	assert_int_equal(tl.par_time[2], 10 + 40);
+	assert_true(tl.arrows[0].flags == 0 || (tl.arrows[0].flags & IV_UNCERTAIN));
+	timeline_free(&tl);
+	fx_free(&f);
+}
+
+static void test_window(void **state)
+{
+	struct tl_opts o = {.from_ns = 15, .to_ns = 45};	/* relative to t0 = 10 */
+	struct timeline tl;
+	struct fx f;
+	const struct tl_lane *a;
+
+	(void)state;
+	scenario(&f, 0);
+	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	assert_int_equal(tl.t0, 25);
+	assert_int_equal(tl.t1, 55);
+	a = lane(&tl, A);
+	assert_int_equal(a->iv[0].start, 25);
+	assert_int_equal(a->iv[0].state, TH_BLOCKED);
+	assert_int_equal(a->iv[a->n - 1].end, 55);
+	assert_int_equal(tl.narrows, 1);
+	timeline_free(&tl);
+	o.from_ns = 200;
+	assert_int_not_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	fx_free(&f);
+}
+
+static char *render(int fmt, int loss, size_t *len)
+{
+	struct report_opts ro = {.format = fmt, .width = 80};
+	struct tl_opts o = {0};
+	struct timeline tl;
+	struct fx f;
+	char *buf = NULL;
+	FILE *out = open_memstream(&buf, len);
+
+	scenario(&f, loss);
+	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	switch (fmt) {
+	case FMT_TEXT: assert_int_equal(timeline_render_text(&tl, &f.m, &ro, out), 0); break;
+	case FMT_JSON: assert_int_equal(timeline_render_json(&tl, &f.m, out), 0); break;
+	case FMT_HTML: assert_int_equal(timeline_render_html(&tl, &f.m, out), 0); break;
+	default:
+		assert_int_equal(timeline_render_perfetto(&tl, &f.m, f.rec, f.n, out), 0);
+	}
+	fclose(out);
+	timeline_free(&tl);
+	fx_free(&f);
+	return buf;
+}
+
+static const char *row_of(const char *text, const char *label)
+{
+	const char *r = strstr(text, label);
+
+	assert_non_null(r);
+	return r;
+}
+
+static void test_text(void **state)
+{
+	size_t n;
+	char *t = render(FMT_TEXT, 0, &n), *row, *nl;
+
+	(void)state;
+	assert_null(strchr(t, '\033'));	/* no colour unless asked */
+	row = (char *)row_of(t, " alpha 101");
+	nl = strchr(row, '\n');
+	assert_non_null(nl);
+	assert_true(nl - row <= 80);
+	*nl = 0;
+	assert_non_null(strchr(row + 22, '0'));	/* running on CPU 0 */
+	assert_non_null(strchr(row + 22, 'L'));	/* waiting for the lock */
+	assert_non_null(strchr(row + 22, '+'));	/* runnable after the hand-off */
+	assert_non_null(strstr(nl + 1, "-> alpha(101)"));
+	assert_non_null(strstr(nl + 1, "lost events: 0") || strstr(t, "lost events: 0"));
+	free(t);
+	t = render(FMT_TEXT, 1, &n);
+	row = (char *)row_of(t, " beta 102");
+	nl = strchr(row, '\n');
+	*nl = 0;
+	assert_non_null(strchr(row + 22, '?'));	/* the gap */
+	assert_non_null(strstr(nl + 1, "lost events: 5") || strstr(t, "lost events: 5"));
+	free(t);
+}
+
+static void test_json(void **state)
+{
+	size_t n;
+	char *t = render(FMT_JSON, 1, &n);
+
+	(void)state;
+	assert_non_null(strstr(t, "\"state\":\"blocked\",\"reason\":\"mutex\",\"object\":\"0x5000\""));
+	assert_non_null(strstr(t, "\"holder\":102"));
+	assert_non_null(strstr(t, "\"unknown_because\":\"events lost\""));
+	assert_non_null(strstr(t, "\"waker\":102,\"wakee\":101"));
+	assert_non_null(strstr(t, "\"lost_events\":5"));
+	free(t);
+}
+
+/* A protobuf walker: every length-delimited field of the given numbers is parsed as a nested
+ * message; counts fields by path "1/1/2/4" (packet/ftrace_events/event/sched_switch). */
+static int walk(const uint8_t *p, size_t n, const char *path, const char *want, int *hits,
+		int depth)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint64_t key = 0, v = 0, len;
+		int sh = 0;
+		char sub[64];
+
+		do {
+			if (i >= n)
+				return -1;
+			key |= (uint64_t)(p[i] & 0x7f) << sh;
+			sh += 7;
+		} while (p[i++] & 0x80);
+		snprintf(sub, sizeof(sub), "%s%s%llu", path, *path ? "/" : "",
+			 (unsigned long long)(key >> 3));
+		if (!strcmp(sub, want))
+			(*hits)++;
+		switch (key & 7) {
+		case 0:
+			do {
+				if (i >= n)
+					return -1;
+			} while (p[i++] & 0x80);
+			break;
+		case 1:
+			i += 8;
+			break;
+		case 2:
+			sh = 0;
+			do {
+				if (i >= n)
+					return -1;
+				v |= (uint64_t)(p[i] & 0x7f) << sh;
+				sh += 7;
+			} while (p[i++] & 0x80);
+			len = v;
+			if (i + len > n)
+				return -1;
+			/* descend into the messages we know; strings stay leaves */
+			if (depth < 3 && (depth == 0 || !strncmp(sub, "1/1", 3) || !strncmp(sub, "1/11", 4)))
+				if (walk(p + i, len, sub, want, hits, depth + 1) && depth == 0)
+					return -1;
+			i += len;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return i == n ? 0 : -1;
+}
+
+static int count(const char *buf, size_t n, const char *want)
+{
+	int hits = 0;
+
+	assert_int_equal(walk((const uint8_t *)buf, n, "", want, &hits, 0), 0);
+	return hits;
+}
+
+static void test_perfetto(void **state)
+{
+	size_t n;
+	char *t = render(FMT_PERFETTO, 0, &n);
+
+	(void)state;
+	assert_true(n > 0);
+	assert_int_equal(count(t, n, "1/2"), 1);		/* one process tree */
+	assert_int_equal(count(t, n, "1/60"), 3);		/* waits tracks x2 + parallelism */
+	assert_int_equal(count(t, n, "1/1/2"), 5);		/* 4 switches + 1 waking */
+	/* track events: wait begin + end, the waker's instant, 4 counter steps (2, 1, 2, 0) */
+	assert_int_equal(count(t, n, "1/11"), 2 + 1 + 4);
+	assert_int_equal(count(t, n, "1/11/47"), 1);		/* flow out of the waker */
+	assert_int_equal(count(t, n, "1/11/48"), 1);		/* ... into the end of the wait */
+	free(t);
+}
+
+static void test_html(void **state)
+{
+	size_t n;
+	char *t = render(FMT_HTML, 1, &n);
+
+	(void)state;
+	assert_non_null(strstr(t, "<canvas"));
+	assert_non_null(strstr(t, "\"comm\":\"alpha\""));
+	assert_null(strstr(t, "http://"));
+	assert_null(strstr(t, "https://"));
+	assert_null(strstr(t, "src="));		/* nothing fetched */
+	/* exactly the two script elements of the page: data cannot close them */
+	assert_non_null(strstr(t, "</script></body></html>"));
+	free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_intervals_reasons_arrows),
+		cmocka_unit_test(test_lost_events_are_unknown_gaps),
+		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_perfetto),
+		cmocka_unit_test(test_html),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
