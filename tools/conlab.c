@@ -22,7 +22,7 @@ static const struct command commands[] = {
 	{"report", cmd_report, "report on a trace file: summary (more kinds: see conlab report --help)"},
 	{"timeline", cmd_timeline, "record a program and draw its threads' timeline (text, Perfetto, HTML)"},
 	{"dump", cmd_dump, "print a trace file's events one per line, in time order"},
-	/* deadlock: added with tools/cmd_deadlock.c */
+	{"deadlock", cmd_deadlock, "diagnose a hung process now (-p PID), or run a command and catch its deadlocks"},
 };
 
 static void usage(FILE *f)
