@@ -54,11 +54,23 @@ endif
 
 CFLAGS   ?= -g -O2
 WARN     := -Wall -Wextra -Werror -Wno-missing-field-initializers
+# Sanitizer flags live apart from CFLAGS so that `make SAN=... CFLAGS=...` keeps both; a
+# sanitizer build belongs in its own OUTPUT (make SAN=address,undefined OUTPUT=build-san) so
+# that its objects never mix with the normal ones. Any finding is fatal (no recovery).
+SAN_CFLAGS  :=
+SAN_LDFLAGS :=
+# nonnull-attribute is left out: qsort/memcpy of zero elements at a NULL array (an empty
+# table) is what it flags, which glibc handles and C2y (N3322) makes defined.
 ifneq ($(SAN),)
-  CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer
-  LDFLAGS += -fsanitize=$(SAN)
+  SAN_CFLAGS  := -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
+  ifneq ($(findstring undefined,$(SAN)),)
+    SAN_CFLAGS += -fno-sanitize=nonnull-attribute
+  endif
+  SAN_LDFLAGS := -fsanitize=$(SAN)
 endif
-USER_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Itools -MMD -MP
+USER_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SAN_CFLAGS) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Itools \
+	       -MMD -MP
+USER_LDFLAGS := $(LDFLAGS) $(SAN_LDFLAGS)
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf libdw 2>/dev/null) -lelf -lz -lm -lpthread
 
 # BPF: one object and one skeleton from every bpf/*.bpf.c.
@@ -120,13 +132,22 @@ $(OUTPUT)/tools/%.o: tools/%.c $(OUTPUT)/conlab.skel.h | $(OUTPUT)/tools
 
 $(OUTPUT)/conlab: $(TOOL_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(USER_LDFLAGS) $^ $(LIBS) -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/tools $(OUTPUT)/tests:
+# The fuzz harness: tests/fuzz/run.sh builds it in its own OUTPUT with CC=clang,
+# SAN=address,undefined and CFLAGS carrying -fsanitize=fuzzer-no-link for the tools objects.
+$(OUTPUT)/fuzz/fuzz_trace: tests/fuzz/fuzz_trace.c $(LIB_OBJS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -fsanitize=fuzzer $(USER_LDFLAGS) $< $(LIB_OBJS) $(LIBS) -o $@
+
+.PHONY: unit-bins
+unit-bins: $(UNIT_BINS)
+
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/tools $(OUTPUT)/tests $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
 -include $(wildcard $(OUTPUT)/tools/*.d)

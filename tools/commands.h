@@ -8,4 +8,5 @@ int cmd_dump(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_deadlock(int argc, char **argv);
 
+int cmd_contention(int argc, char **argv);
 #endif

@@ -67,4 +67,7 @@ int report_io(const struct model *m, const struct trace *t, const struct report_
 int report_gil(const struct model *m, const struct trace *t, const struct report_opts *o,
 	       FILE *out);
 
+int report_contention(const struct model *m, const struct trace *t,
+		      const struct report_opts *o, FILE *out);
+
 #endif

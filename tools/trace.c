@@ -279,7 +279,8 @@ int trace_load_mem(struct trace *t, const void *data, size_t size, const char *n
 		off += sizeof(ch) + ch.len;
 	}
 	t->stats.records = t->nrec;
-	qsort(t->rec, t->nrec, sizeof(*t->rec), cmp_rec);
+	if (t->nrec)
+		qsort(t->rec, t->nrec, sizeof(*t->rec), cmp_rec);
 	return 0;
 }
 

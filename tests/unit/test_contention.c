@@ -1,0 +1,472 @@
+/* test_contention.c — contention aggregation and naming on synthetic event sequences. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "contention.h"
+#include "model.h"
+
+#define PID 100
+#define A 101
+#define B 102
+#define C 103
+#define HOT 0x601000	/* "hot_lock" for the fake symbolizer */
+#define COLD 0x601040	/* "cold_lock" */
+#define HEAP 0x7f0000a000	/* a heap mutex: no symbol */
+#define CV 0x601100	/* a condition variable */
+#define CALLER 0x401010	/* return address into lock_counted (table.c:42) */
+#define CALLER2 0x401020	/* update_bucket (table.c:60) */
+#define LIBC 0x7fff00001000	/* __lll_lock_wait in libc */
+
+#define FUTEX_WAIT_PRIV 128
+#define FUTEX_WAIT_BITSET_PRIV (9 | 128)
+
+static void task(struct model *m, uint64_t ts, uint32_t tid, const char *comm)
+{
+	struct ev_meta_task t = {{ts, tid, EV_META_TASK, sizeof(t)}, PID, 1, ""};
+
+	strncpy(t.comm, comm, sizeof(t.comm) - 1);
+	model_event(m, &t.hdr);
+}
+
+static void sw(struct model *m, uint64_t ts, uint32_t prev, uint32_t next)
+{
+	struct ev_switch s = {{ts, prev, EV_SWITCH, sizeof(s)}, next, 0, TS_RUNNABLE, 0};
+
+	model_event(m, &s.hdr);
+}
+
+/* prev blocks in futex(addr, op, val) with the words seen at block time */
+static void block(struct model *m, uint64_t ts, uint32_t prev, uint64_t addr, uint32_t op,
+		  uint32_t val, uint32_t w0, uint32_t w4, uint32_t w8, uint64_t ret, int32_t stack)
+{
+	struct ev_switch_sleep s = {};
+
+	s.sw.hdr = (struct ev_hdr){ts, prev, EV_SWITCH_SLEEP, sizeof(s)};
+	s.sw.prev_state = TS_SLEEPING;
+	s.nr = 202;
+	s.arg0 = addr;
+	s.arg1 = op;
+	s.arg2 = val;
+	s.word0 = w0;
+	s.word4 = w4;
+	s.word8 = w8;
+	s.ret_addr = ret;
+	s.stack_id = stack;
+	model_event(m, &s.sw.hdr);
+}
+
+/* a glibc mutex wait: value 2, owner at +8 */
+static void block_mutex(struct model *m, uint64_t ts, uint32_t tid, uint64_t addr, uint32_t owner)
+{
+	block(m, ts, tid, addr, FUTEX_WAIT_PRIV, 2, 2, 0, owner, CALLER, -1);
+}
+
+static void nanosleep_block(struct model *m, uint64_t ts, uint32_t tid)
+{
+	struct ev_switch_sleep s = {};
+
+	s.sw.hdr = (struct ev_hdr){ts, tid, EV_SWITCH_SLEEP, sizeof(s)};
+	s.sw.prev_state = TS_SLEEPING;
+	s.nr = 35;	/* nanosleep */
+	s.stack_id = -1;
+	model_event(m, &s.sw.hdr);
+}
+
+static void wake(struct model *m, uint64_t ts, uint32_t wakee, uint32_t waker, uint64_t obj)
+{
+	struct ev_wakeup w = {{ts, wakee, EV_WAKEUP, sizeof(w)}, obj, waker, 202, 0};
+
+	model_event(m, &w.hdr);
+}
+
+/* a wait: blocked [t0, t1), woken by waker at t1, on a CPU at t2 */
+static void wait_on(struct model *m, uint32_t tid, uint64_t addr, uint32_t owner, uint32_t waker,
+		    uint64_t t0, uint64_t t1, uint64_t t2)
+{
+	block_mutex(m, t0, tid, addr, owner);
+	wake(m, t1, tid, waker, addr);
+	sw(m, t2, 0, tid);
+}
+
+static void start(struct model *m)
+{
+	model_init(m);
+	task(m, 0, PID, "main");
+	task(m, 0, A, "worker-a");
+	task(m, 0, B, "worker-b");
+	task(m, 0, C, "worker-c");
+	sw(m, 1, 0, A);
+	sw(m, 1, 0, B);
+	sw(m, 1, 0, C);
+}
+
+/* ---- fake symbolizer ---- */
+
+static int fake_data(void *ctx, uint32_t pid, uint64_t addr, uint64_t size, char *name, size_t n)
+{
+	(void)ctx;
+	(void)pid;
+	(void)size;
+	if (addr == HOT)
+		snprintf(name, n, "hot_lock");
+	else if (addr == COLD)
+		snprintf(name, n, "cold_lock");
+	else if (addr == CV)
+		snprintf(name, n, "ready_cv");
+	else
+		return -1;
+	return 0;
+}
+
+static int fake_code(void *ctx, uint32_t pid, uint64_t pc, int retaddr, struct cont_frame *f)
+{
+	(void)ctx;
+	(void)pid;
+	(void)retaddr;
+	if (pc == CALLER) {
+		snprintf(f->func, sizeof(f->func), "lock_counted");
+		snprintf(f->file, sizeof(f->file), "table.c");
+		f->line = 42;
+		f->in_main = 1;
+	} else if (pc == CALLER2) {
+		snprintf(f->func, sizeof(f->func), "update_bucket");
+		snprintf(f->file, sizeof(f->file), "table.c");
+		f->line = 60;
+		f->in_main = 1;
+	} else if (pc == LIBC) {
+		snprintf(f->func, sizeof(f->func), "__lll_lock_wait");
+		snprintf(f->module, sizeof(f->module), "libc.so.6");
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static const struct cont_resolver fake = {fake_data, fake_code, NULL};
+
+static void analyse(struct contention *c, struct model *m, uint64_t end)
+{
+	model_finish(m, end);
+	contention_build(c, m, NULL);
+	contention_name(c, m, &fake);
+	contention_sort(c, CS_TOTAL);
+}
+
+/* A hot and a cold lock: the hot one first, totals include the runnable delay after wakeup. */
+static void test_hot_cold(void **state)
+{
+	struct model m;
+	struct contention c;
+	const struct cont_obj *hot, *cold;
+
+	(void)state;
+	start(&m);
+	wait_on(&m, A, HOT, B, B, 100, 10100, 10200);		/* 10100 */
+	wait_on(&m, B, HOT, A, A, 20000, 40000, 40000);		/* 20000 */
+	wait_on(&m, C, HOT, A, A, 20000, 30000, 30500);		/* 10500 */
+	wait_on(&m, C, COLD, A, A, 50000, 50900, 51000);	/* 1000 */
+	analyse(&c, &m, 60000);
+
+	assert_int_equal(c.nobjs, 2);
+	hot = &c.objs[0];
+	cold = &c.objs[1];
+	assert_string_equal(hot->name, "hot_lock");
+	assert_true(hot->named);
+	assert_string_equal(cold->name, "cold_lock");
+	assert_int_equal(hot->kind, CK_MUTEX);
+	assert_int_equal(hot->waits, 3);
+	assert_int_equal(hot->wait_total, 10100 + 20000 + 10500);
+	assert_int_equal(hot->blocked_total, 10000 + 20000 + 10000);
+	assert_int_equal(hot->wait_max, 20000);
+	assert_int_equal(cold->wait_total, 1000);
+	/* histogram: 10100 and 10500 in [8192, 16384), 20000 in [16384, 32768) */
+	assert_int_equal(hot->hist[13], 2);
+	assert_int_equal(hot->hist[14], 1);
+	assert_int_equal(cont_hist_bucket(1), 0);
+	assert_int_equal(cont_hist_bucket(1024), 10);
+	/* waiters and holders, sorted by time */
+	assert_int_equal(hot->nwaiters, 3);
+	assert_int_equal(hot->waiters[0].tid, B);
+	const struct cont_party *ha = cont_party_find(hot->holders, hot->nholders, A);
+
+	assert_non_null(ha);
+	assert_int_equal(ha->waits, 2);
+	assert_int_equal(ha->ns, 30500);
+	assert_int_equal(ha->handoffs, 2);
+	assert_int_equal(hot->holders[0].tid, A);
+	/* per thread */
+	int found = 0;
+
+	for (size_t i = 0; i < c.nthreads; i++)
+		if (c.threads[i].tid == C) {
+			found = 1;
+			assert_int_equal(c.threads[i].nobjs, 2);
+			assert_string_equal(c.objs[c.threads[i].objs[0].obj].name, "hot_lock");
+			assert_int_equal(c.threads[i].objs[0].ns, 10500);
+			assert_int_equal(c.threads[i].wait_ns[CK_MUTEX], 11500);
+			assert_int_equal(c.threads[i].life, 60000);
+		}
+	assert_true(found);
+	/* by count the order is the same; by name cold_lock comes first */
+	contention_sort(&c, CS_NAME);
+	assert_string_equal(c.objs[0].name, "cold_lock");
+	for (size_t i = 0; i < c.nthreads; i++)
+		if (c.threads[i].tid == C)
+			assert_string_equal(c.objs[c.threads[i].objs[0].obj].name, "hot_lock");
+	contention_free(&c);
+	model_free(&m);
+}
+
+/* Condvar and join waits are their own kinds, not lock contention. */
+static void test_condvar_join_apart(void **state)
+{
+	struct model m;
+	struct contention c;
+	const struct cont_obj *cv, *join;
+	uint64_t join_word = 0x7f00001000;
+
+	(void)state;
+	start(&m);
+	/* A waits on a condvar (bitset wait, futex value = the sequence) for 50000 */
+	block(&m, 100, A, CV, FUTEX_WAIT_BITSET_PRIV, 6, 6, 0, 0, CALLER, -1);
+	wake(&m, 50100, A, B, CV);
+	sw(&m, 50100, 0, A);
+	/* main joins C: FUTEX_WAIT on C's tid word, value = C's tid */
+	sw(&m, 1, 0, PID);
+	block(&m, 200, PID, join_word, FUTEX_WAIT_PRIV, C, C, 0, 0, CALLER, -1);
+	wake(&m, 90000, PID, C, join_word);
+	sw(&m, 90000, 0, PID);
+	/* a small real mutex wait */
+	wait_on(&m, B, HOT, C, C, 1000, 2000, 2000);
+	analyse(&c, &m, 100000);
+
+	cv = contention_find(&c, PID, CV);
+	join = contention_find(&c, PID, join_word);
+	assert_non_null(cv);
+	assert_non_null(join);
+	assert_int_equal(cv->kind, CK_CONDVAR);
+	assert_int_equal(join->kind, CK_JOIN);
+	assert_false(cont_kind_is_lock(cv->kind));
+	assert_false(cont_kind_is_lock(join->kind));
+	assert_true(cont_kind_is_lock(contention_find(&c, PID, HOT)->kind));
+	assert_string_equal(cv->name, "ready_cv");
+	assert_string_equal(join->name, "join(worker-c 103)");
+	/* condvar: the signaller is recorded as the waker, not as a holder-of-a-lock */
+	assert_int_equal(cv->holders[0].tid, B);
+	for (size_t i = 0; i < c.nthreads; i++)
+		if (c.threads[i].tid == PID) {
+			assert_int_equal(c.threads[i].wait_ns[CK_JOIN], 89800);
+			assert_int_equal(c.threads[i].wait_ns[CK_MUTEX], 0);
+		}
+	contention_free(&c);
+	model_free(&m);
+}
+
+/* A heap lock is named by the call site of its waiters; the lost caller frame is put back. */
+static void test_heap_name_and_callers(void **state)
+{
+	struct model m;
+	struct contention c;
+	struct {
+		struct ev_meta_stack s;
+		uint64_t ips[2];
+	} st = {{{0, 7, EV_META_STACK, sizeof(st)}, 2, 0}, {LIBC, CALLER2}};
+	const struct cont_obj *o;
+	const struct cont_caller *cl;
+
+	(void)state;
+	start(&m);
+	model_event(&m, &st.s.hdr);
+	block(&m, 100, A, HEAP, FUTEX_WAIT_PRIV, 2, 2, 0, B, CALLER, 7);
+	wake(&m, 5100, A, B, HEAP);
+	sw(&m, 5100, 0, A);
+	analyse(&c, &m, 10000);
+
+	o = contention_find(&c, PID, HEAP);
+	assert_non_null(o);
+	assert_string_equal(o->name, "lock@lock_counted (table.c:42)");
+	assert_false(o->named);
+	assert_int_equal(o->ncallers, 1);
+	cl = &o->callers[0];
+	/* __lll_lock_wait, then the frame FP unwinding lost (lock_counted), then update_bucket */
+	assert_int_equal(cl->nframes, 3);
+	assert_string_equal(cl->frames[0].func, "__lll_lock_wait");
+	assert_int_equal(cl->top, 1);
+	assert_string_equal(cl->frames[1].func, "lock_counted");
+	assert_int_equal(cl->frames[1].line, 42);
+	assert_string_equal(cl->frames[2].func, "update_bucket");
+	contention_free(&c);
+
+	/* without any symbol: the address */
+	contention_build(&c, &m, NULL);
+	contention_name(&c, &m, NULL);
+	assert_string_equal(c.objs[0].name, "0x7f0000a000");
+	contention_free(&c);
+	model_free(&m);
+}
+
+/* The holder sleeps with the lock held: what it did meanwhile is reported. Contended holds run
+ * from the wakeup that handed a thread the lock to the wakeup it sends on release. */
+static void test_sleeping_holder_and_holds(void **state)
+{
+	struct model m;
+	struct contention c;
+	const struct cont_obj *o;
+
+	(void)state;
+	start(&m);
+	/* B got HOT through a wait (on a CPU at 1000) */
+	wait_on(&m, B, HOT, A, A, 500, 900, 1000);
+	/* B sleeps 2000..9000 holding it; A waits for it 1500..9500 */
+	block_mutex(&m, 1500, A, HOT, B);
+	nanosleep_block(&m, 2000, B);
+	wake(&m, 9000, B, 0, 0);
+	sw(&m, 9000, 0, B);
+	wake(&m, 9500, A, B, HOT);	/* B releases at 9500 */
+	sw(&m, 9600, 0, A);
+	analyse(&c, &m, 20000);
+
+	o = contention_find(&c, PID, HOT);
+	assert_non_null(o);
+	assert_int_equal(o->waits, 2);
+	assert_int_equal(o->holders[0].tid, B);
+	assert_int_equal(o->holders[0].ns, 8100);
+	/* B during A's blocked 1500..9500: running 500, blocked (asleep) 7000, running 500;
+	 * A during B's blocked 500..900: running 400 */
+	assert_int_equal(o->holder_state_ns[TH_BLOCKED], 7000);
+	assert_int_equal(o->holder_sleep_ns, 7000);
+	assert_int_equal(o->holder_state_ns[TH_RUNNING], 500 + 500 + 400);
+	/* B acquired at 1000 (after its wait), released at 9500 */
+	assert_int_equal(o->chold_n, 1);
+	assert_int_equal(o->chold_max, 8500);
+	contention_free(&c);
+	model_free(&m);
+}
+
+/* With lock uprobes: every acquisition, its hold, and which ones never waited. */
+static void test_lock_events(void **state)
+{
+	struct model m;
+	struct contention c;
+	const struct cont_obj *hot, *quiet;
+	const struct cont_lock_ev ev[] = {
+		{1000, HOT, CALLER, B, LOCK_OP_ACQUIRE},
+		{1200, HOT, CALLER, A, LOCK_OP_TRY_FAIL},
+		{1400, HOT, CALLER, A, LOCK_OP_ACQUIRE},	/* the call's entry; then it waits */
+		{5000, HOT, CALLER, B, LOCK_OP_RELEASE},
+		{6500, HOT, CALLER, A, LOCK_OP_RELEASE},
+		{7000, COLD, CALLER, C, LOCK_OP_ACQUIRE},	/* never contended */
+		{7100, COLD, CALLER, C, LOCK_OP_RELEASE},
+		{7200, COLD, CALLER, C, LOCK_OP_ACQUIRE},
+		{7300, COLD, CALLER, C, LOCK_OP_RELEASE},
+		{7400, COLD, CALLER, A, LOCK_OP_RELEASE},	/* never acquired: counted */
+	};
+
+	(void)state;
+	start(&m);
+	wait_on(&m, A, HOT, B, B, 1500, 5000, 5900);
+	model_finish(&m, 10000);
+	contention_build(&c, &m, NULL);
+	contention_add_locks(&c, &m, ev, sizeof(ev) / sizeof(ev[0]));
+	contention_name(&c, &m, &fake);
+	contention_sort(&c, CS_TOTAL);
+
+	assert_true(c.have_locks);
+	assert_int_equal(c.lock_unmatched, 1);
+	hot = contention_find(&c, PID, HOT);
+	quiet = contention_find(&c, PID, COLD);
+	assert_non_null(hot);
+	assert_non_null(quiet);
+	assert_int_equal(hot->acquisitions, 2);
+	assert_int_equal(hot->uncontended, 1);
+	assert_int_equal(hot->trylock_fail, 1);
+	assert_int_equal(hot->hold_n, 2);
+	assert_int_equal(hot->hold_max, 4000);
+	/* A's hold runs from the end of its wait (on a CPU at 5900) to 6500 */
+	assert_int_equal(hot->hold_total, 4000 + 600);
+	assert_int_equal(quiet->waits, 0);
+	assert_int_equal(quiet->acquisitions, 2);
+	assert_int_equal(quiet->uncontended, 2);
+	assert_int_equal(quiet->hold_total, 200);
+	assert_string_equal(quiet->name, "cold_lock");
+	assert_string_equal(c.objs[0].name, "hot_lock");
+	contention_sort(&c, CS_HOLD);
+	assert_string_equal(c.objs[0].name, "hot_lock");
+	contention_free(&c);
+	model_free(&m);
+}
+
+/* In a Python process, pthread condvar waits are GIL hand-offs. */
+static void test_python_gil(void **state)
+{
+	struct model m;
+	struct contention c;
+	struct ev_exec ex = {{0, PID, EV_EXEC, sizeof(ex)}, PID, PID, "python3", "/usr/bin/python3"};
+
+	(void)state;
+	model_init(&m);
+	model_event(&m, &ex.hdr);
+	task(&m, 0, A, "python3");
+	sw(&m, 1, 0, A);
+	block(&m, 100, A, CV, FUTEX_WAIT_BITSET_PRIV, 4, 4, 0, 0, 0, -1);
+	wake(&m, 5100, A, PID, CV);
+	sw(&m, 5100, 0, A);
+	analyse(&c, &m, 6000);
+	assert_int_equal(c.nobjs, 1);
+	assert_int_equal(c.objs[0].kind, CK_GIL);
+	assert_false(cont_kind_is_lock(CK_GIL));
+	assert_string_equal(cont_kind_name(CK_GIL), "gil");
+	contention_free(&c);
+	model_free(&m);
+}
+
+/* The --from/--to window clips waits. */
+static void test_window(void **state)
+{
+	struct model m;
+	struct contention c;
+	struct cont_opts o = {.from = 5000, .to = 8000};
+
+	(void)state;
+	start(&m);
+	wait_on(&m, A, HOT, B, B, 1000, 6000, 6000);	/* 5000..6000 inside */
+	wait_on(&m, A, COLD, B, B, 9000, 9500, 9500);	/* outside */
+	model_finish(&m, 10000);
+	contention_build(&c, &m, &o);
+	assert_int_equal(c.nobjs, 1);
+	assert_int_equal(c.objs[0].wait_total, 1000);
+	assert_int_equal(c.duration, 3000);
+	contention_free(&c);
+	model_free(&m);
+}
+
+static void test_sort_keys(void **state)
+{
+	(void)state;
+	assert_int_equal(contention_sort_key(NULL), CS_TOTAL);
+	assert_int_equal(contention_sort_key("waits"), CS_WAITS);
+	assert_int_equal(contention_sort_key("hold"), CS_HOLD);
+	assert_int_equal(contention_sort_key("bogus"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hot_cold),
+		cmocka_unit_test(test_condvar_join_apart),
+		cmocka_unit_test(test_heap_name_and_callers),
+		cmocka_unit_test(test_sleeping_holder_and_holds),
+		cmocka_unit_test(test_lock_events),
+		cmocka_unit_test(test_python_gil),
+		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_sort_keys),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
