@@ -197,24 +197,34 @@ static const char *lane_name(const struct timeline *tl, uint32_t tid, char *buf,
 	return buf;
 }
 
-static void proc_header(const struct timeline *tl, const struct tl_proc *p, FILE *out)
+/* "process 812 pcqueue  fork@0.001s by 811  exec@... ", wrapped at the terminal's width */
+static void proc_header(const struct timeline *tl, const struct tl_proc *p, int width, FILE *out)
 {
-	fprintf(out, "%*s%s %u %s", p->depth * 2, "", p->depth ? "└ process" : "process", p->pid,
-		p->comm[0] ? p->comm : "?");
+	int col = fprintf(out, "%*s%s %u %s", p->depth * 2, "", p->depth ? "`- process" : "process",
+			  p->pid, p->comm[0] ? p->comm : "?");
+
 	for (size_t i = 0; i < tl->nmarks; i++) {
 		const struct tl_mark *mk = &tl->marks[i];
 		double at = (mk->ts - tl->trace_t0) / 1e9;
+		char item[160];
 
 		if (mk->pid != p->pid)
 			continue;
 		if (mk->kind == TLM_FORK)
-			fprintf(out, "  fork@%.3fs by %u", at, mk->other);
+			snprintf(item, sizeof(item), "  fork@%.3fs by %u", at, mk->other);
 		else if (mk->kind == TLM_EXEC)
-			fprintf(out, "  exec@%.3fs %s", at, tl_name(tl, mk->name));
+			snprintf(item, sizeof(item), "  exec@%.3fs %.50s", at, tl_name(tl, mk->name));
 		else if (mk->kind == TLM_EXIT && mk->other)
-			fprintf(out, "  exit@%.3fs %s %d", at,
-				WIFSIGNALED(mk->code) ? "signal" : "status",
-				WIFSIGNALED(mk->code) ? WTERMSIG(mk->code) : WEXITSTATUS(mk->code));
+			snprintf(item, sizeof(item), "  exit@%.3fs %s %d", at,
+				 WIFSIGNALED(mk->code) ? "signal" : "status",
+				 WIFSIGNALED(mk->code) ? WTERMSIG(mk->code) : WEXITSTATUS(mk->code));
+		else
+			continue;
+		if (col + (int)strlen(item) > width) {
+			fprintf(out, "\n%*s", p->depth * 2 + 2, "");
+			col = p->depth * 2 + 2;
+		}
+		col += fprintf(out, "%s", item);
 	}
 	fputc('\n', out);
 }
@@ -229,7 +239,7 @@ int timeline_render_text(const struct timeline *tl, const struct model *m,
 	struct wagg *w;
 	int top = o->top ? o->top : 15;
 
-	fprintf(out, "conlab timeline: %s shown (%.3f–%.3f s of %.3f s), %zu processes, %zu threads, "
+	fprintf(out, "conlab timeline: %s shown (%.3f-%.3f s of %.3f s)\n%zu processes, %zu threads, "
 		"%llu events\n", fmt_dur(a, sizeof(a), tl->t1 - tl->t0),
 		(tl->t0 - tl->trace_t0) / 1e9, (tl->t1 - tl->trace_t0) / 1e9,
 		(m->t_last - m->t_first) / 1e9, tl->nprocs, tl->nlanes,
@@ -255,7 +265,7 @@ int timeline_render_text(const struct timeline *tl, const struct model *m,
 
 		if (!pr->nlanes)
 			continue;
-		proc_header(tl, pr, out);
+		proc_header(tl, pr, width, out);
 		for (size_t i = pr->first_lane; i < pr->first_lane + pr->nlanes; i++) {
 			const struct tl_lane *l = &tl->lanes[i];
 			char lab[64];
@@ -283,21 +293,16 @@ int timeline_render_text(const struct timeline *tl, const struct model *m,
 		fprintf(out, "  ... %zu more pairs (--top N)\n", nw - top);
 	free(w);
 
-	fprintf(out, "\nper thread: %-16s %7s %9s %9s %9s %9s  %s\n", "", "TID", "ON-CPU", "RUNNABLE",
-		"BLOCKED", "UNKNOWN", "BLOCKED ON (top)");
+	fprintf(out, "\nper thread\n  %-16s %7s %8s %8s %8s %8s  %s\n", "THREAD", "TID", "ON-CPU",
+		"RUNNABLE", "BLOCKED", "UNKNOWN", "MOST ON");
 	for (size_t i = 0; i < tl->nlanes; i++) {
 		const struct tl_lane *l = &tl->lanes[i];
-		int k1 = -1, k2 = -1;
+		int k1 = -1;	/* the reason it waited longest on; JSON and HTML list them all */
 
-		for (int k = 1; k < WK_NKINDS; k++) {
-			if (!l->blocked_kind[k])
-				continue;
-			if (k1 < 0 || l->blocked_kind[k] > l->blocked_kind[k1])
-				k2 = k1, k1 = k;
-			else if (k2 < 0 || l->blocked_kind[k] > l->blocked_kind[k2])
-				k2 = k;
-		}
-		fprintf(out, "  %-25s %7u %9s %9s %9s %9s ", l->comm, l->tid,
+		for (int k = 1; k < WK_NKINDS; k++)
+			if (l->blocked_kind[k] && (k1 < 0 || l->blocked_kind[k] > l->blocked_kind[k1]))
+				k1 = k;
+		fprintf(out, "  %-16.16s %7u %8s %8s %8s %8s ", l->comm, l->tid,
 			fmt_dur(a, sizeof(a), l->time_in[TH_RUNNING]),
 			fmt_dur(b, sizeof(b), l->time_in[TH_RUNNABLE]),
 			fmt_dur(c, sizeof(c), l->time_in[TH_BLOCKED]),
@@ -305,23 +310,26 @@ int timeline_render_text(const struct timeline *tl, const struct model *m,
 		if (k1 >= 0)
 			fprintf(out, " %s %s", wait_kind_name(k1),
 				fmt_dur(a, sizeof(a), l->blocked_kind[k1]));
-		if (k2 >= 0)
-			fprintf(out, ", %s %s", wait_kind_name(k2),
-				fmt_dur(a, sizeof(a), l->blocked_kind[k2]));
 		fputc('\n', out);
 	}
-	fprintf(out, "\nrun: on-CPU %s, runnable %s, blocked %s, unknown %s (%s of it from lost "
-		"events)\n", fmt_dur(a, sizeof(a), tl->time_in[TH_RUNNING]),
+	fprintf(out, "\nrun: on-CPU %s, runnable %s, blocked %s,\n     unknown %s (%s of it from "
+		"lost events)\n", fmt_dur(a, sizeof(a), tl->time_in[TH_RUNNING]),
 		fmt_dur(b, sizeof(b), tl->time_in[TH_RUNNABLE]),
 		fmt_dur(c, sizeof(c), tl->time_in[TH_BLOCKED]),
 		fmt_dur(d, sizeof(d), tl->time_in[TH_UNKNOWN]), fmt_dur(e, sizeof(e), tl->lost_ns));
-	fprintf(out, "blocked by reason:");
+	int col = fprintf(out, "blocked by reason:");
+
 	for (int k = 1; k < WK_NKINDS; k++)
-		if (tl->blocked_kind[k])
-			fprintf(out, " %s %s", wait_kind_name(k),
-				fmt_dur(a, sizeof(a), tl->blocked_kind[k]));
-	fprintf(out, "\nparallelism: average %.2f threads on a CPU, at most %u; time with n on a CPU:",
-		tl_avg_par(tl), tl->max_par);
+		if (tl->blocked_kind[k]) {
+			if (col > width - 24) {
+				fprintf(out, "\n   ");
+				col = 3;
+			}
+			col += fprintf(out, " %s %s", wait_kind_name(k),
+				       fmt_dur(a, sizeof(a), tl->blocked_kind[k]));
+		}
+	fprintf(out, "\nparallelism: average %.2f threads on a CPU, at most %u\n"
+		"  share of time with n on a CPU:", tl_avg_par(tl), tl->max_par);
 	for (uint32_t n = 0; n <= tl->max_par; n++) {
 		double span = tl->t1 > tl->t0 ? (double)(tl->t1 - tl->t0) : 1;
 

@@ -1,0 +1,86 @@
+#!/bin/bash
+# test_timeline.sh — `conlab timeline` on a real producer/consumer run: the lanes, the wait
+# reasons and the wakeup arrows match the program's own log; the Perfetto file decodes; the
+# HTML page loads in headless Chromium without console errors.
+source "$(dirname "$0")/lib.sh"
+require_bpf timeline
+
+OUT=$TMP/pc.out
+JSON=$TMP/pc.json
+"$CONLAB" timeline --quiet --trace "$TMP/pc.clab" --format json -o "$JSON" -- \
+	"$WL/pcqueue" --items 300 --consumers 1 --consume-us 100 --stall-ms 0 > "$OUT" 2> "$TMP/err"
+check "timeline records and renders json" test -s "$JSON"
+PT=$(lastkv "$OUT" producer_tid)
+CT=$(lastkv "$OUT" consumer_tids)
+PW=$(lastkv "$OUT" producer_waits)
+CW=$(lastkv "$OUT" consumer_waits)
+echo "     program log: producer $PT waited $PW times, consumer $CT waited $CW times"
+
+export PT CT PW CW
+# lanes: both threads, under the pcqueue process, named as the program named them
+check "lanes for producer and consumer" pyjson "$JSON" "any(t['tid']==$PT and t['comm']=='producer' for p in j['processes'] for t in p['threads']) and any(t['tid']==$CT and t['comm']=='consumer-0' for p in j['processes'] for t in p['threads'])"
+
+# arrows by (waker, wakee, reason, object)
+cat > "$TMP/arrows.py" <<'PY'
+import json, os, sys
+j = json.load(open(sys.argv[1]))
+pt, ct, pw, cw = (int(os.environ[k]) for k in ('PT', 'CT', 'PW', 'CW'))
+def n(waker, wakee, reason, obj):
+    return sum(1 for w in j['wakeups'] if w['waker'] == waker and w['wakee'] == wakee
+               and w['reason'] == reason and w['object'] == obj)
+c2p = n(ct, pt, 'condvar', 'not_full')
+p2c = n(pt, ct, 'condvar', 'not_empty')
+print('     timeline: consumer->producer via not_full %d, producer->consumer via not_empty %d'
+      % (c2p, p2c))
+ok = 0 < c2p <= pw and 0 < p2c <= cw
+# nobody is woken through the other side's condvar
+ok = ok and n(pt, ct, 'condvar', 'not_full') == 0 and n(ct, pt, 'condvar', 'not_empty') == 0
+# every condvar arrow into the producer matches one of its blocked intervals with that waker
+thr = {t['tid']: t for p in j['processes'] for t in p['threads']}
+ivs = [i for i in thr[pt]['intervals'] if i.get('reason') == 'condvar'
+       and i.get('object') == 'not_full' and i.get('woken_by') == ct]
+ok = ok and len(ivs) == c2p
+# the mutex is named and its holder, when known, is the other thread
+mx = [i for t in (pt, ct) for i in thr[t]['intervals'] if i.get('reason') == 'mutex']
+ok = ok and all(i['object'] == 'pcq_lock' and i.get('holder', pt + ct - 0) in (pt, ct) for i in mx)
+sys.exit(0 if ok else 1)
+PY
+check "arrows match the program's log" python3 "$TMP/arrows.py" "$JSON"
+
+# text: 80 columns, no colour with NO_COLOR
+NO_COLOR=1 COLUMNS=80 "$CONLAB" report timeline -i "$TMP/pc.clab" > "$TMP/pc.txt"
+check "text fits 80 columns" awk 'length($0) > 80 { exit 1 }' "$TMP/pc.txt"
+check "text has no colour under NO_COLOR" bash -c "! grep -q $'\033' '$TMP/pc.txt'"
+check "text names the producer's lane" grep -q "producer $PT" "$TMP/pc.txt"
+check "text shows lost events" grep -q "^lost events:" "$TMP/pc.txt"
+
+# perfetto: decodes; carries the threads and sched_switch events
+"$CONLAB" report timeline -i "$TMP/pc.clab" --format perfetto -o "$TMP/pc.pftrace"
+if command -v protoc > /dev/null; then
+	check "perfetto decodes (protoc --decode_raw)" bash -c "protoc --decode_raw < '$TMP/pc.pftrace' > '$TMP/pc.decoded'"
+	check "perfetto process tree names the threads" grep -q '"consumer-0"' "$TMP/pc.decoded"
+	check "perfetto has wait slices on the lock" grep -q '"mutex pcq_lock' "$TMP/pc.decoded"
+else
+	skip "perfetto decode" "protoc not installed"
+fi
+
+# html in headless chromium
+"$CONLAB" report timeline -i "$TMP/pc.clab" --format html -o "$TMP/pc.html"
+CHROME=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$CHROME" ]; then
+	echo "skip html in chromium: chromium is not installed (apt-get install chromium)"
+else
+	flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+	       --disable-background-networking --disable-component-update --disable-sync
+	       --user-data-dir="$(mktemp -d "$TMP/chr.XXXX")")
+	timeout 60 "$CHROME" "${flags[@]}" --enable-logging=stderr --v=0 --virtual-time-budget=3000 \
+		--dump-dom "file://$TMP/pc.html" > "$TMP/dom.html" 2> "$TMP/chrome.err"
+	check "html page ran (data-ready)" grep -q 'data-ready="1"' "$TMP/dom.html"
+	check "html lanes present" grep -q "data-tid=\"$PT\"" "$TMP/dom.html"
+	check "html no console errors" bash -c "! grep -E 'CONSOLE.*(Error|Uncaught)|Uncaught' '$TMP/chrome.err'"
+	timeout 60 "$CHROME" "${flags[@]}" --window-size=1280,600 --screenshot="$TMP/shot.png" \
+		"file://$TMP/pc.html" > /dev/null 2>&1
+	check "html screenshot taken" test -s "$TMP/shot.png"
+	cp "$TMP/shot.png" "$B/timeline-screenshot.png" 2>/dev/null || true
+fi
+finish
