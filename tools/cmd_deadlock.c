@@ -165,27 +165,33 @@ static uint64_t kind_size(enum wg_obj_kind k)
 	}
 }
 
-/* The innermost frame in the program of a thread waiting on object oi: "take_fork (philo.c:63)" */
-static int used_at(struct doctor *d, int oi, char *buf, size_t n)
+/* The innermost frame outside libc of a thread waiting on object oi: "take_fork (philo.c:63)".
+ * Sets *pylock when the waiter is in CPython's lock acquire (a threading.Lock). */
+static int used_at(struct doctor *d, int oi, char *buf, size_t n, int *pylock)
 {
 	struct waitgraph *g = &d->snap.g;
 
+	*pylock = 0;
 	for (size_t i = 0; i < g->nthreads; i++) {
 		const struct wg_thread *t = &g->threads[i];
 
 		if (t->obj != oi)
 			continue;
+		for (size_t k = 0; k < t->nstack; k++)
+			if (t->stack[k].func && !strcmp(t->stack[k].func, "lock_PyThread_acquire_lock"))
+				*pylock = 1;
 		for (size_t k = 0; k < t->nstack; k++) {
 			const struct wg_frame *fr = &t->stack[k];
 
-			if (!fr->in_main || !fr->func)
+			if (!fr->func || !fr->module || !strncmp(fr->module, "libc.so", 7) ||
+			    !strncmp(fr->module, "ld-linux", 8))
 				continue;
 			if (fr->file)
 				snprintf(buf, n, "%s (%s:%d)", fr->func,
 					 strrchr(fr->file, '/') ? strrchr(fr->file, '/') + 1 : fr->file,
 					 fr->line);
 			else
-				snprintf(buf, n, "%s", fr->func);
+				snprintf(buf, n, "%s (%s)", fr->func, fr->module);
 			return 1;
 		}
 	}
@@ -201,6 +207,7 @@ static void name_by_region(struct doctor *d, int oi)
 	const struct map_entry *e = p >= 0 ? procmaps_find(&d->snap.sp[p].maps, o->addr) : NULL;
 	char name[160], where[256], note[320];
 	const char *region = "memory";
+	int pylock;
 
 	if (e && e->path && !strcmp(e->path, "[stack]"))
 		region = "stack";
@@ -224,13 +231,17 @@ static void name_by_region(struct doctor *d, int oi)
 			}
 		}
 	}
-	if (region) {
-		snprintf(name, sizeof(name), "%s %s %#" PRIx64, region, wg_kind_name(o->kind), o->addr);
-		wg_set_str(&o->name, name);
-	}
-	if (used_at(d, oi, where, sizeof(where))) {
+	if (used_at(d, oi, where, sizeof(where), &pylock)) {
 		snprintf(note, sizeof(note), "no variable names it; it is used at %s", where);
 		wg_set_str(&o->note, note);
+	}
+	if (pylock) {
+		/* CPython 3.11/3.12: a threading.Lock is a sem_t, its futex the lock's address */
+		snprintf(name, sizeof(name), "threading.Lock %#" PRIx64, o->addr);
+		wg_set_str(&o->name, name);
+	} else if (region) {
+		snprintf(name, sizeof(name), "%s %s %#" PRIx64, region, wg_kind_name(o->kind), o->addr);
+		wg_set_str(&o->name, name);
 	}
 }
 

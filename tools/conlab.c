@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{"record", cmd_record, "record a program's threads, processes and waits into a trace file"},
 	{"report", cmd_report, "report on a trace file: summary (more kinds: see conlab report --help)"},
 	{"timeline", cmd_timeline, "record a program and draw its threads' timeline (text, Perfetto, HTML)"},
+	{"io", cmd_io, "record a program and report on its event loops: idle, busy gaps, blocking"},
 	{"dump", cmd_dump, "print a trace file's events one per line, in time order"},
 	{"deadlock", cmd_deadlock, "diagnose a hung process now (-p PID), or run a command and catch its deadlocks"},
 	{"contention", cmd_contention, "record a program and report which locks made it wait"},

@@ -70,11 +70,25 @@ static const char *frame_where(const struct wg_frame *fr, char *buf, size_t n)
 	return buf;
 }
 
-/* The k-th frame (0-based) in the program itself, or NULL. */
+/* Frames in the C library and the dynamic loader are the mechanics of the wait, not the
+ * program's reason for it. */
+static int system_frame(const struct wg_frame *fr)
+{
+	static const char *const libs[] = { "libc.so", "libc-", "ld-linux", "libpthread" };
+
+	if (!fr->module)
+		return 1;
+	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++)
+		if (!strncmp(fr->module, libs[i], strlen(libs[i])))
+			return 1;
+	return 0;
+}
+
+/* The k-th frame (0-based) outside the C library, or NULL. */
 static const struct wg_frame *main_frame(const struct wg_thread *t, int k)
 {
 	for (size_t i = 0; i < t->nstack; i++)
-		if (t->stack[i].in_main && k-- == 0)
+		if (!system_frame(&t->stack[i]) && t->stack[i].func && k-- == 0)
 			return &t->stack[i];
 	return NULL;
 }

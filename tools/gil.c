@@ -46,6 +46,19 @@ static void detect_python(const struct m_process *p, struct gil_process *g)
 {
 	char v[16];
 
+	/* after an exec the new program is what counts (a fork of python exec'ing ldconfig
+	 * still carries the parent's maps until the recorder re-reads them) */
+	if (p->execs && p->exe) {
+		if (gil_python_version(p->exe, v, sizeof(v))) {
+			g->is_python = 1;
+			snprintf(g->version, sizeof(g->version), "%s", v);
+		} else {
+			const char *b = strrchr(p->exe, '/');
+
+			if (strncmp(b ? b + 1 : p->exe, "python", 6))
+				return;
+		}
+	}
 	for (size_t i = 0; i < p->maps.n; i++)
 		if (gil_python_version(p->maps.v[i].path, v, sizeof(v))) {
 			g->is_python = 1;
@@ -227,6 +240,51 @@ static int log2_bucket(uint64_t v)
 	return b;
 }
 
+/* The GIL's futexes: its condvar, its mutex, and (FORCE_SWITCHING) switch_cond and
+ * switch_mutex, all in one struct _gil_runtime_state of about 200 bytes. */
+#define GIL_STRUCT_SPAN 256
+
+static int on_gil(const struct gil_process *g, uint64_t addr)
+{
+	return addr + GIL_STRUCT_SPAN >= g->gil_addr && addr <= g->gil_addr + GIL_STRUCT_SPAN;
+}
+
+/* While more than its main thread lived: from the first other thread's birth to the last
+ * one's end; on-CPU time of every thread of the process clipped to that window. */
+static void thread_window(const struct model *m, struct gil_process *g)
+{
+	uint64_t from = 0, to = 0;
+
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+
+		if (t->pid != g->pid || t->tid == g->pid || !t->niv)
+			continue;
+		if (!from || t->iv[0].start < from)
+			from = t->iv[0].start;
+		if (t->iv[t->niv - 1].end > to)
+			to = t->iv[t->niv - 1].end;
+	}
+	if (to <= from)
+		return;
+	g->mt_from = from;
+	g->mt_wall = to - from;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+
+		if (t->pid != g->pid)
+			continue;
+		for (size_t k = 0; k < t->niv; k++) {
+			const struct m_interval *iv = &t->iv[k];
+			uint64_t s = iv->start > from ? iv->start : from;
+			uint64_t e = iv->end < to ? iv->end : to;
+
+			if (iv->state == TH_RUNNING && e > s)
+				g->mt_on_cpu += e - s;
+		}
+	}
+}
+
 static void analyze_process(const struct model *m, struct gil_process *g)
 {
 	uint64_t first = 0, last = 0, *tdur = NULL;
@@ -262,6 +320,7 @@ static void analyze_process(const struct model *m, struct gil_process *g)
 		g->on_cpu += t->time_in[TH_RUNNING];
 	}
 	g->wall = last > first ? last - first : 0;
+	thread_window(m, g);
 	if (!g->gil_addr || !g->nthreads)
 		return;
 	ep_start = xcalloc(g->nthreads, sizeof(*ep_start));
@@ -309,18 +368,33 @@ static void analyze_process(const struct model *m, struct gil_process *g)
 		if (ep_f[ti])
 			end_episode(m, g, &g->threads[ti], ep_start[ti], ep_last[ti], ep_to[ti],
 				    ep_f[ti]);
-	/* waiting for the GIL is not "blocked elsewhere" */
-	for (size_t ti = 0; ti < g->nthreads; ti++) {
-		struct gil_thread *gt = &g->threads[ti];
+	/* GIL wait = time asleep on the GIL (the futex calls' durations also hold the runnable
+	 * delay after the wakeup, which is counted as runnable); it is not "blocked elsewhere" */
+	g->gil_wait = 0;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+		struct gil_thread *gt;
 
+		if (t->pid != g->pid || !(gt = gthread(g, t->tid)))
+			continue;
+		gt->gil_wait = 0;
+		for (size_t k = 0; k < t->niv; k++)
+			if (t->iv[k].state == TH_BLOCKED && on_gil(g, t->iv[k].w.obj))
+				gt->gil_wait += t->iv[k].end - t->iv[k].start;
 		gt->blocked_other = gt->blocked_other > gt->gil_wait ? gt->blocked_other - gt->gil_wait
 								      : 0;
+		g->gil_wait += gt->gil_wait;
 	}
 	if (ntd) {
 		qsort(tdur, ntd, sizeof(*tdur), cmp_u64);
 		g->interval_est = tdur[ntd / 2];
 	}
 	qsort(g->handoffs, g->nhandoffs, sizeof(*g->handoffs), cmp_handoff);
+	/* a waiter whose last wait timed out took a GIL dropped in between, woken by nobody:
+	 * the previous holder is the last thread seen taking it */
+	for (size_t i = 1; i < g->nhandoffs; i++)
+		if (!g->handoffs[i].from && g->handoffs[i - 1].to != g->handoffs[i].to)
+			g->handoffs[i].from = g->handoffs[i - 1].to;
 	free(tdur);
 	free(ep_start);
 	free(ep_last);

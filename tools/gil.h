@@ -32,7 +32,7 @@ struct gil_thread {
 	uint32_t tid;
 	char comm[CLAB_COMM_LEN];
 	uint64_t on_cpu, runnable, blocked_other;	/* blocked_other: not waiting for the GIL */
-	uint64_t gil_wait;	/* time inside futex waits on the GIL */
+	uint64_t gil_wait;	/* time asleep on the GIL's futexes (condvar, mutex, switch_cond) */
 	uint64_t waits, timeouts;	/* futex waits on the GIL, and how many timed out */
 	uint64_t acquisitions;	/* episodes ended (it got the GIL after waiting) */
 	uint64_t forced, voluntary;	/* how those episodes ended */
@@ -55,6 +55,8 @@ struct gil_process {
 	uint64_t gil_addr;	/* the inferred GIL condvar futex, 0 none found */
 	uint64_t wall;		/* first to last event of its threads */
 	uint64_t on_cpu;	/* summed over its threads */
+	uint64_t mt_from, mt_wall;	/* while threads other than the main one lived */
+	uint64_t mt_on_cpu;	/* on-CPU time of all its threads in that window */
 	uint64_t gil_wait;
 	uint64_t waits, timeouts;
 	uint64_t timeout_hist[GIL_HIST];	/* durations of the waits that timed out */

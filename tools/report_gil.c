@@ -127,6 +127,10 @@ static void text_proc(const struct model *m, const struct gil_process *g, int to
 	fprintf(out, "  parallelism: on CPU %s over %s wall = %.2f× (1.00× = one thread at a time)\n",
 		fmt_dur(a, sizeof(a), g->on_cpu), fmt_dur(b, sizeof(b), g->wall),
 		g->wall ? (double)g->on_cpu / g->wall : 0.0);
+	if (g->mt_wall)
+		fprintf(out, "  while its threads ran (%s from %.3f s): on CPU %s = %.2f×\n",
+			fmt_dur(a, sizeof(a), g->mt_wall), (g->mt_from - m->t_first) / 1e9,
+			fmt_dur(b, sizeof(b), g->mt_on_cpu), (double)g->mt_on_cpu / g->mt_wall);
 	if (!g->gil_addr) {
 		fprintf(out, "  no GIL waits seen: no thread of this process had to wait for the GIL "
 			"(one thread, or threads that mostly block in IO with the GIL released)\n");
@@ -251,6 +255,10 @@ static int json(const struct model *m, const struct gil_report *r, FILE *out)
 		json_kv_u64(&j, "wall_ns", g->wall);
 		json_kv_u64(&j, "on_cpu_ns", g->on_cpu);
 		json_kv_f64(&j, "parallelism", g->wall ? (double)g->on_cpu / g->wall : 0.0);
+		json_kv_u64(&j, "threaded_wall_ns", g->mt_wall);
+		json_kv_u64(&j, "threaded_on_cpu_ns", g->mt_on_cpu);
+		json_kv_f64(&j, "threaded_parallelism",
+			    g->mt_wall ? (double)g->mt_on_cpu / g->mt_wall : 0.0);
 		json_kv_u64(&j, "gil_wait_ns", g->gil_wait);
 		json_kv_u64(&j, "waits", g->waits);
 		json_kv_u64(&j, "timeouts", g->timeouts);

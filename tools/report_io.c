@@ -39,40 +39,69 @@ static struct symbolizer *symbolizer_for(struct io_ctx *c, uint32_t pid)
 	return c->sym[c->nsym++];
 }
 
-/* Where a blocking call was made: the return address into the program, else the first frame
- * of its stack. "slow_sleep (epoll_server.c:74)", "python3.11+0x1f2e3", or "?". */
+static int in_libc(const struct sym_code *sc)
+{
+	return sc->module && (!strncmp(sc->module, "libc.so", 7) ||
+			      !strncmp(sc->module, "libpthread", 10) || !strncmp(sc->module, "ld-", 3));
+}
+
+static const char *fmt_site(const struct sym_code *sc, uint64_t pc, char *buf, size_t n)
+{
+	if (sc->file && sc->line) {
+		const char *b = strrchr(sc->file, '/');
+
+		snprintf(buf, n, "%s:%d (%s)", b ? b + 1 : sc->file, sc->line, sc->func ? sc->func : "??");
+	} else if (sc->func) {
+		snprintf(buf, n, "%s+0x%" PRIx64 " (%s)", sc->func, sc->off,
+			 sc->module ? sc->module : "?");
+	} else if (sc->module) {
+		snprintf(buf, n, "%s@0x%" PRIx64, sc->module, pc);
+	} else {
+		snprintf(buf, n, "0x%" PRIx64, pc);
+	}
+	return buf;
+}
+
+/*
+ * Where a blocking call was made: the first frame of its user stack outside the C library
+ * (the libc wrapper says only "clock_nanosleep"), else the recorded return address.
+ * "slow_sleep (epoll_server.c:74)", "time_sleep+0x5c (python3.11)", or "?".
+ */
 static const char *site(struct io_ctx *c, uint32_t pid, const struct m_wait *w, char *buf,
 			size_t n)
 {
 	struct symbolizer *s = symbolizer_for(c, pid);
-	uint64_t pc = w->ret_addr;
-	struct sym_code sc;
+	const struct m_stack *st = w->stack_id >= 0 ? model_stack(c->m, w->stack_id) : NULL;
+	struct sym_code sc, leaf = {};
+	uint64_t leaf_pc = 0;
 
-	if (!pc && w->stack_id >= 0) {
-		const struct m_stack *st = model_stack(c->m, w->stack_id);
-
-		for (uint32_t i = 0; st && i < st->n && !pc; i++)
-			pc = st->ips[i];
+	for (uint32_t i = 0; s && st && i < st->n; i++) {
+		if (!st->ips[i] || symbolizer__code(s, st->ips[i], i ? SYM_RETADDR : 0, &sc))
+			continue;
+		if (!in_libc(&sc))
+			return fmt_site(&sc, st->ips[i], buf, n);
+		if (!leaf_pc) {
+			leaf = sc;
+			leaf_pc = st->ips[i];
+		}
 	}
-	if (!pc) {
+	if (w->ret_addr && s && !symbolizer__code(s, w->ret_addr, SYM_RETADDR, &sc) &&
+	    !in_libc(&sc))
+		return fmt_site(&sc, w->ret_addr, buf, n);
+	if (leaf_pc) {
+		/* the C library's wrapper only: the caller's frame is lost without frame pointers */
+		char tmp[160];
+
+		snprintf(buf, n, "%s, caller unknown", fmt_site(&leaf, leaf_pc, tmp, sizeof(tmp)));
+		return buf;
+	}
+	if (!w->ret_addr) {
 		snprintf(buf, n, "?");
 		return buf;
 	}
-	if (!s || symbolizer__code(s, pc, SYM_RETADDR, &sc) || (!sc.func && !sc.module)) {
-		snprintf(buf, n, "0x%" PRIx64, pc);
-		return buf;
-	}
-	if (sc.file && sc.line) {
-		const char *b = strrchr(sc.file, '/');
-
-		snprintf(buf, n, "%s:%d (%s)", b ? b + 1 : sc.file, sc.line, sc.func ? sc.func : "??");
-	} else if (sc.func) {
-		snprintf(buf, n, "%s+0x%" PRIx64 " (%s)", sc.func, sc.off,
-			 sc.module ? sc.module : "?");
-	} else {
-		snprintf(buf, n, "%s@0x%" PRIx64, sc.module, pc);
-	}
-	return buf;
+	if (!s || symbolizer__code(s, w->ret_addr, SYM_RETADDR, &sc))
+		memset(&sc, 0, sizeof(sc));
+	return fmt_site(&sc, w->ret_addr, buf, n);
 }
 
 /* "clock_nanosleep", "read fd 7", "futex (mutex)" */

@@ -762,43 +762,57 @@ static int same_wait(const struct snap_thread *a, const struct snap_thread *b)
 	return a->args[0] == b->args[0];
 }
 
+/* 1 when thread i's wait is no longer the one seen at first, -1 when it exited. */
+static int wait_moved(struct snapshot *s, size_t i)
+{
+	struct wg_thread *th = &s->g.threads[i];
+	struct snap_thread now = { 0 };
+	char path[96], comm[32], state;
+	unsigned long flags;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)th->pid, (int)th->tid);
+	if (read_stat(path, &state, NULL, &flags, comm, sizeof(comm)) || state == 'Z')
+		return -1;
+	now.nr = SNAP_NR_NONE;
+	read_syscall(th->pid, th->tid, &now);
+	if (state == 'R' || !same_wait(&s->st[i], &now))
+		return 1;
+	if (th->obj >= 0) {
+		struct wg_object *o = &s->g.objects[th->obj];
+		uint32_t owner = 0;
+
+		if (o->kind == WG_MUTEX && o->owner && s->st[i].nr == 202 &&
+		    FUTEX_CMD((int)s->st[i].args[1]) == FUTEX_WAIT &&
+		    snap_read_mem(th->pid, s->st[i].args[0] + MUTEX_OWNER, &owner, 4) == 4 &&
+		    (pid_t)owner != o->owner)
+			return 1;
+	}
+	return 0;
+}
+
 size_t snapshot_recheck(struct snapshot *s)
 {
 	size_t changed = 0;
 
 	for (size_t i = 0; i < s->g.nthreads; i++) {
 		struct wg_thread *th = &s->g.threads[i];
-		struct snap_thread now = { 0 };
-		char path[96], comm[32], state;
-		unsigned long flags;
 		int moved = 0;
 
 		if (th->state != WG_BLOCKED)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)th->pid, (int)th->tid);
-		if (read_stat(path, &state, NULL, &flags, comm, sizeof(comm))) {
-			th->state = WG_ZOMBIE;	/* exited meanwhile: it was not stuck */
+		/* a thread we just detached is briefly running while it re-enters its restarted
+		 * syscall: only a wait that stays different counts as progress */
+		for (int attempt = 0; attempt < 4; attempt++) {
+			moved = wait_moved(s, i);
+			if (moved <= 0)
+				break;
+			usleep(2000u << attempt);
+		}
+		if (moved < 0) {
+			th->state = WG_ZOMBIE;
 			describe(s, (int)i, "exited during the snapshot");
 			changed++;
-			continue;
-		}
-		now.nr = SNAP_NR_NONE;
-		read_syscall(th->pid, th->tid, &now);
-		if (state == 'R' || !same_wait(&s->st[i], &now))
-			moved = 1;
-		if (!moved && th->obj >= 0) {
-			struct wg_object *o = &s->g.objects[th->obj];
-
-			if (o->kind == WG_MUTEX && o->owner && s->st[i].nr == 202) {
-				uint32_t owner = 0;
-
-				if (snap_read_mem(th->pid, s->st[i].args[0] + MUTEX_OWNER, &owner, 4) == 4 &&
-				    (pid_t)owner != o->owner &&
-				    FUTEX_CMD((int)s->st[i].args[1]) == FUTEX_WAIT)
-					moved = 1;
-			}
-		}
-		if (moved) {
+		} else if (moved) {
 			th->state = WG_RUNNING;
 			describe(s, (int)i, "its wait changed during the snapshot: making progress");
 			changed++;
