@@ -324,7 +324,8 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 	t->wakeups_received++;
 	/* A wakeup of a thread that is still on its CPU (it set itself to sleep and was woken
 	 * before switching out) changes nothing we can see. */
-	if (t->state == TH_BLOCKED || t->state == TH_UNKNOWN) {
+	/* An unknown thread stays unknown: it may have been running when woken. */
+	if (t->state == TH_BLOCKED) {
 		t->waker = e->waker_tid;
 		t->wakeup = m->nwakeups;
 		set_state(m, t, TH_RUNNABLE, h->ts);
