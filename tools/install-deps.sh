@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="clang llvm make libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcmocka-dev pkg-config \
-liburing-dev python3 procps"
+liburing-dev python3 procps protobuf-compiler chromium"
 
 missing=""
 for p in $PKGS; do
