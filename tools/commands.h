@@ -5,6 +5,7 @@
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_deadlock(int argc, char **argv);
 

@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{"timeline", cmd_timeline, "record a program and draw its threads' timeline (text, Perfetto, HTML)"},
 	{"io", cmd_io, "record a program and report on its event loops: idle, busy gaps, blocking"},
 	{"dump", cmd_dump, "print a trace file's events one per line, in time order"},
+	{"lab", cmd_lab, "the lab exercises: list them, run one, check a solution"},
 	{"deadlock", cmd_deadlock, "diagnose a hung process now (-p PID), or run a command and catch its deadlocks"},
 	{"contention", cmd_contention, "record a program and report which locks made it wait"},
 };
