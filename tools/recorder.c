@@ -47,6 +47,7 @@ struct recorder {
 	int stop;			/* a hook asked to stop */
 	char *maps_buf;			/* MAPS_BUF bytes: /proc/PID/maps of a big process */
 	struct ev_meta_lost *lost;	/* MAX_CPUS */
+	uint64_t *lost_prev;		/* MAX_CPUS * LOST_NKINDS: last written counters */
 };
 
 /* Set from the signal handler: the only global, since handlers take no context. */
@@ -237,6 +238,8 @@ static void write_stacks(struct recorder *r)
 	r->nstacks = 0;
 }
 
+/* Loss counters are read at every poll and written only when they grew, so that a report can
+ * place each loss within a few milliseconds (the window it marks uncertain). */
 static void write_lost(struct recorder *r)
 {
 	struct ev_meta_lost *l = r->lost;
@@ -244,14 +247,15 @@ static void write_lost(struct recorder *r)
 	uint64_t total = 0;
 
 	for (int c = 0; c < n; c++) {
-		int any = 0;
+		int grew = 0;
 
 		for (int k = 0; k < LOST_NKINDS; k++) {
-			any |= l[c].count[k] != 0;
+			grew |= l[c].count[k] != r->lost_prev[c * LOST_NKINDS + k];
+			r->lost_prev[c * LOST_NKINDS + k] = l[c].count[k];
 			if (k == LOST_RINGBUF || k == LOST_TASKMAP || k == LOST_FUTEXMAP)
 				total += l[c].count[k];
 		}
-		if (any)
+		if (grew)
 			trace_write(&r->w, &l[c], sizeof(l[c]));
 	}
 	r->lost_total = total;
@@ -370,7 +374,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	struct target_cmd tc = {.pid = 0};
 	struct recorder r = {.o = o, .res = res};
 	struct sigaction sa = {.sa_handler = on_signal};
-	uint64_t t0, last_maps = 0, last_status = 0, last_lost = 0, deadline = 0;
+	uint64_t t0, last_maps = 0, last_status = 0, deadline = 0;
 	int uid, gid, ret = -1, cmd_done = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -379,6 +383,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	invoking_user(&uid, &gid);
 	r.maps_buf = xmalloc(MAPS_BUF);
 	r.lost = xcalloc(MAX_CPUS, sizeof(*r.lost));
+	r.lost_prev = xcalloc(MAX_CPUS * LOST_NKINDS, sizeof(*r.lost_prev));
 	if (trace_writer_open(&r.w, o->output, uid, gid))
 		goto out;
 	r.src = source_open(&so, on_record, &r);
@@ -435,10 +440,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			write_stacks(&r);
 			trace_flush(&r.w);
 		}
-		if (now - last_lost >= 1000000000ull) {
-			last_lost = now;
-			write_lost(&r);
-		}
+		write_lost(&r);
 		if (now - last_status >= 1000000000ull) {
 			last_status = now;
 			status_line(&r, t0, 0);
@@ -513,6 +515,7 @@ out:
 	free(r.stack_done);
 	free(r.maps_buf);
 	free(r.lost);
+	free(r.lost_prev);
 	return ret;
 }
 
