@@ -18,6 +18,7 @@
 #include "doctor.h"
 #include "doctor_report.h"
 #include "idmap.h"
+#include "livedeadlock.h"
 #include "snapshot.h"
 #include "stackwalk.h"
 #include "symbolize.h"
@@ -445,8 +446,7 @@ int cmd_deadlock(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
-			errmsg("deadlock -- CMD: live detection is not built yet");
-			return DOCTOR_ERROR;
+			return deadlock_live(argc, argv);
 		}
 	}
 	optind = 1;
