@@ -18,6 +18,7 @@ enum {
 	OPT_TO,
 	OPT_SORT,
 	OPT_TOP,
+	OPT_LOCKS,
 };
 
 static const struct option common[] = {
@@ -34,6 +35,7 @@ static const struct option common[] = {
 	{"sort", required_argument, NULL, OPT_SORT},
 	{"top", required_argument, NULL, OPT_TOP},
 	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"locks", no_argument, NULL, OPT_LOCKS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 };
@@ -155,6 +157,10 @@ int cli_parse(struct cli *c, int argc, char **argv, const char *usage, int one_s
 			break;
 		case OPT_QUIET:
 			c->rec.status = 0;
+			break;
+		case OPT_LOCKS:
+			/* lock uprobes: hold times for contention, lock order for deadlocks */
+			c->rec.locks = REC_LOCKS_ORDER | REC_LOCKS_EVENTS;
 			break;
 		case 'v':
 			c->rec.verbose = 1;

@@ -6,7 +6,7 @@
 #include "recorder.h"
 
 static const char usage[] =
-	"usage: conlab record [-o FILE] [--duration S] [--buffer SIZE] [--no-stacks]\n"
+	"usage: conlab record [-o FILE] [--duration S] [--buffer SIZE] [--no-stacks] [--locks]\n"
 	"                     (-p PID[,PID...] | -a | -- COMMAND [ARGS...])\n"
 	"\n"
 	"Record the threads, processes and waits of a program into a trace file: context\n"
@@ -20,6 +20,8 @@ static const char usage[] =
 	"  --duration S        stop after S seconds (e.g. 10, 500ms)\n"
 	"  --buffer SIZE       kernel ring buffer size (default 16M); raise it if events are lost\n"
 	"  --no-stacks         do not capture user stacks when threads block\n"
+	"  --locks             lock uprobes on glibc (placed on instructions the kernel emulates):\n"
+	"                      every acquire/release and lock-order edges; costs ~1-3 us a lock\n"
 	"  --quiet             no live status line\n"
 	"  -v, --verbose       show libbpf's messages\n"
 	"\n"
