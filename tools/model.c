@@ -44,6 +44,7 @@ void model_free(struct model *m)
 	free(m->stacks);
 	free(m->losses);
 	free(m->lost_cpu);
+	free(m->lost_cpu_ts);
 	idmap_free(&m->tid_index);
 	idmap_free(&m->pid_index);
 	idmap_free(&m->stack_index);
@@ -569,6 +570,8 @@ static void on_meta_lost(struct model *m, const struct ev_hdr *h)
 		m->lost_cpu = xrealloc(m->lost_cpu, n * LOST_NKINDS * sizeof(uint64_t));
 		memset(m->lost_cpu + m->nlost_cpu * LOST_NKINDS, 0,
 		       (n - m->nlost_cpu) * LOST_NKINDS * sizeof(uint64_t));
+		m->lost_cpu_ts = xrealloc(m->lost_cpu_ts, n * sizeof(uint64_t));
+		memset(m->lost_cpu_ts + m->nlost_cpu, 0, (n - m->nlost_cpu) * sizeof(uint64_t));
 		m->nlost_cpu = n;
 	}
 	for (int k = 0; k < LOST_NKINDS; k++) {
@@ -590,11 +593,14 @@ static void on_meta_lost(struct model *m, const struct ev_hdr *h)
 
 		GROW(m->losses, m->cap_losses, m->nlosses + 1);
 		w = &m->losses[m->nlosses++];
-		w->from = m->lost_seen_ts ? m->lost_seen_ts : m->t_first;
+		/* since this CPU's previous counters: another CPU's record in between says
+		 * nothing about when this one lost its events */
+		w->from = m->lost_cpu_ts[cpu] ? m->lost_cpu_ts[cpu] : m->t_first;
 		w->to = h->ts;
 		w->count = grew;
 	}
 	m->lost_seen_ts = h->ts;
+	m->lost_cpu_ts[cpu] = h->ts;
 }
 
 void model_event(struct model *m, const struct ev_hdr *h)

@@ -188,6 +188,7 @@ struct model {
 	uint64_t *lost_cpu;		/* per CPU, LOST_NKINDS each, cumulative */
 	size_t nlost_cpu;
 	uint64_t lost_seen_ts;		/* time of the last loss counter record */
+	uint64_t *lost_cpu_ts;		/* per CPU: time of its last loss counter record */
 	/* the recording's end */
 	int32_t exit_status;
 	uint32_t stop_reason;

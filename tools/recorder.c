@@ -48,6 +48,8 @@ struct recorder {
 	char *maps_buf;			/* MAPS_BUF bytes: /proc/PID/maps of a big process */
 	struct ev_meta_lost *lost;	/* MAX_CPUS */
 	uint64_t *lost_prev;		/* MAX_CPUS * LOST_NKINDS: last written counters */
+	uint64_t lost_read_ts;		/* when the read that gave lost_prev began */
+	int write_error_said;		/* the failed write was reported already */
 };
 
 /* Set from the signal handler: the only global, since handlers take no context. */
@@ -239,25 +241,37 @@ static void write_stacks(struct recorder *r)
 }
 
 /* Loss counters are read at every poll and written only when they grew, so that a report can
- * place each loss within a few milliseconds (the window it marks uncertain). */
+ * place each loss within a few milliseconds (the window it marks uncertain). A loss counted
+ * now happened after the previous read began: the counters of that read go first, stamped
+ * with its start, so the window of each CPU runs from there to now and not from its last
+ * growth, which may be seconds earlier. */
 static void write_lost(struct recorder *r)
 {
 	struct ev_meta_lost *l = r->lost;
+	uint64_t before = now_mono_ns();
 	int n = source_lost(r->src, l, MAX_CPUS);
 	uint64_t total = 0;
 
 	for (int c = 0; c < n; c++) {
+		struct ev_meta_lost prev = l[c];
 		int grew = 0;
 
+		memset(prev.by_type, 0, sizeof(prev.by_type));
+		prev.hdr.ts = r->lost_read_ts;
 		for (int k = 0; k < LOST_NKINDS; k++) {
 			grew |= l[c].count[k] != r->lost_prev[c * LOST_NKINDS + k];
+			prev.count[k] = r->lost_prev[c * LOST_NKINDS + k];
 			r->lost_prev[c * LOST_NKINDS + k] = l[c].count[k];
 			if (k == LOST_RINGBUF || k == LOST_TASKMAP || k == LOST_FUTEXMAP)
 				total += l[c].count[k];
 		}
-		if (grew)
+		if (grew) {
+			trace_write(&r->w, &prev, sizeof(prev));
 			trace_write(&r->w, &l[c], sizeof(l[c]));
+		}
 	}
+	if (n > 0)
+		r->lost_read_ts = before;
 	r->lost_total = total;
 }
 
@@ -386,6 +400,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	r.lost_prev = xcalloc(MAX_CPUS * LOST_NKINDS, sizeof(*r.lost_prev));
 	if (trace_writer_open(&r.w, o->output, uid, gid))
 		goto out;
+	r.lost_read_ts = now_mono_ns();	/* the counters start at zero with the BPF object */
 	r.src = source_open(&so, on_record, &r);
 	if (!r.src)
 		goto out;
@@ -448,6 +463,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		if (r.w.error) {
 			errmsg("failed to write %s: %s; the file is readable up to this point",
 			       o->output, strerror(r.w.error));
+			r.write_error_said = 1;
 			res->reason = STOP_ERROR;
 			break;
 		}
@@ -493,7 +509,9 @@ out:
 		res->lost = r.lost_total;
 		res->bytes = r.w.bytes;
 		if (trace_writer_close(&r.w) && ret == 0) {
-			errmsg("failed to write %s: %s", o->output, strerror(r.w.error ? r.w.error : errno));
+			if (!r.write_error_said)
+				errmsg("failed to write %s: %s", o->output,
+				       strerror(r.w.error ? r.w.error : errno));
 			ret = -1;
 		}
 		res->bytes = r.w.bytes;

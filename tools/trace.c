@@ -73,6 +73,17 @@ int trace_writer_open(struct trace_writer *w, const char *path, int uid, int gid
 		close(fd);
 		return fail("cannot write %s: not a regular file", path);
 	}
+	/* An existing file planted by another user (or a hard link to someone's file) would be
+	 * truncated and handed over by the chown below: refuse it, as the symlink above. */
+	if (st.st_nlink > 1) {
+		close(fd);
+		return fail("cannot write %s: it has other hard links", path);
+	}
+	if (st.st_uid != geteuid() && (uid < 0 || st.st_uid != (uid_t)uid)) {
+		close(fd);
+		return fail("cannot write %s: owned by another user (uid %u)", path,
+			    (unsigned)st.st_uid);
+	}
 	if (ftruncate(fd, 0) || fchmod(fd, 0600)) {
 		err = errno;
 		close(fd);
