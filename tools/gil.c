@@ -82,6 +82,13 @@ static void detect_python(const struct m_process *p, struct gil_process *g)
 	}
 }
 
+/* glibc's condvar waits on one of two words, __g_signals[0] and [1], side by side in an
+ * 8-byte aligned pair: one key for both. */
+static uint64_t cond_key(uint64_t addr)
+{
+	return addr & ~7ull;
+}
+
 static int is_timed_cond_wait(const struct m_futex *f)
 {
 	return (f->op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET && (f->flags & FUTEXF_TIMEOUT);
@@ -103,29 +110,53 @@ static uint64_t find_gil(const struct model *m, uint32_t pid)
 	uint64_t *addr = NULL, *score = NULL, best = 0, best_score = 0;
 	size_t n = 0, cap = 0, cap2 = 0;
 
+	/* per key: blocked intervals the model took for a semaphore vs for a condvar; a
+	 * condvar's pair of words can look like a sem_t, so only a clear majority counts */
+	struct idmap sidx = {};
+	int64_t *sembal = NULL;
+	size_t ns = 0, capb = 0;
+
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const struct m_thread *t = &m->threads[i];
 
 		if (t->pid != pid)
 			continue;
-		for (size_t k = 0; k < t->niv; k++)
-			if (t->iv[k].state == TH_BLOCKED && t->iv[k].w.kind == WK_SEMAPHORE)
-				idmap_put(&sem, t->iv[k].w.obj, 0);
+		for (size_t k = 0; k < t->niv; k++) {
+			const struct m_interval *iv = &t->iv[k];
+			int64_t at;
+
+			if (iv->state != TH_BLOCKED ||
+			    (iv->w.kind != WK_SEMAPHORE && iv->w.kind != WK_CONDVAR))
+				continue;
+			at = idmap_get(&sidx, cond_key(iv->w.obj));
+			if (at < 0) {
+				GROW(sembal, capb, ns + 1);
+				sembal[ns] = 0;
+				idmap_put(&sidx, cond_key(iv->w.obj), ns);
+				at = ns++;
+			}
+			sembal[at] += iv->w.kind == WK_SEMAPHORE ? 1 : -3;
+		}
 	}
+	for (size_t i = 0; i < sidx.cap; i++)
+		if (sidx.vals[i] && sembal[sidx.vals[i] - 1] > 0)
+			idmap_put(&sem, sidx.keys[i], 0);
+	idmap_free(&sidx);
+	free(sembal);
 	for (size_t i = 0; i < m->nfutexes; i++) {
 		const struct m_futex *f = &m->futexes[i];
 		int64_t k;
 
 		if (!is_timed_cond_wait(f) || !thread_in(m, f->tid, pid) ||
-		    idmap_get(&sem, f->uaddr) >= 0)
+		    idmap_get(&sem, cond_key(f->uaddr)) >= 0)
 			continue;
-		k = idmap_get(&idx, f->uaddr);
+		k = idmap_get(&idx, cond_key(f->uaddr));
 		if (k < 0) {
 			GROW(addr, cap, n + 1);
 			GROW(score, cap2, n + 1);
-			addr[n] = f->uaddr;
+			addr[n] = cond_key(f->uaddr);
 			score[n] = 0;
-			idmap_put(&idx, f->uaddr, n);
+			idmap_put(&idx, cond_key(f->uaddr), n);
 			k = n++;
 		}
 		score[k] += f->ret == ETIMEDOUT_RET ? 4 : 1;
@@ -160,7 +191,7 @@ static const struct m_interval *wait_interval(const struct m_thread *t, uint64_t
 			continue;
 		if (iv->end < from)
 			break;
-		if (iv->state == TH_BLOCKED && iv->w.obj == addr)
+		if (iv->state == TH_BLOCKED && cond_key(iv->w.obj) == addr)
 			return iv;
 	}
 	return NULL;
@@ -334,7 +365,8 @@ static void analyze_process(const struct model *m, struct gil_process *g)
 		size_t ti;
 		uint64_t start;
 
-		if (f->uaddr != g->gil_addr || (cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT))
+		if (cond_key(f->uaddr) != g->gil_addr ||
+		    (cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT))
 			continue;
 		gt = gthread(g, f->tid);
 		if (!gt)

@@ -1,0 +1,116 @@
+#!/bin/bash
+# test_io_gil.sh — conlab io on event loops (C epoll server, asyncio twin: blocked and fixed)
+# and conlab report gil on CPython threads and a process pool.
+source "$(dirname "$0")/lib.sh"
+require_bpf io_gil
+
+# io_run NAME CMD...: conlab io with a JSON report in $TMP/NAME.json, the program's output in
+# $TMP/NAME.out
+io_run() {
+	local name=$1
+	shift
+	"$CONLAB" io --quiet --format json -o "$TMP/$name.json" --trace "$TMP/$name.clab" -- "$@" \
+		> "$TMP/$name.out" 2> "$TMP/$name.err"
+}
+
+# --- C epoll server, blocking handler: the gap is found, with its syscall and line ---------
+if io_run ep_sleep "$WL/epoll_server" --handler sleep --requests 20 --slow 2 --block-ms 100; then
+	LT=$(lastkv "$TMP/ep_sleep.out" loop_tid)
+	IT=$(lastkv "$TMP/ep_sleep.out" iterations)
+	BUSY=$(lastkv "$TMP/ep_sleep.out" busy_ns)
+	check "epoll sleep: the loop thread is found, epoll_wait, every iteration" pyjson \
+		"$TMP/ep_sleep.json" "[l for l in j['loops'] if l['tid']==$LT and l['wait_syscall']=='epoll_wait' and l['waits']==$IT]"
+	check "epoll sleep: longest gap about the 100 ms block" pyjson "$TMP/ep_sleep.json" \
+		"[l for l in j['loops'] if l['tid']==$LT and 95e6 <= l['gaps']['max_ns'] < 400e6]"
+	check "epoll sleep: busy time agrees with the loop's own count" pyjson "$TMP/ep_sleep.json" \
+		"[l for l in j['loops'] if l['tid']==$LT and abs(l['busy_ns']-$BUSY) < 0.1*$BUSY + 2e6]"
+	check "epoll sleep: clock_nanosleep named, twice, ~100 ms, at the handler's line" pyjson \
+		"$TMP/ep_sleep.json" "[b for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls'] if b['syscall']=='clock_nanosleep' and b['count']==2 and 95e6 <= b['max_ns'] < 300e6 and ('epoll_server.c' in b['site'] or 'wl.h' in b['site'])]"
+	check "epoll sleep: text names the blocked loop" grep -q \
+		"loop thread blocked .* in clock_nanosleep at" \
+		<("$CONLAB" report io -i "$TMP/ep_sleep.clab")
+else
+	fail "epoll sleep: conlab io ran" "$(tail -2 "$TMP/ep_sleep.err")"
+fi
+
+# --- the fixed version: the slow work is on a worker thread, no gap over the bound ----------
+if io_run ep_thread "$WL/epoll_server" --handler thread --requests 20 --slow 2 --block-ms 100; then
+	LT=$(lastkv "$TMP/ep_thread.out" loop_tid)
+	check "epoll thread: no busy gap over 30 ms" pyjson "$TMP/ep_thread.json" \
+		"[l for l in j['loops'] if l['tid']==$LT and l['gaps']['max_ns'] < 30e6]"
+	check "epoll thread: no blocking call of 30 ms on the loop" pyjson "$TMP/ep_thread.json" \
+		"[l for l in j['loops'] if l['tid']==$LT and not [b for b in l['blocking_calls'] if b['max_ns'] >= 30e6]]"
+else
+	fail "epoll thread: conlab io ran" "$(tail -2 "$TMP/ep_thread.err")"
+fi
+
+# --- the asyncio twin: same finding with no runtime support; its timers run late -----------
+if io_run as_sleep python3 "$PYWL/asyncio_loop.py" --handler sleep --requests 12 --slow 2 \
+	--block-ms 100; then
+	LT=$(lastkv "$TMP/as_sleep.out" loop_tid)
+	check "asyncio sleep: loop found on epoll_wait" pyjson "$TMP/as_sleep.json" \
+		"[l for l in j['loops'] if l['tid']==$LT and l['wait_syscall'].startswith('epoll')]"
+	check "asyncio sleep: clock_nanosleep ~100 ms on the loop thread, twice" pyjson \
+		"$TMP/as_sleep.json" "[b for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls'] if b['syscall']=='clock_nanosleep' and b['count']==2 and 95e6 <= b['max_ns'] < 300e6]"
+	check "asyncio sleep: its 10 ms ticker came back late, by most of the block" pyjson \
+		"$TMP/as_sleep.json" "[l for l in j['loops'] if l['tid']==$LT and l['timer_lag']['max_ns'] > 50e6 and [t for t in l['timeouts'] if 5000 <= t['timeout_us'] <= 10000]]"
+else
+	fail "asyncio sleep: conlab io ran" "$(tail -2 "$TMP/as_sleep.err")"
+fi
+if io_run as_thread python3 "$PYWL/asyncio_loop.py" --handler thread --requests 12 --slow 2 \
+	--block-ms 100; then
+	LT=$(lastkv "$TMP/as_thread.out" loop_tid)
+	check "asyncio to_thread: no busy gap over 50 ms" pyjson "$TMP/as_thread.json" \
+		"[l for l in j['loops'] if l['tid']==$LT and l['gaps']['max_ns'] < 50e6]"
+else
+	fail "asyncio to_thread: conlab io ran" "$(tail -2 "$TMP/as_thread.err")"
+fi
+
+# --- the GIL ----------------------------------------------------------------------------------
+# gil_run NAME ARGS...: record a Python program, write the gil report as JSON
+gil_run() {
+	local name=$1
+	shift
+	"$CONLAB" record --quiet -o "$TMP/$name.clab" -- python3 "$@" > "$TMP/$name.out" \
+		2> "$TMP/$name.err" &&
+		"$CONLAB" report gil -i "$TMP/$name.clab" --format json > "$TMP/$name.json"
+}
+PROC="[p for p in j['processes'] if p['pid']==j['processes'][0]['pid']][0]"
+
+if gil_run gil4 "$PYWL/gil.py" --threads 4 --ms 100; then
+	check "gil 4 threads: CPython found, GIL futex inferred" pyjson "$TMP/gil4.json" \
+		"$PROC['gil_addr'] and $PROC['method']=='futex-inferred' and $PROC['version'].startswith('3.')"
+	check "gil 4 threads: summed on-CPU about the wall time while they ran" pyjson \
+		"$TMP/gil4.json" "0.6 <= $PROC['threaded_parallelism'] <= 1.3"
+	check "gil 4 threads: hand-off waits time out near 5 ms" pyjson "$TMP/gil4.json" \
+		"3.5e6 <= $PROC['switch_interval_est_ns'] <= 8e6 and $PROC['timeouts'] >= 20"
+	check "gil 4 threads: hand-offs mostly forced" pyjson "$TMP/gil4.json" \
+		"$PROC['forced'] > $PROC['voluntary']"
+	check "gil 4 threads: each worker waited for the GIL for a good part of its time" pyjson \
+		"$TMP/gil4.json" "len([t for t in $PROC['threads'] if t['comm'].startswith('worker') and t['gil_wait_ns'] > 0.3*(t['on_cpu_ns']+t['runnable_ns']+t['gil_wait_ns'])]) == 4"
+else
+	fail "gil 4 threads: recorded" "$(tail -2 "$TMP/gil4.err")"
+fi
+if gil_run gil4fast "$PYWL/gil.py" --threads 4 --ms 100 --switch-ms 1; then
+	check "gil setswitchinterval(0.001): timeouts near 1 ms" pyjson "$TMP/gil4fast.json" \
+		"0.6e6 <= $PROC['switch_interval_est_ns'] <= 2.5e6 and $PROC['timeouts'] >= 50"
+fi
+if gil_run gil1 "$PYWL/gil.py" --threads 1 --ms 100; then
+	check "gil 1 thread: (almost) no GIL timeouts" pyjson "$TMP/gil1.json" \
+		"$PROC['timeouts'] <= 3"
+fi
+if gil_run io4 "$PYWL/io_threads.py" --mode io --threads 4 --tasks 16 --task-ms 20; then
+	check "gil io threads: the GIL is mostly free" pyjson "$TMP/io4.json" \
+		"sum(t['gil_wait_ns'] for t in $PROC['threads'] if t['comm'].startswith('io')) < 0.1*sum(t['blocked_other_ns'] for t in $PROC['threads'] if t['comm'].startswith('io'))"
+fi
+if gil_run pool "$PYWL/pools.py" --mode processes --workers 2 --tasks 4 --work-ms 50; then
+	check "gil process pool: several CPython processes, no GIL waits in the workers" pyjson \
+		"$TMP/pool.json" "j['python_processes'] >= 3 and all(p['gil_wait_ns']==0 for p in j['processes'][1:] if p['on_cpu_ns'] > 20e6)"
+	check "gil process pool: text says each process has its own GIL" grep -q \
+		"each process has its own GIL" <("$CONLAB" report gil -i "$TMP/pool.clab")
+fi
+
+check "report gil on a C program: no CPython process" grep -q "no CPython process" \
+	<("$CONLAB" report gil -i "$TMP/ep_sleep.clab")
+check "report io rejects a bad format" bash -c "! '$CONLAB' report io -i '$TMP/ep_sleep.clab' --format dot"
+finish
