@@ -662,12 +662,24 @@ static int do_run(struct labctx *c, struct run *r)
 	}
 	snprintf(dur, sizeof(dur), "%.3f", limit);
 	argv[a++] = c->self;
-	argv[a++] = "record";
-	argv[a++] = "--quiet";
-	argv[a++] = "-o";
-	argv[a++] = r->trace;
-	argv[a++] = "--duration";
-	argv[a++] = dur;
+	if (v && v->capture_deadlock) {
+		/* the one-shot deadlock command writes its report to -o and keeps the trace */
+		snprintf(r->deadlock_json, sizeof(r->deadlock_json), "%s.deadlock.json", r->base);
+		unlink(r->deadlock_json);
+		argv[a++] = "deadlock";
+		argv[a++] = "--locks";
+		argv[a++] = "--format";
+		argv[a++] = "json";
+		argv[a++] = "-o";
+		argv[a++] = r->deadlock_json;
+	} else {
+		argv[a++] = "record";
+		argv[a++] = "--quiet";
+		argv[a++] = "-o";
+		argv[a++] = r->trace;
+		argv[a++] = "--duration";
+		argv[a++] = dur;
+	}
 	argv[a++] = "--";
 	for (int i = 0; i < nw; i++)
 		argv[a++] = words[i];
@@ -677,12 +689,12 @@ static int do_run(struct labctx *c, struct run *r)
 	/* the recorder itself gets the limit plus time to load BPF and write the trace */
 	rc = spawn_wait(argv, outp, errp, limit + 60, &sid);
 	r->seconds = mono_s() - t0;
-	if (access(r->trace, R_OK)) {
+	if (access(v && v->capture_deadlock ? r->deadlock_json : r->trace, R_OK)) {
 		char msg[300];
 
 		first_line(errp, msg, sizeof(msg));
 		r->failed = 1;
-		snprintf(r->why, sizeof(r->why), "recording failed: %s", msg[0] ? msg : "no trace");
+		snprintf(r->why, sizeof(r->why), "recording failed: %s", msg[0] ? msg : "no output");
 		kill_session(sid);
 		return -1;
 	}
@@ -697,8 +709,17 @@ static int do_run(struct labctx *c, struct run *r)
 	}
 	r->exit_code = r->hung ? -1 : rc;
 	r->has_ground = parse_ground(outp, &r->ground) == 0;
-	f = jv_obj_add(&r->status, "exit");
-	jv_set_num(f, r->exit_code);
+	if (v && v->capture_deadlock) {
+		/* conlab deadlock's exit status is its finding, not the program's */
+		if (access(r->deadlock_json, R_OK) == 0)
+			r->has_deadlock = 1;
+		else
+			snprintf(r->deadlock_why, sizeof(r->deadlock_why),
+				 "conlab deadlock wrote no report");
+	} else {
+		f = jv_obj_add(&r->status, "exit");
+		jv_set_num(f, r->exit_code);
+	}
 	f = jv_obj_add(&r->status, "hung");
 	jv_set_num(f, r->hung);
 	f = jv_obj_add(&r->status, "seconds");
@@ -762,6 +783,11 @@ static const struct jv *report_doc(struct labctx *c, struct run *r, const char *
 	d = &r->docs[r->ndocs++];
 	memset(d, 0, sizeof(*d));
 	d->source = xstrdup(kind);
+	if (access(r->trace, R_OK)) {
+		snprintf(d->why, sizeof(d->why), "this variant is captured by conlab deadlock, "
+			 "which keeps no trace for other reports");
+		goto have;
+	}
 	if (!k || !(k->formats & FMT_BIT(FMT_JSON))) {
 		snprintf(d->why, sizeof(d->why), "%s",
 			 k ? "this report has no JSON form" : "no such report in this conlab build");
@@ -817,7 +843,7 @@ static const struct jv *lookup(void *ctx, const char *variant, const char *sourc
 		snprintf(why, whyn, "the program printed no key=value line last");
 		return NULL;
 	}
-	if (!strcmp(source, "deadlock") && r->hung) {
+	if (!strcmp(source, "deadlock") && (r->hung || r->has_deadlock)) {
 		struct doc *d;
 
 		if (!r->has_deadlock) {
@@ -1034,12 +1060,34 @@ static void show_report(struct labctx *c, struct run *r, const char *kind)
 	char errp[PATH_MAX + 32];
 
 	printf("\n== conlab report %s -i %s\n\n", kind, r->trace);
-	if (!strcmp(kind, "deadlock") && r->hung) {
+	if (!strcmp(kind, "deadlock") && (r->hung || r->has_deadlock)) {
 		char txt[PATH_MAX + 32], line[1024];
 		FILE *f;
 
 		snprintf(txt, sizeof(txt), "%s.deadlock.txt", r->base);
 		f = fopen(txt, "r");
+		if (!f && r->has_deadlock) {
+			struct jv j;
+			const struct jv *d;
+			char err[512];
+
+			if (jv_load_file(r->deadlock_json, &j, err, sizeof(err))) {
+				printf("(%s)\n", err);
+				return;
+			}
+			d = jv_get(&j, "deadlocks");
+			printf("%zu finding(s) (%s):\n", d && d->type == JV_ARR ? d->n : 0,
+			       r->deadlock_json);
+			for (size_t i = 0; d && i < d->n; i++) {
+				const struct jv *k = jv_get(&d->items[i], "kind");
+				const struct jv *sm = jv_get(&d->items[i], "summary");
+
+				printf("  %s: %s\n", k && k->type == JV_STR ? k->str : "?",
+				       sm && sm->type == JV_STR ? sm->str : "");
+			}
+			jv_free(&j);
+			return;
+		}
 		if (!f) {
 			printf("(no deadlock report: %s)\n",
 			       r->deadlock_why[0] ? r->deadlock_why : "conlab deadlock -p failed");

@@ -497,6 +497,19 @@ static int parse_variant(struct lab *l, char *rest, char *err, size_t errn)
 	v.name = word;
 	for (;;) {
 		p = trim(p);
+		if (!strncmp(p, "capture=", 8)) {
+			char *sp = strpbrk(p, " \t");
+
+			if (sp)
+				*sp = 0;
+			if (strcmp(p + 8, "record") && strcmp(p + 8, "deadlock")) {
+				snprintf(err, errn, "unknown capture '%s' (record, deadlock)", p + 8);
+				return -1;
+			}
+			v.capture_deadlock = !strcmp(p + 8, "deadlock");
+			p = sp ? sp + 1 : p + strlen(p);
+			continue;
+		}
 		if (!strncmp(p, "hang=", 5) || !strncmp(p, "timeout=", 8)) {
 			char *eq = strchr(p, '=') + 1, *sp = strpbrk(p, " \t");
 			double s;
@@ -1059,12 +1072,8 @@ static int eval_call(struct evalctx *c, const struct lab_expr *e, struct val *ou
 		goto done;
 	}
 	if (!strcmp(fn, "len") || !strcmp(fn, "count")) {
-		if (a.n == 1 && a.it[0].t == IT_NODE && a.it[0].node->type == JV_OBJ)
-			push_num(out, a.it[0].node->n);
-		else {
-			elements(&a, &el);
-			push_num(out, el.n);
-		}
+		elements(&a, &el);
+		push_num(out, el.n);
 		ret = 0;
 		goto done;
 	}

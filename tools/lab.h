@@ -30,6 +30,7 @@ struct lab_variant {
 	char *cmd;		/* command line with {placeholders}, words split on blanks */
 	double hang_s;		/* > 0: the program hangs on purpose; look at it after this long */
 	double timeout_s;	/* a program still running after this long is stopped (hung) */
+	int capture_deadlock;	/* run under `conlab deadlock --locks -- CMD`, not `record` */
 };
 
 enum lab_expr_op { EX_NUM, EX_STR, EX_REF, EX_CALL, EX_BIN, EX_NEG };
