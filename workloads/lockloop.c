@@ -2,12 +2,15 @@
 /*
  * lockloop - a contention benchmark: two threads, each iteration W units of register-only
  * work, then lock shared_lock, increment, unlock. --nested takes outer_lock around it.
+ * --cold-every N takes cold_lock instead every Nth iteration (a hot and a cold lock);
+ * --hold-sleep-us U sleeps with shared_lock held (a holder that blocks while holding).
  */
 #include <pthread.h>
 #include "wl.h"
 
 static const char usage[] =
-	"Usage: lockloop [--work W] [--iters N] [--nested] [--threads N]\n"
+	"Usage: lockloop [--work W] [--iters N] [--nested] [--threads N] [--cold-every N]\n"
+	"                [--hold-sleep-us U]\n"
 	"\n"
 	"Threads lockloop-0.. each do W units of register-only work, then lock shared_lock,\n"
 	"increment counter, unlock; N times.\n"
@@ -16,24 +19,28 @@ static const char usage[] =
 	"  --iters N    iterations per thread (default 100000)\n"
 	"  --nested     take outer_lock, then shared_lock (a consistent order)\n"
 	"  --threads N  threads (default 2)\n"
+	"  --cold-every N   every Nth iteration lock cold_lock instead of shared_lock\n"
+	"  --hold-sleep-us U  sleep U us (nanosleep) while holding shared_lock\n"
 	"  -h, --help   this text\n"
 	"\n"
 	"Last line: threads= work= iters= nested= counter= expected= lock_waits= wait_ns_total=\n"
-	"  elapsed_ns= ns_per_iter=\n";
+	"  elapsed_ns= ns_per_iter= cold_lock_waits= cold_wait_ns=\n"
+	"  (lock_waits and wait_ns_total count shared_lock and outer_lock, not cold_lock)\n";
 
 pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t outer_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t cold_lock = PTHREAD_MUTEX_INITIALIZER;
 long counter;
 
 struct looper {
 	int id, tid;
-	long lock_waits;
-	uint64_t wait_ns;
+	long lock_waits, cold_waits;
+	uint64_t wait_ns, cold_wait_ns;
 	pthread_t thread;
 };
 
 static struct {
-	long work, iters, threads;
+	long work, iters, threads, cold_every, hold_sleep_us;
 	int nested;
 	pthread_barrier_t start;
 } ctx = { .work = 100, .iters = 100000, .threads = 2 };
@@ -47,23 +54,32 @@ static WL_NOINLINE uint64_t do_work(uint64_t x, long units)
 	return x;
 }
 
-static WL_NOINLINE void lock_timed(pthread_mutex_t *m, struct looper *l)
+static WL_NOINLINE void lock_timed(pthread_mutex_t *m, long *waits, uint64_t *wait_ns)
 {
 	if (pthread_mutex_trylock(m)) {
 		uint64_t t0 = wl_now_ns();
 
 		pthread_mutex_lock(m);
-		l->wait_ns += wl_now_ns() - t0;
-		l->lock_waits++;
+		*wait_ns += wl_now_ns() - t0;
+		(*waits)++;
 	}
+}
+
+static WL_NOINLINE void cold_critical(struct looper *l)
+{
+	lock_timed(&cold_lock, &l->cold_waits, &l->cold_wait_ns);
+	counter++;
+	pthread_mutex_unlock(&cold_lock);
 }
 
 static WL_NOINLINE void critical(struct looper *l)
 {
 	if (ctx.nested)
-		lock_timed(&outer_lock, l);
-	lock_timed(&shared_lock, l);
+		lock_timed(&outer_lock, &l->lock_waits, &l->wait_ns);
+	lock_timed(&shared_lock, &l->lock_waits, &l->wait_ns);
 	counter++;
+	if (ctx.hold_sleep_us)
+		wl_sleep_us(ctx.hold_sleep_us);
 	pthread_mutex_unlock(&shared_lock);
 	if (ctx.nested)
 		pthread_mutex_unlock(&outer_lock);
@@ -79,7 +95,10 @@ static void *looper_main(void *arg)
 	pthread_barrier_wait(&ctx.start);
 	for (long i = 0; i < ctx.iters; i++) {
 		x = do_work(x, ctx.work);
-		critical(l);
+		if (ctx.cold_every && i % ctx.cold_every == ctx.cold_every - 1)
+			cold_critical(l);
+		else
+			critical(l);
 	}
 	return (void *)(uintptr_t)(x & 1);
 }
@@ -91,12 +110,14 @@ int main(int argc, char **argv)
 		{ "iters", required_argument, NULL, 'i' },
 		{ "nested", no_argument, NULL, 'n' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "cold-every", required_argument, NULL, 'c' },
+		{ "hold-sleep-us", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct looper *l;
-	long waits = 0;
-	uint64_t start, elapsed, wait_ns = 0;
+	long waits = 0, cold_waits = 0;
+	uint64_t start, elapsed, wait_ns = 0, cold_wait_ns = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -105,6 +126,8 @@ int main(int argc, char **argv)
 		case 'i': ctx.iters = wl_num(optarg, "iters"); break;
 		case 'n': ctx.nested = 1; break;
 		case 't': ctx.threads = wl_num(optarg, "threads"); break;
+		case 'c': ctx.cold_every = wl_num(optarg, "cold-every"); break;
+		case 's': ctx.hold_sleep_us = wl_num(optarg, "hold-sleep-us"); break;
 		case 'h': wl_usage(usage, 0); break;
 		default: wl_usage(usage, 2);
 		}
@@ -125,13 +148,17 @@ int main(int argc, char **argv)
 		pthread_join(l[i].thread, NULL);
 		waits += l[i].lock_waits;
 		wait_ns += l[i].wait_ns;
+		cold_waits += l[i].cold_waits;
+		cold_wait_ns += l[i].cold_wait_ns;
 	}
 	elapsed = wl_now_ns() - start;
 	printf("threads=%ld work=%ld iters=%ld nested=%d counter=%ld expected=%ld lock_waits=%ld "
-	       "wait_ns_total=%llu elapsed_ns=%llu ns_per_iter=%llu\n", ctx.threads, ctx.work,
+	       "wait_ns_total=%llu elapsed_ns=%llu ns_per_iter=%llu cold_lock_waits=%ld "
+	       "cold_wait_ns=%llu\n", ctx.threads, ctx.work,
 	       ctx.iters, ctx.nested, counter, ctx.threads * ctx.iters, waits,
 	       (unsigned long long)wait_ns, (unsigned long long)elapsed,
-	       (unsigned long long)(ctx.iters ? elapsed / ctx.iters : 0));
+	       (unsigned long long)(ctx.iters ? elapsed / ctx.iters : 0), cold_waits,
+	       (unsigned long long)cold_wait_ns);
 	free(l);
 	return 0;
 }

@@ -119,6 +119,8 @@ static int fake_data(void *ctx, uint32_t pid, uint64_t addr, uint64_t size, char
 		snprintf(name, n, "cold_lock");
 	else if (addr == CV)
 		snprintf(name, n, "ready_cv");
+	else if (addr == CV + 0x28 || addr == CV + 0x2c)
+		snprintf(name, n, "ready_cv+0x%llx", (unsigned long long)(addr - CV));
 	else
 		return -1;
 	return 0;
@@ -306,7 +308,7 @@ static void test_heap_name_and_callers(void **state)
 	/* without any symbol: the address */
 	contention_build(&c, &m, NULL);
 	contention_name(&c, &m, NULL);
-	assert_string_equal(c.objs[0].name, "0x7f0000a000");
+	assert_string_equal(c.objs[0].name, "lock@0x7f0000a000");
 	contention_free(&c);
 	model_free(&m);
 }
@@ -446,6 +448,39 @@ static void test_window(void **state)
 	model_free(&m);
 }
 
+/* A condvar's waits on its two futex words are one object. */
+static void test_condvar_words_merged(void **state)
+{
+	struct model m;
+	struct contention c;
+
+	(void)state;
+	start(&m);
+	block(&m, 100, A, CV + 0x28, FUTEX_WAIT_BITSET_PRIV, 6, 6, 0, 0, CALLER, -1);
+	wake(&m, 1100, A, B, CV + 0x28);
+	sw(&m, 1100, 0, A);
+	block(&m, 2000, A, CV + 0x2c, FUTEX_WAIT_BITSET_PRIV, 7, 7, 0, 0, CALLER, -1);
+	wake(&m, 4000, A, B, CV + 0x2c);
+	sw(&m, 4000, 0, A);
+	block(&m, 2000, C, CV + 0x2c, FUTEX_WAIT_BITSET_PRIV, 7, 7, 0, 0, CALLER, -1);
+	wake(&m, 2500, C, B, CV + 0x2c);
+	sw(&m, 2500, 0, C);
+	analyse(&c, &m, 5000);
+	assert_int_equal(c.nobjs, 1);
+	assert_string_equal(c.objs[0].name, "ready_cv");
+	assert_int_equal(c.objs[0].waits, 3);
+	assert_int_equal(c.objs[0].wait_total, 1000 + 2000 + 500);
+	assert_int_equal(c.objs[0].nwaiters, 2);
+	for (size_t i = 0; i < c.nthreads; i++)
+		if (c.threads[i].tid == A) {
+			assert_int_equal(c.threads[i].nobjs, 1);
+			assert_int_equal(c.threads[i].objs[0].ns, 3000);
+			assert_int_equal(c.threads[i].objs[0].obj, 0);
+		}
+	contention_free(&c);
+	model_free(&m);
+}
+
 static void test_sort_keys(void **state)
 {
 	(void)state;
@@ -465,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_lock_events),
 		cmocka_unit_test(test_python_gil),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_condvar_words_merged),
 		cmocka_unit_test(test_sort_keys),
 	};
 

@@ -1,0 +1,120 @@
+#!/bin/bash
+# test_contention.sh — conlab contention on workloads that measure their own lock waits.
+source "$(dirname "$0")/lib.sh"
+
+require_bpf contention
+
+# within PCT percent (or SLACK ns) of the workload's own number
+near() { python3 -c "import sys; a,b,p,s=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=max(b*p/100,s) else 1)" "$@"; }
+
+# --- a hot and a cold lock; the holder sleeps with the hot one held ------------------------
+out=$TMP/ll.out
+if "$CONLAB" contention --quiet --format json -o "$TMP/ll.json" --trace "$TMP/ll.clab" -- \
+	"$WL/lockloop" --threads 3 --iters 300 --hold-sleep-us 100 --cold-every 10 --work 1000 \
+	> "$out" 2>"$TMP/ll.err"; then
+	pass "contention -- lockloop runs"
+else
+	fail "contention -- lockloop runs" "$(tail -2 "$TMP/ll.err")"
+fi
+want=$(lastkv "$out" wait_ns_total)
+check "hot lock on top, by name" pyjson "$TMP/ll.json" \
+	"[o for o in j['objects'] if o['contention']][0]['name'] == 'shared_lock'"
+check "hot lock is a mutex held by the workers" pyjson "$TMP/ll.json" \
+	"(lambda o: o['kind'] == 'mutex' and len(o['holders']) >= 2 and
+	  all(h['comm'].startswith('lockloop-') for h in o['holders']))([o for o in j['objects'] if o['contention']][0])"
+got=$(python3 -c "import json; print([o for o in json.load(open('$TMP/ll.json'))['objects'] if o['name']=='shared_lock'][0]['wait_ns_total'])")
+check "hot lock total wait $got within 15% of the workload's $want" near "$got" "$want" 15 0
+check "cold lock below the hot one" pyjson "$TMP/ll.json" \
+	"all(o['wait_ns_total'] < [o for o in j['objects'] if o['contention']][0]['wait_ns_total'] for o in j['objects'] if o['name'] == 'cold_lock')"
+check "holder seen asleep while holding" pyjson "$TMP/ll.json" \
+	"[o for o in j['objects'] if o['contention']][0]['holder_state_ns']['asleep_or_io'] > [o for o in j['objects'] if o['contention']][0]['wait_ns_total'] / 4"
+check "waiting caller is lock_timed (lockloop.c:N), below it critical" pyjson "$TMP/ll.json" \
+	"(lambda c: c['frames'][c['top']]['func'] == 'lock_timed' and
+	  c['frames'][c['top']]['file'] == 'lockloop.c' and c['frames'][c['top']]['line'] > 0 and
+	  c['frames'][c['top'] + 1]['func'] == 'critical')([o for o in j['objects'] if o['contention']][0]['callers'][0])"
+check "joins are not lock contention" pyjson "$TMP/ll.json" \
+	"([o for o in j['objects'] if o['kind'] == 'join'] and
+	  all(not o['contention'] and o['name'].startswith('join(') for o in j['objects'] if o['kind'] == 'join'))"
+check "per thread waits add up to the object's" pyjson "$TMP/ll.json" \
+	"(sum(x['wait_ns'] for t in j['threads'] for x in t['objects'] if x['name'] == 'shared_lock')
+	  == [o for o in j['objects'] if o['contention']][0]['wait_ns_total'])"
+check "report shows lost events" pyjson "$TMP/ll.json" "'lost_events' in j"
+
+"$CONLAB" report contention -i "$TMP/ll.clab" > "$TMP/ll.txt" 2>&1
+check "text: header, lost line, table row" grep -q "^shared_lock  *mutex" "$TMP/ll.txt"
+check "text: lost events line" grep -q "^lost events:" "$TMP/ll.txt"
+check "text: caller with file:line" grep -q "lock_timed (lockloop.c:[0-9]*)" "$TMP/ll.txt"
+"$CONLAB" report contention -i "$TMP/ll.clab" --format folded > "$TMP/ll.folded" 2>&1
+check "folded: stacks end in the lock with a weight" \
+	grep -qE "^lockloop;.*;critical_\(lockloop\.c:[0-9]+\);lock_timed_\(lockloop\.c:[0-9]+\);shared_lock_\[mutex\] [0-9]+$" "$TMP/ll.folded"
+if "$CONLAB" report contention -i "$TMP/ll.clab" --sort nonsense > /dev/null 2>"$TMP/err"; then
+	fail "bad --sort refused" "exit 0"
+else
+	check "bad --sort refused with one line" test "$(wc -l < "$TMP/err")" = 1
+fi
+"$CONLAB" report contention -i "$TMP/ll.clab" --sort waits --format json -o "$TMP/w.json"
+check "--sort waits" pyjson "$TMP/w.json" \
+	"[o['waits'] for o in j['objects']] == sorted([o['waits'] for o in j['objects']], reverse=True)"
+
+# --- lock uprobes: every acquisition, uncontended ones counted ------------------------------
+if "$CONLAB" contention --quiet --locks --format json -o "$TMP/lk.json" -- \
+	"$WL/lockloop" --threads 2 --iters 500 --cold-every 10 --hold-sleep-us 100 > "$TMP/lk.out" 2>"$TMP/lk.err"; then
+	check "--locks: every acquisition of both locks" pyjson "$TMP/lk.json" \
+		"{o['name']: o['acquisitions']['count'] for o in j['objects'] if o['name'] in ('shared_lock', 'cold_lock')} == {'shared_lock': 900, 'cold_lock': 100}"
+	check "--locks: uncontended + contended = acquisitions, holds measured" pyjson "$TMP/lk.json" \
+		"all(o['acquisitions']['uncontended'] <= o['acquisitions']['count'] and o['acquisitions']['holds'] == o['acquisitions']['count'] for o in j['objects'] if o['name'] in ('shared_lock', 'cold_lock'))"
+else
+	skip "--locks" "$(tail -1 "$TMP/lk.err")"
+fi
+
+# --- global vs striped locks ----------------------------------------------------------------
+for locks in global striped; do
+	"$CONLAB" contention --quiet --format json -o "$TMP/t-$locks.json" -- "$WL/table" --locks $locks \
+		--threads 3 --ops 2000 --hold-ns 20000 --think-ns 20000 > "$TMP/t-$locks.out" 2>/dev/null
+	want=$(lastkv "$TMP/t-$locks.out" wait_ns_total)
+	got=$(python3 -c "import json; print(sum(o['wait_ns_total'] for o in json.load(open('$TMP/t-$locks.json'))['objects'] if o['name'].startswith(('table_lock','stripe_lock'))))")
+	check "table --locks $locks: wait $got within 15% of $want (or 2 ms)" near "$got" "$want" 15 2000000
+done
+check "global: table_lock on top" pyjson "$TMP/t-global.json" \
+	"[o for o in j['objects'] if o['contention']][0]['name'] == 'table_lock'"
+check "striped: stripes named by element, no table_lock" pyjson "$TMP/t-striped.json" \
+	"(not [o for o in j['objects'] if o['name'] == 'table_lock'] and
+	  all(o['name'].startswith('stripe_lock[') for o in j['objects'] if o['kind'] == 'mutex'))"
+
+# --- condition variables are not mutex contention --------------------------------------------
+"$CONLAB" contention --quiet --format json -o "$TMP/pc.json" -- "$WL/pcqueue" --items 300 \
+	--consume-us 200 > "$TMP/pc.out" 2>/dev/null
+check "pcqueue: condvar waits are kind condvar, named, apart" pyjson "$TMP/pc.json" \
+	"([o for o in j['objects'] if o['kind'] == 'condvar' and o['name'] in ('not_full', 'not_empty')] and
+	  all(not o['contention'] for o in j['objects'] if o['kind'] == 'condvar'))"
+full=$(lastkv "$TMP/pc.out" full_ns)
+got=$(python3 -c "import json; print(sum(o['wait_ns_total'] for o in json.load(open('$TMP/pc.json'))['objects'] if o['name']=='not_full'))")
+check "pcqueue: producer's wait on not_full $got near its own $full" near "$got" "$full" 15 2000000
+
+# --- Python: threading.Lock and the GIL ------------------------------------------------------
+if command -v python3 > /dev/null; then
+	"$CONLAB" contention --quiet --format json -o "$TMP/py.json" -- python3 "$PYWL/race.py" \
+		--variant locked --iters 200000 > "$TMP/py.out" 2>/dev/null
+	inc=$(lastkv "$TMP/py.out" inc_tid)
+	dec=$(lastkv "$TMP/py.out" dec_tid)
+	waits=$(lastkv "$TMP/py.out" lock_waits)
+	check "python: GIL hand-offs are kind gil, not contention" pyjson "$TMP/py.json" \
+		"all(not o['contention'] for o in j['objects'] if o['kind'] == 'gil')"
+	if [ "${waits:-0}" -gt 0 ]; then
+		check "python: the threading.Lock waits of inc/dec are pylock contention" pyjson "$TMP/py.json" \
+			"[o for o in j['objects'] if o['kind'] == 'pylock' and o['contention'] and
+			  {w['tid'] for w in o['waiters']} >= {$inc, $dec}]"
+	else
+		skip "python: threading.Lock contention" "the workload saw no lock wait this run"
+	fi
+fi
+
+# --- -p PID ---------------------------------------------------------------------------------
+start_bg bgpid "$WL/lockloop" --threads 2 --iters 100000000 --hold-sleep-us 50
+sleep 0.2
+"$CONLAB" contention --quiet -p "$bgpid" --duration 1 --format json -o "$TMP/p.json" 2>/dev/null
+check "-p PID --duration: shared_lock on top" pyjson "$TMP/p.json" \
+	"(lambda o: o['name'] == 'shared_lock' and o['waits'] > 0)([o for o in j['objects'] if o['contention']][0])"
+kill "$bgpid" 2>/dev/null
+
+finish
