@@ -15,6 +15,7 @@
 #define FUTEX_WAIT_REQUEUE_PI 11
 #define FUTEX_LOCK_PI2 13
 #define FUTEX_TID_MASK 0x3fffffff
+#define FUTEX_PRIVATE_FLAG 128
 
 #define NR_FUTEX 202
 #define NR_FUTEX_WAITV 449
@@ -234,7 +235,11 @@ static void classify_futex(const struct model *m, const struct m_thread *t,
 		if (w->holder && w->holder > 0x400000)	/* pid_max: not a tid */
 			w->kind = WK_LOCK, w->holder = 0;
 	} else if (cmd == FUTEX_WAIT_BITSET && e->word0 == 0 && val == 0 && e->word4 >= 1 &&
-		   e->word4 < 0x100000) {
+		   e->word4 < 0x100000 && !(e->arg0 & 7) &&
+		   e->word8 == (((uint32_t)e->arg1 & FUTEX_PRIVATE_FLAG) ^ FUTEX_PRIVATE_FLAG)) {
+		/* struct new_sem: u64 data (value, waiters << 32) then `private`: LLL_PRIVATE (0)
+		 * or LLL_SHARED (128), the inverse of the wait's FUTEX_PRIVATE_FLAG; a condvar's
+		 * signal word is followed by other data */
 		w->kind = WK_SEMAPHORE;
 	} else if (cmd == FUTEX_WAIT_BITSET) {
 		w->kind = WK_CONDVAR;

@@ -126,13 +126,13 @@ static void test_classify_join_sem_condvar(void **state)
 	assert_int_equal(model_thread(&m, A)->wait.holder, B);
 	wake(&m, 20, A, B, 0x7000);
 	sw(&m, 21, 0, A, TS_RUNNABLE, 0);
-	/* semaphore: value 0, one waiter counted at +4 */
+	/* semaphore: value 0, one waiter counted at +4, `private` (LLL_PRIVATE = 0) at +8 */
 	sleep_futex(&m, 30, A, 0, 0x8000, 0x89, 0, 0, 1, 0);
 	assert_int_equal(model_thread(&m, A)->wait.kind, WK_SEMAPHORE);
 	wake(&m, 40, A, B, 0x8000);
 	sw(&m, 41, 0, A, TS_RUNNABLE, 0);
-	/* condvar: a bitset wait that is neither */
-	sleep_futex(&m, 50, A, 0, 0x9028, 0x89, 0, 0, 0, 0);
+	/* condvar: a bitset wait that is neither, even with a non-zero word after it */
+	sleep_futex(&m, 50, A, 0, 0x9028, 0x89, 0, 0, 3, 77);
 	a = model_thread(&m, A);
 	assert_int_equal(a->wait.kind, WK_CONDVAR);
 	model_finish(&m, 60);
