@@ -8,7 +8,6 @@ int cmd_dump(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_deadlock(int argc, char **argv);
-
 int cmd_contention(int argc, char **argv);
 int cmd_io(int argc, char **argv);
 

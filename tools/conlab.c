@@ -24,8 +24,8 @@ static const struct command commands[] = {
 	{"io", cmd_io, "record a program and report on its event loops: idle, busy gaps, blocking"},
 	{"dump", cmd_dump, "print a trace file's events one per line, in time order"},
 	{"lab", cmd_lab, "the lab exercises: list them, run one, check a solution"},
-	{"deadlock", cmd_deadlock, "diagnose a hung process now (-p PID), or run a command and catch its deadlocks"},
 	{"contention", cmd_contention, "record a program and report which locks made it wait"},
+	{"deadlock", cmd_deadlock, "diagnose a hung process now (-p PID), or run a command and catch its deadlocks"},
 };
 
 static void usage(FILE *f)

@@ -15,12 +15,15 @@
 static const struct report_kind kinds[] = {
 	{"summary", report_summary, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
 	 "per process and thread: on-CPU, runnable and blocked time by reason; top futex waits"},
-	{"contention", report_contention, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_FOLDED),
-	 "per sync object: waits, holders, waiters, callers; condvar/join/GIL apart"},
+	{"timeline", report_timeline,
+	 FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_PERFETTO) | FMT_BIT(FMT_HTML),
+	 "per thread lanes: running, runnable, blocked on what; who woke whom; parallelism"},
 	{"io", report_io, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
 	 "event loops: idle vs busy, longest busy gaps and the blocking calls in them, timers"},
 	{"gil", report_gil, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
 	 "CPython: GIL hand-offs (forced vs voluntary), GIL wait share per thread, parallelism"},
+	{"contention", report_contention, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_FOLDED),
+	 "per sync object: waits, holders, waiters, callers; condvar/join/GIL apart"},
 };
 
 const struct report_kind *report_kind_find(const char *name)

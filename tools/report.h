@@ -63,11 +63,14 @@ void report_json_lost(const struct model *m, struct json *j);
 int report_summary(const struct model *m, const struct trace *t, const struct report_opts *o,
 		   FILE *out);
 
-int report_io(const struct model *m, const struct trace *t, const struct report_opts *o, FILE *out);
-int report_gil(const struct model *m, const struct trace *t, const struct report_opts *o,
-	       FILE *out);
-
 int report_contention(const struct model *m, const struct trace *t,
 		      const struct report_opts *o, FILE *out);
+
+int report_io(const struct model *m, const struct trace *t, const struct report_opts *o, FILE *out);
+int report_timeline(const struct model *m, const struct trace *t, const struct report_opts *o,
+		    FILE *out);
+
+int report_gil(const struct model *m, const struct trace *t, const struct report_opts *o,
+	       FILE *out);
 
 #endif
