@@ -19,7 +19,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"record", cmd_record, "record a program's threads, processes and waits into a trace file"},
-	{"report", cmd_report, "report on a trace file: summary (more kinds: see conlab report --help)"},
+	{"report", cmd_report, "report on a trace file: summary, timeline, contention, io, gil"},
 	{"timeline", cmd_timeline, "record a program and draw its threads' timeline (text, Perfetto, HTML)"},
 	{"io", cmd_io, "record a program and report on its event loops: idle, busy gaps, blocking"},
 	{"dump", cmd_dump, "print a trace file's events one per line, in time order"},
