@@ -215,3 +215,23 @@ void cli_cleanup(struct cli *c)
 	if (c->tmp_trace[0])
 		unlink(c->tmp_trace);
 }
+
+int cli_record_and_report(struct cli *c, const char *kind)
+{
+	struct record_result res;
+	int r;
+
+	c->rep.input = cli_trace_path(c);
+	if (!c->rep.input) {
+		errmsg("cannot create a temporary trace file");
+		return 2;
+	}
+	c->rec.output = c->rep.input;
+	if (record_run(&c->rec, &res)) {
+		cli_cleanup(c);
+		return 2;
+	}
+	r = report_run(kind, &c->rep);
+	cli_cleanup(c);
+	return r;
+}

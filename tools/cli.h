@@ -35,5 +35,7 @@ int cli_parse(struct cli *c, int argc, char **argv, const char *usage, int one_s
 /* For one-shot commands: where the trace goes (a temp file unless --trace). */
 const char *cli_trace_path(struct cli *c);
 void cli_cleanup(struct cli *c);
+/* The one-shot commands: record into the trace path, then run report `kind` on it. */
+int cli_record_and_report(struct cli *c, const char *kind);
 
 #endif

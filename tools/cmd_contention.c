@@ -34,40 +34,12 @@ static const char usage[] =
 	"  conlab contention -p 1234 --duration 5 --format json\n"
 	"  conlab contention --format folded -- ./prog | flamegraph.pl > waits.svg\n";
 
-enum { OPT_LOCKS = 0x200 };
-
-static int on_option(struct cli *c, int opt, const char *arg)
-{
-	(void)arg;
-	if (opt != OPT_LOCKS)
-		return -1;
-	c->rec.locks = REC_LOCKS_ORDER | REC_LOCKS_EVENTS;
-	return 0;
-}
-
 int cmd_contention(int argc, char **argv)
 {
-	static const struct option extra[] = {
-		{"locks", no_argument, NULL, OPT_LOCKS},
-		{},
-	};
-	struct record_result res;
 	struct cli c;
-	int r = cli_parse(&c, argc, argv, usage, 1, extra, NULL, on_option);
+	int r = cli_parse(&c, argc, argv, usage, 1, NULL, NULL, NULL);
 
 	if (r)
 		return r - 1;
-	c.rep.input = cli_trace_path(&c);
-	if (!c.rep.input) {
-		fprintf(stderr, "conlab: cannot create a temporary trace file\n");
-		return 2;
-	}
-	c.rec.output = c.rep.input;
-	if (record_run(&c.rec, &res)) {
-		cli_cleanup(&c);
-		return 2;
-	}
-	r = report_run("contention", &c.rep);
-	cli_cleanup(&c);
-	return r;
+	return cli_record_and_report(&c, "contention");
 }

@@ -32,23 +32,10 @@ static const char usage[] =
 
 int cmd_timeline(int argc, char **argv)
 {
-	struct record_result res;
 	struct cli c;
 	int r = cli_parse(&c, argc, argv, usage, 1, NULL, NULL, NULL);
 
 	if (r)
 		return r - 1;
-	c.rep.input = cli_trace_path(&c);
-	if (!c.rep.input) {
-		fprintf(stderr, "conlab: cannot create a temporary trace file\n");
-		return 2;
-	}
-	c.rec.output = c.rep.input;
-	if (record_run(&c.rec, &res)) {
-		cli_cleanup(&c);
-		return 2;
-	}
-	r = report_run("timeline", &c.rep);
-	cli_cleanup(&c);
-	return r;
+	return cli_record_and_report(&c, "timeline");
 }
