@@ -227,6 +227,9 @@ static void take_records(struct trace *t, uint8_t *p, uint32_t len, size_t *cap)
 			t->stats.bad_records++;
 		else if (((uintptr_t)(p + off)) % 8)
 			t->stats.bad_records++;	/* writers keep 8-byte alignment */
+		else if (h.ts >> 62)
+			t->stats.bad_records++;	/* CLOCK_MONOTONIC of over 146 years: a forged time
+						 * that would turn negative in time arithmetic */
 		else {
 			GROW(t->rec, *cap, t->nrec + 1);
 			t->rec[t->nrec++] = (const struct ev_hdr *)(p + off);

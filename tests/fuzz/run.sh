@@ -30,7 +30,7 @@ totals() {
 }
 
 # 1. build
-if ! out=$(make -C "$ROOT" --no-print-directory OUTPUT="$F" CC="$CLANG" SAN=address,undefined \
+if ! out=$(make -C "$ROOT" --no-print-directory -j2 OUTPUT="$F" CC="$CLANG" SAN=address,undefined \
 	CFLAGS="-g -O1 -fsanitize=fuzzer-no-link" "$FUZZER" 2>&1); then
 	bad "build the fuzz harness" "$(echo "$out" | tail -3 | tr '\n' ' ')"
 	totals
