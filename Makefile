@@ -4,7 +4,7 @@
 #   make demo       install missing Debian packages, build, trace a bundled workload, print a report
 #   make test       install missing Debian packages, build, run every test (unit, integration)
 #   make bench      benchmarks (not part of the tests)
-#   make fuzz       fuzz the trace reader for FUZZ_SECONDS
+#   make fuzz       fuzz the trace reader for FUZZ_SECONDS; every report under valgrind
 #   make install    PREFIX=/usr/local DESTDIR=
 #   V=1             show full commands; SAN=address,undefined for a sanitizer build
 #
@@ -178,6 +178,7 @@ bench: all
 FUZZ_SECONDS ?= 60
 fuzz: all
 	$(Q)./tests/fuzz/run.sh $(OUTPUT) $(FUZZ_SECONDS)
+	$(Q)./tests/fuzz/valgrind.sh $(OUTPUT)
 
 install: $(OUTPUT)/conlab
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/bin/conlab)
