@@ -271,6 +271,26 @@ static int run_quiet(char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The interpreter's own path (sys.executable): a version manager's python3 is a shell
+ * script whose bash and readlink processes would otherwise be part of every trace. */
+static void resolve_python(const char *cand, char *out, size_t n)
+{
+	char cmd[300], buf[PATH_MAX];
+	FILE *p;
+
+	snprintf(out, n, "%s", cand);
+	snprintf(cmd, sizeof(cmd), "%s -c 'import sys; print(sys.executable)' 2>/dev/null", cand);
+	p = popen(cmd, "r");
+	if (!p)
+		return;
+	if (fgets(buf, sizeof(buf), p)) {
+		buf[strcspn(buf, "\n")] = 0;
+		if (buf[0] == '/' && is_exec(buf))
+			snprintf(out, n, "%s", buf);
+	}
+	pclose(p);
+}
+
 /* Check every need; describe what is missing in `missing` (empty when all is there).
  * A Python module may be importable only by Debian's interpreter (python3-gevent) while
  * python3 on PATH is another one: the first interpreter that has it becomes {python}. */
@@ -308,7 +328,7 @@ static int check_needs(struct labctx *c, char *missing, size_t n)
 
 				if (run_quiet(argv) == 0) {
 					ok = 1;
-					snprintf(c->python, sizeof(c->python), "%s", pythons[p]);
+					resolve_python(pythons[p], c->python, sizeof(c->python));
 				}
 			}
 			break;
@@ -1180,6 +1200,7 @@ static int lab_run(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
+	resolve_python("python3", c.python, sizeof(c.python));
 	if (check_needs(&c, missing, sizeof(missing))) {
 		errmsg("lab %s cannot run here: missing %s", c.lab.name, missing);
 		ret = 2;
@@ -1293,6 +1314,7 @@ static int lab_check(int argc, char **argv)
 		       c.lab.nvariants ? "" : ": check your own program with --program PATH");
 		goto out;
 	}
+	resolve_python("python3", c.python, sizeof(c.python));
 	if (check_needs(&c, missing, sizeof(missing))) {
 		errmsg("lab %s cannot be checked here: missing %s", c.lab.name, missing);
 		goto out;
