@@ -23,8 +23,10 @@ check "procs: 3 children with one exec each" pyjson "$TMP/procs.json" \
 	"sorted(p['execs'] for p in j['processes'] if p['ppid'] == $parent) == [1,1,1]"
 check "procs: the parent forked 3 times" pyjson "$TMP/procs.json" \
 	"[p['forks'] for p in j['processes'] if p['pid'] == $parent] == [3]"
-check "procs: children traced (on-CPU time seen) and exited 0" pyjson "$TMP/procs.json" \
-	"all(t['on_cpu_ns'] > 5e6 for p in j['processes'] if p['ppid'] == $parent for t in p['threads']) and all(p['exit_code'] == 0 for p in j['processes'] if p['ppid'] == $parent)"
+# each worker spins for 20 ms of wall time: running + runnable covers it when it is traced
+# from its first instruction, however loaded the machine is
+check "procs: children traced from the start (busy 20 ms) and exited 0" pyjson "$TMP/procs.json" \
+	"all(t['on_cpu_ns'] + t['runnable_ns'] > 15e6 for p in j['processes'] if p['ppid'] == $parent for t in p['threads']) and all(p['exit_code'] == 0 for p in j['processes'] if p['ppid'] == $parent)"
 check "procs: the wait for children is classified" pyjson "$TMP/procs.json" \
 	"[t['blocked_ns']['child'] > 0 for p in j['processes'] if p['pid'] == $parent for t in p['threads']] == [True]"
 
