@@ -184,10 +184,12 @@ run "iothreads socket" "$W/iothreads" --io socket --threads 4 --tasks 8 --task-m
 run_ok "iothreads cpu" "$W/iothreads" --mode cpu --threads 2 --tasks 4 --task-ms 10
 
 # lab 6
-run "table global" "$W/table" --ops 30000 && gw=$(get wait_ns_total) && \
+# contended acquisitions, not wait time: a preemption while holding a lock on a loaded
+# machine makes one wait long, but striping still makes waits rare
+run "table global" "$W/table" --ops 30000 && gw=$(get lock_waits) && \
 	expect "table global" "sum = expected_sum" eq "$(get sum)" "$(get expected_sum)"
 run "table striped" "$W/table" --locks striped --ops 30000 && \
-	expect "table striped" "less waiting than global" lt "$(get wait_ns_total)" "${gw:-0}"
+	expect "table striped" "fewer contended acquisitions than global" lt "$(get lock_waits)" "${gw:-0}"
 
 # lab 7
 hang "abba hangs" hang=abba 1 "$W/abba"
