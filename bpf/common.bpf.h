@@ -29,7 +29,10 @@ struct lost_counters {
 	__u64 by_type[16];
 };
 
-/* The processes we follow: tgid -> 1. Children are added in the kernel at fork. */
+/* The processes we follow: tgid -> TRACED_LIVE, or TRACED_DYING once its last thread exited
+ * (until that thread's final switch-out). Children are added in the kernel at fork. */
+#define TRACED_LIVE 1
+#define TRACED_DYING 2
 CONLAB_MAP struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);

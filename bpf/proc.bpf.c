@@ -76,8 +76,13 @@ static __always_inline int handle_exit(struct task_struct *p)
 		}
 		ev_submit(e);
 	}
-	if (live == 0 && !trace_all)
-		bpf_map_delete_elem(&traced, &tgid);
+	/* The last thread still has its final switch-out to come: mark the process dying and
+	 * let sched.bpf.c forget it after that switch. */
+	if (live == 0 && !trace_all) {
+		__u8 dying = TRACED_DYING;
+
+		bpf_map_update_elem(&traced, &tgid, &dying, BPF_EXIST);
+	}
 	return 0;
 }
 

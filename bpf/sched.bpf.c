@@ -163,13 +163,20 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 
 	struct ev_switch *e = ev_reserve(sizeof(*e), EV_SWITCH, pt ? prev_tid : 0);
 
-	if (!e)
-		return 0;
-	e->next_tid = nt ? next_tid : 0;
-	e->cpu = bpf_get_smp_processor_id();
-	e->prev_state = st;
-	e->flags = (pt ? SWF_PREV_TRACED : 0) | (nt ? SWF_NEXT_TRACED : 0);
-	ev_submit(e);
+	if (e) {
+		e->next_tid = nt ? next_tid : 0;
+		e->cpu = bpf_get_smp_processor_id();
+		e->prev_state = st;
+		e->flags = (pt ? SWF_PREV_TRACED : 0) | (nt ? SWF_NEXT_TRACED : 0);
+		ev_submit(e);
+	}
+	if (pt && st == TS_DEAD && !trace_all) {
+		__u8 *v = bpf_map_lookup_elem(&traced, &prev_tgid);
+
+		/* the last thread of a process is gone: forget the process */
+		if (v && *v == TRACED_DYING && BPF_CORE_READ(prev, signal, live.counter) == 0)
+			bpf_map_delete_elem(&traced, &prev_tgid);
+	}
 	return 0;
 }
 

@@ -699,6 +699,13 @@ void model_finish(struct model *m, uint64_t end_ts)
 		struct m_thread *t = &m->threads[i];
 		int st = t->state;
 
+		/* an exit seen without the final switch-out (events lost, or the recording ended
+		 * in between): the thread ran until its exit, not until the end */
+		if (st != TH_EXITED && t->died && t->died >= t->since) {
+			set_state(m, t, TH_EXITED, t->died);
+			t->exited = 1;
+			st = TH_EXITED;
+		}
 		if (st != TH_EXITED && end_ts > t->since)
 			set_state(m, t, st, end_ts);	/* close, and stay in the same state */
 		t->state = st;
