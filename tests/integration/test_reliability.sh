@@ -209,6 +209,30 @@ check "under sudo: no capability left to the command" \
 "$CONLAB" record -o shared/direct.clab --quiet -- sh -c 'id -u' > direct.out 2> /dev/null
 check "without sudo: the command runs as the caller (root)" test "$(cat direct.out)" = 0
 
+# The doctor's ptrace: killed at any moment (SIGTERM, SIGKILL), it leaves no thread of the
+# target stopped or traced.
+if "$CONLAB" deadlock --help > /dev/null 2>&1; then
+	start_bg ap "$WL/abba"
+	for ((i = 0; i < 50; i++)); do	# abba sleeps a little before it takes the second lock
+		"$CONLAB" deadlock -p "$ap" > doctor.out 2>&1 && sleep 0.1 || break
+	done
+	check "doctor: diagnoses the hung target" grep -q 'DEADLOCK' doctor.out
+	for i in 1 2 3 4 5 6 7 8; do
+		"$CONLAB" deadlock -p "$ap" > /dev/null 2>&1 &
+		dp=$!
+		sleep "0.0$((i * 2))"
+		if [ $((i % 2)) = 0 ]; then kill -KILL "$dp"; else kill -TERM "$dp"; fi
+		wait "$dp" 2> /dev/null
+	done
+	sleep 0.2
+	check "doctor killed mid-walk (8 times): no thread of the target left traced" \
+		test -z "$(grep -h '^TracerPid:' /proc/"$ap"/task/*/status | grep -v '	0$')"
+	check "doctor killed mid-walk: no thread left stopped" \
+		test -z "$(grep -h '^State:' /proc/"$ap"/task/*/status | grep -E '[tT] \(')"
+	kill -KILL -- "-$ap" 2> /dev/null
+	wait "$ap" 2> /dev/null
+fi
+
 # ---- hostile targets ----------------------------------------------------------------------
 "$CONLAB" record -o storm.clab --quiet -- python3 -c 'import threading
 for _ in range(100):
@@ -226,7 +250,7 @@ check "thread storm: 10,000 threads created, or the losses said" \
 check "exec mid-trace: one process, two execs, the new image's threads" \
 	pyjson exec.json '[(p["execs"], p["exe"].endswith("pingpong"), len(p["threads"])) for p in j["processes"]] == [(2, True, 3)]'
 
-start_bg tp "$PP" --rounds 30000
+start_bg tp sh -c "$PP --rounds 2000 > /dev/null; sleep 1.5; $PP --rounds 2000"
 "$CONLAB" record -o gone.clab --quiet -p "$tp" > /dev/null 2>&1
 rc=$?
 check "target exits mid-trace (-p): exit 0, end record 'target gone'" test "$rc:$(stop_reason gone.clab)" = 0:4
