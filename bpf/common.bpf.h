@@ -29,16 +29,26 @@ struct lost_counters {
 	__u64 by_type[16];
 };
 
-/* The processes we follow: tgid -> TRACED_LIVE, or TRACED_DYING once its last thread exited
- * (until that thread's final switch-out). Children are added in the kernel at fork. */
-#define TRACED_LIVE 1
-#define TRACED_DYING 2
+/*
+ * The processes we follow, as bitmaps indexed by tgid (pid_max is at most 2^22): one array
+ * lookup and a bit test, the cheapest filter for probes that fire on every context switch and
+ * futex call of the machine. `traced`: followed; `dying`: its last thread has exited and only
+ * that thread's final switch-out is still to come. Children are added here at fork.
+ */
+#define TRACED_WORDS ((1u << 22) / 64)
 CONLAB_MAP struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TRACED_WORDS);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, __u64);
 } traced SEC(".maps");
+
+CONLAB_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TRACED_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} dying SEC(".maps");
 
 /* Main executable text of each traced process (user space fills it from /proc/PID/maps):
  * lets the sleep probe find the return address into the program past glibc's frames. */
@@ -74,19 +84,25 @@ CONLAB_MAP struct {
 	__uint(value_size, CLAB_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
-/* futex calls in flight, by tid: the enter half of an EV_FUTEX record */
+/* futex calls in flight: the enter half of an EV_FUTEX record, in a slot chosen by the tid
+ * (an array store instead of a hash update and delete on every futex call). Two threads whose
+ * tids share a slot and are both inside a futex call at once: the second one wins and the
+ * first call goes unrecorded, counted as LOST_FUTEXMAP. */
 struct futex_call {
 	__u64 ts;
 	__u64 uaddr;
+	__u32 tid;
 	__u32 op;
 	__u32 val;
 	__u32 flags;
 	__u32 sys;
+	__u32 pad;
 };
 
+#define FUTEX_SLOTS 65536
 CONLAB_MAP struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FUTEX_SLOTS);
 	__type(key, __u32);
 	__type(value, struct futex_call);
 } futex_inflight SEC(".maps");
@@ -104,13 +120,36 @@ static __always_inline void count_lost(int kind, int type)
 		c->by_type[type]++;
 }
 
+static __always_inline int bit_test(void *map, __u32 tgid)
+{
+	__u32 k = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(map, &k);
+
+	return w && ((*w >> (tgid % 64)) & 1);
+}
+
+/* Set or clear tgid's bit; -1 when the tgid is beyond the bitmap. */
+static __always_inline int bit_set(void *map, __u32 tgid, int on)
+{
+	__u32 k = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(map, &k);
+
+	if (!w)
+		return -1;
+	if (on)
+		__sync_fetch_and_or(w, 1ULL << (tgid % 64));
+	else
+		__sync_fetch_and_and(w, ~(1ULL << (tgid % 64)));
+	return 0;
+}
+
 static __always_inline int tgid_traced(__u32 tgid)
 {
 	if (tgid == 0)
 		return 0;
 	if (trace_all)
 		return tgid != self_tgid;
-	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+	return bit_test(&traced, tgid);
 }
 
 static __always_inline int task_traced(struct task_struct *t)

@@ -12,30 +12,34 @@ static __always_inline int futex_enter(__u64 uaddr, __u32 op, __u32 val, int has
 				       __u32 sys)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct futex_call c = {};
+	__u32 tid = (__u32)id, slot = tid % FUTEX_SLOTS;
+	struct futex_call *c;
 
 	if (!tgid_traced(id >> 32))
 		return 0;
-	c.ts = bpf_ktime_get_ns();
-	c.uaddr = uaddr;
-	c.op = op;
-	c.val = val;
-	c.flags = has_timeout ? FUTEXF_TIMEOUT : 0;
-	c.sys = sys;
-	if (bpf_map_update_elem(&futex_inflight, &tid, &c, BPF_ANY))
-		count_lost(LOST_FUTEXMAP, EV_FUTEX);
+	c = bpf_map_lookup_elem(&futex_inflight, &slot);
+	if (!c)
+		return 0;
+	if (c->ts && c->tid != tid)
+		count_lost(LOST_FUTEXMAP, EV_FUTEX);	/* another thread's call is in this slot */
+	c->ts = bpf_ktime_get_ns();
+	c->uaddr = uaddr;
+	c->tid = tid;
+	c->op = op;
+	c->val = val;
+	c->flags = has_timeout ? FUTEXF_TIMEOUT : 0;
+	c->sys = sys;
 	return 0;
 }
 
 static __always_inline int futex_exit(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct futex_call *c = bpf_map_lookup_elem(&futex_inflight, &tid);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), slot = tid % FUTEX_SLOTS;
+	struct futex_call *c = bpf_map_lookup_elem(&futex_inflight, &slot);
 	struct ev_futex *e;
 	__u64 dur;
 
-	if (!c)
+	if (!c || !c->ts || c->tid != tid)
 		return 0;
 	e = ev_reserve(sizeof(*e), EV_FUTEX, tid);
 	if (e) {
@@ -55,7 +59,7 @@ static __always_inline int futex_exit(long ret)
 		e->dur = (__u32)dur;
 		ev_submit(e);
 	}
-	bpf_map_delete_elem(&futex_inflight, &tid);
+	c->ts = 0;
 	return 0;
 }
 

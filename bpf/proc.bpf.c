@@ -14,9 +14,8 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	if (!tgid_traced(ppid))
 		return 0;
 	if (cpid != ppid && !trace_all) {
-		__u8 one = 1;
-
-		if (bpf_map_update_elem(&traced, &cpid, &one, BPF_ANY))
+		bit_set(&dying, cpid, 0);	/* a reused pid is a new process */
+		if (bit_set(&traced, cpid, 1))
 			count_lost(LOST_TASKMAP, EV_FORK);
 	}
 	e = ev_reserve(sizeof(*e), EV_FORK, BPF_CORE_READ(child, pid));
@@ -78,11 +77,8 @@ static __always_inline int handle_exit(struct task_struct *p)
 	}
 	/* The last thread still has its final switch-out to come: mark the process dying and
 	 * let sched.bpf.c forget it after that switch. */
-	if (live == 0 && !trace_all) {
-		__u8 dying = TRACED_DYING;
-
-		bpf_map_update_elem(&traced, &tgid, &dying, BPF_EXIST);
-	}
+	if (live == 0 && !trace_all)
+		bit_set(&dying, tgid, 1);
 	return 0;
 }
 

@@ -88,6 +88,53 @@ static __always_inline __u64 find_ret_addr(__u32 tgid, __u64 sp)
 	return 0;
 }
 
+/*
+ * Walking the user stack is the dearest part of this probe, and a thread blocks again and
+ * again at the same few places: remember the stack id by (process, user pc, return address
+ * into the program, return address of the frame-pointer chain's first frame) and walk only
+ * for a place not seen before.
+ */
+struct stack_key {
+	__u64 ip;
+	__u64 ret;
+	__u64 fp1;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct stack_key);
+	__type(value, __s32);
+} stack_cache SEC(".maps");
+
+static __always_inline __s32 user_stack_id(void *ctx, struct pt_regs *regs, __u32 tgid,
+					   __u64 ret_addr)
+{
+	struct stack_key k = {};
+	__u64 bp = BPF_CORE_READ(regs, bp);
+	__s32 *hit, sid;
+	long id;
+
+	k.tgid = tgid;
+	k.ip = BPF_CORE_READ(regs, ip);
+	k.ret = ret_addr;
+	if (bp)
+		bpf_probe_read_user(&k.fp1, sizeof(k.fp1), (void *)(bp + 8));
+	hit = bpf_map_lookup_elem(&stack_cache, &k);
+	if (hit)
+		return *hit;
+	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (id < 0) {
+		count_lost(LOST_STACK, -1);
+		return (__s32)id;
+	}
+	sid = (__s32)id;
+	bpf_map_update_elem(&stack_cache, &k, &sid, BPF_ANY);
+	return sid;
+}
+
 static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep *e, __u32 tgid)
 {
 	/* prev is still current here; the BTF pointer to current is trusted in both twins */
@@ -125,13 +172,8 @@ static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep
 		}
 	}
 	e->ret_addr = find_ret_addr(tgid, BPF_CORE_READ(regs, sp));
-	if (want_stacks) {
-		long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-
-		if (id < 0)
-			count_lost(LOST_STACK, -1);
-		e->stack_id = (__s32)id;
-	}
+	if (want_stacks)
+		e->stack_id = user_stack_id(ctx, regs, tgid, e->ret_addr);
 }
 
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
@@ -170,12 +212,11 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 		e->flags = (pt ? SWF_PREV_TRACED : 0) | (nt ? SWF_NEXT_TRACED : 0);
 		ev_submit(e);
 	}
-	if (pt && st == TS_DEAD && !trace_all) {
-		__u8 *v = bpf_map_lookup_elem(&traced, &prev_tgid);
-
+	if (pt && st == TS_DEAD && !trace_all && bit_test(&dying, prev_tgid) &&
+	    BPF_CORE_READ(prev, signal, live.counter) == 0) {
 		/* the last thread of a process is gone: forget the process */
-		if (v && *v == TRACED_DYING && BPF_CORE_READ(prev, signal, live.counter) == 0)
-			bpf_map_delete_elem(&traced, &prev_tgid);
+		bit_set(&traced, prev_tgid, 0);
+		bit_set(&dying, prev_tgid, 0);
 	}
 	return 0;
 }

@@ -217,11 +217,19 @@ fail:
 
 int source_trace_pid(struct bpf_source *s, uint32_t tgid)
 {
-	uint8_t one = 1;
+	/* the kernel side keeps a bitmap indexed by tgid (common.bpf.h) */
+	uint32_t k = tgid / 64;
+	uint64_t w = 0;
+	int fd = bpf_map__fd(s->skel->maps.traced);
 
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.traced), &tgid, &one, BPF_ANY))
-		return fail("failed to trace pid %u: %s", tgid, strerror(errno));
-	return 0;
+	if (k >= bpf_map__max_entries(s->skel->maps.traced))
+		return fail("failed to trace pid %u: beyond pid_max", tgid);
+	if (bpf_map_lookup_elem(fd, &k, &w) == 0) {
+		w |= 1ull << (tgid % 64);
+		if (bpf_map_update_elem(fd, &k, &w, BPF_ANY) == 0)
+			return 0;
+	}
+	return fail("failed to trace pid %u: %s", tgid, strerror(errno));
 }
 
 int source_set_text(struct bpf_source *s, uint32_t tgid, uint64_t lo, uint64_t hi)
