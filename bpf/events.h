@@ -33,6 +33,7 @@ enum ev_type {
 	EV_LOCK = 9,		/* lock uprobes (--locks): acquire / release */
 	EV_WAKEUP_NEW = 10,	/* a new traced task made runnable for the first time (ev_wakeup) */
 	EV_WAITCALL = 11,	/* a traced thread's event-loop wait (epoll_wait, poll, ...) returned */
+	EV_GIL = 12,		/* GIL uprobes: a CPython thread began / finished taking the GIL, dropped it */
 	EV_LOCK_EDGE = 20,	/* lock uprobes (--locks): a lock-order edge, first time seen */
 
 	/* made in user space */
@@ -44,6 +45,7 @@ enum ev_type {
 	EV_META_STATUS = 69,	/* the recording's end: reason, the command's exit status */
 	EV_META_MAPS_RESET = 70,/* the maps of a process are replaced (exec, or a new snapshot) */
 	EV_META_STACK = 71,	/* a user stack from the kernel's stack map, by id */
+	EV_META_FD = 72,	/* what one fd of a traced process is: socket, pipe, file, ... */
 	EV_TYPE_MAX
 };
 
@@ -224,6 +226,20 @@ struct ev_lock_edge {
 #define LEF_SEM 0x10		/* the locks are semaphores (sem_wait / sem_post) */
 #define LEF_FROM_SEM 0x20
 
+/* EV_GIL (GIL uprobes on CPython's take_gil / drop_gil): hdr.tid = the thread */
+struct ev_gil {
+	struct ev_hdr hdr;
+	__u64 ret_addr;		/* the caller (drop_gil: eval breaker = forced, SaveThread = IO) */
+	__u32 pid;
+	__u32 op;		/* enum gil_op */
+};
+
+enum gil_op {
+	GIL_TAKE_START = 1,	/* entered take_gil: the thread wants the GIL */
+	GIL_TAKE_DONE = 2,	/* take_gil returned: the thread holds the GIL */
+	GIL_DROP = 3,		/* entered drop_gil: the thread lets it go */
+};
+
 /* ---- metadata records, made in user space ---- */
 
 /* EV_META_TASK: hdr.tid = tid */
@@ -305,5 +321,41 @@ struct ev_meta_stack {
 	__u32 pad;
 	/* __u64 ips[nframes] */
 };
+
+/* EV_META_FD: hdr.tid = pid. Written when the recorder first sees an fd and again when it
+ * changed (closed, reused, connected); a NUL-terminated description follows: "tcp
+ * 127.0.0.1:40000→127.0.0.1:8080", "pipe:[12345]", "/var/log/x.log", "timerfd interval 10 ms". */
+struct ev_meta_fd {
+	struct ev_hdr hdr;
+	__u64 ino;		/* the socket's, pipe's or file's inode; 0 unknown */
+	__s32 fd;
+	__u16 kind;		/* enum fd_kind */
+	__u16 flags;		/* FDF_* */
+	/* char desc[] */
+};
+
+enum fd_kind {
+	FDK_CLOSED = 0,		/* gone since the previous scan */
+	FDK_FILE = 1,		/* a regular file or directory */
+	FDK_DEVICE = 2,		/* a character or block device, /dev/... */
+	FDK_PIPE = 3,		/* a pipe or FIFO */
+	FDK_TCP = 4,
+	FDK_UDP = 5,
+	FDK_UNIX = 6,
+	FDK_SOCKET = 7,		/* another socket (netlink, raw, not found in /proc/net) */
+	FDK_EVENTFD = 8,
+	FDK_TIMERFD = 9,
+	FDK_EPOLL = 10,
+	FDK_SIGNALFD = 11,
+	FDK_INOTIFY = 12,
+	FDK_IO_URING = 13,
+	FDK_ANON = 14,		/* another anon_inode (pidfd, userfaultfd, ...) */
+	FDK_OTHER = 15,
+	FDK_NKINDS
+};
+
+#define FDF_READ 0x1		/* open for reading (from fdinfo's flags) */
+#define FDF_WRITE 0x2		/* open for writing */
+#define FDF_LISTEN 0x4		/* a listening socket */
 
 #endif /* CONLAB_EVENTS_H */

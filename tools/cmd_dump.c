@@ -156,6 +156,21 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 			s->exit_status, (uint64_t)s->events);
 		break;
 	}
+	case EV_META_FD: {
+		const struct ev_meta_fd *f = (const void *)h;
+
+		fprintf(out, "fd       pid %u fd %d kind %u flags %#x ino %" PRIu64 " %.*s", h->tid, f->fd,
+			f->kind, f->flags, (uint64_t)f->ino, (int)(h->size - sizeof(*f)),
+			(const char *)(f + 1));
+		break;
+	}
+	case EV_GIL: {
+		const struct ev_gil *g = (const void *)h;
+
+		fprintf(out, "gil      pid %u op %u caller 0x%" PRIx64, g->pid, g->op,
+			(uint64_t)g->ret_addr);
+		break;
+	}
 	case EV_LOCK: {
 		const struct ev_lock *l = (const void *)h;
 

@@ -49,6 +49,7 @@ void model_free(struct model *m)
 	idmap_free(&m->tid_index);
 	idmap_free(&m->pid_index);
 	idmap_free(&m->stack_index);
+	fdtable_free(&m->fdt);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -661,6 +662,9 @@ void model_event(struct model *m, const struct ev_hdr *h)
 	case EV_META_LOST:
 		on_meta_lost(m, h);
 		break;
+	case EV_META_FD:
+		fdtable_add(&m->fdt, h);
+		break;
 	case EV_META_CLOCK: {
 		const struct ev_meta_clock *c = (const void *)h;
 
@@ -693,6 +697,7 @@ void model_finish(struct model *m, uint64_t end_ts)
 	if (m->finished)
 		return;
 	m->finished = 1;
+	fdtable_finish(&m->fdt);
 	if (!end_ts)
 		end_ts = m->t_last;
 	for (size_t i = 0; i < m->nthreads; i++) {

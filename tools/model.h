@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "events.h"
+#include "fdtable.h"
 #include "idmap.h"
 #include "procmaps.h"
 
@@ -177,6 +178,7 @@ struct model {
 	struct idmap tid_index;		/* tid -> newest thread */
 	struct idmap pid_index;		/* pid -> newest process */
 	struct idmap stack_index;	/* stack id -> stacks[] */
+	struct fdtable fdt;		/* what each process's fds were (EV_META_FD) */
 
 	uint64_t t_first, t_last;	/* time span of the events */
 	uint64_t clock_mono, clock_real;	/* a clock pair, 0 unknown */

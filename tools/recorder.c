@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fdscan.h"
 #include "procmaps.h"
 #include "recorder.h"
 #include "source.h"
@@ -50,6 +51,7 @@ struct recorder {
 	uint64_t *lost_prev;		/* MAX_CPUS * LOST_NKINDS: last written counters */
 	uint64_t lost_read_ts;		/* when the read that gave lost_prev began */
 	int write_error_said;		/* the failed write was reported already */
+	struct fdscan *fds;		/* what each traced process's fds are (EV_META_FD) */
 };
 
 /* Set from the signal handler: the only global, since handlers take no context. */
@@ -198,6 +200,21 @@ static void refresh_maps(struct recorder *r, struct rproc *p)
 	procmaps_free(&m);
 }
 
+static void emit_fd(void *ctx, struct ev_meta_fd *rec, const char *desc)
+{
+	struct recorder *r = ctx;
+
+	trace_write2(&r->w, rec, sizeof(*rec), desc, strlen(desc) + 1);
+}
+
+/* The maps and, on the same schedule, the fds (only the new or changed ones are written). */
+static void refresh_proc(struct recorder *r, struct rproc *p)
+{
+	refresh_maps(r, p);
+	if (!p->gone)
+		fdscan_process(r->fds, p->pid, emit_fd, r);
+}
+
 static void note_stack(struct recorder *r, int32_t id)
 {
 	if (id < 0)
@@ -305,6 +322,7 @@ static int on_record(void *ctx, const struct ev_hdr *h, size_t size)
 			if (p && !p->gone) {
 				p->gone = 1;
 				r->live_procs--;
+				fdscan_forget(r->fds, p->pid);
 			}
 		}
 		break;
@@ -347,7 +365,7 @@ static int start_targets(struct recorder *r, struct target_cmd *tc)
 			return -1;
 		write_threads(r, o->pids[i]);
 		write_cmdline(r, o->pids[i]);
-		refresh_maps(r, add_proc(r, o->pids[i]));
+		refresh_proc(r, add_proc(r, o->pids[i]));
 	}
 	if (o->cmd) {
 		struct ev_meta_task t = {};
@@ -398,6 +416,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	r.maps_buf = xmalloc(MAPS_BUF);
 	r.lost = xcalloc(MAX_CPUS, sizeof(*r.lost));
 	r.lost_prev = xcalloc(MAX_CPUS * LOST_NKINDS, sizeof(*r.lost_prev));
+	r.fds = fdscan_new();
 	if (trace_writer_open(&r.w, o->output, uid, gid))
 		goto out;
 	r.lost_read_ts = now_mono_ns();	/* the counters start at zero with the BPF object */
@@ -447,7 +466,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			if (p->fast_polls > 0 || now - last_maps >= MAPS_EVERY_NS) {
 				if (p->fast_polls > 0)
 					p->fast_polls--;
-				refresh_maps(&r, p);
+				refresh_proc(&r, p);
 			}
 		}
 		if (now - last_maps >= MAPS_EVERY_NS) {
@@ -534,6 +553,7 @@ out:
 	free(r.maps_buf);
 	free(r.lost);
 	free(r.lost_prev);
+	fdscan_free(r.fds);
 	return ret;
 }
 

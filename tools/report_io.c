@@ -104,11 +104,13 @@ static const char *site(struct io_ctx *c, uint32_t pid, const struct m_wait *w, 
 	return fmt_site(&sc, w->ret_addr, buf, n);
 }
 
-/* "clock_nanosleep", "read fd 7", "futex (mutex)" */
-static const char *what(const struct m_wait *w, char *buf, size_t n)
+/* "clock_nanosleep", "read on fd 7 (pipe:[123] from producer (pid 42))", "futex (mutex 0x..)":
+ * an fd is named by what it was at ts (the recorder's /proc scans) */
+static const char *what(const struct model *m, uint32_t pid, uint64_t ts, const struct m_wait *w,
+			char *buf, size_t n)
 {
 	const char *sc = w->nr >= 0 ? syscall_name(w->nr) : NULL;
-	char nrbuf[24];
+	char nrbuf[24], fdd[160];
 
 	if (!sc) {
 		snprintf(nrbuf, sizeof(nrbuf), w->nr >= 0 ? "syscall %d" : "a kernel wait", w->nr);
@@ -116,7 +118,10 @@ static const char *what(const struct m_wait *w, char *buf, size_t n)
 	}
 	switch (w->kind) {
 	case WK_READ: case WK_WRITE: case WK_ACCEPT: case WK_POLL:
-		snprintf(buf, n, "%s on fd %" PRId64, sc, (int64_t)w->obj);
+		if (fd_describe(m, pid, (int32_t)w->obj, ts, fdd, sizeof(fdd)))
+			snprintf(buf, n, "%s on fd %" PRId64 " (%s)", sc, (int64_t)w->obj, fdd);
+		else
+			snprintf(buf, n, "%s on fd %" PRId64, sc, (int64_t)w->obj);
 		break;
 	case WK_MUTEX: case WK_LOCK: case WK_RWLOCK: case WK_CONDVAR: case WK_SEMAPHORE:
 	case WK_JOIN:
@@ -200,6 +205,38 @@ static const char *role_text(const struct loop_fd *f, const struct model *m, cha
 	return buf;
 }
 
+/* Every fd the recorder saw in the process (closed or reused ones once per description). */
+static void text_proc_fds(const struct model *m, uint32_t pid, int max, FILE *out)
+{
+	const struct fdtable *t = &m->fdt;
+	int shown = 0, more = 0;
+	char d[160];
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct m_fd *f = &t->v[i];
+
+		if (f->pid != pid || f->kind == FDK_CLOSED)
+			continue;
+		/* sorted by fd then time: skip a record that repeats the previous description */
+		if (i && t->v[i - 1].pid == pid && t->v[i - 1].fd == f->fd &&
+		    !strcmp(t->v[i - 1].desc, f->desc))
+			continue;
+		if (!shown && !more)
+			fprintf(out, "  fds of process %u (from /proc while recording):\n", pid);
+		if (shown >= max) {
+			more++;
+			continue;
+		}
+		fprintf(out, "    fd %-7d %-8s %s\n", f->fd, fd_kind_name(f->kind),
+			fd_describe(m, pid, f->fd, f->ts, d, sizeof(d)) ? d : f->desc);
+		shown++;
+	}
+	if (more)
+		fprintf(out, "    ... %d more\n", more);
+	if (!shown && !more)
+		fprintf(out, "  fds of process %u: not recorded (a trace without fd records)\n", pid);
+}
+
 static void text_loop(struct io_ctx *c, const struct loop *l, FILE *out)
 {
 	const struct model *m = c->m;
@@ -232,10 +269,11 @@ static void text_loop(struct io_ctx *c, const struct loop *l, FILE *out)
 			fmt_dur(b, sizeof(b), g->on_cpu), fmt_dur(d, sizeof(d), g->runnable),
 			fmt_dur(e, sizeof(e), g->blocked));
 		if (g->w.kind != WK_NONE && g->w_dur) {
-			char w[96];
+			char w[256];
 
 			fprintf(out, "; longest: %s in %s at %s", fmt_dur(a, sizeof(a), g->w_dur),
-				what(&g->w, w, sizeof(w)), site(c, l->pid, &g->w, s, sizeof(s)));
+				what(m, l->pid, g->start, &g->w, w, sizeof(w)),
+				site(c, l->pid, &g->w, s, sizeof(s)));
 		}
 		fprintf(out, "%s\n", g->uncertain ? " (uncertain)" : "");
 	}
@@ -243,7 +281,7 @@ static void text_loop(struct io_ctx *c, const struct loop *l, FILE *out)
 
 	for (size_t i = 0; i < l->nblocks; i++) {
 		const struct loop_block *bl = &l->blocks[i];
-		char w[96];
+		char w[256];
 
 		if (bl->max < c->L.o.block_ns)
 			continue;
@@ -251,7 +289,8 @@ static void text_loop(struct io_ctx *c, const struct loop *l, FILE *out)
 			fprintf(out, "  blocking calls on the loop thread (at least %s):\n",
 				fmt_dur(a, sizeof(a), c->L.o.block_ns));
 		fprintf(out, "    loop thread blocked %s in %s at %s", fmt_dur(a, sizeof(a), bl->max),
-			what(&bl->w, w, sizeof(w)), site(c, l->pid, &bl->w, s, sizeof(s)));
+			what(m, l->pid, bl->max_at, &bl->w, w, sizeof(w)),
+			site(c, l->pid, &bl->w, s, sizeof(s)));
 		if (bl->count > 1)
 			fprintf(out, " (%u times, %s in all)", bl->count,
 				fmt_dur(b, sizeof(b), bl->total));
@@ -284,19 +323,22 @@ static void text_loop(struct io_ctx *c, const struct loop *l, FILE *out)
 		fprintf(out, "  timer lag: no finite timeouts, so no deadline to measure against "
 			"(timers are fds, e.g. timerfd, or there are none)\n");
 	if (l->nfds) {
-		fprintf(out, "  fds (roles from the syscalls seen; fd types are not recorded):\n");
+		fprintf(out, "  fds it used (roles from the syscalls seen):\n");
 		for (size_t i = 0; i < l->nfds; i++) {
 			const struct loop_fd *f = &l->fds[i];
+			char d[160];
 
-			if (f->role == LFD_WAKER && f->fd == (uint64_t)-1)
+			if (f->role == LFD_WAKER && f->fd == (uint64_t)-1) {
 				fprintf(out, "    %-10s %s\n", "-", role_text(f, m, s, sizeof(s)));
-			else
-				fprintf(out, "    fd %-7" PRIu64 " %s%s\n", f->fd,
-					role_text(f, m, s, sizeof(s)),
-					f->role == LFD_WAKER && f->pid != l->pid ? " (another process)"
-										 : "");
+				continue;
+			}
+			fprintf(out, "    fd %-7" PRIu64 " %s%s\n", f->fd, role_text(f, m, s, sizeof(s)),
+				f->role == LFD_WAKER && f->pid != l->pid ? " (another process)" : "");
+			if (fd_describe(m, f->pid, (int32_t)f->fd, l->first, d, sizeof(d)))
+				fprintf(out, "               is %s\n", d);
 		}
 	}
+	text_proc_fds(m, l->pid, top * 4, out);
 }
 
 static int text(struct io_ctx *c, FILE *out)
@@ -321,7 +363,19 @@ static int text(struct io_ctx *c, FILE *out)
 	return 0;
 }
 
-static void json_wait(struct io_ctx *c, struct json *j, uint32_t pid, const struct m_wait *w)
+/* "type" and "desc" of an fd, null when the recording has no record of it */
+static void json_fd_type(const struct model *m, struct json *j, uint32_t pid, uint64_t fd,
+			 uint64_t ts)
+{
+	const struct m_fd *f = fd == (uint64_t)-1 ? NULL : fdtable_at(&m->fdt, pid, (int32_t)fd, ts);
+	char d[160];
+
+	json_kv_str(j, "type", f ? fd_kind_name(f->kind) : NULL);
+	json_kv_str(j, "desc", f && fd_describe(m, pid, (int32_t)fd, ts, d, sizeof(d)) ? d : NULL);
+}
+
+static void json_wait(struct io_ctx *c, struct json *j, uint32_t pid, uint64_t ts,
+		      const struct m_wait *w)
 {
 	char s[256];
 	const char *sc = w->nr >= 0 ? syscall_name(w->nr) : NULL;
@@ -332,6 +386,8 @@ static void json_wait(struct io_ctx *c, struct json *j, uint32_t pid, const stru
 	json_kv_hex(j, "obj", w->obj);
 	json_kv_hex(j, "ret_addr", w->ret_addr);
 	json_kv_str(j, "site", site(c, pid, w, s, sizeof(s)));
+	if (w->kind == WK_READ || w->kind == WK_WRITE || w->kind == WK_ACCEPT || w->kind == WK_POLL)
+		json_fd_type(c->m, j, pid, (int32_t)w->obj, ts);
 }
 
 static void json_loop(struct io_ctx *c, struct json *j, const struct loop *l)
@@ -377,7 +433,7 @@ static void json_loop(struct io_ctx *c, struct json *j, const struct loop *l)
 		if (g->w.kind != WK_NONE && g->w_dur) {
 			json_obj_begin(j, "longest_block");
 			json_kv_u64(j, "dur_ns", g->w_dur);
-			json_wait(c, j, l->pid, &g->w);
+			json_wait(c, j, l->pid, g->start, &g->w);
 			json_obj_end(j);
 		} else {
 			json_kv_null(j, "longest_block");
@@ -397,7 +453,7 @@ static void json_loop(struct io_ctx *c, struct json *j, const struct loop *l)
 		json_kv_u64(j, "total_ns", b->total);
 		json_kv_u64(j, "max_ns", b->max);
 		json_kv_u64(j, "max_at_ns", b->max_at - c->m->t_first);
-		json_wait(c, j, l->pid, &b->w);
+		json_wait(c, j, l->pid, b->max_at, &b->w);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -431,11 +487,30 @@ static void json_loop(struct io_ctx *c, struct json *j, const struct loop *l)
 		json_kv_u64(j, "read_ns", f->read_ns);
 		json_kv_u64(j, "write_ns", f->write_ns);
 		json_kv_u64(j, "count", f->other);
+		json_fd_type(c->m, j, f->pid, f->fd, l->first);
 		if (f->role == LFD_WAKER) {
 			json_kv_u64(j, "waker_tid", f->waker);
 			json_kv_str(j, "waker_syscall",
 				    f->waker_nr >= 0 ? syscall_name(f->waker_nr) : NULL);
 		}
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_arr_begin(j, "process_fds");
+	for (size_t i = 0; i < c->m->fdt.n; i++) {
+		const struct m_fd *f = &c->m->fdt.v[i];
+		char d[160];
+
+		if (f->pid != l->pid || f->kind == FDK_CLOSED)
+			continue;
+		json_obj_begin(j, NULL);
+		json_kv_u64(j, "fd", f->fd);
+		json_kv_u64(j, "seen_ns", f->ts > c->m->t_first ? f->ts - c->m->t_first : 0);
+		json_kv_str(j, "type", fd_kind_name(f->kind));
+		json_kv_u64(j, "inode", f->ino);
+		json_kv_bool(j, "listening", !!(f->flags & FDF_LISTEN));
+		json_kv_str(j, "desc", fd_describe(c->m, l->pid, f->fd, f->ts, d, sizeof(d)) ? d
+											 : f->desc);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -71,9 +71,11 @@ static int32_t futex_name(struct tl_ctx *c, int proc, uint64_t addr)
 	return at;
 }
 
-static int32_t wait_name(struct tl_ctx *c, int proc, const struct m_wait *w)
+/* What a blocked interval waits on; fds by what they are when the recording saw them
+ * ("pipe:[12345] from producer (pid 42)", "tcp 127.0.0.1:40000→127.0.0.1:8080"). */
+static int32_t wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uint64_t ts)
 {
-	char buf[64];
+	char buf[192];
 	const char *sc;
 
 	switch (w->kind) {
@@ -97,7 +99,8 @@ static int32_t wait_name(struct tl_ctx *c, int proc, const struct m_wait *w)
 	case WK_MUTEX: case WK_LOCK: case WK_RWLOCK: case WK_SEMAPHORE: case WK_FUTEX:
 		return futex_name(c, proc, w->obj);
 	case WK_READ: case WK_WRITE: case WK_ACCEPT:
-		snprintf(buf, sizeof(buf), "fd %lld", (long long)(int32_t)w->obj);
+		if (!fd_describe(c->m, c->tl->procs[proc].pid, (int32_t)w->obj, ts, buf, sizeof(buf)))
+			snprintf(buf, sizeof(buf), "fd %lld", (long long)(int32_t)w->obj);
 		return intern(c, buf);
 	case WK_POLL:
 		sc = syscall_name(w->nr);
@@ -162,7 +165,7 @@ static void add_interval(struct tl_ctx *c, struct tl_lane *l, const struct m_int
 		p.holder = iv->w.holder;
 		p.waker = iv->waker;
 		p.timed_out = iv->w.timed_out;
-		p.name = wait_name(c, proc, &iv->w);
+		p.name = wait_name(c, proc, &iv->w, iv->start);
 	}
 	for (size_t k = 0; k < m->nlosses && s < e; k++) {
 		const struct m_loss_window *w = &m->losses[k];
@@ -470,7 +473,7 @@ static void build_arrows(struct tl_ctx *c)
 			a->wakee = t->tid;
 			a->to_lane = to;
 			a->from_lane = tl_lane_of(tl, wk->waker);
-			a->name = wait_name(c, tl->lanes[to].proc, &iv->w);
+			a->name = wait_name(c, tl->lanes[to].proc, &iv->w, iv->start);
 			a->waker_nr = wk->waker_nr;
 			a->kind = iv->w.kind;
 			a->flags = iv->flags & IV_UNCERTAIN;

@@ -24,6 +24,7 @@ size_t ev_min_size(uint16_t type)
 	case EV_LOCK: return sizeof(struct ev_lock);
 	case EV_LOCK_EDGE: return sizeof(struct ev_lock_edge);
 	case EV_WAITCALL: return sizeof(struct ev_waitcall);
+	case EV_GIL: return sizeof(struct ev_gil);
 	case EV_META_TASK: return sizeof(struct ev_meta_task);
 	case EV_META_MAPS: return sizeof(struct ev_meta_maps) + 1;
 	case EV_META_CLOCK: return sizeof(struct ev_meta_clock);
@@ -32,6 +33,7 @@ size_t ev_min_size(uint16_t type)
 	case EV_META_STATUS: return sizeof(struct ev_meta_status);
 	case EV_META_MAPS_RESET: return sizeof(struct ev_meta_maps_reset);
 	case EV_META_STACK: return sizeof(struct ev_meta_stack);
+	case EV_META_FD: return sizeof(struct ev_meta_fd) + 1;
 	default: return 0;
 	}
 }
