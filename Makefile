@@ -91,10 +91,16 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps demo test unit integration bench fuzz install clean help
-all: $(OUTPUT)/conlab workloads $(UNIT_BINS)
+all: $(OUTPUT)/conlab workloads $(UNIT_BINS) $(OUTPUT)/libconlab-preload.so
 
 help:
 	@sed -n '2,11p' Makefile
+
+# deadlock --locks=preload: the interposer library loaded into the command
+$(OUTPUT)/libconlab-preload.so: $(wildcard tools/preload/*.c tools/preload/*.h) | $(OUTPUT)
+	$(call msg,LIB,$@)
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -D_GNU_SOURCE \
+		$(filter %.c,$^) -ldl -o $@
 
 # ---- dependencies -------------------------------------------------------------------------
 deps:

@@ -58,6 +58,7 @@ static const char usage[] =
 
 struct doctor {
 	const struct doctor_opts *o;
+	struct doctor_opts opts;	/* o points here: a kept diagnosis outlives the caller's */
 	struct snapshot snap;
 	struct symbolizer **syms;	/* per process of snap.g.procs, lazily */
 	struct idmap tids;		/* tid -> thread index */
@@ -373,57 +374,87 @@ static int render(struct doctor *d)
 	return 0;
 }
 
-int doctor_run(pid_t pid, const struct doctor_opts *o)
+void doctor_result_free(struct doctor *d)
 {
-	struct doctor d = { .o = o };
+	if (!d)
+		return;
+	if (d->syms)
+		for (size_t i = 0; i < d->snap.g.nprocs; i++)
+			symbolizer__free(d->syms[i]);
+	free(d->syms);
+	idmap_free(&d->tids);
+	snapshot_free(&d->snap);
+	free(d);
+}
+
+int doctor_take(pid_t pid, const struct doctor_opts *o, struct doctor **out)
+{
+	struct doctor *d = xcalloc(1, sizeof(*d));
 	uint64_t t0 = now_mono_ns();
-	int rc = DOCTOR_ERROR, err;
+	int err;
 	char path[64];
 
+	*out = NULL;
+	d->opts = *o;
+	d->o = &d->opts;
 	if (pid <= 0) {
 		errmsg("invalid pid %d", (int)pid);
-		return DOCTOR_ERROR;
+		goto fail;
 	}
 	if (pid == getpid()) {
 		errmsg("pid %d is conlab itself", (int)pid);
-		return DOCTOR_ERROR;
+		goto fail;
 	}
-	err = snapshot_take(&d.snap, pid, o->no_children ? 0 : SNAP_CHILDREN);
+	err = snapshot_take(&d->snap, pid, o->no_children ? 0 : SNAP_CHILDREN);
 	if (err) {
-		errmsg("%s", d.snap.err[0] ? d.snap.err : strerror(-err));
-		goto out;
+		errmsg("%s", d->snap.err[0] ? d->snap.err : strerror(-err));
+		goto fail;
 	}
-	d.syms = xcalloc(d.snap.g.nprocs, sizeof(*d.syms));
-	for (size_t i = 0; i < d.snap.g.nthreads; i++)
-		idmap_put(&d.tids, (uint64_t)d.snap.g.threads[i].tid, (uint32_t)i);
-	d.meta.pid = pid;
-	d.meta.source = "snapshot";
-	d.meta.proc_ns = d.snap.proc_ns;
-	d.meta.with_stacks = !o->no_stacks;
+	d->syms = xcalloc(d->snap.g.nprocs, sizeof(*d->syms));
+	for (size_t i = 0; i < d->snap.g.nthreads; i++)
+		idmap_put(&d->tids, (uint64_t)d->snap.g.threads[i].tid, (uint32_t)i);
+	d->meta.pid = pid;
+	d->meta.source = "snapshot";
+	d->meta.proc_ns = d->snap.proc_ns;
+	d->meta.with_stacks = !o->no_stacks;
 	if (!o->no_stacks)
-		walk_stacks(&d);
-	name_objects(&d);
-	explain_orphans(&d);
-	d.meta.changed = snapshot_recheck(&d.snap);
+		walk_stacks(d);
+	name_objects(d);
+	explain_orphans(d);
+	d->meta.changed = snapshot_recheck(&d->snap);
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	if (access(path, F_OK)) {
 		errmsg("pid %d exited during the snapshot", (int)pid);
-		goto out;
+		goto fail;
 	}
-	waitgraph_analyze(&d.snap.g);
-	d.meta.total_ns = now_mono_ns() - t0;
-	d.meta.warning = d.warning[0] ? d.warning : NULL;
-	if (render(&d))
-		goto out;
-	rc = d.snap.g.nfindings ? DOCTOR_FOUND : DOCTOR_OK;
-out:
-	if (d.syms)
-		for (size_t i = 0; i < d.snap.g.nprocs; i++)
-			symbolizer__free(d.syms[i]);
-	free(d.syms);
-	idmap_free(&d.tids);
-	snapshot_free(&d.snap);
+	waitgraph_analyze(&d->snap.g);
+	d->meta.total_ns = now_mono_ns() - t0;
+	d->meta.warning = d->warning[0] ? d->warning : NULL;
+	*out = d;
+	return d->snap.g.nfindings ? DOCTOR_FOUND : DOCTOR_OK;
+fail:
+	doctor_result_free(d);
+	return DOCTOR_ERROR;
+}
+
+int doctor_render(struct doctor *d, const char *source, const struct doctor_extra *x)
+{
+	if (source)
+		d->meta.source = source;
+	d->meta.extra = x;
+	return render(d) ? DOCTOR_ERROR : (d->snap.g.nfindings || (x && x->count)) ?
+		DOCTOR_FOUND : DOCTOR_OK;
+}
+
+int doctor_run(pid_t pid, const struct doctor_opts *o)
+{
+	struct doctor *d;
+	int rc = doctor_take(pid, o, &d);
+
+	if (rc != DOCTOR_ERROR)
+		rc = doctor_render(d, NULL, NULL);
+	doctor_result_free(d);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #define CONLAB_DOCTOR_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 enum doctor_format { DOCTOR_TEXT, DOCTOR_JSON, DOCTOR_DOT };
@@ -26,5 +27,25 @@ struct doctor_opts {
 
 /* Diagnose pid; returns DOCTOR_OK, DOCTOR_FOUND or DOCTOR_ERROR (message on stderr). */
 int doctor_run(pid_t pid, const struct doctor_opts *o);
+
+/* More findings rendered in the same document: live detection adds the potential deadlocks
+ * (lock-order inversions) found after the snapshot to the doctor's deadlocks[]. */
+struct json;
+struct doctor_extra {
+	size_t count;					/* deadlocks counted in the summary */
+	void (*summary)(struct json *j, void *ctx);	/* more members of "summary" */
+	void (*json)(struct json *j, void *ctx);	/* more elements of "deadlocks" */
+	void (*text)(FILE *f, void *ctx);		/* after the doctor's findings */
+	void *ctx;
+};
+
+/* The same in two steps, for a diagnosis taken now (while the process is alive) and rendered
+ * later: take returns DOCTOR_OK / DOCTOR_FOUND with *out set, or DOCTOR_ERROR. render writes
+ * to o->output (source: "live", NULL keeps "snapshot"), returns DOCTOR_FOUND when the doctor
+ * or the extra found something. */
+struct doctor;
+int doctor_take(pid_t pid, const struct doctor_opts *o, struct doctor **out);
+int doctor_render(struct doctor *d, const char *source, const struct doctor_extra *x);
+void doctor_result_free(struct doctor *d);
 
 #endif

@@ -347,6 +347,8 @@ void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_
 			}
 		}
 	}
+	if (m->extra && m->extra->text)
+		m->extra->text(f, m->extra->ctx);
 	if (m->changed)
 		fprintf(f, "\n%zu thread%s changed what %s waiting for while we looked: making "
 			   "progress, not stuck.\n", m->changed, m->changed == 1 ? "" : "s",
@@ -415,7 +417,9 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 	json_kv_u64(&j, "processes", g->nprocs);
 	json_kv_u64(&j, "threads", g->nthreads);
 	json_kv_u64(&j, "stuck", g->nstuck);
-	json_kv_u64(&j, "deadlocks", g->nfindings);
+	json_kv_u64(&j, "deadlocks", g->nfindings + (m->extra ? m->extra->count : 0));
+	if (m->extra && m->extra->summary)
+		m->extra->summary(&j, m->extra->ctx);
 	json_obj_end(&j);
 
 	json_obj_begin(&j, "snapshot");
@@ -485,6 +489,8 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 		json_arr_end(&j);
 		json_obj_end(&j);
 	}
+	if (m->extra && m->extra->json)
+		m->extra->json(&j, m->extra->ctx);
 	json_arr_end(&j);
 
 	json_arr_begin(&j, "threads");

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "doctor.h"
 #include "waitgraph.h"
 
 struct doctor_meta {
@@ -45,6 +46,7 @@ struct doctor_meta {
 	size_t changed;		/* threads whose wait changed while we looked */
 	int interrupted;
 	const char *warning;	/* shown at the top when not NULL (no stacks, partial) */
+	const struct doctor_extra *extra;	/* more findings (doctor.h), NULL none */
 };
 
 void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);

@@ -11,6 +11,9 @@
 #include "json.h"
 #include "livedeadlock.h"
 #include "lockorder.h"
+#include "lockorder_report.h"
+#include "model.h"
+#include "preload_shm.h"
 #include "recorder.h"
 #include "symbolize.h"
 #include "trace.h"
@@ -40,7 +43,9 @@ struct live {
 	enum on_deadlock action;
 	double stall;
 	int reported, found_live;
-	uint64_t lost_hint;
+	struct doctor *diag;	/* the live finding, kept for a JSON report */
+	struct preload_shm *shm;	/* --locks=preload: the region the library fills */
+	uint64_t shm_read;	/* when it was last read */
 };
 
 static struct lthread *thr(struct live *l, pid_t tid)
@@ -74,7 +79,12 @@ static int act(struct live *l, const char *why)
 	l->reported = 1;
 	l->found_live = 1;
 	fprintf(stderr, "conlab: %s in pid %d\n", why, (int)pid);
-	doctor_run(pid, &l->dopts);
+	/* now, while the process is alive; JSON is one document with the potential deadlocks
+	 * known at the end, so it is kept and rendered then */
+	if (l->dopts.format == DOCTOR_JSON)
+		doctor_take(pid, &l->dopts, &l->diag);
+	else
+		doctor_run(pid, &l->dopts);
 	switch (l->action) {
 	case ON_STOP:
 		kill(pid, SIGSTOP);
@@ -173,6 +183,12 @@ static int on_tick(void *ctx, uint64_t now)
 	struct live *l = ctx;
 	uint64_t oldest = now;
 
+	/* edges as they come, not only at the end: a run stopped by --duration has them too */
+	if (l->shm && now - l->shm_read >= 100000000ull) {
+		l->shm_read = now;
+		preload_shm_collect(l->shm, &l->lo);
+	}
+
 	if (l->reported || l->stall <= 0 || !l->n)
 		return 0;
 	for (size_t i = 0; i < l->n; i++) {
@@ -188,206 +204,144 @@ static int on_tick(void *ctx, uint64_t now)
 	return act(l, "stall: every thread blocked without a timeout");
 }
 
-/* ---- reports of potential deadlocks ---- */
+/* ---- the report at the end ---- */
 
-static void code_str(struct live *l, uint64_t pc, char *buf, size_t n)
+struct ending {
+	struct live *l;
+	struct lo_report *rep;
+	const struct record_result *res;
+	const struct model *m;
+};
+
+static void extra_summary(struct json *j, void *ctx)
 {
-	struct sym_code c = {0};
+	struct ending *e = ctx;
 
-	if (l->sym && !symbolizer__code(l->sym, pc, SYM_RETADDR, &c) && c.func) {
-		if (c.file)
-			snprintf(buf, n, "%s (%s:%d)", c.func, strrchr(c.file, '/') ?
-				 strrchr(c.file, '/') + 1 : c.file, c.line);
-		else
-			snprintf(buf, n, "%s+%#llx", c.func, (unsigned long long)c.off);
-	} else {
-		snprintf(buf, n, "%#llx", (unsigned long long)pc);
-	}
+	json_kv_u64(j, "potential", e->rep->real);
+	json_kv_u64(j, "lock_order_edges", e->l->lo.n);
+	json_kv_u64(j, "lost", e->res->lost);
 }
 
-static void lock_str(struct live *l, uint64_t addr, char *buf, size_t n)
+static void extra_json(struct json *j, void *ctx)
 {
-	char name[128];
-
-	if (l->sym && !symbolizer__data_sized(l->sym, addr, 40, name, sizeof(name)))
-		snprintf(buf, n, "%s (%#llx)", name, (unsigned long long)addr);
-	else
-		snprintf(buf, n, "%#llx", (unsigned long long)addr);
+	lo_report_json(j, ((struct ending *)ctx)->rep);
 }
 
-/* User stacks by id, from the trace's EV_META_STACK records. */
-static const struct ev_meta_stack *find_stack(const struct trace *tr, int32_t id)
+static void overflow_json(struct json *j, const struct lockorder *lo)
 {
-	if (!tr || id < 0)
-		return NULL;
-	for (size_t i = 0; i < tr->nrec; i++)
-		if (tr->rec[i]->type == EV_META_STACK && (int32_t)tr->rec[i]->tid == id)
-			return (const void *)tr->rec[i];
-	return NULL;
+	json_arr_begin(j, "held_overflow_tids");
+	for (size_t i = 0; i < lo->noverflow; i++)
+		json_i64(j, lo->overflow_tids[i]);
+	json_arr_end(j);
 }
 
-static void report_text(FILE *f, struct live *l, const struct lo_cycle *c, size_t nc,
-			const struct trace *tr)
-{
-	char a[160], b[160], s1[192], s2[192];
-	size_t real = 0;
-
-	for (size_t i = 0; i < nc; i++) {
-		const struct lo_cycle *cy = &c[i];
-
-		fprintf(f, "\n%s #%zu: lock-order inversion over %zu locks, %zu threads%s\n",
-			cy->guarded ? "guarded inversion (not a deadlock)" : "POTENTIAL DEADLOCK",
-			cy->guarded ? i + 1 : ++real, cy->n, cy->n, "");
-		if (cy->guarded) {
-			lock_str(l, cy->gate, a, sizeof(a));
-			fprintf(f, "  guarded_by: %s is held across every edge\n", a);
-		}
-		for (size_t k = 0; k < cy->n; k++) {
-			const struct lo_edge *e = &l->lo.e[cy->edges[k]];
-			const struct ev_meta_stack *st = find_stack(tr, e->stack_id);
-
-			lock_str(l, e->from, a, sizeof(a));
-			lock_str(l, e->to, b, sizeof(b));
-			code_str(l, e->from_ret, s1, sizeof(s1));
-			code_str(l, e->to_ret, s2, sizeof(s2));
-			fprintf(f, "  thread %d holds %s%s (taken at %s)\n    then takes %s%s at %s\n",
-				(int)e->tid, a, e->flags & LEF_FROM_READ ? " for reading" : "", s1, b,
-				e->flags & LEF_TO_READ ? " for reading" : "", s2);
-			for (uint32_t fr = 0; st && fr < st->nframes && fr < 8; fr++) {
-				uint64_t pc = ((const uint64_t *)(st + 1))[fr];
-
-				code_str(l, pc, s1, sizeof(s1));
-				fprintf(f, "      #%u %s\n", fr, s1);
-			}
-		}
-	}
-	for (size_t i = 0; i < l->lo.noverflow; i++)
-		fprintf(f, "\nthread %d held more than 16 locks at once: the locks past the 16th "
-			"were not tracked (edges from them are missing)\n", (int)l->lo.overflow_tids[i]);
-	if (!nc)
-		fprintf(f, "no lock-order inversion (%zu lock-order edges seen)\n", l->lo.n);
-}
-
-static void report_json(FILE *f, struct live *l, const struct lo_cycle *c, size_t nc,
-			const struct trace *tr, const struct record_result *res)
+/* No live finding: the same schema as the doctor's, deadlocks[] holding the potential ones. */
+static void report_json(FILE *f, struct ending *e)
 {
 	struct json j;
-	char buf[192];
-	size_t real = 0;
 
-	for (size_t i = 0; i < nc; i++)
-		real += !c[i].guarded;
 	json_init(&j, f, 1);
 	json_obj_begin(&j, NULL);
 	json_kv_u64(&j, "version", 1);
-	json_kv_i64(&j, "pid", l->pid);
+	json_kv_i64(&j, "pid", e->l->pid);
 	json_kv_str(&j, "source", "live");
 	json_obj_begin(&j, "summary");
-	json_kv_u64(&j, "deadlocks", real + l->found_live);
-	json_kv_u64(&j, "lock_order_edges", l->lo.n);
-	json_kv_u64(&j, "lost", res->lost);
+	json_kv_u64(&j, "deadlocks", e->rep->real);
+	extra_summary(&j, e);
 	json_obj_end(&j);
 	json_arr_begin(&j, "deadlocks");
-	for (size_t i = 0; i < nc; i++) {
-		const struct lo_cycle *cy = &c[i];
-
-		json_obj_begin(&j, NULL);
-		json_kv_str(&j, "kind", "potential");
-		snprintf(buf, sizeof(buf), "lock-order inversion over %zu locks", cy->n);
-		json_kv_str(&j, "summary", buf);
-		if (cy->guarded) {
-			lock_str(l, cy->gate, buf, sizeof(buf));
-			json_kv_str(&j, "guarded_by", buf);
-		}
-		json_arr_begin(&j, "edges");
-		for (size_t k = 0; k < cy->n; k++) {
-			const struct lo_edge *e = &l->lo.e[cy->edges[k]];
-			const struct ev_meta_stack *st = find_stack(tr, e->stack_id);
-
-			json_obj_begin(&j, NULL);
-			lock_str(l, e->from, buf, sizeof(buf));
-			json_kv_str(&j, "from", buf);
-			lock_str(l, e->to, buf, sizeof(buf));
-			json_kv_str(&j, "to", buf);
-			json_kv_i64(&j, "tid", e->tid);
-			code_str(l, e->from_ret, buf, sizeof(buf));
-			json_kv_str(&j, "from_site", buf);
-			code_str(l, e->to_ret, buf, sizeof(buf));
-			json_kv_str(&j, "to_site", buf);
-			json_arr_begin(&j, "stack");
-			code_str(l, e->to_ret, buf, sizeof(buf));
-			json_str(&j, buf);
-			for (uint32_t fr = 0; st && fr < st->nframes; fr++) {
-				code_str(l, ((const uint64_t *)(st + 1))[fr], buf, sizeof(buf));
-				json_str(&j, buf);
-			}
-			json_arr_end(&j);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		json_obj_end(&j);
-	}
+	lo_report_json(&j, e->rep);
 	json_arr_end(&j);
-	json_arr_begin(&j, "held_overflow_tids");
-	for (size_t i = 0; i < l->lo.noverflow; i++)
-		json_i64(&j, l->lo.overflow_tids[i]);
-	json_arr_end(&j);
+	overflow_json(&j, &e->l->lo);
 	json_obj_end(&j);
 	json_end(&j);
 }
 
 static const char usage[] =
-	"Usage: conlab deadlock [--locks] [--on-deadlock stop|kill|continue] [--stall S]\n"
-	"                       [--format text|json] [-o FILE] -- CMD [ARGS]\n"
+	"Usage: conlab deadlock [--locks[=uprobes|preload]] [--on-deadlock stop|kill|continue]\n"
+	"                       [--stall S] [--duration S] [--trace FILE] [--format text|json]\n"
+	"                       [-o FILE] -- CMD [ARGS]\n"
 	"\n"
 	"Run CMD and catch deadlocks as they happen: a wait-for cycle through mutex owners is\n"
 	"reported when it closes (the hung-process report, stacks symbolized while alive);\n"
 	"ownerless or cross-process hangs when every thread has been blocked for --stall seconds.\n"
 	"\n"
-	"  --locks              also find the deadlocks that could happen: lock uprobes on glibc\n"
-	"                       (mutex, rwlock, semaphore) and cycles in the lock-order graph\n"
+	"  --locks              also find the deadlocks that could happen (lock-order inversions):\n"
+	"                       lock uprobes on glibc (mutex, rwlock, semaphore), no restart needed\n"
+	"  --locks=preload      the same from an interposer library loaded into CMD (LD_PRELOAD):\n"
+	"                       no trap per lock call, for lock-heavy programs conlab starts\n"
 	"  --on-deadlock ACT    kill (default), stop (SIGSTOP, left for a debugger), continue\n"
 	"  --stall S            seconds every thread must be blocked (default 5, 0 = off)\n"
-	"  -f, --format FMT     text (default) or json\n"
+	"  --duration S         stop watching after S seconds (the command keeps running)\n"
+	"  --trace FILE         keep the trace in FILE (`conlab report deadlock -i FILE` and the\n"
+	"                       other reports read it)\n"
+	"  -f, --format FMT     text (default) or json (the doctor's schema; deadlocks[] holds\n"
+	"                       the live cycle and the potential ones, kind cycle / potential)\n"
 	"  -o, --output FILE    the report to FILE\n"
+	"      --quiet          no status line\n"
 	"\n"
 	"Exit status: 0 nothing found, 1 a deadlock (real or potential) found, 2 error.\n";
+
+enum { OPT_LOCKS = 0x100, OPT_ON_DEADLOCK, OPT_STALL, OPT_DURATION, OPT_TRACE, OPT_QUIET };
 
 int deadlock_live(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"locks", no_argument, NULL, 'L'},
-		{"on-deadlock", required_argument, NULL, 'D'},
-		{"stall", required_argument, NULL, 'S'},
+		{"locks", optional_argument, NULL, OPT_LOCKS},
+		{"on-deadlock", required_argument, NULL, OPT_ON_DEADLOCK},
+		{"stall", required_argument, NULL, OPT_STALL},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"trace", required_argument, NULL, OPT_TRACE},
+		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"format", required_argument, NULL, 'f'},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0}
 	};
 	struct live l = {.action = ON_KILL, .stall = 5};
-	struct record_opts ro = {.buffer = 16u << 20, .stacks = 1};
+	struct record_opts ro = {.buffer = 16u << 20, .stacks = 1, .status = 1};
 	struct record_result res;
 	struct trace tr = {0};
-	struct lo_cycle *cyc = NULL;
-	const char *out = NULL;
+	struct model m;
+	struct lo_report rep;
+	struct ending end = {.l = &l, .rep = &rep, .res = &res, .m = &m};
+	struct preload_shm shm = {.fd = -1};
+	const char *out = NULL, *keep = NULL;
 	char tpath[] = "/tmp/conlab-deadlock-XXXXXX";
-	int json = 0, c, fd, rc = 2;
+	int json = 0, c, fd, rc = 2, have_model = 0, preload = 0;
 	FILE *f = stdout;
-	size_t nc, real = 0;
 
 	l.dopts.format = DOCTOR_TEXT;
 	l.dopts.max_frames = 64;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+f:o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'L': ro.locks = REC_LOCKS_ORDER; break;
-		case 'D':
+		case OPT_LOCKS:
+			if (!optarg || !strcmp(optarg, "uprobes")) {
+				ro.locks = REC_LOCKS_ORDER;
+			} else if (!strcmp(optarg, "preload")) {
+				preload = 1;
+			} else {
+				errmsg("invalid --locks '%s' (uprobes, preload)", optarg);
+				return 2;
+			}
+			break;
+		case OPT_ON_DEADLOCK:
 			if (!strcmp(optarg, "kill")) l.action = ON_KILL;
 			else if (!strcmp(optarg, "stop")) l.action = ON_STOP;
 			else if (!strcmp(optarg, "continue")) l.action = ON_CONTINUE;
 			else { errmsg("invalid --on-deadlock '%s' (stop, kill, continue)", optarg); return 2; }
 			break;
-		case 'S': l.stall = atof(optarg); break;
+		case OPT_STALL: l.stall = atof(optarg); break;
+		case OPT_DURATION:
+			ro.duration = parse_seconds(optarg);
+			if (ro.duration <= 0) {
+				errmsg("bad --duration '%s' (seconds, e.g. 5 or 500ms)", optarg);
+				return 2;
+			}
+			break;
+		case OPT_TRACE: keep = optarg; break;
+		case OPT_QUIET: ro.status = 0; break;
 		case 'f':
 			if (!strcmp(optarg, "json")) json = 1;
 			else if (strcmp(optarg, "text")) { errmsg("invalid --format '%s'", optarg); return 2; }
@@ -404,43 +358,72 @@ int deadlock_live(int argc, char **argv)
 	l.dopts.format = json ? DOCTOR_JSON : DOCTOR_TEXT;
 	l.dopts.output = out;
 	lockorder_init(&l.lo);
-	fd = mkstemp(tpath);
-	if (fd < 0) {
-		errmsg("cannot create a temporary trace: %s", strerror(errno));
-		return 2;
+	if (keep) {
+		ro.output = keep;
+	} else {
+		fd = mkstemp(tpath);
+		if (fd < 0) {
+			errmsg("cannot create a temporary trace: %s", strerror(errno));
+			return 2;
+		}
+		close(fd);
+		ro.output = tpath;
 	}
-	close(fd);
-	ro.output = tpath;
+	if (preload && preload_shm_create(&shm))
+		goto out;
 	ro.cmd = argv + optind;
 	ro.on_event = on_event;
 	ro.on_tick = on_tick;
 	ro.hook_ctx = &l;
-	if (record_run(&ro, &res))
+	if (preload) {
+		l.shm = &shm;
+		preload_shm_env_set(&shm);
+	}
+	if (record_run(&ro, &res)) {
+		if (preload)
+			preload_shm_env_unset(&shm);
 		goto out;
-	if (trace_load(&tr, tpath))
-		memset(&tr, 0, sizeof(tr));
-	nc = lockorder_cycles(&l.lo, &cyc);
-	for (size_t i = 0; i < nc; i++)
-		real += !cyc[i].guarded;
-	if (!(json && l.found_live)) {
+	}
+	if (preload) {
+		preload_shm_env_unset(&shm);
+		preload_shm_collect(&shm, &l.lo);
+		if (shm.warning[0])
+			fprintf(stderr, "conlab: %s\n", shm.warning);
+	}
+	if (!trace_load(&tr, ro.output) && !model_from_trace(&m, &tr))
+		have_model = 1;
+	lo_report_init(&rep, &l.lo, have_model ? &m : NULL, l.sym, l.pid);
+	if (json && l.diag) {
+		struct doctor_extra x = {rep.real, extra_summary, extra_json, NULL, &end};
+
+		doctor_render(l.diag, "live", &x);
+	} else if (!(json && l.found_live)) {
 		if (out && !(f = fopen(out, l.found_live ? "a" : "w"))) {
 			errmsg("cannot open %s: %s", out, strerror(errno));
-			goto out;
+			goto report_done;
 		}
 		if (json)
-			report_json(f, &l, cyc, nc, &tr, &res);
-		else if (ro.locks || !l.found_live)
-			report_text(f, &l, cyc, nc, &tr);
-		if (!json && res.lost)
+			report_json(f, &end);
+		else if (ro.locks || preload || !l.found_live)
+			lo_report_text(f, &rep);
+		if (!json && (ro.locks || preload))
+			fprintf(f, "%zu lock-order edge%s seen\n", l.lo.n, l.lo.n == 1 ? "" : "s");
+		if (!json)
 			fprintf(f, "lost events: %llu\n", (unsigned long long)res.lost);
 		if (f != stdout)
 			fclose(f);
 	}
-	rc = (l.found_live || real) ? 1 : 0;
+	rc = (l.found_live || rep.real) ? 1 : 0;
+report_done:
+	lo_report_free(&rep);
 out:
-	free(cyc);
+	if (have_model)
+		model_free(&m);
 	trace_free(&tr);
-	unlink(tpath);
+	if (!keep)
+		unlink(tpath);
+	preload_shm_free(&shm);
+	doctor_result_free(l.diag);
 	if (l.sym)
 		symbolizer__free(l.sym);
 	lockorder_free(&l.lo);

@@ -51,6 +51,8 @@ struct recorder {
 	uint64_t *lost_prev;		/* MAX_CPUS * LOST_NKINDS: last written counters */
 	uint64_t lost_read_ts;		/* when the read that gave lost_prev began */
 	int write_error_said;		/* the failed write was reported already */
+	int cmd_reaped;			/* the command ended before its exec stop: status below */
+	int cmd_status;
 	struct fdscan *fds;		/* what each traced process's fds are (EV_META_FD) */
 };
 
@@ -396,6 +398,17 @@ static int start_targets(struct recorder *r, struct target_cmd *tc)
 			r->res->exit_status = (e == ENOENT ? 127 : 126) << 8;
 			return -1;
 		}
+		/* the program and its loader are mapped and nothing ran: its maps now, so that a
+		 * program gone before the first poll can still be symbolized */
+		e = target_exec_stopped(tc, &r->cmd_status);
+		if (e > 0) {
+			struct rproc *p = find_proc(r, tc->pid);
+
+			if (p)
+				refresh_maps(r, p);
+			target_exec_continue(tc);
+		}
+		r->cmd_reaped = e < 0;
 	}
 	return 0;
 }
@@ -497,6 +510,13 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		if (o->cmd && !cmd_done) {
 			int st;
 
+			if (r.cmd_reaped) {
+				st = r.cmd_status;
+				cmd_done = 1;
+				res->exit_status = st;
+				res->reason = STOP_COMMAND_EXIT;
+				break;
+			}
 			if (waitpid(tc.pid, &st, WNOHANG) == tc.pid) {
 				cmd_done = 1;
 				res->exit_status = st;

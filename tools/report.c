@@ -22,6 +22,8 @@ static const struct report_kind kinds[] = {
 	 "event loops: idle vs busy, longest busy gaps and the blocking calls in them, timers"},
 	{"gil", report_gil, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
 	 "CPython: GIL hand-offs (forced vs voluntary), GIL wait share per thread, parallelism"},
+	{"deadlock", report_deadlock, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
+	 "wait-for cycles at the end of the trace; lock-order inversions from --locks (exit 1)"},
 	{"contention", report_contention, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_FOLDED),
 	 "per sync object: waits, holders, waiters, callers; condvar/join/GIL apart"},
 };

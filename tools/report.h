@@ -70,6 +70,8 @@ int report_io(const struct model *m, const struct trace *t, const struct report_
 int report_timeline(const struct model *m, const struct trace *t, const struct report_opts *o,
 		    FILE *out);
 
+int report_deadlock(const struct model *m, const struct trace *t, const struct report_opts *o,
+		    FILE *out);
 int report_gil(const struct model *m, const struct trace *t, const struct report_opts *o,
 	       FILE *out);
 

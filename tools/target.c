@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "target.h"
@@ -79,6 +81,13 @@ int target_spawn(struct target_cmd *t, char **argv)
 				_exit(126);
 			_exit(126);
 		}
+		/* stop at the exec so the program's maps can be read before it runs: a short
+		 * program may be gone before the first poll. Without ptrace, say so and go on. */
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
+			e = -1;
+			if (write(er[1], &e, sizeof(e)) < 0)
+				_exit(126);
+		}
 		execvp(argv[0], argv);
 		e = errno;
 		if (write(er[1], &e, sizeof(e)) < 0)
@@ -102,12 +111,20 @@ int target_release(struct target_cmd *t, const char *argv0)
 		return fail("failed to start %s: %s", argv0, strerror(errno)), ECHILD;
 	close(t->go_fd);
 	t->go_fd = -1;
-	do
-		r = read(t->err_fd, &e, sizeof(e));
-	while (r < 0 && errno == EINTR);
+	t->exec_stop = 1;
+	for (;;) {
+		do
+			r = read(t->err_fd, &e, sizeof(e));
+		while (r < 0 && errno == EINTR);
+		if (r != sizeof(e) || e != -1)
+			break;
+		t->exec_stop = 0;	/* PTRACE_TRACEME refused: no stop at the exec */
+		e = 0;
+	}
 	close(t->err_fd);
 	t->err_fd = -1;
 	if (r == sizeof(e) && e) {
+		t->exec_stop = 0;
 		if (e == ENOENT)
 			errmsg("%s: command not found", argv0);
 		else
@@ -115,6 +132,28 @@ int target_release(struct target_cmd *t, const char *argv0)
 		return e;
 	}
 	return 0;
+}
+
+int target_exec_stopped(struct target_cmd *t, int *status)
+{
+	int st;
+
+	if (!t->exec_stop)
+		return 0;
+	t->exec_stop = 0;
+	while (waitpid(t->pid, &st, __WALL) < 0)
+		if (errno != EINTR)
+			return 0;
+	if (!WIFSTOPPED(st)) {
+		*status = st;	/* gone already: the caller must not wait for it again */
+		return -1;
+	}
+	return 1;
+}
+
+void target_exec_continue(struct target_cmd *t)
+{
+	ptrace(PTRACE_DETACH, t->pid, NULL, NULL);
 }
 
 int pid_alive(pid_t pid)

@@ -12,6 +12,7 @@ struct target_cmd {
 	int go_fd;		/* write end: releases the child into exec */
 	int err_fd;		/* read end: the child's exec errno, EOF on success */
 	int uid, gid;		/* the invoking user under sudo, else -1 */
+	int exec_stop;		/* the child stops (ptrace) right after its exec */
 };
 
 /* The user conlab acts for: SUDO_UID/SUDO_GID when run through sudo, else -1. */
@@ -20,6 +21,11 @@ void invoking_user(int *uid, int *gid);
 int target_spawn(struct target_cmd *t, char **argv);
 /* Let it exec. Returns 0, or the exec errno with a message printed (127 semantics). */
 int target_release(struct target_cmd *t, const char *argv0);
+/* After target_release: wait for the stop right after the exec, when the program and its
+ * loader are mapped and nothing has run. 1 stopped (call target_exec_continue), 0 no stop
+ * (ptrace refused), -1 the child ended instead (its wait status in *status). */
+int target_exec_stopped(struct target_cmd *t, int *status);
+void target_exec_continue(struct target_cmd *t);
 /* Does the process exist (and is it not a zombie)? */
 int pid_alive(pid_t pid);
 

@@ -1,6 +1,7 @@
 #!/bin/bash
-# deadlock -- CMD: live cycles (abba, philo) and lock-order inversions (--locks) on workloads
-# with known truth.
+# deadlock -- CMD: live cycles (abba, philo) and lock-order inversions (--locks with uprobes and
+# --locks=preload) on workloads with known truth; one JSON document for both kinds; the kept
+# trace read again by `report deadlock`.
 source "$(dirname "$0")/lib.sh"
 require_bpf
 
@@ -9,20 +10,42 @@ timeout 60 "$CONLAB" deadlock --on-deadlock kill -- "$WL/abba" >"$out" 2>&1
 rc=$?
 if [ $rc = 1 ] && grep -q "DEADLOCK 1 (cycle)" "$out"; then pass "abba: live cycle, exit 1"; else fail "abba: live cycle" "rc=$rc $(tail -3 "$out")"; fi
 
+# a live cycle and the potential one in one document; the trace kept for report deadlock
+timeout 60 "$CONLAB" deadlock --locks --quiet --format json -o "$TMP/abba.json" --trace "$TMP/abba.clab" \
+	-- "$WL/abba" >/dev/null 2>&1
+rc=$?
+if [ $rc = 1 ] && pyjson "$TMP/abba.json" "[d['kind'] for d in j['deadlocks']].count('cycle')==1 and [d['kind'] for d in j['deadlocks']].count('potential')==1 and j['summary']['deadlocks']==2 and all(set(e)>={'from','to','tid','stack'} for d in j['deadlocks'] if d['kind']=='potential' for e in d['edges'])"; then
+	pass "abba --locks json: cycle and potential in one document"; else fail "abba --locks json" "rc=$rc"; fi
+"$CONLAB" report deadlock -i "$TMP/abba.clab" --format json -o "$TMP/abba.report.json" 2>"$TMP/abba.report.err"
+rc=$?
+if [ $rc = 1 ] && pyjson "$TMP/abba.report.json" "sorted(d['kind'] for d in j['deadlocks'])==['cycle','potential'] and len([d for d in j['deadlocks'] if d['kind']=='cycle'][0]['threads'])==2"; then
+	pass "report deadlock on the kept trace: cycle and potential, exit 1"; else fail "report deadlock" "rc=$rc $(cat "$TMP/abba.report.err")"; fi
+
 out=$TMP/philo.txt
 timeout 60 "$CONLAB" deadlock -- "$WL/philo" --variant naive >"$out" 2>&1
 if grep -q "lock cycle between 5 threads" "$out"; then pass "philo naive: 5-cycle"; else fail "philo naive: 5-cycle" "$(tail -3 "$out")"; fi
 
-lo() { timeout 60 "$CONLAB" deadlock --locks --format json -o "$TMP/$1.json" -- "$WL/lockorder" --variant "$1" --iters 200 >/dev/null 2>&1; echo $?; }
-rc=$(lo inverted)
-if [ "$rc" = 1 ] && pyjson "$TMP/inverted.json" "sum(1 for d in j['deadlocks'] if d['kind']=='potential' and 'guarded_by' not in d and len(d['edges'])==2)==1"; then
-	pass "lockorder inverted: potential"; else fail "lockorder inverted" "rc=$rc"; fi
-for v in global rwread trylock gated; do
-	rc=$(lo $v)
-	if [ "$rc" = 0 ] && pyjson "$TMP/$v.json" "j['summary']['deadlocks']==0 and j['summary']['lock_order_edges']>0"; then
-		pass "lockorder $v: no deadlock"; else fail "lockorder $v" "rc=$rc"; fi
+for mode in uprobes preload; do
+	lo() { timeout 60 "$CONLAB" deadlock --quiet --locks=$mode --format json -o "$TMP/$1.$mode.json" -- "$WL/lockorder" --variant "$1" --iters 200 >/dev/null 2>&1; echo $?; }
+	rc=$(lo inverted)
+	if [ "$rc" = 1 ] && pyjson "$TMP/inverted.$mode.json" "sum(1 for d in j['deadlocks'] if d['kind']=='potential' and 'guarded_by' not in d and len(d['edges'])==2)==1"; then
+		pass "lockorder inverted ($mode): potential"; else fail "lockorder inverted ($mode)" "rc=$rc"; fi
+	# named from the maps saved in the trace, though the program is gone when conlab reports
+	if pyjson "$TMP/inverted.$mode.json" "sorted(e['from'].split()[0] for e in j['deadlocks'][0]['edges'])==['lock_a','lock_b'] and all(e['to_site'].split(' (')[0] in ('path_one','path_two') and ' (lockorder.c:' in e['to_site'] for e in j['deadlocks'][0]['edges'])"; then
+		pass "lockorder inverted ($mode): lock_a/lock_b at lockorder.c:LINE"; else fail "lockorder inverted ($mode): names" "$(head -c 600 "$TMP/inverted.$mode.json")"; fi
+	for v in global rwread trylock gated; do
+		rc=$(lo $v)
+		if [ "$rc" = 0 ] && pyjson "$TMP/$v.$mode.json" "j['summary']['deadlocks']==0 and j['summary']['lock_order_edges']>0"; then
+			pass "lockorder $v ($mode): no deadlock"; else fail "lockorder $v ($mode)" "rc=$rc"; fi
+	done
+	if pyjson "$TMP/gated.$mode.json" "sum(1 for d in j['deadlocks'] if 'guarded_by' in d and d['guarded_by'].startswith('gate_lock'))==1"; then
+		pass "lockorder gated ($mode): listed with guarded_by gate_lock"; else fail "lockorder gated ($mode): guarded_by"; fi
 done
-if pyjson "$TMP/gated.json" "sum(1 for d in j['deadlocks'] if 'guarded_by' in d)==1"; then
-	pass "lockorder gated: listed with guarded_by"; else fail "lockorder gated: guarded_by"; fi
+
+# text: names in the uprobe report of a program that has exited
+out=$TMP/inverted.txt
+"$CONLAB" deadlock --quiet --locks -- "$WL/lockorder" --variant inverted --iters 200 >"$out" 2>&1
+if grep -q "holds lock_a (0x[0-9a-f]*) (taken at path_one (lockorder.c:[0-9]*))" "$out"; then
+	pass "lockorder inverted text: named"; else fail "lockorder inverted text" "$(grep holds "$out")"; fi
 
 finish

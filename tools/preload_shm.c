@@ -1,0 +1,125 @@
+/* preload_shm.c — the region of --locks=preload, from conlab's side. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "preload/conlab_preload.h"
+#include "preload_shm.h"
+#include "util.h"
+
+#define LIB_NAME "libconlab-preload.so"
+
+_Static_assert(CPL_EDGE_HELD == LOCK_EDGE_HELD, "an edge's held locks fit struct lo_edge");
+
+int preload_shm_create(struct preload_shm *s)
+{
+	char exe[sizeof(s->lib) - sizeof(LIB_NAME) - 1];
+	ssize_t n;
+	char *slash;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return fail("cannot find the conlab binary: %s", strerror(errno));
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	*slash = 0;
+	snprintf(s->lib, sizeof(s->lib), "%s/%s", exe, LIB_NAME);
+	if (access(s->lib, R_OK))
+		return fail("--locks=preload needs %s (make builds it): %s", s->lib,
+			    strerror(errno));
+	/* not close-on-exec: the command inherits it and the library maps it */
+	s->fd = memfd_create("conlab-preload", 0);
+	if (s->fd < 0)
+		return fail("memfd_create: %s", strerror(errno));
+	if (ftruncate(s->fd, sizeof(*s->r)))
+		return fail("cannot size the shared region: %s", strerror(errno));
+	s->r = mmap(NULL, sizeof(*s->r), PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
+	if (s->r == MAP_FAILED) {
+		s->r = NULL;
+		return fail("cannot map the shared region: %s", strerror(errno));
+	}
+	s->r->magic = CPL_MAGIC;
+	s->r->version = CPL_VERSION;
+	s->r->nslots = CPL_SLOTS;
+	s->taken = xcalloc(CPL_SLOTS, 1);
+	return 0;
+}
+
+void preload_shm_env_set(struct preload_shm *s)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char fdbuf[16], *v;
+
+	s->old_preload = old ? xstrdup(old) : NULL;
+	v = xmalloc(strlen(s->lib) + (old ? strlen(old) : 0) + 2);
+	sprintf(v, "%s%s%s", s->lib, old && *old ? ":" : "", old ? old : "");
+	setenv("LD_PRELOAD", v, 1);
+	free(v);
+	snprintf(fdbuf, sizeof(fdbuf), "%d", s->fd);
+	setenv(CPL_ENV_FD, fdbuf, 1);
+}
+
+void preload_shm_env_unset(struct preload_shm *s)
+{
+	if (s->old_preload)
+		setenv("LD_PRELOAD", s->old_preload, 1);
+	else
+		unsetenv("LD_PRELOAD");
+	unsetenv(CPL_ENV_FD);
+}
+
+void preload_shm_collect(struct preload_shm *s, struct lockorder *lo)
+{
+	struct cpl_region *r = s->r;
+	uint32_t nov;
+
+	if (!r)
+		return;
+	for (uint32_t i = 0; i < CPL_SLOTS; i++) {
+		const struct cpl_edge *e = &r->slot[i];
+		struct lo_edge le = {0};
+
+		if (s->taken[i] || !__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE))
+			continue;
+		s->taken[i] = 1;
+		le.from = e->from;
+		le.to = e->to;
+		le.tid = (pid_t)e->tid;
+		le.pid = (pid_t)e->pid;
+		le.from_ret = e->from_ret;
+		le.to_ret = e->to_ret;
+		le.stack_id = -1;
+		le.flags = (uint16_t)e->flags;
+		le.nheld = e->nheld < CPL_EDGE_HELD ? (int)e->nheld : CPL_EDGE_HELD;
+		memcpy(le.held, e->held, (size_t)le.nheld * sizeof(le.held[0]));
+		lockorder_add(lo, &le);
+	}
+	nov = __atomic_load_n(&r->noverflow, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < nov && i < CPL_OVERFLOW_TIDS; i++)
+		if (r->overflow_tids[i])
+			lockorder_overflow(lo, (pid_t)r->overflow_tids[i]);
+	if (r->dropped)
+		snprintf(s->warning, sizeof(s->warning), "%llu lock-order edges not kept: the "
+			 "preload table (%u slots) was full", (unsigned long long)r->dropped,
+			 CPL_SLOTS);
+	else if (!r->attached)
+		snprintf(s->warning, sizeof(s->warning), "the preload library was not loaded by the "
+			 "command (a static or set-user-ID program?): no lock-order edges");
+}
+
+void preload_shm_free(struct preload_shm *s)
+{
+	if (s->r)
+		munmap(s->r, sizeof(*s->r));
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->taken);
+	free(s->old_preload);
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+}

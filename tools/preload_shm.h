@@ -1,0 +1,34 @@
+/*
+ * preload_shm.h — conlab's side of `--locks=preload`: create the shared region the interposer
+ * library (tools/preload/) writes lock-order edges into, put it and the library in the
+ * command's environment, and read the edges into a struct lockorder.
+ */
+#ifndef CONLAB_PRELOAD_SHM_H
+#define CONLAB_PRELOAD_SHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lockorder.h"
+
+struct cpl_region;
+
+struct preload_shm {
+	int fd;				/* memfd, inherited by the command */
+	struct cpl_region *r;
+	uint8_t *taken;			/* slots already read */
+	char lib[4096];			/* path of libconlab-preload.so */
+	char *old_preload;		/* LD_PRELOAD before ours, restored after */
+	char warning[160];		/* after collect: edges dropped, nothing attached */
+};
+
+/* Create the region and find the library next to the conlab binary. 0, or -1 + message. */
+int preload_shm_create(struct preload_shm *s);
+/* For the command conlab is about to start: LD_PRELOAD (ours first) and CONLAB_PRELOAD_FD. */
+void preload_shm_env_set(struct preload_shm *s);
+void preload_shm_env_unset(struct preload_shm *s);
+/* Edges published since the last call into lo; thread overflow notes too. */
+void preload_shm_collect(struct preload_shm *s, struct lockorder *lo);
+void preload_shm_free(struct preload_shm *s);
+
+#endif
