@@ -19,6 +19,7 @@ enum {
 	OPT_SORT,
 	OPT_TOP,
 	OPT_LOCKS,
+	OPT_GIL,
 };
 
 static const struct option common[] = {
@@ -36,6 +37,7 @@ static const struct option common[] = {
 	{"top", required_argument, NULL, OPT_TOP},
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"locks", no_argument, NULL, OPT_LOCKS},
+	{"gil", no_argument, NULL, OPT_GIL},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 };
@@ -161,6 +163,10 @@ int cli_parse(struct cli *c, int argc, char **argv, const char *usage, int one_s
 		case OPT_LOCKS:
 			/* lock uprobes: hold times for contention, lock order for deadlocks */
 			c->rec.locks = REC_LOCKS_ORDER | REC_LOCKS_EVENTS;
+			break;
+		case OPT_GIL:
+			/* GIL uprobes on unstripped CPython interpreters: exact GIL hold intervals */
+			c->rec.gil = 1;
 			break;
 		case 'v':
 			c->rec.verbose = 1;

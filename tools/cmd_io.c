@@ -37,5 +37,7 @@ int cmd_io(int argc, char **argv)
 
 	if (r)
 		return r - 1;
+	/* a Python asyncio loop's thread also takes and drops the GIL: record that too */
+	c.rec.gil = 1;
 	return cli_record_and_report(&c, "io");
 }

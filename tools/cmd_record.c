@@ -6,7 +6,7 @@
 #include "recorder.h"
 
 static const char usage[] =
-	"usage: conlab record [-o FILE] [--duration S] [--buffer SIZE] [--no-stacks] [--locks]\n"
+	"usage: conlab record [-o FILE] [--duration S] [--buffer SIZE] [--no-stacks] [--locks] [--gil]\n"
 	"                     (-p PID[,PID...] | -a | -- COMMAND [ARGS...])\n"
 	"\n"
 	"Record the threads, processes and waits of a program into a trace file: context\n"
@@ -22,6 +22,8 @@ static const char usage[] =
 	"  --no-stacks         do not capture user stacks when threads block\n"
 	"  --locks             lock uprobes on glibc (placed on instructions the kernel emulates):\n"
 	"                      every acquire/release and lock-order edges; costs ~1-3 us a lock\n"
+	"  --gil               GIL uprobes on CPython's take_gil/drop_gil (unstripped interpreters,\n"
+	"                      e.g. pyenv builds): exact GIL hold intervals for `report gil`\n"
 	"  --quiet             no live status line\n"
 	"  -v, --verbose       show libbpf's messages\n"
 	"\n"

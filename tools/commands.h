@@ -10,5 +10,6 @@ int cmd_timeline(int argc, char **argv);
 int cmd_deadlock(int argc, char **argv);
 int cmd_contention(int argc, char **argv);
 int cmd_io(int argc, char **argv);
+int cmd_gil(int argc, char **argv);
 
 #endif

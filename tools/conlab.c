@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{"report", cmd_report, "report on a trace file: summary, timeline, contention, io, gil"},
 	{"timeline", cmd_timeline, "record a program and draw its threads' timeline (text, Perfetto, HTML)"},
 	{"io", cmd_io, "record a program and report on its event loops: idle, busy gaps, blocking"},
+	{"gil", cmd_gil, "record a Python program and report on its GIL: holders, hand-offs, waits"},
 	{"dump", cmd_dump, "print a trace file's events one per line, in time order"},
 	{"lab", cmd_lab, "the lab exercises: list them, run one, check a solution"},
 	{"contention", cmd_contention, "record a program and report which locks made it wait"},

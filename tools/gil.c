@@ -5,6 +5,7 @@
 
 #include "gil.h"
 #include "idmap.h"
+#include "trace.h"
 #include "util.h"
 
 #define FUTEX_CMD_MASK 0x7f
@@ -469,7 +470,213 @@ void gil_free(struct gil_report *r)
 	for (size_t i = 0; i < r->nprocs; i++) {
 		free(r->procs[i].threads);
 		free(r->procs[i].handoffs);
+		free(r->procs[i].holds);
 	}
 	free(r->procs);
 	memset(r, 0, sizeof(*r));
+}
+
+/* ---- exact: GIL uprobes ------------------------------------------------------------------- */
+
+const struct ev_gil **gil_collect(const struct trace *t, size_t *n)
+{
+	const struct ev_gil **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < t->nrec; i++)
+		if (t->rec[i]->type == EV_GIL) {
+			GROW(v, cap, *n + 1);
+			v[(*n)++] = (const void *)t->rec[i];
+		}
+	return v;
+}
+
+int gil_cause_of_caller(const char *func)
+{
+	if (!func)
+		return GC_OTHER;
+	/* 3.10/3.11: eval_frame_handle_pending; 3.12/3.13: _Py_HandlePending */
+	if (!strcmp(func, "eval_frame_handle_pending") || !strcmp(func, "_Py_HandlePending") ||
+	    !strncmp(func, "_PyEval_EvalFrameDefault", 24))
+		return GC_FORCED;
+	if (!strcmp(func, "PyEval_SaveThread"))
+		return GC_BLOCKING;
+	if (!strcmp(func, "take_gil") || !strcmp(func, "PyEval_ReleaseThread") ||
+	    !strncmp(func, "_PyThreadState_DeleteCurrent", 28))
+		return GC_EXIT;
+	return GC_OTHER;
+}
+
+const char *gil_cause_name(int c)
+{
+	static const char *n[GC_NCAUSES] = {"other", "switch-interval", "blocking-call",
+					    "thread-exit"};
+
+	return c >= 0 && c < GC_NCAUSES ? n[c] : "other";
+}
+
+/* Time thread t spent blocked within [from, to]: its sleep inside take_gil. */
+static uint64_t blocked_within(const struct m_thread *t, uint64_t from, uint64_t to)
+{
+	uint64_t sum = 0;
+
+	for (size_t k = 0; t && k < t->niv; k++) {
+		const struct m_interval *iv = &t->iv[k];
+		uint64_t s = iv->start > from ? iv->start : from;
+		uint64_t e = iv->end < to ? iv->end : to;
+
+		if (iv->start > to)
+			break;
+		if (iv->state == TH_BLOCKED && e > s)
+			sum += e - s;
+	}
+	return sum;
+}
+
+struct gil_tstate {
+	uint64_t want, hold;	/* take_gil entered / returned, 0 none open */
+};
+
+static void uprobes_process(const struct model *m, struct gil_process *g,
+			    const struct ev_gil *const *ev, size_t n, gil_cause_fn cause, void *ctx)
+{
+	struct gil_tstate *ts = xcalloc(g->nthreads, sizeof(*ts));
+	uint64_t *forced_holds = NULL, last_drop_held = 0;
+	size_t nfh = 0, cap_fh = 0, cap_h = 0, cap_holds = 0;
+	uint32_t last_tid = 0;
+	int last_cause = GC_OTHER;
+
+	/* the exact data replaces the inferred episodes and hand-offs */
+	free(g->handoffs);
+	g->handoffs = NULL;
+	g->nhandoffs = 0;
+	g->forced = g->voluntary = 0;
+	g->method = GIL_UPROBES;
+	g->gil_wait = 0;
+	for (size_t i = 0; i < g->nthreads; i++) {
+		struct gil_thread *gt = &g->threads[i];
+
+		gt->blocked_other += gt->gil_wait;	/* undo the inference's split */
+		gt->gil_wait = gt->waits = gt->acquisitions = gt->forced = gt->voluntary = 0;
+		gt->episode_max = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ev_gil *e = ev[i];
+		struct gil_thread *gt;
+		struct gil_tstate *st;
+
+		if (e->pid != g->pid || !(gt = gthread(g, e->hdr.tid)))
+			continue;
+		st = &ts[gt - g->threads];
+		switch (e->op) {
+		case GIL_TAKE_START:
+			st->want = e->hdr.ts;
+			break;
+		case GIL_TAKE_DONE: {
+			uint64_t waited = st->want ? e->hdr.ts - st->want : 0;
+			uint64_t slept = st->want ? blocked_within(model_thread(m, gt->tid), st->want,
+								    e->hdr.ts) : 0;
+
+			gt->takes++;
+			gt->gil_wait += slept;
+			g->gil_wait += slept;
+			if (slept) {
+				gt->waits++;
+				g->waits++;
+			}
+			if (waited > gt->episode_max)
+				gt->episode_max = waited;
+			if (last_tid && last_tid != gt->tid) {
+				struct gil_handoff *h;
+
+				GROW(g->handoffs, cap_h, g->nhandoffs + 1);
+				h = &g->handoffs[g->nhandoffs++];
+				memset(h, 0, sizeof(*h));
+				h->ts = e->hdr.ts;
+				h->waited = waited;
+				h->from = last_tid;
+				h->to = gt->tid;
+				h->cause = (uint8_t)last_cause;
+				h->forced = last_cause == GC_FORCED;
+				h->held = last_drop_held;
+				gt->acquisitions++;
+				if (h->forced)
+					gt->forced++, g->forced++;
+				else
+					gt->voluntary++, g->voluntary++;
+			}
+			st->want = 0;
+			st->hold = e->hdr.ts;
+			last_tid = gt->tid;	/* the holder now, whoever held it before */
+			last_drop_held = 0;
+			break;
+		}
+		case GIL_DROP: {
+			int c = cause ? cause(ctx, g->pid, e->ret_addr) : GC_OTHER;
+
+			if (c < 0 || c >= GC_NCAUSES)
+				c = GC_OTHER;
+			g->drops[c]++;
+			last_drop_held = 0;
+			if (st->hold && e->hdr.ts >= st->hold) {
+				struct gil_hold *hd;
+				uint64_t d = e->hdr.ts - st->hold;
+
+				GROW(g->holds, cap_holds, g->nholds + 1);
+				hd = &g->holds[g->nholds++];
+				hd->from = st->hold;
+				hd->to = e->hdr.ts;
+				hd->tid = gt->tid;
+				hd->cause = (uint8_t)c;
+				gt->held += d;
+				g->held += d;
+				last_drop_held = d;
+				if (c == GC_FORCED) {
+					GROW(forced_holds, cap_fh, nfh + 1);
+					forced_holds[nfh++] = d;
+				}
+			}
+			st->hold = 0;
+			last_tid = gt->tid;
+			last_cause = c;
+			break;
+		}
+		}
+	}
+	for (size_t i = 0; i < g->nthreads; i++) {
+		struct gil_thread *gt = &g->threads[i];
+
+		gt->blocked_other = gt->blocked_other > gt->gil_wait ?
+				    gt->blocked_other - gt->gil_wait : 0;
+	}
+	/* the switch interval: the median hold that ended in a forced drop */
+	if (nfh) {
+		qsort(forced_holds, nfh, sizeof(*forced_holds), cmp_u64);
+		g->interval_est = forced_holds[nfh / 2];
+	}
+	free(forced_holds);
+	free(ts);
+}
+
+int gil_analyze_uprobes(struct gil_report *r, const struct model *m, const struct ev_gil *const *ev,
+			size_t n, gil_cause_fn cause, void *ctx)
+{
+	gil_analyze(r, m);
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct gil_process *g = &r->procs[i];
+		int any = 0;
+
+		for (size_t k = 0; k < n && !any; k++)
+			any = ev[k]->pid == g->pid;
+		if (!any)
+			continue;
+		if (!g->is_python) {	/* the probes say it is, whatever its name */
+			g->is_python = 1;
+			r->npython++;
+			r->python_on_cpu += g->on_cpu;
+		}
+		uprobes_process(m, g, ev, n, cause, ctx);
+	}
+	return 0;
 }

@@ -16,6 +16,12 @@
  * share of it spent waiting for the GIL. Per process: achieved parallelism (summed on-CPU
  * time over the process's wall time).
  *
+ * With GIL uprobes (record --gil on an unstripped interpreter: EV_GIL records at take_gil's
+ * entry and return and at drop_gil's entry) gil_analyze_uprobes() replaces the inference for
+ * the processes that have them: exact hold intervals, each hand-off's previous holder, and its
+ * cause from drop_gil's caller (the eval breaker: forced after the switch interval;
+ * PyEval_SaveThread: released around a blocking call). Those processes say method uprobes.
+ *
  * Pure: works on the model only (unit-testable with synthetic events).
  */
 #ifndef CONLAB_GIL_H
@@ -28,15 +34,30 @@
 
 #define GIL_HIST 32	/* log2 ns buckets */
 
+enum gil_method {
+	GIL_INFERRED = 0,	/* from futex waits */
+	GIL_UPROBES = 1,	/* from take_gil / drop_gil uprobes (EV_GIL) */
+};
+
+/* Why a holder let the GIL go (uprobes: from drop_gil's caller). */
+enum gil_cause {
+	GC_OTHER = 0,		/* another caller, or unknown */
+	GC_FORCED,		/* the eval breaker: another thread asked after the switch interval */
+	GC_BLOCKING,		/* PyEval_SaveThread: around a blocking call (IO, sleep, a lock) */
+	GC_EXIT,		/* the thread is exiting (drop_gil from take_gil) */
+	GC_NCAUSES
+};
+
 struct gil_thread {
 	uint32_t tid;
 	char comm[CLAB_COMM_LEN];
 	uint64_t on_cpu, runnable, blocked_other;	/* blocked_other: not waiting for the GIL */
-	uint64_t gil_wait;	/* time asleep on the GIL's futexes (condvar, mutex, switch_cond) */
+	uint64_t gil_wait;	/* time asleep on the GIL's futexes (uprobes: asleep in take_gil) */
 	uint64_t waits, timeouts;	/* futex waits on the GIL, and how many timed out */
 	uint64_t acquisitions;	/* episodes ended (it got the GIL after waiting) */
 	uint64_t forced, voluntary;	/* how those episodes ended */
 	uint64_t episode_max;
+	uint64_t held, takes;	/* uprobes: time holding the GIL, take_gil calls */
 };
 
 /* One hand-off seen: a waiter got the GIL after waiting. */
@@ -45,6 +66,15 @@ struct gil_handoff {
 	uint64_t waited;	/* episode length */
 	uint32_t from, to;	/* previous holder (the waker, 0 unknown), new holder */
 	uint8_t forced;		/* some wait of the episode timed out: forced after the interval */
+	uint8_t cause;		/* uprobes: enum gil_cause of the previous holder's drop */
+	uint64_t held;		/* uprobes: how long the previous holder had held it */
+};
+
+/* uprobes: one stretch of one thread holding the GIL */
+struct gil_hold {
+	uint64_t from, to;
+	uint32_t tid;
+	uint8_t cause;		/* how it ended: enum gil_cause */
 };
 
 struct gil_process {
@@ -66,6 +96,11 @@ struct gil_process {
 	size_t nthreads;
 	struct gil_handoff *handoffs;
 	size_t nhandoffs;
+	int method;		/* enum gil_method */
+	struct gil_hold *holds;	/* uprobes: time order */
+	size_t nholds;
+	uint64_t held;		/* uprobes: summed hold time */
+	uint64_t drops[GC_NCAUSES];
 };
 
 struct gil_report {
@@ -77,6 +112,19 @@ struct gil_report {
 };
 
 int gil_analyze(struct gil_report *r, const struct model *m);
+
+/* drop_gil's caller -> enum gil_cause (the report symbolizes; tests fake it) */
+typedef int (*gil_cause_fn)(void *ctx, uint32_t pid, uint64_t ret_addr);
+/* gil_analyze, then the exact GIL of every process with EV_GIL records (time order). */
+struct ev_gil;
+int gil_analyze_uprobes(struct gil_report *r, const struct model *m, const struct ev_gil *const *ev,
+			size_t n, gil_cause_fn cause, void *ctx);
+/* The EV_GIL records of a trace, time order; *n set; free() the array. */
+struct trace;
+const struct ev_gil **gil_collect(const struct trace *t, size_t *n);
+/* enum gil_cause from the name of drop_gil's caller */
+int gil_cause_of_caller(const char *func);
+const char *gil_cause_name(int c);
 void gil_free(struct gil_report *r);
 
 /* "3.11" when a path names a CPython interpreter or libpython (python3.11, libpython3.12.so),

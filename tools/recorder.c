@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "fdscan.h"
+#include "gil.h"
 #include "procmaps.h"
 #include "recorder.h"
 #include "source.h"
@@ -178,6 +179,11 @@ static void refresh_maps(struct recorder *r, struct rproc *p)
 	for (size_t i = 0; i < m.n; i++) {
 		const struct map_entry *e = &m.v[i];
 		struct ev_meta_maps mm = {};
+		char v[16];
+
+		/* --gil: a CPython interpreter or libpython mapped: its GIL uprobes, once a file */
+		if (r->o->gil && (e->prot & 4) && gil_python_version(e->path, v, sizeof(v)))
+			source_attach_gil(r->src, e->path);
 
 		if (e->path[0] != '/')	/* file-backed only: that is what symbols come from */
 			continue;
@@ -415,7 +421,7 @@ static int start_targets(struct recorder *r, struct target_cmd *tc)
 
 int record_run(const struct record_opts *o, struct record_result *res)
 {
-	struct source_opts so = {o->all, o->buffer, o->stacks, o->verbose, o->locks};
+	struct source_opts so = {o->all, o->buffer, o->stacks, o->verbose, o->locks, o->gil};
 	struct target_cmd tc = {.pid = 0};
 	struct recorder r = {.o = o, .res = res};
 	struct sigaction sa = {.sa_handler = on_signal};

@@ -24,6 +24,7 @@ struct record_opts {
 	int status;		/* live status line on stderr */
 	int verbose;
 	int locks;		/* REC_LOCKS_* bits: lock uprobes on the target's glibc */
+	int gil;		/* GIL uprobes on the CPython interpreters traced processes map */
 	/* Live hooks (may be NULL): every record as it is drained, and every poll tick.
 	 * A non-zero return stops the recording (STOP_DEADLOCK). */
 	int (*on_event)(void *ctx, const struct ev_hdr *rec);

@@ -15,6 +15,7 @@
 #include "json.h"
 #include "model.h"
 #include "report.h"
+#include "symbolize.h"
 #include "trace.h"
 #include "util.h"
 
@@ -106,8 +107,8 @@ static const char *syms_text(int s)
 {
 	switch (s) {
 	case SYMS_PRESENT:
-		return "the interpreter has take_gil/drop_gil symbols, but conlab does not place "
-		       "GIL uprobes yet: inferred from futex waits";
+		return "the interpreter has take_gil/drop_gil symbols but the recording has no GIL "
+		       "uprobe events (record with --gil, or `conlab gil`): inferred from futex waits";
 	case SYMS_ABSENT:
 		return "take_gil/drop_gil are not in the interpreter's symbol table (stripped): "
 		       "inferred from futex waits";
@@ -123,7 +124,11 @@ static void text_proc(const struct model *m, const struct gil_process *g, int to
 
 	fprintf(out, "\nprocess %u (%s): CPython %s\n", g->pid, g->comm,
 		g->version[0] ? g->version : "?");
-	fprintf(out, "  GIL: %s\n", syms_text(syms));
+	if (g->method == GIL_UPROBES)
+		fprintf(out, "  GIL: uprobes on take_gil/drop_gil in %s: exact hold intervals\n",
+			path[0] ? path : "the interpreter");
+	else
+		fprintf(out, "  GIL: %s\n", syms_text(syms));
 	fprintf(out, "  parallelism: on CPU %s over %s wall = %.2f× (1.00× = one thread at a time)\n",
 		fmt_dur(a, sizeof(a), g->on_cpu), fmt_dur(b, sizeof(b), g->wall),
 		g->wall ? (double)g->on_cpu / g->wall : 0.0);
@@ -131,7 +136,20 @@ static void text_proc(const struct model *m, const struct gil_process *g, int to
 		fprintf(out, "  while its threads ran (%s from %.3f s): on CPU %s = %.2f×\n",
 			fmt_dur(a, sizeof(a), g->mt_wall), (g->mt_from - m->t_first) / 1e9,
 			fmt_dur(b, sizeof(b), g->mt_on_cpu), (double)g->mt_on_cpu / g->mt_wall);
-	if (!g->gil_addr) {
+	if (g->method == GIL_UPROBES) {
+		fprintf(out, "  GIL held %s in %zu holds; threads slept %s waiting for it in take_gil\n",
+			fmt_dur(a, sizeof(a), g->held), g->nholds, fmt_dur(b, sizeof(b), g->gil_wait));
+		fprintf(out, "  drops: %" PRIu64 " forced after the switch interval, %" PRIu64
+			" around a blocking call, %" PRIu64 " at thread exit, %" PRIu64 " other",
+			g->drops[GC_FORCED], g->drops[GC_BLOCKING], g->drops[GC_EXIT],
+			g->drops[GC_OTHER]);
+		if (g->interval_est)
+			fprintf(out, "; switch interval about %s (median hold ended by a forced drop)",
+				fmt_dur(c, sizeof(c), g->interval_est));
+		fputc('\n', out);
+		fprintf(out, "  hand-offs to another thread: %zu — forced %" PRIu64 ", voluntary %"
+			PRIu64 "\n", g->nhandoffs, g->forced, g->voluntary);
+	} else if (!g->gil_addr) {
 		fprintf(out, "  no GIL waits seen: no thread of this process had to wait for the GIL "
 			"(one thread, or threads that mostly block in IO with the GIL released)\n");
 	} else {
@@ -146,20 +164,23 @@ static void text_proc(const struct model *m, const struct gil_process *g, int to
 			", voluntary release (the holder blocked or finished) %" PRIu64 "\n",
 			g->nhandoffs, g->forced, g->voluntary);
 	}
-	fprintf(out, "    %-20s %9s %9s %9s %6s %9s %7s %8s %7s %7s %9s\n", "THREAD", "ON-CPU",
+	fprintf(out, "    %-20s %9s %9s %9s %6s %9s %7s %8s %7s %7s %9s%s\n", "THREAD", "ON-CPU",
 		"RUNNABLE", "GIL-WAIT", "GIL%", "BLOCKED", "WAITS", "TIMEOUTS", "FORCED", "VOLUNT",
-		"MAX-WAIT");
+		"MAX-WAIT", g->method == GIL_UPROBES ? "      HELD" : "");
 	for (size_t i = 0; i < g->nthreads; i++) {
 		const struct gil_thread *t = &g->threads[i];
 		uint64_t want = t->on_cpu + t->runnable + t->gil_wait;
 		char e[32];
 
 		fprintf(out, "    %-20s %9s %9s %9s %5.1f%% %9s %7" PRIu64 " %8" PRIu64 " %7" PRIu64
-			" %7" PRIu64 " %9s\n", tname(g, t->tid, n1, sizeof(n1)),
+			" %7" PRIu64 " %9s", tname(g, t->tid, n1, sizeof(n1)),
 			fmt_dur(a, sizeof(a), t->on_cpu), fmt_dur(b, sizeof(b), t->runnable),
 			fmt_dur(c, sizeof(c), t->gil_wait), pct(t->gil_wait, want),
 			fmt_dur(d, sizeof(d), t->blocked_other), t->waits, t->timeouts, t->forced,
 			t->voluntary, t->episode_max ? fmt_dur(e, sizeof(e), t->episode_max) : "-");
+		if (g->method == GIL_UPROBES)
+			fprintf(out, " %9s", fmt_dur(e, sizeof(e), t->held));
+		fputc('\n', out);
 	}
 	fprintf(out, "    (GIL%% = GIL-WAIT / (ON-CPU + RUNNABLE + GIL-WAIT): the share of the time "
 		"it wanted to run spent waiting for the GIL)\n");
@@ -187,6 +208,14 @@ static void text_proc(const struct model *m, const struct gil_process *g, int to
 		for (size_t i = 0; i < n; i++) {
 			const struct gil_handoff *h = &g->handoffs[i];
 
+			if (g->method == GIL_UPROBES) {
+				fprintf(out, "    at %8.3f s  %-22s held %9s, %-16s -> %-22s after "
+					"waiting %s\n", (h->ts - m->t_first) / 1e9,
+					tname(g, h->from, n1, sizeof(n1)),
+					fmt_dur(b, sizeof(b), h->held), gil_cause_name(h->cause),
+					tname(g, h->to, n2, sizeof(n2)), fmt_dur(a, sizeof(a), h->waited));
+				continue;
+			}
 			fprintf(out, "    at %8.3f s  %-22s -> %-22s %-9s after waiting %s\n",
 				(h->ts - m->t_first) / 1e9, tname(g, h->from, n1, sizeof(n1)),
 				tname(g, h->to, n2, sizeof(n2)), h->forced ? "forced" : "voluntary",
@@ -245,7 +274,13 @@ static int json(const struct model *m, const struct gil_report *r, FILE *out)
 		json_kv_u64(&j, "pid", g->pid);
 		json_kv_str(&j, "comm", g->comm);
 		json_kv_str(&j, "version", g->version);
-		json_kv_str(&j, "method", "futex-inferred");
+		json_kv_str(&j, "method", g->method == GIL_UPROBES ? "uprobes" : "futex-inferred");
+		json_kv_u64(&j, "held_ns", g->held);
+		json_kv_u64(&j, "holds", g->nholds);
+		json_obj_begin(&j, "drops");
+		for (int k = 0; k < GC_NCAUSES; k++)
+			json_kv_u64(&j, gil_cause_name(k), g->drops[k]);
+		json_obj_end(&j);
 		json_kv_str(&j, "gil_symbols", syms == SYMS_PRESENT ? "present" :
 			    syms == SYMS_ABSENT ? "absent" : "unknown");
 		if (g->gil_addr)
@@ -287,6 +322,8 @@ static int json(const struct model *m, const struct gil_report *r, FILE *out)
 			json_kv_u64(&j, "forced", t->forced);
 			json_kv_u64(&j, "voluntary", t->voluntary);
 			json_kv_u64(&j, "max_wait_ns", t->episode_max);
+			json_kv_u64(&j, "held_ns", t->held);
+			json_kv_u64(&j, "takes", t->takes);
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);
@@ -300,6 +337,10 @@ static int json(const struct model *m, const struct gil_report *r, FILE *out)
 			json_kv_u64(&j, "to", h->to);
 			json_kv_u64(&j, "waited_ns", h->waited);
 			json_kv_str(&j, "cause", h->forced ? "forced" : "voluntary");
+			if (g->method == GIL_UPROBES) {
+				json_kv_str(&j, "release", gil_cause_name(h->cause));
+				json_kv_u64(&j, "from_held_ns", h->held);
+			}
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);
@@ -311,15 +352,55 @@ static int json(const struct model *m, const struct gil_report *r, FILE *out)
 	return 0;
 }
 
+/* drop_gil's callers, symbolized with one offline symbolizer per process */
+struct gil_causes {
+	const struct model *m;
+	uint32_t *pid;
+	struct symbolizer **sym;
+	size_t n;
+};
+
+static int drop_cause(void *ctx, uint32_t pid, uint64_t ret_addr)
+{
+	struct gil_causes *c = ctx;
+	const struct m_process *p;
+	struct symbolizer *s = NULL;
+	struct sym_code sc;
+	size_t i;
+
+	for (i = 0; i < c->n && c->pid[i] != pid; i++)
+		;
+	if (i == c->n) {
+		p = model_process(c->m, pid);
+		c->pid = xrealloc(c->pid, (c->n + 1) * sizeof(*c->pid));
+		c->sym = xrealloc(c->sym, (c->n + 1) * sizeof(*c->sym));
+		c->pid[c->n] = pid;
+		c->sym[c->n] = p && p->maps.n ? symbolizer__new_maps(&p->maps) : NULL;
+		c->n++;
+	}
+	s = c->sym[i];
+	if (!s || !ret_addr || symbolizer__code(s, ret_addr, SYM_RETADDR, &sc))
+		return GC_OTHER;
+	return gil_cause_of_caller(sc.func);
+}
+
 int report_gil(const struct model *m, const struct trace *t, const struct report_opts *o,
 	       FILE *out)
 {
+	struct gil_causes gc = {.m = m};
 	struct gil_report r;
+	size_t n;
+	const struct ev_gil **ev = gil_collect(t, &n);
 	int ret;
 
-	(void)t;
-	gil_analyze(&r, m);
+	gil_analyze_uprobes(&r, m, ev, n, drop_cause, &gc);
 	ret = o->format == FMT_JSON ? json(m, &r, out) : text(m, &r, o, out);
 	gil_free(&r);
+	for (size_t i = 0; i < gc.n; i++)
+		if (gc.sym[i])
+			symbolizer__free(gc.sym[i]);
+	free(gc.sym);
+	free(gc.pid);
+	free(ev);
 	return ret;
 }

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "conlab.skel.h"
+#include "gilprobe.h"
 #include "source.h"
 #include "uprobes.h"
 #include "recorder.h"
@@ -30,6 +31,9 @@ struct bpf_source {
 	struct up_plan *plan;		/* --locks: where the lock uprobes go */
 	struct bpf_link **links;
 	size_t nlinks;
+	int gil;
+	char **gil_paths;		/* interpreter files looked at for the GIL uprobes */
+	size_t ngil_paths;
 };
 
 /* libbpf's messages are kept quiet unless asked for, but the last ones are kept so that a
@@ -102,6 +106,8 @@ static void choose_twins(struct bpf_source *s)
 			bpf_program__set_autoload(prog, !s->use_btf);
 		else if (!strncmp(n, "lk_", 3))
 			bpf_program__set_autoload(prog, s->locks);	/* --locks only */
+		else if (!strncmp(n, "gil_", 4))
+			bpf_program__set_autoload(prog, s->gil);	/* --gil only */
 		else if (!strncmp(n, "sys_", 4)) {
 			/* the futex2 syscalls are newer than futex: attach what the kernel has */
 			bpf_program__set_autoload(prog, tracepoint_exists("syscalls", n));
@@ -158,6 +164,55 @@ int source_attach_locks(struct bpf_source *s, uint32_t pid)
 			      (const uint32_t *)s->skel->rodata->sp_off, pid, &s->links, &s->nlinks);
 }
 
+static int attach_gil_one(struct bpf_source *s, struct bpf_program *prog, const char *path,
+			  uint64_t off, int ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret);
+	struct bpf_link *l;
+
+	/* every process that maps the file (pid -1): pool workers are seen too, and the BPF
+	 * side keeps only traced processes */
+	l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &uo);
+	if (!l)
+		return -errno;
+	s->links = xrealloc(s->links, (s->nlinks + 1) * sizeof(*s->links));
+	s->links[s->nlinks++] = l;
+	return 0;
+}
+
+int source_attach_gil(struct bpf_source *s, const char *path)
+{
+	struct gil_syms g;
+	int err;
+
+	if (!s->gil)
+		return 0;
+	for (size_t i = 0; i < s->ngil_paths; i++)
+		if (!strcmp(s->gil_paths[i], path))
+			return 0;
+	s->gil_paths = xrealloc(s->gil_paths, (s->ngil_paths + 1) * sizeof(*s->gil_paths));
+	s->gil_paths[s->ngil_paths++] = xstrdup(path);
+	if (gilprobe_find(path, &g) <= 0)
+		return 0;	/* stripped: the gil report infers from futex waits */
+	err = attach_gil_one(s, s->skel->progs.gil_take, path, g.take_off, 0);
+	if (!err)
+		err = attach_gil_one(s, s->skel->progs.gil_take_ret, path, g.take_off, 1);
+	if (!err)
+		err = attach_gil_one(s, s->skel->progs.gil_drop, path, g.drop_off, 0);
+	if (err) {
+		errmsg("cannot attach the GIL uprobes to %s: %s; the gil report infers from futex "
+		       "waits", path, strerror(-err));
+		return -1;
+	}
+	if (libbpf_verbose)
+		fprintf(stderr, "conlab: GIL uprobes on %s: take_gil+%#llx (%s, %s), drop_gil+%#llx "
+			"(%s, %s)\n", path, (unsigned long long)g.take_off, g.take_insn,
+			g.take_emulated ? "emulated" : "single-stepped",
+			(unsigned long long)g.drop_off, g.drop_insn,
+			g.drop_emulated ? "emulated" : "single-stepped");
+	return 1;
+}
+
 struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *ctx)
 {
 	struct bpf_source *s = xcalloc(1, sizeof(*s));
@@ -184,6 +239,7 @@ struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *
 	bpf_map__set_max_entries(s->skel->maps.events,
 				 pow2_at_least(o->buffer_bytes ? o->buffer_bytes : 16u << 20));
 	s->locks = o->locks;
+	s->gil = o->gil;
 	choose_twins(s);
 	if (s->locks && plan_locks(s))
 		goto fail;
@@ -297,6 +353,9 @@ void source_close(struct bpf_source *s)
 	for (size_t i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
 	free(s->links);
+	for (size_t i = 0; i < s->ngil_paths; i++)
+		free(s->gil_paths[i]);
+	free(s->gil_paths);
 	free(s->plan);
 	conlab_bpf__destroy(s->skel);
 	free(s);

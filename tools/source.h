@@ -16,6 +16,7 @@ struct source_opts {
 	int want_stacks;
 	int verbose;		/* show libbpf's messages */
 	int locks;		/* REC_LOCKS_* (recorder.h): load the lock uprobes */
+	int gil;		/* load the GIL uprobes (attached per interpreter file) */
 };
 
 /* Called for every record drained; return non-zero to stop the current drain. */
@@ -29,6 +30,10 @@ int source_trace_pid(struct bpf_source *s, uint32_t tgid);
 int source_set_text(struct bpf_source *s, uint32_t tgid, uint64_t lo, uint64_t hi);
 /* Attach the lock uprobes (--locks) for one process; 0 when --locks is off. */
 int source_attach_locks(struct bpf_source *s, uint32_t pid);
+/* The GIL uprobes on an interpreter or libpython file (a mapping of a traced process), once
+ * per file: 1 attached now, 0 not (no take_gil/drop_gil symbols, done before, --gil off), -1
+ * when the kernel refused (said on stderr). */
+int source_attach_gil(struct bpf_source *s, const char *path);
 /* Drain what the ring buffer holds now; records drained or -1. */
 int source_drain(struct bpf_source *s);
 /* Per-CPU loss counters as EV_META_LOST records (hdr.tid = cpu); returns the CPU count. */

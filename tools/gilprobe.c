@@ -1,0 +1,103 @@
+/* gilprobe.c — take_gil / drop_gil in an interpreter's symbol table (see gilprobe.h). */
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gilprobe.h"
+#include "uprobes.h"
+
+/* File offset of a virtual address, from the PT_LOAD that holds it. */
+static int va_to_off(Elf *e, uint64_t va, uint64_t *off)
+{
+	size_t nph;
+
+	if (elf_getphdrnum(e, &nph))
+		return -1;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (va >= ph.p_vaddr && va < ph.p_vaddr + ph.p_filesz) {
+			*off = va - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Is the first instruction at off one the kernel emulates? Its mnemonic in insn. */
+static int entry_emulated(int fd, uint64_t off, char *insn, size_t n)
+{
+	struct up_site sites[UP_MAX_SITES];
+	uint8_t code[64];
+	ssize_t got = pread(fd, code, sizeof(code), off);
+	int ns;
+
+	snprintf(insn, n, "?");
+	if (got <= 0)
+		return 0;
+	ns = uprobes_sites(code, got, 1, sites, UP_MAX_SITES);
+	for (int i = 0; i < ns; i++)
+		if (sites[i].rel == 0) {
+			snprintf(insn, n, "%s", sites[i].insn);
+			return sites[i].emulated;
+		}
+	return 0;
+}
+
+int gilprobe_find(const char *path, struct gil_syms *out)
+{
+	uint64_t take = 0, drop = 0;
+	Elf_Scn *scn = NULL;
+	int fd, found = 0;
+	Elf *e;
+
+	memset(out, 0, sizeof(*out));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e) {
+		close(fd);
+		return -1;
+	}
+	while ((scn = elf_nextscn(e, scn)) && !(take && drop)) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize && !(take && drop); i++) {
+			GElf_Sym s;
+			const char *nm;
+
+			if (!gelf_getsym(d, i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC ||
+			    !s.st_value)
+				continue;
+			nm = elf_strptr(e, sh.sh_link, s.st_name);
+			if (!nm)
+				continue;
+			if (!strcmp(nm, "take_gil"))
+				take = s.st_value;
+			else if (!strcmp(nm, "drop_gil"))
+				drop = s.st_value;
+		}
+	}
+	if (take && drop && !va_to_off(e, take, &out->take_off) &&
+	    !va_to_off(e, drop, &out->drop_off)) {
+		out->take_emulated = entry_emulated(fd, out->take_off, out->take_insn,
+						    sizeof(out->take_insn));
+		out->drop_emulated = entry_emulated(fd, out->drop_off, out->drop_insn,
+						    sizeof(out->drop_insn));
+		found = 1;
+	}
+	elf_end(e);
+	close(fd);
+	return found;
+}
