@@ -221,7 +221,7 @@ if "$CONLAB" deadlock --help > /dev/null 2>&1; then
 		"$CONLAB" deadlock -p "$ap" > /dev/null 2>&1 &
 		dp=$!
 		sleep "0.0$((i * 2))"
-		if [ $((i % 2)) = 0 ]; then kill -KILL "$dp"; else kill -TERM "$dp"; fi
+		if [ $((i % 2)) = 0 ]; then kill -KILL "$dp"; else kill -TERM "$dp"; fi 2> /dev/null
 		wait "$dp" 2> /dev/null
 	done
 	sleep 0.2
