@@ -276,8 +276,8 @@ enum lost_kind {
 	LOST_TASKMAP = 2,	/* traced-process map full: a child could not be followed */
 	LOST_FUTEXMAP = 3,	/* futex in-flight map full: a futex call not timed */
 	LOST_USER_READ = 4,	/* user memory read failed (futex word, stack) */
-	LOST_LOCKMAP = 6,	/* lock uprobes: the held-lock or edge map was full */
 	LOST_WAITMAP = 5,	/* loop-wait in-flight map full: a wait call not recorded */
+	LOST_LOCKMAP = 6,	/* lock uprobes: the held-lock or edge map was full */
 	LOST_NKINDS = 8,
 };
 

@@ -721,6 +721,8 @@ void model_finish(struct model *m, uint64_t end_ts)
 			if (m->nlosses && model_uncertain(m, iv->start, iv->end))
 				iv->flags |= IV_UNCERTAIN;
 			t->time_in[iv->state] += d;
+			if (iv->flags & IV_UNCERTAIN)
+				t->uncertain_ns += d;
 			if (iv->state == TH_BLOCKED)
 				t->blocked_in[wait_kind_class(iv->w.kind)] += d;
 		}

@@ -108,6 +108,7 @@ struct m_thread {
 	uint64_t blocked_in[BC_NCLASSES];
 	uint64_t switches, preemptions, wakeups_received;
 	uint64_t futex_waits, futex_wakes;	/* calls, whether or not they blocked */
+	uint64_t uncertain_ns;		/* time in intervals that overlap lost events */
 };
 
 struct m_process {

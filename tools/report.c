@@ -88,7 +88,23 @@ void report_json_lost(const struct model *m, struct json *j)
 	json_kv_u64(j, "futexmap", m->lost[LOST_FUTEXMAP]);
 	json_kv_u64(j, "stacks", m->lost[LOST_STACK]);
 	json_kv_u64(j, "user_reads", m->lost[LOST_USER_READ]);
+	json_kv_u64(j, "waitmap", m->lost[LOST_WAITMAP]);
+	json_kv_u64(j, "lockmap", m->lost[LOST_LOCKMAP]);
 	json_obj_end(j);
+	/* per CPU, cumulative, the kinds that lose records */
+	json_arr_begin(j, "lost_per_cpu");
+	for (size_t c = 0; c < m->nlost_cpu; c++) {
+		const uint64_t *v = &m->lost_cpu[c * LOST_NKINDS];
+
+		json_obj_begin(j, NULL);
+		json_kv_u64(j, "cpu", c);
+		json_kv_u64(j, "ringbuf", v[LOST_RINGBUF]);
+		json_kv_u64(j, "taskmap", v[LOST_TASKMAP]);
+		json_kv_u64(j, "futexmap", v[LOST_FUTEXMAP]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_kv_u64(j, "loss_windows", m->nlosses);
 }
 
 /* Output to a file: created 0600 without following a symlink, written through a temp file and

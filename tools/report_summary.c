@@ -100,6 +100,8 @@ static void text_thread(FILE *out, const struct m_thread *t)
 		fmt_dur(b, sizeof(b), t->time_in[TH_RUNNABLE]), fmt_dur(c, sizeof(c), off_cpu(t)));
 	for (int k = 0; k < BC_NCLASSES; k++)
 		fprintf(out, " %9s", t->blocked_in[k] ? fmt_dur(d[k], 16, t->blocked_in[k]) : "-");
+	if (t->uncertain_ns)
+		fprintf(out, "  (%s uncertain: events lost)", fmt_dur(a, sizeof(a), t->uncertain_ns));
 	fputc('\n', out);
 }
 
@@ -183,6 +185,7 @@ static void json_thread(struct json *j, const struct m_thread *t)
 	json_kv_u64(j, "futex_wait_calls", t->futex_waits);
 	json_kv_u64(j, "futex_wake_calls", t->futex_wakes);
 	json_kv_bool(j, "exited", t->exited);
+	json_kv_u64(j, "uncertain_ns", t->uncertain_ns);
 	json_obj_end(j);
 }
 
