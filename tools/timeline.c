@@ -198,10 +198,10 @@ static void add_interval(struct tl_ctx *c, struct tl_lane *l, const struct m_int
 
 static int cmp_par(const void *a, const void *b)
 {
-	const int64_t *x = a, *y = b;	/* [ts, delta] pairs */
+	const int64_t *x = a, *y = b;	/* [ts, delta] pairs; ts compared unsigned */
 
 	if (x[0] != y[0])
-		return x[0] < y[0] ? -1 : 1;
+		return (uint64_t)x[0] < (uint64_t)y[0] ? -1 : 1;
 	return x[1] < y[1] ? -1 : x[1] > y[1];	/* ends before starts at the same time */
 }
 
@@ -209,7 +209,7 @@ static void build_parallelism(struct timeline *tl)
 {
 	size_t n = 0;
 	int64_t *ev;
-	uint32_t cur = 0;
+	int64_t cur = 0;	/* signed: an interval that ends before it starts must not wrap */
 	uint64_t last;
 
 	for (size_t i = 0; i < tl->nlanes; i++)
@@ -233,7 +233,7 @@ static void build_parallelism(struct timeline *tl)
 	/* first pass for the maximum, so par_time can be sized */
 	for (size_t i = 0; i < n; i++) {
 		cur += ev[2 * i + 1];
-		if (cur > tl->max_par)
+		if (cur > (int64_t)tl->max_par)
 			tl->max_par = cur;
 	}
 	tl->par_time = xcalloc(tl->max_par + 1, sizeof(*tl->par_time));
@@ -241,11 +241,14 @@ static void build_parallelism(struct timeline *tl)
 	for (size_t i = 0; i < n; i++) {
 		uint64_t ts = ev[2 * i];
 
-		tl->par_time[cur] += ts - last;
+		if (cur >= 0 && cur <= (int64_t)tl->max_par && ts >= last)
+			tl->par_time[cur] += ts - last;
 		last = ts;
 		cur += ev[2 * i + 1];
 		if (i + 1 < n && (uint64_t)ev[2 * (i + 1)] == ts)
 			continue;	/* settle every change at this instant first */
+		if (cur < 0)
+			cur = 0;
 		if (tl->par[tl->npar - 1].ts == ts)
 			tl->par[tl->npar - 1].n = cur;
 		else if (tl->par[tl->npar - 1].n != cur) {
@@ -253,7 +256,7 @@ static void build_parallelism(struct timeline *tl)
 			tl->par[tl->npar++] = (struct tl_par){ts, cur};
 		}
 	}
-	if (tl->t1 > last)
+	if (tl->t1 > last && cur >= 0 && cur <= (int64_t)tl->max_par)
 		tl->par_time[cur] += tl->t1 - last;
 	free(ev);
 }
