@@ -29,6 +29,15 @@ if io_run ep_sleep "$WL/epoll_server" --handler sleep --requests 20 --slow 2 --b
 	check "epoll sleep: text names the blocked loop" grep -q \
 		"loop thread blocked .* in clock_nanosleep at" \
 		<("$CONLAB" report io -i "$TMP/ep_sleep.clab")
+	PORT=$(lastkv "$TMP/ep_sleep.out" port)
+	check "epoll sleep: fd types: the epoll fd the loop waits on" pyjson "$TMP/ep_sleep.json" \
+		"[f for l in j['loops'] if l['tid']==$LT for f in l['fds'] if f['role']=='wait' and f['type']=='epoll']"
+	check "epoll sleep: fd types: the listening socket on 127.0.0.1:$PORT" pyjson \
+		"$TMP/ep_sleep.json" "[f for l in j['loops'] if l['tid']==$LT for f in l['process_fds'] if f['type']=='tcp' and f['listening'] and f['desc'].endswith('127.0.0.1:$PORT')]"
+	check "epoll sleep: fd types: a client connection 127.0.0.1 → 127.0.0.1:$PORT" pyjson \
+		"$TMP/ep_sleep.json" "[f for l in j['loops'] if l['tid']==$LT for f in l['process_fds'] if f['type']=='tcp' and not f['listening'] and f['desc'].startswith('tcp 127.0.0.1:') and f['desc'].endswith('→127.0.0.1:$PORT')]"
+	check "epoll sleep: fd types: the 10 ms timerfd and the eventfd" pyjson "$TMP/ep_sleep.json" \
+		"[1 for l in j['loops'] if l['tid']==$LT if [f for f in l['process_fds'] if f['type']=='timerfd' and '10.0 ms' in f['desc']] and [f for f in l['process_fds'] if f['type']=='eventfd']]"
 else
 	fail "epoll sleep: conlab io ran" "$(tail -2 "$TMP/ep_sleep.err")"
 fi
@@ -108,6 +117,27 @@ if gil_run pool "$PYWL/pools.py" --mode processes --workers 2 --tasks 4 --work-m
 		"$TMP/pool.json" "j['python_processes'] >= 3 and all(p['gil_wait_ns']==0 for p in j['processes'][1:] if p['on_cpu_ns'] > 20e6)"
 	check "gil process pool: text says each process has its own GIL" grep -q \
 		"each process has its own GIL" <("$CONLAB" report gil -i "$TMP/pool.clab")
+fi
+
+# --- the GIL from uprobes on take_gil/drop_gil (unstripped interpreters: pyenv builds) ---------
+if "$CONLAB" gil --quiet --format json -o "$TMP/gilup.json" --trace "$TMP/gilup.clab" -- \
+	python3 "$PYWL/gil.py" --threads 4 --ms 100 > "$TMP/gilup.out" 2> "$TMP/gilup.err"; then
+	if pyjson "$TMP/gilup.json" "$PROC['gil_symbols']=='present'"; then
+		check "gil uprobes: method uprobes, exact holds" pyjson "$TMP/gilup.json" \
+			"$PROC['method']=='uprobes' and $PROC['holds'] >= 20 and $PROC['held_ns'] > 0"
+		check "gil uprobes: every hand-off names its previous holder, a thread of the process" \
+			pyjson "$TMP/gilup.json" "$PROC['handoff_list'] and all(h['from'] in [t['tid'] for t in $PROC['threads']] and h['from'] != h['to'] for h in $PROC['handoff_list'])"
+		check "gil uprobes: 4 CPU-bound threads: hand-offs mostly forced by the switch interval" \
+			pyjson "$TMP/gilup.json" "$PROC['forced'] > $PROC['voluntary'] and $PROC['drops']['switch-interval'] >= 20"
+		check "gil uprobes: forced holds last about the 5 ms switch interval" pyjson \
+			"$TMP/gilup.json" "3.5e6 <= $PROC['switch_interval_est_ns'] <= 10e6"
+		check "gil uprobes: text says uprobes and lists holders" grep -q \
+			"switch-interval  -> worker" <("$CONLAB" report gil -i "$TMP/gilup.clab")
+	else
+		skip "gil uprobes: this python3's interpreter has no take_gil symbol (stripped)"
+	fi
+else
+	fail "gil uprobes: conlab gil ran" "$(tail -2 "$TMP/gilup.err")"
 fi
 
 check "report gil on a C program: no CPython process" grep -q "no CPython process" \

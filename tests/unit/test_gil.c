@@ -252,12 +252,102 @@ static void test_version_from_path(void **state)
 	assert_null(gil_python_version(NULL, v, sizeof(v)));
 }
 
+/* EV_GIL records; the caller address says the cause (the fake classifier below) */
+#define CALLER_BREAKER 0x1000
+#define CALLER_SAVE 0x2000
+static struct ev_gil gev[16];
+static size_t ngev;
+
+static void gil_ev(uint64_t us, uint32_t tid, uint32_t op, uint64_t caller)
+{
+	gev[ngev] = (struct ev_gil){{US(us), tid, EV_GIL, sizeof(struct ev_gil)}, caller, PID, op};
+	ngev++;
+}
+
+static int fake_cause(void *ctx, uint32_t pid, uint64_t ret)
+{
+	(void)ctx;
+	assert_int_equal(pid, PID);
+	return ret == CALLER_BREAKER ? GC_FORCED : ret == CALLER_SAVE ? GC_BLOCKING : GC_OTHER;
+}
+
+/* The convoy with uprobes: A holds, B waits 5.5 ms and gets it when A is forced to drop; C
+ * waits until B drops around its read. Exact holders, causes and waits, method uprobes. */
+static void test_uprobes(void **state)
+{
+	struct model m;
+	struct gil_report r;
+	const struct ev_gil *ev[16];
+	const struct gil_process *g;
+	const struct gil_thread *tb = NULL, *tc = NULL;
+
+	(void)state;
+	model_init(&m);
+	convoy(&m);
+	ngev = 0;
+	gil_ev(0, A, GIL_TAKE_START, CALLER_SAVE);
+	gil_ev(1, A, GIL_TAKE_DONE, 0);
+	gil_ev(5, B, GIL_TAKE_START, CALLER_SAVE);
+	gil_ev(5505, A, GIL_DROP, CALLER_BREAKER);
+	gil_ev(5521, B, GIL_TAKE_DONE, 0);
+	gil_ev(5700, C, GIL_TAKE_START, CALLER_SAVE);
+	gil_ev(7001, B, GIL_DROP, CALLER_SAVE);
+	gil_ev(7011, C, GIL_TAKE_DONE, 0);
+	for (size_t i = 0; i < ngev; i++)
+		ev[i] = &gev[i];
+	gil_analyze_uprobes(&r, &m, ev, ngev, fake_cause, NULL);
+	assert_int_equal(r.nprocs, 1);
+	g = &r.procs[0];
+	assert_int_equal(g->method, GIL_UPROBES);
+	assert_int_equal(g->nhandoffs, 2);
+	assert_int_equal(g->handoffs[0].from, A);
+	assert_int_equal(g->handoffs[0].to, B);
+	assert_int_equal(g->handoffs[0].cause, GC_FORCED);
+	assert_int_equal(g->handoffs[0].held, US(5504));
+	assert_int_equal(g->handoffs[0].waited, US(5516));
+	assert_int_equal(g->handoffs[1].from, B);
+	assert_int_equal(g->handoffs[1].to, C);
+	assert_int_equal(g->handoffs[1].cause, GC_BLOCKING);
+	assert_int_equal(g->forced, 1);
+	assert_int_equal(g->voluntary, 1);
+	assert_int_equal(g->nholds, 2);
+	assert_int_equal(g->drops[GC_FORCED], 1);
+	assert_int_equal(g->drops[GC_BLOCKING], 1);
+	assert_int_equal(g->interval_est, US(5504));
+	for (size_t i = 0; i < g->nthreads; i++) {
+		if (g->threads[i].tid == B)
+			tb = &g->threads[i];
+		if (g->threads[i].tid == C)
+			tc = &g->threads[i];
+	}
+	assert_non_null(tb);
+	assert_non_null(tc);
+	/* asleep inside take_gil: B from 10 to 5010 and 5020 to 5510; C from 5710 to 7000 */
+	assert_int_equal(tb->gil_wait, US(5000 + 490));
+	assert_int_equal(tc->gil_wait, US(1290));
+	assert_int_equal(tb->held, US(7001 - 5521));
+	gil_free(&r);
+	model_free(&m);
+}
+
+static void test_cause_names(void **state)
+{
+	(void)state;
+	assert_int_equal(gil_cause_of_caller("eval_frame_handle_pending"), GC_FORCED);
+	assert_int_equal(gil_cause_of_caller("_Py_HandlePending"), GC_FORCED);
+	assert_int_equal(gil_cause_of_caller("PyEval_SaveThread"), GC_BLOCKING);
+	assert_int_equal(gil_cause_of_caller("take_gil"), GC_EXIT);
+	assert_int_equal(gil_cause_of_caller(NULL), GC_OTHER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_convoy),
 		cmocka_unit_test(test_not_python),
 		cmocka_unit_test(test_version_from_path),
+		cmocka_unit_test(test_uprobes),
+		cmocka_unit_test(test_cause_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
