@@ -49,6 +49,7 @@ void model_free(struct model *m)
 	idmap_free(&m->tid_index);
 	idmap_free(&m->pid_index);
 	idmap_free(&m->stack_index);
+	idmap_free(&m->cv_words);
 	fdtable_free(&m->fdt);
 	memset(m, 0, sizeof(*m));
 }
@@ -201,6 +202,23 @@ static int is_thread_of(const struct model *m, uint32_t tid, uint32_t pid)
  * waits on the joined thread's tid word with that tid as value; a semaphore waits at value 0
  * with its waiter count at +4; other bitset waits are condition variables.
  */
+static uint64_t cv_key(uint32_t pid, uint64_t addr)
+{
+	return addr * 31 + pid;
+}
+
+/*
+ * One wait can look like a semaphore and be a condvar (the second signal word of a
+ * pthread_cond_t sits at +4 and may be non-zero). A word ever waited on with no waiter counted
+ * at +4 is no sem_t, and neither is the word next to such a condvar word: relabel those waits.
+ */
+static int really_condvar(const struct model *m, uint32_t pid, uint64_t addr)
+{
+	return idmap_get(&m->cv_words, cv_key(pid, addr)) >= 0 ||
+	       idmap_get(&m->cv_words, cv_key(pid, addr + 4)) >= 0 ||
+	       idmap_get(&m->cv_words, cv_key(pid, addr - 4)) >= 0;
+}
+
 static void classify_futex(const struct model *m, const struct m_thread *t,
 			   const struct ev_switch_sleep *e, struct m_wait *w)
 {
@@ -244,6 +262,9 @@ static void classify_futex(const struct model *m, const struct m_thread *t,
 		w->kind = WK_SEMAPHORE;
 	} else if (cmd == FUTEX_WAIT_BITSET) {
 		w->kind = WK_CONDVAR;
+		/* a semaphore's waiter count includes its waiter: none at +4 means not a sem_t */
+		if (e->word4 == 0)
+			idmap_put((struct idmap *)&m->cv_words, cv_key(t->pid, e->arg0), 1);
 	}
 }
 
@@ -714,9 +735,16 @@ void model_finish(struct model *m, uint64_t end_ts)
 		if (st != TH_EXITED && end_ts > t->since)
 			set_state(m, t, st, end_ts);	/* close, and stay in the same state */
 		t->state = st;
+		if (t->wait.kind == WK_SEMAPHORE && m->cv_words.n &&
+		    really_condvar(m, t->pid, t->wait.obj))
+			t->wait.kind = WK_CONDVAR;
 		for (size_t k = 0; k < t->niv; k++) {
 			struct m_interval *iv = &t->iv[k];
 			uint64_t d = iv->end - iv->start;
+
+			if (iv->w.kind == WK_SEMAPHORE && m->cv_words.n &&
+			    really_condvar(m, t->pid, iv->w.obj))
+				iv->w.kind = WK_CONDVAR;
 
 			if (m->nlosses && model_uncertain(m, iv->start, iv->end))
 				iv->flags |= IV_UNCERTAIN;

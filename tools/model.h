@@ -179,6 +179,7 @@ struct model {
 	struct idmap tid_index;		/* tid -> newest thread */
 	struct idmap pid_index;		/* pid -> newest process */
 	struct idmap stack_index;	/* stack id -> stacks[] */
+	struct idmap cv_words;		/* (pid, futex) waited on as a condvar for sure */
 	struct fdtable fdt;		/* what each process's fds were (EV_META_FD) */
 
 	uint64_t t_first, t_last;	/* time span of the events */

@@ -140,6 +140,30 @@ static void test_classify_join_sem_condvar(void **state)
 	model_free(&m);
 }
 
+static void test_condvar_word_not_semaphore(void **state)
+{
+	struct model m;
+	struct m_thread *a;
+
+	(void)state;
+	model_init(&m);
+	task(&m, 0, A, "a");
+	task(&m, 0, B, "b");
+	/* the cond's g_signals[0] at 0x9028, with g_signals[1] = 2 at +4: looks like a sem_t */
+	sleep_futex(&m, 10, A, 0, 0x9028, 0x189, 0, 0, 2, 0);
+	wake(&m, 20, A, B, 0x9028);
+	sw(&m, 21, 0, A, TS_RUNNABLE, 0);
+	/* the other signal word, waited on with nothing at +4: a condvar for sure */
+	sleep_futex(&m, 30, A, 0, 0x902c, 0x189, 0, 0, 0, 0);
+	model_finish(&m, 40);
+	a = model_thread(&m, A);
+	for (size_t i = 0; i < a->niv; i++)
+		if (a->iv[i].state == TH_BLOCKED)
+			assert_int_equal(a->iv[i].w.kind, WK_CONDVAR);
+	assert_int_equal(a->wait.kind, WK_CONDVAR);
+	model_free(&m);
+}
+
 static void test_exit_while_blocked_and_anomaly(void **state)
 {
 	struct model m;
@@ -244,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_preemption),
 		cmocka_unit_test(test_mutex_block_and_wakeup),
 		cmocka_unit_test(test_classify_join_sem_condvar),
+		cmocka_unit_test(test_condvar_word_not_semaphore),
 		cmocka_unit_test(test_exit_while_blocked_and_anomaly),
 		cmocka_unit_test(test_equal_time_across_cpus),
 		cmocka_unit_test(test_loss_marks_uncertain),
