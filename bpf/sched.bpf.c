@@ -152,8 +152,12 @@ static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep
 	e->word8 = 0;
 	e->ret_addr = 0;
 	e->stack_id = -1;
-	if (nr < 0)	/* not in a syscall: a page fault or an in-kernel wait */
+	/* not in a syscall (a page fault, an in-kernel wait), or a kernel thread (-a), whose
+	 * user registers mean nothing */
+	if (nr < 0 || (bpf_get_current_task_btf()->flags & 0x00200000 /* PF_KTHREAD */)) {
+		e->nr = -1;
 		return;
+	}
 
 	if (nr == NR_FUTEX_WAITV) {
 		/* struct futex_waitv { u64 val; u64 uaddr; u32 flags; u32 reserved; }: the first */

@@ -362,9 +362,26 @@ static void status_line(struct recorder *r, uint64_t t0, int final)
 		(unsigned long long)r->lost_total);
 }
 
+/* -a: name every thread that exists now; later ones come with their fork records. */
+static void write_all_tasks(struct recorder *r)
+{
+	struct dirent *d;
+	DIR *dir = opendir("/proc");
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] >= '1' && d->d_name[0] <= '9' && atoi(d->d_name) != getpid())
+			write_threads(r, atoi(d->d_name));
+	closedir(dir);
+}
+
 static int start_targets(struct recorder *r, struct target_cmd *tc)
 {
 	const struct record_opts *o = r->o;
+
+	if (o->all)
+		write_all_tasks(r);
 
 	for (int i = 0; i < o->npids; i++) {
 		if (!pid_alive(o->pids[i]))

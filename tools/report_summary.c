@@ -91,6 +91,13 @@ static uint64_t off_cpu(const struct m_thread *t)
 	return t->time_in[TH_BLOCKED];
 }
 
+/* Did the trace see this thread do anything (-a names every thread of the machine)? */
+static int seen_active(const struct m_thread *t)
+{
+	return t->time_in[TH_RUNNING] || t->time_in[TH_RUNNABLE] || t->time_in[TH_BLOCKED] ||
+	       t->switches || t->wakeups_received || t->exited || t->futex_waits;
+}
+
 static void text_thread(FILE *out, const struct m_thread *t)
 {
 	char a[16], b[16], c[16], d[5][16];
@@ -122,13 +129,20 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 		else
 			fprintf(out, "command exited with status %d\n", WEXITSTATUS(m->exit_status));
 	}
+	size_t quiet = 0;
+
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct m_process *p = &m->procs[i];
 		int any = 0;
 
 		for (size_t k = 0; k < m->nthreads; k++)
-			any |= m->threads[k].pid == p->pid;
-		if (!any && !p->forks)
+			if (m->threads[k].pid == p->pid) {
+				if (seen_active(&m->threads[k]))
+					any = 1;
+				else
+					quiet++;
+			}
+		if (!any && !p->forks && !p->execs)
 			continue;
 		fprintf(out, "\nprocess %u (%s), parent %u, %u exec%s, %u fork%s, exit %s\n", p->pid,
 			p->comm, p->ppid, p->execs, p->execs == 1 ? "" : "s", p->forks,
@@ -138,9 +152,12 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 		fprintf(out, "    %-16s %7s %10s %10s %10s %9s %9s %9s %9s %9s\n", "THREAD", "TID",
 			"ON-CPU", "RUNNABLE", "OFF-CPU", "futex", "sleep", "io", "child", "other");
 		for (size_t k = 0; k < m->nthreads; k++)
-			if (m->threads[k].pid == p->pid)
+			if (m->threads[k].pid == p->pid && seen_active(&m->threads[k]))
 				text_thread(out, &m->threads[k]);
 	}
+	if (quiet)
+		fprintf(out, "\n(%zu thread%s with no event while traced not shown; --format json "
+			"lists them)\n", quiet, quiet == 1 ? "" : "s");
 	int orphans = 0;
 
 	for (size_t k = 0; k < m->nthreads; k++)
