@@ -39,6 +39,15 @@ check "-p PID: running threads seen on CPU" pyjson "$TMP/p.json" \
 	"len([t for p in j['processes'] if p['pid'] == $BURN for t in p['threads'] if t['on_cpu_ns'] > 1e8]) >= 2"
 kill "$BURN" 2>/dev/null
 
+# 3b. -a: the whole machine, a running program's threads among it, named
+start_bg BURN2 "$WL/cpuburn" --threads 2 --ms 2000
+sleep 0.3
+"$CONLAB" record --quiet -o "$TMP/a.clab" -a --duration 0.5 > /dev/null 2>&1
+"$CONLAB" report summary -i "$TMP/a.clab" --format json > "$TMP/a.json"
+check "-a: the machine's threads, a busy program's named and on CPU" pyjson "$TMP/a.json" \
+	"sorted(t['comm'] for p in j['processes'] if p['pid'] == $BURN2 for t in p['threads'] if t['on_cpu_ns'] > 5e7) == ['burn-0','burn-1']"
+kill "$BURN2" 2>/dev/null
+
 # 4. exit status of the command becomes conlab's; command not found is 127
 "$CONLAB" record --quiet -o "$TMP/e.clab" -- sh -c 'exit 3' > /dev/null 2>&1
 check "command's exit status (3) is conlab's" test $? = 3
