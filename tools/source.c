@@ -109,8 +109,14 @@ static void choose_twins(struct bpf_source *s)
 		else if (!strncmp(n, "gil_", 4))
 			bpf_program__set_autoload(prog, s->gil);	/* --gil only */
 		else if (!strncmp(n, "sys_", 4)) {
-			/* the futex2 syscalls are newer than futex: attach what the kernel has */
-			bpf_program__set_autoload(prog, tracepoint_exists("syscalls", n));
+			/* the futex2 syscalls are newer than futex: attach what the kernel has.
+			 * CONLAB_NO_LOOP_WAITS=1 leaves out the event-loop wait probes (io.bpf.c):
+			 * tests/bench/io.sh measures what they cost */
+			int loopwait = strstr(n, "poll") || strstr(n, "select") ||
+				       strstr(n, "io_uring");
+
+			bpf_program__set_autoload(prog, tracepoint_exists("syscalls", n) &&
+						  !(loopwait && getenv("CONLAB_NO_LOOP_WAITS")));
 		}
 	}
 }

@@ -115,20 +115,61 @@ int main(int argc, char **argv)
 C
 cc -O2 -pthread -o "$T/eload" "$T/eload.c" || { echo "io bench: cannot build the load program"; exit 1; }
 rate() { sed -n 's/^requests_per_s=//p' "$1" | tail -1; }
-for round in 1 2 3 4 5; do
+ROUNDS=${ROUNDS:-5}
+# Where the cost is: untraced; full recording; without user stacks; without the loop-wait
+# probes (CONLAB_NO_LOOP_WAITS=1: scheduler, futex and process probes only). Alternated per
+# round, medians at the end.
+: > "$T/rates"
+for round in $(seq "$ROUNDS"); do
 	"$T/eload" "$SECS" > "$T/plain.out"
 	"$B/conlab" record --quiet -o "$T/t.clab" -- "$T/eload" "$SECS" > "$T/traced.out" 2> "$T/err" ||
 		{ echo "io bench: conlab record failed: $(tail -1 "$T/err")"; exit 1; }
-	p=$(rate "$T/plain.out")
-	t=$(rate "$T/traced.out")
-	echo "$p $t" >> "$T/rates"
+	"$B/conlab" record --quiet --no-stacks -o "$T/ns.clab" -- "$T/eload" "$SECS" > "$T/nostk.out" 2>&1
+	CONLAB_NO_LOOP_WAITS=1 "$B/conlab" record --quiet -o "$T/nw.clab" -- "$T/eload" "$SECS" \
+		> "$T/nowait.out" 2>&1
+	p=$(rate "$T/plain.out"); t=$(rate "$T/traced.out"); n=$(rate "$T/nostk.out")
+	w=$(rate "$T/nowait.out")
+	echo "$p $t $n $w" >> "$T/rates"
 	calls=$("$B/conlab" report io -i "$T/t.clab" --format json |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["wait_calls"])')
-	awk -v p="$p" -v t="$t" -v r="$round" -v c="$calls" -v s="$SECS" 'BEGIN {
-		printf "io: round %d: untraced %.0f req/s, traced %.0f req/s: %.3fx slower " \
-		       "(target <= 1.05x); %d loop waits recorded (%.0f/s)\n", r, p, t, p / t, c, c / s }'
+	awk -v p="$p" -v t="$t" -v n="$n" -v w="$w" -v r="$round" -v c="$calls" -v s="$SECS" 'BEGIN {
+		printf "io: round %d: untraced %.0f req/s; traced %.0f (%.3fx), --no-stacks %.0f " \
+		       "(%.3fx), no loop-wait probes %.0f (%.3fx); %d loop waits recorded (%.0f/s)\n",
+		       r, p, t, p / t, n, p / n, w, p / w, c, c / s }'
 done
-sort -n -k1 "$T/rates" | awk '{ p[NR] = $1 } END { print p[int((NR + 1) / 2)] }' > "$T/pm"
-sort -n -k2 "$T/rates" | awk '{ t[NR] = $2 } END { print t[int((NR + 1) / 2)] }' > "$T/tm"
-awk -v p="$(cat "$T/pm")" -v t="$(cat "$T/tm")" 'BEGIN {
-	printf "io: median untraced %.0f req/s, traced %.0f req/s: %.3fx (target <= 1.05x)\n", p, t, p / t }'
+med() { sort -n -k"$1" "$T/rates" | awk -v k="$1" '{ v[NR] = $k } END { print v[int((NR + 1) / 2)] }'; }
+awk -v p="$(med 1)" -v t="$(med 2)" -v n="$(med 3)" -v w="$(med 4)" 'BEGIN {
+	printf "io: median req/s: untraced %.0f, traced %.0f (%.3fx, target <= 1.05x), " \
+	       "--no-stacks %.0f (%.3fx), without the loop-wait probes %.0f (%.3fx)\n",
+	       p, t, p / t, n, p / n, w, p / w
+	printf "io: cost per request: traced +%.2f us, of which loop-wait probes %.2f us, user " \
+	       "stacks %.2f us, the rest (scheduler, futex probes) %.2f us\n",
+	       1e6 / t - 1e6 / p, 1e6 / t - 1e6 / w, 1e6 / t - 1e6 / n, 1e6 / w - 1e6 / p }'
+
+# The GIL uprobes: a Python loop of os.write + os.read on a pipe drops and takes the GIL twice
+# per iteration (PyEval_SaveThread / RestoreThread around each call): ns per iteration
+# untraced, recorded, recorded --gil; the difference of the last two over 2 is one pair.
+cat > "$T/gilloop.py" <<'PY'
+import os, sys, time
+n = int(sys.argv[1]); r, w = os.pipe(); t0 = time.perf_counter_ns()
+for _ in range(n):
+    os.write(w, b"x"); os.read(r, 1)
+print("ns_per_iter=%d" % ((time.perf_counter_ns() - t0) // n))
+PY
+nsit() { sed -n 's/^ns_per_iter=//p' "$1" | tail -1; }
+: > "$T/gil"
+for round in 1 2 3; do
+	python3 "$T/gilloop.py" 200000 > "$T/g0.out"
+	"$B/conlab" record --quiet -o "$T/g1.clab" -- python3 "$T/gilloop.py" 200000 > "$T/g1.out" 2>&1
+	"$B/conlab" record --quiet --gil -o "$T/g2.clab" -- python3 "$T/gilloop.py" 200000 \
+		> "$T/g2.out" 2>&1
+	echo "$(nsit "$T/g0.out") $(nsit "$T/g1.out") $(nsit "$T/g2.out")" >> "$T/gil"
+done
+gm() { sort -n -k"$1" "$T/gil" | awk -v k="$1" '{ v[NR] = $k } END { print v[int((NR + 1) / 2)] }'; }
+gilrecs=$("$B/conlab" dump -i "$T/g2.clab" | grep -c ' gil ' || true)
+awk -v a="$(gm 1)" -v b="$(gm 2)" -v c="$(gm 3)" -v g="$gilrecs" 'BEGIN {
+	if (g == 0) { printf "gil: no GIL uprobe records (stripped interpreter?): %d ns/iter " \
+	       "untraced, %d recorded\n", a, b; exit }
+	printf "gil: os.write+os.read loop, median ns per iteration (2 drop_gil + 2 take_gil with " \
+	       "returns): untraced %d, recorded %d, recorded --gil %d: the GIL uprobes add %d ns " \
+	       "per drop+take pair (%d GIL records)\n", a, b, c, (c - b) / 2, g }'
