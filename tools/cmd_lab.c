@@ -699,6 +699,8 @@ static int do_run(struct labctx *c, struct run *r)
 		argv[a++] = r->trace;
 		argv[a++] = "--duration";
 		argv[a++] = dur;
+		if (v && v->capture_locks)
+			argv[a++] = "--locks";
 	}
 	argv[a++] = "--";
 	for (int i = 0; i < nw; i++)

@@ -46,6 +46,7 @@ struct cont_party {
 	uint32_t waits;		/* waits it made (waiter) or was the holder of (holder) */
 	uint64_t ns;		/* wait time it spent (waiter) or caused (holder) */
 	uint32_t handoffs;	/* holder: how many of those waits it ended by waking the waiter */
+	uint64_t max_ns;	/* its longest wait (waiter) or longest wait it caused (holder) */
 };
 
 #define CONT_MAX_FRAMES 24
@@ -100,6 +101,11 @@ struct cont_obj {
 	/* lock uprobes (EV_LOCK): every acquisition */
 	uint64_t acquisitions, uncontended, trylock_fail;
 	uint64_t hold_n, hold_total, hold_max;
+	/* acquisitions whose call began while another thread held the object (a lock: the
+	 * caller had to wait, spinning or asleep), and the most threads holding it at once (a
+	 * semaphore of k permits: k; holds start when the wait inside the call ended) */
+	uint64_t found_held;
+	uint32_t max_holders;
 
 	struct cont_caller *callers;
 	size_t ncallers;
@@ -110,6 +116,7 @@ struct cont_twait {
 	uint32_t obj;		/* index in objs[] (after contention_sort: refreshed) */
 	uint32_t waits;
 	uint64_t ns;
+	uint64_t max_ns;	/* its longest wait there */
 };
 
 struct cont_thread {

@@ -502,11 +502,14 @@ static int parse_variant(struct lab *l, char *rest, char *err, size_t errn)
 
 			if (sp)
 				*sp = 0;
-			if (strcmp(p + 8, "record") && strcmp(p + 8, "deadlock")) {
-				snprintf(err, errn, "unknown capture '%s' (record, deadlock)", p + 8);
+			if (strcmp(p + 8, "record") && strcmp(p + 8, "deadlock") &&
+			    strcmp(p + 8, "locks")) {
+				snprintf(err, errn, "unknown capture '%s' (record, locks, deadlock)",
+					 p + 8);
 				return -1;
 			}
 			v.capture_deadlock = !strcmp(p + 8, "deadlock");
+			v.capture_locks = !strcmp(p + 8, "locks");
 			p = sp ? sp + 1 : p + strlen(p);
 			continue;
 		}

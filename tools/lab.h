@@ -31,6 +31,7 @@ struct lab_variant {
 	double hang_s;		/* > 0: the program hangs on purpose; look at it after this long */
 	double timeout_s;	/* a program still running after this long is stopped (hung) */
 	int capture_deadlock;	/* run under `conlab deadlock --locks -- CMD`, not `record` */
+	int capture_locks;	/* `conlab record --locks`: lock uprobes, every acquisition */
 };
 
 enum lab_expr_op { EX_NUM, EX_STR, EX_REF, EX_CALL, EX_BIN, EX_NEG };

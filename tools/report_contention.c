@@ -226,6 +226,9 @@ static void text_detail(FILE *out, const struct model *m, const struct cont_obj 
 			100.0 * o->uncontended / o->acquisitions,
 			fmt_dur(a, sizeof(a), o->hold_n ? o->hold_total / o->hold_n : 0),
 			fmt_dur(b, sizeof(b), o->hold_max), fmt_dur(c, sizeof(c), o->hold_total));
+	if (o->acquisitions)
+		fprintf(out, "  calls that found it held by another thread: %llu; most holding it at "
+			"once: %u\n", (unsigned long long)o->found_held, o->max_holders);
 	text_hist(out, o);
 	if (o->ncallers)
 		fprintf(out, "  waiting callers:\n");
@@ -332,6 +335,7 @@ static void json_parties(struct json *j, const char *key, const struct model *m,
 		json_kv_u64(j, "waits", v[i].waits);
 		json_kv_u64(j, "wait_ns", v[i].ns);
 		json_kv_u64(j, "handoffs", v[i].handoffs);
+		json_kv_u64(j, "wait_ns_max", v[i].max_ns);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -388,6 +392,8 @@ static void json_obj(struct json *j, const struct model *m, const struct cont_ob
 	json_kv_u64(j, "holds", o->hold_n);
 	json_kv_u64(j, "hold_ns_total", o->hold_total);
 	json_kv_u64(j, "hold_ns_max", o->hold_max);
+	json_kv_u64(j, "found_held", o->found_held);
+	json_kv_u64(j, "max_holders", o->max_holders);
 	json_obj_end(j);
 	json_arr_begin(j, "callers");
 	for (size_t i = 0; i < o->ncallers; i++) {
@@ -447,6 +453,7 @@ static int json(const struct model *m, const struct contention *c, FILE *out)
 			json_kv_str(&j, "kind", cont_kind_name(o->kind));
 			json_kv_u64(&j, "waits", t->objs[k].waits);
 			json_kv_u64(&j, "wait_ns", t->objs[k].ns);
+			json_kv_u64(&j, "wait_ns_max", t->objs[k].max_ns);
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);

@@ -19,6 +19,7 @@
 #define COLD 0x601040	/* "cold_lock" */
 #define HEAP 0x7f0000a000	/* a heap mutex: no symbol */
 #define CV 0x601100	/* a condition variable */
+#define SEM 0x601200	/* a semaphore */
 #define CALLER 0x401010	/* return address into lock_counted (table.c:42) */
 #define CALLER2 0x401020	/* update_bucket (table.c:60) */
 #define LIBC 0x7fff00001000	/* __lll_lock_wait in libc */
@@ -392,6 +393,11 @@ static void test_lock_events(void **state)
 	assert_int_equal(hot->hold_max, 4000);
 	/* A's hold runs from the end of its wait (on a CPU at 5900) to 6500 */
 	assert_int_equal(hot->hold_total, 4000 + 600);
+	/* A called while B held it; one holder at a time */
+	assert_int_equal(hot->found_held, 1);
+	assert_int_equal(hot->max_holders, 1);
+	assert_int_equal(quiet->found_held, 0);
+	assert_int_equal(quiet->max_holders, 1);
 	assert_int_equal(quiet->waits, 0);
 	assert_int_equal(quiet->acquisitions, 2);
 	assert_int_equal(quiet->uncontended, 2);
@@ -400,6 +406,80 @@ static void test_lock_events(void **state)
 	assert_string_equal(c.objs[0].name, "hot_lock");
 	contention_sort(&c, CS_HOLD);
 	assert_string_equal(c.objs[0].name, "hot_lock");
+	contention_free(&c);
+	model_free(&m);
+}
+
+/* a futex wait call returning at ts (ret -11: the word had changed, no sleep) */
+static void futex_call(struct model *m, uint64_t ts, uint32_t tid, uint64_t addr, int32_t ret)
+{
+	struct ev_futex f = {{ts, tid, EV_FUTEX, sizeof(f)}, addr, FUTEX_WAIT_BITSET_PRIV, 0, ret,
+			     300, 0, 0};
+
+	model_event(m, &f.hdr);
+}
+
+/* A semaphore of 2 permits: how many held it at once, and the calls that found it taken. A
+ * call that got its permit after a futex wait that did not sleep starts its hold there. */
+static void test_holders_at_once(void **state)
+{
+	struct model m;
+	struct contention c;
+	const struct cont_obj *o;
+	const struct cont_lock_ev ev[] = {
+		{1000, SEM, CALLER, A, LOCK_OP_ACQUIRE},
+		{2000, SEM, CALLER, B, LOCK_OP_ACQUIRE},
+		{500000, SEM, CALLER, C, LOCK_OP_ACQUIRE},	/* the call's entry */
+		{1000000, SEM, CALLER, A, LOCK_OP_RELEASE},
+		{1100000, SEM, CALLER, B, LOCK_OP_RELEASE},
+		{2000000, SEM, CALLER, C, LOCK_OP_RELEASE},
+		{3000000, SEM, CALLER, A, LOCK_OP_ACQUIRE},	/* still held at the end */
+	};
+
+	(void)state;
+	start(&m);
+	futex_call(&m, 1000500, C, SEM, -11);	/* C took A's permit after its release */
+	futex_call(&m, 1000600, C, SEM + 4, -11);	/* another word: not this object */
+	model_finish(&m, 4000000);
+	contention_build(&c, &m, NULL);
+	contention_add_locks(&c, &m, ev, sizeof(ev) / sizeof(ev[0]));
+	o = contention_find(&c, PID, SEM);
+	assert_non_null(o);
+	assert_int_equal(o->acquisitions, 4);
+	assert_int_equal(o->max_holders, 2);
+	/* B's call during A's hold, C's during A's and B's; A's last call found it free */
+	assert_int_equal(o->found_held, 2);
+	contention_free(&c);
+	model_free(&m);
+}
+
+/* Per waiter and per thread: the longest wait as well as the total. */
+static void test_longest_wait(void **state)
+{
+	struct model m;
+	struct contention c;
+	const struct cont_obj *o;
+	const struct cont_thread *t = NULL;
+
+	(void)state;
+	start(&m);
+	wait_on(&m, A, HOT, B, B, 100, 300, 400);	/* 300 */
+	wait_on(&m, A, HOT, B, B, 1000, 3000, 3100);	/* 2100 */
+	wait_on(&m, C, HOT, B, B, 5000, 5500, 5600);	/* 600 */
+	analyse(&c, &m, 10000);
+	o = contention_find(&c, PID, HOT);
+	assert_non_null(o);
+	assert_int_equal(o->waiters[0].tid, A);
+	assert_int_equal(o->waiters[0].ns, 2400);
+	assert_int_equal(o->waiters[0].max_ns, 2100);
+	assert_int_equal(o->waiters[1].max_ns, 600);
+	assert_int_equal(o->holders[0].max_ns, 2100);
+	for (size_t i = 0; i < c.nthreads; i++)
+		if (c.threads[i].tid == A)
+			t = &c.threads[i];
+	assert_non_null(t);
+	assert_int_equal(t->nobjs, 1);
+	assert_int_equal(t->objs[0].max_ns, 2100);
 	contention_free(&c);
 	model_free(&m);
 }
@@ -498,6 +578,8 @@ int main(void)
 		cmocka_unit_test(test_heap_name_and_callers),
 		cmocka_unit_test(test_sleeping_holder_and_holds),
 		cmocka_unit_test(test_lock_events),
+		cmocka_unit_test(test_holders_at_once),
+		cmocka_unit_test(test_longest_wait),
 		cmocka_unit_test(test_python_gil),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_condvar_words_merged),
