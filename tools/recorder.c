@@ -428,7 +428,7 @@ static int start_targets(struct recorder *r, struct target_cmd *tc)
 			struct rproc *p = find_proc(r, tc->pid);
 
 			if (p)
-				refresh_maps(r, p);
+				refresh_proc(r, p);
 			target_exec_continue(tc);
 		}
 		r->cmd_reaped = e < 0;
