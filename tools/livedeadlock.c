@@ -46,6 +46,9 @@ struct live {
 	struct doctor *diag;	/* the live finding, kept for a JSON report */
 	struct preload_shm *shm;	/* --locks=preload: the region the library fills */
 	uint64_t shm_read;	/* when it was last read */
+	uint64_t stall_from;	/* a stall counts from here (after an unconfirmed one) */
+	size_t unconfirmed;	/* suspected deadlocks a snapshot did not confirm */
+	int verbose;
 };
 
 static struct lthread *thr(struct live *l, pid_t tid)
@@ -75,16 +78,30 @@ static void forget(struct live *l, pid_t tid)
 static int act(struct live *l, const char *why)
 {
 	pid_t pid = l->pid;
+	struct doctor *d = NULL;
+	int rc;
 
+	/* The events are read a few ms after they happen: confirm with a snapshot, now, while
+	 * the process is alive (threads that moved on in the meantime were not deadlocked). */
+	rc = doctor_take(pid, &l->dopts, &d);
+	if (rc != DOCTOR_FOUND) {
+		if (l->verbose)
+			fprintf(stderr, "conlab: %s in pid %d, not confirmed by a snapshot\n", why,
+				(int)pid);
+		doctor_result_free(d);
+		l->unconfirmed++;
+		return 0;
+	}
 	l->reported = 1;
 	l->found_live = 1;
 	fprintf(stderr, "conlab: %s in pid %d\n", why, (int)pid);
-	/* now, while the process is alive; JSON is one document with the potential deadlocks
-	 * known at the end, so it is kept and rendered then */
-	if (l->dopts.format == DOCTOR_JSON)
-		doctor_take(pid, &l->dopts, &l->diag);
-	else
-		doctor_run(pid, &l->dopts);
+	/* JSON is one document with the potential deadlocks known at the end: kept till then */
+	if (l->dopts.format == DOCTOR_JSON) {
+		l->diag = d;
+	} else {
+		doctor_render(d, "live", NULL);
+		doctor_result_free(d);
+	}
 	switch (l->action) {
 	case ON_STOP:
 		kill(pid, SIGSTOP);
@@ -201,6 +218,9 @@ static int on_tick(void *ctx, uint64_t now)
 	for (size_t i = 0; i < l->n; i++)
 		if (now - l->t[i].since < (uint64_t)(l->stall * 1e9))
 			return 0;
+	if (now - l->stall_from < (uint64_t)(l->stall * 1e9))
+		return 0;
+	l->stall_from = now;
 	return act(l, "stall: every thread blocked without a timeout");
 }
 
@@ -279,6 +299,7 @@ static const char usage[] =
 	"                       the live cycle and the potential ones, kind cycle / potential)\n"
 	"  -o, --output FILE    the report to FILE\n"
 	"      --quiet          no status line\n"
+	"  -v, --verbose        also say when a suspected cycle was not confirmed by a snapshot\n"
 	"\n"
 	"Exit status: 0 nothing found, 1 a deadlock (real or potential) found, 2 error.\n";
 
@@ -293,6 +314,7 @@ int deadlock_live(int argc, char **argv)
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{"trace", required_argument, NULL, OPT_TRACE},
 		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"verbose", no_argument, NULL, 'v'},
 		{"format", required_argument, NULL, 'f'},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
@@ -314,7 +336,7 @@ int deadlock_live(int argc, char **argv)
 	l.dopts.format = DOCTOR_TEXT;
 	l.dopts.max_frames = 64;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+f:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+f:o:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_LOCKS:
 			if (!optarg || !strcmp(optarg, "uprobes")) {
@@ -342,6 +364,7 @@ int deadlock_live(int argc, char **argv)
 			break;
 		case OPT_TRACE: keep = optarg; break;
 		case OPT_QUIET: ro.status = 0; break;
+		case 'v': l.verbose = 1; break;
 		case 'f':
 			if (!strcmp(optarg, "json")) json = 1;
 			else if (strcmp(optarg, "text")) { errmsg("invalid --format '%s'", optarg); return 2; }

@@ -220,11 +220,31 @@ static void put_edge(const struct held *from, uint64_t to, uint64_t to_ret, uint
 	__atomic_fetch_add(&r->dropped, 1, __ATOMIC_RELAXED);
 }
 
-/* A successful acquisition. flags: CPL_TO_READ, CPL_SEM; try: a trylock (no edges). */
+/* Before a blocking acquisition: the edges from every lock held to this one. Done before the
+ * call, outside the critical section it starts, so the lock is not held longer. */
+static void taking(uint64_t addr, uint64_t ret, uint32_t flags)
+{
+	uint32_t tid;
+	int nstored;
+
+	if (!g.r || !ts.n)
+		return;
+	tid = my_tid();
+	nstored = ts.n < CPL_HELD ? ts.n : CPL_HELD;
+	for (int k = 0; k < nstored; k++)
+		if (ts.h[k].addr == addr)
+			return;		/* re-entered by its owner (recursive): no edge */
+	for (int k = 0; k < nstored; k++) {
+		if ((ts.h[k].flags & CPL_FROM_SEM) && !sem_still_held(&ts.h[k], tid))
+			continue;
+		put_edge(&ts.h[k], addr, ret, flags & (CPL_TO_READ | CPL_SEM), tid, nstored);
+	}
+}
+
+/* After a successful acquisition (try: a trylock, which made no edges): push it. */
 static void acquired(uint64_t addr, uint64_t ret, uint32_t flags, int try)
 {
 	uint32_t tid, seq = 0;
-	int nstored;
 
 	if (!g.r)
 		return;
@@ -248,18 +268,6 @@ static void acquired(uint64_t addr, uint64_t ret, uint32_t flags, int try)
 		for (int k = (ts.n < CPL_HELD ? ts.n : CPL_HELD) - 1; k >= 0; k--)
 			if ((ts.h[k].flags & CPL_FROM_SEM) && !sem_still_held(&ts.h[k], tid))
 				drop_at(k);
-	}
-	nstored = ts.n < CPL_HELD ? ts.n : CPL_HELD;
-	if (!try) {
-		int reentered = 0;
-
-		for (int k = 0; k < nstored; k++)
-			reentered |= ts.h[k].addr == addr;
-		for (int k = 0; k < nstored && !reentered; k++) {
-			if ((ts.h[k].flags & CPL_FROM_SEM) && !sem_still_held(&ts.h[k], tid))
-				continue;
-			put_edge(&ts.h[k], addr, ret, flags & (CPL_TO_READ | CPL_SEM), tid, nstored);
-		}
 	}
 	if (ts.n < CPL_HELD) {
 		struct held *h = &ts.h[ts.n];
@@ -308,6 +316,7 @@ EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 	int r;
 
 	READY(mutex_lock);
+	taking((uintptr_t)m, RET_ADDR(), 0);
 	r = g.mutex_lock(m);
 	if (!r)
 		acquired((uintptr_t)m, RET_ADDR(), 0, 0);
@@ -327,9 +336,12 @@ EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 
 EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
+	int r;
+
 	READY(mutex_unlock);
+	r = g.mutex_unlock(m);
 	released((uintptr_t)m, 0);
-	return g.mutex_unlock(m);
+	return r;
 }
 
 EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
@@ -337,6 +349,7 @@ EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 	int r;
 
 	READY(rd_lock);
+	taking((uintptr_t)l, RET_ADDR(), CPL_TO_READ);
 	r = g.rd_lock(l);
 	if (!r)
 		acquired((uintptr_t)l, RET_ADDR(), CPL_TO_READ, 0);
@@ -348,6 +361,7 @@ EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 	int r;
 
 	READY(wr_lock);
+	taking((uintptr_t)l, RET_ADDR(), 0);
 	r = g.wr_lock(l);
 	if (!r)
 		acquired((uintptr_t)l, RET_ADDR(), 0, 0);
@@ -378,9 +392,12 @@ EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
 
 EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
+	int r;
+
 	READY(rw_unlock);
+	r = g.rw_unlock(l);
 	released((uintptr_t)l, 0);
-	return g.rw_unlock(l);
+	return r;
 }
 
 EXPORT int sem_wait(sem_t *s)
@@ -388,6 +405,7 @@ EXPORT int sem_wait(sem_t *s)
 	int r;
 
 	READY(sem_wait);
+	taking((uintptr_t)s, RET_ADDR(), CPL_SEM);
 	r = g.sem_wait(s);
 	if (!r)
 		acquired((uintptr_t)s, RET_ADDR(), CPL_SEM, 0);
@@ -410,6 +428,7 @@ EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
 	int r;
 
 	READY(sem_timedwait);
+	taking((uintptr_t)s, RET_ADDR(), CPL_SEM);
 	r = g.sem_timedwait(s, t);
 	if (!r)
 		acquired((uintptr_t)s, RET_ADDR(), CPL_SEM, 0);
@@ -418,7 +437,11 @@ EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
 
 EXPORT int sem_post(sem_t *s)
 {
+	int r;
+
 	READY(sem_post);
+	/* before the post: after it, a waiter may already own the semaphore again */
 	released((uintptr_t)s, 1);
-	return g.sem_post(s);
+	r = g.sem_post(s);
+	return r;
 }
