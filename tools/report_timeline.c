@@ -81,6 +81,15 @@ int timeline_render_json(const struct timeline *tl, const struct model *m, FILE 
 			json_obj_end(&j);
 			json_kv_u64(&j, "wakeups_received", l->wakeups_in);
 			json_kv_u64(&j, "wakeups_given", l->wakeups_out);
+			json_kv_bool(&j, "ended_in_wait", l->ended_in_wait);
+			if (l->ended_in_wait) {
+				json_obj_begin(&j, "ended_wait");
+				json_kv_str(&j, "reason", wait_kind_name(l->end_kind));
+				json_kv_str(&j, "object",
+					    l->end_name >= 0 ? tl_name(tl, l->end_name) : NULL);
+				json_kv_u64(&j, "ended_by", l->end_by);
+				json_obj_end(&j);
+			}
 			json_arr_begin(&j, "intervals");
 			for (size_t k = 0; k < l->n; k++)
 				json_iv(&j, tl, &l->iv[k]);
@@ -110,6 +119,21 @@ int timeline_render_json(const struct timeline *tl, const struct model *m, FILE 
 	}
 	json_arr_end(&j);
 	json_kv_u64(&j, "kernel_wakeups", tl->kernel_wakeups);
+	json_arr_begin(&j, "bursts");
+	for (size_t i = 0; i < tl->nbursts; i++) {
+		const struct tl_burst *b = &tl->bursts[i];
+
+		json_obj_begin(&j, NULL);
+		json_kv_u64(&j, "ts_ns", b->ts - tl->trace_t0);
+		json_kv_u64(&j, "span_ns", b->last - b->ts);
+		json_kv_u64(&j, "waker", b->waker);
+		json_kv_u64(&j, "wakees", b->wakees);
+		json_kv_str(&j, "reason", wait_kind_name(b->kind));
+		json_kv_str(&j, "object", b->name >= 0 ? tl_name(tl, b->name) : NULL);
+		json_kv_hex(&j, "address", b->obj);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
 	json_arr_begin(&j, "marks");
 	for (size_t i = 0; i < tl->nmarks; i++) {
 		const struct tl_mark *mk = &tl->marks[i];
@@ -143,6 +167,16 @@ int timeline_render_json(const struct timeline *tl, const struct model *m, FILE 
 		if (tl->blocked_kind[k])
 			json_kv_u64(&j, wait_kind_name(k), tl->blocked_kind[k]);
 	json_obj_end(&j);
+	{
+		uint64_t multi = 0, ended = 0;
+
+		for (size_t i = 0; i < tl->nbursts; i++)
+			multi += tl->bursts[i].wakees >= 2;
+		for (size_t i = 0; i < tl->nlanes; i++)
+			ended += tl->lanes[i].ended_in_wait;
+		json_kv_u64(&j, "wake_bursts", multi);	/* bursts that woke 2 or more */
+		json_kv_u64(&j, "threads_ended_in_wait", ended);
+	}
 	json_obj_begin(&j, "parallelism");
 	json_kv_f64(&j, "average", tl_avg_par(tl));
 	json_kv_u64(&j, "max", tl->max_par);

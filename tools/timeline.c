@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "idmap.h"
 #include "symbolize.h"
@@ -440,6 +441,15 @@ static void build_lanes(struct tl_ctx *c)
 	}
 }
 
+/* k is t's last blocked interval */
+static int last_wait(const struct m_thread *t, size_t k)
+{
+	for (size_t i = k + 1; i < t->niv; i++)
+		if (t->iv[i].state == TH_BLOCKED)
+			return 0;
+	return 1;
+}
+
 static void build_arrows(struct tl_ctx *c)
 {
 	const struct model *m = c->m;
@@ -485,8 +495,90 @@ static void build_arrows(struct tl_ctx *c)
 			tl->lanes[to].wakeups_in++;
 			if (a->from_lane >= 0)
 				tl->lanes[a->from_lane].wakeups_out++;
+			if (wk->waker_nr == SYS_exit_group && wk->waker != t->tid &&
+			    a->from_lane >= 0 && tl->lanes[a->from_lane].pid == t->pid &&
+			    last_wait(t, k)) {
+				struct tl_lane *l = &tl->lanes[to];
+
+				l->ended_in_wait = 1;
+				l->end_kind = a->kind;
+				l->end_name = a->name;
+				l->end_by = wk->waker;
+			}
 		}
 	}
+}
+
+/* A futex wait that ended inside the window, for grouping into bursts. */
+struct wait_end {
+	uint64_t ts, obj;
+	uint32_t pid, waker;
+	int32_t name;
+	uint8_t kind;
+};
+
+static int cmp_wait_end(const void *a, const void *b)
+{
+	const struct wait_end *x = a, *y = b;
+
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/*
+ * Group the ends of futex waits into bursts: waits on one object of one process that ended
+ * close together. Built from the waits, not the arrows: a wakeup delivered to an idle CPU is
+ * reported from there, with no waker, and a barrier's release must still count. The waker
+ * is kept when every wakeup of the burst names the same one.
+ */
+static void build_bursts(struct timeline *tl)
+{
+	struct wait_end *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < tl->nlanes; i++) {
+		const struct tl_lane *l = &tl->lanes[i];
+
+		for (size_t k = 0; k < l->n; k++) {
+			const struct tl_iv *iv = &l->iv[k];
+
+			if (iv->state != TH_BLOCKED || wait_kind_class(iv->kind) != BC_FUTEX ||
+			    iv->timed_out || iv->end >= tl->t1 || (l->died && iv->end >= l->died))
+				continue;
+			GROW(v, cap, n + 1);
+			v[n++] = (struct wait_end){.ts = iv->end, .obj = iv->obj, .pid = l->pid,
+						   .waker = iv->waker, .name = iv->name,
+						   .kind = iv->kind};
+		}
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_wait_end);
+	for (size_t i = 0; i < n; i++) {
+		const struct wait_end *e = &v[i];
+		struct tl_burst *b = NULL;
+		size_t k;
+
+		for (k = tl->nbursts; k-- > 0;) {
+			struct tl_burst *o = &tl->bursts[k];
+
+			if (e->ts - o->last > TL_BURST_GAP_NS)
+				break;	/* the bursts before are older still */
+			if (o->obj == e->obj && o->pid == e->pid) {
+				b = o;
+				break;
+			}
+		}
+		if (!b) {
+			GROW(tl->bursts, tl->cap_bursts, tl->nbursts + 1);
+			b = &tl->bursts[tl->nbursts++];
+			*b = (struct tl_burst){.ts = e->ts, .obj = e->obj, .pid = e->pid,
+					       .waker = e->waker, .name = e->name, .kind = e->kind};
+		} else if (b->waker != e->waker) {
+			b->waker = 0;
+		}
+		b->last = e->ts;
+		b->wakees++;
+	}
+	free(v);
 }
 
 static int cmp_arrow(const void *a, const void *b)
@@ -527,6 +619,7 @@ int timeline_build(struct timeline *tl, const struct model *m, const struct ev_h
 	qsort(tl->arrows, tl->narrows, sizeof(*tl->arrows), cmp_arrow);
 	build_marks(&c, rec, nrec);
 	build_parallelism(tl);
+	build_bursts(tl);
 	for (size_t i = 0; i < tl->nlanes; i++) {
 		const struct tl_lane *l = &tl->lanes[i];
 
@@ -559,6 +652,7 @@ void timeline_free(struct timeline *tl)
 	free(tl->lanes);
 	free(tl->procs);
 	free(tl->arrows);
+	free(tl->bursts);
 	free(tl->marks);
 	free(tl->par);
 	free(tl->par_time);

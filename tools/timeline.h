@@ -53,6 +53,12 @@ struct tl_lane {
 	uint64_t blocked_kind[WK_NKINDS];
 	uint64_t lost_ns;	/* unknown time that comes from lost events */
 	uint32_t wakeups_in, wakeups_out;
+	/* its last wait was ended by another thread's exit_group: the process ended under it
+	 * (a daemon thread killed while it waited); its wait kind, object name and the exiter */
+	uint8_t ended_in_wait;
+	uint8_t end_kind;
+	int32_t end_name;
+	uint32_t end_by;
 };
 
 struct tl_proc {
@@ -78,6 +84,20 @@ struct tl_arrow {
 	int16_t waker_nr;	/* the waker's syscall, -1 none */
 	uint8_t kind;		/* the wakee's wait kind */
 	uint8_t flags;		/* IV_UNCERTAIN when the wait was uncertain */
+};
+
+/* Futex waits on one object that ended together: a barrier's last arriver waking the others,
+ * a broadcast. Consecutive ends at most TL_BURST_GAP_NS apart are one burst. */
+#define TL_BURST_GAP_NS 200000
+
+struct tl_burst {
+	uint64_t ts, last;	/* first and last end of a wait */
+	uint64_t obj;		/* the wakees' wait object */
+	uint32_t pid;
+	uint32_t waker;		/* the one waker of them all, 0 unknown or several */
+	uint32_t wakees;	/* waits that ended */
+	int32_t name;		/* the object's name, -1 none */
+	uint8_t kind;		/* the wakees' wait kind */
 };
 
 enum tl_mark_kind {
@@ -117,6 +137,8 @@ struct timeline {
 	size_t nlanes;
 	struct tl_arrow *arrows;
 	size_t narrows, cap_arrows;
+	struct tl_burst *bursts;	/* in time order */
+	size_t nbursts, cap_bursts;
 	uint64_t kernel_wakeups;	/* waits ended by the kernel (timer, irq, signal) */
 	struct tl_mark *marks;
 	size_t nmarks, cap_marks;
