@@ -17,6 +17,7 @@
 #define PID 100
 #define A 101
 #define B 102
+#define C 103
 #define MUTEX 0x5000
 
 /* The model plus the records fed to it (the timeline reads fork/exec/exit marks from them). */
@@ -162,6 +163,59 @@ static void test_intervals_reasons_arrows(void **state)
 	assert_int_equal(tl.par_time[2], 50);
 	assert_int_equal(tl.par_time[1], 40);
 	assert_int_equal(tl.par_time[0], 0);
+	timeline_free(&tl);
+	fx_free(&f);
+}
+
+static void wake_nr(struct fx *f, uint64_t ts, uint32_t wakee, uint32_t waker, int16_t nr)
+{
+	struct ev_wakeup w = {{ts, wakee, EV_WAKEUP, sizeof(w)}, MUTEX, waker, nr, 0};
+
+	feed(f, &w, sizeof(w));
+}
+
+/* A and B released together by C: one burst of 2; A's next wait ends alone (a wakeup reported
+ * with no waker still counts). B's last wait is ended by C's exit_group: B died waiting. */
+static void test_bursts_and_ended_in_wait(void **state)
+{
+	struct tl_opts o = {.symbolize = 0};
+	struct timeline tl;
+	struct fx f;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	model_init(&f.m);
+	task(&f, 0, A, "alpha");
+	task(&f, 0, B, "beta");
+	task(&f, 0, C, "gamma");
+	sw(&f, 10, 0, A, TS_RUNNABLE, 0);
+	sw(&f, 10, 0, B, TS_RUNNABLE, 1);
+	block_mutex(&f, 20, A, C);
+	block_mutex(&f, 30, B, C);
+	sw(&f, 40, 0, C, TS_RUNNABLE, 0);
+	wake(&f, 1000, A, C);
+	wake(&f, 1050, B, C);
+	sw(&f, 1100, C, A, TS_RUNNABLE, 0);
+	sw(&f, 1100, 0, B, TS_RUNNABLE, 1);
+	block_mutex(&f, 2000, A, C);
+	wake(&f, 500000, A, 0);
+	sw(&f, 500100, 0, A, TS_RUNNABLE, 1);
+	block_mutex(&f, 600000, B, C);
+	wake_nr(&f, 800000, B, C, 231);	/* exit_group */
+	model_finish(&f.m, 900000);
+	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	assert_int_equal(tl.nbursts, 3);
+	assert_int_equal(tl.bursts[0].ts, 1000);
+	assert_int_equal(tl.bursts[0].last, 1050);
+	assert_int_equal(tl.bursts[0].wakees, 2);
+	assert_int_equal(tl.bursts[0].waker, C);
+	assert_int_equal(tl.bursts[1].wakees, 1);
+	assert_int_equal(tl.bursts[1].waker, 0);
+	assert_int_equal(tl.bursts[2].ts, 800000);
+	assert_false(lane(&tl, A)->ended_in_wait);
+	assert_true(lane(&tl, B)->ended_in_wait);
+	assert_int_equal(lane(&tl, B)->end_by, C);
+	assert_int_equal(lane(&tl, B)->end_kind, WK_MUTEX);
 	timeline_free(&tl);
 	fx_free(&f);
 }
@@ -405,6 +459,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_intervals_reasons_arrows),
+		cmocka_unit_test(test_bursts_and_ended_in_wait),
 		cmocka_unit_test(test_lost_events_are_unknown_gaps),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_text),
