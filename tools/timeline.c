@@ -450,6 +450,24 @@ static int last_wait(const struct m_thread *t, size_t k)
 	return 1;
 }
 
+/*
+ * The wakeup of a killed thread delivered to an idle CPU is reported from there, with no
+ * waker: then the futex call of the wait tells. It returned -ERESTARTSYS (a signal, here the
+ * process's exit) and the thread died without another wait.
+ */
+static int killed_in_call(const struct model *m, const struct m_thread *t,
+			  const struct m_interval *iv)
+{
+	for (size_t i = 0; i < m->nfutexes; i++) {
+		const struct m_futex *f = &m->futexes[i];
+
+		if (f->tid != t->tid || f->ts < iv->end)
+			continue;
+		return f->uaddr == iv->w.obj && f->ret == -512;
+	}
+	return 0;
+}
+
 static void build_arrows(struct tl_ctx *c)
 {
 	const struct model *m = c->m;
@@ -475,6 +493,14 @@ static void build_arrows(struct tl_ctx *c)
 				continue;
 			if (!wk->waker) {
 				tl->kernel_wakeups++;
+				if (t->died && last_wait(t, k) && killed_in_call(m, t, iv)) {
+					struct tl_lane *l = &tl->lanes[to];
+
+					l->ended_in_wait = 1;
+					l->end_kind = iv->w.kind;
+					l->end_name = wait_name(c, l->proc, &iv->w, iv->start);
+					l->end_by = 0;
+				}
 				continue;
 			}
 			GROW(tl->arrows, tl->cap_arrows, tl->narrows + 1);
