@@ -10,6 +10,8 @@
  * posted by another thread is released where it was taken.
  *
  * Without CONLAB_PRELOAD_FD (or with a bad region) every wrapper only forwards the call.
+ * Processes the command starts inherit the library and the region, so the program behind a
+ * wrapper script is covered too.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -106,12 +108,11 @@ __attribute__((constructor)) static void preload_init(void)
 	if (!v)
 		return;
 	fd = strtol(v, &end, 10);
-	/* the programs this one starts inherit LD_PRELOAD but not the region */
-	unsetenv(CPL_ENV_FD);
 	if (*end || fd < 0)
 		return;
+	/* the descriptor stays open: a wrapper script or launcher execs the real program, which
+	 * maps the region again (edges carry their pid) */
 	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
-	close((int)fd);
 	if (r == MAP_FAILED)
 		return;
 	if (r->magic != CPL_MAGIC || r->version != CPL_VERSION || r->nslots != CPL_SLOTS) {
