@@ -225,30 +225,99 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 	return 0;
 }
 
+/*
+ * Who woke whom. sched_wakeup often runs on the wakee's CPU, in whatever happens to be current
+ * there (the idle task, handling the queued wakeup's IPI), so the waker is taken earlier, at
+ * sched_waking, which runs in the waker's own context: a slot per wakee tid carries it over.
+ */
+struct waking {
+	__u64 arg0;
+	__u32 wakee;
+	__u32 waker;
+	__s32 nr;
+	__u32 pad;
+};
+
+#define WAKING_SLOTS 65536
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WAKING_SLOTS);
+	__type(key, __u32);
+	__type(value, struct waking);
+} wakings SEC(".maps");
+
+/* The current task as a waker: its tid, and its syscall when it is a user thread in one. */
+static __always_inline void current_waker(struct waking *w)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+
+	w->waker = BPF_CORE_READ(cur, pid);
+	w->nr = -1;
+	w->arg0 = 0;
+	/* kernel threads (and the idle task) have no user registers worth reading */
+	if (w->waker && !(BPF_CORE_READ(cur, flags) & 0x00200000 /* PF_KTHREAD */)) {
+		regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+		w->nr = BPF_CORE_READ(regs, orig_ax);
+		w->arg0 = BPF_CORE_READ(regs, di);
+	}
+}
+
+static __always_inline int handle_waking(struct task_struct *p)
+{
+	__u32 tid, slot;
+	struct waking *w;
+
+	if (!task_traced(p))
+		return 0;
+	tid = BPF_CORE_READ(p, pid);
+	slot = tid % WAKING_SLOTS;
+	w = bpf_map_lookup_elem(&wakings, &slot);
+	if (!w)
+		return 0;
+	current_waker(w);
+	w->wakee = tid;
+	return 0;
+}
+
 static __always_inline int handle_wakeup(struct task_struct *p, __u16 type)
 {
-	struct task_struct *cur;
-	struct pt_regs *regs;
+	__u32 tid, slot;
+	struct waking now, *w;
 	struct ev_wakeup *e;
 
 	if (!task_traced(p))
 		return 0;
-	e = ev_reserve(sizeof(*e), type, BPF_CORE_READ(p, pid));
+	tid = BPF_CORE_READ(p, pid);
+	e = ev_reserve(sizeof(*e), type, tid);
 	if (!e)
 		return 0;
-	cur = bpf_get_current_task_btf();
-	e->waker_tid = BPF_CORE_READ(cur, pid);
-	e->cpu = BPF_CORE_READ(p, wake_cpu);
-	e->waker_nr = -1;
-	e->waker_arg0 = 0;
-	/* Kernel threads (and the idle task) have no user registers worth reading. */
-	if (e->waker_tid && !(BPF_CORE_READ(cur, flags) & 0x00200000 /* PF_KTHREAD */)) {
-		regs = (struct pt_regs *)bpf_task_pt_regs(cur);
-		e->waker_nr = (__s16)BPF_CORE_READ(regs, orig_ax);
-		e->waker_arg0 = BPF_CORE_READ(regs, di);
+	slot = tid % WAKING_SLOTS;
+	w = bpf_map_lookup_elem(&wakings, &slot);
+	if (w && w->wakee == tid) {
+		w->wakee = 0;	/* taken: a later wakeup without its waking must not reuse it */
+	} else {
+		current_waker(&now);	/* wake_up_new_task has no sched_waking */
+		w = &now;
 	}
+	e->waker_tid = w->waker;
+	e->waker_nr = (__s16)w->nr;
+	e->waker_arg0 = w->arg0;
+	e->cpu = BPF_CORE_READ(p, wake_cpu);
 	ev_submit(e);
 	return 0;
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(tp_waking, struct task_struct *p)
+{
+	return handle_waking(p);
+}
+
+SEC("raw_tp/sched_waking")
+int BPF_PROG(raw_waking, struct task_struct *p)
+{
+	return handle_waking(p);
 }
 
 SEC("tp_btf/sched_switch")
