@@ -33,6 +33,8 @@ p2c = n(pt, ct, 'condvar', 'not_empty')
 print('     timeline: consumer->producer via not_full %d, producer->consumer via not_empty %d'
       % (c2p, p2c))
 ok = 0 < c2p <= pw and 0 < p2c <= cw
+# a condvar or mutex hand-off always has a thread as its waker (sched_waking runs in it)
+ok = ok and all(w['waker'] != 0 for w in j['wakeups'] if w['reason'] in ('condvar', 'mutex'))
 # nobody is woken through the other side's condvar
 ok = ok and n(pt, ct, 'condvar', 'not_full') == 0 and n(ct, pt, 'condvar', 'not_empty') == 0
 # every condvar arrow into the producer matches one of its blocked intervals with that waker
