@@ -91,6 +91,20 @@ static uint64_t off_cpu(const struct m_thread *t)
 	return t->time_in[TH_BLOCKED];
 }
 
+static size_t threads_of(const struct model *m, uint32_t pid)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < m->nthreads; k++)
+		n += m->threads[k].pid == pid;
+	return n;
+}
+
+/* What a kernel tracer cannot see, said where it matters: a process that ran on one thread. */
+static const char one_thread_note[] =
+	"one kernel thread: any concurrency inside it (coroutines, green threads, an event loop's "
+	"tasks) is scheduled in user space, where the kernel does not see it";
+
 /* Did the trace see this thread do anything (-a names every thread of the machine)? */
 static int seen_active(const struct m_thread *t)
 {
@@ -149,6 +163,8 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 			p->forks == 1 ? "" : "s", exit_str(a, sizeof(a), p));
 		if (p->cmdline)
 			fprintf(out, "  command: %s\n", p->cmdline);
+		if (threads_of(m, p->pid) == 1)
+			fprintf(out, "  note: %s\n", one_thread_note);
 		fprintf(out, "    %-16s %7s %10s %10s %10s %9s %9s %9s %9s %9s\n", "THREAD", "TID",
 			"ON-CPU", "RUNNABLE", "OFF-CPU", "futex", "sleep", "io", "child", "other");
 		for (size_t k = 0; k < m->nthreads; k++)
@@ -240,6 +256,9 @@ static int json(const struct model *m, FILE *out)
 		json_kv_u64(&j, "forks", p->forks);
 		json_kv_u64(&j, "threads_created", p->threads_created);
 		json_kv_bool(&j, "exited", p->exited);
+		json_kv_u64(&j, "kernel_threads", threads_of(m, p->pid));
+		if (threads_of(m, p->pid) == 1)
+			json_kv_str(&j, "note", one_thread_note);
 		if (p->exited && p->exit_code >= 0)
 			json_kv_i64(&j, "exit_code", WIFEXITED(p->exit_code) ?
 				    WEXITSTATUS(p->exit_code) : 128 + WTERMSIG(p->exit_code));
