@@ -113,12 +113,12 @@ static __always_inline __s32 user_stack_id(void *ctx, struct pt_regs *regs, __u3
 					   __u64 ret_addr)
 {
 	struct stack_key k = {};
-	__u64 bp = BPF_CORE_READ(regs, bp);
+	__u64 bp = regs->bp;
 	__s32 *hit, sid;
 	long id;
 
 	k.tgid = tgid;
-	k.ip = BPF_CORE_READ(regs, ip);
+	k.ip = regs->ip;
 	k.ret = ret_addr;
 	if (bp)
 		bpf_probe_read_user(&k.fp1, sizeof(k.fp1), (void *)(bp + 8));
@@ -139,14 +139,14 @@ static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep
 {
 	/* prev is still current here; the BTF pointer to current is trusted in both twins */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	long nr = BPF_CORE_READ(regs, orig_ax);
-	__u64 a0 = BPF_CORE_READ(regs, di);
+	long nr = regs->orig_ax;
+	__u64 a0 = regs->di;
 	__u32 words[3] = {};
 
 	e->nr = (__s32)nr;
 	e->arg0 = a0;
-	e->arg1 = BPF_CORE_READ(regs, si);
-	e->arg2 = (__u32)BPF_CORE_READ(regs, dx);
+	e->arg1 = regs->si;
+	e->arg2 = (__u32)regs->dx;
 	e->word0 = 0;
 	e->word4 = 0;
 	e->word8 = 0;
@@ -175,7 +175,7 @@ static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep
 			count_lost(LOST_USER_READ, -1);
 		}
 	}
-	e->ret_addr = find_ret_addr(tgid, BPF_CORE_READ(regs, sp));
+	e->ret_addr = find_ret_addr(tgid, regs->sp);
 	if (want_stacks)
 		e->stack_id = user_stack_id(ctx, regs, tgid, e->ret_addr);
 }
@@ -258,8 +258,8 @@ static __always_inline void current_waker(struct waking *w)
 	/* kernel threads (and the idle task) have no user registers worth reading */
 	if (w->waker && !(BPF_CORE_READ(cur, flags) & 0x00200000 /* PF_KTHREAD */)) {
 		regs = (struct pt_regs *)bpf_task_pt_regs(cur);
-		w->nr = BPF_CORE_READ(regs, orig_ax);
-		w->arg0 = BPF_CORE_READ(regs, di);
+		w->nr = regs->orig_ax;
+		w->arg0 = regs->di;
 	}
 }
 
@@ -295,14 +295,14 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u16 type)
 	slot = tid % WAKING_SLOTS;
 	w = bpf_map_lookup_elem(&wakings, &slot);
 	if (w && w->wakee == tid) {
+		now = *w;
 		w->wakee = 0;	/* taken: a later wakeup without its waking must not reuse it */
 	} else {
 		current_waker(&now);	/* wake_up_new_task has no sched_waking */
-		w = &now;
 	}
-	e->waker_tid = w->waker;
-	e->waker_nr = (__s16)w->nr;
-	e->waker_arg0 = w->arg0;
+	e->waker_tid = now.waker;
+	e->waker_nr = (__s16)now.nr;
+	e->waker_arg0 = now.arg0;
 	e->cpu = BPF_CORE_READ(p, wake_cpu);
 	ev_submit(e);
 	return 0;

@@ -20,6 +20,8 @@ enum {
 	OPT_TOP,
 	OPT_LOCKS,
 	OPT_GIL,
+	OPT_NO_FUTEX,
+	OPT_NO_LOOP,
 };
 
 static const struct option common[] = {
@@ -37,6 +39,8 @@ static const struct option common[] = {
 	{"top", required_argument, NULL, OPT_TOP},
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"locks", no_argument, NULL, OPT_LOCKS},
+	{"no-futex-calls", no_argument, NULL, OPT_NO_FUTEX},
+	{"no-loop-waits", no_argument, NULL, OPT_NO_LOOP},
 	{"gil", no_argument, NULL, OPT_GIL},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -159,6 +163,12 @@ int cli_parse(struct cli *c, int argc, char **argv, const char *usage, int one_s
 			break;
 		case OPT_QUIET:
 			c->rec.status = 0;
+			break;
+		case OPT_NO_FUTEX:
+			c->rec.no_futex_calls = 1;
+			break;
+		case OPT_NO_LOOP:
+			c->rec.no_loop_waits = 1;
 			break;
 		case OPT_LOCKS:
 			/* lock uprobes: hold times for contention, lock order for deadlocks */

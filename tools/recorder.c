@@ -438,7 +438,8 @@ static int start_targets(struct recorder *r, struct target_cmd *tc)
 
 int record_run(const struct record_opts *o, struct record_result *res)
 {
-	struct source_opts so = {o->all, o->buffer, o->stacks, o->verbose, o->locks, o->gil};
+	struct source_opts so = {o->all, o->buffer, o->stacks, o->verbose, o->locks, o->gil,
+				 o->no_futex_calls, o->no_loop_waits};
 	struct target_cmd tc = {.pid = 0};
 	struct recorder r = {.o = o, .res = res};
 	struct sigaction sa = {.sa_handler = on_signal};

@@ -25,6 +25,8 @@ struct record_opts {
 	int verbose;
 	int locks;		/* REC_LOCKS_* bits: lock uprobes on the target's glibc */
 	int gil;		/* GIL uprobes on the CPython interpreters traced processes map */
+	int no_futex_calls;	/* no EV_FUTEX records: cheaper, but no timeouts and call counts */
+	int no_loop_waits;	/* no EV_WAITCALL records */
 	/* Live hooks (may be NULL): every record as it is drained, and every poll tick.
 	 * A non-zero return stops the recording (STOP_DEADLOCK). */
 	int (*on_event)(void *ctx, const struct ev_hdr *rec);

@@ -32,6 +32,7 @@ struct bpf_source {
 	struct bpf_link **links;
 	size_t nlinks;
 	int gil;
+	int no_futex_calls, no_loop_waits;
 	char **gil_paths;		/* interpreter files looked at for the GIL uprobes */
 	size_t ngil_paths;
 };
@@ -109,14 +110,16 @@ static void choose_twins(struct bpf_source *s)
 		else if (!strncmp(n, "gil_", 4))
 			bpf_program__set_autoload(prog, s->gil);	/* --gil only */
 		else if (!strncmp(n, "sys_", 4)) {
-			/* the futex2 syscalls are newer than futex: attach what the kernel has.
-			 * CONLAB_NO_LOOP_WAITS=1 leaves out the event-loop wait probes (io.bpf.c):
-			 * tests/bench/io.sh measures what they cost */
+			/* the futex2 syscalls are newer than futex: attach what the kernel has;
+			 * --no-futex-calls / --no-loop-waits leave a family out (what each costs is
+			 * measured in tests/bench/record.sh and io.sh) */
 			int loopwait = strstr(n, "poll") || strstr(n, "select") ||
 				       strstr(n, "io_uring");
+			int futex = strstr(n, "futex") != NULL;
 
 			bpf_program__set_autoload(prog, tracepoint_exists("syscalls", n) &&
-						  !(loopwait && getenv("CONLAB_NO_LOOP_WAITS")));
+						  !(loopwait && s->no_loop_waits) &&
+						  !(futex && s->no_futex_calls));
 		}
 	}
 }
@@ -246,6 +249,8 @@ struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *
 				 pow2_at_least(o->buffer_bytes ? o->buffer_bytes : 16u << 20));
 	s->locks = o->locks;
 	s->gil = o->gil;
+	s->no_futex_calls = o->no_futex_calls;
+	s->no_loop_waits = o->no_loop_waits;
 	choose_twins(s);
 	if (s->locks && plan_locks(s))
 		goto fail;

@@ -17,6 +17,8 @@ struct source_opts {
 	int verbose;		/* show libbpf's messages */
 	int locks;		/* REC_LOCKS_* (recorder.h): load the lock uprobes */
 	int gil;		/* load the GIL uprobes (attached per interpreter file) */
+	int no_futex_calls;	/* leave out the futex syscall probes (futex.bpf.c) */
+	int no_loop_waits;	/* leave out the event-loop wait probes (io.bpf.c) */
 };
 
 /* Called for every record drained; return non-zero to stop the current drain. */

@@ -117,7 +117,7 @@ cc -O2 -pthread -o "$T/eload" "$T/eload.c" || { echo "io bench: cannot build the
 rate() { sed -n 's/^requests_per_s=//p' "$1" | tail -1; }
 ROUNDS=${ROUNDS:-5}
 # Where the cost is: untraced; full recording; without user stacks; without the loop-wait
-# probes (CONLAB_NO_LOOP_WAITS=1: scheduler, futex and process probes only). Alternated per
+# probes (--no-loop-waits: scheduler, futex and process probes only). Alternated per
 # round, medians at the end.
 : > "$T/rates"
 for round in $(seq "$ROUNDS"); do
@@ -125,7 +125,7 @@ for round in $(seq "$ROUNDS"); do
 	"$B/conlab" record --quiet -o "$T/t.clab" -- "$T/eload" "$SECS" > "$T/traced.out" 2> "$T/err" ||
 		{ echo "io bench: conlab record failed: $(tail -1 "$T/err")"; exit 1; }
 	"$B/conlab" record --quiet --no-stacks -o "$T/ns.clab" -- "$T/eload" "$SECS" > "$T/nostk.out" 2>&1
-	CONLAB_NO_LOOP_WAITS=1 "$B/conlab" record --quiet -o "$T/nw.clab" -- "$T/eload" "$SECS" \
+	"$B/conlab" record --no-loop-waits --quiet -o "$T/nw.clab" -- "$T/eload" "$SECS" \
 		> "$T/nowait.out" 2>&1
 	p=$(rate "$T/plain.out"); t=$(rate "$T/traced.out"); n=$(rate "$T/nostk.out")
 	w=$(rate "$T/nowait.out")
