@@ -732,7 +732,7 @@ void model_finish(struct model *m, uint64_t end_ts)
 			t->exited = 1;
 			st = TH_EXITED;
 		}
-		if (st != TH_EXITED && end_ts > t->since)
+		if (st != TH_EXITED && (end_ts > t->since || st == TH_BLOCKED))
 			set_state(m, t, st, end_ts);	/* close, and stay in the same state */
 		t->state = st;
 		if (t->wait.kind == WK_SEMAPHORE && m->cv_words.n &&

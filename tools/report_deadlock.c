@@ -35,22 +35,31 @@ static int last_mutex_wait(const struct model *m, const struct m_thread *t, stru
 {
 	const struct m_interval *iv = NULL;
 
-	if (!t->exited && t->state == TH_BLOCKED) {
-		lw->w = t->wait;
-		lw->start = t->since;
-		lw->end = UINT64_MAX;
-	} else {
-		for (size_t i = t->niv; i-- > 0;)
-			if (t->iv[i].state == TH_BLOCKED) {
-				iv = &t->iv[i];
-				break;
-			}
-		if (!iv)
-			return 0;
-		lw->w = iv->w;
-		lw->start = iv->start;
-		lw->end = iv->end ? iv->end : m->t_last;
+	/*
+	 * The thread's last mutex wait (model_finish closed the current one). It can be part of a
+	 * deadlock only if nothing released it: the thread is still in it at the end, or the wait
+	 * ended otherwise than by a futex wake on that mutex (a kill) and the thread then died.
+	 */
+	for (size_t i = t->niv; i-- > 0;)
+		if (t->iv[i].state == TH_BLOCKED && t->iv[i].w.kind == WK_MUTEX) {
+			iv = &t->iv[i];
+			break;
+		}
+	if (!iv)
+		return 0;
+	if (iv->wakeup >= 0 && (size_t)iv->wakeup < m->nwakeups) {
+		const struct m_wakeup *wk = &m->wakeups[iv->wakeup];
+
+		if (wk->waker_nr == 202 && wk->obj == iv->w.obj)
+			return 0;	/* handed over: the lock was released */
 	}
+	if (iv != &t->iv[t->niv - 1] && !t->exited)
+		return 0;	/* it went on living after the wait */
+	lw->w = iv->w;
+	lw->start = iv->start;
+	lw->end = iv->end ? iv->end : m->t_last;
+	if (!t->exited && t->state == TH_BLOCKED && iv == &t->iv[t->niv - 1])
+		lw->end = UINT64_MAX;
 	lw->t = t;
 	return lw->w.kind == WK_MUTEX && lw->w.holder && lw->w.holder != t->tid && !lw->w.timed;
 }
