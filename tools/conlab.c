@@ -19,14 +19,14 @@ struct command {
 
 static const struct command commands[] = {
 	{"record", cmd_record, "record a program's threads, processes and waits into a trace file"},
-	{"report", cmd_report, "report on a trace file: summary, timeline, contention, io, gil"},
+	{"report", cmd_report, "report on a trace file: summary, timeline, contention, deadlock, io, gil"},
+	{"dump", cmd_dump, "print a trace file's events one per line, in time order"},
+	{"deadlock", cmd_deadlock, "diagnose a hung process now (-p PID), or run a command and catch its deadlocks"},
+	{"contention", cmd_contention, "record a program and report which locks made it wait"},
 	{"timeline", cmd_timeline, "record a program and draw its threads' timeline (text, Perfetto, HTML)"},
 	{"io", cmd_io, "record a program and report on its event loops: idle, busy gaps, blocking"},
 	{"gil", cmd_gil, "record a Python program and report on its GIL: holders, hand-offs, waits"},
-	{"dump", cmd_dump, "print a trace file's events one per line, in time order"},
 	{"lab", cmd_lab, "the lab exercises: list them, run one, check a solution"},
-	{"contention", cmd_contention, "record a program and report which locks made it wait"},
-	{"deadlock", cmd_deadlock, "diagnose a hung process now (-p PID), or run a command and catch its deadlocks"},
 };
 
 static void usage(FILE *f)
