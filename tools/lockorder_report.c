@@ -18,6 +18,7 @@ void lo_report_init(struct lo_report *r, const struct lockorder *lo, const struc
 	r->m = m;
 	r->live = live;
 	r->live_pid = live_pid;
+	procsyms_init(&r->syms, m);
 	r->ncyc = lockorder_cycles(lo, &r->cyc);
 	for (size_t i = 0; i < r->ncyc; i++)
 		r->real += !r->cyc[i].guarded;
@@ -25,11 +26,7 @@ void lo_report_init(struct lo_report *r, const struct lockorder *lo, const struc
 
 void lo_report_free(struct lo_report *r)
 {
-	for (size_t i = 0; i < r->nsyms; i++)
-		if (r->syms[i])
-			symbolizer__free(r->syms[i]);
-	free(r->syms);
-	free(r->pids);
+	procsyms_free(&r->syms);
 	free(r->cyc);
 	memset(r, 0, sizeof(*r));
 }
@@ -37,19 +34,8 @@ void lo_report_free(struct lo_report *r)
 /* The trace's maps first: they are there even when the process is gone. */
 static struct symbolizer *sym_for(struct lo_report *r, pid_t pid)
 {
-	const struct m_process *p;
-	struct symbolizer *s = NULL;
+	struct symbolizer *s = procsyms_get(&r->syms, (uint32_t)pid);
 
-	for (size_t i = 0; i < r->nsyms; i++)
-		if (r->pids[i] == pid)
-			return r->syms[i] ? r->syms[i] : (pid == r->live_pid ? r->live : NULL);
-	p = r->m ? model_process(r->m, (uint32_t)pid) : NULL;
-	if (p && p->maps.n)
-		s = symbolizer__new_maps(&p->maps);
-	r->pids = xrealloc(r->pids, (r->nsyms + 1) * sizeof(*r->pids));
-	r->syms = xrealloc(r->syms, (r->nsyms + 1) * sizeof(*r->syms));
-	r->pids[r->nsyms] = pid;
-	r->syms[r->nsyms++] = s;
 	return s ? s : (pid == r->live_pid ? r->live : NULL);
 }
 

@@ -11,6 +11,7 @@
 #ifndef CONLAB_LOCKORDER_REPORT_H
 #define CONLAB_LOCKORDER_REPORT_H
 
+#include "procsyms.h"
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -27,10 +28,7 @@ struct lo_report {
 	const struct model *m;		/* stacks by id and maps by pid; may be NULL */
 	struct symbolizer *live;	/* of live_pid, made while it ran; not owned; may be NULL */
 	pid_t live_pid;
-	/* symbolizers made from the model's maps, by pid */
-	pid_t *pids;
-	struct symbolizer **syms;
-	size_t nsyms;
+	struct procsyms syms;		/* symbolizers made from the model's maps, by pid */
 };
 
 /* Find the cycles of lo; m and live may be NULL. */

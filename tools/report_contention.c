@@ -5,6 +5,7 @@
 #include "contention.h"
 #include "json.h"
 #include "model.h"
+#include "procsyms.h"
 #include "report.h"
 #include "symbolize.h"
 #include "trace.h"
@@ -12,34 +13,9 @@
 
 /* ---- names through the symbolizer, one per process, made when first asked ---------------- */
 
-struct symctx {
-	const struct model *m;
-	struct {
-		uint32_t pid;
-		struct symbolizer *s;
-	} *v;
-	size_t n;
-};
-
-static struct symbolizer *sym_for(struct symctx *x, uint32_t pid)
-{
-	const struct m_process *p;
-
-	for (size_t i = 0; i < x->n; i++)
-		if (x->v[i].pid == pid)
-			return x->v[i].s;
-	p = model_process(x->m, pid);
-	x->v = xrealloc(x->v, (x->n + 1) * sizeof(*x->v));
-	x->v[x->n].pid = pid;
-	x->v[x->n].s = p && p->maps.n ? symbolizer__new_maps(&p->maps) : NULL;
-	return x->v[x->n++].s;
-}
-
 static int sym_data(void *ctx, uint32_t pid, uint64_t addr, uint64_t size, char *name, size_t n)
 {
-	struct symbolizer *s = sym_for(ctx, pid);
-
-	return s ? symbolizer__data_sized(s, addr, size, name, n) : -1;
+	return procsyms_data(ctx, pid, addr, size, name, n);
 }
 
 static void copy_str(char *dst, size_t n, const char *src)
@@ -49,7 +25,7 @@ static void copy_str(char *dst, size_t n, const char *src)
 
 static int sym_code(void *ctx, uint32_t pid, uint64_t pc, int retaddr, struct cont_frame *f)
 {
-	struct symbolizer *s = sym_for(ctx, pid);
+	struct symbolizer *s = procsyms_get(ctx, pid);
 	struct sym_code c;
 	const char *file;
 
@@ -62,14 +38,6 @@ static int sym_code(void *ctx, uint32_t pid, uint64_t pc, int retaddr, struct co
 	copy_str(f->module, sizeof(f->module), c.module);
 	f->in_main = c.in_main;
 	return 0;
-}
-
-static void symctx_free(struct symctx *x)
-{
-	for (size_t i = 0; i < x->n; i++)
-		if (x->v[i].s)
-			symbolizer__free(x->v[i].s);
-	free(x->v);
 }
 
 /* EV_LOCK records of the trace, when the recording had lock uprobes. */
@@ -505,7 +473,7 @@ int report_contention(const struct model *m, const struct trace *t, const struct
 {
 	struct cont_opts co = {};
 	struct contention c;
-	struct symctx sx = {.m = m};
+	struct procsyms sx;
 	struct cont_resolver r = {.data = sym_data, .code = sym_code, .ctx = &sx};
 	struct cont_lock_ev *lk;
 	size_t nlk;
@@ -515,6 +483,7 @@ int report_contention(const struct model *m, const struct trace *t, const struct
 		errmsg("unknown sort key '%s' (total, waits, max, avg, name, hold)", o->sort);
 		return 2;
 	}
+	procsyms_init(&sx, m);
 	if (o->from_ns)
 		co.from = m->t_first + o->from_ns;
 	if (o->to_ns)
@@ -533,6 +502,6 @@ int report_contention(const struct model *m, const struct trace *t, const struct
 	else
 		ret = text(m, &c, o, out);
 	contention_free(&c);
-	symctx_free(&sx);
+	procsyms_free(&sx);
 	return ret;
 }

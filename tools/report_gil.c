@@ -14,6 +14,7 @@
 #include "gil.h"
 #include "json.h"
 #include "model.h"
+#include "procsyms.h"
 #include "report.h"
 #include "symbolize.h"
 #include "trace.h"
@@ -353,32 +354,12 @@ static int json(const struct model *m, const struct gil_report *r, FILE *out)
 }
 
 /* drop_gil's callers, symbolized with one offline symbolizer per process */
-struct gil_causes {
-	const struct model *m;
-	uint32_t *pid;
-	struct symbolizer **sym;
-	size_t n;
-};
-
+/* The cause of a GIL drop, from the function that called drop_gil. */
 static int drop_cause(void *ctx, uint32_t pid, uint64_t ret_addr)
 {
-	struct gil_causes *c = ctx;
-	const struct m_process *p;
-	struct symbolizer *s = NULL;
+	struct symbolizer *s = procsyms_get(ctx, pid);
 	struct sym_code sc;
-	size_t i;
 
-	for (i = 0; i < c->n && c->pid[i] != pid; i++)
-		;
-	if (i == c->n) {
-		p = model_process(c->m, pid);
-		c->pid = xrealloc(c->pid, (c->n + 1) * sizeof(*c->pid));
-		c->sym = xrealloc(c->sym, (c->n + 1) * sizeof(*c->sym));
-		c->pid[c->n] = pid;
-		c->sym[c->n] = p && p->maps.n ? symbolizer__new_maps(&p->maps) : NULL;
-		c->n++;
-	}
-	s = c->sym[i];
 	if (!s || !ret_addr || symbolizer__code(s, ret_addr, SYM_RETADDR, &sc))
 		return GC_OTHER;
 	return gil_cause_of_caller(sc.func);
@@ -387,20 +368,17 @@ static int drop_cause(void *ctx, uint32_t pid, uint64_t ret_addr)
 int report_gil(const struct model *m, const struct trace *t, const struct report_opts *o,
 	       FILE *out)
 {
-	struct gil_causes gc = {.m = m};
+	struct procsyms gc;
 	struct gil_report r;
 	size_t n;
 	const struct ev_gil **ev = gil_collect(t, &n);
 	int ret;
 
+	procsyms_init(&gc, m);
 	gil_analyze_uprobes(&r, m, ev, n, drop_cause, &gc);
 	ret = o->format == FMT_JSON ? json(m, &r, out) : text(m, &r, o, out);
 	gil_free(&r);
-	for (size_t i = 0; i < gc.n; i++)
-		if (gc.sym[i])
-			symbolizer__free(gc.sym[i]);
-	free(gc.sym);
-	free(gc.pid);
+	procsyms_free(&gc);
 	free(ev);
 	return ret;
 }

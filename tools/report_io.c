@@ -9,6 +9,7 @@
 #include "json.h"
 #include "loops.h"
 #include "model.h"
+#include "procsyms.h"
 #include "report.h"
 #include "symbolize.h"
 #include "trace.h"
@@ -18,25 +19,12 @@ struct io_ctx {
 	const struct model *m;
 	const struct report_opts *o;
 	struct loops L;
-	/* one offline symbolizer per process, made on first use */
-	uint32_t *sym_pid;
-	struct symbolizer **sym;
-	size_t nsym;
+	struct procsyms syms;	/* one offline symbolizer per process, made on first use */
 };
 
 static struct symbolizer *symbolizer_for(struct io_ctx *c, uint32_t pid)
 {
-	const struct m_process *p;
-
-	for (size_t i = 0; i < c->nsym; i++)
-		if (c->sym_pid[i] == pid)
-			return c->sym[i];
-	p = model_process(c->m, pid);
-	c->sym_pid = xrealloc(c->sym_pid, (c->nsym + 1) * sizeof(*c->sym_pid));
-	c->sym = xrealloc(c->sym, (c->nsym + 1) * sizeof(*c->sym));
-	c->sym_pid[c->nsym] = pid;
-	c->sym[c->nsym] = p && p->maps.n ? symbolizer__new_maps(&p->maps) : NULL;
-	return c->sym[c->nsym++];
+	return procsyms_get(&c->syms, pid);
 }
 
 static int in_libc(const struct sym_code *sc)
@@ -544,13 +532,10 @@ int report_io(const struct model *m, const struct trace *t, const struct report_
 	const struct ev_waitcall **calls = loops_collect(t, &n);
 	int ret;
 
+	procsyms_init(&c.syms, m);
 	loops_analyze(&c.L, m, calls, n, NULL);
 	ret = o->format == FMT_JSON ? json(&c, out) : text(&c, out);
-	for (size_t i = 0; i < c.nsym; i++)
-		if (c.sym[i])
-			symbolizer__free(c.sym[i]);
-	free(c.sym);
-	free(c.sym_pid);
+	procsyms_free(&c.syms);
 	loops_free(&c.L);
 	free(calls);
 	return ret;

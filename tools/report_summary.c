@@ -5,6 +5,7 @@
 
 #include "json.h"
 #include "model.h"
+#include "procsyms.h"
 #include "report.h"
 #include "trace.h"
 #include "util.h"
@@ -75,6 +76,16 @@ static struct fx_agg *aggregate_futexes(const struct model *m, size_t *n)
 	return v;
 }
 
+/* A futex's name: the global it is in, "fork_m[1]"; mutexes (40 bytes) by array element. */
+static const char *fx_name(struct procsyms *ps, const struct fx_agg *a, char *buf, size_t n)
+{
+	int k = agg_kind(a);
+
+	if (procsyms_data(ps, a->pid, a->addr, k == WK_MUTEX || k == WK_LOCK ? 40 : 0, buf, n))
+		return NULL;
+	return buf;
+}
+
 static const char *exit_str(char *buf, size_t n, const struct m_process *p)
 {
 	if (!p->exited || p->exit_code < 0)
@@ -132,6 +143,9 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 	size_t nfx;
 	struct fx_agg *fx = aggregate_futexes(m, &nfx);
 	int top = o->top ? o->top : 10;
+	struct procsyms ps;
+
+	procsyms_init(&ps, m);
 
 	fprintf(out, "conlab summary: %s traced, %zu processes, %zu threads, %llu events\n",
 		fmt_dur(a, sizeof(a), m->t_last - m->t_first), m->nprocs, m->nthreads,
@@ -184,18 +198,23 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 		}
 	if (nfx) {
 		fprintf(out, "\ntop futex waits (by total wait)\n");
-		fprintf(out, "  %-18s %7s %-10s %7s %10s %10s\n", "ADDRESS", "PID", "KIND", "WAITS",
-			"TOTAL", "MAX");
-		for (size_t i = 0; i < nfx && (int)i < top; i++)
-			fprintf(out, "  0x%-16llx %7u %-10s %7u %10s %10s\n",
-				(unsigned long long)fx[i].addr, fx[i].pid,
+		fprintf(out, "  %-20s %-16s %7s %-10s %7s %10s %10s\n", "NAME", "ADDRESS", "PID",
+			"KIND", "WAITS", "TOTAL", "MAX");
+		for (size_t i = 0; i < nfx && (int)i < top; i++) {
+			char nm[96];
+			const char *name = fx_name(&ps, &fx[i], nm, sizeof(nm));
+
+			fprintf(out, "  %-20.20s 0x%-14llx %7u %-10s %7u %10s %10s\n",
+				name ? name : "-", (unsigned long long)fx[i].addr, fx[i].pid,
 				wait_kind_name(agg_kind(&fx[i])), fx[i].waits,
 				fmt_dur(a, sizeof(a), fx[i].total), fmt_dur(b, sizeof(b), fx[i].max));
+		}
 	}
 	for (int k = 0; k < AN_NKINDS; k++)
 		if (m->anomalies[k])
 			fprintf(out, "note: %llu × %s (events missing or out of order)\n",
 				(unsigned long long)m->anomalies[k], anomaly_name(k));
+	procsyms_free(&ps);
 	free(fx);
 	return 0;
 }
@@ -227,7 +246,10 @@ static int json(const struct model *m, FILE *out)
 	struct json j;
 	size_t nfx;
 	struct fx_agg *fx = aggregate_futexes(m, &nfx);
+	struct procsyms ps;
+	char nm[96];
 
+	procsyms_init(&ps, m);
 	json_init(&j, out, 1);
 	json_obj_begin(&j, NULL);
 	json_kv_u64(&j, "duration_ns", m->t_last - m->t_first);
@@ -276,6 +298,7 @@ static int json(const struct model *m, FILE *out)
 	for (size_t i = 0; i < nfx; i++) {
 		json_obj_begin(&j, NULL);
 		json_kv_hex(&j, "addr", fx[i].addr);
+		json_kv_str(&j, "name", fx_name(&ps, &fx[i], nm, sizeof(nm)));
 		json_kv_u64(&j, "pid", fx[i].pid);
 		json_kv_str(&j, "kind", wait_kind_name(agg_kind(&fx[i])));
 		json_kv_u64(&j, "waits", fx[i].waits);
@@ -286,6 +309,7 @@ static int json(const struct model *m, FILE *out)
 	json_arr_end(&j);
 	json_obj_end(&j);
 	json_end(&j);
+	procsyms_free(&ps);
 	free(fx);
 	return 0;
 }

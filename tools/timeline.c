@@ -5,7 +5,7 @@
 #include <sys/syscall.h>
 
 #include "idmap.h"
-#include "symbolize.h"
+#include "procsyms.h"
 #include "timeline.h"
 #include "util.h"
 
@@ -15,10 +15,8 @@ struct tl_ctx {
 	const struct model *m;
 	const struct tl_opts *o;
 	struct idmap name_index;	/* string hash -> names[] */
-	/* per process: a symbolizer and its address -> name cache */
-	struct symbolizer **sym;
-	struct idmap *addr_names;
-	int *sym_tried;
+	struct procsyms syms;		/* a symbolizer per process, from the trace's maps */
+	struct idmap *addr_names;	/* per process: address -> names[] */
 };
 
 static uint64_t hash_str(const char *s)
@@ -48,7 +46,6 @@ static int32_t intern(struct tl_ctx *c, const char *s)
 /* The name of a futex word: a global's symbol from the process's maps, else its address. */
 static int32_t futex_name(struct tl_ctx *c, int proc, uint64_t addr)
 {
-	const struct m_process *mp = model_process(c->m, c->tl->procs[proc].pid);
 	char buf[160];
 	int64_t at;
 
@@ -56,15 +53,9 @@ static int32_t futex_name(struct tl_ctx *c, int proc, uint64_t addr)
 	if (at >= 0)
 		return at;
 	buf[0] = 0;
-	if (c->o->symbolize && mp && mp->maps.n) {
-		if (!c->sym_tried[proc]) {
-			c->sym_tried[proc] = 1;
-			c->sym[proc] = symbolizer__new_maps(&mp->maps);
-		}
-		/* a pthread_mutex_t is 40 bytes: arrays of them are named by element */
-		if (c->sym[proc] && symbolizer__data_sized(c->sym[proc], addr, 40, buf, sizeof(buf)))
-			buf[0] = 0;
-	}
+	/* a pthread_mutex_t is 40 bytes: arrays of them are named by element */
+	if (c->o->symbolize)
+		procsyms_data(&c->syms, c->tl->procs[proc].pid, addr, 40, buf, sizeof(buf));
 	if (!buf[0])
 		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)addr);
 	at = intern(c, buf);
@@ -637,9 +628,8 @@ int timeline_build(struct timeline *tl, const struct model *m, const struct ev_h
 	for (int k = 0; k < AN_NKINDS; k++)
 		tl->anomalies += m->anomalies[k];
 	build_procs(&c);
-	c.sym = xcalloc(tl->nprocs + 1, sizeof(*c.sym));
+	procsyms_init(&c.syms, m);
 	c.addr_names = xcalloc(tl->nprocs + 1, sizeof(*c.addr_names));
-	c.sym_tried = xcalloc(tl->nprocs + 1, sizeof(*c.sym_tried));
 	build_lanes(&c);
 	build_arrows(&c);
 	qsort(tl->arrows, tl->narrows, sizeof(*tl->arrows), cmp_arrow);
@@ -656,14 +646,10 @@ int timeline_build(struct timeline *tl, const struct model *m, const struct ev_h
 		tl->lost_ns += l->lost_ns;
 		tl->nintervals += l->n;
 	}
-	for (size_t p = 0; p < tl->nprocs; p++) {
-		if (c.sym[p])
-			symbolizer__free(c.sym[p]);
+	for (size_t p = 0; p < tl->nprocs; p++)
 		idmap_free(&c.addr_names[p]);
-	}
-	free(c.sym);
+	procsyms_free(&c.syms);
 	free(c.addr_names);
-	free(c.sym_tried);
 	idmap_free(&c.name_index);
 	return 0;
 }
