@@ -12,8 +12,8 @@ check "pingpong: futex wait calls counted exactly ($want)" pyjson "$TMP/pp.json"
 check "pingpong: no lost events" pyjson "$TMP/pp.json" "j['lost_events'] == 0"
 check "pingpong: both threads named and blocked on futexes" pyjson "$TMP/pp.json" \
 	"sorted(t['comm'] for p in j['processes'] for t in p['threads'] if t['blocked_ns']['futex'] > 0 and t['comm'] != 'pingpong') == ['ping','pong']"
-check "pingpong: the turn word is a futex waited on > 100 times" pyjson "$TMP/pp.json" \
-	"max(f['waits'] for f in j['futexes']) > 100"
+check "pingpong: the futex word is named (turn) and waited on > 100 times" pyjson "$TMP/pp.json" \
+	"[f['waits'] > 100 for f in j['futexes'] if f['name'] == 'turn'] == [True]"
 
 # 2. processes: spawn = fork + exec per child, all followed from their first instruction
 "$CONLAB" record --quiet -o "$TMP/procs.clab" -- "$WL/procs" --method spawn --children 3 --work-ms 20 > "$TMP/procs.out" 2>"$TMP/procs.err"
