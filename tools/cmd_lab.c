@@ -1081,7 +1081,10 @@ static void show_report(struct labctx *c, struct run *r, const char *kind)
 	const struct report_kind *k = report_kind_find(kind);
 	char errp[PATH_MAX + 32];
 
-	printf("\n== conlab report %s -i %s\n\n", kind, r->trace);
+	if (!strcmp(kind, "deadlock") && r->hung)
+		printf("\n== conlab deadlock -p PID (the hung program, diagnosed while it hung)\n\n");
+	else
+		printf("\n== conlab report %s -i %s\n\n", kind, r->trace);
 	if (!strcmp(kind, "deadlock") && (r->hung || r->has_deadlock)) {
 		char txt[PATH_MAX + 32], line[1024];
 		FILE *f;
