@@ -35,6 +35,7 @@ struct lthread {
 
 struct live {
 	pid_t pid;		/* the command's process */
+	uint64_t closed_ts;	/* when the cycle's last edge formed (CLOCK_MONOTONIC) */
 	struct lthread *t;
 	size_t n, cap;
 	struct lockorder lo;
@@ -94,7 +95,11 @@ static int act(struct live *l, const char *why)
 	}
 	l->reported = 1;
 	l->found_live = 1;
-	fprintf(stderr, "conlab: %s in pid %d\n", why, (int)pid);
+	if (l->closed_ts)
+		fprintf(stderr, "conlab: %s in pid %d (reported %.1f ms after its last edge)\n",
+			why, (int)pid, (now_mono_ns() - l->closed_ts) / 1e6);
+	else
+		fprintf(stderr, "conlab: %s in pid %d\n", why, (int)pid);
 	/* JSON is one document with the potential deadlocks known at the end: kept till then */
 	if (l->dopts.format == DOCTOR_JSON) {
 		l->diag = d;
@@ -162,8 +167,10 @@ static int on_event(void *ctx, const struct ev_hdr *h)
 			t->addr = s->arg0;
 			t->owner = s->word8;
 		}
-		if (t->owner && !l->reported && closes_cycle(l, t))
+		if (t->owner && !l->reported && closes_cycle(l, t)) {
+			l->closed_ts = h->ts;	/* the last edge: the report says how long after */
 			return act(l, "deadlock: a wait-for cycle closed");
+		}
 		break;
 	}
 	case EV_SWITCH: {
