@@ -39,3 +39,15 @@ if command -v perf > /dev/null && perf sched record -o "$TMP/p.data" -- "${WORK[
 else
 	echo "perf sched: not available here ($(head -1 "$TMP/perf.err" 2>/dev/null))"
 fi
+
+# The HTML page of the same trace in headless Chromium: load, parse and first draw (the
+# screenshot is taken once the page has drawn).
+if command -v chromium > /dev/null; then
+	prof=$(mktemp -d "$TMP/chromium.XXXXXX")
+	t=$(secs timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic \
+		--no-first-run --disable-background-networking --disable-component-update \
+		--disable-sync --user-data-dir="$prof" --window-size=1280,700 \
+		--screenshot="$TMP/page.png" "file://$TMP/out.html")
+	printf "  %-21s %9.3f   (headless Chromium: load and draw the %s-byte page)\n" \
+		"html in a browser" "$t" "$(size "$TMP/out.html")"
+fi
