@@ -38,7 +38,7 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # Targets that only install or clean must not need the toolchain yet.
 NOTOOLS_GOALS := deps clean distclean help
 ifneq ($(filter-out $(NOTOOLS_GOALS),$(or $(MAKECMDGOALS),all)),)
-  ifeq ($(filter deps,$(MAKECMDGOALS))$(filter demo test,$(MAKECMDGOALS)),)
+  ifeq ($(filter deps,$(MAKECMDGOALS))$(filter demo test bench,$(MAKECMDGOALS)),)
     # plain build: check tools now so the error is one clear line
     ifeq ($(shell command -v $(CLANG) 2>/dev/null),)
       $(error clang not found: run 'sudo make deps' (or install clang llvm))
@@ -178,7 +178,9 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./tools/demo.sh $(OUTPUT)
 
-bench: all
+bench:
+	$(Q)./tools/install-deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./tests/bench/run.sh $(OUTPUT)
 
 FUZZ_SECONDS ?= 60

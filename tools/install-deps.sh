@@ -1,10 +1,12 @@
 #!/bin/sh
 # Install the Debian packages conlab needs to build and test, only those that are missing.
 # Run as root (sudo make deps / demo / test). Safe to run again: it does nothing when all are there.
+# With the argument `bench`, also what the benchmarks compare against and compute with.
 set -eu
 
 PKGS="clang llvm make libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcmocka-dev pkg-config \
 liburing-dev python3 procps protobuf-compiler chromium"
+[ "${1:-}" = bench ] && PKGS="$PKGS bc linux-perf valgrind"
 
 missing=""
 for p in $PKGS; do
