@@ -9,26 +9,6 @@
 #include "gilprobe.h"
 #include "uprobes.h"
 
-/* File offset of a virtual address, from the PT_LOAD that holds it. */
-static int va_to_off(Elf *e, uint64_t va, uint64_t *off)
-{
-	size_t nph;
-
-	if (elf_getphdrnum(e, &nph))
-		return -1;
-	for (size_t i = 0; i < nph; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (va >= ph.p_vaddr && va < ph.p_vaddr + ph.p_filesz) {
-			*off = va - ph.p_vaddr + ph.p_offset;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* Is the first instruction at off one the kernel emulates? Its mnemonic in insn. */
 static int entry_emulated(int fd, uint64_t off, char *insn, size_t n)
 {
@@ -89,8 +69,8 @@ int gilprobe_find(const char *path, struct gil_syms *out)
 				drop = s.st_value;
 		}
 	}
-	if (take && drop && !va_to_off(e, take, &out->take_off) &&
-	    !va_to_off(e, drop, &out->drop_off)) {
+	if (take && drop && !elf_vaddr_to_off(e, take, &out->take_off) &&
+	    !elf_vaddr_to_off(e, drop, &out->drop_off)) {
 		out->take_emulated = entry_emulated(fd, out->take_off, out->take_insn,
 						    sizeof(out->take_insn));
 		out->drop_emulated = entry_emulated(fd, out->drop_off, out->drop_insn,

@@ -390,7 +390,7 @@ int uprobes_find_libc(pid_t pid, char *path, size_t n)
 }
 
 /* File offset of a virtual address, from the PT_LOAD that holds it. */
-static int vaddr_to_off(Elf *e, uint64_t va, uint64_t *off)
+int elf_vaddr_to_off(Elf *e, uint64_t va, uint64_t *off)
 {
 	size_t nph;
 
@@ -472,7 +472,7 @@ int uprobes_plan(struct up_plan *plan, const char *libc)
 
 			if (f->found || strcmp(name, f->name))
 				continue;
-			if (vaddr_to_off(e, s.st_value, &f->file_off))
+			if (elf_vaddr_to_off(e, s.st_value, &f->file_off))
 				continue;
 			got = pread(fd, code, s.st_size && s.st_size < sizeof(code) ? s.st_size :
 				    sizeof(code), f->file_off);
