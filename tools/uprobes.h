@@ -9,6 +9,7 @@
 #ifndef CONLAB_UPROBES_H
 #define CONLAB_UPROBES_H
 
+#include <gelf.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -66,7 +67,6 @@ int uprobes_attach(const struct up_plan *plan, struct bpf_program *const *progs,
 const struct up_site *uprobes_first(const struct up_plan *plan, enum lk_probe p);
 
 /* File offset of a virtual address of an ELF file, from the PT_LOAD that holds it; 0 or -1. */
-#include <gelf.h>
 int elf_vaddr_to_off(Elf *e, uint64_t va, uint64_t *off);
 
 #endif
