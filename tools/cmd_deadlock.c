@@ -208,15 +208,16 @@ static void name_by_region(struct doctor *d, int oi)
 	int p = wg_find_process(g, o->pid);
 	const struct map_entry *e = p >= 0 ? procmaps_find(&d->snap.sp[p].maps, o->addr) : NULL;
 	char name[160], where[256], note[320];
-	const char *region = "memory";
+	/* where the object is, said after its address (the kind is said by the sentence) */
+	const char *region = "in anonymous memory";
 	int pylock;
 
 	if (e && e->path && !strcmp(e->path, "[stack]"))
-		region = "stack";
+		region = "on a stack";
 	else if (e && e->path && !strcmp(e->path, "[heap]"))
-		region = "heap";
+		region = "on the heap";
 	else if (e && (!e->path || !e->path[0]))
-		region = "heap";	/* malloc arenas of threads are anonymous mappings */
+		region = "on the heap";	/* malloc arenas of threads are anonymous mappings */
 	if (e) {
 		for (size_t i = 0; i < g->nthreads; i++) {
 			const struct snap_thread *st = &d->snap.st[i];
@@ -224,9 +225,8 @@ static void name_by_region(struct doctor *d, int oi)
 			/* a thread's stack is the mapping its stack pointer is in */
 			if (g->threads[i].pid == o->pid && st->sp >= e->start && st->sp < e->end &&
 			    st->nr >= 0) {
-				snprintf(name, sizeof(name), "%s %#" PRIx64 " on the stack of %s (tid %d)",
-					 wg_kind_name(o->kind), o->addr, g->threads[i].comm,
-					 (int)g->threads[i].tid);
+				snprintf(name, sizeof(name), "%#" PRIx64 " on the stack of %s (tid %d)",
+					 o->addr, g->threads[i].comm, (int)g->threads[i].tid);
 				wg_set_str(&o->name, name);
 				region = NULL;
 				break;
@@ -241,8 +241,14 @@ static void name_by_region(struct doctor *d, int oi)
 		/* CPython 3.11/3.12: a threading.Lock is a sem_t, its futex the lock's address */
 		snprintf(name, sizeof(name), "threading.Lock %#" PRIx64, o->addr);
 		wg_set_str(&o->name, name);
+	} else if (region && e && e->path && e->path[0] == '/') {
+		/* the data of a file with no symbol for it (stripped): say which file */
+		const char *base = strrchr(e->path, '/') + 1;
+
+		snprintf(name, sizeof(name), "%#" PRIx64 " in %s (no symbol)", o->addr, base);
+		wg_set_str(&o->name, name);
 	} else if (region) {
-		snprintf(name, sizeof(name), "%s %s %#" PRIx64, region, wg_kind_name(o->kind), o->addr);
+		snprintf(name, sizeof(name), "%#" PRIx64 " %s", o->addr, region);
 		wg_set_str(&o->name, name);
 	}
 }

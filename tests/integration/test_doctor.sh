@@ -58,10 +58,27 @@ all(o['kind'] == 'mutex' for o in j['deadlocks'][0]['objects']) and
 check "abba: stacks symbolized to abba.c" pj "$TMP/abba.json" "
 any(f['file'] and f['file'].endswith('abba.c') for t in j['threads'] for f in t['stack'])"
 not_stopped "abba: target not left stopped" "$PID"
+
 "$CONLAB" deadlock -p "$PID" > "$TMP/abba.txt"
 check "abba: text says who holds what" grep -q "holds lock_a and waits for mutex lock_b" "$TMP/abba.txt"
 "$CONLAB" deadlock -p "$PID" --format dot > "$TMP/abba.dot"
 check "abba: dot graph" grep -q "digraph waitfor" "$TMP/abba.dot"
+
+# ---- ABBA, static and stripped: no symbols, no debug info, the same cycle -----------------------
+if gcc -static -O2 -pthread -I"$ROOT/workloads" "$ROOT/workloads/abba.c" -o "$TMP/abba-static" \
+	2> "$TMP/static.err" && strip "$TMP/abba-static"; then
+	run_wl abba-static OUT PID "$TMP/abba-static"
+	doctor abba-static "$PID"
+	[ "$RC" = 1 ] && pass "static stripped abba: exit 1" ||
+		fail "static stripped abba: exit 1" "rc=$RC $(cat "$TMP/abba-static.err")"
+	check "static stripped abba: the cycle, its objects named by address and file" pj "$TMP/abba-static.json" "
+len(j['deadlocks']) == 1 and j['deadlocks'][0]['kind'] == 'cycle' and
+sorted(t['tid'] for t in j['deadlocks'][0]['threads']) == sorted([$(lastkv "$OUT" holder_a), $(lastkv "$OUT" holder_b)]) and
+all('abba-static (no symbol)' in o['name'] for o in j['deadlocks'][0]['objects'])"
+	not_stopped "static stripped abba: target not left stopped" "$PID"
+else
+	fail "static stripped abba: build" "$(head -2 "$TMP/static.err")"
+fi
 
 # ---- dining philosophers: one 5-cycle, reported once ---------------------------------------
 run_wl philo OUT PID "$WL/philo" --variant naive
