@@ -178,7 +178,11 @@ static int on_event(void *ctx, const struct ev_hdr *h)
 
 		if (s->next_tid)
 			thr(l, s->next_tid)->blocked = 0;
-		if (h->tid && s->prev_state == TS_RUNNABLE)
+		/* an exiting thread is still switched (preempted) after its exit event: only its
+		 * final switch-out, dead, ends it; forgetting it at the exit alone brought it back */
+		if (h->tid && s->prev_state == TS_DEAD)
+			forget(l, h->tid);
+		else if (h->tid && s->prev_state == TS_RUNNABLE)
 			thr(l, h->tid)->blocked = 0;
 		break;
 	}

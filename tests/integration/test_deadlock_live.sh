@@ -42,6 +42,19 @@ for mode in uprobes preload; do
 		pass "lockorder gated ($mode): listed with guarded_by gate_lock"; else fail "lockorder gated ($mode): guarded_by"; fi
 done
 
+# the Python ABBA (threading.Lock is a sem_t: no owner to follow), started through whatever
+# `python3` is on PATH (a pyenv shim execs through bash and its children): the stall check
+# catches it, and the lock-order edges name it a potential deadlock too
+out=$TMP/pyabba.json
+timeout 60 "$CONLAB" deadlock --quiet --locks=preload --stall 2 --format json -o "$out" \
+	-- python3 "$PYWL/abba_lock.py" >/dev/null 2>&1
+rc=$?
+if [ $rc = 1 ] && pyjson "$out" "sorted(d['kind'] for d in j['deadlocks'])==['no-owner','potential']"; then
+	pass "python abba (preload): stall reported as no-owner, and the potential deadlock"
+else
+	fail "python abba (preload)" "rc=$rc"
+fi
+
 # text: names in the uprobe report of a program that has exited
 out=$TMP/inverted.txt
 "$CONLAB" deadlock --quiet --locks -- "$WL/lockorder" --variant inverted --iters 200 >"$out" 2>&1
