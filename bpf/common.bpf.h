@@ -173,6 +173,18 @@ static __always_inline void *ev_reserve(__u32 size, __u16 type, __u32 tid)
 	return h;
 }
 
+/* A call's duration in 32 bits: ns, or µs when it took more than 4.29 s (*in_us set). */
+static __always_inline __u32 dur32(__u64 dur, int *in_us)
+{
+	*in_us = dur > 0xffffffffULL;
+	if (*in_us) {
+		dur /= 1000;
+		if (dur > 0xffffffffULL)
+			dur = 0xffffffffULL;
+	}
+	return (__u32)dur;
+}
+
 /* No wakeup per record: user space polls every few ms (a wakeup costs µs on these VMs). */
 static __always_inline void ev_submit(void *rec)
 {

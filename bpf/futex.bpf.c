@@ -38,6 +38,7 @@ static __always_inline int futex_exit(long ret)
 	struct futex_call *c = bpf_map_lookup_elem(&futex_inflight, &slot);
 	struct ev_futex *e;
 	__u64 dur;
+	int us;
 
 	if (!c || !c->ts || c->tid != tid)
 		return 0;
@@ -50,13 +51,9 @@ static __always_inline int futex_exit(long ret)
 		e->ret = (__s32)ret;
 		e->flags = c->flags;
 		e->syscall = c->sys;
-		if (dur > 0xffffffffULL) {
+		e->dur = dur32(dur, &us);
+		if (us)
 			e->flags |= FUTEXF_DUR_US;
-			dur /= 1000;
-			if (dur > 0xffffffffULL)
-				dur = 0xffffffffULL;
-		}
-		e->dur = (__u32)dur;
 		ev_submit(e);
 	}
 	c->ts = 0;

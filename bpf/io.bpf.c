@@ -91,9 +91,16 @@ static __always_inline int traced_now(void)
 static __always_inline int wait_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct wait_call *c = bpf_map_lookup_elem(&wait_inflight, &tid);
+	struct wait_call *c;
+
+	/* every poll and epoll_wait of the machine returns through here: the bitmap test first,
+	 * the hash lookup only for traced threads */
+	if (!traced_now())
+		return 0;
+	c = bpf_map_lookup_elem(&wait_inflight, &tid);
 	struct ev_waitcall *e;
 	__u64 dur;
+	int us;
 
 	if (!c)
 		return 0;
@@ -105,13 +112,9 @@ static __always_inline int wait_exit(long ret)
 		e->ret = (__s32)ret;
 		e->sys = c->sys;
 		e->flags = c->flags;
-		if (dur > 0xffffffffULL) {
+		e->dur = dur32(dur, &us);
+		if (us)
 			e->flags |= WAITF_DUR_US;
-			dur /= 1000;
-			if (dur > 0xffffffffULL)
-				dur = 0xffffffffULL;
-		}
-		e->dur = (__u32)dur;
 		ev_submit(e);
 	}
 	bpf_map_delete_elem(&wait_inflight, &tid);
