@@ -219,7 +219,7 @@ static int really_condvar(const struct model *m, uint32_t pid, uint64_t addr)
 	       idmap_get(&m->cv_words, cv_key(pid, addr - 4)) >= 0;
 }
 
-static void classify_futex(const struct model *m, const struct m_thread *t,
+static void classify_futex(struct model *m, const struct m_thread *t,
 			   const struct ev_switch_sleep *e, struct m_wait *w)
 {
 	uint32_t cmd = (uint32_t)e->arg1 & FUTEX_CMD_MASK, val = e->arg2;
@@ -264,7 +264,7 @@ static void classify_futex(const struct model *m, const struct m_thread *t,
 		w->kind = WK_CONDVAR;
 		/* a semaphore's waiter count includes its waiter: none at +4 means not a sem_t */
 		if (e->word4 == 0)
-			idmap_put((struct idmap *)&m->cv_words, cv_key(t->pid, e->arg0), 1);
+			idmap_put(&m->cv_words, cv_key(t->pid, e->arg0), 1);
 	}
 }
 
