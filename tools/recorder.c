@@ -13,6 +13,7 @@
 
 #include "fdscan.h"
 #include "gil.h"
+#include "idmap.h"
 #include "procmaps.h"
 #include "recorder.h"
 #include "source.h"
@@ -33,8 +34,18 @@ struct rproc {
 	int gone;
 };
 
+/* Build-ids by file path: an interpreter maps new libraries all the time, and each change of
+ * the maps would otherwise open every mapped ELF file again. */
+struct buildid {
+	uint8_t id[20];
+	uint32_t len;
+};
+
 struct recorder {
 	const struct record_opts *o;
+	struct idmap bid_index;		/* hash of a path -> bids[] */
+	struct buildid *bids;
+	size_t nbids, cap_bids;
 	struct record_result *res;
 	struct trace_writer w;
 	struct bpf_source *src;
@@ -150,6 +161,30 @@ static void write_threads(struct recorder *r, pid_t pid)
 	closedir(dir);
 }
 
+static uint64_t path_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void fill_build_id(struct recorder *r, struct map_entry *e)
+{
+	uint64_t h = path_hash(e->path);
+	int64_t at = idmap_get(&r->bid_index, h);
+
+	if (at < 0) {
+		GROW(r->bids, r->cap_bids, r->nbids + 1);
+		at = r->nbids++;
+		r->bids[at].len = elf_build_id(e->path, r->bids[at].id, sizeof(r->bids[at].id));
+		idmap_put(&r->bid_index, h, at);
+	}
+	memcpy(e->build_id, r->bids[at].id, sizeof(e->build_id));
+	e->build_id_len = r->bids[at].len;
+}
+
 /* Re-read a process's maps when they changed; write them and tell BPF the program's text. */
 static void refresh_maps(struct recorder *r, struct rproc *p)
 {
@@ -170,8 +205,11 @@ static void refresh_maps(struct recorder *r, struct rproc *p)
 	if (crc == p->maps_crc)
 		return;
 	p->maps_crc = crc;
-	if (procmaps_read(&m, p->pid, 1))
+	if (procmaps_read(&m, p->pid, 0))
 		return;
+	for (size_t i = 0; i < m.n; i++)
+		if (m.v[i].path[0] == '/')
+			fill_build_id(r, &m.v[i]);
 
 	struct ev_meta_maps_reset rs = {{now_mono_ns(), p->pid, EV_META_MAPS_RESET, sizeof(rs)}};
 
@@ -592,6 +630,8 @@ out:
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	free(r.procs);
+	free(r.bids);
+	idmap_free(&r.bid_index);
 	free(r.stack_ids);
 	free(r.stack_done);
 	free(r.maps_buf);
