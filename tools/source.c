@@ -97,7 +97,9 @@ static void choose_twins(struct bpf_source *s)
 	struct bpf_program *prog;
 
 	/* tp_btf needs kernel BTF; the raw_tp twins work without it. */
-	s->use_btf = !access("/sys/kernel/btf/vmlinux", R_OK) && !getenv("CONLAB_RAW_TP");
+	/* CONLAB_RAW_TP=1 forces the raw_tp twins (the tests run them on BTF kernels too) */
+	s->use_btf = !access("/sys/kernel/btf/vmlinux", R_OK) &&
+		     !(getenv("CONLAB_RAW_TP") && !strcmp(getenv("CONLAB_RAW_TP"), "1"));
 	bpf_object__for_each_program(prog, s->skel->obj) {
 		const char *n = bpf_program__name(prog);
 

@@ -15,6 +15,15 @@ check "pingpong: both threads named and blocked on futexes" pyjson "$TMP/pp.json
 check "pingpong: the futex word is named (turn) and waited on > 100 times" pyjson "$TMP/pp.json" \
 	"[f['waits'] > 100 for f in j['futexes'] if f['name'] == 'turn'] == [True]"
 
+# 1b. the raw_tp twins of the scheduler probes (used on kernels without BTF tracepoints) see
+# the same: forced here with CONLAB_RAW_TP=1
+CONLAB_RAW_TP=1 "$CONLAB" record --quiet -o "$TMP/raw.clab" -- "$WL/pingpong" --rounds 2000 \
+	> "$TMP/raw.out" 2>/dev/null
+"$CONLAB" report summary -i "$TMP/raw.clab" --format json > "$TMP/raw.json"
+want=$(lastkv "$TMP/raw.out" futex_waits)
+check "raw_tp twins: futex wait calls counted exactly ($want), both threads blocked on futexes" \
+	pyjson "$TMP/raw.json" "sum(t['futex_wait_calls'] for p in j['processes'] for t in p['threads'] if t['comm'] in ('ping','pong')) == $want and all(t['blocked_ns']['futex'] > 0 for p in j['processes'] for t in p['threads'] if t['comm'] in ('ping','pong'))"
+
 # 2. processes: spawn = fork + exec per child, all followed from their first instruction
 "$CONLAB" record --quiet -o "$TMP/procs.clab" -- "$WL/procs" --method spawn --children 3 --work-ms 20 > "$TMP/procs.out" 2>"$TMP/procs.err"
 "$CONLAB" report summary -i "$TMP/procs.clab" --format json > "$TMP/procs.json"
