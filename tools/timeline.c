@@ -399,6 +399,9 @@ static void build_lanes(struct tl_ctx *c)
 	const struct model *m = c->m;
 	struct timeline *tl = c->tl;
 
+	/* a reused pid can make two process entries match one thread: one lane per thread */
+	char *placed = xcalloc(m->nthreads + 1, 1);
+
 	tl->lanes = xcalloc(m->nthreads + 1, sizeof(*tl->lanes));
 	for (size_t p = 0; p < tl->nprocs; p++) {
 		struct tl_proc *pr = &tl->procs[p];
@@ -410,8 +413,10 @@ static void build_lanes(struct tl_ctx *c)
 				const struct m_thread *t = &m->threads[i];
 				struct tl_lane *l = &tl->lanes[tl->nlanes];
 
-				if (t->pid != pr->pid || (pass == 0) != (t->tid == t->pid))
+				if (placed[i] || t->pid != pr->pid ||
+				    (pass == 0) != (t->tid == t->pid))
 					continue;
+				placed[i] = 1;
 				memset(l, 0, sizeof(*l));
 				l->tid = t->tid;
 				l->pid = t->pid;
@@ -430,6 +435,7 @@ static void build_lanes(struct tl_ctx *c)
 			}
 		pr->nlanes = tl->nlanes - pr->first_lane;
 	}
+	free(placed);
 }
 
 /* k is t's last blocked interval */

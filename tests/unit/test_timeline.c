@@ -119,6 +119,33 @@ static const struct tl_lane *lane(const struct timeline *tl, uint32_t tid)
 	return &tl->lanes[l];
 }
 
+/* A pid used by two processes one after the other: each thread gets exactly one lane. */
+static void test_pid_reuse_one_lane_per_thread(void **state)
+{
+	struct tl_opts o = {.symbolize = 0};
+	struct ev_exit ex = {{30, PID, EV_EXIT, sizeof(ex)}, PID, 0, EXITF_GROUP_DEAD, 0};
+	struct ev_fork fk = {{40, PID, EV_FORK, sizeof(fk)}, C, C, PID, 0, "again"};
+	struct timeline tl;
+	struct fx f = {0};
+
+	(void)state;
+	model_init(&f.m);
+	task(&f, 1, PID, "first");
+	sw(&f, 10, 0, PID, TS_RUNNABLE, 0);
+	feed(&f, &ex, sizeof(ex));
+	sw(&f, 31, PID, 0, TS_DEAD, 0);
+	task(&f, 35, C, "parent");
+	sw(&f, 36, 0, C, TS_RUNNABLE, 1);
+	feed(&f, &fk, sizeof(fk));	/* a new process reuses the pid */
+	sw(&f, 50, 0, PID, TS_RUNNABLE, 0);
+	sw(&f, 60, PID, 0, TS_RUNNABLE, 0);
+	model_finish(&f.m, 70);
+	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	assert_true(tl.nlanes <= f.m.nthreads);
+	timeline_free(&tl);
+	fx_free(&f);
+}
+
 static void test_intervals_reasons_arrows(void **state)
 {
 	struct tl_opts o = {.symbolize = 0};
@@ -464,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_pid_reuse_one_lane_per_thread),
 		cmocka_unit_test(test_perfetto),
 		cmocka_unit_test(test_html),
 	};
