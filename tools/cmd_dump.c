@@ -152,8 +152,16 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 	case EV_META_STATUS: {
 		const struct ev_meta_status *s = (const void *)h;
 
-		fprintf(out, "end      reason %u, exit status %d, %" PRIu64 " events", s->reason,
-			s->exit_status, (uint64_t)s->events);
+		static const char *const reasons[] = {
+			[STOP_COMMAND_EXIT] = "command exited", [STOP_SIGNAL] = "signal",
+			[STOP_DURATION] = "duration", [STOP_TARGET_GONE] = "target gone",
+			[STOP_ERROR] = "error", [STOP_DEADLOCK] = "deadlock",
+		};
+		const char *why = s->reason < sizeof(reasons) / sizeof(reasons[0]) && reasons[s->reason] ?
+			reasons[s->reason] : "?";
+
+		fprintf(out, "end      reason %u (%s), exit status %d, %" PRIu64 " events",
+			s->reason, why, s->exit_status, (uint64_t)s->events);
 		break;
 	}
 	case EV_META_FD: {

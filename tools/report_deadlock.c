@@ -53,8 +53,15 @@ static int last_mutex_wait(const struct model *m, const struct m_thread *t, stru
 		if (wk->waker_nr == 202 && wk->obj == iv->w.obj)
 			return 0;	/* handed over: the lock was released */
 	}
-	if (iv != &t->iv[t->niv - 1] && !t->exited)
-		return 0;	/* it went on living after the wait */
+	/*
+	 * It went on living after the wait: released by something else than a futex wake, it ran
+	 * on and blocked again. A thread woken by the kill that ends a deadlock, whose death the
+	 * trace ended too early to show, has not blocked again and still counts.
+	 */
+	if (!t->exited)
+		for (const struct m_interval *j = iv + 1; j < t->iv + t->niv; j++)
+			if (j->state == TH_BLOCKED)
+				return 0;
 	lw->w = iv->w;
 	lw->start = iv->start;
 	lw->end = iv->end ? iv->end : m->t_last;

@@ -12,7 +12,7 @@ PP=$WL/pingpong
 cd "$TMP" || exit 1
 
 # stop NAME: the stop reason recorded in the trace's end record
-stop_reason() { "$CONLAB" dump -i "$1" 2>/dev/null | sed -n 's/.* end *reason \([0-9]*\),.*/\1/p' | tail -1; }
+stop_reason() { "$CONLAB" dump -i "$1" 2>/dev/null | sed -n 's/.* end *reason \([0-9]*\)[ ,].*/\1/p' | tail -1; }
 
 # The BPF objects (programs, links, maps) a running process holds, as "prog:ID" lines.
 bpf_ids() {
