@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stackwalk.c — libdwfl's per-thread attach: dwfl_thread_getframes() attaches the thread
- * (PTRACE_ATTACH + waitpid), reads its registers, unwinds with .eh_frame/.debug_frame and
- * detaches when it returns. We only time the window and keep termination signals out of it.
+ * stackwalk.c — one thread at a time: stop it with PTRACE_SEIZE + PTRACE_INTERRUPT, let libdwfl
+ * read its registers and unwind with .eh_frame/.debug_frame, detach. We time the window and
+ * keep termination signals out of it.
+ *
+ * libdwfl can attach by itself, but with PTRACE_ATTACH, which stops the thread by sending it
+ * SIGSTOP: a walker killed by SIGKILL between the attach and the stop leaves that SIGSTOP
+ * queued, and the whole target stops for good once the kernel detaches it. A seized thread
+ * gets no signal; a dead tracer's seized threads just run on.
  */
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 
 #include "stackwalk.h"
 #include "util.h"
@@ -39,6 +46,33 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	return w->n < w->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
+/*
+ * Stop tid without a signal. 0 with *sig = the signal it was about to take when it stopped
+ * there (given back at the detach), or -errno (not permitted, gone).
+ */
+static int seize(pid_t tid, int *sig)
+{
+	int status, err;
+
+	*sig = 0;
+	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL))
+		return -errno;
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
+		err = errno;
+		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		return -err;
+	}
+	while (waitpid(tid, &status, __WALL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFSTOPPED(status))
+		return -ESRCH;	/* it exited meanwhile */
+	/* PTRACE_EVENT_STOP: our interrupt, or a group stop; else a signal-delivery stop */
+	if (status >> 16 != PTRACE_EVENT_STOP)
+		*sig = WSTOPSIG(status);
+	return 0;
+}
+
 static int thread_cb(Dwfl_Thread *thread, void *arg)
 {
 	struct walk *w = arg;
@@ -46,15 +80,21 @@ static int thread_cb(Dwfl_Thread *thread, void *arg)
 	uint64_t t0, dt;
 	const char *err = NULL;
 	sigset_t pending;
-	int rc;
+	int rc, sig;
 
 	w->n = 0;
 	t0 = now_mono_ns();
-	rc = dwfl_thread_getframes(thread, frame_cb, w);
+	rc = seize(tid, &sig);
+	if (rc) {
+		err = strerror(-rc);
+	} else {
+		rc = dwfl_thread_getframes(thread, frame_cb, w);
+		ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
+		/* an unwinder error after some frames is the usual end of a stack, not a failure */
+		if (rc == -1 && w->n == 0)
+			err = dwfl_errmsg(-1);
+	}
 	dt = now_mono_ns() - t0;
-	/* an unwinder error after some frames is the usual end of a stack, not a failure */
-	if (rc == -1 && w->n == 0)
-		err = dwfl_errmsg(-1);
 	w->st->threads++;
 	if (err)
 		w->st->failed++;
@@ -108,7 +148,8 @@ int stackwalk_pid(pid_t pid, size_t max_frames, stackwalk_cb cb, void *arg,
 		rc = err > 0 ? -err : -ESRCH;
 		goto out;
 	}
-	err = dwfl_linux_proc_attach(dwfl, pid, false);
+	/* true: the threads are stopped by seize(), not by libdwfl */
+	err = dwfl_linux_proc_attach(dwfl, pid, true);
 	if (err) {
 		snprintf(errbuf, errlen, "failed to attach to %d: %s", (int)pid,
 			 err > 0 ? strerror(err) : dwfl_errmsg(-1));

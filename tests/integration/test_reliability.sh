@@ -217,15 +217,17 @@ if "$CONLAB" deadlock --help > /dev/null 2>&1; then
 		"$CONLAB" deadlock -p "$ap" > doctor.out 2>&1 && sleep 0.1 || break
 	done
 	check "doctor: diagnoses the hung target" grep -q 'DEADLOCK' doctor.out
-	for i in 1 2 3 4 5 6 7 8; do
+	# SIGKILL at every moment of the walk: a PTRACE_ATTACH-style stop would leave a SIGSTOP
+	# queued now and then, and the target stopped for good
+	for ((i = 0; i < 40; i++)); do
 		"$CONLAB" deadlock -p "$ap" > /dev/null 2>&1 &
 		dp=$!
-		sleep "0.0$((i * 2))"
-		if [ $((i % 2)) = 0 ]; then kill -KILL "$dp"; else kill -TERM "$dp"; fi 2> /dev/null
+		sleep "0.0$((i % 10))$((i / 10 * 3))"
+		if [ $((i % 4)) = 3 ]; then kill -TERM "$dp"; else kill -KILL "$dp"; fi 2> /dev/null
 		wait "$dp" 2> /dev/null
 	done
 	sleep 0.2
-	check "doctor killed mid-walk (8 times): no thread of the target left traced" \
+	check "doctor killed mid-walk (40 times): no thread of the target left traced" \
 		test -z "$(grep -h '^TracerPid:' /proc/"$ap"/task/*/status | grep -v '	0$')"
 	check "doctor killed mid-walk: no thread left stopped" \
 		test -z "$(grep -h '^State:' /proc/"$ap"/task/*/status | grep -E '[tT] \(')"
