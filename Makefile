@@ -46,8 +46,8 @@ ifneq ($(filter-out $(NOTOOLS_GOALS),$(or $(MAKECMDGOALS),all)),)
     ifeq ($(BPFTOOL),)
       $(error bpftool not found: run 'sudo make deps' (or install bpftool))
     endif
-    ifeq ($(shell $(PKG_CONFIG) --exists libbpf libdw 2>/dev/null && echo ok),)
-      $(error libbpf/libdw development files not found: run 'sudo make deps')
+    ifeq ($(shell $(PKG_CONFIG) --exists libbpf libdw libzstd 2>/dev/null && echo ok),)
+      $(error libbpf/libdw/libzstd development files not found: run 'sudo make deps')
     endif
   endif
 endif
@@ -71,7 +71,7 @@ endif
 USER_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SAN_CFLAGS) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Itools \
 	       -MMD -MP
 USER_LDFLAGS := $(LDFLAGS) $(SAN_LDFLAGS)
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf libdw 2>/dev/null) -lelf -lz -lm -lpthread
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf libdw libzstd 2>/dev/null) -lelf -lz -lm -lpthread
 
 # BPF: one object and one skeleton from every bpf/*.bpf.c.
 # sched.bpf.c defines the shared maps; libbpf 1.1's linker needs the definitions before the

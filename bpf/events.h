@@ -7,7 +7,8 @@
  * in the same stream. Fixed-width fields, largest first, no pointers, no long, no bool, so the
  * layout is the same for clang -target bpf and for the host compiler.
  *
- * Change a struct: bump CLAB_WIRE_VERSION (the trace reader refuses newer versions).
+ * Change a struct, or the trace file's framing (tools/trace.h): bump CLAB_WIRE_VERSION (the
+ * trace reader refuses newer versions and reads every older one).
  */
 #ifndef CONLAB_EVENTS_H
 #define CONLAB_EVENTS_H
@@ -18,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define CLAB_WIRE_VERSION 1
+#define CLAB_WIRE_VERSION 2	/* 1: first; 2: zstd-compressed chunks */
 #define CLAB_COMM_LEN 16
 
 enum ev_type {

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="clang llvm make libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcmocka-dev pkg-config \
-liburing-dev python3 python3-gevent procps protobuf-compiler chromium"
+liburing-dev libzstd-dev zstd python3 python3-gevent procps protobuf-compiler chromium"
 [ "${1:-}" = bench ] && PKGS="$PKGS bc linux-perf valgrind"
 
 missing=""

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "trace.h"
 #include "util.h"
@@ -106,10 +107,45 @@ int trace_writer_open(struct trace_writer *w, const char *path, int uid, int gid
 		return fail("cannot write %s: %s", path, strerror(-err));
 	}
 	w->fd = fd;
+	w->compress = 1;
 	w->cap = TRACE_CHUNK_MAX + 65536;
 	w->buf = xmalloc(w->cap);
 	w->bytes = sizeof(h);
 	return 0;
+}
+
+/* Bytes of the payload and its padding: CLCZ payloads are padded to a multiple of 8. */
+static size_t chunk_span(const struct chunk_header *ch)
+{
+	return ch->magic == TRACE_ZCHUNK_MAGIC ? ((size_t)ch->len + 7) & ~(size_t)7 : ch->len;
+}
+
+/* The chunk as one CLCZ chunk in w->zbuf; its size, 0 when zstd failed (then CLCK is written). */
+static size_t pack_chunk(struct trace_writer *w)
+{
+	struct chunk_header ch;
+	size_t n;
+
+	if (!w->zctx) {
+		w->zctx = ZSTD_createCCtx();
+		w->zcap = sizeof(ch) + ZSTD_compressBound(w->cap) + 8;
+		w->zbuf = xmalloc(w->zcap);
+	}
+	if (!w->zctx)
+		return 0;
+	/* level 1: the fastest of the normal levels; the recorder shares the CPUs it traces */
+	n = ZSTD_compressCCtx(w->zctx, w->zbuf + sizeof(ch), w->zcap - sizeof(ch) - 8, w->buf,
+			      w->len, 1);
+	if (ZSTD_isError(n))
+		return 0;
+	ch.magic = TRACE_ZCHUNK_MAGIC;
+	ch.len = n;
+	ch.nrec = w->nrec;
+	ch.crc = crc32(0, w->zbuf + sizeof(ch), n);
+	memcpy(w->zbuf, &ch, sizeof(ch));
+	/* zero bytes up to a multiple of 8 keep the chunk headers, and any CLCK chunk, aligned */
+	memset(w->zbuf + sizeof(ch) + n, 0, 8);
+	return sizeof(ch) + chunk_span(&ch);
 }
 
 int trace_flush(struct trace_writer *w)
@@ -117,24 +153,34 @@ int trace_flush(struct trace_writer *w)
 	struct chunk_header ch;
 	int err;
 
+	size_t n = 0;
+
 	if (w->error)
 		return -1;
 	if (!w->len)
 		return 0;
-	ch.magic = TRACE_CHUNK_MAGIC;
-	ch.len = w->len;
-	ch.nrec = w->nrec;
-	ch.crc = crc32(0, w->buf, w->len);
-	/* The header goes right before the payload in the buffer so one write(2) carries both:
-	 * a kill between two writes would otherwise leave a header without its payload. */
-	memmove(w->buf + sizeof(ch), w->buf, w->len);
-	memcpy(w->buf, &ch, sizeof(ch));
-	err = write_all(w->fd, w->buf, w->len + sizeof(ch));
+	if (w->compress)
+		n = pack_chunk(w);
+	if (n) {
+		err = write_all(w->fd, w->zbuf, n);
+	} else {
+		ch.magic = TRACE_CHUNK_MAGIC;
+		ch.len = w->len;
+		ch.nrec = w->nrec;
+		ch.crc = crc32(0, w->buf, w->len);
+		/* The header goes right before the payload in the buffer so one write(2) carries
+		 * both: a kill between two writes would otherwise leave a header without its
+		 * payload. */
+		memmove(w->buf + sizeof(ch), w->buf, w->len);
+		memcpy(w->buf, &ch, sizeof(ch));
+		n = w->len + sizeof(ch);
+		err = write_all(w->fd, w->buf, n);
+	}
 	if (err) {
 		w->error = -err;
 		return -1;
 	}
-	w->bytes += w->len + sizeof(ch);
+	w->bytes += n;
 	w->len = 0;
 	w->nrec = 0;
 	return 0;
@@ -192,20 +238,42 @@ int trace_writer_close(struct trace_writer *w)
 	w->fd = -1;
 	free(w->buf);
 	w->buf = NULL;
+	free(w->zbuf);
+	w->zbuf = NULL;
+	ZSTD_freeCCtx(w->zctx);
+	w->zctx = NULL;
 	return ret;
 }
 
 /* ---- reader ---- */
 
+/* A record and its place in the file: records of decompressed chunks live in buffers of
+ * their own, so their addresses say nothing of the file order. */
+struct rec_pos {
+	const struct ev_hdr *rec;
+	size_t pos;
+};
+
 static int cmp_rec(const void *a, const void *b)
 {
-	const struct ev_hdr *x = *(const struct ev_hdr *const *)a;
-	const struct ev_hdr *y = *(const struct ev_hdr *const *)b;
+	const struct rec_pos *x = a, *y = b;
 
-	if (x->ts != y->ts)
-		return x->ts < y->ts ? -1 : 1;
+	if (x->rec->ts != y->rec->ts)
+		return x->rec->ts < y->rec->ts ? -1 : 1;
 	/* stable: records of equal time keep their file order */
-	return x < y ? -1 : x > y;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static void sort_records(struct trace *t)
+{
+	struct rec_pos *v = xmalloc(t->nrec * sizeof(*v));
+
+	for (size_t i = 0; i < t->nrec; i++)
+		v[i] = (struct rec_pos){t->rec[i], i};
+	qsort(v, t->nrec, sizeof(*v), cmp_rec);
+	for (size_t i = 0; i < t->nrec; i++)
+		t->rec[i] = v[i].rec;
+	free(v);
 }
 
 /* Validate the records of one chunk and collect them. */
@@ -242,6 +310,31 @@ static void take_records(struct trace *t, uint8_t *p, uint32_t len, size_t *cap)
 		t->stats.bad_records++;
 }
 
+/* Decompress a CLCZ payload (exactly one zstd frame) into a buffer of its own and take its
+ * records. -1 when the frame is not one this writer could have made. */
+static int unpack_chunk(struct trace *t, const uint8_t *p, uint32_t len, size_t *cap)
+{
+	unsigned long long raw = ZSTD_getFrameContentSize(p, len);
+	size_t fsz = ZSTD_findFrameCompressedSize(p, len);
+	uint8_t *buf;
+	size_t n;
+
+	/* the content size is in the frame header and bounded before anything is allocated */
+	if (raw == ZSTD_CONTENTSIZE_UNKNOWN || raw == ZSTD_CONTENTSIZE_ERROR || raw > (64u << 20) ||
+	    ZSTD_isError(fsz) || fsz != len)
+		return -1;
+	buf = xmalloc(raw ? raw : 1);
+	n = ZSTD_decompress(buf, raw, p, fsz);
+	if (ZSTD_isError(n) || n != raw) {
+		free(buf);
+		return -1;
+	}
+	GROW(t->unpacked, t->nunpacked_cap, t->nunpacked + 1);
+	t->unpacked[t->nunpacked++] = (struct trace_unpacked){buf, raw};
+	take_records(t, buf, raw, cap);
+	return 0;
+}
+
 int trace_load_mem(struct trace *t, const void *data, size_t size, const char *name)
 {
 	struct trace_file_header h;
@@ -275,28 +368,32 @@ int trace_load_mem(struct trace *t, const void *data, size_t size, const char *n
 			break;
 		}
 		memcpy(&ch, t->data + off, sizeof(ch));
-		if (ch.magic != TRACE_CHUNK_MAGIC || ch.len > (64u << 20)) {
+		if ((ch.magic != TRACE_CHUNK_MAGIC && ch.magic != TRACE_ZCHUNK_MAGIC) ||
+		    ch.len > (64u << 20)) {
 			t->stats.bad_chunks++;
 			t->stats.dropped_bytes += size - off;
 			break;
 		}
-		if (ch.len > size - off - sizeof(ch)) {
+		if (chunk_span(&ch) > size - off - sizeof(ch)) {
 			t->stats.truncated = 1;
 			t->stats.dropped_bytes += size - off;
 			break;
 		}
-		if (crc32(0, t->data + off + sizeof(ch), ch.len) != ch.crc) {
+		if (crc32(0, t->data + off + sizeof(ch), ch.len) != ch.crc ||
+		    (ch.magic == TRACE_ZCHUNK_MAGIC &&
+		     unpack_chunk(t, t->data + off + sizeof(ch), ch.len, &cap))) {
 			t->stats.bad_chunks++;
-			t->stats.dropped_bytes += ch.len + sizeof(ch);
+			t->stats.dropped_bytes += sizeof(ch) + chunk_span(&ch);
 		} else {
 			t->stats.chunks++;
-			take_records(t, t->data + off + sizeof(ch), ch.len, &cap);
+			if (ch.magic == TRACE_CHUNK_MAGIC)
+				take_records(t, t->data + off + sizeof(ch), ch.len, &cap);
 		}
-		off += sizeof(ch) + ch.len;
+		off += sizeof(ch) + chunk_span(&ch);
 	}
 	t->stats.records = t->nrec;
 	if (t->nrec)
-		qsort(t->rec, t->nrec, sizeof(*t->rec), cmp_rec);
+		sort_records(t);
 	return 0;
 }
 
@@ -333,6 +430,9 @@ int trace_load(struct trace *t, const char *path)
 
 void trace_free(struct trace *t)
 {
+	for (size_t i = 0; i < t->nunpacked; i++)
+		free(t->unpacked[i].p);
+	free(t->unpacked);
 	free(t->data);
 	free(t->rec);
 	memset(t, 0, sizeof(*t));

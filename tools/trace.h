@@ -3,9 +3,14 @@
  *
  *   header   "CONLABTR", u32 version, u32 header size, u64 created (realtime ns), u64 flags
  *   chunk    u32 magic "CLCK", u32 payload bytes, u32 records, u32 crc32(payload), payload
+ *            or magic "CLCZ": the payload is one zstd frame that holds the records, followed
+ *            by zero bytes up to a multiple of 8 (not counted in the length nor the crc)
  *   payload  records back to back: each starts with struct ev_hdr (bpf/events.h) whose size
  *            field gives its length; BPF records as the kernel made them, metadata records
  *            (EV_META_*) made in user space.
+ *
+ * The recorder compresses: the records of a blocking wait repeat the same tids, addresses and
+ * stack ids, and zstd's fastest level shrinks them about 8x for a few ms of CPU per MiB.
  *
  * The writer flushes a chunk at a time with one write(2), so a recorder killed with SIGKILL
  * leaves a file that reads up to its last whole chunk. The reader never trusts a length it has
@@ -22,6 +27,7 @@
 
 #define TRACE_MAGIC "CONLABTR"
 #define TRACE_CHUNK_MAGIC 0x4b434c43u	/* "CLCK" little-endian */
+#define TRACE_ZCHUNK_MAGIC 0x5a434c43u	/* "CLCZ": zstd-compressed records */
 #define TRACE_HEADER_SIZE 32
 #define TRACE_CHUNK_MAX (1u << 20)	/* payload flushed at this size; readers accept 64 MiB */
 
@@ -42,8 +48,12 @@ struct chunk_header {
 
 struct trace_writer {
 	int fd;
+	int compress;		/* CLCZ chunks (the default) or CLCK */
 	uint8_t *buf;
 	size_t len, cap;
+	void *zctx;		/* ZSTD_CCtx, kept across chunks */
+	uint8_t *zbuf;		/* chunk header + compressed payload */
+	size_t zcap;
 	uint32_t nrec;
 	uint64_t records;	/* written so far, all chunks */
 	uint64_t bytes;
@@ -74,6 +84,11 @@ struct trace {
 	size_t size;
 	uint32_t version;
 	uint64_t created_real_ns;
+	struct trace_unpacked {		/* the records of each CLCZ chunk, decompressed */
+		uint8_t *p;
+		size_t len;
+	} *unpacked;
+	size_t nunpacked, nunpacked_cap;
 	const struct ev_hdr **rec;	/* every valid record, sorted by time (stable) */
 	size_t nrec;
 	struct trace_stats stats;

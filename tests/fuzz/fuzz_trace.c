@@ -130,14 +130,32 @@ static void fix_crcs(uint8_t *p, size_t size)
 		return;
 	for (off = h.header_size; size - off >= sizeof(struct chunk_header);) {
 		struct chunk_header ch;
+		size_t span;
 
 		memcpy(&ch, p + off, sizeof(ch));
-		if (ch.len > size - off - sizeof(ch))
+		span = ch.magic == TRACE_ZCHUNK_MAGIC ? ((size_t)ch.len + 7) & ~(size_t)7 : ch.len;
+		if (span > size - off - sizeof(ch))
 			return;
 		ch.crc = crc32(0, p + off + sizeof(ch), ch.len);
 		memcpy(p + off, &ch, sizeof(ch));
-		off += sizeof(ch) + ch.len;
+		off += sizeof(ch) + span;
 	}
+}
+
+/* h lies whole in the file's bytes or in one decompressed chunk */
+static int inside_buf(const struct ev_hdr *h, const uint8_t *p, size_t len)
+{
+	return (const uint8_t *)h >= p && (const uint8_t *)h + h->size <= p + len;
+}
+
+static int inside_any(const struct trace *t, const struct ev_hdr *h)
+{
+	if (inside_buf(h, t->data, t->size))
+		return 1;
+	for (size_t i = 0; i < t->nunpacked; i++)
+		if (inside_buf(h, t->unpacked[i].p, t->unpacked[i].len))
+			return 1;
+	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -169,8 +187,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < t.nrec; i++) {
 		const struct ev_hdr *h = t.rec[i];
 
-		if ((const uint8_t *)h < t.data || (const uint8_t *)h + h->size > t.data + t.size ||
-		    h->size < ev_min_size(h->type) || (i && t.rec[i - 1]->ts > h->ts))
+		if (!inside_any(&t, h) || h->size < ev_min_size(h->type) ||
+		    (i && t.rec[i - 1]->ts > h->ts))
 			abort();
 	}
 	fuzz_reports(&t);

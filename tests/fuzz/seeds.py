@@ -5,16 +5,19 @@ A real recording is one or a few chunks of up to 1 MiB; a fuzzer works best on i
 few KiB. Each trace is re-cut into runs of consecutive records (in file order, so that forks,
 switches and their wakeups stay together), written as valid traces of a few chunks each with
 correct crc32s. Half the seeds have bit 0 of the header flags set, which tells the harness to
-recompute crcs after mutation (see fuzz_trace.c).
+recompute crcs after mutation (see fuzz_trace.c). Every third seed has zstd-compressed (CLCZ)
+chunks, as the recorder writes them; the `zstd` command packs and unpacks them.
 """
 import os
 import struct
+import subprocess
 import sys
 import zlib
 
 HDR = struct.Struct("<8sIIQQ")  # magic, version, header_size, created_real_ns, flags
 CHUNK = struct.Struct("<IIII")  # magic, len, nrec, crc
-CHUNK_MAGIC = 0x4B434C43
+CHUNK_MAGIC = 0x4B434C43  # "CLCK": records
+ZCHUNK_MAGIC = 0x5A434C43  # "CLCZ": one zstd frame of records, padded to 8 bytes
 RECS_PER_SEED = 96
 RECS_PER_CHUNK = 32
 
@@ -28,8 +31,14 @@ def records(path):
     while off + CHUNK.size <= len(data):
         cmagic, clen, _nrec, crc = CHUNK.unpack_from(data, off)
         payload = data[off + CHUNK.size: off + CHUNK.size + clen]
-        if cmagic != CHUNK_MAGIC or len(payload) != clen or zlib.crc32(payload) != crc:
+        if cmagic not in (CHUNK_MAGIC, ZCHUNK_MAGIC) or len(payload) != clen or \
+                zlib.crc32(payload) != crc:
             break
+        span = clen
+        if cmagic == ZCHUNK_MAGIC:
+            payload = zstd(["-d"], payload)
+            span = (clen + 7) & ~7
+            clen = len(payload)
         roff = 0
         while roff + 16 <= clen:
             size = struct.unpack_from("<H", payload, roff + 14)[0]
@@ -37,18 +46,27 @@ def records(path):
                 break
             out.append(payload[roff: roff + size])
             roff += size
-        off += CHUNK.size + clen
+        off += CHUNK.size + span
     return version, created, out
 
 
-def write_seed(path, version, created, recs, fix_crc):
+def zstd(args, data):
+    return subprocess.run(["zstd", "-q", "-c"] + args, input=data, check=True,
+                          stdout=subprocess.PIPE).stdout
+
+
+def write_seed(path, version, created, recs, fix_crc, packed):
     with open(path, "wb") as f:
         f.write(HDR.pack(b"CONLABTR", version, HDR.size, created, 1 if fix_crc else 0))
         for i in range(0, len(recs), RECS_PER_CHUNK):
             payload = b"".join(recs[i: i + RECS_PER_CHUNK])
-            f.write(CHUNK.pack(CHUNK_MAGIC, len(payload), len(recs[i: i + RECS_PER_CHUNK]),
+            magic, pad = CHUNK_MAGIC, b""
+            if packed:
+                payload = zstd(["-1", "--no-check"], payload)
+                magic, pad = ZCHUNK_MAGIC, bytes(-len(payload) % 8)
+            f.write(CHUNK.pack(magic, len(payload), len(recs[i: i + RECS_PER_CHUNK]),
                                zlib.crc32(payload)))
-            f.write(payload)
+            f.write(payload + pad)
 
 
 def main():
@@ -63,7 +81,7 @@ def main():
             if k >= 40:
                 break  # enough from one trace
             write_seed(os.path.join(outdir, f"{base}-{k:02d}.clab"), version, created,
-                       recs[i: i + RECS_PER_SEED], fix_crc=k % 2 == 0)
+                       recs[i: i + RECS_PER_SEED], fix_crc=k % 2 == 0, packed=k % 3 == 1)
             n += 1
     # short text inputs for the option parsers
     for i, s in enumerate([b"64M", b"1G", b"4096", b"2.5", b"500ms", b"1m", b"json", b"summary",

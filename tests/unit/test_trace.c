@@ -1,4 +1,5 @@
-/* test_trace.c — the trace file: round trip, truncation, corruption, versions. */
+/* test_trace.c — the trace file: round trip, truncation, corruption, versions; each with the
+ * zstd-compressed chunks the recorder writes (packed) and with plain ones. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "trace.h"
 
@@ -40,11 +42,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void write_switches(const char *path, int n, uint64_t ts0)
+static void write_switches(const char *path, int n, uint64_t ts0, int packed)
 {
 	struct trace_writer w;
 
 	assert_int_equal(trace_writer_open(&w, path, -1, -1), 0);
+	assert_int_equal(w.compress, 1);	/* the default */
+	w.compress = packed;
 	for (int i = 0; i < n; i++) {
 		struct ev_switch s = {{ts0 + (uint64_t)i * 10, 100 + i % 3, EV_SWITCH, sizeof(s)},
 				      200, 1, TS_RUNNABLE, 3};
@@ -64,13 +68,13 @@ static off_t file_size(const char *path)
 	return st.st_size;
 }
 
-static void test_round_trip(void **state)
+static void round_trip(void **state, int packed)
 {
 	struct fixture *f = *state;
 	struct trace t;
 	struct stat st;
 
-	write_switches(f->path, 5000, 1000);
+	write_switches(f->path, 5000, 1000, packed);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(trace_load(&t, f->path), 0);
@@ -80,8 +84,15 @@ static void test_round_trip(void **state)
 	for (size_t i = 1; i < t.nrec; i++)
 		assert_true(t.rec[i - 1]->ts <= t.rec[i]->ts);
 	assert_int_equal(((const struct ev_switch *)t.rec[7])->next_tid, 200);
+	assert_int_equal(t.nunpacked, packed ? 5 : 0);
 	trace_free(&t);
+	/* what compression is for: a few bytes per record instead of sizeof(struct ev_switch) */
+	if (packed)
+		assert_true(st.st_size < 5000 * (off_t)sizeof(struct ev_switch) / 4);
 }
+
+static void test_round_trip(void **state) { round_trip(state, 1); }
+static void test_round_trip_plain(void **state) { round_trip(state, 0); }
 
 static void test_sorted_by_time(void **state)
 {
@@ -106,13 +117,37 @@ static void test_sorted_by_time(void **state)
 	trace_free(&t);
 }
 
-static void test_truncated(void **state)
+/* Equal times keep their file order across chunks too (the records of packed chunks live in
+ * buffers of their own, in no particular address order). */
+static void test_equal_times_across_chunks(void **state)
+{
+	struct fixture *f = *state;
+	struct trace_writer w;
+	struct trace t;
+
+	assert_int_equal(trace_writer_open(&w, f->path, -1, -1), 0);
+	for (uint32_t i = 0; i < 3000; i++) {
+		struct ev_rename r = {{10, i, EV_RENAME, sizeof(r)}, "x"};
+
+		trace_write(&w, &r, sizeof(r));
+		if (i % 1000 == 999)
+			trace_flush(&w);
+	}
+	trace_writer_close(&w);
+	assert_int_equal(trace_load(&t, f->path), 0);
+	assert_int_equal(t.nrec, 3000);
+	for (uint32_t i = 0; i < 3000; i++)
+		assert_int_equal(t.rec[i]->tid, i);
+	trace_free(&t);
+}
+
+static void truncated(void **state, int packed)
 {
 	struct fixture *f = *state;
 	struct trace t;
 	off_t full;
 
-	write_switches(f->path, 3000, 0);
+	write_switches(f->path, 3000, 0, packed);
 	full = file_size(f->path);
 	/* cut inside the last chunk: the first two chunks (2000 records) survive */
 	assert_int_equal(truncate(f->path, full - 100), 0);
@@ -123,20 +158,79 @@ static void test_truncated(void **state)
 	trace_free(&t);
 }
 
-static void test_corrupt_chunk_skipped(void **state)
+static void test_truncated(void **state) { truncated(state, 1); }
+static void test_truncated_plain(void **state) { truncated(state, 0); }
+
+static void corrupt_chunk_skipped(void **state, int packed)
 {
 	struct fixture *f = *state;
 	struct trace t;
 	int fd;
 	char junk = 0x5a;
 
-	write_switches(f->path, 3000, 0);
+	write_switches(f->path, 3000, 0, packed);
 	/* flip a byte inside the first chunk's payload: its crc fails, the others read */
 	fd = open(f->path, O_WRONLY);
 	assert_true(pwrite(fd, &junk, 1, TRACE_HEADER_SIZE + 16 + 100) == 1);
 	close(fd);
 	assert_int_equal(trace_load(&t, f->path), 0);
 	assert_int_equal(t.nrec, 2000);
+	assert_int_equal(t.stats.bad_chunks, 1);
+	trace_free(&t);
+}
+
+static void test_corrupt_chunk_skipped(void **state) { corrupt_chunk_skipped(state, 1); }
+static void test_corrupt_chunk_skipped_plain(void **state) { corrupt_chunk_skipped(state, 0); }
+
+/* A file of one CLCZ chunk holding payload (len bytes, crc right), then nothing. */
+static size_t packed_file(uint8_t *buf, const void *payload, uint32_t len)
+{
+	struct trace_file_header h = {};
+	struct chunk_header ch = {TRACE_ZCHUNK_MAGIC, len, 1, 0};
+
+	memcpy(h.magic, TRACE_MAGIC, 8);
+	h.version = CLAB_WIRE_VERSION;
+	h.header_size = TRACE_HEADER_SIZE;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + 48, payload, len);
+	ch.crc = crc32(0, buf + 48, len);
+	memcpy(buf + 32, &ch, sizeof(ch));
+	memset(buf + 48 + len, 0, 7);
+	return 48 + ((len + 7) & ~7u);
+}
+
+/* Packed chunks whose crc is right but whose zstd frame is not what a writer makes: each is a
+ * bad chunk, never a crash and never records. */
+static void test_bad_packed_chunks(void **state)
+{
+	struct ev_rename r = {{1, 2, EV_RENAME, sizeof(r)}, "x"};
+	uint8_t frame[256], buf[512];
+	size_t n = ZSTD_compress(frame, sizeof(frame), &r, sizeof(r), 1);
+	struct trace t;
+
+	(void)state;
+	assert_false(ZSTD_isError(n));
+	/* the good one reads */
+	assert_int_equal(trace_load_mem(&t, buf, packed_file(buf, frame, n), "mem"), 0);
+	assert_int_equal(t.nrec, 1);
+	trace_free(&t);
+	/* a byte too many inside the frame's length */
+	frame[n] = 0;
+	assert_int_equal(trace_load_mem(&t, buf, packed_file(buf, frame, n + 1), "mem"), 0);
+	assert_int_equal(t.nrec, 0);
+	assert_int_equal(t.stats.bad_chunks, 1);
+	trace_free(&t);
+	/* a damaged frame */
+	frame[n / 2] ^= 0xff;
+	frame[n - 1] ^= 0xff;
+	assert_int_equal(trace_load_mem(&t, buf, packed_file(buf, frame, n), "mem"), 0);
+	assert_int_equal(t.nrec, 0);
+	assert_int_equal(t.stats.bad_chunks, 1);
+	trace_free(&t);
+	/* not a frame at all */
+	memset(frame, 0x41, 64);
+	assert_int_equal(trace_load_mem(&t, buf, packed_file(buf, frame, 64), "mem"), 0);
+	assert_int_equal(t.nrec, 0);
 	assert_int_equal(t.stats.bad_chunks, 1);
 	trace_free(&t);
 }
@@ -211,9 +305,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sorted_by_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_equal_times_across_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_chunk_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_chunk_skipped_plain, setup, teardown),
+		cmocka_unit_test(test_bad_packed_chunks),
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
