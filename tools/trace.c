@@ -319,8 +319,11 @@ static int unpack_chunk(struct trace *t, const uint8_t *p, uint32_t len, size_t 
 	uint8_t *buf;
 	size_t n;
 
-	/* the content size is in the frame header and bounded before anything is allocated */
-	if (raw == ZSTD_CONTENTSIZE_UNKNOWN || raw == ZSTD_CONTENTSIZE_ERROR || raw > (64u << 20) ||
+	/* The content size is in the frame header and bounded before anything is allocated: by
+	 * what a writer flushes at, and by a ratio 10x what recordings show (at most 11:1), so
+	 * that a small hostile file cannot inflate to gigabytes. */
+	if (raw == ZSTD_CONTENTSIZE_UNKNOWN || raw == ZSTD_CONTENTSIZE_ERROR ||
+	    raw > TRACE_CHUNK_MAX || raw > (unsigned long long)len * TRACE_ZCHUNK_RATIO ||
 	    ZSTD_isError(fsz) || fsz != len)
 		return -1;
 	buf = xmalloc(raw ? raw : 1);

@@ -29,7 +29,9 @@
 #define TRACE_CHUNK_MAGIC 0x4b434c43u	/* "CLCK" little-endian */
 #define TRACE_ZCHUNK_MAGIC 0x5a434c43u	/* "CLCZ": zstd-compressed records */
 #define TRACE_HEADER_SIZE 32
-#define TRACE_CHUNK_MAX (1u << 20)	/* payload flushed at this size; readers accept 64 MiB */
+#define TRACE_CHUNK_MAX (1u << 20)	/* records flushed at this size; readers accept 64 MiB
+					 * in a CLCK chunk, this much in a CLCZ one */
+#define TRACE_ZCHUNK_RATIO 128		/* a CLCZ chunk inflating more is refused as corrupt */
 
 struct trace_file_header {
 	char magic[8];

@@ -235,6 +235,29 @@ static void test_bad_packed_chunks(void **state)
 	trace_free(&t);
 }
 
+/* A well-formed frame that inflates past the ratio recordings show is a bomb, not a chunk:
+ * 4096 identical records (each 32 bytes) compress to a few dozen bytes. */
+static void test_packed_bomb_refused(void **state)
+{
+	enum { N = 4096 };
+	struct ev_rename *recs = calloc(N, sizeof(*recs));
+	uint8_t frame[1024], buf[2048];
+	size_t n;
+	struct trace t;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		recs[i] = (struct ev_rename){{1, 2, EV_RENAME, sizeof(*recs)}, "x"};
+	n = ZSTD_compress(frame, sizeof(frame), recs, N * sizeof(*recs), 1);
+	free(recs);
+	assert_false(ZSTD_isError(n));
+	assert_true(n * TRACE_ZCHUNK_RATIO < N * sizeof(*recs));
+	assert_int_equal(trace_load_mem(&t, buf, packed_file(buf, frame, n), "mem"), 0);
+	assert_int_equal(t.nrec, 0);
+	assert_int_equal(t.stats.bad_chunks, 1);
+	trace_free(&t);
+}
+
 static void test_bad_files(void **state)
 {
 	struct fixture *f = *state;
@@ -313,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_chunk_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_chunk_skipped_plain, setup, teardown),
 		cmocka_unit_test(test_bad_packed_chunks),
+		cmocka_unit_test(test_packed_bomb_refused),
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
