@@ -120,13 +120,20 @@ static size_t chunk_span(const struct chunk_header *ch)
 	return ch->magic == TRACE_ZCHUNK_MAGIC ? ((size_t)ch->len + 7) & ~(size_t)7 : ch->len;
 }
 
+/* The header of a chunk of nrec records whose payload is p[0..len). */
+static struct chunk_header chunk_header(uint32_t magic, const uint8_t *p, size_t len,
+					uint32_t nrec)
+{
+	return (struct chunk_header){magic, len, nrec, crc32(0, p, len)};
+}
+
 /* The chunk as one CLCZ chunk in w->zbuf; its size, 0 when zstd failed (then CLCK is written). */
 static size_t pack_chunk(struct trace_writer *w)
 {
 	struct chunk_header ch;
 	size_t n;
 
-	if (!w->zctx) {
+	if (!w->zbuf) {
 		w->zctx = ZSTD_createCCtx();
 		w->zcap = sizeof(ch) + ZSTD_compressBound(w->cap) + 8;
 		w->zbuf = xmalloc(w->zcap);
@@ -138,10 +145,7 @@ static size_t pack_chunk(struct trace_writer *w)
 			      w->len, 1);
 	if (ZSTD_isError(n))
 		return 0;
-	ch.magic = TRACE_ZCHUNK_MAGIC;
-	ch.len = n;
-	ch.nrec = w->nrec;
-	ch.crc = crc32(0, w->zbuf + sizeof(ch), n);
+	ch = chunk_header(TRACE_ZCHUNK_MAGIC, w->zbuf + sizeof(ch), n, w->nrec);
 	memcpy(w->zbuf, &ch, sizeof(ch));
 	/* zero bytes up to a multiple of 8 keep the chunk headers, and any CLCK chunk, aligned */
 	memset(w->zbuf + sizeof(ch) + n, 0, 8);
@@ -151,9 +155,8 @@ static size_t pack_chunk(struct trace_writer *w)
 int trace_flush(struct trace_writer *w)
 {
 	struct chunk_header ch;
-	int err;
-
 	size_t n = 0;
+	int err;
 
 	if (w->error)
 		return -1;
@@ -164,10 +167,7 @@ int trace_flush(struct trace_writer *w)
 	if (n) {
 		err = write_all(w->fd, w->zbuf, n);
 	} else {
-		ch.magic = TRACE_CHUNK_MAGIC;
-		ch.len = w->len;
-		ch.nrec = w->nrec;
-		ch.crc = crc32(0, w->buf, w->len);
+		ch = chunk_header(TRACE_CHUNK_MAGIC, w->buf, w->len, w->nrec);
 		/* The header goes right before the payload in the buffer so one write(2) carries
 		 * both: a kill between two writes would otherwise leave a header without its
 		 * payload. */
