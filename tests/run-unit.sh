@@ -1,10 +1,12 @@
 #!/bin/bash
-# tests/run-unit.sh BUILD_DIR — run every cmocka unit test binary (no root needed).
+# tests/run-unit.sh BUILD_DIR — run every cmocka unit test binary (no root needed); one totals
+# line at the end, as the other suites print.
 B=${1:-build}
-status=0
+pass=0 failed=()
 for t in "$B"/tests/test_*; do
 	[ -x "$t" ] || continue
 	echo "== $(basename "$t")"
-	"$t" || status=1
+	if "$t"; then pass=$((pass + 1)); else failed+=("$(basename "$t")"); fi
 done
-exit $status
+echo "unit: $pass passed, ${#failed[@]} failed${failed:+ (${failed[*]})}"
+[ ${#failed[@]} = 0 ]
