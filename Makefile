@@ -188,10 +188,13 @@ fuzz: all
 	$(Q)./tests/fuzz/run.sh $(OUTPUT) $(FUZZ_SECONDS)
 	$(Q)./tests/fuzz/valgrind.sh $(OUTPUT)
 
-install: $(OUTPUT)/conlab
+# The preload library goes where conlab looks for it: PREFIX/lib/conlab beside PREFIX/bin.
+install: $(OUTPUT)/conlab $(OUTPUT)/libconlab-preload.so
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/bin/conlab)
-	$(Q)install -d $(DESTDIR)$(PREFIX)/bin
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/conlab
 	$(Q)install -m 0755 $(OUTPUT)/conlab $(DESTDIR)$(PREFIX)/bin/conlab
+	$(Q)install -m 0644 $(OUTPUT)/libconlab-preload.so \
+		$(DESTDIR)$(PREFIX)/lib/conlab/libconlab-preload.so
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

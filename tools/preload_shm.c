@@ -14,24 +14,37 @@
 
 _Static_assert(CPL_EDGE_HELD == LOCK_EDGE_HELD, "an edge's held locks fit struct lo_edge");
 
-int preload_shm_create(struct preload_shm *s)
+/*
+ * The interposer library: beside the conlab binary in a build tree (build/), in
+ * PREFIX/lib/conlab/ once installed (PREFIX/bin/conlab). 0, or -1 with a message.
+ */
+static int find_lib(struct preload_shm *s)
 {
-	char exe[sizeof(s->lib) - sizeof(LIB_NAME) - 1];
-	ssize_t n;
+	static const char *const where[] = {"%s/" LIB_NAME, "%s/../lib/conlab/" LIB_NAME};
+	char exe[sizeof(s->lib) - 64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash;
 
-	memset(s, 0, sizeof(*s));
-	s->fd = -1;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0)
 		return fail("cannot find the conlab binary: %s", strerror(errno));
 	exe[n] = 0;
 	slash = strrchr(exe, '/');
 	*slash = 0;
-	snprintf(s->lib, sizeof(s->lib), "%s/%s", exe, LIB_NAME);
-	if (access(s->lib, R_OK))
-		return fail("--locks=preload needs %s (make builds it): %s", s->lib,
-			    strerror(errno));
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(s->lib, sizeof(s->lib), where[i], exe);
+		if (!access(s->lib, R_OK))
+			return 0;
+	}
+	return fail("--locks=preload needs %s (make builds it, make install installs it): %s",
+		    LIB_NAME, strerror(errno));
+}
+
+int preload_shm_create(struct preload_shm *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if (find_lib(s))
+		return -1;
 	/* not close-on-exec: the command inherits it and the library maps it */
 	s->fd = memfd_create("conlab-preload", 0);
 	if (s->fd < 0)

@@ -25,6 +25,19 @@ out=$TMP/philo.txt
 timeout 60 "$CONLAB" deadlock -- "$WL/philo" --variant naive >"$out" 2>&1
 if grep -q "lock cycle between 5 threads" "$out"; then pass "philo naive: 5-cycle"; else fail "philo naive: 5-cycle" "$(tail -3 "$out")"; fi
 
+# installed (make install): conlab finds its preload library in PREFIX/lib/conlab
+if make -s -C "$ROOT" --no-print-directory install OUTPUT="$B" DESTDIR="$TMP/inst" PREFIX=/usr \
+	> /dev/null 2>&1; then
+	timeout 60 "$TMP/inst/usr/bin/conlab" deadlock --quiet --locks=preload --format json \
+		-o "$TMP/installed.json" -- "$WL/lockorder" --variant inverted --iters 200 > /dev/null 2>&1
+	rc=$?
+	if [ $rc = 1 ] && pyjson "$TMP/installed.json" "[d['kind'] for d in j['deadlocks']] == ['potential']"; then
+		pass "installed conlab: --locks=preload finds its library"
+	else fail "installed conlab: --locks=preload" "rc=$rc"; fi
+else
+	fail "make install DESTDIR=..." "$(make -s -C "$ROOT" install OUTPUT="$B" DESTDIR="$TMP/inst" 2>&1 | tail -1)"
+fi
+
 for mode in uprobes preload; do
 	lo() { timeout 60 "$CONLAB" deadlock --quiet --locks=$mode --format json -o "$TMP/$1.$mode.json" -- "$WL/lockorder" --variant "$1" --iters 200 >/dev/null 2>&1; echo $?; }
 	rc=$(lo inverted)
