@@ -47,17 +47,6 @@ struct fdscan {
 	int net_loaded;
 };
 
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-	if (!h)
-		h = 1469598103934665603ull;
-	for (; *s; s++) {
-		h ^= (uint8_t)*s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 struct fdscan *fdscan_new(void)
 {
 	return xcalloc(1, sizeof(struct fdscan));
@@ -436,7 +425,7 @@ int fdscan_process(struct fdscan *s, pid_t pid, fdscan_emit emit, void *ctx)
 		if (len <= 0)
 			continue;	/* closed meanwhile */
 		link[len] = 0;
-		h = hash_str(0, link);
+		h = idmap_str_key(0, link);
 		GROW(cur, cap, n + 1);
 		e = &cur[n++];
 		memset(e, 0, sizeof(*e));
@@ -453,7 +442,7 @@ int fdscan_process(struct fdscan *s, pid_t pid, fdscan_emit emit, void *ctx)
 		e->complete = describe(s, pid, e->fd, link, e->tries + 1 >= SOCK_TRIES, &rec, desc);
 		snprintf(link, sizeof(link), "%u/%u/%" PRIu64 "/", rec.kind, rec.flags,
 			 (uint64_t)rec.ino);
-		e->desc_hash = hash_str(hash_str(0, link), desc);
+		e->desc_hash = idmap_str_key(idmap_str_key(0, link), desc);
 		if (old && old->desc_hash == e->desc_hash)
 			continue;
 		rec.hdr.ts = now_mono_ns();

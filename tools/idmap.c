@@ -65,3 +65,12 @@ void idmap_free(struct idmap *m)
 	m->vals = NULL;
 	m->cap = m->n = 0;
 }
+
+uint64_t idmap_str_key(uint64_t h, const char *s)
+{
+	if (!h)
+		h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}

@@ -15,5 +15,7 @@ struct idmap {
 int64_t idmap_get(const struct idmap *m, uint64_t key);
 void idmap_put(struct idmap *m, uint64_t key, uint32_t idx);
 void idmap_free(struct idmap *m);
+/* FNV-1a of s, continued from h (0 starts a new hash): strings as keys. */
+uint64_t idmap_str_key(uint64_t h, const char *s);
 
 #endif

@@ -161,18 +161,9 @@ static void write_threads(struct recorder *r, pid_t pid)
 	closedir(dir);
 }
 
-static uint64_t path_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static void fill_build_id(struct recorder *r, struct map_entry *e)
 {
-	uint64_t h = path_hash(e->path);
+	uint64_t h = idmap_str_key(0, e->path);
 	int64_t at = idmap_get(&r->bid_index, h);
 
 	if (at < 0) {

@@ -19,19 +19,10 @@ struct tl_ctx {
 	struct idmap *addr_names;	/* per process: address -> names[] */
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static int32_t intern(struct tl_ctx *c, const char *s)
 {
 	struct timeline *tl = c->tl;
-	uint64_t h = hash_str(s);
+	uint64_t h = idmap_str_key(0, s);
 	int64_t at = idmap_get(&c->name_index, h);
 
 	if (at >= 0 && !strcmp(tl->names[at], s))
