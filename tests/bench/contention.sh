@@ -15,8 +15,7 @@ RUNS=${RUNS:-5}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-kv() { tail -n 1 "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+source "$(dirname "$0")/lib.sh"
 
 tools=(untraced conlab conlab-locks)
 perf lock record -q -o "$TMP/probe.data" -- true > /dev/null 2>&1 && tools+=(perf-lock)
@@ -55,20 +54,8 @@ bench() {
 			run "$t" "$@" >> "$TMP/r.$t"
 		done
 	done
-	local base
-	base=$(grep . "$TMP/r.untraced" | median)
 	printf '%s (%s)\n' "$name" "$*"
-	for t in "${tools[@]}"; do
-		local n m
-		n=$(grep -c . "$TMP/r.$t")
-		if [ "$n" = 0 ]; then
-			printf '  %-16s failed to run\n' "$t"
-			continue
-		fi
-		m=$(grep . "$TMP/r.$t" | median)
-		printf '  %-16s %12.0f ns  %7.3fx  (%d runs)\n' "$t" "$m" \
-			"$(awk "BEGIN {print $m / $base}")" "$n"
-	done
+	ratio_table "$TMP" ns %12.0f "${tools[@]}"
 }
 
 bench "contended mutex" "$WL/table" --locks global --threads 2 --ops 20000 --hold-ns 2000 \

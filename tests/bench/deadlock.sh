@@ -22,8 +22,7 @@ SLOW_ITERS=${SLOW_ITERS:-10000}	# Valgrind, bcc: 20-500x slower
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR) print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-kv() { tail -n 1 "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+source "$(dirname "$0")/lib.sh"
 
 tools=(untraced conlab-uprobes conlab-preload)
 declare -A why
@@ -104,20 +103,8 @@ bench() {
 			run "$t" "$@" >> "$TMP/r.$t"
 		done
 	done
-	local base
-	base=$(grep . "$TMP/r.untraced" | median)
 	printf '%s (lockloop %s)\n' "$name" "$*"
-	for t in "${tools[@]}"; do
-		local n m
-		n=$(grep -c . "$TMP/r.$t")
-		if [ "$n" = 0 ]; then
-			printf '  %-16s failed to run\n' "$t"
-			continue
-		fi
-		m=$(grep . "$TMP/r.$t" | median)
-		printf '  %-16s %10.0f ns/iteration  %8.2fx  (%d runs)\n' "$t" "$m" \
-			"$(awk "BEGIN {print $m / $base}")" "$n"
-	done
+	ratio_table "$TMP" ns/iteration %10.0f "${tools[@]}"
 }
 
 echo "iterations per thread: $ITERS (Valgrind, bcc: $SLOW_ITERS); $RUNS interleaved rounds"

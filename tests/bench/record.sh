@@ -19,9 +19,7 @@ trap 'rm -rf "$TMP"' EXIT
 have_perf=0
 perf sched record -o "$TMP/probe.data" -- true > /dev/null 2>&1 && have_perf=1
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-kv() { tail -n 1 "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-ratio() { awk "BEGIN {printf \"%.2fx\", $1 / $2}"; }
+source "$(dirname "$0")/lib.sh"
 
 bench() {
 	local name=$1 key=$2

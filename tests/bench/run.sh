@@ -6,7 +6,7 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 B=${1:-build}
 for s in "$DIR"/*.sh; do
 	n=$(basename "$s" .sh)
-	[ "$n" = run ] && continue
+	case $n in run|lib) continue ;; esac	# the runner and the helpers it sources
 	if [ -n "${BENCH:-}" ] && ! echo ",$BENCH," | grep -q ",$n,"; then continue; fi
 	echo "== bench: $n"
 	bash "$s" "$B" || echo "(bench $n failed: exit $?)"
