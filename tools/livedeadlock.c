@@ -112,10 +112,10 @@ static int act(struct live *l, const char *why)
 		kill(pid, SIGSTOP);
 		fprintf(stderr, "conlab: pid %d left stopped (gdb -p %d; kill -KILL %d)\n",
 			(int)pid, (int)pid, (int)pid);
-		return 1;
+		return REC_HOOK_STOP;
 	case ON_KILL:
 		kill(pid, SIGKILL);
-		return 1;
+		return REC_HOOK_KILLED;
 	default:
 		return 0;
 	}

@@ -726,9 +726,10 @@ void model_finish(struct model *m, uint64_t end_ts)
 		int st = t->state;
 
 		/* an exit seen without the final switch-out (events lost, or the recording ended
-		 * in between): the thread ran until its exit, not until the end */
-		if (st != TH_EXITED && t->died && t->died >= t->since) {
-			set_state(m, t, TH_EXITED, t->died);
+		 * in between): the thread ran until its exit, not until the end; if it was switched
+		 * in again after its exit record (still tearing down), until that switch */
+		if (st != TH_EXITED && t->died) {
+			set_state(m, t, TH_EXITED, t->died > t->since ? t->died : t->since);
 			t->exited = 1;
 			st = TH_EXITED;
 		}

@@ -57,7 +57,7 @@ struct recorder {
 	size_t stack_done_bytes;
 	uint64_t lost_total;
 	int live_procs;
-	int stop;			/* a hook asked to stop */
+	int stop;			/* a hook asked to stop: REC_HOOK_* */
 	char *maps_buf;			/* MAPS_BUF bytes: /proc/PID/maps of a big process */
 	struct ev_meta_lost *lost;	/* MAX_CPUS */
 	uint64_t *lost_prev;		/* MAX_CPUS * LOST_NKINDS: last written counters */
@@ -367,8 +367,12 @@ static int on_record(void *ctx, const struct ev_hdr *h, size_t size)
 		note_stack(r, ((const struct ev_switch_sleep *)h)->stack_id);
 		break;
 	}
-	if (r->o->on_event && r->o->on_event(r->o->hook_ctx, h))
-		r->stop = 1;
+	if (r->o->on_event) {
+		int s = r->o->on_event(r->o->hook_ctx, h);
+
+		if (s > r->stop)
+			r->stop = s;
+	}
 	return 0;
 }
 
@@ -520,7 +524,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			res->reason = STOP_DEADLOCK;
 			break;
 		}
-		if (o->on_tick && o->on_tick(o->hook_ctx, now)) {
+		if (o->on_tick && (r.stop = o->on_tick(o->hook_ctx, now))) {
 			res->reason = STOP_DEADLOCK;
 			break;
 		}
@@ -580,6 +584,28 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		if (!o->cmd && !o->all && r.live_procs <= 0) {
 			res->reason = STOP_TARGET_GONE;
 			break;
+		}
+	}
+	/*
+	 * A hook that killed the target: its threads die a few ms after the kill. Record the
+	 * deaths (and reap our command), so that the trace ends with the program, not with
+	 * threads the kill woke and left runnable. Bounded: a second at most.
+	 */
+	if (r.stop == REC_HOOK_KILLED) {
+		uint64_t until = now_mono_ns() + 1000000000ull;
+
+		while (now_mono_ns() < until) {
+			struct timespec ts = {0, POLL_NS};
+			int st;
+
+			nanosleep(&ts, NULL);
+			source_drain(r.src);
+			if (o->cmd && !cmd_done && waitpid(tc.pid, &st, WNOHANG) == tc.pid) {
+				cmd_done = 1;
+				res->exit_status = st;
+			}
+			if (o->cmd ? cmd_done : r.live_procs <= 0)
+				break;
 		}
 	}
 	/* what the kernel still holds */

@@ -28,11 +28,15 @@ struct record_opts {
 	int no_futex_calls;	/* no EV_FUTEX records: cheaper, but no timeouts and call counts */
 	int no_loop_waits;	/* no EV_WAITCALL records */
 	/* Live hooks (may be NULL): every record as it is drained, and every poll tick.
-	 * A non-zero return stops the recording (STOP_DEADLOCK). */
+	 * A non-zero return stops the recording (STOP_DEADLOCK); REC_HOOK_KILLED says the hook
+	 * killed the target, whose deaths are then recorded before the recording ends. */
 	int (*on_event)(void *ctx, const struct ev_hdr *rec);
 	int (*on_tick)(void *ctx, uint64_t now_ns);
 	void *hook_ctx;
 };
+
+#define REC_HOOK_STOP 1
+#define REC_HOOK_KILLED 2
 
 #define REC_LOCKS_ORDER 0x1	/* held locks and lock-order edges (EV_LOCK_EDGE) */
 #define REC_LOCKS_EVENTS 0x2	/* also one EV_LOCK record per acquire / release */

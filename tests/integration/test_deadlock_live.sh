@@ -20,6 +20,11 @@ if [ $rc = 1 ] && pyjson "$TMP/abba.json" "[d['kind'] for d in j['deadlocks']].c
 rc=$?
 if [ $rc = 1 ] && pyjson "$TMP/abba.report.json" "sorted(d['kind'] for d in j['deadlocks'])==['cycle','potential'] and len([d for d in j['deadlocks'] if d['kind']=='cycle'][0]['threads'])==2"; then
 	pass "report deadlock on the kept trace: cycle and potential, exit 1"; else fail "report deadlock" "rc=$rc $(cat "$TMP/abba.report.err")"; fi
+# conlab killed it: the trace goes on until the program is gone, every thread dead by SIGKILL
+"$CONLAB" report summary -i "$TMP/abba.clab" --format json -o "$TMP/abba.summary.json" 2>/dev/null
+if pyjson "$TMP/abba.summary.json" "[(p['exit_code'], [t['exited'] for t in p['threads']]) for p in j['processes']] == [(137, [True, True, True])]"; then
+	pass "the kept trace ends with the killed program: 3 threads exited, status 137"
+else fail "the kept trace ends with the killed program" "$(head -c 300 "$TMP/abba.summary.json")"; fi
 
 out=$TMP/philo.txt
 timeout 60 "$CONLAB" deadlock -- "$WL/philo" --variant naive >"$out" 2>&1

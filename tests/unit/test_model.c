@@ -185,6 +185,29 @@ static void test_exit_while_blocked_and_anomaly(void **state)
 	model_free(&m);
 }
 
+/* A thread preempted after its exit record and switched in again to finish tearing down, the
+ * trace ending before its final switch-out: it exited, it is not running till the end. */
+static void test_exit_then_switched_in_again(void **state)
+{
+	struct model m;
+	struct ev_exit e = {{100, A, EV_EXIT, sizeof(e)}, PID, 9, EXITF_GROUP_DEAD, 0};
+	const struct m_thread *a;
+
+	(void)state;
+	model_init(&m);
+	task(&m, 0, A, "a");
+	sw(&m, 10, 0, A, TS_RUNNABLE, 0);
+	model_event(&m, &e.hdr);
+	sw(&m, 120, A, 0, TS_RUNNABLE, 0);	/* preempted while exiting */
+	sw(&m, 130, 0, A, TS_RUNNABLE, 0);
+	model_finish(&m, 1000);
+	a = model_thread(&m, A);
+	assert_int_equal(a->state, TH_EXITED);
+	assert_true(a->exited);
+	assert_int_equal(a->time_in[TH_RUNNING], 110);
+	model_free(&m);
+}
+
 static void test_equal_time_across_cpus(void **state)
 {
 	struct model m;
@@ -270,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_classify_join_sem_condvar),
 		cmocka_unit_test(test_condvar_word_not_semaphore),
 		cmocka_unit_test(test_exit_while_blocked_and_anomaly),
+		cmocka_unit_test(test_exit_then_switched_in_again),
 		cmocka_unit_test(test_equal_time_across_cpus),
 		cmocka_unit_test(test_loss_marks_uncertain),
 		cmocka_unit_test(test_fork_exec_tree),
