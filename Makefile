@@ -33,7 +33,15 @@ else
   msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+# The probes read syscall arguments from x86-64 registers by name and the doctor unwinds with
+# x86-64 DWARF register numbers (docs/design.md): refuse other machines with one clear line.
+MACHINE := $(shell uname -m)
+ifneq ($(MACHINE),x86_64)
+  ifneq ($(filter-out clean distclean help,$(or $(MAKECMDGOALS),all)),)
+    $(error conlab supports x86-64 only; this machine is $(MACHINE))
+  endif
+endif
+ARCH := x86
 
 # Targets that only install or clean must not need the toolchain yet.
 NOTOOLS_GOALS := deps clean distclean help

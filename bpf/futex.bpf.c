@@ -4,7 +4,7 @@
  * return value and duration, one record at return.
  *
  * Per-syscall tracepoints (syscalls/sys_{enter,exit}_futex*) rather than raw_tp/sys_enter:
- * the latter runs on every syscall of every process (+40 ns each, DESIGN.md §1).
+ * the latter runs on every syscall of every process (+40 ns each, docs/design.md).
  */
 #include "common.bpf.h"
 

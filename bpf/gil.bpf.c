@@ -11,7 +11,7 @@
  * switch, from PyEval_SaveThread a release around blocking IO.
  *
  * Cost: in CPython 3.10-3.13 builds both functions start with `push %r15`, an instruction the
- * kernel emulates (~0.5 µs a hit here) rather than single-steps (20-26 µs, DESIGN.md §1). A
+ * kernel emulates (~0.5 µs a hit here) rather than single-steps (20-26 µs, docs/design.md). A
  * GIL operation happens at most every switch interval (5 ms) per thread plus twice around each
  * GIL-releasing call, so even a single-stepped entry would stay rare. Measured here
  * (tests/bench/io.sh, a loop of os.write+os.read on a pipe): +1.5 µs per drop+take pair, the

@@ -9,7 +9,7 @@
  * calls are what splits a loop's life into idle (inside the wait) and busy (between waits).
  *
  * Per-syscall tracepoints, never raw_tp/sys_enter (that taxes every syscall of the machine,
- * DESIGN.md §1). The program names equal the tracepoint names: user space attaches only the
+ * docs/design.md). The program names equal the tracepoint names: user space attaches only the
  * ones the running kernel has (source.c, choose_twins).
  */
 #include "common.bpf.h"

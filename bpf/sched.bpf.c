@@ -5,7 +5,7 @@
  * At switch-out of a thread that goes to sleep we record why: the tracepoint fires before the
  * switch, so bpf_task_pt_regs(prev) holds its syscall number and arguments and user memory
  * reads still see prev's address space. For a futex wait that gives the futex word and the
- * glibc mutex __owner at +8 (DESIGN.md §1) — the holder — with no per-syscall probe.
+ * glibc mutex __owner at +8 (docs/design.md) — the holder — with no per-syscall probe.
  *
  * Each hook has a tp_btf program and a raw_tp twin over one static handler; user space loads
  * the tp_btf ones when the kernel has BTF-enabled tracepoints, else the raw_tp ones.

@@ -3,7 +3,7 @@
  * so only the .symtab of an unstripped interpreter or libpython names them (pyenv and
  * python.org builds keep it; distribution packages strip it). Finds their file offsets for the
  * GIL uprobes (bpf/gil.bpf.c) and says whether each entry instruction is one the kernel
- * emulates (cheap) or must single-step (20-26 µs a hit on a VM, DESIGN.md §1).
+ * emulates (cheap) or must single-step (20-26 µs a hit on a VM, docs/design.md).
  */
 #ifndef CONLAB_GILPROBE_H
 #define CONLAB_GILPROBE_H

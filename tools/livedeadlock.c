@@ -162,7 +162,7 @@ static int on_event(void *ctx, const struct ev_hdr *h)
 		t->blocked = s->nr != NR_NANOSLEEP && s->nr != NR_CLOCK_NANOSLEEP;
 		t->since = h->ts;
 		t->owner = 0;
-		/* a contended glibc mutex: word 2, owner tid at +8 (DESIGN.md §1) */
+		/* a contended glibc mutex: word 2, owner tid at +8 (docs/design.md) */
 		if (s->nr == NR_FUTEX && (op == 0 || op == 9) && s->word0 == 2 && s->word8) {
 			t->addr = s->arg0;
 			t->owner = s->word8;

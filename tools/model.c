@@ -198,7 +198,7 @@ static int is_thread_of(const struct model *m, uint32_t tid, uint32_t pid)
 
 /*
  * What a futex wait is, from its op, value and the words around the address (glibc 2.36
- * layouts, DESIGN.md §1): a mutex waits with value 2 and has __owner at +8; pthread_join
+ * layouts, docs/design.md): a mutex waits with value 2 and has __owner at +8; pthread_join
  * waits on the joined thread's tid word with that tid as value; a semaphore waits at value 0
  * with its waiter count at +4; other bitset waits are condition variables.
  */

@@ -1,6 +1,6 @@
 /* perfetto.c — the protobuf writer and the timeline -> Perfetto trace mapping.
  *
- * What goes in (field numbers: research/timeline.md §7 and Perfetto's track_event protos):
+ * What goes in (field numbers: Perfetto's public protos/perfetto/trace/ .proto files):
  *  - a ProcessTree, so threads group under their processes;
  *  - FtraceEventBundles with sched_switch / sched_waking / sched_wakeup_new / task_newtask /
  *    sched_process_exec / sched_process_exit mirrored from our records: Perfetto then draws

@@ -1,7 +1,7 @@
 /*
  * perfetto.h — a minimal protobuf writer (proto2 wire format: varints, length-delimited
  * fields) for Perfetto traces, with no SDK: field numbers are the public ones of
- * protos/perfetto/trace/ (see research/timeline.md §7). Nested messages reserve room for their
+ * protos/perfetto/trace/ (trace_packet.proto, track_event.proto, ftrace/). Nested messages reserve room for their
  * length and are closed with pb_end(), which moves the body so every length is minimal.
  *
  *	struct pb b = {0};

@@ -8,7 +8,7 @@
  * wait of a thread in the light of the functions on its stack (a condvar and a semaphore wait
  * look alike in memory, not on the stack).
  *
- * glibc 2.36 x86-64 layouts (DESIGN.md §1): pthread_mutex_t __lock @0, __owner @8, __kind @16;
+ * glibc 2.36 x86-64 layouts (docs/design.md): pthread_mutex_t __lock @0, __owner @8, __kind @16;
  * pthread_cond_t waiters wait on __g_signals[g] @40/44, __g_refs[g] @16/20, __wrefs @36;
  * sem_t value @0, nwaiters @4, private @8; pthread_rwlock_t __cur_writer @24, __shared @28;
  * pthread_join waits on the joined thread's tid word with val = that tid.

@@ -6,7 +6,7 @@
 # Totals line "valgrind: N passed, N failed".
 #
 # No recording runs while valgrind does: a uprobe on code a valgrind'd program executes
-# kills it with SIGTRAP (DESIGN.md §1), so the traces are all made first.
+# kills it with SIGTRAP (docs/design.md), so the traces are all made first.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${1:-build}
