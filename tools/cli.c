@@ -70,6 +70,20 @@ static int parse_pids(struct cli *c, const char *arg)
 	return 0;
 }
 
+static int is_report_opt(int opt)
+{
+	return opt == OPT_FORMAT || opt == OPT_FROM || opt == OPT_TO || opt == OPT_SORT ||
+	       opt == OPT_TOP || opt == OPT_TRACE;
+}
+
+static const char *optname(const struct option *opts, int opt)
+{
+	for (; opts->name; opts++)
+		if (opts->val == opt)
+			return opts->name;
+	return "?";
+}
+
 int cli_parse(struct cli *c, int argc, char **argv, const char *usage, int one_shot,
 	      const struct option *extra, const char *extra_short, cli_extra_fn on_extra)
 {
@@ -159,7 +173,11 @@ int cli_parse(struct cli *c, int argc, char **argv, const char *usage, int one_s
 			c->rep.sort = optarg;
 			break;
 		case OPT_TOP:
-			c->rep.top = atoi(optarg);
+			c->rep.top = parse_top(optarg);
+			if (c->rep.top < 0) {
+				errmsg("bad --top '%s' (rows, 1 to 100000)", optarg);
+				ret = 3;
+			}
 			break;
 		case OPT_QUIET:
 			c->rec.status = 0;
@@ -193,12 +211,21 @@ int cli_parse(struct cli *c, int argc, char **argv, const char *usage, int one_s
 				ret = 3;
 			break;
 		}
+		if (!ret && !one_shot && is_report_opt(opt)) {
+			/* record writes a trace, not a report: say so rather than ignore it */
+			errmsg("record has no --%s (a report option: conlab report KIND --%s)",
+			       optname(opts, opt), optname(opts, opt));
+			ret = 3;
+		}
 		if (ret)
 			break;
 	}
 	free(opts);
 	if (ret) {
-		fprintf(stderr, "%s", usage);
+		/* the synopsis only (up to the first blank line): the error above is the news */
+		const char *end = strstr(usage, "\n\n");
+
+		fprintf(stderr, "%.*s\n", end ? (int)(end - usage) : (int)strlen(usage), usage);
 		return ret;
 	}
 	if (optind < argc) {
@@ -237,6 +264,8 @@ int cli_record_and_report(struct cli *c, const char *kind)
 	struct record_result res;
 	int r;
 
+	if (report_check_opts(kind, &c->rep))
+		return 2;
 	c->rep.input = cli_trace_path(c);
 	if (!c->rep.input) {
 		errmsg("cannot create a temporary trace file");

@@ -85,7 +85,11 @@ int cmd_report(int argc, char **argv)
 			o.sort = optarg;
 			break;
 		case 'n':
-			o.top = atoi(optarg);
+			o.top = parse_top(optarg);
+			if (o.top < 0) {
+				errmsg("bad --top '%s' (rows, 1 to 100000)", optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -13,18 +13,19 @@
 #include "util.h"
 
 static const struct report_kind kinds[] = {
-	{"summary", report_summary, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
+	{"summary", report_summary, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
 	 "per process and thread: on-CPU, runnable and blocked time by reason; top futex waits"},
 	{"timeline", report_timeline,
-	 FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_PERFETTO) | FMT_BIT(FMT_HTML),
+	 FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_PERFETTO) | FMT_BIT(FMT_HTML), ROPT_TOP,
 	 "per thread lanes: running, runnable, blocked on what; who woke whom; parallelism"},
-	{"io", report_io, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
+	{"io", report_io, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
 	 "event loops: idle vs busy, longest busy gaps and the blocking calls in them, timers"},
-	{"gil", report_gil, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
+	{"gil", report_gil, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
 	 "CPython: GIL hand-offs (forced vs voluntary), GIL wait share per thread, parallelism"},
-	{"deadlock", report_deadlock, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON),
+	{"deadlock", report_deadlock, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), 0,
 	 "wait-for cycles at the end of the trace; lock-order inversions from --locks (exit 1)"},
 	{"contention", report_contention, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_FOLDED),
+	 ROPT_SORT | ROPT_TOP,
 	 "per sync object: waits, holders, waiters, callers; condvar/join/GIL apart"},
 };
 
@@ -122,14 +123,17 @@ static FILE *open_output(const char *path, char *tmp, size_t n)
 	return fdopen(fd, "w");
 }
 
-int report_run(const char *kind, const struct report_opts *o)
+int parse_top(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return end != s && !*end && v >= 1 && v <= 100000 ? (int)v : -1;
+}
+
+int report_check_opts(const char *kind, const struct report_opts *o)
 {
 	const struct report_kind *k = report_kind_find(kind);
-	struct trace t;
-	struct model m;
-	char tmp[4096];
-	FILE *out = stdout;
-	int ret;
 
 	if (!k) {
 		errmsg("unknown report '%s' (see conlab report --help)", kind);
@@ -139,6 +143,28 @@ int report_run(const char *kind, const struct report_opts *o)
 		errmsg("report %s has no %s format", kind, format_name(o->format));
 		return 2;
 	}
+	if (o->sort && !(k->opts & ROPT_SORT)) {
+		errmsg("report %s has no --sort", kind);
+		return 2;
+	}
+	if (o->top && !(k->opts & ROPT_TOP)) {
+		errmsg("report %s has no --top", kind);
+		return 2;
+	}
+	return 0;
+}
+
+int report_run(const char *kind, const struct report_opts *o)
+{
+	const struct report_kind *k = report_kind_find(kind);
+	struct trace t;
+	struct model m;
+	char tmp[4096];
+	FILE *out = stdout;
+	int ret;
+
+	if (report_check_opts(kind, o))
+		return 2;
 	if (trace_load(&t, o->input))
 		return 2;
 	trace_warn_damage(&t, o->input);

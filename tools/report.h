@@ -40,10 +40,17 @@ struct report_opts {
 typedef int (*report_fn)(const struct model *m, const struct trace *t, const struct report_opts *o,
 			 FILE *out);
 
+/* The options a kind reads besides format, output and the time window. */
+enum report_kind_opt {
+	ROPT_SORT = 1u << 0,	/* --sort */
+	ROPT_TOP = 1u << 1,	/* --top */
+};
+
 struct report_kind {
 	const char *name;
 	report_fn fn;
 	unsigned formats;	/* FMT_BIT mask */
+	unsigned opts;		/* enum report_kind_opt mask: anything else is refused */
 	const char *help;
 };
 
@@ -52,6 +59,11 @@ void report_kinds_usage(FILE *f);
 int parse_format(const char *s);
 const char *format_name(int f);
 
+/* 0 when kind exists and takes every option set in o; else one error line and 2. The one-shot
+ * commands call it before recording, so a bad option costs no recording. */
+int report_check_opts(const char *kind, const struct report_opts *o);
+/* --top N: a row count from 1 to 100000, or -1. */
+int parse_top(const char *s);
 /* Load the trace, build the model, run the kind, write the output: the whole `report`. */
 int report_run(const char *kind, const struct report_opts *o);
 

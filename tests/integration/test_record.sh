@@ -79,4 +79,21 @@ head -c 5000 "$TMP/pp.clab" > "$TMP/trunc.clab"
 check "truncated trace: read and reported as truncated" grep -q "truncated" "$TMP/trunc.err"
 check "trace file mode 0600" test "$(stat -c %a "$TMP/pp.clab")" = 600
 
+# options a command does not use are refused, not ignored; numbers are validated, before any
+# recording starts (no trace file is left behind)
+"$CONLAB" record --sort waits -o "$TMP/opt.clab" -- true > /dev/null 2>"$TMP/opt.err"
+check "record --sort: refused with exit 2" test $? = 2
+check "record --sort: says it is a report option" grep -q "record has no --sort" "$TMP/opt.err"
+check "record --sort: nothing recorded" test ! -e "$TMP/opt.clab"
+"$CONLAB" report summary -i "$TMP/pp.clab" --sort waits > /dev/null 2>"$TMP/opt.err"
+check "report summary --sort: refused" grep -q "summary has no --sort" "$TMP/opt.err"
+for bad in x 0 -3 12abc; do
+	"$CONLAB" report contention -i "$TMP/pp.clab" --top "$bad" > /dev/null 2>"$TMP/opt.err"
+	check "report --top $bad: exit 2, one line" \
+		test $? = 2 -a "$(wc -l < "$TMP/opt.err")" = 1
+done
+"$CONLAB" timeline --sort total --trace "$TMP/opt.clab" -- true > /dev/null 2>"$TMP/opt.err"
+check "timeline --sort: refused before recording" \
+	test $? = 2 -a ! -e "$TMP/opt.clab"
+
 finish
