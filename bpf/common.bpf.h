@@ -23,6 +23,7 @@
 extern const volatile __u32 trace_all;	/* -a: every process but conlab itself */
 extern const volatile __u32 self_tgid;	/* conlab's own process, never traced */
 extern const volatile __u32 want_stacks;	/* capture user stacks at sleep */
+extern const volatile __u32 futex_calls;	/* the futex exit probes are on (EV_FUTEX) */
 
 struct lost_counters {
 	__u64 count[LOST_NKINDS];
@@ -84,18 +85,17 @@ CONLAB_MAP struct {
 	__uint(value_size, CLAB_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
-/* futex calls in flight: the enter half of an EV_FUTEX record, in a slot chosen by the tid
- * (an array store instead of a hash update and delete on every futex call). Two threads whose
- * tids share a slot and are both inside a futex call at once: the second one wins and the
- * first call goes unrecorded, counted as LOST_FUTEXMAP. */
+/*
+ * Futex calls that blocked: the moment each one went to sleep, in a slot chosen by the tid,
+ * written by the switch-out probe and taken by the futex exit probe (futex.bpf.c), which
+ * needs no entry probe so: the call's arguments are still in its saved registers at return,
+ * and a call that never slept lasted well under a microsecond. Two threads whose tids share a
+ * slot asleep in futex calls at once: the second one wins and the first call's record has no
+ * duration, counted as LOST_FUTEXMAP.
+ */
 struct futex_call {
-	__u64 ts;
-	__u64 uaddr;
+	__u64 ts;		/* when the call first slept, 0 = free */
 	__u32 tid;
-	__u32 op;
-	__u32 val;
-	__u32 flags;
-	__u32 sys;
 	__u32 pad;
 };
 
@@ -155,6 +155,21 @@ static __always_inline int tgid_traced(__u32 tgid)
 static __always_inline int task_traced(struct task_struct *t)
 {
 	return tgid_traced(BPF_CORE_READ(t, tgid));
+}
+
+/* A traced thread goes to sleep inside a futex call at ts: keep the first sleep of the call
+ * for its EV_FUTEX record (the exit probe frees the slot). */
+static __always_inline void futex_note_sleep(__u32 tid, __u64 ts)
+{
+	__u32 slot = tid % FUTEX_SLOTS;
+	struct futex_call *c = bpf_map_lookup_elem(&futex_inflight, &slot);
+
+	if (!c || (c->ts && c->tid == tid))
+		return;
+	if (c->ts)
+		count_lost(LOST_FUTEXMAP, EV_FUTEX);	/* another thread's call is in this slot */
+	c->ts = ts;
+	c->tid = tid;
 }
 
 /* Reserve a record and fill its header; counts the loss when the ring buffer is full. */

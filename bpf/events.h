@@ -19,7 +19,8 @@
 #include <linux/types.h>
 #endif
 
-#define CLAB_WIRE_VERSION 2	/* 1: first; 2: zstd-compressed chunks */
+#define CLAB_WIRE_VERSION 3	/* 1: first; 2: zstd-compressed chunks; 3: EV_FUTEX dur = time
+				 * asleep in the call (FUTEXF_SLEPT), not the whole call */
 #define CLAB_COMM_LEN 16
 
 enum ev_type {
@@ -147,13 +148,15 @@ struct ev_futex {
 	__u32 op;		/* futex op with flags (FUTEX_PRIVATE_FLAG, ...); futex2: FUTEX2_OP_* */
 	__u32 val;
 	__s32 ret;
-	__u32 dur;		/* ns in the call; FUTEXF_DUR_US in flags: µs */
+	__u32 dur;		/* ns in the call (format 3: asleep in it); FUTEXF_DUR_US: µs */
 	__u32 flags;		/* FUTEXF_* */
 	__u32 syscall;		/* FUTEX_SYS_* */
 };
 
 #define FUTEXF_TIMEOUT 0x1	/* a timeout was given */
 #define FUTEXF_DUR_US 0x2	/* dur is in microseconds (the call took more than 4.29 s) */
+#define FUTEXF_SLEPT 0x4	/* the call slept: dur runs from its first sleep to its return
+				 * (without it, from format 3 on, the call never slept: dur 0) */
 
 enum futex_sys {
 	FUTEX_SYS_FUTEX = 0,

@@ -1,64 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * futex.bpf.c — every futex call of a traced thread: op, address, value, timeout or not,
- * return value and duration, one record at return.
+ * return value and time asleep, one record at return.
  *
- * Per-syscall tracepoints (syscalls/sys_{enter,exit}_futex*) rather than raw_tp/sys_enter:
- * the latter runs on every syscall of every process (+40 ns each, docs/design.md).
+ * Only the exit tracepoints: the call's arguments are still in the thread's saved registers at
+ * return, and the time it slept comes from the switch-out probe (futex_note_sleep in
+ * common.bpf.h), so an entry probe, which ran on every futex call for a timestamp (140 ns a
+ * call on the ping-pong), is not needed. A call that never slept gets duration 0; one that
+ * slept gets the time from its first sleep to its return, flagged FUTEXF_SLEPT.
+ *
+ * Per-syscall tracepoints (syscalls/sys_exit_futex*) rather than raw_tp/sys_exit: the latter
+ * runs on every syscall of every process (+40 ns each, docs/design.md).
  */
 #include "common.bpf.h"
-
-static __always_inline int futex_enter(__u64 uaddr, __u32 op, __u32 val, int has_timeout,
-				       __u32 sys)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, slot = tid % FUTEX_SLOTS;
-	struct futex_call *c;
-
-	if (!tgid_traced(id >> 32))
-		return 0;
-	c = bpf_map_lookup_elem(&futex_inflight, &slot);
-	if (!c)
-		return 0;
-	if (c->ts && c->tid != tid)
-		count_lost(LOST_FUTEXMAP, EV_FUTEX);	/* another thread's call is in this slot */
-	c->ts = bpf_ktime_get_ns();
-	c->uaddr = uaddr;
-	c->tid = tid;
-	c->op = op;
-	c->val = val;
-	c->flags = has_timeout ? FUTEXF_TIMEOUT : 0;
-	c->sys = sys;
-	return 0;
-}
-
-static __always_inline int futex_exit(long ret)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), slot = tid % FUTEX_SLOTS;
-	struct futex_call *c = bpf_map_lookup_elem(&futex_inflight, &slot);
-	struct ev_futex *e;
-	__u64 dur;
-	int us;
-
-	if (!c || !c->ts || c->tid != tid)
-		return 0;
-	e = ev_reserve(sizeof(*e), EV_FUTEX, tid);
-	if (e) {
-		dur = e->hdr.ts - c->ts;
-		e->uaddr = c->uaddr;
-		e->op = c->op;
-		e->val = c->val;
-		e->ret = (__s32)ret;
-		e->flags = c->flags;
-		e->syscall = c->sys;
-		e->dur = dur32(dur, &us);
-		if (us)
-			e->flags |= FUTEXF_DUR_US;
-		ev_submit(e);
-	}
-	c->ts = 0;
-	return 0;
-}
 
 #define FUTEX_CMD_MASK 0x7f
 #define FUTEX_WAIT 0
@@ -67,63 +21,96 @@ static __always_inline int futex_exit(long ret)
 #define FUTEX_WAIT_REQUEUE_PI 11
 #define FUTEX_LOCK_PI2 13
 
-SEC("tracepoint/syscalls/sys_enter_futex")
-int sys_enter_futex(struct trace_event_raw_sys_enter *ctx)
+/* The call's arguments, from the registers saved at syscall entry (x86-64: di si dx r10 r8). */
+static __always_inline void futex_args(struct ev_futex *e, __u32 sys)
 {
-	__u32 op = ctx->args[1], cmd = op & FUTEX_CMD_MASK;
-	/* args[3] is a timeout pointer only for the waiting commands; for others it is val2 */
-	int timed = (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_LOCK_PI ||
-		     cmd == FUTEX_LOCK_PI2 || cmd == FUTEX_WAIT_REQUEUE_PI) && ctx->args[3];
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__u64 a0 = regs->di, a1 = regs->si;
+	__u64 a2 = regs->dx, a3 = regs->r10;
+	__u32 cmd;
 
-	return futex_enter(ctx->args[0], op, ctx->args[2], timed, FUTEX_SYS_FUTEX);
+	e->uaddr = a0;
+	switch (sys) {
+	case FUTEX_SYS_FUTEX:	/* futex(uaddr, op, val, timeout or val2, ...) */
+		e->op = a1;
+		e->val = a2;
+		cmd = a1 & FUTEX_CMD_MASK;
+		/* the fourth argument is a timeout pointer only for the waiting commands */
+		if ((cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_LOCK_PI ||
+		     cmd == FUTEX_LOCK_PI2 || cmd == FUTEX_WAIT_REQUEUE_PI) && a3)
+			e->flags |= FUTEXF_TIMEOUT;
+		break;
+	case FUTEX_SYS_WAIT:	/* futex_wait(uaddr, val, mask, flags, timeout, clockid) */
+		e->op = a3;
+		e->val = a1;
+		if (regs->r8)
+			e->flags |= FUTEXF_TIMEOUT;
+		break;
+	case FUTEX_SYS_WAKE:	/* futex_wake(uaddr, mask, nr, flags) */
+		e->op = a3;
+		e->val = a2;
+		break;
+	default:		/* futex_waitv(waiters, nr, flags, timeout, clockid): the first */
+		e->uaddr = 0;
+		bpf_probe_read_user(&e->uaddr, sizeof(e->uaddr), (void *)(a0 + 8));
+		e->op = a2;
+		e->val = a1;
+		if (a3)
+			e->flags |= FUTEXF_TIMEOUT;
+	}
+}
+
+static __always_inline int futex_exit(long ret, __u32 sys)
+{
+	__u64 id = bpf_get_current_pid_tgid(), slept = 0;
+	__u32 tid = (__u32)id, slot = tid % FUTEX_SLOTS;
+	struct futex_call *c;
+	struct ev_futex *e;
+	int us;
+
+	if (!tgid_traced(id >> 32))
+		return 0;
+	c = bpf_map_lookup_elem(&futex_inflight, &slot);
+	if (c && c->ts && c->tid == tid) {
+		slept = c->ts;
+		c->ts = 0;
+	}
+	e = ev_reserve(sizeof(*e), EV_FUTEX, tid);
+	if (!e)
+		return 0;
+	e->ret = (__s32)ret;
+	e->syscall = sys;
+	e->flags = 0;
+	e->dur = 0;
+	if (slept) {
+		e->dur = dur32(e->hdr.ts - slept, &us);
+		e->flags = FUTEXF_SLEPT | (us ? FUTEXF_DUR_US : 0);
+	}
+	futex_args(e, sys);
+	ev_submit(e);
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex")
 int sys_exit_futex(struct trace_event_raw_sys_exit *ctx)
 {
-	return futex_exit(ctx->ret);
-}
-
-/* futex2: futex_wait(uaddr, val, mask, flags, timeout, clockid) */
-SEC("tracepoint/syscalls/sys_enter_futex_wait")
-int sys_enter_futex_wait(struct trace_event_raw_sys_enter *ctx)
-{
-	return futex_enter(ctx->args[0], ctx->args[3], ctx->args[1], ctx->args[4] != 0,
-			   FUTEX_SYS_WAIT);
+	return futex_exit(ctx->ret, FUTEX_SYS_FUTEX);
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex_wait")
 int sys_exit_futex_wait(struct trace_event_raw_sys_exit *ctx)
 {
-	return futex_exit(ctx->ret);
-}
-
-/* futex_wake(uaddr, mask, nr, flags) */
-SEC("tracepoint/syscalls/sys_enter_futex_wake")
-int sys_enter_futex_wake(struct trace_event_raw_sys_enter *ctx)
-{
-	return futex_enter(ctx->args[0], ctx->args[3], ctx->args[2], 0, FUTEX_SYS_WAKE);
+	return futex_exit(ctx->ret, FUTEX_SYS_WAIT);
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex_wake")
 int sys_exit_futex_wake(struct trace_event_raw_sys_exit *ctx)
 {
-	return futex_exit(ctx->ret);
-}
-
-/* futex_waitv(waiters, nr_futexes, flags, timeout, clockid): the first waiter's address */
-SEC("tracepoint/syscalls/sys_enter_futex_waitv")
-int sys_enter_futex_waitv(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 uaddr = 0;
-
-	bpf_probe_read_user(&uaddr, sizeof(uaddr), (void *)(ctx->args[0] + 8));
-	return futex_enter(uaddr, ctx->args[2], ctx->args[1], ctx->args[3] != 0,
-			   FUTEX_SYS_WAITV);
+	return futex_exit(ctx->ret, FUTEX_SYS_WAKE);
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex_waitv")
 int sys_exit_futex_waitv(struct trace_event_raw_sys_exit *ctx)
 {
-	return futex_exit(ctx->ret);
+	return futex_exit(ctx->ret, FUTEX_SYS_WAITV);
 }

@@ -16,6 +16,7 @@
 const volatile __u32 trace_all = 0;
 const volatile __u32 self_tgid = 0;
 const volatile __u32 want_stacks = 1;
+const volatile __u32 futex_calls = 1;
 
 #define NR_FUTEX 202
 #define NR_FUTEX_WAITV 449
@@ -167,6 +168,8 @@ static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep
 		e->arg0 = a0 = ua;
 	}
 	if (nr == NR_FUTEX || nr == NR_FUTEX_WAITV || nr == NR_FUTEX_WAIT) {
+		if (futex_calls)
+			futex_note_sleep(e->sw.hdr.tid, e->sw.hdr.ts);
 		if (bpf_probe_read_user(words, sizeof(words), (void *)a0) == 0) {
 			e->word0 = words[0];
 			e->word4 = words[1];

@@ -99,9 +99,10 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 	case EV_FUTEX: {
 		const struct ev_futex *f = (const void *)h;
 
-		fprintf(out, "futex    op %u addr 0x%" PRIx64 " val %u -> %d after %u %s%s", f->op,
+		fprintf(out, "futex    op %u addr 0x%" PRIx64 " val %u -> %d after %u %s%s%s", f->op,
 			(uint64_t)f->uaddr, f->val, f->ret, f->dur,
 			f->flags & FUTEXF_DUR_US ? "us" : "ns",
+			f->flags & FUTEXF_SLEPT ? " asleep" : "",
 			f->flags & FUTEXF_TIMEOUT ? " (timed)" : "");
 		break;
 	}

@@ -35,6 +35,7 @@ struct bpf_source {
 	int no_futex_calls, no_loop_waits;
 	char **gil_paths;		/* interpreter files looked at for the GIL uprobes */
 	size_t ngil_paths;
+	int stats_fd;			/* CONLAB_BPF_STATS: the kernel times every program */
 };
 
 /* libbpf's messages are kept quiet unless asked for, but the last ones are kept so that a
@@ -233,6 +234,10 @@ struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *
 	libbpf_set_print(print_fn);
 	s->cb = cb;
 	s->ctx = ctx;
+	s->stats_fd = -1;
+	/* for the benchmarks: run time per program, while this fd is open (no sysctl needed) */
+	if (getenv("CONLAB_BPF_STATS") && (s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME)) < 0)
+		errmsg("CONLAB_BPF_STATS: cannot enable BPF run-time stats: %s", strerror(errno));
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0)
 		s->ncpus = 1;
@@ -252,6 +257,8 @@ struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *
 	s->locks = o->locks;
 	s->gil = o->gil;
 	s->no_futex_calls = o->no_futex_calls;
+	/* the switch-out probe notes futex sleeps only for the futex exit probes */
+	s->skel->rodata->futex_calls = !o->no_futex_calls;
 	s->no_loop_waits = o->no_loop_waits;
 	choose_twins(s);
 	if (s->locks && plan_locks(s))
@@ -358,10 +365,34 @@ const char *source_flavor(const struct bpf_source *s)
 	return s->use_btf ? "tp_btf" : "raw_tp";
 }
 
+/* CONLAB_BPF_STATS: one line per program that ran: runs, ns per run, total ms. Read before
+ * the links go, so a benchmark sees what each probe cost in the run it timed. */
+static void print_stats(struct bpf_source *s)
+{
+	struct bpf_program *p;
+
+	if (s->stats_fd < 0 || !s->skel)
+		return;
+	bpf_object__for_each_program(p, s->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || !info.run_cnt)
+			continue;
+		fprintf(stderr, "conlab: bpf %-22s %9llu runs %7.0f ns/run %9.2f ms\n",
+			bpf_program__name(p), (unsigned long long)info.run_cnt,
+			(double)info.run_time_ns / info.run_cnt, info.run_time_ns / 1e6);
+	}
+	close(s->stats_fd);
+	s->stats_fd = -1;
+}
+
 void source_close(struct bpf_source *s)
 {
 	if (!s)
 		return;
+	print_stats(s);
 	ring_buffer__free(s->rb);
 	for (size_t i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
