@@ -288,8 +288,36 @@ static void report_json(FILE *f, struct ending *e)
 	json_end(&j);
 }
 
+/*
+ * --locks with no mode: the interposer library when it reaches the command and nothing needs
+ * the edges in a kept trace; else the lock uprobes. The library costs a lock call tens of ns,
+ * a uprobe a breakpoint trap per call (0.5-20 µs by machine), and both see the same calls of
+ * a dynamically linked program: the library cannot enter a static or set-id one, and only
+ * the uprobes write EV_LOCK_EDGE records into the trace for `conlab report deadlock`.
+ */
+static int choose_preload(const char *cmd, const char *keep, int say)
+{
+	char why[512];
+
+	if (keep) {
+		if (say)
+			fprintf(stderr, "conlab: --locks: uprobes, so that the lock-order edges are "
+				"kept in %s\n", keep);
+		return 0;
+	}
+	if (!preload_reaches(cmd, why, sizeof(why))) {
+		if (say)
+			fprintf(stderr, "conlab: --locks: uprobes (%s)\n", why);
+		return 0;
+	}
+	if (say)
+		fprintf(stderr, "conlab: --locks: through libconlab-preload.so in the command "
+			"(no trap per lock call; --locks=uprobes for the probes)\n");
+	return 1;
+}
+
 static const char usage[] =
-	"Usage: conlab deadlock [--locks[=uprobes|preload]] [--on-deadlock stop|kill|continue]\n"
+	"Usage: conlab deadlock [--locks[=auto|uprobes|preload]] [--on-deadlock stop|kill|continue]\n"
 	"                       [--stall S] [--duration S] [--trace FILE] [--format text|json]\n"
 	"                       [-o FILE] -- CMD [ARGS]\n"
 	"\n"
@@ -297,10 +325,13 @@ static const char usage[] =
 	"reported when it closes (the hung-process report, stacks symbolized while alive);\n"
 	"ownerless or cross-process hangs when every thread has been blocked for --stall seconds.\n"
 	"\n"
-	"  --locks              also find the deadlocks that could happen (lock-order inversions):\n"
-	"                       lock uprobes on glibc (mutex, rwlock, semaphore), no restart needed\n"
-	"  --locks=preload      the same from an interposer library loaded into CMD (LD_PRELOAD):\n"
-	"                       no trap per lock call, for lock-heavy programs conlab starts\n"
+	"  --locks              also find the deadlocks that could happen (lock-order inversions),\n"
+	"                       from glibc's mutex, rwlock and semaphore calls: through\n"
+	"                       --locks=preload when it reaches CMD and no --trace is kept, else\n"
+	"                       --locks=uprobes\n"
+	"  --locks=uprobes      lock uprobes on glibc: a breakpoint trap per lock call\n"
+	"  --locks=preload      an interposer library loaded into CMD (LD_PRELOAD): no trap per\n"
+	"                       lock call; not for static or set-id programs\n"
 	"  --on-deadlock ACT    kill (default), stop (SIGSTOP, left for a debugger), continue\n"
 	"  --stall S            seconds every thread must be blocked (default 5, 0 = off)\n"
 	"  --duration S         stop watching after S seconds (the command keeps running)\n"
@@ -350,12 +381,16 @@ int deadlock_live(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+f:o:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_LOCKS:
-			if (!optarg || !strcmp(optarg, "uprobes")) {
+			ro.locks = 0;
+			preload = 0;
+			if (!optarg || !strcmp(optarg, "auto")) {
+				preload = -1;	/* chosen below, once the command is known */
+			} else if (!strcmp(optarg, "uprobes")) {
 				ro.locks = REC_LOCKS_ORDER;
 			} else if (!strcmp(optarg, "preload")) {
 				preload = 1;
 			} else {
-				errmsg("invalid --locks '%s' (uprobes, preload)", optarg);
+				errmsg("invalid --locks '%s' (auto, uprobes, preload)", optarg);
 				return 2;
 			}
 			break;
@@ -402,6 +437,11 @@ int deadlock_live(int argc, char **argv)
 		}
 		close(fd);
 		ro.output = tpath;
+	}
+	if (preload < 0) {
+		preload = choose_preload(argv[optind], keep, ro.status);
+		if (!preload)
+			ro.locks = REC_LOCKS_ORDER;
 	}
 	if (preload && preload_shm_create(&shm))
 		goto out;

@@ -1,9 +1,12 @@
 /* preload_shm.c — the region of --locks=preload, from conlab's side. */
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "preload/conlab_preload.h"
@@ -135,4 +138,83 @@ void preload_shm_free(struct preload_shm *s)
 	free(s->old_preload);
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+}
+
+/* cmd's file: as given when it has a slash, else the first match on PATH. */
+static int resolve_cmd(const char *cmd, char *path, size_t n)
+{
+	const char *p = getenv("PATH");
+
+	if (strchr(cmd, '/')) {
+		snprintf(path, n, "%s", cmd);
+		return access(path, X_OK);
+	}
+	for (p = p ? p : "/usr/bin:/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+
+		snprintf(path, n, "%.*s/%s", (int)len, len ? p : ".", cmd);
+		if (!access(path, X_OK))
+			return 0;
+		p += len + (p[len] == ':');
+	}
+	return -1;
+}
+
+/* 1 when the ELF file at path has a program interpreter (PT_INTERP): dynamically linked. */
+static int elf_dynamic(int fd)
+{
+	Elf64_Ehdr eh;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr))
+		return 0;
+	for (unsigned i = 0; i < eh.e_phnum && i < 256; i++) {
+		Elf64_Phdr ph;
+
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + (off_t)i * sizeof(ph)) != sizeof(ph))
+			return 0;
+		if (ph.p_type == PT_INTERP)
+			return 1;
+	}
+	return 0;
+}
+
+int preload_reaches(const char *cmd, char *why, size_t n)
+{
+	char path[4096], head[256], interp[256];
+	struct stat st;
+	ssize_t got;
+	int fd, ok = 0;
+
+	for (int depth = 0; depth < 3; depth++) {
+		if (resolve_cmd(cmd, path, sizeof(path)) || stat(path, &st)) {
+			snprintf(why, n, "%s not found", cmd);
+			return 0;
+		}
+		if (st.st_mode & (S_ISUID | S_ISGID)) {
+			snprintf(why, n, "%s is set-id: the loader ignores LD_PRELOAD", path);
+			return 0;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		got = fd < 0 ? -1 : pread(fd, head, sizeof(head) - 1, 0);
+		if (got >= 4 && !memcmp(head, ELFMAG, SELFMAG)) {
+			ok = elf_dynamic(fd);
+			close(fd);
+			if (!ok)
+				snprintf(why, n, "%s is statically linked", path);
+			return ok;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (got < 3 || head[0] != '#' || head[1] != '!')
+			break;
+		/* a script: its interpreter is what runs */
+		head[got] = 0;
+		char *s = head + 2 + strspn(head + 2, " \t");
+
+		s[strcspn(s, " \t\n")] = 0;
+		cmd = strcpy(interp, s);
+	}
+	snprintf(why, n, "%s: not an ELF program conlab can read", cmd);
+	return 0;
 }

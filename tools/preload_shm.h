@@ -30,5 +30,11 @@ void preload_shm_env_unset(struct preload_shm *s);
 /* Edges published since the last call into lo; thread overflow notes too. */
 void preload_shm_collect(struct preload_shm *s, struct lockorder *lo);
 void preload_shm_free(struct preload_shm *s);
+/*
+ * Whether the library would be loaded into cmd (an argv[0], looked up on PATH as exec does):
+ * a dynamically linked ELF program, or a script whose interpreter is one, and not set-id
+ * (the loader ignores LD_PRELOAD there). 1, or 0 with the reason in why.
+ */
+int preload_reaches(const char *cmd, char *why, size_t n);
 
 #endif

@@ -36,6 +36,8 @@ struct bpf_source {
 	char **gil_paths;		/* interpreter files looked at for the GIL uprobes */
 	size_t ngil_paths;
 	int stats_fd;			/* CONLAB_BPF_STATS: the kernel times every program */
+	int locks_checked;		/* the lock probes' cost measured and said */
+	int verbose;
 };
 
 /* libbpf's messages are kept quiet unless asked for, but the last ones are kept so that a
@@ -153,6 +155,37 @@ static int plan_locks(struct bpf_source *s)
 	return 0;
 }
 
+/* Above this a lock/unlock pair's probes are worth a word: the cost once measured at emulated
+ * spots on a VM, and 75x an uncontended pair. */
+#define LOCK_PAIR_BUDGET_NS 1500
+
+/*
+ * Where the mutex probes sit and what they cost here, measured before the target runs: an
+ * instruction the kernel cannot emulate is single-stepped (~20 µs a hit on a VM), and even an
+ * emulated one is a breakpoint trap, whose price is the machine's (0.5 µs on one VM, 5 µs on
+ * a paravirtualised guest whose every kernel entry costs a microsecond). Said in one line when
+ * a pair costs more than the budget, so nobody reads a slowed program's timings unwarned.
+ */
+static void check_lock_cost(struct bpf_source *s)
+{
+	struct up_cost c;
+	const struct up_site *l = &c.site[LKP_MUTEX_LOCK], *u = &c.site[LKP_MUTEX_UNLOCK];
+
+	if (uprobes_calibrate(s->plan, s->skel->progs.lk_mutex_lock, s->skel->progs.lk_mutex_unlock,
+			      (const uint32_t *)s->skel->rodata->sp_off, &c))
+		return;
+	if (c.emulated && c.pair_ns <= LOCK_PAIR_BUDGET_NS && !s->verbose)
+		return;
+	fprintf(stderr, "conlab: --locks: %.1f µs added to each mutex lock/unlock pair here "
+		"(pthread_mutex_lock+%#x %s, pthread_mutex_unlock+%#x %s: %s)%s\n",
+		c.pair_ns / 1000, l->rel, l->insn, u->rel, u->insn,
+		c.emulated ? "emulated, a breakpoint trap each" :
+			     "the kernel cannot emulate it and single-steps it, the dearest trap",
+		c.pair_ns > LOCK_PAIR_BUDGET_NS ?
+			"; `conlab deadlock --locks=preload` finds lock-order deadlocks with "
+			"no trap" : "");
+}
+
 int source_attach_locks(struct bpf_source *s, uint32_t pid)
 {
 	struct bpf_program *progs[LKP_NPROBES] = {
@@ -172,6 +205,10 @@ int source_attach_locks(struct bpf_source *s, uint32_t pid)
 
 	if (!s->locks)
 		return 0;
+	if (!s->locks_checked) {
+		s->locks_checked = 1;
+		check_lock_cost(s);
+	}
 	return uprobes_attach(s->plan, progs, s->skel->progs.lk_try_ret,
 			      (const uint32_t *)s->skel->rodata->sp_off, pid, &s->links, &s->nlinks);
 }
@@ -232,6 +269,7 @@ struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *
 
 	libbpf_verbose = o->verbose;
 	libbpf_set_print(print_fn);
+	s->verbose = o->verbose;
 	s->cb = cb;
 	s->ctx = ctx;
 	s->stats_fd = -1;

@@ -66,6 +66,20 @@ int uprobes_attach(const struct up_plan *plan, struct bpf_program *const *progs,
 /* The site each probe uses (the first candidate): for the BPF stack offsets. */
 const struct up_site *uprobes_first(const struct up_plan *plan, enum lk_probe p);
 
+/* What the mutex probes cost on this machine, measured in conlab's own process. */
+struct up_cost {
+	struct up_site site[2];	/* the spots used in pthread_mutex_lock and _unlock */
+	int emulated;		/* both are instructions the kernel emulates */
+	double pair_ns;		/* thread CPU ns the two probes add to a lock/unlock pair */
+};
+
+/* Attach lock_prog and unlock_prog where uprobes_attach puts them, for this process only, and
+ * time CAL_PAIRS lock/unlock pairs of a private mutex with and without them (a few ms). The
+ * programs return at once for an untraced process, so this is the kernel's share: the trap
+ * and, where the instruction is not emulated, the single-step. 0, or -1 with a message. */
+int uprobes_calibrate(const struct up_plan *plan, struct bpf_program *lock_prog,
+		      struct bpf_program *unlock_prog, const uint32_t *sp_off, struct up_cost *c);
+
 /* File offset of a virtual address of an ELF file, from the PT_LOAD that holds it; 0 or -1. */
 int elf_vaddr_to_off(Elf *e, uint64_t va, uint64_t *off);
 

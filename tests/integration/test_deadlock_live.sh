@@ -75,8 +75,21 @@ fi
 
 # text: names in the uprobe report of a program that has exited
 out=$TMP/inverted.txt
-"$CONLAB" deadlock --quiet --locks -- "$WL/lockorder" --variant inverted --iters 200 >"$out" 2>&1
+"$CONLAB" deadlock --quiet --locks=uprobes -- "$WL/lockorder" --variant inverted --iters 200 >"$out" 2>&1
 if grep -q "holds lock_a (0x[0-9a-f]*) (taken at path_one (lockorder.c:[0-9]*))" "$out"; then
 	pass "lockorder inverted text: named"; else fail "lockorder inverted text" "$(grep holds "$out")"; fi
+
+# --locks alone: the interposer library for a dynamically linked command, the uprobes where the
+# library cannot go (a static program) or where the edges must stay in the kept trace
+mode_of() { "$CONLAB" deadlock --locks "$@" 2>&1 >/dev/null | grep -m1 -- '--locks: '; }
+m=$(mode_of -- "$WL/lockorder" --variant global --iters 20)
+if [[ $m == *"through libconlab-preload.so"* ]]; then
+	pass "--locks on a dynamic program: preload"; else fail "--locks on a dynamic program" "$m"; fi
+m=$(mode_of -- /sbin/ldconfig -p)
+if [[ $m == *"uprobes (/sbin/ldconfig is statically linked)"* ]]; then
+	pass "--locks on a static program: uprobes, and why"; else fail "--locks on a static program" "$m"; fi
+m=$(mode_of --trace "$TMP/kept.clab" -- "$WL/lockorder" --variant global --iters 20)
+if [[ $m == *"uprobes, so that the lock-order edges are kept in"* ]]; then
+	pass "--locks with --trace: uprobes"; else fail "--locks with --trace" "$m"; fi
 
 finish
