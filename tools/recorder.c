@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +67,7 @@ struct recorder {
 	int cmd_reaped;			/* the command ended before its exec stop: status below */
 	int cmd_status;
 	struct fdscan *fds;		/* what each traced process's fds are (EV_META_FD) */
+	double cpu0_ms;			/* own CPU time when the target started */
 };
 
 /* Set from the signal handler: the only global, since handlers take no context. */
@@ -395,6 +397,26 @@ static void status_line(struct recorder *r, uint64_t t0, int final)
 		(unsigned long long)r->lost_total);
 }
 
+/* CONLAB_BPF_STATS: the recorder's own CPU time per event (drain, metadata, compression,
+ * writing), for the drain benchmark: one CPU's worth of it is the rate it could keep up with. */
+static double cpu_ms(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + ru.ru_stime.tv_sec * 1e3 +
+	       ru.ru_stime.tv_usec / 1e3;
+}
+
+static void recorder_cpu(const struct recorder *r)
+{
+	double ms = cpu_ms() - r->cpu0_ms;
+
+	fprintf(stderr, "conlab: recorder CPU %.1f ms after the start, %.0f ns/event\n", ms,
+		r->res->events ? ms * 1e6 / r->res->events : 0.0);
+}
+
 /* -a: name every thread that exists now; later ones come with their fork records. */
 static void write_all_tasks(struct recorder *r)
 {
@@ -506,6 +528,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	if (start_targets(&r, &tc))
 		goto out;
 	t0 = now_mono_ns();
+	r.cpu0_ms = cpu_ms();	/* loading and attaching are not draining */
 	if (o->duration > 0)
 		deadline = t0 + (uint64_t)(o->duration * 1e9);
 
@@ -635,6 +658,8 @@ out:
 		res->bytes = r.w.bytes;
 		if (ret == 0)
 			status_line(&r, now_mono_ns() - (uint64_t)(res->seconds * 1e9), 1);
+		if (ret == 0 && getenv("CONLAB_BPF_STATS"))
+			recorder_cpu(&r);
 	}
 	source_close(r.src);
 	/* a command still running when we stop for a signal or the duration: leave it be,
