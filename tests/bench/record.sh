@@ -8,7 +8,9 @@
 # conlab runs twice: with everything (the default) and light (--no-stacks --no-futex-calls:
 # switches and wakeups with their wait reasons, no per-futex-call records).
 # Runs are interleaved so drift on a shared VM hits every variant alike; medians, ratios to
-# the untraced median, events, bytes per event, lost events.
+# the untraced median, events, bytes per event, lost events. Then one more run of each conlab
+# mode with CONLAB_BPF_STATS=1 (the kernel's run time per BPF program; kept out of the timed
+# runs, since timing the programs costs them a little), and the README's table rows.
 set -u
 B=${1:-build}
 CONLAB=$B/conlab
@@ -22,8 +24,8 @@ perf sched record -o "$TMP/probe.data" -- true > /dev/null 2>&1 && have_perf=1
 source "$(dirname "$0")/lib.sh"
 
 bench() {
-	local name=$1 key=$2
-	shift 2
+	local name=$1 key=$2 tag=$3
+	shift 3
 	: > "$TMP/base"; : > "$TMP/full"; : > "$TMP/light"; : > "$TMP/perf"
 	for ((i = 0; i < RUNS; i++)); do
 		"$@" > "$TMP/o" 2>/dev/null; kv "$TMP/o" "$key" >> "$TMP/base"
@@ -37,15 +39,17 @@ bench() {
 			kv "$TMP/o" "$key" >> "$TMP/perf"
 		fi
 	done
-	local b f l p
+	local b f l p="" pr="-"
 	b=$(median < "$TMP/base"); f=$(median < "$TMP/full"); l=$(median < "$TMP/light")
 	printf '%s\n  untraced %.1f ms | conlab %s | conlab light %s' "$name" \
 		"$(awk "BEGIN {print $b / 1e6}")" "$(ratio "$f" "$b")" "$(ratio "$l" "$b")"
 	if [ $have_perf = 1 ]; then
 		p=$(median < "$TMP/perf")
-		printf ' | perf sched record %s' "$(ratio "$p" "$b")"
+		pr=$(ratio "$p" "$b")
+		printf ' | perf sched record %s' "$pr"
 	fi
 	echo
+	local sizes=""
 	for v in full light; do
 		local ev lost bytes
 		ev=$(sed -n 's/.*recorded \([0-9]*\) events.*/\1/p' "$TMP/$v.err")
@@ -53,6 +57,7 @@ bench() {
 		bytes=$(stat -c %s "$TMP/$v.clab")
 		printf '  conlab %-5s %8s events, %5.1f bytes/event, %s lost\n' "$v" "$ev" \
 			"$(awk "BEGIN {print $bytes / ($ev ? $ev : 1)}")" "$lost"
+		sizes="$sizes | $(awk "BEGIN {printf \"%.1f\", $bytes / ($ev ? $ev : 1)}") bytes/event"
 	done
 	if [ $have_perf = 1 ]; then
 		local pev psize
@@ -60,10 +65,36 @@ bench() {
 		psize=$(stat -c %s "$TMP/perf.data")
 		printf '  perf sched   %8s events, %5.1f bytes/event\n' "$pev" \
 			"$(awk "BEGIN {print $psize / ($pev ? $pev : 1)}")"
+		sizes="$sizes | $(awk "BEGIN {printf \"%.0f\", $psize / ($pev ? $pev : 1)}") bytes/event"
+	else
+		sizes="$sizes | -"
 	fi
+	# per BPF program: runs and ns a run, in one more run of each mode
+	for v in full light; do
+		local opts=""
+		[ $v = light ] && opts="--no-stacks --no-futex-calls"
+		# shellcheck disable=SC2086
+		CONLAB_BPF_STATS=1 "$CONLAB" record --quiet $opts -o "$TMP/s.clab" -- "$@" \
+			> /dev/null 2> "$TMP/stats"
+		echo "  conlab $v, per BPF program (runs, ns/run):$(sed -n \
+			's/^conlab: bpf \([a-z_0-9]*\) *\([0-9]*\) runs *\([0-9]*\) ns.*/ \1 \2 x \3/p' \
+			"$TMP/stats" | paste -sd, -)"
+	done
+	README_ROWS="$README_ROWS| $tag | $(ratio "$f" "$b") | $(ratio "$l" "$b") | $pr |
+"
+	[ -n "${SIZE_ROW:-}" ] || SIZE_ROW="| trace size, $tag$sizes |"
 }
 
+README_ROWS=""
+SIZE_ROW=""
 echo "record overhead: median of $RUNS interleaved runs, wall time of the measured section"
-bench "ping-pong, futex, 20k rounds, both threads on CPU 0" elapsed_ns \
+bench "ping-pong, futex, 20k rounds, both threads on CPU 0" elapsed_ns "futex ping-pong, both threads on one CPU" \
 	taskset -c 0 "$WL/pingpong" --rounds 20000
-bench "CPU-bound, 2 threads x 300 ms" wall_ns "$WL/cpuburn" --threads 2 --ms 300
+bench "CPU-bound, 2 threads x 300 ms" wall_ns "CPU-bound, 2 threads" \
+	"$WL/cpuburn" --threads 2 --ms 300
+echo
+echo "README form ($(date -u +%F), $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)):"
+echo "| workload | conlab | conlab light | \`perf sched record\` |"
+echo "|---|---|---|---|"
+printf '%s' "$README_ROWS"
+echo "$SIZE_ROW"
