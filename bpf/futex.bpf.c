@@ -10,7 +10,7 @@
  * slept gets the time from its first sleep to its return, flagged FUTEXF_SLEPT.
  *
  * Per-syscall tracepoints (syscalls/sys_exit_futex*) rather than raw_tp/sys_exit: the latter
- * runs on every syscall of every process (+40 ns each, docs/design.md).
+ * runs on every syscall of every process (+40 ns each, docs/performance.md).
  */
 #include "common.bpf.h"
 

@@ -4,7 +4,9 @@
  *
  * User space (tools/uprobes.c) attaches these programs to glibc's lock functions at offsets it
  * chose by decoding their first instructions: an instruction the kernel emulates (push, jmp,
- * jcc) costs ~0.5 µs per hit, one it must single-step ~20 µs on a VM. At every chosen offset
+ * jcc) costs one breakpoint trap per hit, one it must single-step a second, dearer trap
+ * (0.5 and 20 µs on one VM; 5 and 20 µs on a paravirtualised one, docs/performance.md; what
+ * they cost where conlab runs is measured at start, source.c). At every chosen offset
  * %rdi still holds the lock and the return address is at [%rsp + sp_off], so the programs read
  * both directly.
  *

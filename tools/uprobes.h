@@ -2,7 +2,7 @@
  * uprobes.h — where to put the lock uprobes in glibc: find the lock functions in libc's
  * dynamic symbols and decode their first instructions to choose, for each, the first spot the
  * kernel emulates (push, jmp, jcc, call, nop) instead of single-stepping (~20 µs per hit on a
- * VM against ~0.5 µs), where %rdi still holds the lock, the stack offset of the return address
+ * VM against 0.5-5 µs by VM), where %rdi still holds the lock, the stack offset of the return address
  * is known, and no loop comes back (a probe in a CAS retry loop would fire more than once).
  * A function with no such spot is probed at its entry, which is always correct but slow.
  */

@@ -24,7 +24,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 source "$(dirname "$0")/lib.sh"
 
-tools=(untraced conlab-uprobes conlab-preload)
+tools=(untraced conlab-uprobes conlab-preload conlab-record)
 declare -A why
 if command -v valgrind > /dev/null; then tools+=(helgrind drd); else why[helgrind]="valgrind not installed"; fi
 if command -v clang > /dev/null &&
@@ -79,7 +79,9 @@ run() {
 	shift
 	case $tool in
 	untraced) "$WL/lockloop" "$@" --iters "$ITERS" > "$TMP/o" 2>/dev/null ;;
-	conlab-uprobes) "$CONLAB" deadlock --quiet --locks -o "$TMP/rep" -- "$WL/lockloop" "$@" \
+	conlab-uprobes) "$CONLAB" deadlock --quiet --locks=uprobes -o "$TMP/rep" -- "$WL/lockloop" \
+		"$@" --iters "$ITERS" > "$TMP/o" 2>/dev/null ;;
+	conlab-record) "$CONLAB" record --quiet --locks -o "$TMP/rec.clab" -- "$WL/lockloop" "$@" \
 		--iters "$ITERS" > "$TMP/o" 2>/dev/null ;;
 	conlab-preload) "$CONLAB" deadlock --quiet --locks=preload -o "$TMP/rep" -- "$WL/lockloop" \
 		"$@" --iters "$ITERS" > "$TMP/o" 2>/dev/null ;;
@@ -105,9 +107,20 @@ bench() {
 	done
 	printf '%s (lockloop %s)\n' "$name" "$*"
 	ratio_table "$TMP" ns/iteration %10.0f "${tools[@]}"
+	local b
+	b=$(grep . "$TMP/r.untraced" | median)
+	for t in conlab-uprobes conlab-preload conlab-record; do
+		[ -s "$TMP/r.$t" ] && printf '  %-16s %+.2f us added per iteration\n' "$t" \
+			"$(awk "BEGIN {print ($(grep . "$TMP/r.$t" | median) - $b) / 1e3}")"
+	done
 }
 
 echo "iterations per thread: $ITERS (Valgrind, bcc: $SLOW_ITERS); $RUNS interleaved rounds"
+echo "conlab-uprobes: deadlock --locks=uprobes; conlab-preload: deadlock --locks=preload (what"
+echo "deadlock --locks picks for these); conlab-record: record --locks (uprobes, an EV_LOCK a call)"
+# what conlab itself measures at start and says about its lock probes
+"$CONLAB" deadlock --locks=uprobes -o /dev/null -- "$WL/lockloop" --iters 10 2>&1 >/dev/null |
+	grep -- '--locks: [0-9]' | sed 's/^conlab: /conlab says: /'
 for t in helgrind tsan bcc; do
 	[ -n "${why[$t]:-}" ] && echo "not measured: $t: ${why[$t]}"
 done
