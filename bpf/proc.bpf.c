@@ -53,15 +53,21 @@ static __always_inline int handle_exec(struct task_struct *p, pid_t old_pid,
 
 static __always_inline int handle_exit(struct task_struct *p)
 {
-	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u32 tgid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid), slot = tid % FUTEX_SLOTS;
+	struct futex_call *fc;
 	struct ev_exit *e;
 	int live;
 
 	if (!tgid_traced(tgid))
 		return 0;
+	/* a thread that dies asleep in a futex call never returns from it: free its slot, or a
+	 * later thread given the same tid would take that sleep for its own */
+	fc = bpf_map_lookup_elem(&futex_inflight, &slot);
+	if (fc && fc->tid == tid)
+		fc->ts = 0;
 	/* signal->live was decremented before the tracepoint: 0 means the last thread. */
 	live = BPF_CORE_READ(p, signal, live.counter);
-	e = ev_reserve(sizeof(*e), EV_EXIT, BPF_CORE_READ(p, pid));
+	e = ev_reserve(sizeof(*e), EV_EXIT, tid);
 	if (e) {
 		e->pid = tgid;
 		e->exit_code = BPF_CORE_READ(p, exit_code);
