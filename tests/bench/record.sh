@@ -93,7 +93,7 @@ bench "ping-pong, futex, 20k rounds, both threads on CPU 0" elapsed_ns "futex pi
 bench "CPU-bound, 2 threads x 300 ms" wall_ns "CPU-bound, 2 threads" \
 	"$WL/cpuburn" --threads 2 --ms 300
 echo
-echo "README form ($(date -u +%F), $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)):"
+echo "README form ($(date -u +%F), $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), load average $(cut -d" " -f1 /proc/loadavg)):"
 echo "| workload | conlab | conlab light | \`perf sched record\` |"
 echo "|---|---|---|---|"
 printf '%s' "$README_ROWS"
