@@ -47,6 +47,7 @@ struct doctor_meta {
 	int interrupted;
 	const char *warning;	/* shown at the top when not NULL (no stacks, partial) */
 	const struct doctor_extra *extra;	/* more findings (doctor.h), NULL none */
+	int native;		/* Python threads: print their C frames too */
 };
 
 void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);
