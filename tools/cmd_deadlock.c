@@ -101,8 +101,11 @@ static void add_warning(struct doctor *d, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* An unknown version or a partial read: said in the report and, as one line, on stderr (a
+ * report written to a file would hide it). */
 static void python_warning(void *ctx, const char *line)
 {
+	errmsg("%s", line);
 	add_warning(ctx, "%s", line);
 }
 
