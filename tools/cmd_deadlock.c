@@ -412,7 +412,7 @@ void doctor_result_free(struct doctor *d)
 int doctor_take(pid_t pid, const struct doctor_opts *o, struct doctor **out)
 {
 	struct doctor *d = xcalloc(1, sizeof(*d));
-	uint64_t t0 = now_mono_ns();
+	uint64_t t0 = now_mono_ns(), t_py;
 	int err;
 	char path[64];
 
@@ -445,7 +445,9 @@ int doctor_take(pid_t pid, const struct doctor_opts *o, struct doctor **out)
 	explain_orphans(d);
 	d->meta.changed = snapshot_recheck(&d->snap);
 	/* after the recheck: Python locks become mutexes and joins whose words are not glibc's */
+	t_py = now_mono_ns();
 	doctor_python(&d->snap, python_warning, d);
+	d->meta.python_ns = now_mono_ns() - t_py;
 	d->meta.native = o->native;
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);

@@ -474,6 +474,7 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 	json_obj_begin(&j, "snapshot");
 	json_kv_f64(&j, "proc_ms", m->proc_ns / 1e6);
 	json_kv_f64(&j, "stacks_ms", m->stacks_ns / 1e6);
+	json_kv_f64(&j, "python_ms", m->python_ns / 1e6);
 	json_kv_f64(&j, "total_ms", m->total_ns / 1e6);
 	json_kv_f64(&j, "stop_max_us", m->stop_max_ns / 1e3);
 	json_kv_f64(&j, "stop_avg_us",

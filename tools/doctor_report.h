@@ -8,7 +8,7 @@
  * JSON schema (version 1):
  *   { "version": 1, "pid": N, "source": "snapshot",
  *     "summary": { "processes", "threads", "stuck", "deadlocks" },
- *     "snapshot": { "proc_ms", "stacks_ms", "total_ms", "stop_max_us", "stop_avg_us",
+ *     "snapshot": { "proc_ms", "stacks_ms", "python_ms", "total_ms", "stop_max_us", "stop_avg_us",
  *                   "stacks_taken", "stacks_failed", "changed", "interrupted" },
  *     "processes": [ { "pid", "ppid", "comm", "exe" } ],
  *     "deadlocks": [ { "kind": "cycle"|"cross-process"|"orphaned-owner"|"no-owner",
@@ -39,6 +39,7 @@ struct doctor_meta {
 	int with_stacks;
 	uint64_t proc_ns;	/* reading /proc and memory */
 	uint64_t stacks_ns;	/* the whole stack walk */
+	uint64_t python_ns;	/* reading CPython processes as Python */
 	uint64_t total_ns;
 	uint64_t stop_max_ns;	/* longest time one thread was stopped */
 	uint64_t stop_sum_ns;

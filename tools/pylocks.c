@@ -606,6 +606,7 @@ static void feeder_pipes(struct pyl *c, pid_t pid)
 void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid)
 {
 	struct pyl c = { .r = r, .g = g, .pid = pid };
+	uint8_t *done = xcalloc(g->nobjects ? g->nobjects : 1, 1);	/* objects resolved */
 	struct pywait w;
 
 	/* first every thread's waits (which also finds the held locks on the executing frames
@@ -624,14 +625,15 @@ void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid)
 		const struct py_thread *pt = t->pid == pid ? py_thread_by_tid(r, t->tid) : NULL;
 		struct wg_object *o = t->obj >= 0 ? &g->objects[t->obj] : NULL;
 
-		if (!pt || !o || !o->type || o->held_at || o->kind == WG_JOIN)
-			continue;
+		if (!pt || !o || !o->type || done[t->obj])
+			continue;	/* not Python's, or said by a waiter before */
 		memset(&w, 0, sizeof(w));
 		w.low_slot = -1;
 		find_lock(&c, pt, o->addr, &w);
 		find_object(&c, pt, &w);
 		if (!w.lock)
 			continue;
+		done[t->obj] = 1;
 		if (w.obj == w.lock)
 			resolve_lock(&c, o, &w);
 		else if (!strcmp(w.type, "Thread") || !strcmp(w.type, "Process"))
@@ -640,6 +642,7 @@ void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid)
 			resolve_condition(&c, o, &w);
 	}
 	feeder_pipes(&c, pid);
+	free(done);
 	free(c.held);
 	free(c.tstate_locks);
 }

@@ -73,6 +73,8 @@ struct py_thread {
 	int truncated;		/* the frame walk stopped early (bound or bad memory) */
 };
 
+#define PY_OBJ_CACHE 1024
+
 struct py_code;			/* cached facts of one code object (pyread_walk.c) */
 struct py_type;
 
@@ -90,6 +92,8 @@ struct py_reader {
 	size_t ncodes, cap_codes;
 	struct py_type *types;	/* type address -> name, flags, dict offsets */
 	size_t ntypes, cap_types;
+
+	uint64_t obj_cache[PY_OBJ_CACHE][2];	/* object -> its type, direct-mapped */
 
 	struct py_thread *threads;
 	size_t nthreads;

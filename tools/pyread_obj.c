@@ -93,7 +93,8 @@ static void ucs_to_utf8(const uint8_t *src, size_t len, int kind, char *buf, siz
 int py_str(struct py_reader *r, uint64_t obj, char *buf, size_t n)
 {
 	const struct py_layout *L = r->L;
-	uint8_t raw[1024];
+	uint8_t raw[1024], head[128];
+	size_t got = 4096 - (obj & 4095);
 	uint64_t len;
 	uint32_t state;
 	int kind;
@@ -101,9 +102,19 @@ int py_str(struct py_reader *r, uint64_t obj, char *buf, size_t n)
 	if (!n)
 		return -1;
 	buf[0] = 0;
-	if (!py_ptr_ok(obj) || py_read(r, obj + L->var_size, &len, 8) ||
-	    py_read(r, obj + L->str_state, &state, 4))
+	/* the header and, for a short name, its text in one read (never past the page the
+	 * object starts on, which is mapped if the object is) */
+	if (got > sizeof(head))
+		got = sizeof(head);
+	if (got < L->str_ascii_data)
+		got = L->str_ascii_data;	/* the header itself is part of the object */
+	if (!py_ptr_ok(obj))
 		return -1;
+	if (py_read(r, obj, head, got) &&
+	    (got == L->str_ascii_data || py_read(r, obj, head, got = L->str_ascii_data)))
+		return -1;
+	memcpy(&len, head + L->var_size, 8);
+	memcpy(&state, head + L->str_state, 4);
 	kind = state >> 2 & 7;
 	/* compact (bit 5) and ready (bit 7): every str made at run time in 3.11 */
 	if (!(state & 0x20) || !(state & 0x80) || (kind != 1 && kind != 2 && kind != 4) ||
@@ -112,7 +123,9 @@ int py_str(struct py_reader *r, uint64_t obj, char *buf, size_t n)
 	if (state & 0x40) {	/* ASCII: one byte a character, right after the header */
 		size_t k = len < n - 1 ? len : n - 1;
 
-		if (py_read(r, obj + L->str_ascii_data, buf, k))
+		if (L->str_ascii_data + k <= got)
+			memcpy(buf, head + L->str_ascii_data, k);
+		else if (py_read(r, obj + L->str_ascii_data, buf, k))
 			return -1;
 		buf[k] = 0;
 		return 0;
@@ -174,10 +187,18 @@ static const struct py_type *type_info(struct py_reader *r, uint64_t type)
 
 uint64_t py_type_of(struct py_reader *r, uint64_t obj)
 {
+	/* an object keeps its type while we look: remember the last ones asked about */
+	size_t slot = (size_t)((obj >> 4) * 0x9e3779b97f4a7c15ull >> 54) % PY_OBJ_CACHE;
 	uint64_t type;
 
-	if (!py_ptr_ok(obj) || py_read_ptr(r, obj + r->L->ob_type, &type) || !py_ptr_ok(type))
+	if (!py_ptr_ok(obj))
 		return 0;
+	if (r->obj_cache[slot][0] == obj)
+		return r->obj_cache[slot][1];
+	if (py_read_ptr(r, obj + r->L->ob_type, &type) || !py_ptr_ok(type))
+		return 0;
+	r->obj_cache[slot][0] = obj;
+	r->obj_cache[slot][1] = type;
 	return type;
 }
 
