@@ -107,3 +107,53 @@ void dr_py_json_object(struct json *j, const struct wg_object *o)
 	json_kv_str(j, "held_as", o->held_as);
 	json_kv_str(j, "held_at", o->held_at);
 }
+
+void dr_py_print_tasks(FILE *f, const struct waitgraph *g)
+{
+	for (size_t i = 0; i < g->nprocs; i++) {
+		const struct wg_process *p = &g->procs[i];
+
+		if (!p->ntasks && !p->tasks_note)
+			continue;
+		fprintf(f, "\nasyncio tasks of pid %d (%s): %zu\n", (int)p->pid, p->comm, p->ntasks);
+		if (p->tasks_note)
+			fprintf(f, "  (%s)\n", p->tasks_note);
+		for (size_t k = 0; k < p->ntasks; k++) {
+			const struct wg_task *t = &p->tasks[k];
+
+			fprintf(f, "  %s (%s)", t->name, t->state);
+			if (t->awaits)
+				fprintf(f, " awaits %s", t->awaits);
+			fputc('\n', f);
+			for (size_t c = 0; c < t->nchain; c++)
+				dr_py_print_frame(f, p->pid, &t->chain[c], "      ");
+		}
+	}
+}
+
+void dr_py_json_tasks(struct json *j, const struct wg_process *p)
+{
+	if (!p->ntasks && !p->tasks_note)
+		return;
+	json_kv_str(j, "tasks_note", p->tasks_note);
+	json_arr_begin(j, "tasks");
+	for (size_t k = 0; k < p->ntasks; k++) {
+		const struct wg_task *t = &p->tasks[k];
+
+		json_obj_begin(j, NULL);
+		json_kv_str(j, "name", t->name);
+		json_kv_str(j, "state", t->state);
+		json_kv_str(j, "awaits", t->awaits);
+		json_arr_begin(j, "coroutines");
+		for (size_t c = 0; c < t->nchain; c++) {
+			json_obj_begin(j, NULL);
+			json_kv_str(j, "function", t->chain[c].func);
+			json_kv_str(j, "file", t->chain[c].file);
+			json_kv_i64(j, "line", t->chain[c].line);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}

@@ -22,6 +22,10 @@ void dr_py_print_stack(FILE *f, const struct wg_thread *t, const char *indent);
 const char *dr_py_object(const struct wg_object *o, char *buf, size_t n);
 /* JSON: "name", "python" (frames) and "python_wait" (index) of a thread */
 void dr_py_json_thread(struct json *j, const struct wg_thread *t);
+/* The asyncio tasks of every process that has some: name, state, coroutine chain. */
+void dr_py_print_tasks(FILE *f, const struct waitgraph *g);
+/* JSON: "tasks" of a process (nothing when it has none) */
+void dr_py_json_tasks(struct json *j, const struct wg_process *p);
 /* JSON: "type", "held_as", "held_at" of an object */
 void dr_py_json_object(struct json *j, const struct wg_object *o);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "doctor_python.h"
+#include "pyasync.h"
 #include "pyfind.h"
 #include "pylocks.h"
 #include "pyread.h"
@@ -79,6 +80,7 @@ static int read_process(struct snapshot *s, size_t p, doctor_python_warn warn, v
 	wg_set_str(&proc->runtime, line);
 	fill_threads(&s->g, pid, &r);
 	pylocks_resolve(&r, &s->g, pid);
+	py_read_tasks(&r, proc);
 	if (r.partial) {
 		snprintf(line, sizeof(line), "pid %d: Python stacks partial: %s", (int)pid, r.why);
 		warn(ctx, line);

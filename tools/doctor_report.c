@@ -394,6 +394,7 @@ void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_
 			}
 		}
 	}
+	dr_py_print_tasks(f, g);
 	if (m->extra && m->extra->text)
 		m->extra->text(f, m->extra->ctx);
 	if (m->changed)
@@ -493,6 +494,7 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 		json_kv_str(&j, "comm", g->procs[i].comm);
 		json_kv_str(&j, "exe", g->procs[i].exe);
 		json_kv_str(&j, "runtime", g->procs[i].runtime);
+		dr_py_json_tasks(&j, &g->procs[i]);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);

@@ -47,6 +47,10 @@ struct py_layout {
 	uint32_t cfunc_ml, cfunc_self;		/* builtin method: PyMethodDef *, m_self */
 	int32_t managed_dict, managed_values;	/* offsets before the object (negative) */
 	uint64_t tpflags_managed_dict;
+	uint32_t set_mask, set_table, weakref_object;	/* PySetObject, PyWeakReference */
+	uint32_t task_state, task_fut_waiter, task_coro, task_name;	/* _asyncio TaskObj */
+	uint32_t coro_qualname, coro_frame_state, coro_frame;	/* PyCoroObject */
+	uint32_t futureiter_future;	/* _asyncio.FutureIter */
 };
 
 /* The layout for a version, or NULL when it is not known. */
@@ -154,6 +158,10 @@ uint64_t py_attr(struct py_reader *r, uint64_t obj, const char *name);
 int py_linetable_line(const uint8_t *tab, size_t n, int firstlineno, int lasti);
 /* Local variable i of a frame's code ("src"), NULL when unreadable. */
 const char *py_local_name(struct py_reader *r, uint64_t code, int i);
+/* The line of a frame of code stopped at prev_instr; qualname and file of code (NULL). */
+int py_code_line(struct py_reader *r, uint64_t code, uint64_t prev_instr);
+const char *py_code_qualname(struct py_reader *r, uint64_t code);
+const char *py_code_file(struct py_reader *r, uint64_t code);
 /* co_nlocalsplus and co_stacksize of a code object; 0 or -1. */
 int py_code_sizes(struct py_reader *r, uint64_t code, int *nlocalsplus, int *stacksize);
 

@@ -36,6 +36,10 @@ static const struct py_layout layouts[] = {
 		.cfunc_ml = 16, .cfunc_self = 24,
 		.managed_dict = -24, .managed_values = -32,
 		.tpflags_managed_dict = 1u << 4,
+		.set_mask = 32, .set_table = 40, .weakref_object = 16,
+		.task_state = 88, .task_fut_waiter = 128, .task_coro = 136, .task_name = 144,
+		.coro_qualname = 40, .coro_frame_state = 75, .coro_frame = 80,
+		.futureiter_future = 16,
 	},
 };
 

@@ -252,6 +252,30 @@ int py_code_sizes(struct py_reader *r, uint64_t code, int *nlocalsplus, int *sta
 	return 0;
 }
 
+int py_code_line(struct py_reader *r, uint64_t code, uint64_t prev_instr)
+{
+	const struct py_code *c = py_code_get(r, code);
+
+	if (!c || !c->linetable)
+		return 0;
+	return py_linetable_line(c->linetable, c->nlinetable, c->firstlineno,
+				 (int)(((int64_t)prev_instr - (int64_t)(code + r->L->co_code)) / 2));
+}
+
+const char *py_code_qualname(struct py_reader *r, uint64_t code)
+{
+	const struct py_code *c = py_code_get(r, code);
+
+	return c ? c->qualname : NULL;
+}
+
+const char *py_code_file(struct py_reader *r, uint64_t code)
+{
+	const struct py_code *c = py_code_get(r, code);
+
+	return c ? c->file : NULL;
+}
+
 /* ---- threads and frames ------------------------------------------------------------------- */
 
 static void walk_frames(struct py_reader *r, struct py_thread *t)

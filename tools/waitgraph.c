@@ -130,6 +130,19 @@ void waitgraph_free(struct waitgraph *g)
 	for (size_t i = 0; i < g->nprocs; i++) {
 		free(g->procs[i].exe);
 		free(g->procs[i].runtime);
+		for (size_t k = 0; k < g->procs[i].ntasks; k++) {
+			struct wg_task *t = &g->procs[i].tasks[k];
+
+			free(t->name);
+			free(t->awaits);
+			for (size_t f = 0; f < t->nchain; f++) {
+				free(t->chain[f].func);
+				free(t->chain[f].file);
+			}
+			free(t->chain);
+		}
+		free(g->procs[i].tasks);
+		free(g->procs[i].tasks_note);
 	}
 	free_findings(g);
 	free(g->threads);

@@ -101,11 +101,23 @@ struct wg_object {
 	char *held_at;		/* where the holder took it: "bank.py:14 in transfer" */
 };
 
+/* An asyncio task and the chain of coroutines it is suspended in. */
+struct wg_task {
+	char *name;		/* "Task-1", or the name it was given */
+	const char *state;	/* "pending", "cancelled", "finished", "running" */
+	char *awaits;		/* what the innermost coroutine awaits: "Future", NULL */
+	struct wg_langframe *chain;	/* the task's coroutine first, then what it awaits */
+	size_t nchain;
+};
+
 struct wg_process {
 	pid_t pid, ppid;
 	char comm[16];
 	char *exe;
 	char *runtime;		/* "CPython 3.11.2" when its threads were read as Python */
+	struct wg_task *tasks;	/* its asyncio tasks */
+	size_t ntasks;
+	char *tasks_note;	/* what could not be read of them, NULL */
 };
 
 enum wg_finding_kind {

@@ -144,6 +144,23 @@ check "join before get: the child's main thread joins its feeder (a Thread join,
 [(t['wait']['kind'], t['wait']['type']) for t in j['threads'] if t['tid'] == $CHILD] == [('join', 'Thread')]"
 stop "$PID"
 
+# ---- asyncio: two tasks each waiting for the other's Event; no thread is blocked -------------------
+run_py aio "$DEB" asyncio_stuck.py
+LP=$(line asyncio_stuck.py "await consumer_ready.wait()")
+LC=$(line asyncio_stuck.py "await data_ready.wait()")
+"$CONLAB" deadlock -p "$PID" --format json -o "$TMP/aio.json" 2> "$TMP/aio.err"
+check "asyncio: the tasks, what each awaits, and their coroutine lines" pj "$TMP/aio.json" "
+sorted((t['name'], t['state'], t['awaits'], [(c['function'], c['line']) for c in t['coroutines']][:1])
+       for t in j['processes'][0]['tasks'] if t['state'] != 'finished') ==
+  [('Task-1', 'pending', 'gather()', [('main', $(line asyncio_stuck.py "await asyncio.gather"))]),
+   ('consumer', 'pending', 'Future', [('consume', $LC)]),
+   ('producer', 'pending', 'Future', [('produce', $LP)])] and
+all([c['function'] for c in t['coroutines']][1:] == ['Event.wait']
+    for t in j['processes'][0]['tasks'] if t['name'] in ('producer', 'consumer'))"
+"$CONLAB" deadlock -p "$PID" > "$TMP/aio.txt" 2>&1
+check "asyncio: text lists the tasks" grep -q "^  producer (pending) awaits Future" "$TMP/aio.txt"
+stop "$PID"
+
 # ---- a C program is not read as Python --------------------------------------------------------------
 setsid "$WL/abba" > "$TMP/cabba.out" 2>&1 &
 _pids+=("$!")
