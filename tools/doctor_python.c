@@ -33,6 +33,7 @@ static void fill_threads(struct waitgraph *g, pid_t pid, struct py_reader *r)
 			t->lang[k].func = xstrdup(pt->frames[k].qualname);
 			t->lang[k].file = xstrdup(pt->frames[k].file);
 			t->lang[k].line = pt->frames[k].line;
+			t->lang[k].entry = pt->frames[k].entry;
 		}
 		t->nlang = pt->nframes;
 	}

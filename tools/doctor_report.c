@@ -190,16 +190,18 @@ static void wait_words(const struct waitgraph *g, const struct wg_thread *t, cha
 	}
 }
 
+/* A Python thread's stack is its Python frames; with --native, the C frames with the Python
+ * ones each eval-loop frame runs printed under it (as pystack merges them). */
 static void print_stack(FILE *f, const struct wg_thread *t, const char *indent, int native)
 {
-	char where[512];
+	char where[512], pyindent[64];
+	size_t py = 0;
 
-	if (t->nlang) {
+	if (t->nlang && !native) {
 		dr_py_print_stack(f, t, indent);
-		if (!native)
-			return;
-		fprintf(f, "%s(native)\n", indent);
+		return;
 	}
+	snprintf(pyindent, sizeof(pyindent), "%s      ", indent);
 	if (t->stack_err && !t->nstack)
 		fprintf(f, "%s(no stack: %s)\n", indent, t->stack_err);
 	for (size_t i = 0; i < t->nstack; i++) {
@@ -215,7 +217,17 @@ static void print_stack(FILE *f, const struct wg_thread *t, const char *indent, 
 		else
 			fprintf(f, " (%s)", fr->module ? fr->module : "??");
 		fputc('\n', f);
+		if (fr->func && !strcmp(fr->func, "_PyEval_EvalFrameDefault"))
+			while (py < t->nlang) {
+				dr_py_print_frame(f, t->pid, &t->lang[py], pyindent);
+				if (t->lang[py++].entry)
+					break;
+			}
 	}
+	if (py < t->nlang)
+		fprintf(f, "%s(Python frames not matched to a C frame:)\n", indent);
+	for (; py < t->nlang; py++)
+		dr_py_print_frame(f, t->pid, &t->lang[py], pyindent);
 }
 
 static void summary_line(const struct waitgraph *g, const struct wg_finding *fd, char *buf,

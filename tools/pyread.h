@@ -33,7 +33,7 @@ struct py_layout {
 	uint32_t ts_next, ts_cframe, ts_thread_id, ts_native_tid;	/* PyThreadState */
 	uint32_t cf_current_frame;	/* _PyCFrame */
 	uint32_t fr_code, fr_globals, fr_previous, fr_prev_instr, fr_stacktop, fr_owner;
-	uint32_t fr_localsplus;		/* _PyInterpreterFrame */
+	uint32_t fr_localsplus, fr_is_entry;	/* _PyInterpreterFrame */
 	uint32_t co_stacksize, co_firstlineno, co_nlocalsplus, co_localsplusnames;
 	uint32_t co_filename, co_qualname, co_linetable, co_firsttraceable, co_code;
 	uint32_t ob_type, var_size;	/* PyObject.ob_type, PyVarObject.ob_size */
@@ -64,6 +64,7 @@ struct py_frame {
 	const char *file;
 	int line;		/* 0: unknown */
 	int top;		/* the thread's current frame: its stacktop is not kept */
+	int entry;		/* the first frame of a _PyEval_EvalFrameDefault call */
 };
 
 struct py_thread {

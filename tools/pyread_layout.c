@@ -20,7 +20,7 @@ static const struct py_layout layouts[] = {
 		.ts_next = 8, .ts_cframe = 56, .ts_thread_id = 152, .ts_native_tid = 160,
 		.cf_current_frame = 8,
 		.fr_code = 32, .fr_globals = 8, .fr_previous = 48, .fr_prev_instr = 56,
-		.fr_stacktop = 64, .fr_owner = 69, .fr_localsplus = 72,
+		.fr_stacktop = 64, .fr_owner = 69, .fr_localsplus = 72, .fr_is_entry = 68,
 		.co_stacksize = 68, .co_firstlineno = 72, .co_nlocalsplus = 76,
 		.co_localsplusnames = 96, .co_filename = 112, .co_qualname = 128,
 		.co_linetable = 136, .co_firsttraceable = 168, .co_code = 184,

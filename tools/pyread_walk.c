@@ -332,6 +332,7 @@ static void walk_frames(struct py_reader *r, struct py_thread *t)
 		fr->qualname = c->qualname;
 		fr->file = c->file;
 		fr->top = depth == 0;
+		fr->entry = hdr[L->fr_is_entry] != 0;
 		lasti = (int)(((int64_t)prev_instr - (int64_t)(code + L->co_code)) / 2);
 		fr->line = c->linetable ? py_linetable_line(c->linetable, c->nlinetable,
 							   c->firstlineno, lasti) : 0;

@@ -60,6 +60,7 @@ struct wg_langframe {
 	char *func;		/* qualified name: "Account.transfer" */
 	char *file;
 	int line;		/* 0: unknown */
+	int entry;		/* the first Python frame run by its native eval-loop frame */
 };
 
 struct wg_thread {

@@ -92,6 +92,9 @@ j['processes'][0]['runtime'].startswith('CPython 3.11') and j['warning'] is None
 	"$CONLAB" deadlock -p "$PID" --native > "$TMP/bank-$tag-native.txt" 2>&1
 	check "bank $tag: --native adds the C frames" grep -q "PyThread_acquire_lock_timed" \
 		"$TMP/bank-$tag-native.txt"
+	check "bank $tag: --native puts transfer under its eval-loop frame" awk \
+		'/_PyEval_EvalFrameDefault/ { getline n; if (n ~ /line [0-9]+, in transfer$/) f = 1 }
+		 END { exit !f }' "$TMP/bank-$tag-native.txt"
 	if grep -q "PyThread_acquire_lock_timed" "$TMP/bank-$tag.txt"; then
 		fail "bank $tag: no C frames without --native"
 	else
