@@ -20,11 +20,14 @@ static int source_line(pid_t pid, const char *file, int n, char *buf, size_t len
 	FILE *f;
 	int i = 0, ok = -1;
 
-	if (!file || file[0] != '/' || n <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, file);
+	if (!file || !file[0] || file[0] == '<' || n <= 0)
+		return -1;	/* "<string>", "<stdin>": no file */
+	/* a relative name is relative to the directory the program was started in, which is
+	 * usually still its working directory */
+	snprintf(path, sizeof(path), "/proc/%d/%s%s", (int)pid, file[0] == '/' ? "root" : "cwd/",
+		 file);
 	f = fopen(path, "r");
-	if (!f)
+	if (!f && file[0] == '/')
 		f = fopen(file, "r");
 	if (!f)
 		return -1;
