@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pyasync.h"
 #include "pylocks.h"
 #include "pyread.h"
 #include "waitgraph.h"
@@ -513,6 +514,102 @@ static void test_bare_acquire(void **state)
 	waitgraph_free(&g);
 }
 
+/* ---- asyncio ------------------------------------------------------------------------------ */
+
+static uint64_t mkobj(struct img *m, uint64_t type, size_t size)
+{
+	uint64_t o = alloc(m, size);
+
+	p64(m, o + 8, type);
+	return o;
+}
+
+/* asyncio.tasks._all_tasks: a WeakSet whose data is a set of weak references to tasks */
+static void test_tasks(void **state)
+{
+	static const char *const names[] = { "ready" };
+	struct img *m = img_new();
+	const struct py_layout *L = m->L;
+	uint64_t t_task = mktype(m, "_asyncio.Task", 0), t_coro = mktype(m, "coroutine", 0);
+	uint64_t t_ref = mktype(m, "weakref.ReferenceType", 0), t_none = mktype(m, "NoneType", 0);
+	uint64_t t_it = mktype(m, "_asyncio.FutureIter", 0), t_fut = mktype(m, "_asyncio.Future", 0);
+	uint64_t t_ws = mktype(m, "WeakSet", PY_TPFLAGS_HEAPTYPE | L->tpflags_managed_dict);
+	uint64_t code = mkcode(m, "consume", "/srv/aio.py", 10, table, sizeof(table), 1, names, 2);
+	uint64_t coro = mkobj(m, t_coro, L->coro_frame + L->fr_localsplus + 3 * 8);
+	uint64_t frame = coro + L->coro_frame, it = mkobj(m, t_it, 24), fut = mkobj(m, t_fut, 64);
+	uint64_t live = mkobj(m, t_task, 176), done = mkobj(m, t_task, 176);
+	uint64_t none = mkobj(m, t_none, 16), refs[3], set = mkobj(m, mktype(m, "set", 0), 200);
+	uint64_t table8 = alloc(m, 8 * 16), ws, k_all, k_mod, tdict, mod = alloc(m, 32);
+	struct wg_process proc = { 0 };
+	struct py_reader r;
+
+	*state = m;
+	m->buf[coro + L->coro_frame_state - m->base] = (uint8_t)-1;	/* suspended */
+	p64(m, frame + L->fr_code, code);
+	p64(m, frame + L->fr_prev_instr, code + L->co_code + 2 * 5);	/* line 10 */
+	p32(m, frame + L->fr_stacktop, 2);	/* one local, then the awaited iterator */
+	p64(m, frame + L->fr_localsplus + 8, it);
+	p64(m, it + L->futureiter_future, fut);
+	p64(m, live + L->task_name, mkstr(m, "consumer"));
+	p64(m, live + L->task_coro, coro);
+	p64(m, done + L->task_name, mkstr(m, "Task-2"));
+	p32(m, done + L->task_state, 2);
+	refs[0] = mkobj(m, t_ref, 64);
+	refs[1] = mkobj(m, t_ref, 64);
+	refs[2] = mkobj(m, t_ref, 64);
+	p64(m, refs[0] + L->weakref_object, live);
+	p64(m, refs[1] + L->weakref_object, done);
+	p64(m, refs[2] + L->weakref_object, none);	/* a dead reference */
+	p64(m, table8 + 1 * 16, refs[0]);
+	p64(m, table8 + 4 * 16, refs[1]);
+	p64(m, table8 + 6 * 16, refs[2]);
+	p64(m, set + L->set_mask, 7);
+	p64(m, set + L->set_table, table8);
+	ws = mkinst(m, t_ws, "data", set);
+	k_all = mkstr(m, "_all_tasks");
+	tdict = mkdict(m, 1, &k_all, &ws, 0);
+	p64(m, mod + 8, m->t_module);
+	p64(m, mod + L->mod_dict, tdict);
+	k_mod = mkstr(m, "asyncio.tasks");
+	assert_int_equal(py_reader_init(&r, img_read, m, 0x030b,
+					mkruntime(m, 0, mkdict(m, 1, &k_mod, &mod, 0))), 0);
+	assert_int_equal(py_read_threads(&r), 0);
+	assert_int_equal(py_read_tasks(&r, &proc), 2);
+	assert_null(proc.tasks_note);
+	assert_string_equal(proc.tasks[0].name, "consumer");
+	assert_string_equal(proc.tasks[0].state, "pending");
+	assert_string_equal(proc.tasks[0].awaits, "Future");
+	assert_int_equal(proc.tasks[0].nchain, 1);
+	assert_string_equal(proc.tasks[0].chain[0].func, "consume");
+	assert_int_equal(proc.tasks[0].chain[0].line, 10);
+	assert_string_equal(proc.tasks[1].name, "Task-2");
+	assert_string_equal(proc.tasks[1].state, "finished");
+	assert_int_equal(proc.tasks[1].nchain, 0);
+
+	/* a coroutine that awaits itself (memory changed under us): the chain stops */
+	p64(m, frame + L->fr_localsplus + 8, coro);
+	{
+		struct waitgraph g;
+
+		waitgraph_init(&g);
+		wg_add_process(&g, 1, 0, "python3", NULL);
+		assert_int_equal(py_read_tasks(&r, &g.procs[0]), 2);
+		assert_int_equal(g.procs[0].tasks[0].nchain, PY_MAX_AWAIT);
+		waitgraph_free(&g);
+	}
+	for (size_t i = 0; i < proc.ntasks; i++) {
+		free(proc.tasks[i].name);
+		free(proc.tasks[i].awaits);
+		for (size_t k = 0; k < proc.tasks[i].nchain; k++) {
+			free(proc.tasks[i].chain[k].func);
+			free(proc.tasks[i].chain[k].file);
+		}
+		free(proc.tasks[i].chain);
+	}
+	free(proc.tasks);
+	py_reader_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +620,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_garbage, teardown),
 		cmocka_unit_test_teardown(test_with_abba, teardown),
 		cmocka_unit_test_teardown(test_bare_acquire, teardown),
+		cmocka_unit_test_teardown(test_tasks, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
