@@ -74,7 +74,9 @@ void dr_py_print_stack(FILE *f, const struct wg_thread *t, const char *indent)
 
 const char *dr_py_object(const struct wg_object *o, char *buf, size_t n)
 {
-	if (o->expr)	/* "Lock bob.lock (dst.lock)": the global path, then the frame's */
+	if (o->name && o->name[0] == '<')	/* Python's repr says the type already */
+		snprintf(buf, n, "%s", o->name);
+	else if (o->expr)	/* "Lock bob.lock (dst.lock)": the global path, then the frame's */
 		snprintf(buf, n, "%s %s (%s)", o->type, o->name, o->expr);
 	else
 		snprintf(buf, n, "%s %s", o->type, o->name ? o->name : "(no name found)");

@@ -8,6 +8,7 @@
  * pointers. On the executing frame, the slots below the lowest one that references the lock
  * being waited for are certainly live, and no others are used.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,10 +148,18 @@ static const char *waitable_class(const char *qualname)
 		"Condition", "Event", "Semaphore", "BoundedSemaphore", "Barrier", "Thread",
 		"Queue", "LifoQueue", "PriorityQueue", "SimpleQueue", "BaseProcess",
 	};
+	/* methods that wait: Thread.run or Queue.task_done on the stack say nothing of a wait */
+	static const char *const methods[] = {
+		"wait", "wait_for", "_wait", "join", "_wait_for_tstate_lock", "acquire",
+		"__enter__", "get", "put",
+	};
 	const char *dot = strchr(qualname, '.');
 	size_t len = dot ? (size_t)(dot - qualname) : 0;
+	int waits = 0;
 
-	for (size_t i = 0; dot && i < sizeof(classes) / sizeof(classes[0]); i++)
+	for (size_t i = 0; dot && i < sizeof(methods) / sizeof(methods[0]); i++)
+		waits |= !strcmp(dot + 1, methods[i]);
+	for (size_t i = 0; waits && i < sizeof(classes) / sizeof(classes[0]); i++)
 		if (strlen(classes[i]) == len && !strncmp(qualname, classes[i], len))
 			return !strcmp(classes[i], "BaseProcess") ? "Process" : classes[i];
 	return NULL;
@@ -491,6 +500,12 @@ static void resolve_lock(struct pyl *c, struct wg_object *o, const struct pywait
 		o->kind = WG_JOIN;
 		o->owner = jt->tid;
 		wg_set_str(&o->type, "Thread");
+		if (w->obj == w->lock && jt->name) {
+			/* reached as its lock (threading._shutdown): the Thread by its name */
+			snprintf(note, sizeof(note), "'%s'", jt->name);
+			wg_set_str(&o->name, note);
+			wg_set_str(&o->expr, NULL);
+		}
 		return;
 	}
 	if ((h = held_find(c, w->lock))) {
@@ -549,6 +564,9 @@ static void resolve_thread(struct pyl *c, struct wg_thread *t, const struct py_t
 	wg_set_str(&o->type, w.type);
 	wg_set_str(&o->note, NULL);	/* what the C view guessed: the Python view says more */
 	o->value = -1;
+	/* no expression reaches it: Python's own repr, not the C view's address words */
+	snprintf(expr, sizeof(expr), "<%s object at %#" PRIx64 ">", w.type, w.obj);
+	wg_set_str(&o->name, expr);
 	for (size_t k = w.frame; k < pt->nframes && k < w.frame + 4; k++)
 		if (name_object(c, &pt->frames[k], w.obj, expr, sizeof(expr), local,
 				sizeof(local))) {

@@ -117,6 +117,18 @@ sorted((o['name'], o['type'], o['expr'], o['owner']) for o in j['deadlocks'][0][
 all('bare acquire()' in o['note'] and '--locks' in o['note'] for o in j['deadlocks'][0]['objects'])"
 stop "$PID"
 
+# ---- RLocks: the owner is in the lock ---------------------------------------------------------------
+run_py rlock "$DEB" rlock_abba.py
+L=$(line rlock_abba.py "with second:")
+doctor rlock "$PID" cycle
+check "RLock ABBA: a cycle with each RLock's owner, at line $L in Ledger.post" pj "$TMP/rlock.json" "
+len(j['deadlocks']) == 1 and
+sorted((t['name'], t['at']['function'], t['at']['line']) for t in j['deadlocks'][0]['threads']) ==
+  [('left', 'Ledger.post', $L), ('right', 'Ledger.post', $L)] and
+{(o['name'], o['type'], o['owner']) for o in j['deadlocks'][0]['objects']} ==
+  {('ledger.index', 'RLock', $(lastkv "$OUT" right)), ('ledger.journal', 'RLock', $(lastkv "$OUT" left))}"
+stop "$PID"
+
 # ---- Queue.join() whose worker died ---------------------------------------------------------------
 run_py queue "$DEB" queue_dead_worker.py
 L=$(line queue_dead_worker.py "    jobs.join()")
