@@ -21,6 +21,14 @@
  *                    "wait": { "desc", "kind", "addr", "name", "owner" } | null,
  *                    "stop_us", "stack_error",
  *                    "stack": [ { "pc", "function", "offset", "file", "line", "module" } ] } ] }
+ * A CPython process read as Python (doctor_python.h) adds: processes[].runtime ("CPython
+ * 3.11.2"), processes[].tasks [ { "name", "state", "awaits", "coroutines": [ { "function",
+ * "file", "line" } ] } ] and "tasks_note"; threads[].name (threading's), "python" (frames as
+ * above, innermost first) and "python_wait" (index of the frame the wait is made at);
+ * deadlocks[].threads[].name and "at" { "function", "file", "line" }; objects' "type" (Lock,
+ * RLock, Condition, Semaphore, Event, Barrier, Queue, Thread, Process), "expr" (the waiting
+ * frame's expression), "held_as" and "held_at" (the holder's name for it and its frame);
+ * threads[].wait.type.
  * Addresses are hex strings; unknown strings are null.
  */
 #ifndef CONLAB_DOCTOR_REPORT_H
