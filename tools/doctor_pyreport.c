@@ -120,7 +120,8 @@ void dr_py_print_tasks(FILE *f, const struct waitgraph *g)
 
 		if (!p->ntasks && !p->tasks_note)
 			continue;
-		fprintf(f, "\nasyncio tasks of pid %d (%s): %zu\n", (int)p->pid, p->comm, p->ntasks);
+		fprintf(f, "\nasyncio tasks of pid %d (%s): %zu\n", (int)p->pid, p->comm,
+			p->ntasks);
 		if (p->tasks_note)
 			fprintf(f, "  (%s)\n", p->tasks_note);
 		for (size_t k = 0; k < p->ntasks; k++) {

@@ -75,7 +75,8 @@ static int read_process(struct snapshot *s, size_t p, doctor_python_warn warn, v
 	py_read_thread_names(&r);
 	if (f.hexversion)
 		snprintf(line, sizeof(line), "CPython %u.%u.%u", (unsigned)(f.hexversion >> 24),
-			 (unsigned)(f.hexversion >> 16 & 0xff), (unsigned)(f.hexversion >> 8 & 0xff));
+			 (unsigned)(f.hexversion >> 16 & 0xff),
+			 (unsigned)(f.hexversion >> 8 & 0xff));
 	else
 		snprintf(line, sizeof(line), "CPython %u.%u", f.version >> 8, f.version & 0xff);
 	wg_set_str(&proc->runtime, line);

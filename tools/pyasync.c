@@ -61,20 +61,23 @@ static void follow(struct py_reader *r, struct wg_task *t, uint64_t coro, int *r
 				tn = "?";
 		}
 		if (strcmp(tn, "coroutine")) {	/* a future, a task, a generator-based await */
-			if (!strcmp(tn, "_asyncio.Task") && !py_read_ptr(r, coro + L->task_name, &yf) &&
+			if (!strcmp(tn, "_asyncio.Task") &&
+			    !py_read_ptr(r, coro + L->task_name, &yf) &&
 			    !py_str(r, yf, name, sizeof(name))) {
 				char buf[128];
 
 				snprintf(buf, sizeof(buf), "Task %s", name);
 				t->awaits = xstrdup(buf);
 			} else {
-				t->awaits = xstrdup(!strcmp(tn, "_asyncio.Future") ? "Future" :
-						    !strcmp(tn, "_GatheringFuture") ? "gather()" : tn);
+				t->awaits = xstrdup(!strcmp(tn, "_asyncio.Future")    ? "Future" :
+						    !strcmp(tn, "_GatheringFuture") ? "gather()" :
+										      tn);
 			}
 			return;
 		}
 		if (py_read(r, coro + L->coro_frame_state, &state, 1) ||
-		    py_read_ptr(r, frame + L->fr_code, &code) || py_code_sizes(r, code, &nlp, &ss)) {
+		    py_read_ptr(r, frame + L->fr_code, &code) ||
+		    py_code_sizes(r, code, &nlp, &ss)) {
 			t->awaits = xstrdup("(unreadable)");
 			return;
 		}
@@ -135,8 +138,8 @@ static int each_ref(struct py_reader *r, uint64_t set, struct tasks_ctx *c)
 	const struct py_layout *L = r->L;
 	uint64_t mask, table, ent[2 * 64];
 
-	if (py_read_ptr(r, set + L->set_mask, &mask) || py_read_ptr(r, set + L->set_table, &table) ||
-	    mask > (1u << 20) || !py_ptr_ok(table))
+	if (py_read_ptr(r, set + L->set_mask, &mask) ||
+	    py_read_ptr(r, set + L->set_table, &table) || mask > (1u << 20) || !py_ptr_ok(table))
 		return -1;
 	for (uint64_t i = 0; i <= mask; i += 64) {
 		uint64_t k = mask + 1 - i < 64 ? mask + 1 - i : 64;
@@ -148,7 +151,8 @@ static int each_ref(struct py_reader *r, uint64_t set, struct tasks_ctx *c)
 			uint64_t task;
 
 			if (!tn || !strstr(tn, "weakref") ||
-			    py_read_ptr(r, ent[2 * e] + L->weakref_object, &task) || !py_ptr_ok(task))
+			    py_read_ptr(r, ent[2 * e] + L->weakref_object, &task) ||
+			    !py_ptr_ok(task))
 				continue;	/* empty, dummy, or a dead reference */
 			tn = py_type_name(r, task);
 			if (!tn || !strstr(tn, "Task"))

@@ -90,13 +90,16 @@ static int read_elf(const char *path, struct elf_syms *out)
 			}
 		}
 	/* .dynsym first: a stripped interpreter keeps it; .symtab only when it is not there */
-	for (int want = SHT_DYNSYM; want && !out->runtime; want = want == SHT_DYNSYM ? SHT_SYMTAB : 0)
+	for (int pass = 0; pass < 2 && !out->runtime; pass++) {
+		unsigned want = pass ? SHT_SYMTAB : SHT_DYNSYM;
+
 		while ((scn = elf_nextscn(e, scn))) {
 			GElf_Shdr sh;
 
-			if (gelf_getshdr(scn, &sh) && sh.sh_type == (unsigned)want && sh.sh_entsize)
+			if (gelf_getshdr(scn, &sh) && sh.sh_type == want && sh.sh_entsize)
 				scan_symtab(e, scn, &sh, out);
 		}
+	}
 	elf_end(e);
 	close(fd);
 	return out->runtime ? 0 : -1;

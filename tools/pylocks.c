@@ -87,8 +87,9 @@ static uint64_t as_lock(struct py_reader *r, uint64_t p, enum lk *k, char *meth,
 		return p;
 	tn = py_type_name(r, p);
 	if (!tn || strcmp(tn, "builtin_function_or_method") ||
-	    py_read_ptr(r, p + r->L->cfunc_ml, &ml) || py_read_ptr(r, p + r->L->cfunc_self, &self) ||
-	    !py_ptr_ok(ml) || (*k = lock_kind(r, self)) == LK_NONE)
+	    py_read_ptr(r, p + r->L->cfunc_ml, &ml) ||
+	    py_read_ptr(r, p + r->L->cfunc_self, &self) || !py_ptr_ok(ml) ||
+	    (*k = lock_kind(r, self)) == LK_NONE)
 		return 0;
 	if (!py_read_ptr(r, ml, &name) && name && !py_read(r, name, meth, n - 1))
 		meth[n - 1] = 0;
@@ -187,7 +188,8 @@ static void find_object(struct pyl *c, const struct py_thread *pt, struct pywait
 	}
 	for (size_t k = 0; k < pt->nframes; k++) {
 		const struct py_frame *fr = &pt->frames[k];
-		const char *cls = waitable_class(fr->qualname), *self = py_local_name(c->r, fr->code, 0);
+		const char *cls = waitable_class(fr->qualname);
+		const char *self = py_local_name(c->r, fr->code, 0);
 		uint64_t obj = 0;
 
 		w->frame = k;
@@ -517,7 +519,8 @@ static void resolve_lock(struct pyl *c, struct wg_object *o, const struct pywait
 	o->owner = 0;
 	if (locked == 1 && !strcmp(w->type, "Lock")) {
 		snprintf(note, sizeof(note), "taken with a bare acquire(): which thread holds it "
-			 "cannot be known from a snapshot (conlab deadlock --locks -- CMD records it)");
+			 "cannot be known from a snapshot "
+			 "(conlab deadlock --locks -- CMD records it)");
 		wg_set_str(&o->note, note);
 	}
 }

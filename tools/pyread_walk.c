@@ -24,8 +24,9 @@ int py_reader_init(struct py_reader *r, py_read_fn read, void *ctx, unsigned ver
 	r->max_reads = PY_MAX_READS;
 	r->L = py_layout_find(version);
 	if (!r->L) {
-		snprintf(r->why, sizeof(r->why), "CPython %u.%u: layout not known, native frames only",
-			 version >> 8, version & 0xff);
+		snprintf(r->why, sizeof(r->why),
+			 "CPython %u.%u: layout not known, native frames only", version >> 8,
+			 version & 0xff);
 		return -1;
 	}
 	return 0;
@@ -255,11 +256,11 @@ int py_code_sizes(struct py_reader *r, uint64_t code, int *nlocalsplus, int *sta
 int py_code_line(struct py_reader *r, uint64_t code, uint64_t prev_instr)
 {
 	const struct py_code *c = py_code_get(r, code);
+	int lasti = (int)(((int64_t)prev_instr - (int64_t)(code + r->L->co_code)) / 2);
 
 	if (!c || !c->linetable)
 		return 0;
-	return py_linetable_line(c->linetable, c->nlinetable, c->firstlineno,
-				 (int)(((int64_t)prev_instr - (int64_t)(code + r->L->co_code)) / 2));
+	return py_linetable_line(c->linetable, c->nlinetable, c->firstlineno, lasti);
 }
 
 const char *py_code_qualname(struct py_reader *r, uint64_t code)
@@ -299,7 +300,8 @@ static void walk_frames(struct py_reader *r, struct py_thread *t)
 
 		if (depth >= PY_MAX_FRAMES || !py_ptr_ok(f) || py_read(r, f, hdr, sizeof(hdr))) {
 			t->truncated = 1;
-			py_partial(r, "thread %d: frame chain cut at depth %zu", (int)t->tid, depth);
+			py_partial(r, "thread %d: frame chain cut at depth %zu", (int)t->tid,
+				   depth);
 			return;
 		}
 		memcpy(&code, hdr + L->fr_code, 8);
@@ -314,7 +316,8 @@ static void walk_frames(struct py_reader *r, struct py_thread *t)
 		c = py_code_get(r, code);
 		if (!c) {
 			t->truncated = 1;
-			py_partial(r, "thread %d: frame %zu has no code object", (int)t->tid, depth);
+			py_partial(r, "thread %d: frame %zu has no code object", (int)t->tid,
+				   depth);
 			return;
 		}
 		/* a frame being set up (not owned by a generator, before its first traceable

@@ -99,7 +99,8 @@ static uint64_t mkint(struct img *m, uint64_t v)
 }
 
 /* A dict with str keys (or int keys when ikeys): unicode kind unless ikeys (general). */
-static uint64_t mkdict(struct img *m, int n, const uint64_t *keys, const uint64_t *vals, int general)
+static uint64_t mkdict(struct img *m, int n, const uint64_t *keys, const uint64_t *vals,
+		       int general)
 {
 	uint64_t d = alloc(m, 48), k = alloc(m, 40 + 8 + (size_t)n * 24);
 	uint8_t hdr[40] = { 0 };
@@ -260,7 +261,7 @@ static void test_linetable(void **state)
 	assert_int_equal(py_linetable_line((const uint8_t *)"\xe8\x48", 2, 10, 0), 10 + 8 / 2);
 }
 
-/* ---- a whole interpreter ---------------------------------------------------------------------- */
+/* ---- a whole interpreter ---------------------------------------------------------------- */
 
 /* Two threads: teller-1 in transfer <- teller (plus an incomplete frame on top, skipped);
  * MainThread in <module>. Names through threading._active. */
@@ -407,7 +408,7 @@ static void test_garbage(void **state)
 	}
 }
 
-/* ---- locks ------------------------------------------------------------------------------------ */
+/* ---- locks ------------------------------------------------------------------------------ */
 
 static uint64_t mklock(struct img *m, uint64_t sem, int locked)
 {
@@ -440,7 +441,8 @@ static void test_with_abba(void **state)
 	uint64_t lock_a = mklock(m, sem_a, 1), lock_b = mklock(m, sem_b, 1);
 	uint64_t acct = mktype(m, "Account", PY_TPFLAGS_HEAPTYPE | m->L->tpflags_managed_dict);
 	uint64_t alice = mkinst(m, acct, "lock", lock_a), bob = mkinst(m, acct, "lock", lock_b);
-	uint64_t code = mkcode(m, "transfer", "/srv/bank.py", 10, table, sizeof(table), 2, names, 4);
+	uint64_t code = mkcode(m, "transfer", "/srv/bank.py", 10, table, sizeof(table), 2, names,
+			       4);
 	uint64_t lock_c = mklock(m, 0x7000, 1);
 	uint64_t s1[] = { alice, bob, mkexit(m, lock_a), mkexit(m, lock_b), mkexit(m, lock_c) };
 	uint64_t s2[] = { bob, alice, mkexit(m, lock_b), mkexit(m, lock_a) };
@@ -532,7 +534,8 @@ static void test_tasks(void **state)
 	const struct py_layout *L = m->L;
 	uint64_t t_task = mktype(m, "_asyncio.Task", 0), t_coro = mktype(m, "coroutine", 0);
 	uint64_t t_ref = mktype(m, "weakref.ReferenceType", 0), t_none = mktype(m, "NoneType", 0);
-	uint64_t t_it = mktype(m, "_asyncio.FutureIter", 0), t_fut = mktype(m, "_asyncio.Future", 0);
+	uint64_t t_it = mktype(m, "_asyncio.FutureIter", 0);
+	uint64_t t_fut = mktype(m, "_asyncio.Future", 0);
 	uint64_t t_ws = mktype(m, "WeakSet", PY_TPFLAGS_HEAPTYPE | L->tpflags_managed_dict);
 	uint64_t code = mkcode(m, "consume", "/srv/aio.py", 10, table, sizeof(table), 1, names, 2);
 	uint64_t coro = mkobj(m, t_coro, L->coro_frame + L->fr_localsplus + 3 * 8);
