@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "doctor.h"
+#include "doctor_python.h"
 #include "doctor_report.h"
 #include "idmap.h"
 #include "livedeadlock.h"
@@ -26,7 +27,7 @@
 
 static const char usage[] =
 	"Usage: conlab deadlock -p PID [--format text|json|dot] [-o FILE] [--no-stacks]\n"
-	"                       [--no-children] [--max-frames N]\n"
+	"                       [--no-children] [--max-frames N] [--native]\n"
 	"\n"
 	"Diagnose a hung process now, with no tracing beforehand: which threads are stuck on\n"
 	"what, lock cycles with the threads and locks involved, locks whose owner thread does\n"
@@ -38,12 +39,22 @@ static const char usage[] =
 	"each thread's stack with ptrace, stopping one thread at a time for about a millisecond;\n"
 	"the process continues as before. Child processes are included.\n"
 	"\n"
+	"A CPython 3.11 process is read as Python, from its memory alone: threads by their\n"
+	"threading names, Python stacks with lines, the lock, Queue, Event or Thread each one\n"
+	"waits on named as the program names it (dst.lock), and who holds it where a snapshot\n"
+	"can know: an RLock's owner, a Lock taken in a `with`, the thread a join() waits for;\n"
+	"and its asyncio tasks with what each awaits. Another Python version: one warning\n"
+	"line (stderr and report), and the C view.\n"
+	"\n"
 	"  -p, --pid PID        the process to diagnose\n"
 	"  -f, --format FMT     text (default), json, or dot (the wait-for graph)\n"
 	"  -o, --output FILE    write the report to FILE instead of stdout\n"
-	"      --no-stacks      do not ptrace at all: no stacks, /proc and memory only\n"
+	"      --no-stacks      do not ptrace at all: no C stacks, /proc and memory only\n"
+	"                       (Python stacks come from memory: they are still there)\n"
 	"      --no-children    leave child processes out\n"
 	"      --max-frames N   frames per stack (default 64)\n"
+	"      --native         Python threads: the C frames too, each eval-loop frame with\n"
+	"                       the Python frames it runs\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status:\n"
@@ -91,6 +102,14 @@ static void add_warning(struct doctor *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(d->warning + len, sizeof(d->warning) - len, fmt, ap);
 	va_end(ap);
+}
+
+/* An unknown version or a partial read: said in the report and, as one line, on stderr (a
+ * report written to a file would hide it). */
+static void python_warning(void *ctx, const char *line)
+{
+	errmsg("%s", line);
+	add_warning(ctx, "%s", line);
 }
 
 static void on_stack(pid_t tid, const uint64_t *pcs, const uint8_t *retaddr, size_t n,
@@ -396,7 +415,7 @@ void doctor_result_free(struct doctor *d)
 int doctor_take(pid_t pid, const struct doctor_opts *o, struct doctor **out)
 {
 	struct doctor *d = xcalloc(1, sizeof(*d));
-	uint64_t t0 = now_mono_ns();
+	uint64_t t0 = now_mono_ns(), t_py;
 	int err;
 	char path[64];
 
@@ -428,6 +447,11 @@ int doctor_take(pid_t pid, const struct doctor_opts *o, struct doctor **out)
 	name_objects(d);
 	explain_orphans(d);
 	d->meta.changed = snapshot_recheck(&d->snap);
+	/* after the recheck: Python locks become mutexes and joins whose words are not glibc's */
+	t_py = now_mono_ns();
+	doctor_python(&d->snap, python_warning, d);
+	d->meta.python_ns = now_mono_ns() - t_py;
+	d->meta.native = o->native;
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	if (access(path, F_OK)) {
@@ -473,6 +497,7 @@ int cmd_deadlock(int argc, char **argv)
 		{ "no-stacks", no_argument, NULL, 'S' },
 		{ "no-children", no_argument, NULL, 'C' },
 		{ "max-frames", required_argument, NULL, 'M' },
+		{ "native", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -517,6 +542,9 @@ int cmd_deadlock(int argc, char **argv)
 			break;
 		case 'C':
 			o.no_children = 1;
+			break;
+		case 'N':
+			o.native = 1;
 			break;
 		case 'M':
 			o.max_frames = strtoul(optarg, &end, 10);

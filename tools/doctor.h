@@ -23,6 +23,7 @@ struct doctor_opts {
 	int no_stacks;		/* no ptrace at all: /proc and memory only */
 	int no_children;	/* only the process itself, not its descendants */
 	size_t max_frames;
+	int native;		/* Python threads: C frames too */
 };
 
 /* Diagnose pid; returns DOCTOR_OK, DOCTOR_FOUND or DOCTOR_ERROR (message on stderr). */

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "doctor_pyreport.h"
 #include "doctor_report.h"
 #include "json.h"
 #include "util.h"
@@ -40,8 +41,9 @@ static const char *thread_label(const struct waitgraph *g, pid_t tid, char *buf,
 
 	if (t < 0)
 		snprintf(buf, n, "tid %d", (int)tid);
-	else
-		snprintf(buf, n, "%s (tid %d)", g->threads[t].comm, (int)tid);
+	else	/* a Python thread by its threading name, which 3.11 does not give the kernel */
+		snprintf(buf, n, "%s (tid %d)", g->threads[t].name ? g->threads[t].name :
+			 g->threads[t].comm, (int)tid);
 	return buf;
 }
 
@@ -94,6 +96,26 @@ static const struct wg_frame *main_frame(const struct wg_thread *t, int k)
 }
 
 /* What the thread waits for, in words: "mutex fork_m[2], held by philo-2 (tid 813)". */
+/* A Python object: "Lock dst.lock, held by teller-2 (tid 12)", "Queue jobs". */
+static void py_wait_words(const struct waitgraph *g, const struct wg_object *o, char *buf,
+			  size_t n)
+{
+	char what[200], who[96];
+
+	dr_py_object(o, what, sizeof(what));
+	if (o->kind == WG_JOIN)
+		snprintf(buf, n, "%s to finish (join): %s", what,
+			 thread_label(g, o->owner, who, sizeof(who)));
+	else if (o->kind == WG_MUTEX && o->owner)
+		snprintf(buf, n, "%s, held by %s", what, thread_label(g, o->owner, who, sizeof(who)));
+	else if (o->kind == WG_MUTEX)
+		snprintf(buf, n, "%s (holder not known)", what);
+	else if (o->kind == WG_SEMAPHORE && o->value >= 0)
+		snprintf(buf, n, "%s (count %" PRId64 ")", what, o->value);
+	else
+		snprintf(buf, n, "%s", what);
+}
+
 static void wait_words(const struct waitgraph *g, const struct wg_thread *t, char *buf, size_t n)
 {
 	const struct wg_object *o;
@@ -105,6 +127,10 @@ static void wait_words(const struct waitgraph *g, const struct wg_thread *t, cha
 	}
 	o = &g->objects[t->obj];
 	doctor_object_name(o, name, sizeof(name));
+	if (o->type) {
+		py_wait_words(g, o, buf, n);
+		return;
+	}
 	switch (o->kind) {
 	case WG_MUTEX:
 	case WG_RWLOCK:
@@ -164,10 +190,18 @@ static void wait_words(const struct waitgraph *g, const struct wg_thread *t, cha
 	}
 }
 
-static void print_stack(FILE *f, const struct wg_thread *t, const char *indent)
+/* A Python thread's stack is its Python frames; with --native, the C frames with the Python
+ * ones each eval-loop frame runs printed under it (as pystack merges them). */
+static void print_stack(FILE *f, const struct wg_thread *t, const char *indent, int native)
 {
-	char where[512];
+	char where[512], pyindent[64];
+	size_t py = 0;
 
+	if (t->nlang && !native) {
+		dr_py_print_stack(f, t, indent);
+		return;
+	}
+	snprintf(pyindent, sizeof(pyindent), "%s      ", indent);
 	if (t->stack_err && !t->nstack)
 		fprintf(f, "%s(no stack: %s)\n", indent, t->stack_err);
 	for (size_t i = 0; i < t->nstack; i++) {
@@ -183,7 +217,17 @@ static void print_stack(FILE *f, const struct wg_thread *t, const char *indent)
 		else
 			fprintf(f, " (%s)", fr->module ? fr->module : "??");
 		fputc('\n', f);
+		if (fr->func && !strcmp(fr->func, "_PyEval_EvalFrameDefault"))
+			while (py < t->nlang) {
+				dr_py_print_frame(f, t->pid, &t->lang[py], pyindent);
+				if (t->lang[py++].entry)
+					break;
+			}
 	}
+	if (py < t->nlang)
+		fprintf(f, "%s(Python frames not matched to a C frame:)\n", indent);
+	for (; py < t->nlang; py++)
+		dr_py_print_frame(f, t->pid, &t->lang[py], pyindent);
 }
 
 static void summary_line(const struct waitgraph *g, const struct wg_finding *fd, char *buf,
@@ -228,8 +272,16 @@ static void text_cycle(FILE *f, const struct waitgraph *g, const struct wg_findi
 		if (fd->kind == WG_F_CROSS_PROCESS)
 			fprintf(f, " of %s", proc_label(g, t->pid, held, sizeof(held)));
 		if (wg_kind_has_owner(prev->kind) && prev->owner == t->tid)
-			fprintf(f, " holds %s and", doctor_object_name(prev, held, sizeof(held)));
+			fprintf(f, " holds %s and", prev->held_as ? prev->held_as :
+				doctor_object_name(prev, held, sizeof(held)));
 		fprintf(f, " waits for %s\n", what);
+		if (t->nlang) {
+			dr_py_print_frame(f, t->pid, dr_py_wait_frame(t), "      ");
+			if (prev->held_at && prev->owner == t->tid)
+				fprintf(f, "      it holds %s in a `with` block of %s\n",
+					prev->held_as ? prev->held_as : "it", prev->held_at);
+			continue;
+		}
 		if (w)
 			fprintf(f, "      waiting at %s", frame_where(w, at, sizeof(at)));
 		if (h && wg_kind_has_owner(prev->kind) && prev->owner == t->tid)
@@ -251,9 +303,14 @@ static void text_terminal(FILE *f, const struct waitgraph *g, const struct wg_fi
 
 		wait_words(g, t, what, sizeof(what));
 		fprintf(f, "  %s waits for %s", thread_label(g, t->tid, who, sizeof(who)), what);
-		if (w)
-			fprintf(f, "\n      at %s", frame_where(w, at, sizeof(at)));
-		fputc('\n', f);
+		if (t->nlang) {
+			fputc('\n', f);
+			dr_py_print_frame(f, t->pid, dr_py_wait_frame(t), "      ");
+		} else {
+			if (w)
+				fprintf(f, "\n      at %s", frame_where(w, at, sizeof(at)));
+			fputc('\n', f);
+		}
 		if (fd->kind == WG_F_ORPHANED_OWNER && i == 0) {
 			fprintf(f, "      tid %d does not exist in %s", (int)o->owner,
 				proc_label(g, t->pid, pl, sizeof(pl)));
@@ -265,7 +322,7 @@ static void text_terminal(FILE *f, const struct waitgraph *g, const struct wg_fi
 					   "the lock was held by another thread when this process forked");
 			fputc('\n', f);
 		}
-		if (fd->kind == WG_F_NO_OWNER) {
+		if (fd->kind == WG_F_NO_OWNER && !o->type) {
 			if (o->kind == WG_CONDVAR)
 				fprintf(f, "      no live thread is left to signal it: a lost wakeup "
 					   "(signalled before the wait, no predicate loop)?\n");
@@ -313,7 +370,7 @@ void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_
 				const struct wg_thread *t = &g->threads[fd->threads[k]];
 
 				fprintf(f, "    %s:\n", thread_label(g, t->tid, a, sizeof(a)));
-				print_stack(f, t, "      ");
+				print_stack(f, t, "      ", m->native);
 			}
 		}
 	}
@@ -339,7 +396,9 @@ void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_
 				fprintf(f, " %s", t->wait_desc);
 			}
 			fputc('\n', f);
-			if (m->with_stacks && t->nstack && t->state != WG_RUNNING) {
+			if (t->nlang && t->state != WG_RUNNING) {
+				dr_py_print_frame(f, t->pid, dr_py_wait_frame(t), "      ");
+			} else if (m->with_stacks && t->nstack && t->state != WG_RUNNING) {
 				const struct wg_frame *w = main_frame(t, 0);
 
 				if (w)
@@ -347,6 +406,7 @@ void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_
 			}
 		}
 	}
+	dr_py_print_tasks(f, g);
 	if (m->extra && m->extra->text)
 		m->extra->text(f, m->extra->ctx);
 	if (m->changed)
@@ -371,6 +431,7 @@ static void json_thread_ref(struct json *j, const struct waitgraph *g, int ti)
 	json_kv_i64(j, "tid", t->tid);
 	json_kv_i64(j, "pid", t->pid);
 	json_kv_str(j, "comm", t->comm);
+	json_kv_str(j, "name", t->name);
 	json_obj_end(j);
 }
 
@@ -392,6 +453,7 @@ static void json_object(struct json *j, const struct wg_object *o)
 	if (o->value >= 0)
 		json_kv_i64(j, "value", o->value);
 	json_kv_str(j, "note", o->note);
+	dr_py_json_object(j, o);
 	if (o->kind == WG_PIPE || o->kind == WG_CHILD) {
 		json_arr_begin(j, "peers");
 		for (size_t i = 0; i < o->npeers; i++)
@@ -425,6 +487,7 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 	json_obj_begin(&j, "snapshot");
 	json_kv_f64(&j, "proc_ms", m->proc_ns / 1e6);
 	json_kv_f64(&j, "stacks_ms", m->stacks_ns / 1e6);
+	json_kv_f64(&j, "python_ms", m->python_ns / 1e6);
 	json_kv_f64(&j, "total_ms", m->total_ns / 1e6);
 	json_kv_f64(&j, "stop_max_us", m->stop_max_ns / 1e3);
 	json_kv_f64(&j, "stop_avg_us",
@@ -442,6 +505,8 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 		json_kv_i64(&j, "ppid", g->procs[i].ppid);
 		json_kv_str(&j, "comm", g->procs[i].comm);
 		json_kv_str(&j, "exe", g->procs[i].exe);
+		json_kv_str(&j, "runtime", g->procs[i].runtime);
+		dr_py_json_tasks(&j, &g->procs[i]);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -462,6 +527,16 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 			json_kv_i64(&j, "tid", t->tid);
 			json_kv_i64(&j, "pid", t->pid);
 			json_kv_str(&j, "comm", t->comm);
+			json_kv_str(&j, "name", t->name);
+			if (t->nlang) {
+				const struct wg_langframe *lf = dr_py_wait_frame(t);
+
+				json_obj_begin(&j, "at");
+				json_kv_str(&j, "function", lf->func);
+				json_kv_str(&j, "file", lf->file);
+				json_kv_i64(&j, "line", lf->line);
+				json_obj_end(&j);
+			}
 			json_kv_hex(&j, "waits_for", g->objects[t->obj].addr);
 			json_arr_begin(&j, "holds");
 			for (size_t o = 0; o < fd->nobjects; o++) {
@@ -502,6 +577,7 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 		json_kv_i64(&j, "pid", t->pid);
 		json_kv_str(&j, "comm", t->comm);
 		json_kv_str(&j, "state", wg_state_name(t->state));
+		dr_py_json_thread(&j, t);
 		json_kv_bool(&j, "stuck", t->stuck);
 		if (t->finding >= 0)
 			json_kv_i64(&j, "deadlock", t->finding);
@@ -516,6 +592,7 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 				json_kv_str(&j, "kind", wg_kind_name(o->kind));
 				json_kv_hex(&j, "addr", o->addr);
 				json_kv_str(&j, "name", doctor_object_name(o, buf, sizeof(buf)));
+				json_kv_str(&j, "type", o->type);
 				if (o->owner)
 					json_kv_i64(&j, "owner", o->owner);
 				else

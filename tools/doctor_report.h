@@ -8,7 +8,7 @@
  * JSON schema (version 1):
  *   { "version": 1, "pid": N, "source": "snapshot",
  *     "summary": { "processes", "threads", "stuck", "deadlocks" },
- *     "snapshot": { "proc_ms", "stacks_ms", "total_ms", "stop_max_us", "stop_avg_us",
+ *     "snapshot": { "proc_ms", "stacks_ms", "python_ms", "total_ms", "stop_max_us", "stop_avg_us",
  *                   "stacks_taken", "stacks_failed", "changed", "interrupted" },
  *     "processes": [ { "pid", "ppid", "comm", "exe" } ],
  *     "deadlocks": [ { "kind": "cycle"|"cross-process"|"orphaned-owner"|"no-owner",
@@ -21,6 +21,14 @@
  *                    "wait": { "desc", "kind", "addr", "name", "owner" } | null,
  *                    "stop_us", "stack_error",
  *                    "stack": [ { "pc", "function", "offset", "file", "line", "module" } ] } ] }
+ * A CPython process read as Python (doctor_python.h) adds: processes[].runtime ("CPython
+ * 3.11.2"), processes[].tasks [ { "name", "state", "awaits", "coroutines": [ { "function",
+ * "file", "line" } ] } ] and "tasks_note"; threads[].name (threading's), "python" (frames as
+ * above, innermost first) and "python_wait" (index of the frame the wait is made at);
+ * deadlocks[].threads[].name and "at" { "function", "file", "line" }; objects' "type" (Lock,
+ * RLock, Condition, Semaphore, Event, Barrier, Queue, Thread, Process), "expr" (the waiting
+ * frame's expression), "held_as" and "held_at" (the holder's name for it and its frame);
+ * threads[].wait.type.
  * Addresses are hex strings; unknown strings are null.
  */
 #ifndef CONLAB_DOCTOR_REPORT_H
@@ -39,6 +47,7 @@ struct doctor_meta {
 	int with_stacks;
 	uint64_t proc_ns;	/* reading /proc and memory */
 	uint64_t stacks_ns;	/* the whole stack walk */
+	uint64_t python_ns;	/* reading CPython processes as Python */
 	uint64_t total_ns;
 	uint64_t stop_max_ns;	/* longest time one thread was stopped */
 	uint64_t stop_sum_ns;
@@ -47,6 +56,7 @@ struct doctor_meta {
 	int interrupted;
 	const char *warning;	/* shown at the top when not NULL (no stacks, partial) */
 	const struct doctor_extra *extra;	/* more findings (doctor.h), NULL none */
+	int native;		/* Python threads: print their C frames too */
 };
 
 void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);

@@ -109,6 +109,12 @@ void waitgraph_free(struct waitgraph *g)
 			free(t->stack[k].module);
 		}
 		free(t->stack);
+		for (size_t k = 0; k < t->nlang; k++) {
+			free(t->lang[k].func);
+			free(t->lang[k].file);
+		}
+		free(t->lang);
+		free(t->name);
 		free(t->wait_desc);
 		free(t->stack_err);
 	}
@@ -116,9 +122,28 @@ void waitgraph_free(struct waitgraph *g)
 		free(g->objects[i].peers);
 		free(g->objects[i].name);
 		free(g->objects[i].note);
+		free(g->objects[i].type);
+		free(g->objects[i].held_as);
+		free(g->objects[i].expr);
+		free(g->objects[i].held_at);
 	}
-	for (size_t i = 0; i < g->nprocs; i++)
+	for (size_t i = 0; i < g->nprocs; i++) {
 		free(g->procs[i].exe);
+		free(g->procs[i].runtime);
+		for (size_t k = 0; k < g->procs[i].ntasks; k++) {
+			struct wg_task *t = &g->procs[i].tasks[k];
+
+			free(t->name);
+			free(t->awaits);
+			for (size_t f = 0; f < t->nchain; f++) {
+				free(t->chain[f].func);
+				free(t->chain[f].file);
+			}
+			free(t->chain);
+		}
+		free(g->procs[i].tasks);
+		free(g->procs[i].tasks_note);
+	}
 	free_findings(g);
 	free(g->threads);
 	free(g->objects);
@@ -159,6 +184,7 @@ int wg_add_thread(struct waitgraph *g, pid_t tid, pid_t pid, const char *comm, e
 	t->state = st;
 	t->obj = -1;
 	t->finding = -1;
+	t->lang_wait = -1;
 	return (int)g->nthreads++;
 }
 

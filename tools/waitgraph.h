@@ -55,6 +55,14 @@ struct wg_frame {
 	int in_main;		/* in the program itself, not in a library */
 };
 
+/* A frame of the language the program is written in (Python), innermost first. */
+struct wg_langframe {
+	char *func;		/* qualified name: "Account.transfer" */
+	char *file;
+	int line;		/* 0: unknown */
+	int entry;		/* the first Python frame run by its native eval-loop frame */
+};
+
 struct wg_thread {
 	pid_t tid, pid;
 	char comm[16];
@@ -65,6 +73,10 @@ struct wg_thread {
 	size_t nstack;
 	char *stack_err;	/* why there is no stack, or NULL */
 	uint64_t stop_ns;	/* how long the source stopped it to take the stack */
+	char *name;		/* the program's own name for it (threading's), NULL: comm */
+	struct wg_langframe *lang;	/* Python frames, innermost first */
+	size_t nlang;
+	int lang_wait;		/* index in lang of the frame that made the wait, -1 */
 
 	/* filled by waitgraph_analyze() */
 	int stuck;
@@ -84,12 +96,29 @@ struct wg_object {
 	char *name;		/* "fork_m[3]", "<heap 0x55...>", "pipe:[1234]" */
 	char *note;		/* extra words: "in the parent: owner tid 812 is log-holder" */
 	pid_t owner_elsewhere;	/* pid of another process where the owner tid lives, 0 */
+	char *type;		/* the language's type ("Lock", "Queue"), NULL: a C object */
+	char *expr;		/* the waiting frame's own expression for it when not name */
+	char *held_as;		/* the holder's own name for it ("src.lock") */
+	char *held_at;		/* where the holder took it: "bank.py:14 in transfer" */
+};
+
+/* An asyncio task and the chain of coroutines it is suspended in. */
+struct wg_task {
+	char *name;		/* "Task-1", or the name it was given */
+	const char *state;	/* "pending", "cancelled", "finished", "running" */
+	char *awaits;		/* what the innermost coroutine awaits: "Future", NULL */
+	struct wg_langframe *chain;	/* the task's coroutine first, then what it awaits */
+	size_t nchain;
 };
 
 struct wg_process {
 	pid_t pid, ppid;
 	char comm[16];
 	char *exe;
+	char *runtime;		/* "CPython 3.11.2" when its threads were read as Python */
+	struct wg_task *tasks;	/* its asyncio tasks */
+	size_t ntasks;
+	char *tasks_note;	/* what could not be read of them, NULL */
 };
 
 enum wg_finding_kind {
