@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sandbox.h"
 #include "util.h"
 
 enum {
@@ -22,6 +23,7 @@ enum {
 	OPT_GIL,
 	OPT_NO_FUTEX,
 	OPT_NO_LOOP,
+	OPT_SANDBOX,
 };
 
 static const struct option common[] = {
@@ -41,6 +43,7 @@ static const struct option common[] = {
 	{"locks", no_argument, NULL, OPT_LOCKS},
 	{"no-futex-calls", no_argument, NULL, OPT_NO_FUTEX},
 	{"no-loop-waits", no_argument, NULL, OPT_NO_LOOP},
+	{"sandbox", required_argument, NULL, OPT_SANDBOX},
 	{"gil", no_argument, NULL, OPT_GIL},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -188,6 +191,18 @@ int cli_parse(struct cli *c, int argc, char **argv, const char *usage, int one_s
 		case OPT_NO_LOOP:
 			c->rec.no_loop_waits = 1;
 			break;
+		case OPT_SANDBOX: {
+			/* set up by `lab check` for a submission: checked here, entered by the child */
+			struct sandbox sb;
+			char err[256];
+
+			if (sandbox_spec_parse(&sb, optarg, err, sizeof(err))) {
+				errmsg("--sandbox: %s", err);
+				ret = 3;
+			}
+			c->rec.sandbox = optarg;
+			break;
+		}
 		case OPT_LOCKS:
 			/* lock uprobes: hold times for contention, lock order for deadlocks */
 			c->rec.locks = REC_LOCKS_ORDER | REC_LOCKS_EVENTS;

@@ -29,6 +29,8 @@ static const char usage[] =
 	"  --gil               GIL uprobes on CPython's take_gil/drop_gil (unstripped interpreters,\n"
 	"                      e.g. pyenv builds): exact GIL hold intervals for `report gil`\n"
 	"  --quiet             no live status line\n"
+	"  --sandbox SPEC      run COMMAND confined (an unprivileged user, limits, cgroups, no\n"
+	"                      network): what `conlab lab check` uses for submissions\n"
 	"  -v, --verbose       show libbpf's messages\n"
 	"\n"
 	"Ctrl-C or SIGTERM stop the recording cleanly. With a COMMAND, conlab exits with the\n"

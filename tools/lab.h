@@ -69,6 +69,7 @@ struct lab_expect {
 	struct lab_expr *lhs, *rhs;
 	enum lab_cmp cmp;
 	int key;		/* the expectation the lab is about */
+	double weight;		/* its share of the score (`weight=N`); 0: the default */
 	char *note;		/* after " -- " */
 	int line;
 };
@@ -87,6 +88,7 @@ struct lab {
 	char **show;		/* reports `lab run` shows in the terminal */
 	size_t nshow;
 	char *student_args;	/* arguments for --program (NULL: the reference's) */
+	int batch_serial;	/* `batch serial`: it measures timing, grade one at a time */
 	struct lab_expect *expects;
 	size_t nexpects;
 };

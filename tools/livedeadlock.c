@@ -341,11 +341,13 @@ static const char usage[] =
 	"                       the live cycle and the potential ones, kind cycle / potential)\n"
 	"  -o, --output FILE    the report to FILE\n"
 	"      --quiet          no status line\n"
+	"      --sandbox SPEC   run CMD confined, as `conlab record --sandbox` does\n"
 	"  -v, --verbose        also say when a suspected cycle was not confirmed by a snapshot\n"
 	"\n"
 	"Exit status: 0 nothing found, 1 a deadlock (real or potential) found, 2 error.\n";
 
-enum { OPT_LOCKS = 0x100, OPT_ON_DEADLOCK, OPT_STALL, OPT_DURATION, OPT_TRACE, OPT_QUIET };
+enum { OPT_LOCKS = 0x100, OPT_ON_DEADLOCK, OPT_STALL, OPT_DURATION, OPT_TRACE, OPT_QUIET,
+       OPT_SANDBOX };
 
 int deadlock_live(int argc, char **argv)
 {
@@ -356,6 +358,7 @@ int deadlock_live(int argc, char **argv)
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{"trace", required_argument, NULL, OPT_TRACE},
 		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"sandbox", required_argument, NULL, OPT_SANDBOX},
 		{"verbose", no_argument, NULL, 'v'},
 		{"format", required_argument, NULL, 'f'},
 		{"output", required_argument, NULL, 'o'},
@@ -409,6 +412,7 @@ int deadlock_live(int argc, char **argv)
 			}
 			break;
 		case OPT_TRACE: keep = optarg; break;
+		case OPT_SANDBOX: ro.sandbox = optarg; break;	/* lab check: a submission */
 		case OPT_QUIET: ro.status = 0; break;
 		case 'v': l.verbose = 1; break;
 		case 'f':

@@ -452,7 +452,7 @@ static int start_targets(struct recorder *r, struct target_cmd *tc)
 		const char *base = strrchr(o->cmd[0], '/');
 		int e;
 
-		if (target_spawn(tc, o->cmd))
+		if (target_spawn(tc, o->cmd, o->sandbox))
 			return -1;
 		r->res->cmd_pid = tc->pid;
 		if (source_trace_pid(r->src, tc->pid) || source_attach_locks(r->src, tc->pid)) {

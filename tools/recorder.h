@@ -27,6 +27,7 @@ struct record_opts {
 	int gil;		/* GIL uprobes on the CPython interpreters traced processes map */
 	int no_futex_calls;	/* no EV_FUTEX records: cheaper, but no timeouts and call counts */
 	int no_loop_waits;	/* no EV_WAITCALL records */
+	const char *sandbox;	/* the command runs in this sandbox (sandbox.h spec), or NULL */
 	/* Live hooks (may be NULL): every record as it is drained, and every poll tick.
 	 * A non-zero return stops the recording (STOP_DEADLOCK); REC_HOOK_KILLED says the hook
 	 * killed the target, whose deaths are then recorded before the recording ends. */

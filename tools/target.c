@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sandbox.h"
 #include "target.h"
 #include "util.h"
 
@@ -49,13 +50,17 @@ static int drop_privileges(int uid, int gid)
 	return 0;
 }
 
-int target_spawn(struct target_cmd *t, char **argv)
+int target_spawn(struct target_cmd *t, char **argv, const char *sandbox)
 {
+	struct sandbox sb;
+	char err[256];
 	int go[2], er[2];
 	pid_t pid;
 
 	memset(t, 0, sizeof(*t));
 	invoking_user(&t->uid, &t->gid);
+	if (sandbox && sandbox_spec_parse(&sb, sandbox, err, sizeof(err)))
+		return fail("%s", err);
 	if (pipe2(go, O_CLOEXEC) || pipe2(er, O_CLOEXEC))
 		return fail("failed to create pipes: %s", strerror(errno));
 	pid = fork();
@@ -75,7 +80,7 @@ int target_spawn(struct target_cmd *t, char **argv)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
-		if (drop_privileges(t->uid, t->gid)) {
+		if (sandbox ? sandbox_enter(&sb) : drop_privileges(t->uid, t->gid)) {
 			e = errno ? errno : EPERM;
 			if (write(er[1], &e, sizeof(e)) < 0)
 				_exit(126);

@@ -17,8 +17,9 @@ struct target_cmd {
 
 /* The user conlab acts for: SUDO_UID/SUDO_GID when run through sudo, else -1. */
 void invoking_user(int *uid, int *gid);
-/* Fork the command, held before exec. 0 or -1 with a message. */
-int target_spawn(struct target_cmd *t, char **argv);
+/* Fork the command, held before exec. With a sandbox spec (sandbox.h) the child enters the
+ * sandbox before exec instead of dropping to the invoking user. 0 or -1 with a message. */
+int target_spawn(struct target_cmd *t, char **argv, const char *sandbox);
 /* Let it exec. Returns 0, or the exec errno with a message printed (127 semantics). */
 int target_release(struct target_cmd *t, const char *argv0);
 /* After target_release: wait for the stop right after the exec, when the program and its
