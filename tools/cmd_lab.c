@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "grade.h"
 #include "jsonread.h"
 #include "lab.h"
 #include "report.h"
@@ -73,6 +74,8 @@ struct labctx {
 	const char *program;	/* --program */
 	int text_deadlock;	/* `run`: also keep the deadlock report's text */
 	int quiet;
+	struct grade_opts grading;	/* --format, --submissions, the sandbox's limits */
+	struct grade_run sandbox;	/* the --program run's sandbox */
 	struct run *runs;
 	size_t nruns;
 };
@@ -655,7 +658,7 @@ static void diagnose_hung(struct labctx *c, struct run *r, pid_t sid)
 static int do_run(struct labctx *c, struct run *r)
 {
 	const struct lab_variant *v = variant_of(c, r);
-	char line[8192], *words[MAX_ARGS], *argv[MAX_ARGS + 10], dur[32], outp[PATH_MAX + 8],
+	char line[8192], *words[MAX_ARGS], *argv[MAX_ARGS + 12], dur[32], outp[PATH_MAX + 8],
 		errp[PATH_MAX + 8];
 	double limit = v && v->hang_s > 0 ? v->hang_s : v ? v->timeout_s : 60, t0;
 	int nw, a = 0, rc;
@@ -680,6 +683,8 @@ static int do_run(struct labctx *c, struct run *r)
 		snprintf(r->why, sizeof(r->why), nw ? "command too long" : "empty command");
 		return -1;
 	}
+	if (r->student && c->sandbox.on)
+		limit = c->sandbox.wall_s;
 	snprintf(dur, sizeof(dur), "%.3f", limit);
 	argv[a++] = c->self;
 	if (v && v->capture_deadlock) {
@@ -701,6 +706,10 @@ static int do_run(struct labctx *c, struct run *r)
 		argv[a++] = dur;
 		if (v && v->capture_locks)
 			argv[a++] = "--locks";
+	}
+	if (r->student && c->sandbox.on) {
+		argv[a++] = "--sandbox";
+		argv[a++] = c->sandbox.spec;
 	}
 	argv[a++] = "--";
 	for (int i = 0; i < nw; i++)
@@ -729,6 +738,8 @@ static int do_run(struct labctx *c, struct run *r)
 		diagnose_hung(c, r, sid);
 		kill_session(sid);
 	}
+	if (r->student)
+		grade_run_after(&c->sandbox, rc, r->hung, errp);
 	r->exit_code = r->hung ? -1 : rc;
 	r->has_ground = parse_ground(outp, &r->ground) == 0;
 	if (v && v->capture_deadlock) {
@@ -1266,11 +1277,13 @@ static void usage_check(FILE *f)
 		"its reports. Exit 0 when every expectation holds, 1 when one does not, 2 when the\n"
 		"lab cannot be checked here.\n"
 		"\n"
-		"  --program PATH  check your own program (a .py file runs under python3); it gets\n"
-		"                  the arguments of the lab's reference variant\n"
+		"  --program PATH  check your own program (a .py file runs under python3; a folder\n"
+		"                  runs its main.py or main); it gets the arguments of the lab's\n"
+		"                  reference variant and runs sandboxed, as an unprivileged user\n"
 		"  --variant V     check a bundled variant (default: the lab's reference)\n"
 		"  -d DIR          keep traces and reports in DIR (default ./conlab-lab/NAME/check)\n"
-		"  -q, --quiet     print only the expectations and the verdict\n");
+		"  -q, --quiet     print only the expectations and the verdict\n"
+		"\n%s", grade_options_help());
 }
 
 static int lab_check(int argc, char **argv)
@@ -1281,6 +1294,7 @@ static int lab_check(int argc, char **argv)
 		{"dir", required_argument, NULL, 'd'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
+		GRADE_LONG_OPTIONS,
 		{},
 	};
 	struct labctx c = {0};
@@ -1290,6 +1304,11 @@ static int lab_check(int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "d:qh", opts, NULL)) != -1) {
+		if (opt >= GRADE_OPT_FIRST) {
+			if (grade_opt(&c.grading, opt, optarg))
+				return 2;
+			continue;
+		}
 		switch (opt) {
 		case 'P': c.program = optarg; break;
 		case 'V': variant = optarg; break;
@@ -1313,6 +1332,12 @@ static int lab_check(int argc, char **argv)
 	}
 	if (locate(&c) || find_lab(&c, argv[optind]))
 		return 2;
+	if (c.grading.submissions) {
+		ret = c.program || variant ? (errmsg("--submissions grades a folder: no --program "
+						     "or --variant with it"), 2)
+					   : grade_batch(c.self, argv[optind], &c.lab, &c.grading);
+		goto out;
+	}
 	c.checked = variant ? variant : c.lab.check_variant;
 	if (!c.program && !lab_variant_find(&c.lab, c.checked)) {
 		errmsg("lab %s has no variant '%s'%s", c.lab.name, c.checked,
@@ -1334,8 +1359,19 @@ static int lab_check(int argc, char **argv)
 		snprintf(c.dir, sizeof(c.dir), "conlab-lab/%s/check", c.lab.name);
 	if (make_dirs(c.dir))
 		goto out;
-	printf("lab %s — %s: checking %s\n", c.lab.name, c.lab.title,
-	       c.program ? c.program : c.checked);
+	if (c.grading.format == GRADE_TEXT)
+		printf("lab %s — %s: checking %s\n", c.lab.name, c.lab.title,
+		       c.program ? c.program : c.checked);
+	if (c.program && grade_check_begin(&c.sandbox, &c.grading, &c.lab, &c.program, c.python,
+					   sizeof(c.python)))
+		goto out;
+	if (c.grading.format != GRADE_TEXT) {
+		c.quiet = 1;
+		ret = grade_check_write(&c.lab, lookup, &c,
+					c.program ? c.grading.submission : c.checked, &c.sandbox,
+					&c.grading);
+		goto out;
+	}
 	for (size_t i = 0; i < c.lab.nexpects; i++) {
 		const struct lab_expect *e = &c.lab.expects[i];
 		struct lab_result res;
@@ -1353,11 +1389,14 @@ static int lab_check(int argc, char **argv)
 		if (e->note)
 			printf("       (%s)\n", e->note);
 	}
+	if (c.sandbox.status[0])
+		printf("the program: %s\n", c.sandbox.status);
 	printf("%s: %d of %zu expectations hold%s\n",
 	       passed == (int)c.lab.nexpects ? "PASS" : "FAIL", passed, c.lab.nexpects,
 	       key_failed ? ", the key one does not" : "");
 	ret = passed == (int)c.lab.nexpects ? 0 : 1;
 out:
+	grade_run_end(&c.sandbox);
 	free_runs(&c);
 	lab_free(&c.lab);
 	return ret;

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <linux/landlock.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
@@ -201,6 +202,69 @@ static void no_inherited_fds(void)
 	}
 }
 
+/*
+ * Landlock (where the kernel has it): writes only in the working directory and /dev, /proc
+ * (whose files the kernel guards by owner anyway), so nothing is left in /tmp or /dev/shm's
+ * neighbours; and (ABI 6) signals only to its own processes: kill(-1, SIGKILL) as the sandbox
+ * user cannot reach a submission graded beside it. The uapi header may predate the newer
+ * rights, hence the numbers.
+ */
+#define LL_REFER (1ULL << 13)		/* ABI 2 */
+#define LL_TRUNCATE (1ULL << 14)	/* ABI 3 */
+#define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0)	/* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1)		/* ABI 6 */
+
+struct ll_ruleset_attr {
+	uint64_t handled_access_fs, handled_access_net, scoped;
+};
+
+static int ll_allow(int ruleset, const char *path, uint64_t access)
+{
+	struct landlock_path_beneath_attr pb = {.allowed_access = access};
+	int ret;
+
+	pb.parent_fd = open(path, O_PATH | O_CLOEXEC);
+	if (pb.parent_fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	ret = syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+	close(pb.parent_fd);
+	return ret;
+}
+
+static int own_landlock(const struct sandbox *s)
+{
+	struct ll_ruleset_attr attr = {0};
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	uint64_t write = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+			 LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+			 LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+			 LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+			 LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+	size_t size = sizeof(uint64_t);
+	int rs, ret = 0;
+
+	if (abi < 1)
+		return 0;	/* no Landlock: the user and the rlimits still hold */
+	if (abi >= 2)
+		write |= LL_REFER;
+	if (abi >= 3)
+		write |= LL_TRUNCATE;
+	attr.handled_access_fs = write;
+	if (abi >= 6) {
+		attr.scoped = LL_SCOPE_SIGNAL | LL_SCOPE_ABSTRACT_UNIX;
+		size = sizeof(attr);
+	}
+	rs = syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+	if (rs < 0)
+		return -1;
+	if (ll_allow(rs, s->dir, write) || ll_allow(rs, "/dev", write) ||
+	    ll_allow(rs, "/proc", write & (LANDLOCK_ACCESS_FS_WRITE_FILE | LL_TRUNCATE)) ||
+	    syscall(SYS_landlock_restrict_self, rs, 0))
+		ret = -1;
+	close(rs);
+	return ret;
+}
+
 static int limit(int res, unsigned long long soft, unsigned long long hard)
 {
 	struct rlimit rl = {soft ? soft : RLIM_INFINITY, hard ? hard : RLIM_INFINITY};
@@ -239,7 +303,7 @@ int sandbox_enter(const struct sandbox *s)
 	if (set_limits(s))
 		return -1;
 	/* no setuid program (su, passwd) gives anything back */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || own_landlock(s))
 		return -1;
 	if (setgroups(0, NULL) || setresgid(s->gid, s->gid, s->gid) ||
 	    setresuid(s->uid, s->uid, s->uid))

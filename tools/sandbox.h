@@ -63,8 +63,10 @@ void sandbox_path(const struct sandbox *s, const char *rel, char *out, size_t n)
 /* Which limit the program ran into, as a sentence ("memory limit of 256 MiB reached"), or
  * empty. Read from the cgroups' event counters before sandbox_destroy. */
 void sandbox_limit_hit(const struct sandbox *s, char *why, size_t n);
-/* Kill everything still running in the sandbox's cgroups, remove them and the directory.
- * Returns how many processes had to be killed. */
+/* Kill everything still running in the sandbox's cgroups and remove them. Returns how many
+ * processes had to be killed. */
+int sandbox_kill(struct sandbox *s);
+/* sandbox_kill, and remove the directory. */
 int sandbox_destroy(struct sandbox *s);
 
 /* The one-string form passed to `conlab record --sandbox`. */

@@ -411,7 +411,7 @@ static int kill_cgroup(const char *dir, int v2)
 	return killed;
 }
 
-int sandbox_destroy(struct sandbox *s)
+int sandbox_kill(struct sandbox *s)
 {
 	int killed = 0;
 
@@ -424,6 +424,14 @@ int sandbox_destroy(struct sandbox *s)
 		for (int t = 0; t < 100 && rmdir(s->cgroups[i]) && errno == EBUSY; t++)
 			usleep(10000);
 	s->ncgroups = 0;
+	s->mem_cgroup = s->pids_cgroup = s->v2 = -1;
+	return killed;
+}
+
+int sandbox_destroy(struct sandbox *s)
+{
+	int killed = sandbox_kill(s);
+
 	if (s->root[0])
 		remove_tree(AT_FDCWD, s->root, 0);
 	s->root[0] = 0;
