@@ -138,24 +138,37 @@ int grade_run_begin(struct grade_run *gr, const struct grade_opts *o, const char
 		return fail("sandbox paths too long");
 	}
 	gr->wall_s = lim.wall_s;
+	sandbox_kill_on_signal(&gr->sb);
 	return 0;
 }
 
-/* The program's last line on stderr (the recorder's own lines start with "conlab:"). */
-static void last_error_line(const char *path, char *buf, size_t n)
+/*
+ * The program's last line on stderr (the recorder's own lines start with "conlab:"), and
+ * whether the recording stopped before the program ended: `conlab record` says "recorded" at
+ * the end and "CMD exited with status N" only when the program ended while it recorded. A
+ * program that ends just after the wall-time limit is gone before it can count as hung, and
+ * the recorder's exit status is then not the program's.
+ */
+static int last_error_line(const char *path, char *buf, size_t n)
 {
 	char line[512];
+	int recorded = 0, exited = 0;
 	FILE *f = fopen(path, "r");
 
 	buf[0] = 0;
 	if (!f)
-		return;
+		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
-		if (line[0] && strncmp(line, "conlab:", 7))
+		if (!strncmp(line, "conlab: recorded ", 17))
+			recorded = 1;
+		else if (!strncmp(line, "conlab: ", 8) && strstr(line, " exited with status "))
+			exited = 1;
+		else if (line[0] && strncmp(line, "conlab:", 7))
 			snprintf(buf, n, "%.290s", line);
 	}
 	fclose(f);
+	return recorded && !exited;
 }
 
 void grade_run_after(struct grade_run *gr, int rc, int hung, const char *err)
@@ -169,7 +182,8 @@ void grade_run_after(struct grade_run *gr, int rc, int hung, const char *err)
 		return;
 	gr->ran = 1;
 	sandbox_limit_hit(&gr->sb, limit, sizeof(limit));
-	last_error_line(err, line, sizeof(line));
+	if (last_error_line(err, line, sizeof(line)))
+		hung = 1;
 	if (hung)
 		o = snprintf(gr->status, sizeof(gr->status),
 			     "stopped: still running at the wall-time limit of %g s", gr->wall_s);
@@ -196,6 +210,7 @@ void grade_run_after(struct grade_run *gr, int rc, int hung, const char *err)
 		o += snprintf(gr->status + o, sizeof(gr->status) - o, "; %s", limit);
 	gr->program_ok = !hung && rc == 0 && !limit[0];
 	/* whatever it left (daemons, a fork bomb's children, processes that left the session) */
+	sandbox_kill_on_signal(NULL);
 	killed = sandbox_kill(&gr->sb);
 	if (killed && o < sizeof(gr->status))
 		snprintf(gr->status + o, sizeof(gr->status) - o,
@@ -204,8 +219,10 @@ void grade_run_after(struct grade_run *gr, int rc, int hung, const char *err)
 
 void grade_run_end(struct grade_run *gr)
 {
-	if (gr->on)
+	if (gr->on) {
+		sandbox_kill_on_signal(NULL);
 		sandbox_destroy(&gr->sb);
+	}
 	gr->on = 0;
 }
 

@@ -63,6 +63,10 @@ void sandbox_path(const struct sandbox *s, const char *rel, char *out, size_t n)
 /* Which limit the program ran into, as a sentence ("memory limit of 256 MiB reached"), or
  * empty. Read from the cgroups' event counters before sandbox_destroy. */
 void sandbox_limit_hit(const struct sandbox *s, char *why, size_t n);
+/* Until called again with NULL: when the grader gets SIGTERM, SIGINT or SIGHUP, what runs in
+ * the sandbox's cgroups is killed before the grader dies (the directory is left to the next
+ * sandbox_prepare, which removes what dead graders left). */
+void sandbox_kill_on_signal(const struct sandbox *s);
 /* Kill everything still running in the sandbox's cgroups and remove them. Returns how many
  * processes had to be killed. */
 int sandbox_kill(struct sandbox *s);

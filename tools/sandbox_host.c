@@ -310,6 +310,112 @@ static void make_cgroups(struct sandbox *s)
 	}
 }
 
+/* ---- what a dead grader left ------------------------------------------------------------- */
+
+static int pid_gone(const char *name)
+{
+	long pid = strtol(name + strlen("conlab-sandbox-"), NULL, 10);
+
+	return pid > 0 && kill(pid, 0) && errno == ESRCH;
+}
+
+static int kill_cgroup(const char *dir, int v2);
+
+/* Sandboxes of a grader that was killed before it could clean up (SIGKILL, or a batch that
+ * died): their cgroups (and what still runs in them) and directories, found by the grader's
+ * pid in their names. */
+static void sweep_stale(void)
+{
+	char dirs[4][PATH_MAX], own[PATH_MAX];
+	struct dirent *de;
+
+	snprintf(dirs[0], PATH_MAX, "%s/conlab", V2_MOUNT);
+	snprintf(dirs[1], PATH_MAX, "%s/conlab", V2_HYBRID);
+	own_v1_path("pids", own, sizeof(own));
+	snprintf(dirs[2], PATH_MAX, "%s/pids%.4000s", V1_MOUNT, strcmp(own, "/") ? own : "");
+	own_v1_path("memory", own, sizeof(own));
+	snprintf(dirs[3], PATH_MAX, "%s/memory%.4000s", V1_MOUNT, strcmp(own, "/") ? own : "");
+	for (int i = 0; i < 4; i++) {
+		DIR *d = opendir(dirs[i]);
+
+		while (d && (de = readdir(d))) {
+			char path[PATH_MAX * 2];
+
+			if (strncmp(de->d_name, "conlab-sandbox-", 15) || !pid_gone(de->d_name))
+				continue;
+			snprintf(path, sizeof(path), "%.4000s/%.200s", dirs[i], de->d_name);
+			kill_cgroup(path, i < 2);
+			rmdir(path);
+		}
+		if (d)
+			closedir(d);
+	}
+	{
+		DIR *d = opendir("/tmp");
+
+		while (d && (de = readdir(d)))
+			if (!strncmp(de->d_name, "conlab-sandbox-", 15) && pid_gone(de->d_name))
+				remove_tree(dirfd(d), de->d_name, 0);
+		if (d)
+			closedir(d);
+	}
+}
+
+/* ---- the grader killed while its sandbox runs -------------------------------------------- */
+
+static const struct sandbox *signal_sandbox;
+
+/* Only async-signal-safe calls: open, write, read, kill. */
+static void on_fatal_signal(int sig)
+{
+	const struct sandbox *s = signal_sandbox;
+
+	for (int i = 0; s && i < s->ncgroups; i++) {
+		char path[PATH_MAX + 16], buf[4096];
+		size_t n = strlen(s->cgroups[i]);
+		int fd;
+
+		if (n + 16 > sizeof(path))
+			continue;
+		memcpy(path, s->cgroups[i], n);
+		const char *file = i == s->v2 ? "/cgroup.kill" : "/cgroup.procs";
+
+		memcpy(path + n, file, strlen(file) + 1);
+		fd = open(path, i == s->v2 ? O_WRONLY : O_RDONLY);
+		if (fd < 0)
+			continue;
+		if (i == s->v2) {
+			if (write(fd, "1", 1) < 0)
+				continue;
+		} else {
+			ssize_t r = read(fd, buf, sizeof(buf) - 1);
+			long pid = 0;
+
+			for (ssize_t k = 0; k < r; k++) {
+				if (buf[k] >= '0' && buf[k] <= '9') {
+					pid = pid * 10 + buf[k] - '0';
+				} else {
+					if (pid > 0)
+						kill(pid, SIGKILL);
+					pid = 0;
+				}
+			}
+		}
+		close(fd);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void sandbox_kill_on_signal(const struct sandbox *s)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+
+	signal_sandbox = s;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], s ? on_fatal_signal : SIG_DFL);
+}
+
 /* ---- the sandbox ------------------------------------------------------------------------- */
 
 int sandbox_prepare(struct sandbox *s, int uid, int gid, const struct sandbox_limits *lim,
@@ -327,7 +433,8 @@ int sandbox_prepare(struct sandbox *s, int uid, int gid, const struct sandbox_li
 		return fail("refusing to run a submission as root");
 	if (stat(submission, &st))
 		return fail("cannot read %s: %s", submission, strerror(errno));
-	snprintf(s->root, sizeof(s->root), "/tmp/conlab-sandbox-XXXXXX");
+	sweep_stale();
+	snprintf(s->root, sizeof(s->root), "/tmp/conlab-sandbox-%d-XXXXXX", (int)getpid());
 	if (!mkdtemp(s->root))
 		return fail("cannot create a directory in /tmp: %s", strerror(errno));
 	/* root's; the user may only pass through it to its own work directory */

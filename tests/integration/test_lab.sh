@@ -43,7 +43,7 @@ done
 # a student's program: the race workload itself stands in for one
 out=$("$CONLAB" lab check 01-race --program "$WL/race" -d "$TMP/student" 2>&1)
 rc=$?
-if [ $rc = 0 ] && echo "$out" | grep -q "running reference: $WL/race --variant locked"; then
+if [ $rc = 0 ] && echo "$out" | grep -q "running reference: /tmp/conlab-sandbox-.*/work/race --variant locked"; then
 	pass "lab check --program gets the reference's arguments"
 else
 	fail "lab check --program" "exit $rc: $(echo "$out" | head -3 | tr '\n' ' ')"
