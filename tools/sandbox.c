@@ -277,10 +277,12 @@ static int set_limits(const struct sandbox *s)
 	unsigned long long cpu = s->lim.cpu_s > 0 ? (unsigned long long)s->lim.cpu_s : 0;
 
 	/* CPU: SIGXCPU at the limit, SIGKILL a second later for a program that catches it */
-	if (limit(RLIMIT_CPU, cpu, cpu ? cpu + 1 : 0) || limit(RLIMIT_AS, s->as_bytes, s->as_bytes) ||
+	if (limit(RLIMIT_CPU, cpu, cpu ? cpu + 1 : 0) ||
+	    limit(RLIMIT_AS, s->as_bytes, s->as_bytes) ||
 	    limit(RLIMIT_NPROC, s->nproc, s->nproc) ||
 	    limit(RLIMIT_NOFILE, s->lim.files, s->lim.files) ||
-	    limit(RLIMIT_FSIZE, s->lim.fsize, s->lim.fsize) || setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0}))
+	    limit(RLIMIT_FSIZE, s->lim.fsize, s->lim.fsize) ||
+	    setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0}))
 		return -1;
 	return 0;
 }

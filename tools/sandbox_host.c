@@ -280,8 +280,7 @@ static int v1_cgroup(struct sandbox *s, const char *ctl, const char *name)
 	char own[PATH_MAX], path[PATH_MAX * 2];
 
 	own_v1_path(ctl, own, sizeof(own));
-	snprintf(path, sizeof(path), "%s/%s%s%s", V1_MOUNT, ctl, strcmp(own, "/") ? own : "",
-		 "");
+	snprintf(path, sizeof(path), "%s/%s%s", V1_MOUNT, ctl, strcmp(own, "/") ? own : "");
 	if (access(path, W_OK))
 		return -1;
 	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", name);
