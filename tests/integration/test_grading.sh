@@ -154,8 +154,7 @@ for n in a b; do printf '#!/bin/sh\necho result=0 lock_waits=0\n' > "$S2/$n"; ch
 "$CONLAB" lab check 90 --submissions "$S2" --results "$TMP/r2" --jobs 1 > /dev/null 2>&1 &
 bpid=$!
 for i in $(seq 300); do [ -e "$TMP/r2/a.json" ] && break; sleep 0.1; done
-kill -KILL $bpid
-wait $bpid 2>/dev/null
+{ kill -KILL $bpid; wait $bpid; } 2>/dev/null
 ino=$(stat -c %i "$TMP/r2/a.json" 2>/dev/null)
 sleep 0.5
 "$CONLAB" lab check 90 --submissions "$S2" --results "$TMP/r2" --jobs 1 > "$TMP/r2.out" 2> "$TMP/r2.err"
