@@ -1272,6 +1272,8 @@ static void usage_check(FILE *f)
 {
 	fprintf(f,
 		"usage: conlab lab check NAME [--program PATH | --variant V] [-d DIR] [--quiet]\n"
+		"                        [--format F] [--output FILE] [--user NAME] [limits]\n"
+		"       conlab lab check NAME --submissions DIR [--results DIR] [--jobs N] ...\n"
 		"\n"
 		"Run a program of the lab under tracing and evaluate the lab's expectations against\n"
 		"its reports. Exit 0 when every expectation holds, 1 when one does not, 2 when the\n"
@@ -1408,7 +1410,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: conlab lab list [--names]\n"
 		   "       conlab lab run NAME [--variant V] [--reveal]\n"
-		   "       conlab lab check NAME [--program PATH | --variant V]\n"
+		   "       conlab lab check NAME [--program PATH | --variant V]\n"		   "       conlab lab check NAME --submissions DIR (a class)\n"
 		   "\n"
 		   "The lab exercises: each records a workload under conlab and explains what its\n"
 		   "reports show. NAME is the lab's name (06-granularity), number (6) or topic\n"
