@@ -1410,7 +1410,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: conlab lab list [--names]\n"
 		   "       conlab lab run NAME [--variant V] [--reveal]\n"
-		   "       conlab lab check NAME [--program PATH | --variant V]\n"		   "       conlab lab check NAME --submissions DIR (a class)\n"
+		   "       conlab lab check NAME [--program PATH | --variant V]\n"
+		   "       conlab lab check NAME --submissions DIR (a class)\n"
 		   "\n"
 		   "The lab exercises: each records a workload under conlab and explains what its\n"
 		   "reports show. NAME is the lab's name (06-granularity), number (6) or topic\n"
