@@ -184,4 +184,5 @@ assert j["tests"][0]["status"] == "passed" and j["tests"][0]["max_score"] == 3
 assert j["tests"][1]["status"] == "failed" and j["score"] == 4, j["score"]
 EOF
 
+{ kill -KILL "$listener"; wait "$listener"; } 2>/dev/null
 finish
