@@ -739,7 +739,7 @@ static int do_run(struct labctx *c, struct run *r)
 		kill_session(sid);
 	}
 	if (r->student)
-		grade_run_after(&c->sandbox, rc, r->hung, errp);
+		grade_run_after(&c->sandbox, rc, r->hung, errp, !(v && v->capture_deadlock));
 	r->exit_code = r->hung ? -1 : rc;
 	r->has_ground = parse_ground(outp, &r->ground) == 0;
 	if (v && v->capture_deadlock) {

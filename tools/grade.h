@@ -120,8 +120,10 @@ struct grade_run {
 int grade_run_begin(struct grade_run *gr, const struct grade_opts *o, const char *submission,
 		    double wall_default, int parallel, char *python, size_t pythonn);
 /* After the submission's run (rc: its exit code, 128+signal; hung: stopped at the wall
- * limit; err: the file with its stderr): what happened, then kill what is left of it. */
-void grade_run_after(struct grade_run *gr, int rc, int hung, const char *err);
+ * limit; err: the file with its stderr; recorded: run under `conlab record`, else under
+ * `conlab deadlock`, whose exit status is its finding): what happened, then kill what is left
+ * of it. */
+void grade_run_after(struct grade_run *gr, int rc, int hung, const char *err, int recorded);
 /* Remove the sandbox (kill, cgroups, directory). */
 void grade_run_end(struct grade_run *gr);
 

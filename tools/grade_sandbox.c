@@ -171,7 +171,7 @@ static int last_error_line(const char *path, char *buf, size_t n)
 	return recorded && !exited;
 }
 
-void grade_run_after(struct grade_run *gr, int rc, int hung, const char *err)
+void grade_run_after(struct grade_run *gr, int rc, int hung, const char *err, int recorded)
 {
 	const struct sandbox_limits *l = &gr->sb.lim;
 	char limit[256], line[300];
@@ -182,9 +182,12 @@ void grade_run_after(struct grade_run *gr, int rc, int hung, const char *err)
 		return;
 	gr->ran = 1;
 	sandbox_limit_hit(&gr->sb, limit, sizeof(limit));
-	if (last_error_line(err, line, sizeof(line)))
+	if (last_error_line(err, line, sizeof(line)) && recorded)
 		hung = 1;
-	if (hung)
+	if (!recorded && !hung && (rc == 0 || rc == 1))
+		o = snprintf(gr->status, sizeof(gr->status), "ended (conlab deadlock: %s)",
+			     rc ? "a deadlock found" : "no deadlock found");
+	else if (hung)
 		o = snprintf(gr->status, sizeof(gr->status),
 			     "stopped: still running at the wall-time limit of %g s", gr->wall_s);
 	else if (rc == 128 + SIGXCPU)
@@ -208,7 +211,7 @@ void grade_run_after(struct grade_run *gr, int rc, int hung, const char *err)
 		o = snprintf(gr->status, sizeof(gr->status), "exit 0");
 	if (limit[0] && !strstr(gr->status, limit) && o < sizeof(gr->status))
 		o += snprintf(gr->status + o, sizeof(gr->status) - o, "; %s", limit);
-	gr->program_ok = !hung && rc == 0 && !limit[0];
+	gr->program_ok = !hung && (rc == 0 || (!recorded && rc == 1)) && !limit[0];
 	/* whatever it left (daemons, a fork bomb's children, processes that left the session) */
 	sandbox_kill_on_signal(NULL);
 	killed = sandbox_kill(&gr->sb);
