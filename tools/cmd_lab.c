@@ -29,6 +29,7 @@
 #include "commands.h"
 #include "jsonread.h"
 #include "lab.h"
+#include "lab_service.h"
 #include "report.h"
 #include "util.h"
 
@@ -655,7 +656,7 @@ static void diagnose_hung(struct labctx *c, struct run *r, pid_t sid)
 static int do_run(struct labctx *c, struct run *r)
 {
 	const struct lab_variant *v = variant_of(c, r);
-	char line[8192], *words[MAX_ARGS], *argv[MAX_ARGS + 10], dur[32], outp[PATH_MAX + 8],
+	char line[8192], *words[MAX_ARGS], *argv[MAX_ARGS + 16], dur[32], outp[PATH_MAX + 8],
 		errp[PATH_MAX + 8];
 	double limit = v && v->hang_s > 0 ? v->hang_s : v ? v->timeout_s : 60, t0;
 	int nw, a = 0, rc;
@@ -703,6 +704,14 @@ static int do_run(struct labctx *c, struct run *r)
 			argv[a++] = "--locks";
 	}
 	argv[a++] = "--";
+	if (c->lab.service) {
+		/* the service starts inside the recording: traced like the program */
+		argv[a++] = c->self;
+		argv[a++] = "lab";
+		argv[a++] = "service";
+		argv[a++] = c->lab.service;
+		argv[a++] = "--";
+	}
 	for (int i = 0; i < nw; i++)
 		argv[a++] = words[i];
 	argv[a] = NULL;
@@ -717,6 +726,12 @@ static int do_run(struct labctx *c, struct run *r)
 		first_line(errp, msg, sizeof(msg));
 		r->failed = 1;
 		snprintf(r->why, sizeof(r->why), "recording failed: %s", msg[0] ? msg : "no output");
+		kill_session(sid);
+		return -1;
+	}
+	if (c->lab.service && lab_service_not_ready(errp, r->why, sizeof(r->why))) {
+		fprintf(stderr, "conlab: lab %s is not ready: %s\n", c->lab.name, r->why);
+		r->failed = 1;
 		kill_session(sid);
 		return -1;
 	}
@@ -1392,6 +1407,8 @@ int cmd_lab(int argc, char **argv)
 		return lab_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return lab_check(argc - 1, argv + 1);
-	errmsg("unknown lab command '%s' (list, run, check)", argv[1]);
+	if (!strcmp(argv[1], "service"))
+		return lab_service_main(argc - 1, argv + 1);
+	errmsg("unknown lab command '%s' (list, run, check, service)", argv[1]);
 	return 2;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lab.h"
+#include "lab_service.h"
 #include "util.h"
 
 /* ---- expressions: tokens and parser ---------------------------------------------------- */
@@ -578,6 +579,13 @@ static int parse_line(struct lab *l, char *line, int lineno, char *err, size_t e
 		return set_once(&l->run_variant, key, rest, err, errn);
 	if (!strcmp(key, "student"))
 		return set_once(&l->student_args, key, rest, err, errn);
+	if (!strcmp(key, "service")) {
+		if (*rest && !lab_service_known(rest)) {
+			snprintf(err, errn, "unknown service '%s' (rabbitmq)", rest);
+			return -1;
+		}
+		return set_once(&l->service, key, rest, err, errn);
+	}
 	if (!strcmp(key, "optional")) {
 		l->optional = 1;
 		return 0;
@@ -685,6 +693,7 @@ void lab_free(struct lab *l)
 	free(l->check_variant);
 	free(l->run_variant);
 	free(l->student_args);
+	free(l->service);
 	for (size_t i = 0; i < l->nneeds; i++) {
 		free(l->needs[i].what);
 		free(l->needs[i].hint);

@@ -87,6 +87,7 @@ struct lab {
 	char **show;		/* reports `lab run` shows in the terminal */
 	size_t nshow;
 	char *student_args;	/* arguments for --program (NULL: the reference's) */
+	char *service;		/* `service NAME`: started around every run (lab_service.h) */
 	struct lab_expect *expects;
 	size_t nexpects;
 };

@@ -1,0 +1,28 @@
+/*
+ * lab_service.h — services a lab's programs talk to (a RabbitMQ broker), started around a
+ * command: `conlab lab service rabbitmq -- COMMAND...` starts a private broker (own node
+ * name, ports, data and log directories in a temporary folder), waits until it accepts
+ * connections, runs COMMAND with CONLAB_AMQP_URL set, then stops the broker and removes the
+ * folder, also on Ctrl-C, SIGTERM and errors.
+ *
+ * A lab file's `service rabbitmq` statement makes the lab runner wrap every variant's
+ * command so, inside `conlab record`: the broker is traced like the programs.
+ */
+#ifndef CONLAB_LAB_SERVICE_H
+#define CONLAB_LAB_SERVICE_H
+
+#include <stddef.h>
+
+/* Exit status of `lab service` when the service could not start: the command never ran. */
+#define LAB_SERVICE_NOT_READY 75
+/* Prefix of the one line `lab service` prints then. */
+#define LAB_SERVICE_MSG "conlab: service not ready: "
+
+/* 1 if NAME is a service this build can start. */
+int lab_service_known(const char *name);
+/* `conlab lab service NAME [--port N] [--wait S] -- COMMAND...` (argv[0] is "service"). */
+int lab_service_main(int argc, char **argv);
+/* The not-ready line a run's stderr file holds (without the prefix) into why; 1 if found. */
+int lab_service_not_ready(const char *errfile, char *why, size_t n);
+
+#endif
