@@ -6,6 +6,8 @@
 
 #include "idmap.h"
 #include "procsyms.h"
+#include "conns.h"
+#include "fdtable.h"
 #include "timeline.h"
 #include "util.h"
 
@@ -456,6 +458,19 @@ static int killed_in_call(const struct model *m, const struct m_thread *t,
 	return 0;
 }
 
+/* A write on a socket or pipe in another traced process: a message (conns.h). */
+static int is_message(const struct model *m, const struct m_wakeup *wk, const struct m_thread *t)
+{
+	const struct m_thread *w = model_thread(m, wk->waker);
+	const struct m_fd *f;
+
+	if (!w || w->pid == t->pid || !conn_write_syscall(wk->waker_nr))
+		return 0;
+	f = fdtable_at(&m->fdt, w->pid, (int32_t)wk->obj, wk->ts);
+	return !f || f->kind == FDK_PIPE || f->kind == FDK_TCP || f->kind == FDK_UDP ||
+	       f->kind == FDK_UNIX || f->kind == FDK_SOCKET;
+}
+
 static void build_arrows(struct tl_ctx *c)
 {
 	const struct model *m = c->m;
@@ -504,6 +519,7 @@ static void build_arrows(struct tl_ctx *c)
 			a->waker_nr = wk->waker_nr;
 			a->kind = iv->w.kind;
 			a->flags = iv->flags & IV_UNCERTAIN;
+			a->msg = is_message(m, wk, t);
 			if (m->nlosses && model_uncertain(m, wk->ts, wk->ts))
 				a->flags |= IV_UNCERTAIN;
 			tl->lanes[to].wakeups_in++;

@@ -1,0 +1,188 @@
+/* conns.c — messages between traced processes over sockets and pipes (see conns.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "conns.h"
+#include "fdtable.h"
+#include "json.h"
+#include "model.h"
+#include "util.h"
+
+int conn_write_syscall(int nr)
+{
+	switch (nr) {
+	case SYS_write:
+	case SYS_writev:
+	case SYS_pwrite64:
+	case SYS_pwritev:
+	case SYS_sendto:
+	case SYS_sendmsg:
+	case SYS_sendmmsg:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int is_conn_kind(int kind)
+{
+	return kind == FDK_PIPE || kind == FDK_TCP || kind == FDK_UDP || kind == FDK_UNIX ||
+	       kind == FDK_SOCKET;
+}
+
+int conns_add(const struct model *m, struct conns *cs, const struct m_wakeup *wk,
+	      uint32_t wakee_tid)
+{
+	const struct m_thread *w, *r;
+	const struct m_process *wp, *rp;
+	const struct m_fd *f;
+	struct conn *c;
+	int32_t fd = (int32_t)wk->obj;
+
+	if (!wk->waker || !conn_write_syscall(wk->waker_nr))
+		return -1;
+	w = model_thread(m, wk->waker);
+	r = model_thread(m, wakee_tid);
+	if (!w || !r || w->pid == r->pid)
+		return -1;
+	f = fdtable_at(&m->fdt, w->pid, fd, wk->ts);
+	/* a write to a file or a terminal wakes no reader: that is another wait's end */
+	if (f && !is_conn_kind(f->kind))
+		return -1;
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->v[i].writer_pid == w->pid && cs->v[i].fd == fd &&
+		    cs->v[i].reader_pid == r->pid)
+			return (int)i;
+	if (cs->n == cs->cap) {
+		cs->cap = cs->cap ? 2 * cs->cap : 16;
+		cs->v = xrealloc(cs->v, cs->cap * sizeof(*cs->v));
+	}
+	c = &cs->v[cs->n];
+	memset(c, 0, sizeof(*c));
+	c->writer_pid = w->pid;
+	c->reader_pid = r->pid;
+	c->fd = fd;
+	c->kind = f ? f->kind : FDK_CLOSED;
+	if (!fd_describe(m, w->pid, fd, wk->ts, c->desc, sizeof(c->desc)))
+		snprintf(c->desc, sizeof(c->desc), "fd %d", fd);
+	wp = model_process(m, w->pid);
+	rp = model_process(m, r->pid);
+	snprintf(c->writer_comm, sizeof(c->writer_comm), "%s", wp ? wp->comm : w->comm);
+	snprintf(c->reader_comm, sizeof(c->reader_comm), "%s", rp ? rp->comm : r->comm);
+	c->to_child = rp && rp->ppid == w->pid;
+	c->to_parent = wp && wp->ppid == r->pid;
+	c->first_ts = wk->ts;
+	return (int)cs->n++;
+}
+
+/* From the end of wait k to the thread's next wait (or its end): handling the message. */
+static uint64_t busy_after(const struct model *m, const struct m_thread *t, size_t k)
+{
+	for (size_t j = k + 1; j < t->niv; j++)
+		if (t->iv[j].state == TH_BLOCKED)
+			return t->iv[j].start - t->iv[k].end;
+	return (t->died ? t->died : m->t_last) - t->iv[k].end;
+}
+
+int conns_build(const struct model *m, struct conns *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+
+		for (size_t k = 0; k < t->niv; k++) {
+			const struct m_interval *iv = &t->iv[k];
+			const struct m_wakeup *wk;
+			struct conn *c;
+			int ci;
+
+			if (iv->state != TH_BLOCKED || iv->wakeup < 0 ||
+			    (size_t)iv->wakeup >= m->nwakeups)
+				continue;
+			wk = &m->wakeups[iv->wakeup];
+			ci = conns_add(m, cs, wk, t->tid);
+			if (ci < 0)
+				continue;
+			c = &cs->v[ci];
+			c->messages++;
+			c->reader_wait_ns += iv->end - iv->start;
+			c->reader_busy_ns += busy_after(m, t, k);
+			if (wk->ts < c->first_ts)
+				c->first_ts = wk->ts;
+			if (wk->ts > c->last_ts)
+				c->last_ts = wk->ts;
+		}
+	}
+	return 0;
+}
+
+void conns_free(struct conns *cs)
+{
+	free(cs->v);
+	memset(cs, 0, sizeof(*cs));
+}
+
+static const char *relation(const struct conn *c)
+{
+	return c->to_child ? "to-child" : c->to_parent ? "to-parent" : "other";
+}
+
+static int cmp_messages(const void *a, const void *b)
+{
+	const struct conn *x = a, *y = b;
+
+	return x->messages < y->messages ? 1 : x->messages > y->messages ? -1 : 0;
+}
+
+void conns_text(struct conns *cs, int top, FILE *out)
+{
+	char a[32], b[32], who[64];
+
+	if (!cs->n)
+		return;
+	qsort(cs->v, cs->n, sizeof(*cs->v), cmp_messages);
+	fprintf(out, "\nmessages between traced processes (a write that woke a waiting reader)\n");
+	fprintf(out, "  %-34s %-44s %8s %12s %12s\n", "WRITER -> READER", "CONNECTION (writer's fd)",
+		"MESSAGES", "READER WAIT", "READER BUSY");
+	for (size_t i = 0; i < cs->n && (int)i < top; i++) {
+		const struct conn *c = &cs->v[i];
+
+		snprintf(who, sizeof(who), "%s/%u -> %s/%u", c->writer_comm, c->writer_pid,
+			 c->reader_comm, c->reader_pid);
+		fprintf(out, "  %-34s %-44.44s %8llu %12s %12s\n", who, c->desc,
+			(unsigned long long)c->messages, fmt_dur(a, sizeof(a), c->reader_wait_ns),
+			fmt_dur(b, sizeof(b), c->reader_busy_ns));
+	}
+	if (cs->n > (size_t)top)
+		fprintf(out, "  (%zu more with fewer messages; --top N or --format json lists them)\n",
+			cs->n - top);
+	fprintf(out, "  (READER WAIT: the reader's waits the messages ended, time it had nothing to "
+		     "do; READER BUSY: from each message to the reader's next wait, handling it)\n");
+}
+
+void conns_json(const struct conns *cs, struct json *j)
+{
+	json_arr_begin(j, "connections");
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct conn *c = &cs->v[i];
+
+		json_obj_begin(j, NULL);
+		json_kv_u64(j, "writer_pid", c->writer_pid);
+		json_kv_str(j, "writer_comm", c->writer_comm);
+		json_kv_u64(j, "reader_pid", c->reader_pid);
+		json_kv_str(j, "reader_comm", c->reader_comm);
+		json_kv_i64(j, "fd", c->fd);
+		json_kv_str(j, "kind", c->kind == FDK_CLOSED ? "unknown" : fd_kind_name(c->kind));
+		json_kv_str(j, "connection", c->desc);
+		json_kv_str(j, "relation", relation(c));
+		json_kv_u64(j, "messages", c->messages);
+		json_kv_u64(j, "reader_wait_ns", c->reader_wait_ns);
+		json_kv_u64(j, "reader_busy_ns", c->reader_busy_ns);
+		json_kv_u64(j, "first_ns", c->first_ts);
+		json_kv_u64(j, "last_ns", c->last_ts);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
