@@ -71,6 +71,7 @@ int conns_add(const struct model *m, struct conns *cs, const struct m_wakeup *wk
 	rp = model_process(m, r->pid);
 	snprintf(c->writer_comm, sizeof(c->writer_comm), "%s", wp ? wp->comm : w->comm);
 	snprintf(c->reader_comm, sizeof(c->reader_comm), "%s", rp ? rp->comm : r->comm);
+	snprintf(c->reader_thread, sizeof(c->reader_thread), "%s", r->comm);
 	c->to_child = rp && rp->ppid == w->pid;
 	c->to_parent = wp && wp->ppid == r->pid;
 	c->first_ts = wk->ts;
@@ -173,6 +174,7 @@ void conns_json(const struct conns *cs, struct json *j)
 		json_kv_str(j, "writer_comm", c->writer_comm);
 		json_kv_u64(j, "reader_pid", c->reader_pid);
 		json_kv_str(j, "reader_comm", c->reader_comm);
+		json_kv_str(j, "reader_thread", c->reader_thread);
 		json_kv_i64(j, "fd", c->fd);
 		json_kv_str(j, "kind", c->kind == FDK_CLOSED ? "unknown" : fd_kind_name(c->kind));
 		json_kv_str(j, "connection", c->desc);

@@ -29,7 +29,8 @@ struct conn {
 	int32_t fd;			/* the writer's fd */
 	uint16_t kind;			/* enum fd_kind; FDK_CLOSED: not seen by a scan */
 	char desc[160];			/* the writer's fd, described */
-	char writer_comm[16], reader_comm[16];
+	char writer_comm[16], reader_comm[16];	/* the processes' names */
+	char reader_thread[16];		/* the first thread it woke */
 	int to_child, to_parent;	/* the reader is the writer's child / parent */
 	uint64_t messages;		/* wakeups of a waiting reader thread by a write */
 	uint64_t reader_wait_ns;	/* the reader's waits those messages ended */

@@ -946,11 +946,15 @@ static int eval_ref(struct evalctx *c, const struct lab_expr *e, struct val *out
 						nxt[nnxt++] = &j->items[x];
 					}
 				break;
-			case STEP_FILTER:
-				if (j->type != JV_ARR)
-					break;
-				for (size_t x = 0; x < j->n; x++) {
-					const struct jv *f = jv_get(&j->items[x], s->key);
+			case STEP_FILTER: {
+				/* on a selection of objects a filter narrows it: [a==1][b==2] is
+				 * both at once */
+				int narrow = selection && j->type == JV_OBJ;
+				size_t nc = narrow ? 1 : j->type == JV_ARR ? j->n : 0;
+
+				for (size_t x = 0; x < nc; x++) {
+					const struct jv *el = narrow ? j : &j->items[x];
+					const struct jv *f = jv_get(el, s->key);
 					struct val fv = {0};
 					struct item fi;
 					int r;
@@ -969,10 +973,11 @@ static int eval_ref(struct evalctx *c, const struct lab_expr *e, struct val *out
 					}
 					if (r != s->negate) {
 						GROW(nxt, capn, nnxt + 1);
-						nxt[nnxt++] = &j->items[x];
+						nxt[nnxt++] = el;
 					}
 				}
 				break;
+			}
 			}
 		}
 		val_free(&lv);
