@@ -6,6 +6,7 @@
 
 #include "conns.h"
 #include "fdtable.h"
+#include "idmap.h"
 #include "json.h"
 #include "model.h"
 #include "util.h"
@@ -87,8 +88,47 @@ static uint64_t busy_after(const struct model *m, const struct m_thread *t, size
 	return (t->died ? t->died : m->t_last) - t->iv[k].end;
 }
 
+/* One message: when, over which connection. */
+struct msg {
+	uint64_t ts;
+	uint32_t ci;
+};
+
+static int cmp_msg(const void *a, const void *b)
+{
+	const struct msg *x = a, *y = b;
+
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/*
+ * The answers: walking the messages from the last to the first, remember per (writer, reader)
+ * the earliest message seen so far; a message A->B is answered by the remembered B->A one.
+ */
+static void answers(struct conns *cs, struct msg *v, size_t n)
+{
+	struct idmap next = {0};	/* (writer pid << 32 | reader pid) -> index in v */
+
+	qsort(v, n, sizeof(*v), cmp_msg);
+	for (size_t i = n; i-- > 0;) {
+		struct conn *c = &cs->v[v[i].ci];
+		uint64_t back = (uint64_t)c->reader_pid << 32 | c->writer_pid;
+		int64_t k = idmap_get(&next, back);
+
+		if (k >= 0) {
+			c->answered++;
+			c->answer_ns += v[k].ts - v[i].ts;
+		}
+		idmap_put(&next, (uint64_t)c->writer_pid << 32 | c->reader_pid, (uint32_t)i);
+	}
+	idmap_free(&next);
+}
+
 int conns_build(const struct model *m, struct conns *cs)
 {
+	struct msg *msgs = NULL;
+	size_t nmsgs = 0, cap = 0;
+
 	memset(cs, 0, sizeof(*cs));
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const struct m_thread *t = &m->threads[i];
@@ -107,6 +147,11 @@ int conns_build(const struct model *m, struct conns *cs)
 			if (ci < 0)
 				continue;
 			c = &cs->v[ci];
+			if (nmsgs == cap) {
+				cap = cap ? 2 * cap : 256;
+				msgs = xrealloc(msgs, cap * sizeof(*msgs));
+			}
+			msgs[nmsgs++] = (struct msg){.ts = wk->ts, .ci = (uint32_t)ci};
 			c->messages++;
 			c->reader_wait_ns += iv->end - iv->start;
 			c->reader_busy_ns += busy_after(m, t, k);
@@ -116,6 +161,8 @@ int conns_build(const struct model *m, struct conns *cs)
 				c->last_ts = wk->ts;
 		}
 	}
+	answers(cs, msgs, nmsgs);
+	free(msgs);
 	return 0;
 }
 
@@ -139,28 +186,31 @@ static int cmp_messages(const void *a, const void *b)
 
 void conns_text(struct conns *cs, int top, FILE *out)
 {
-	char a[32], b[32], who[64];
+	char a[32], b[32], d[32], who[64];
 
 	if (!cs->n)
 		return;
 	qsort(cs->v, cs->n, sizeof(*cs->v), cmp_messages);
 	fprintf(out, "\nmessages between traced processes (a write that woke a waiting reader)\n");
-	fprintf(out, "  %-34s %-44s %8s %12s %12s\n", "WRITER -> READER", "CONNECTION (writer's fd)",
-		"MESSAGES", "READER WAIT", "READER BUSY");
+	fprintf(out, "  %-34s %-44s %8s %12s %12s %12s\n", "WRITER -> READER",
+		"CONNECTION (writer's fd)", "MESSAGES", "READER WAIT", "READER BUSY", "ANSWER AVG");
 	for (size_t i = 0; i < cs->n && (int)i < top; i++) {
 		const struct conn *c = &cs->v[i];
 
 		snprintf(who, sizeof(who), "%s/%u -> %s/%u", c->writer_comm, c->writer_pid,
 			 c->reader_comm, c->reader_pid);
-		fprintf(out, "  %-34s %-44.44s %8llu %12s %12s\n", who, c->desc,
+		fprintf(out, "  %-34s %-44.44s %8llu %12s %12s %12s\n", who, c->desc,
 			(unsigned long long)c->messages, fmt_dur(a, sizeof(a), c->reader_wait_ns),
-			fmt_dur(b, sizeof(b), c->reader_busy_ns));
+			fmt_dur(b, sizeof(b), c->reader_busy_ns),
+			c->answered ? fmt_dur(d, sizeof(d), c->answer_ns / c->answered) : "-");
 	}
 	if (cs->n > (size_t)top)
 		fprintf(out, "  (%zu more with fewer messages; --top N or --format json lists them)\n",
 			cs->n - top);
 	fprintf(out, "  (READER WAIT: the reader's waits the messages ended, time it had nothing to "
-		     "do; READER BUSY: from each message to the reader's next wait, handling it)\n");
+		     "do; READER BUSY: from each message to the reader's next wait, handling it;\n"
+		     "   ANSWER AVG: from a message to the reader's next message back to the writer: "
+		     "to a worker, its run; to a broker, the queue and the worker behind it)\n");
 }
 
 void conns_json(const struct conns *cs, struct json *j)
@@ -182,6 +232,8 @@ void conns_json(const struct conns *cs, struct json *j)
 		json_kv_u64(j, "messages", c->messages);
 		json_kv_u64(j, "reader_wait_ns", c->reader_wait_ns);
 		json_kv_u64(j, "reader_busy_ns", c->reader_busy_ns);
+		json_kv_u64(j, "answered", c->answered);
+		json_kv_u64(j, "answer_ns_total", c->answer_ns);
 		json_kv_u64(j, "first_ns", c->first_ts);
 		json_kv_u64(j, "last_ns", c->last_ts);
 		json_obj_end(j);

@@ -10,6 +10,10 @@
  * A connection here is one direction: (writer process, writer fd, reader process). Each
  * wakeup over it is a message that found the reader waiting; a message that arrives while
  * the reader is busy wakes nobody and is not counted (the reader takes it without waiting).
+ * A message is answered by the reader's next message back to the writer (over any of their
+ * connections): for a request to a worker the answer time is the time it ran the request, for
+ * a request to a broker it is the time spent in the broker and in whatever the broker waited
+ * for (the worker), so the two side by side say where the time went.
  *
  *	struct conns cs;
  *	conns_build(m, &cs);	... cs.v[i] ...	conns_free(&cs);
@@ -35,6 +39,8 @@ struct conn {
 	uint64_t messages;		/* wakeups of a waiting reader thread by a write */
 	uint64_t reader_wait_ns;	/* the reader's waits those messages ended */
 	uint64_t reader_busy_ns;	/* from each message to the reader thread's next wait */
+	uint64_t answered;		/* messages the reader answered (wrote back to the writer) */
+	uint64_t answer_ns;		/* from each of those to the reader's next message back */
 	uint64_t first_ts, last_ts;
 };
 

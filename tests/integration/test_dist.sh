@@ -27,6 +27,9 @@ if "$CONLAB" record --quiet -o "$TMP/pair.clab" -- "$PY" "$PYWL/sock_pair.py" --
 	"$CONLAB" report summary -i "$TMP/pair.clab" --format json -o "$TMP/pair.sum.json" 2>/dev/null
 	check "pair: summary connections, $N messages each way" pyjson "$TMP/pair.sum.json" \
 		"sorted((c['writer_pid'], c['reader_pid'], c['messages']) for c in j['connections'] if {c['writer_pid'], c['reader_pid']} == {$srv, $cli}) == sorted([($cli, $srv, $N), ($srv, $cli, $N)])"
+	# request i is answered by reply i; reply i by request i+1 (the last one by nothing)
+	check "pair: every request answered, every reply but the last" pyjson "$TMP/pair.sum.json" \
+		"sorted((c['writer_pid'], c['answered']) for c in j['connections'] if {c['writer_pid'], c['reader_pid']} == {$srv, $cli}) == sorted([($cli, $N), ($srv, $N - 1)])"
 	"$CONLAB" report contention -i "$TMP/pair.clab" --format json -o "$TMP/pair.ct.json" 2>/dev/null
 	check "pair: contention lists the connections too" pyjson "$TMP/pair.ct.json" \
 		"sum(c['messages'] for c in j['connections'] if c['writer_pid'] == $cli and c['reader_pid'] == $srv) == $N"
