@@ -209,8 +209,8 @@ void conns_text(struct conns *cs, int top, FILE *out)
 			cs->n - top);
 	fprintf(out, "  (READER WAIT: the reader's waits the messages ended, time it had nothing to "
 		     "do; READER BUSY: from each message to the reader's next wait, handling it;\n"
-		     "   ANSWER AVG: from a message to the reader's next message back to the writer: "
-		     "to a worker, its run; to a broker, the queue and the worker behind it)\n");
+		     "   ANSWER AVG: from a message to the reader's next message back to the writer; "
+		     "with requests and replies, the time to answer one)\n");
 }
 
 void conns_json(const struct conns *cs, struct json *j)

@@ -11,9 +11,9 @@
  * wakeup over it is a message that found the reader waiting; a message that arrives while
  * the reader is busy wakes nobody and is not counted (the reader takes it without waiting).
  * A message is answered by the reader's next message back to the writer (over any of their
- * connections): for a request to a worker the answer time is the time it ran the request, for
- * a request to a broker it is the time spent in the broker and in whatever the broker waited
- * for (the worker), so the two side by side say where the time went.
+ * connections). With requests and replies (Pyro, a task handed to a pool process) the answer
+ * time is the time the reader took to serve the request, queueing included; a protocol that
+ * acknowledges at once (AMQP's broker) answers quickly whatever happens to the message next.
  *
  *	struct conns cs;
  *	conns_build(m, &cs);	... cs.v[i] ...	conns_free(&cs);
