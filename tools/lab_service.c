@@ -283,9 +283,14 @@ static int svc_start(struct svc *s)
 				 epmd_argv[0]);
 	if (!s->amqp_port)
 		s->amqp_port = free_port();
-	s->dist_port = free_port();
-	s->epmd_port = free_port();
-	if (!s->amqp_port || !s->dist_port || !s->epmd_port)
+	/* three different ports: the kernel may hand the same free one out twice */
+	for (int i = 0; i < 20 && (!s->dist_port || s->dist_port == s->amqp_port); i++)
+		s->dist_port = free_port();
+	for (int i = 0; i < 20 && (!s->epmd_port || s->epmd_port == s->amqp_port ||
+				   s->epmd_port == s->dist_port); i++)
+		s->epmd_port = free_port();
+	if (!s->amqp_port || !s->dist_port || !s->epmd_port || s->dist_port == s->amqp_port ||
+	    s->epmd_port == s->amqp_port || s->epmd_port == s->dist_port)
 		return not_ready(s, "%s", "no free loopback port (is the loopback interface up?)");
 	if (port_open(s->amqp_port)) {
 		snprintf(tail, sizeof(tail), "port %d is taken by another program", s->amqp_port);
@@ -327,6 +332,7 @@ static int run_command(struct svc *s, char **argv)
 {
 	char url[96];
 	int st = 0, forwarded = 0;
+	uint64_t since = 0;
 
 	snprintf(url, sizeof(url), "amqp://guest:guest@127.0.0.1:%d//", s->amqp_port);
 	s->cmd = fork();
@@ -344,17 +350,26 @@ static int run_command(struct svc *s, char **argv)
 		_exit(127);
 	}
 	for (;;) {
-		pid_t w = waitpid(s->cmd, &st, 0);
+		pid_t w = waitpid(s->cmd, &st, WNOHANG);
 
 		if (w == s->cmd)
 			break;
 		if (w < 0 && errno != EINTR)
 			return 1;
-		/* SIGTERM (or a Ctrl-C that reached only us) goes on to the command */
+		/*
+		 * SIGTERM and SIGHUP go on to the command. A Ctrl-C at the terminal reached the
+		 * command too (same process group): give it a second to end by itself before
+		 * passing the SIGINT on (one sent to this process alone).
+		 */
 		if (stop_sig && !forwarded) {
-			kill(s->cmd, stop_sig == SIGINT ? SIGINT : SIGTERM);
-			forwarded = 1;
+			if (!since)
+				since = now_mono_ns();
+			if (stop_sig != SIGINT || now_mono_ns() - since > 1000000000ull) {
+				kill(s->cmd, stop_sig);
+				forwarded = 1;
+			}
 		}
+		usleep(20000);
 	}
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
