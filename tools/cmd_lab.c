@@ -479,6 +479,26 @@ static double mono_s(void)
 	return now_mono_ns() / 1e9;
 }
 
+/* Ctrl-C: SIGTERM the run's process group (the recorder, a service, the program), give a
+ * service 15 s to stop its broker and remove its folder, kill what is left, and exit. */
+static void stop_interrupted(pid_t sid)
+{
+	kill(-sid, SIGTERM);
+	for (int i = 0; i < 750 && waitpid(sid, NULL, WNOHANG) == 0; i++)
+		usleep(20000);
+	for (int i = 0; i < 750; i++) {
+		pid_t pids[4], ppids[4];
+
+		if (!session_members(sid, pids, ppids, 4))
+			break;
+		usleep(20000);
+	}
+	kill_session(sid);
+	waitpid(sid, NULL, WNOHANG);
+	errmsg("interrupted");
+	exit(130);
+}
+
 /*
  * Run argv (a conlab command) in a new session with stdout/stderr to files; wait up to
  * limit_s. Returns the exit code (128+signal), or -1 when it had to be killed or could not
@@ -514,21 +534,28 @@ static int spawn_wait(char *const argv[], const char *out, const char *err, doub
 	}
 	if (sid)
 		*sid = pid;
+	lab_interrupt_catch(1);
 	for (;;) {
 		pid_t w = waitpid(pid, &st, WNOHANG);
 
 		if (w == pid)
 			break;
-		if (w < 0 && errno != EINTR)
+		if (w < 0 && errno != EINTR) {
+			lab_interrupt_catch(0);
 			return -1;
+		}
+		if (lab_interrupted())
+			stop_interrupted(pid);
 		if (mono_s() - t0 > limit_s) {
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
+			lab_interrupt_catch(0);
 			return -1;
 		}
 		usleep(20000);
 	}
+	lab_interrupt_catch(0);
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	return 128 + WTERMSIG(st);

@@ -27,10 +27,10 @@ int conn_write_syscall(int nr)
 	}
 }
 
-static int is_conn_kind(int kind)
+int conn_fd_kind(int kind)
 {
 	return kind == FDK_PIPE || kind == FDK_TCP || kind == FDK_UDP || kind == FDK_UNIX ||
-	       kind == FDK_SOCKET;
+	       kind == FDK_SOCKET || kind == FDK_DEVICE || kind == FDK_EVENTFD;
 }
 
 int conns_add(const struct model *m, struct conns *cs, const struct m_wakeup *wk,
@@ -48,10 +48,14 @@ int conns_add(const struct model *m, struct conns *cs, const struct m_wakeup *wk
 	r = model_thread(m, wakee_tid);
 	if (!w || !r || w->pid == r->pid)
 		return -1;
+	/*
+	 * A write wakes a reader in another process only through a pipe, a socket, a terminal or
+	 * an eventfd: a record that says "file" is stale (the fd was closed and reused between
+	 * two scans) and is not used to describe it.
+	 */
 	f = fdtable_at(&m->fdt, w->pid, fd, wk->ts);
-	/* a write to a file or a terminal wakes no reader: that is another wait's end */
-	if (f && !is_conn_kind(f->kind))
-		return -1;
+	if (f && !conn_fd_kind(f->kind))
+		f = NULL;
 	for (size_t i = 0; i < cs->n; i++)
 		if (cs->v[i].writer_pid == w->pid && cs->v[i].fd == fd &&
 		    cs->v[i].reader_pid == r->pid)
@@ -66,7 +70,7 @@ int conns_add(const struct model *m, struct conns *cs, const struct m_wakeup *wk
 	c->reader_pid = r->pid;
 	c->fd = fd;
 	c->kind = f ? f->kind : FDK_CLOSED;
-	if (!fd_describe(m, w->pid, fd, wk->ts, c->desc, sizeof(c->desc)))
+	if (!f || !fd_describe(m, w->pid, fd, wk->ts, c->desc, sizeof(c->desc)))
 		snprintf(c->desc, sizeof(c->desc), "fd %d", fd);
 	wp = model_process(m, w->pid);
 	rp = model_process(m, r->pid);

@@ -51,6 +51,9 @@ struct conns {
 
 /* 1 if syscall nr writes data to an fd (write, writev, send*, pwrite*). */
 int conn_write_syscall(int nr);
+/* 1 if an fd of this kind (enum fd_kind) can carry a message: pipe, socket, device (a
+ * terminal), eventfd. */
+int conn_fd_kind(int kind);
 /* The connection a wakeup is a message over: its index in cs, or -1 (not a write in another
  * traced process). Adds the connection when it is new. */
 int conns_add(const struct model *m, struct conns *cs, const struct m_wakeup *wk,

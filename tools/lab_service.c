@@ -439,6 +439,28 @@ int lab_service_main(int argc, char **argv)
 	return rc;
 }
 
+static volatile sig_atomic_t lab_sig;
+
+static void on_lab_signal(int sig)
+{
+	lab_sig = sig;
+}
+
+void lab_interrupt_catch(int on)
+{
+	struct sigaction sa = {.sa_handler = on ? on_lab_signal : SIG_DFL};
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!on && lab_sig)
+		raise(lab_sig);
+}
+
+int lab_interrupted(void)
+{
+	return lab_sig;
+}
+
 int lab_service_not_ready(const char *errfile, char *why, size_t n)
 {
 	FILE *f = fopen(errfile, "r");

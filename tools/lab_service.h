@@ -22,6 +22,15 @@
 int lab_service_known(const char *name);
 /* `conlab lab service NAME [--port N] [--wait S] -- COMMAND...` (argv[0] is "service"). */
 int lab_service_main(int argc, char **argv);
+/*
+ * Ctrl-C (or SIGTERM) while the lab runner waits for a run: lab_interrupt_catch(1) makes them
+ * set a flag instead of ending `conlab lab` at once, so the runner can stop the run (the
+ * recorder and a service in it end cleanly on SIGTERM: the broker stopped, its folder removed)
+ * before it exits; lab_interrupt_catch(0) restores the default (a pending one acts then).
+ */
+void lab_interrupt_catch(int on);
+int lab_interrupted(void);
+
 /* The not-ready line a run's stderr file holds (without the prefix) into why; 1 if found. */
 int lab_service_not_ready(const char *errfile, char *why, size_t n);
 

@@ -7,7 +7,6 @@
 #include "idmap.h"
 #include "procsyms.h"
 #include "conns.h"
-#include "fdtable.h"
 #include "timeline.h"
 #include "util.h"
 
@@ -458,17 +457,12 @@ static int killed_in_call(const struct model *m, const struct m_thread *t,
 	return 0;
 }
 
-/* A write on a socket or pipe in another traced process: a message (conns.h). */
+/* A write in another traced process: a message over a socket, a pipe... (conns.h). */
 static int is_message(const struct model *m, const struct m_wakeup *wk, const struct m_thread *t)
 {
 	const struct m_thread *w = model_thread(m, wk->waker);
-	const struct m_fd *f;
 
-	if (!w || w->pid == t->pid || !conn_write_syscall(wk->waker_nr))
-		return 0;
-	f = fdtable_at(&m->fdt, w->pid, (int32_t)wk->obj, wk->ts);
-	return !f || f->kind == FDK_PIPE || f->kind == FDK_TCP || f->kind == FDK_UDP ||
-	       f->kind == FDK_UNIX || f->kind == FDK_SOCKET;
+	return w && w->pid != t->pid && conn_write_syscall(wk->waker_nr);
 }
 
 static void build_arrows(struct tl_ctx *c)

@@ -107,6 +107,21 @@ else
 	fail "lab 20: not ready" "exit $rc: $(echo "$out" | head -4 | tr '\n' ' ')"
 fi
 
+# Ctrl-C on `conlab lab check` while a run is recorded: the run, its broker and its folder go
+CONLAB_RABBITMQ_SERVER=$FAKE TMPDIR=$TMP/svc "$CONLAB" lab check 20-celery -q -d "$TMP/intr" \
+	> "$TMP/intr.out" 2>&1 &
+lab=$!
+for i in $(seq 300); do pgrep -f "celery_lab.py" > /dev/null && break; sleep 0.1; done
+kill -INT "$lab"
+wait "$lab"
+rc=$?
+sleep 0.2
+if [ $rc = 130 ] && [ -z "$(leftovers)" ] && ! pgrep -f "celery_lab.py|celery_tasks" > /dev/null; then
+	pass "lab check: Ctrl-C stops the run, the broker and removes its folder"
+else
+	fail "lab check: Ctrl-C" "exit $rc, left: $(leftovers | tr '\n' ' ') $(pgrep -fa celery_ | head -2)"
+fi
+
 # ---- a program that only prints the expected last line fails each lab ---------------------
 printer() {	# printer FILE LINE: a Python program that prints LINE and does nothing else
 	printf 'print("%s")\n' "$2" > "$1"
