@@ -30,6 +30,7 @@
 #include "grade.h"
 #include "jsonread.h"
 #include "lab.h"
+#include "lab_service.h"
 #include "report.h"
 #include "util.h"
 
@@ -481,6 +482,26 @@ static double mono_s(void)
 	return now_mono_ns() / 1e9;
 }
 
+/* Ctrl-C: SIGTERM the run's process group (the recorder, a service, the program), give a
+ * service 15 s to stop its broker and remove its folder, kill what is left, and exit. */
+static void stop_interrupted(pid_t sid)
+{
+	kill(-sid, SIGTERM);
+	for (int i = 0; i < 750 && waitpid(sid, NULL, WNOHANG) == 0; i++)
+		usleep(20000);
+	for (int i = 0; i < 750; i++) {
+		pid_t pids[4], ppids[4];
+
+		if (!session_members(sid, pids, ppids, 4))
+			break;
+		usleep(20000);
+	}
+	kill_session(sid);
+	waitpid(sid, NULL, WNOHANG);
+	errmsg("interrupted");
+	exit(130);
+}
+
 /*
  * Run argv (a conlab command) in a new session with stdout/stderr to files; wait up to
  * limit_s. Returns the exit code (128+signal), or -1 when it had to be killed or could not
@@ -516,21 +537,28 @@ static int spawn_wait(char *const argv[], const char *out, const char *err, doub
 	}
 	if (sid)
 		*sid = pid;
+	lab_interrupt_catch(1);
 	for (;;) {
 		pid_t w = waitpid(pid, &st, WNOHANG);
 
 		if (w == pid)
 			break;
-		if (w < 0 && errno != EINTR)
+		if (w < 0 && errno != EINTR) {
+			lab_interrupt_catch(0);
 			return -1;
+		}
+		if (lab_interrupted())
+			stop_interrupted(pid);
 		if (mono_s() - t0 > limit_s) {
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
+			lab_interrupt_catch(0);
 			return -1;
 		}
 		usleep(20000);
 	}
+	lab_interrupt_catch(0);
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	return 128 + WTERMSIG(st);
@@ -658,7 +686,7 @@ static void diagnose_hung(struct labctx *c, struct run *r, pid_t sid)
 static int do_run(struct labctx *c, struct run *r)
 {
 	const struct lab_variant *v = variant_of(c, r);
-	char line[8192], *words[MAX_ARGS], *argv[MAX_ARGS + 12], dur[32], outp[PATH_MAX + 8],
+	char line[8192], *words[MAX_ARGS], *argv[MAX_ARGS + 20], dur[32], outp[PATH_MAX + 8],
 		errp[PATH_MAX + 8];
 	double limit = v && v->hang_s > 0 ? v->hang_s : v ? v->timeout_s : 60, t0;
 	int nw, a = 0, rc;
@@ -712,6 +740,14 @@ static int do_run(struct labctx *c, struct run *r)
 		argv[a++] = c->sandbox.spec;
 	}
 	argv[a++] = "--";
+	if (c->lab.service) {
+		/* the service starts inside the recording: traced like the program */
+		argv[a++] = c->self;
+		argv[a++] = "lab";
+		argv[a++] = "service";
+		argv[a++] = c->lab.service;
+		argv[a++] = "--";
+	}
 	for (int i = 0; i < nw; i++)
 		argv[a++] = words[i];
 	argv[a] = NULL;
@@ -726,6 +762,12 @@ static int do_run(struct labctx *c, struct run *r)
 		first_line(errp, msg, sizeof(msg));
 		r->failed = 1;
 		snprintf(r->why, sizeof(r->why), "recording failed: %s", msg[0] ? msg : "no output");
+		kill_session(sid);
+		return -1;
+	}
+	if (c->lab.service && lab_service_not_ready(errp, r->why, sizeof(r->why))) {
+		fprintf(stderr, "conlab: lab %s is not ready: %s\n", c->lab.name, r->why);
+		r->failed = 1;
 		kill_session(sid);
 		return -1;
 	}
@@ -1434,6 +1476,8 @@ int cmd_lab(int argc, char **argv)
 		return lab_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return lab_check(argc - 1, argv + 1);
-	errmsg("unknown lab command '%s' (list, run, check)", argv[1]);
+	if (!strcmp(argv[1], "service"))
+		return lab_service_main(argc - 1, argv + 1);
+	errmsg("unknown lab command '%s' (list, run, check, service)", argv[1]);
 	return 2;
 }

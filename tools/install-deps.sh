@@ -5,7 +5,8 @@
 set -eu
 
 PKGS="clang llvm make libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcmocka-dev pkg-config \
-liburing-dev libzstd-dev zstd python3 python3-gevent procps protobuf-compiler chromium"
+liburing-dev libzstd-dev zstd python3 python3-gevent procps protobuf-compiler chromium \
+python3-mpi4py openmpi-bin rabbitmq-server python3-celery python3-pyro4"
 [ "${1:-}" = bench ] && PKGS="$PKGS bc linux-perf valgrind"
 
 missing=""
@@ -30,3 +31,15 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+
+# The labs start a private broker of their own (conlab lab service rabbitmq); a system broker
+# that the package may have started would only take port 5672 and memory: stop and disable it.
+case " $missing " in
+*" rabbitmq-server "*)
+	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+		systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
+	elif command -v invoke-rc.d >/dev/null 2>&1; then
+		invoke-rc.d rabbitmq-server stop >/dev/null 2>&1 || true
+	fi
+	;;
+esac

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lab.h"
+#include "lab_service.h"
 #include "util.h"
 
 /* ---- expressions: tokens and parser ---------------------------------------------------- */
@@ -602,6 +603,13 @@ static int parse_line(struct lab *l, char *line, int lineno, char *err, size_t e
 		l->batch_serial = !strcmp(rest, "serial");
 		return 0;
 	}
+	if (!strcmp(key, "service")) {
+		if (*rest && !lab_service_known(rest)) {
+			snprintf(err, errn, "unknown service '%s' (rabbitmq)", rest);
+			return -1;
+		}
+		return set_once(&l->service, key, rest, err, errn);
+	}
 	if (!strcmp(key, "optional")) {
 		l->optional = 1;
 		return 0;
@@ -709,6 +717,7 @@ void lab_free(struct lab *l)
 	free(l->check_variant);
 	free(l->run_variant);
 	free(l->student_args);
+	free(l->service);
 	for (size_t i = 0; i < l->nneeds; i++) {
 		free(l->needs[i].what);
 		free(l->needs[i].hint);
@@ -961,11 +970,15 @@ static int eval_ref(struct evalctx *c, const struct lab_expr *e, struct val *out
 						nxt[nnxt++] = &j->items[x];
 					}
 				break;
-			case STEP_FILTER:
-				if (j->type != JV_ARR)
-					break;
-				for (size_t x = 0; x < j->n; x++) {
-					const struct jv *f = jv_get(&j->items[x], s->key);
+			case STEP_FILTER: {
+				/* on a selection of objects a filter narrows it: [a==1][b==2] is
+				 * both at once */
+				int narrow = selection && j->type == JV_OBJ;
+				size_t nc = narrow ? 1 : j->type == JV_ARR ? j->n : 0;
+
+				for (size_t x = 0; x < nc; x++) {
+					const struct jv *el = narrow ? j : &j->items[x];
+					const struct jv *f = jv_get(el, s->key);
 					struct val fv = {0};
 					struct item fi;
 					int r;
@@ -984,10 +997,11 @@ static int eval_ref(struct evalctx *c, const struct lab_expr *e, struct val *out
 					}
 					if (r != s->negate) {
 						GROW(nxt, capn, nnxt + 1);
-						nxt[nnxt++] = &j->items[x];
+						nxt[nnxt++] = el;
 					}
 				}
 				break;
+			}
 			}
 		}
 		val_free(&lv);

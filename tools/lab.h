@@ -89,6 +89,7 @@ struct lab {
 	size_t nshow;
 	char *student_args;	/* arguments for --program (NULL: the reference's) */
 	int batch_serial;	/* `batch serial`: it measures timing, grade one at a time */
+	char *service;		/* `service NAME`: started around every run (lab_service.h) */
 	struct lab_expect *expects;
 	size_t nexpects;
 };

@@ -470,8 +470,8 @@ static void waker_instants(struct pf_ctx *c)
 
 		if (a->from_lane < 0)
 			continue;
-		snprintf(name, sizeof(name), "wake %s (%s %s)", tl->lanes[a->to_lane].comm,
-			 wait_kind_name(a->kind), tl_name(tl, a->name));
+		snprintf(name, sizeof(name), "%s %s (%s %s)", a->msg ? "message to" : "wake",
+			 tl->lanes[a->to_lane].comm, wait_kind_name(a->kind), tl_name(tl, a->name));
 		te_begin(c, a->ts, UUID_LANE0 + a->from_lane, TYPE_INSTANT, &pkt, &te);
 		pb_str(&c->b, TE_NAME, name);
 		pb_fixed64(&c->b, TE_FLOW, flow_id(a->wakee, a->ts));

@@ -29,7 +29,7 @@ static const char page_head[] =
 	"</style></head><body>\n"
 	"<div id='bar'><b>conlab timeline</b> <span id='info'></span><br>\n"
 	"<button id='reset'>reset zoom</button><button id='zin'>zoom in</button><button id='zout'>zoom out</button>\n"
-	"<label><input type='checkbox' id='showarrows' checked> wakeup arrows</label>\n"
+	"<label><input type='checkbox' id='showarrows' checked> wakeup arrows (blue: a message from another process)</label>\n"
 	"<span id='range'></span> &mdash; wheel: zoom, drag: pan, hover: details\n"
 	"<div id='legend'></div></div>\n"
 	"<div id='wrap'><canvas id='cv'></canvas><div id='tip'></div></div>\n"
@@ -62,7 +62,7 @@ static const char page_tail[] =
 	" });\n"
 	"});\n"
 	"var byTid={}; lanes.forEach(function(l,i){byTid[l.tid]=i;});\n"
-	"var AR=D.arrows, an=AR.length/5;\n"
+	"var AR=D.arrows, an=AR.length/6;\n"
 	"var cv=document.getElementById('cv'), ctx=cv.getContext('2d'), tip=document.getElementById('tip');\n"
 	"var v0=0, v1=D.span;\n"
 	"function W(){return cv.width-LEFT-10;}\n"
@@ -96,15 +96,16 @@ static const char page_tail[] =
 	"  var ai=lower3(v0),aj=lower3(v1);\n"
 	"  if(aj-ai>3000){ctx.fillStyle='#900';ctx.fillText((aj-ai)+' wakeups here: zoom in to see the arrows',LEFT+4,TOP+4);}\n"
 	"  else{ctx.strokeStyle='rgba(0,0,0,0.7)';ctx.lineWidth=1;\n"
-	"   for(var q=ai;q<aj;q++){var f=AR[5*q+1],to=AR[5*q+2];if(f<0)continue;\n"
-	"    var x=X(AR[5*q]),ya=TOP+lanes[f].row*LH+LH/2,yb=TOP+lanes[to].row*LH+LH/2;\n"
+	"   for(var q=ai;q<aj;q++){var f=AR[6*q+1],to=AR[6*q+2];if(f<0)continue;\n"
+	"    var msg=AR[6*q+5];ctx.strokeStyle=ctx.fillStyle=msg?'rgba(0,70,200,0.9)':'rgba(0,0,0,0.7)';\n"
+	"    var x=X(AR[6*q]),ya=TOP+lanes[f].row*LH+LH/2,yb=TOP+lanes[to].row*LH+LH/2;\n"
 	"    ctx.beginPath();ctx.moveTo(x,ya);ctx.lineTo(x,yb);ctx.stroke();\n"
 	"    var d=yb>ya?-1:1;ctx.beginPath();ctx.moveTo(x,yb);ctx.lineTo(x-3,yb+4*d);ctx.lineTo(x+3,yb+4*d);ctx.fill();na++;}}\n"
 	" }\n"
 	" document.getElementById('range').textContent='showing '+fmt(v0)+' - '+fmt(v1);\n"
 	" cv.setAttribute('data-arrows-drawn',na);\n"
 	"}\n"
-	"function lower3(t){var lo=0,hi=an;while(lo<hi){var m=(lo+hi)>>1;if(AR[5*m]<t)lo=m+1;else hi=m;}return lo;}\n"
+	"function lower3(t){var lo=0,hi=an;while(lo<hi){var m=(lo+hi)>>1;if(AR[6*m]<t)lo=m+1;else hi=m;}return lo;}\n"
 	"function zoom(f,at){var t=at===undefined?(v0+v1)/2:at;var n0=t-(t-v0)*f,n1=t+(v1-t)*f;if(n1-n0<100)return;v0=Math.max(0,n0);v1=Math.min(D.span,n1);if(v1<=v0){v0=0;v1=D.span;}draw();}\n"
 	"cv.addEventListener('wheel',function(ev){ev.preventDefault();zoom(ev.deltaY>0?1.25:0.8,T(ev.offsetX));},{passive:false});\n"
 	"var drag=null;\n"
@@ -277,9 +278,9 @@ int timeline_render_html(const struct timeline *tl, const struct model *m, FILE 
 	for (size_t i = 0; i < tl->narrows; i++) {
 		const struct tl_arrow *a = &tl->arrows[i];
 
-		fprintf(out, "%s%llu,%d,%d,%d,%u", i ? "," : "",
+		fprintf(out, "%s%llu,%d,%d,%d,%u,%u", i ? "," : "",
 			(unsigned long long)(a->ts - tl->t0), a->from_lane, a->to_lane, a->name,
-			a->kind);
+			a->kind, a->msg);
 	}
 	fprintf(out, "],\"summary\":{\"threads\":[");
 	for (size_t i = 0; i < tl->nlanes; i++) {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conns.h"
 #include "contention.h"
 #include "json.h"
 #include "model.h"
@@ -428,6 +429,13 @@ static int json(const struct model *m, const struct contention *c, FILE *out)
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+	{
+		struct conns cs;
+
+		conns_build(m, &cs);
+		conns_json(&cs, &j);
+		conns_free(&cs);
+	}
 	json_obj_end(&j);
 	json_end(&j);
 	return 0;
@@ -501,6 +509,14 @@ int report_contention(const struct model *m, const struct trace *t, const struct
 		ret = folded(m, &c, out);
 	else
 		ret = text(m, &c, o, out);
+	if (o->format == FMT_TEXT) {
+		/* waits on another process: the messages that ended them */
+		struct conns cs;
+
+		conns_build(m, &cs);
+		conns_text(&cs, o->top ? o->top : 15, out);
+		conns_free(&cs);
+	}
 	contention_free(&c);
 	procsyms_free(&sx);
 	return ret;

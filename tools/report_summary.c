@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include "json.h"
+#include "conns.h"
 #include "model.h"
 #include "procsyms.h"
 #include "report.h"
@@ -210,6 +211,13 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 				fmt_dur(a, sizeof(a), fx[i].total), fmt_dur(b, sizeof(b), fx[i].max));
 		}
 	}
+	{
+		struct conns cs;
+
+		conns_build(m, &cs);
+		conns_text(&cs, o->top ? o->top : 15, out);
+		conns_free(&cs);
+	}
 	for (int k = 0; k < AN_NKINDS; k++)
 		if (m->anomalies[k])
 			fprintf(out, "note: %llu × %s (events missing or out of order)\n",
@@ -307,6 +315,13 @@ static int json(const struct model *m, FILE *out)
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+	{
+		struct conns cs;
+
+		conns_build(m, &cs);
+		conns_json(&cs, &j);
+		conns_free(&cs);
+	}
 	json_obj_end(&j);
 	json_end(&j);
 	procsyms_free(&ps);

@@ -115,6 +115,8 @@ int timeline_render_json(const struct timeline *tl, const struct model *m, FILE 
 			json_kv_str(&j, "waker_syscall", syscall_name(a->waker_nr));
 		if (a->flags & IV_UNCERTAIN)
 			json_kv_bool(&j, "uncertain", 1);
+		/* a write on a socket or pipe in another process woke it */
+		json_kv_bool(&j, "message", a->msg);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);

@@ -6,6 +6,7 @@
 
 #include "idmap.h"
 #include "procsyms.h"
+#include "conns.h"
 #include "timeline.h"
 #include "util.h"
 
@@ -456,6 +457,14 @@ static int killed_in_call(const struct model *m, const struct m_thread *t,
 	return 0;
 }
 
+/* A write in another traced process: a message over a socket, a pipe... (conns.h). */
+static int is_message(const struct model *m, const struct m_wakeup *wk, const struct m_thread *t)
+{
+	const struct m_thread *w = model_thread(m, wk->waker);
+
+	return w && w->pid != t->pid && conn_write_syscall(wk->waker_nr);
+}
+
 static void build_arrows(struct tl_ctx *c)
 {
 	const struct model *m = c->m;
@@ -504,6 +513,7 @@ static void build_arrows(struct tl_ctx *c)
 			a->waker_nr = wk->waker_nr;
 			a->kind = iv->w.kind;
 			a->flags = iv->flags & IV_UNCERTAIN;
+			a->msg = is_message(m, wk, t);
 			if (m->nlosses && model_uncertain(m, wk->ts, wk->ts))
 				a->flags |= IV_UNCERTAIN;
 			tl->lanes[to].wakeups_in++;

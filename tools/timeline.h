@@ -84,6 +84,7 @@ struct tl_arrow {
 	int16_t waker_nr;	/* the waker's syscall, -1 none */
 	uint8_t kind;		/* the wakee's wait kind */
 	uint8_t flags;		/* IV_UNCERTAIN when the wait was uncertain */
+	uint8_t msg;		/* a message: a write on a socket or pipe in another process */
 };
 
 /* Futex waits on one object that ended together: a barrier's last arriver waking the others,

@@ -153,6 +153,13 @@ static void test_paths_and_filters(void **state)
 	assert_int_equal(check(state, "avg(ground.meals) == 10", m, 256), 1);
 	assert_int_equal(check(state, "len(contention.empty) == 0", m, 256), 1);
 	assert_int_equal(check(state, "sum(contention.empty) == 0", m, 256), 1);
+	/* filters one after the other narrow the selection: both hold */
+	assert_int_equal(check(state, "len(contention.objects[kind==\"mutex\"][contention==true]) "
+			       "== 2", m, 256), 1);
+	assert_int_equal(check(state, "len(contention.objects[kind==\"mutex\"][name==\"join(x)\"]) "
+			       "== 0", m, 256), 1);
+	assert_int_equal(check(state, "contention.objects[contention==true][kind==\"mutex\"][-1]"
+			       ".waits == 2", m, 256), 1);
 }
 
 static void test_arithmetic_and_functions(void **state)
@@ -283,6 +290,8 @@ static void test_lab_parse_errors(void **state)
 		{"name x\ntitle y\nvariant a c\nneeds module\n", "wants a name"},
 		{"name x\ntitle y\nvariant a c\nfrobnicate\n", "unknown keyword"},
 		{"name x\nname y\n", "given twice"},
+		{"name x\ntitle y\nvariant a c\nservice postgres\n", "unknown service"},
+		{"name x\ntitle y\nvariant a c\nservice rabbitmq\nservice rabbitmq\n", "twice"},
 		{"name x\ntitle y\nvariant a c\nexpect ground.x ==\n", ":4:"},
 	};
 	struct lab l;

@@ -1,0 +1,144 @@
+/* test_conns.c — messages between traced processes from synthetic events: which wakeups are
+ * messages (a write in another process), per connection the count, the reader's wait and busy
+ * time, and the answers (the reader's next message back). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "conns.h"
+#include "model.h"
+
+#define PA 100	/* process of A and C */
+#define PB 200	/* process of B */
+#define A 101
+#define C 102
+#define B 201
+#define FD_A 3	/* A's end of the connection */
+#define FD_B 4	/* B's end */
+
+static void task(struct model *m, uint64_t ts, uint32_t tid, uint32_t pid, const char *comm)
+{
+	struct ev_meta_task t = {{ts, tid, EV_META_TASK, sizeof(t)}, pid, 1, ""};
+
+	strncpy(t.comm, comm, sizeof(t.comm) - 1);
+	model_event(m, &t.hdr);
+}
+
+static void run(struct model *m, uint64_t ts, uint32_t tid, int cpu)
+{
+	struct ev_switch s = {{ts, 0, EV_SWITCH, sizeof(s)}, tid, cpu, TS_RUNNABLE, 0};
+
+	model_event(m, &s.hdr);
+}
+
+/* tid blocks in read(fd) */
+static void block_read(struct model *m, uint64_t ts, uint32_t tid, int fd)
+{
+	struct ev_switch_sleep s = {};
+
+	s.sw.hdr = (struct ev_hdr){ts, tid, EV_SWITCH_SLEEP, sizeof(s)};
+	s.sw.prev_state = TS_SLEEPING;
+	s.nr = SYS_read;
+	s.arg0 = fd;
+	s.stack_id = -1;
+	model_event(m, &s.sw.hdr);
+}
+
+static void wake(struct model *m, uint64_t ts, uint32_t wakee, uint32_t waker, int nr, int fd)
+{
+	struct ev_wakeup w = {{ts, wakee, EV_WAKEUP, sizeof(w)}, fd, waker, nr, 0};
+
+	model_event(m, &w.hdr);
+}
+
+static const struct conn *find(const struct conns *cs, uint32_t writer, uint32_t reader)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->v[i].writer_pid == writer && cs->v[i].reader_pid == reader)
+			return &cs->v[i];
+	return NULL;
+}
+
+/*
+ * B writes to A twice, A to B once (a request and its answer, then another request); C, a
+ * thread of A's own process, also writes to A once: not a message between processes; a futex
+ * wakeup across processes is not one either.
+ */
+static void test_messages(void **state)
+{
+	struct model m;
+	struct conns cs;
+	const struct conn *ba, *ab;
+
+	(void)state;
+	model_init(&m);
+	task(&m, 0, A, PA, "client");
+	task(&m, 0, C, PA, "helper");
+	task(&m, 0, B, PB, "server");
+	run(&m, 10, A, 0);
+	run(&m, 10, B, 1);
+	block_read(&m, 20, A, FD_A);
+	wake(&m, 30, A, B, SYS_write, FD_B);		/* B -> A, A waited 10 */
+	run(&m, 35, A, 0);
+	block_read(&m, 40, B, FD_B);
+	wake(&m, 50, B, A, SYS_sendto, FD_A);		/* A -> B: answers B's message at 30 */
+	run(&m, 55, B, 1);
+	block_read(&m, 60, A, FD_A);			/* A busy 30 after its message */
+	wake(&m, 70, A, B, SYS_writev, FD_B);		/* B -> A: answers A's at 50 */
+	run(&m, 75, A, 0);
+	block_read(&m, 90, A, FD_A);			/* busy 20 */
+	wake(&m, 95, A, C, SYS_write, 9);		/* same process: no message */
+	run(&m, 96, A, 0);
+	block_read(&m, 97, A, FD_A);
+	wake(&m, 98, A, B, SYS_futex, 0x1000);		/* not a write: no message */
+	run(&m, 99, A, 0);
+	model_finish(&m, 100);
+
+	conns_build(&m, &cs);
+	assert_int_equal(cs.n, 2);
+	ba = find(&cs, PB, PA);
+	ab = find(&cs, PA, PB);
+	assert_non_null(ba);
+	assert_non_null(ab);
+	assert_int_equal(ba->fd, FD_B);
+	assert_int_equal(ba->messages, 2);
+	assert_int_equal(ba->reader_wait_ns, 10 + 10);
+	assert_int_equal(ba->reader_busy_ns, 30 + 20);
+	assert_int_equal(ba->answered, 1);		/* the one at 70 has no answer */
+	assert_int_equal(ba->answer_ns, 50 - 30);
+	assert_string_equal(ba->reader_thread, "client");
+	assert_int_equal(ab->fd, FD_A);
+	assert_int_equal(ab->messages, 1);
+	assert_int_equal(ab->reader_wait_ns, 50 - 40);
+	assert_int_equal(ab->answered, 1);
+	assert_int_equal(ab->answer_ns, 70 - 50);
+	conns_free(&cs);
+	model_free(&m);
+}
+
+static void test_write_syscalls(void **state)
+{
+	(void)state;
+	assert_true(conn_write_syscall(SYS_write));
+	assert_true(conn_write_syscall(SYS_sendmsg));
+	assert_true(conn_write_syscall(SYS_sendmmsg));
+	assert_false(conn_write_syscall(SYS_read));
+	assert_false(conn_write_syscall(SYS_futex));
+	assert_false(conn_write_syscall(-1));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_write_syscalls),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
