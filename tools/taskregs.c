@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * taskregs.c — user registers of a process's threads without ptrace: a BPF task iterator
+ * restricted to one process (bpf_iter_link_info.task.pid, kernel 6.1+; older kernels walk
+ * every task and the program keeps the target's), or /proc when BPF is not available.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "taskregs.h"
+#include "taskregs_rec.h"
+#include "taskregs.skel.h"
+#include "util.h"
+
+/* libbpf's messages would be noise here: when the loader fails we say why in one line */
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+void taskregs_open(struct taskregs *r)
+{
+	libbpf_print_fn_t old = libbpf_set_print(quiet);
+	uint64_t t0 = now_mono_ns();
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->source = TREGS_PROC;
+	r->skel = taskregs_bpf__open();
+	if (!r->skel) {
+		snprintf(r->why, sizeof(r->why), "cannot open the BPF register reader: %s",
+			 strerror(errno));
+		goto out;
+	}
+	err = taskregs_bpf__load(r->skel);
+	if (err) {
+		snprintf(r->why, sizeof(r->why), "cannot load the BPF register reader: %s",
+			 strerror(-err));
+		taskregs_bpf__destroy(r->skel);
+		r->skel = NULL;
+		goto out;
+	}
+	r->source = TREGS_BPF;
+out:
+	libbpf_set_print(old);
+	r->load_ns = now_mono_ns() - t0;
+	r->ns = r->load_ns;
+}
+
+void taskregs_close(struct taskregs *r)
+{
+	if (r->link)
+		bpf_link__destroy(r->link);
+	if (r->skel)
+		taskregs_bpf__destroy(r->skel);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *taskregs_source_name(const struct taskregs *r)
+{
+	return r->source == TREGS_BPF ? "bpf" : "proc";
+}
+
+static char state_letter(uint32_t state, uint32_t exit_state)
+{
+	/* TASK_* bits of include/linux/sched.h */
+	if (exit_state)
+		return 'Z';
+	if (!state)
+		return 'R';
+	if (state & 0x4)
+		return 'T';	/* __TASK_STOPPED */
+	if (state & 0x8)
+		return 't';	/* __TASK_TRACED */
+	if (state & 0x2)
+		return 'D';	/* TASK_UNINTERRUPTIBLE (also TASK_IDLE) */
+	return 'S';
+}
+
+static struct bpf_link *attach_pid(struct taskregs *r, pid_t pid)
+{
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info li;
+	struct bpf_link *link;
+
+	memset(&li, 0, sizeof(li));
+	li.task.pid = (__u32)pid;
+	opts.link_info = &li;
+	opts.link_info_len = sizeof(li);
+	link = bpf_program__attach_iter(r->skel->progs.taskregs, &opts);
+	if (link)
+		return link;
+	/* a kernel without per-process task iterators: every task, filtered by the program */
+	return bpf_program__attach_iter(r->skel->progs.taskregs, NULL);
+}
+
+static int read_bpf(struct taskregs *r, pid_t pid, struct task_regs **out, size_t *n)
+{
+	struct taskregs_rec rec;
+	size_t cap = 0, got = 0;
+	int fd, err = 0;
+
+	if (r->link_pid != pid || !r->link) {
+		if (r->link)
+			bpf_link__destroy(r->link);
+		r->link_pid = pid;
+		r->link = attach_pid(r, pid);
+		if (!r->link)
+			return -errno;
+	}
+	r->skel->bss->target_tgid = (__u32)pid;
+	fd = bpf_iter_create(bpf_link__fd(r->link));
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t k = read(fd, (char *)&rec + got, sizeof(rec) - got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			err = -errno;
+			break;
+		}
+		if (!k)
+			break;
+		got += (size_t)k;
+		if (got < sizeof(rec))
+			continue;
+		got = 0;
+		GROW(*out, cap, *n + 1);
+		struct task_regs *t = &(*out)[(*n)++];
+
+		memset(t, 0, sizeof(*t));
+		t->tid = (pid_t)rec.tid;
+		t->state = state_letter(rec.state, rec.exit_state);
+		t->on_cpu = (int)rec.on_cpu;
+		t->switches = rec.nvcsw + rec.nivcsw;
+		t->nr = (long)rec.orig_ax;
+		memcpy(t->regs, rec.regs, sizeof(t->regs));
+		t->regs_ok = TREGS_ALL;
+	}
+	close(fd);
+	return err;
+}
+
+/* ---- /proc -------------------------------------------------------------------------------- */
+
+static int proc_thread(pid_t pid, pid_t tid, struct task_regs *t)
+{
+	char path[96], buf[2048], *p;
+	unsigned long long v[9];
+	unsigned long long vol = 0, invol = 0;
+	int n;
+
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	if (read_small_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	p = strstr(buf, "\nState:");
+	t->state = p ? p[8] == '\t' || p[8] == ' ' ? p[9] : p[8] : '?';
+	p = strstr(buf, "\nvoluntary_ctxt_switches:");
+	if (p)
+		vol = strtoull(p + 25, NULL, 10);
+	p = strstr(buf, "\nnonvoluntary_ctxt_switches:");
+	if (p)
+		invol = strtoull(p + 28, NULL, 10);
+	t->switches = vol + invol;
+	t->nr = -1;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	if (read_small_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	if (!strncmp(buf, "running", 7)) {
+		t->state = 'R';
+		return 0;
+	}
+	n = sscanf(buf, "%lld %llx %llx %llx %llx %llx %llx %llx %llx", (long long *)&v[0], &v[1],
+		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]);
+	if (n == 9) {
+		t->nr = (long)(long long)v[0];
+		t->regs[TREGS_SP] = v[7];
+		t->regs[TREGS_PC] = v[8];
+	} else if (n == 3) {
+		/* "-1 sp pc": asleep outside a syscall; the fields are then the sp and pc */
+		t->regs[TREGS_SP] = v[1];
+		t->regs[TREGS_PC] = v[2];
+	} else {
+		return 0;
+	}
+	t->regs_ok = 1u << TREGS_SP | 1u << TREGS_PC;
+	return 0;
+}
+
+static int read_proc(pid_t pid, struct task_regs **out, size_t *n)
+{
+	char path[64];
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+
+		if (tid <= 0)
+			continue;
+		GROW(*out, cap, *n + 1);
+		if (!proc_thread(pid, tid, &(*out)[*n]))
+			(*n)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+int taskregs_read(struct taskregs *r, pid_t pid, struct task_regs **out, size_t *n)
+{
+	uint64_t t0 = now_mono_ns();
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = r->source == TREGS_BPF ? read_bpf(r, pid, out, n) : read_proc(pid, out, n);
+	if (err && r->source == TREGS_BPF && !*n) {
+		/* the iterator cannot be made for this process: /proc from now on */
+		snprintf(r->why, sizeof(r->why), "the BPF register reader failed: %s",
+			 strerror(-err));
+		r->source = TREGS_PROC;
+		err = read_proc(pid, out, n);
+	}
+	r->ns += now_mono_ns() - t0;
+	r->reads++;
+	return err;
+}
+
+int taskregs_asleep(const struct task_regs *t)
+{
+	return t->state != 'R' && t->state != 'Z' && t->state != 'X' && t->state != '?';
+}
+
+/*
+ * The counts are read before anything else of a reading. Equal counts, and b asleep and off
+ * its CPU: the thread did not leave a CPU between the two readings, and it is off one at the
+ * end, so it never ran in between and its registers and stack did not move. (A thread seen on
+ * its CPU while going to sleep may not have counted that switch yet: it proves nothing.)
+ */
+int taskregs_same_wait(const struct task_regs *a, const struct task_regs *b)
+{
+	return a->tid == b->tid && taskregs_asleep(a) && taskregs_asleep(b) && !b->on_cpu &&
+	       a->switches == b->switches && a->state == b->state && a->nr == b->nr &&
+	       a->regs[TREGS_SP] == b->regs[TREGS_SP] && a->regs[TREGS_PC] == b->regs[TREGS_PC];
+}
