@@ -146,8 +146,25 @@ $(OUTPUT)/taskregs.skel.h: $(OUTPUT)/bpf/taskregs.tmp.bpf.o
 	$(Q)$(BPFTOOL) gen object $(OUTPUT)/taskregs.bpf.o $<
 	$(Q)$(BPFTOOL) gen skeleton $(OUTPUT)/taskregs.bpf.o name taskregs_bpf > $@
 
+# The same program without CO-RE, and the facts of the kernel it was built on (its build-id,
+# the id of bpf_iter_task): the doctor loads it directly when it runs on that kernel.
+$(OUTPUT)/bpf/taskregs_fixed.tmp.bpf.o: bpf/taskregs.bpf.c bpf/taskregs_rec.h $(OUTPUT)/vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -DTASKREGS_FIXED -I$(OUTPUT) \
+		-Ibpf $(CLANG_BPF_SYS_INCLUDES) -Wall -Werror -c $< -o $@
+
+$(OUTPUT)/taskregs_fixed.skel.h: $(OUTPUT)/bpf/taskregs_fixed.tmp.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen object $(OUTPUT)/taskregs_fixed.bpf.o $<
+	$(Q)$(BPFTOOL) gen skeleton $(OUTPUT)/taskregs_fixed.bpf.o name taskregs_fixed_bpf > $@
+
+$(OUTPUT)/taskregs_btf.h: $(OUTPUT)/vmlinux.h tools/btf_facts.sh
+	$(call msg,GEN,$@)
+	$(Q)tools/btf_facts.sh "$(BPFTOOL)" "$(if $(VMLINUX_H),,$(VMLINUX_BTF))" $(OUTPUT)/vmlinux.h > $@
+
 # ---- user space ---------------------------------------------------------------------------
-$(OUTPUT)/tools/%.o: tools/%.c $(OUTPUT)/conlab.skel.h $(OUTPUT)/taskregs.skel.h | $(OUTPUT)/tools
+$(OUTPUT)/tools/%.o: tools/%.c $(OUTPUT)/conlab.skel.h $(OUTPUT)/taskregs.skel.h \
+		    $(OUTPUT)/taskregs_fixed.skel.h $(OUTPUT)/taskregs_btf.h | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 

@@ -7,8 +7,15 @@
  * space, which its switch counts then show.
  *
  * Built into its own object and skeleton: the doctor loads this program alone, not the
- * recorder's probes and maps.
+ * recorder's probes and maps. Built twice: with CO-RE relocations (any kernel with BTF, at
+ * the price of libbpf parsing the kernel's 5 MB BTF at every load), and with
+ * TASKREGS_FIXED, the offsets of the kernel it was built on and no map at all, which
+ * tools/taskregs.c loads with one bpf() call when the running kernel's BTF is the one it was
+ * built against.
  */
+#ifdef TASKREGS_FIXED
+#define BPF_NO_PRESERVE_ACCESS_INDEX
+#endif
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -18,8 +25,14 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#ifdef TASKREGS_FIXED
+/* the iterator link visits the target's threads only (kernel 6.1+, as the build kernel) */
+#define TARGET_OK(task) 1
+#else
 /* the process asked about: the iterator walks every task when the kernel cannot filter */
 __u32 target_tgid;
+#define TARGET_OK(task) ((task)->tgid == target_tgid)
+#endif
 
 SEC("iter/task")
 int taskregs(struct bpf_iter__task *ctx)
@@ -28,7 +41,7 @@ int taskregs(struct bpf_iter__task *ctx)
 	struct taskregs_rec r = {};
 	struct pt_regs *regs;
 
-	if (!task || task->tgid != target_tgid || (task->flags & PF_KTHREAD))
+	if (!task || !TARGET_OK(task) || (task->flags & PF_KTHREAD))
 		return 0;
 	/* the counts first: user space proves with them that nothing read after moved */
 	r.nvcsw = task->nvcsw;

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include "taskregs.h"
 #include "taskregs_rec.h"
 #include "taskregs.skel.h"
+#include "taskregs_fixed.skel.h"
+#include "taskregs_btf.h"
 #include "util.h"
 
 /* libbpf's messages would be noise here: when the loader fails we say why in one line */
@@ -27,19 +30,77 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-void taskregs_open(struct taskregs *r)
+/* The running kernel's GNU build-id, in hex, from the ELF notes of /sys/kernel/notes. */
+static int kernel_build_id(char *hex, size_t n)
 {
-	libbpf_print_fn_t old = libbpf_set_print(quiet);
-	uint64_t t0 = now_mono_ns();
+	uint8_t d[4096];
+	ssize_t len;
+	size_t i = 0;
+	int fd = open("/sys/kernel/notes", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	len = read(fd, d, sizeof(d));
+	close(fd);
+	while (len > 0 && i + 12 <= (size_t)len) {
+		uint32_t nsz, dsz, type;
+		size_t off;
+
+		memcpy(&nsz, d + i, 4);
+		memcpy(&dsz, d + i + 4, 4);
+		memcpy(&type, d + i + 8, 4);
+		off = i + 12 + ((nsz + 3) & ~3u);
+		if (off + dsz > (size_t)len)
+			break;
+		if (nsz == 4 && !memcmp(d + i + 12, "GNU", 4) && type == 3 && dsz * 2 < n) {
+			for (uint32_t k = 0; k < dsz; k++)
+				snprintf(hex + 2 * k, 3, "%02x", d[off + k]);
+			return 0;
+		}
+		i = off + ((dsz + 3) & ~3u);
+	}
+	return -1;
+}
+
+/* Is the running kernel the one we were built on? Same vmlinux, same BTF and layouts. */
+static int same_kernel(void)
+{
+	char id[128];
+
+	return TASKREGS_ITER_BTF_ID && TASKREGS_KERNEL_BUILD_ID[0] &&
+	       !kernel_build_id(id, sizeof(id)) && !strcmp(id, TASKREGS_KERNEL_BUILD_ID);
+}
+
+/* The fixed build: its instructions need no relocation, one bpf(BPF_PROG_LOAD) loads them. */
+static int load_fixed(struct taskregs *r)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_TRACE_ITER,
+		    .attach_btf_id = TASKREGS_ITER_BTF_ID);
+	struct taskregs_fixed_bpf *f = taskregs_fixed_bpf__open();
+	const struct bpf_program *p;
+
+	if (!f)
+		return -errno;
+	p = f->progs.taskregs;
+	r->prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "taskregs", "Dual BSD/GPL",
+				   bpf_program__insns(p), bpf_program__insn_cnt(p), &po);
+	taskregs_fixed_bpf__destroy(f);
+	if (r->prog_fd < 0)
+		return r->prog_fd;
+	r->fixed = 1;
+	return 0;
+}
+
+static int load_core(struct taskregs *r)
+{
 	int err;
 
-	memset(r, 0, sizeof(*r));
-	r->source = TREGS_PROC;
 	r->skel = taskregs_bpf__open();
 	if (!r->skel) {
+		err = -errno;
 		snprintf(r->why, sizeof(r->why), "cannot open the BPF register reader: %s",
-			 strerror(errno));
-		goto out;
+			 strerror(-err));
+		return err;
 	}
 	err = taskregs_bpf__load(r->skel);
 	if (err) {
@@ -47,9 +108,30 @@ void taskregs_open(struct taskregs *r)
 			 strerror(-err));
 		taskregs_bpf__destroy(r->skel);
 		r->skel = NULL;
+		return err;
+	}
+	r->prog_fd = bpf_program__fd(r->skel->progs.taskregs);
+	return 0;
+}
+
+void taskregs_open(struct taskregs *r)
+{
+	libbpf_print_fn_t old = libbpf_set_print(quiet);
+	uint64_t t0 = now_mono_ns();
+
+	memset(r, 0, sizeof(*r));
+	r->source = TREGS_PROC;
+	r->prog_fd = -1;
+	r->link_fd = -1;
+	if (getenv("CONLAB_REGS") && !strcmp(getenv("CONLAB_REGS"), "proc")) {
+		snprintf(r->why, sizeof(r->why), "CONLAB_REGS=proc");
 		goto out;
 	}
-	r->source = TREGS_BPF;
+	/* libbpf parses the kernel's whole 5 MB BTF for CO-RE and to find the iterator's
+	 * attach point (60-400 ms measured on a loaded machine): skip both when the kernel is
+	 * the one we were built on */
+	if ((same_kernel() && !load_fixed(r)) || !load_core(r))
+		r->source = TREGS_BPF;
 out:
 	libbpf_set_print(old);
 	r->load_ns = now_mono_ns() - t0;
@@ -58,11 +140,14 @@ out:
 
 void taskregs_close(struct taskregs *r)
 {
-	if (r->link)
-		bpf_link__destroy(r->link);
+	if (r->link_fd >= 0)
+		close(r->link_fd);
 	if (r->skel)
 		taskregs_bpf__destroy(r->skel);
+	else if (r->prog_fd >= 0)
+		close(r->prog_fd);
 	memset(r, 0, sizeof(*r));
+	r->prog_fd = r->link_fd = -1;
 }
 
 const char *taskregs_source_name(const struct taskregs *r)
@@ -86,21 +171,21 @@ static char state_letter(uint32_t state, uint32_t exit_state)
 	return 'S';
 }
 
-static struct bpf_link *attach_pid(struct taskregs *r, pid_t pid)
+static int attach_pid(struct taskregs *r, pid_t pid)
 {
-	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
 	union bpf_iter_link_info li;
-	struct bpf_link *link;
+	int fd;
 
 	memset(&li, 0, sizeof(li));
 	li.task.pid = (__u32)pid;
-	opts.link_info = &li;
-	opts.link_info_len = sizeof(li);
-	link = bpf_program__attach_iter(r->skel->progs.taskregs, &opts);
-	if (link)
-		return link;
+	opts.iter_info = &li;
+	opts.iter_info_len = sizeof(li);
+	fd = bpf_link_create(r->prog_fd, 0, BPF_TRACE_ITER, &opts);
+	if (fd >= 0 || r->fixed)
+		return fd;
 	/* a kernel without per-process task iterators: every task, filtered by the program */
-	return bpf_program__attach_iter(r->skel->progs.taskregs, NULL);
+	return bpf_link_create(r->prog_fd, 0, BPF_TRACE_ITER, NULL);
 }
 
 static int read_bpf(struct taskregs *r, pid_t pid, struct task_regs **out, size_t *n)
@@ -109,16 +194,17 @@ static int read_bpf(struct taskregs *r, pid_t pid, struct task_regs **out, size_
 	size_t cap = 0, got = 0;
 	int fd, err = 0;
 
-	if (r->link_pid != pid || !r->link) {
-		if (r->link)
-			bpf_link__destroy(r->link);
+	if (r->link_pid != pid || r->link_fd < 0) {
+		if (r->link_fd >= 0)
+			close(r->link_fd);
 		r->link_pid = pid;
-		r->link = attach_pid(r, pid);
-		if (!r->link)
-			return -errno;
+		r->link_fd = attach_pid(r, pid);
+		if (r->link_fd < 0)
+			return r->link_fd;
 	}
-	r->skel->bss->target_tgid = (__u32)pid;
-	fd = bpf_iter_create(bpf_link__fd(r->link));
+	if (r->skel)
+		r->skel->bss->target_tgid = (__u32)pid;
+	fd = bpf_iter_create(r->link_fd);
 	if (fd < 0)
 		return -errno;
 	for (;;) {

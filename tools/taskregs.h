@@ -38,16 +38,19 @@ enum taskregs_source { TREGS_BPF, TREGS_PROC };
 
 struct taskregs {
 	enum taskregs_source source;
-	struct taskregs_bpf *skel;	/* NULL with the /proc reader */
-	struct bpf_link *link;		/* the iterator of link_pid's threads */
+	struct taskregs_bpf *skel;	/* the CO-RE build, when it is the one loaded */
+	int prog_fd;			/* the iterator program; -1 with the /proc reader */
+	int link_fd;			/* the iterator of link_pid's threads, -1 none */
 	pid_t link_pid;
+	int fixed;			/* the program built for this very kernel (no CO-RE) */
 	char why[160];			/* why BPF is not used, "" when it is */
 	uint64_t load_ns;		/* loading the BPF reader (most of it: the kernel's BTF) */
 	uint64_t ns;			/* time spent reading registers, loading included */
 	size_t reads;			/* readings of a whole process */
 };
 
-/* Load the BPF reader, or settle for /proc (never fails; r->why says why). */
+/* Load the BPF reader, or settle for /proc (never fails; r->why says why). CONLAB_REGS=proc
+ * in the environment chooses /proc. */
 void taskregs_open(struct taskregs *r);
 void taskregs_close(struct taskregs *r);
 const char *taskregs_source_name(const struct taskregs *r);
