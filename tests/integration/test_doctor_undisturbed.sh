@@ -89,6 +89,9 @@ for ((i = 1; i <= RUNS; i++)); do
 done
 t1=$(date +%s%N)
 echo "     ($RUNS diagnoses of 7 processes in $(( (t1 - t0) / 1000000 )) ms)"
+# and once with the registers from /proc (the fallback without BPF)
+CONLAB_REGS=proc "$CONLAB" deadlock -p "$ROOTP" --format json -o "$TMP/proc.json" 2> /dev/null
+echo $? > "$TMP/proc.rc"
 state $HUNG > "$TMP/after"
 touch "$TMP/stop"
 wait_line "$TMP/nanosleep.out" '^result=' 3
@@ -129,6 +132,17 @@ for i in range(1, runs + 1):
            any(f["function"] == "sleep_once" for f in t["stack"]):
             seen.add(t["tid"])
 assert seen == set(tids), seen
+PY
+check "registers from /proc: exit 1, the same cycle, stacks through write_once, no stop" \
+	python3 - "$TMP" "$PP" "$PC" <<'PY'
+import json, sys
+tmp, pp, pc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+j = json.load(open(f"{tmp}/proc.json"))
+assert open(f"{tmp}/proc.rc").read().strip() == "1"
+assert j["snapshot"]["regs_source"] == "proc" and j["snapshot"]["threads_stopped"] == 0
+assert ("cross-process", sorted([pp, pc])) in [(d["kind"], sorted(d["pids"])) for d in j["deadlocks"]]
+w = [t for t in j["threads"] if t["tid"] == pc][0]
+assert "write_once" in [f["function"] for f in w["stack"]], w["stack"]
 PY
 if diff "$TMP/before" "$TMP/after" > "$TMP/diff"; then
 	pass "pipe, socket write, partial read: every thread in the same call, same switch counts"
@@ -182,5 +196,22 @@ check "control: a stopped nanosleep is restarted, seen as an extra switch" \
 	"$TMP/c.nanosleep"
 check "control: a stopped epoll_wait fails with EINTR" \
 	grep -qE '^result=epoll calls=[0-9]+ disturbed=[1-9][0-9]* eintr=[1-9]' "$TMP/c.epoll"
+
+# ---- running threads: listed, not read; read only when --stop-running asks --------------
+start_bg cp "$WL/cpuburn" --threads 1 --ms 60000
+for ((i = 0; i < 100; i++)); do [ "$(ls /proc/"$cp"/task 2> /dev/null | wc -l)" = 2 ] && break; sleep 0.05; done
+"$CONLAB" deadlock -p "$cp" --format json -o "$TMP/burn.json" 2> /dev/null
+"$CONLAB" deadlock -p "$cp" --format json -o "$TMP/burn-stop.json" --stop-running 2> /dev/null
+check "a running thread: listed as running, no stack, not stopped" pyjson "$TMP/burn.json" "
+[(t['state'], t['stack'], t['stop_us']) for t in j['threads'] if t['comm'] == 'burn-0'] ==
+  [('running', [], 0)] and j['snapshot']['threads_stopped'] == 0 and
+j['snapshot']['running_not_read'] == 1"
+check "--stop-running: the running thread stopped once, its stack taken" pyjson "$TMP/burn-stop.json" "
+[t['state'] for t in j['threads'] if t['comm'] == 'burn-0'] == ['running'] and
+any(f['function'] == 'burn' or (f['file'] or '').endswith('cpuburn.c')
+    for t in j['threads'] if t['comm'] == 'burn-0' for f in t['stack']) and
+j['snapshot']['threads_stopped'] == 1"
+"$CONLAB" deadlock --help | grep -q -- '--stop-running .*STOPPING' &&
+	pass "help: --stop-running says it stops threads" || fail "help: --stop-running says it stops threads"
 
 finish
