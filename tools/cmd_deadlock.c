@@ -21,6 +21,7 @@
 #include "doctor_report.h"
 #include "idmap.h"
 #include "livedeadlock.h"
+#include "procmaps.h"
 #include "snapshot.h"
 #include "stackwalk.h"
 #include "taskregs.h"
@@ -139,9 +140,48 @@ static void mark_live(struct doctor *d, struct wg_thread *t, const char *why)
 	d->moved++;
 }
 
+/* Process q maps the byte at file offset off of path, executable: its address there. */
+static int same_code_in(const struct snap_proc *q, const char *path, uint64_t off, uint64_t *addr)
+{
+	for (size_t i = 0; q->maps_ok && i < q->maps.n; i++) {
+		const struct map_entry *e = &q->maps.v[i];
+
+		if ((e->prot & MAP_PROT_X) && off >= e->pgoff && off - e->pgoff < e->end - e->start &&
+		    !strcmp(e->path, path)) {
+			*addr = e->start + (off - e->pgoff);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The symbolizer for a pc of process pi, and the address to look up there. Processes of the
+ * same program (the children of a fork, several runs of one binary) share the symbolizer of
+ * the first of them that maps the same file: libdwfl then reads (and inflates) a library's
+ * debug information once per diagnosis instead of once per process.
+ */
+static struct symbolizer *sym_for_pc(struct doctor *d, int pi, uint64_t pc, uint64_t *look)
+{
+	const struct waitgraph *g = &d->snap.g;
+	const struct snap_proc *p = &d->snap.sp[pi];
+	const struct map_entry *e = p->maps_ok ? procmaps_find(&p->maps, pc) : NULL;
+
+	*look = pc;
+	if (e && e->path[0] == '/' && !strstr(e->path, " (deleted)") && g->procs[pi].exe) {
+		uint64_t off = e->pgoff + (pc - e->start);
+
+		for (int q = 0; q < pi; q++)
+			if (d->syms[q] && g->procs[q].exe && !strcmp(g->procs[q].exe, g->procs[pi].exe) &&
+			    same_code_in(&d->snap.sp[q], e->path, off, look))
+				return d->syms[q];
+	}
+	return sym_for(d, g->procs[pi].pid);
+}
+
 static void set_stack(struct doctor *d, int64_t ti, const struct stackwalk_thread *w)
 {
-	struct symbolizer *sym = sym_for(d, d->walking);
+	int pi = wg_find_process(&d->snap.g, d->walking);
 	struct wg_thread *t = &d->snap.g.threads[ti];
 	const char *funcs[STACKWALK_MAX_FRAMES * 2];
 	size_t n = w->n;
@@ -154,9 +194,13 @@ static void set_stack(struct doctor *d, int64_t ti, const struct stackwalk_threa
 		struct wg_frame *fr = &t->stack[i];
 		struct sym_code c = { 0 };
 
+		struct symbolizer *sym;
+		uint64_t look;
+
 		fr->pc = w->pcs[i];
+		sym = pi >= 0 ? sym_for_pc(d, pi, w->pcs[i], &look) : NULL;
 		if (sym)
-			symbolizer__code(sym, w->pcs[i], w->retaddr[i] ? SYM_RETADDR : 0, &c);
+			symbolizer__code(sym, look, w->retaddr[i] ? SYM_RETADDR : 0, &c);
 		fr->func = c.func ? xstrdup(c.func) : NULL;
 		fr->off = c.off;
 		fr->file = c.file ? xstrdup(c.file) : NULL;
@@ -225,7 +269,6 @@ static void walk_stacks(struct doctor *d)
 		char err[256];
 
 		d->walking = g->procs[p].pid;
-		sym_for(d, d->walking);
 		if (stackwalk_pid(d->walking, &wo, on_stack, d, &st, err, sizeof(err)))
 			add_warning(d, "no stacks for pid %d: %s", (int)d->walking, err);
 		d->meta.stacks_ns += st.total_ns;

@@ -202,15 +202,15 @@ start_bg cp "$WL/cpuburn" --threads 1 --ms 60000
 for ((i = 0; i < 100; i++)); do [ "$(ls /proc/"$cp"/task 2> /dev/null | wc -l)" = 2 ] && break; sleep 0.05; done
 "$CONLAB" deadlock -p "$cp" --format json -o "$TMP/burn.json" 2> /dev/null
 "$CONLAB" deadlock -p "$cp" --format json -o "$TMP/burn-stop.json" --stop-running 2> /dev/null
-check "a running thread: listed as running, no stack, not stopped" pyjson "$TMP/burn.json" "
+check "a running thread: listed as running, no stack, not stopped" pyjson "$TMP/burn.json" "(
 [(t['state'], t['stack'], t['stop_us']) for t in j['threads'] if t['comm'] == 'burn-0'] ==
   [('running', [], 0)] and j['snapshot']['threads_stopped'] == 0 and
-j['snapshot']['running_not_read'] == 1"
-check "--stop-running: the running thread stopped once, its stack taken" pyjson "$TMP/burn-stop.json" "
+j['snapshot']['running_not_read'] == 1)"
+check "--stop-running: the running thread stopped once, its stack taken" pyjson "$TMP/burn-stop.json" "(
 [t['state'] for t in j['threads'] if t['comm'] == 'burn-0'] == ['running'] and
 any(f['function'] == 'burn' or (f['file'] or '').endswith('cpuburn.c')
     for t in j['threads'] if t['comm'] == 'burn-0' for f in t['stack']) and
-j['snapshot']['threads_stopped'] == 1"
+j['snapshot']['threads_stopped'] == 1)"
 "$CONLAB" deadlock --help | grep -q -- '--stop-running .*STOPPING' &&
 	pass "help: --stop-running says it stops threads" || fail "help: --stop-running says it stops threads"
 
