@@ -240,28 +240,12 @@ static int read_bpf(struct taskregs *r, pid_t pid, struct task_regs **out, size_
 
 /* ---- /proc -------------------------------------------------------------------------------- */
 
-static int proc_thread(pid_t pid, pid_t tid, struct task_regs *t)
+/* The fields of /proc/.../syscall into v[], how many in *n; "running": state 'R'. */
+static int proc_syscall(pid_t pid, pid_t tid, struct task_regs *t, unsigned long long *v, int *n)
 {
-	char path[96], buf[2048], *p;
-	unsigned long long v[9];
-	unsigned long long vol = 0, invol = 0;
-	int n;
+	char path[96], buf[512];
 
-	memset(t, 0, sizeof(*t));
-	t->tid = tid;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	if (read_small_file(path, buf, sizeof(buf)) <= 0)
-		return -1;
-	p = strstr(buf, "\nState:");
-	t->state = p ? p[8] == '\t' || p[8] == ' ' ? p[9] : p[8] : '?';
-	p = strstr(buf, "\nvoluntary_ctxt_switches:");
-	if (p)
-		vol = strtoull(p + 25, NULL, 10);
-	p = strstr(buf, "\nnonvoluntary_ctxt_switches:");
-	if (p)
-		invol = strtoull(p + 28, NULL, 10);
-	t->switches = vol + invol;
-	t->nr = -1;
+	*n = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
 	if (read_small_file(path, buf, sizeof(buf)) <= 0)
 		return -1;
@@ -269,8 +253,57 @@ static int proc_thread(pid_t pid, pid_t tid, struct task_regs *t)
 		t->state = 'R';
 		return 0;
 	}
-	n = sscanf(buf, "%lld %llx %llx %llx %llx %llx %llx %llx %llx", (long long *)&v[0], &v[1],
-		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]);
+	*n = sscanf(buf, "%lld %llx %llx %llx %llx %llx %llx %llx %llx", (long long *)&v[0], &v[1],
+		    &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]);
+	return 0;
+}
+
+/* State letter and voluntary + involuntary context switches of one thread. */
+static int read_status(pid_t pid, pid_t tid, char *state, uint64_t *switches)
+{
+	char path[96], buf[2048], *p;
+	unsigned long long vol = 0, invol = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	if (read_small_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	p = strstr(buf, "\nState:");
+	*state = p ? p[8] == '\t' || p[8] == ' ' ? p[9] : p[8] : '?';
+	p = strstr(buf, "\nvoluntary_ctxt_switches:");
+	if (p)
+		vol = strtoull(p + 25, NULL, 10);
+	p = strstr(buf, "\nnonvoluntary_ctxt_switches:");
+	if (p)
+		invol = strtoull(p + 28, NULL, 10);
+	*switches = vol + invol;
+	return 0;
+}
+
+/*
+ * /proc/.../syscall is read while the thread is off its CPU (the kernel waits for that), and
+ * between two readings of its switch count: equal counts, and no switch happened while the
+ * registers were read, so they and the count belong together. Otherwise it is moving ('R').
+ */
+static int proc_thread(pid_t pid, pid_t tid, struct task_regs *t)
+{
+	char state2;
+	unsigned long long v[9];
+	uint64_t sw2;
+	int n;
+
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	if (read_status(pid, tid, &t->state, &t->switches))
+		return -1;
+	t->nr = -1;
+	if (proc_syscall(pid, tid, t, v, &n) < 0)
+		return -1;
+	if (read_status(pid, tid, &state2, &sw2))
+		return -1;
+	if (sw2 != t->switches || state2 != t->state)
+		t->state = 'R';
+	if (t->state == 'R')
+		return 0;
 	if (n == 9) {
 		t->nr = (long)(long long)v[0];
 		t->regs[TREGS_SP] = v[7];
