@@ -81,10 +81,12 @@ USER_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SAN_CFLAGS) -D_GNU_SOURCE -I$(OUTP
 USER_LDFLAGS := $(LDFLAGS) $(SAN_LDFLAGS)
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf libdw libzstd 2>/dev/null) -lelf -lz -lm -lpthread
 
-# BPF: one object and one skeleton from every bpf/*.bpf.c.
+# BPF: one object and one skeleton from every bpf/*.bpf.c but the doctor's register reader,
+# which is loaded alone (its own skeleton, taskregs.skel.h).
 # sched.bpf.c defines the shared maps; libbpf 1.1's linker needs the definitions before the
 # objects that declare them extern, so it goes first.
-BPF_SRCS := bpf/sched.bpf.c $(filter-out bpf/sched.bpf.c,$(wildcard bpf/*.bpf.c))
+BPF_ALONE := bpf/taskregs.bpf.c
+BPF_SRCS := bpf/sched.bpf.c $(filter-out bpf/sched.bpf.c $(BPF_ALONE),$(wildcard bpf/*.bpf.c))
 BPF_TMPS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.tmp.bpf.o,$(BPF_SRCS))
 CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
@@ -139,8 +141,30 @@ $(OUTPUT)/conlab.skel.h: $(OUTPUT)/conlab.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name conlab_bpf > $@
 
+$(OUTPUT)/taskregs.skel.h: $(OUTPUT)/bpf/taskregs.tmp.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen object $(OUTPUT)/taskregs.bpf.o $<
+	$(Q)$(BPFTOOL) gen skeleton $(OUTPUT)/taskregs.bpf.o name taskregs_bpf > $@
+
+# The same program without CO-RE, and the facts of the kernel it was built on (its build-id,
+# the id of bpf_iter_task): the doctor loads it directly when it runs on that kernel.
+$(OUTPUT)/bpf/taskregs_fixed.tmp.bpf.o: bpf/taskregs.bpf.c bpf/taskregs_rec.h $(OUTPUT)/vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -DTASKREGS_FIXED -I$(OUTPUT) \
+		-Ibpf $(CLANG_BPF_SYS_INCLUDES) -Wall -Werror -c $< -o $@
+
+$(OUTPUT)/taskregs_fixed.skel.h: $(OUTPUT)/bpf/taskregs_fixed.tmp.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen object $(OUTPUT)/taskregs_fixed.bpf.o $<
+	$(Q)$(BPFTOOL) gen skeleton $(OUTPUT)/taskregs_fixed.bpf.o name taskregs_fixed_bpf > $@
+
+$(OUTPUT)/taskregs_btf.h: $(OUTPUT)/vmlinux.h tools/btf_facts.sh
+	$(call msg,GEN,$@)
+	$(Q)tools/btf_facts.sh "$(BPFTOOL)" "$(if $(VMLINUX_H),,$(VMLINUX_BTF))" $(OUTPUT)/vmlinux.h > $@
+
 # ---- user space ---------------------------------------------------------------------------
-$(OUTPUT)/tools/%.o: tools/%.c $(OUTPUT)/conlab.skel.h | $(OUTPUT)/tools
+$(OUTPUT)/tools/%.o: tools/%.c $(OUTPUT)/conlab.skel.h $(OUTPUT)/taskregs.skel.h \
+		    $(OUTPUT)/taskregs_fixed.skel.h $(OUTPUT)/taskregs_btf.h | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 

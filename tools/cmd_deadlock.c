@@ -2,9 +2,10 @@
 /*
  * cmd_deadlock.c — `conlab deadlock -p PID`: what is stuck on what, in one command.
  *
- * The recipe: snapshot /proc and memory (no stop) → walk each thread's stack (one thread
- * stopped at a time) and symbolize it → reclassify waits with the stack → name the objects →
- * read the waits again (what moved is not stuck) → analyze → render.
+ * The recipe: snapshot /proc and memory (no stop) → read each sleeping thread's stack from its
+ * saved registers and memory, without stopping it, and symbolize it (running threads only
+ * with --stop-running) → reclassify waits with the stack → name the objects → read the waits
+ * again (what moved is not stuck) → analyze → render.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,14 +21,16 @@
 #include "doctor_report.h"
 #include "idmap.h"
 #include "livedeadlock.h"
+#include "procmaps.h"
 #include "snapshot.h"
 #include "stackwalk.h"
+#include "taskregs.h"
 #include "symbolize.h"
 #include "util.h"
 
 static const char usage[] =
 	"Usage: conlab deadlock -p PID [--format text|json|dot] [-o FILE] [--no-stacks]\n"
-	"                       [--no-children] [--max-frames N] [--native]\n"
+	"                       [--no-children] [--max-frames N] [--native] [--stop-running]\n"
 	"\n"
 	"Diagnose a hung process now, with no tracing beforehand: which threads are stuck on\n"
 	"what, lock cycles with the threads and locks involved, locks whose owner thread does\n"
@@ -35,9 +38,11 @@ static const char usage[] =
 	"any more, and waits across processes (wait4 on a child blocked on a full pipe).\n"
 	"Threads that run, sleep with a timeout or wait for input are listed as not stuck.\n"
 	"\n"
-	"It reads /proc/PID/task/*/syscall and the futex words (process_vm_readv), then takes\n"
-	"each thread's stack with ptrace, stopping one thread at a time for about a millisecond;\n"
-	"the process continues as before. Child processes are included.\n"
+	"It reads /proc/PID/task/*/syscall and the futex words (process_vm_readv), and the stack\n"
+	"of each sleeping thread from the registers saved when it entered the kernel (a BPF task\n"
+	"iterator) and its memory. No thread is stopped, interrupted or signalled: a blocked\n"
+	"call, even one that has moved part of its data, goes on as if nobody had looked.\n"
+	"Running threads are listed as running, without a stack. Child processes are included.\n"
 	"\n"
 	"A CPython 3.11 process is read as Python, from its memory alone: threads by their\n"
 	"threading names, Python stacks with lines, the lock, Queue, Event or Thread each one\n"
@@ -49,12 +54,15 @@ static const char usage[] =
 	"  -p, --pid PID        the process to diagnose\n"
 	"  -f, --format FMT     text (default), json, or dot (the wait-for graph)\n"
 	"  -o, --output FILE    write the report to FILE instead of stdout\n"
-	"      --no-stacks      do not ptrace at all: no C stacks, /proc and memory only\n"
+	"      --no-stacks      no C stacks: /proc and memory only\n"
 	"                       (Python stacks come from memory: they are still there)\n"
 	"      --no-children    leave child processes out\n"
 	"      --max-frames N   frames per stack (default 64)\n"
 	"      --native         Python threads: the C frames too, each eval-loop frame with\n"
 	"                       the Python frames it runs\n"
+	"      --stop-running   also take the stacks of running threads by STOPPING them, one\n"
+	"                       at a time (ptrace); a thread that enters a blocking call just\n"
+	"                       then may see it end early (EINTR, a short read or write)\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status:\n"
@@ -74,6 +82,7 @@ struct doctor {
 	struct symbolizer **syms;	/* per process of snap.g.procs, lazily */
 	struct idmap tids;		/* tid -> thread index */
 	pid_t walking;			/* the process being walked */
+	size_t moved;			/* threads found live while their stacks were read */
 	struct doctor_meta meta;
 	char warning[512];
 };
@@ -112,29 +121,86 @@ static void python_warning(void *ctx, const char *line)
 	add_warning(ctx, "%s", line);
 }
 
-static void on_stack(pid_t tid, const uint64_t *pcs, const uint8_t *retaddr, size_t n,
-		     uint64_t stop_ns, const char *err, void *arg)
+/* The registers the stack was unwound from belong to the wait the snapshot classified: same
+ * syscall, same stack and instruction pointers (both come from the same saved registers). */
+static int same_call(const struct snap_thread *st, const struct task_regs *r)
 {
-	struct doctor *d = arg;
-	int64_t ti = idmap_get(&d->tids, (uint64_t)tid);
-	struct symbolizer *sym = sym_for(d, d->walking);
-	struct wg_thread *t;
-	const char *funcs[STACKWALK_MAX_FRAMES * 2];
+	if (st->nr != r->nr)
+		return 0;
+	return st->nr < 0 || (st->sp == r->regs[TREGS_SP] && st->pc == r->regs[TREGS_PC]);
+}
 
-	if (ti < 0)
-		return;		/* a thread born after the snapshot */
-	t = &d->snap.g.threads[ti];
-	t->stop_ns = stop_ns;
-	if (err)
-		wg_set_str(&t->stack_err, err);
+/* A thread the snapshot saw waiting ran while we looked: live, whatever it waited for. */
+static void mark_live(struct doctor *d, struct wg_thread *t, const char *why)
+{
+	if (t->state == WG_RUNNING || t->state == WG_ZOMBIE)
+		return;
+	t->state = WG_RUNNING;
+	wg_set_str(&t->wait_desc, why);
+	d->moved++;
+}
+
+/* Process q maps the byte at file offset off of path, executable: its address there. */
+static int same_code_in(const struct snap_proc *q, const char *path, uint64_t off, uint64_t *addr)
+{
+	for (size_t i = 0; q->maps_ok && i < q->maps.n; i++) {
+		const struct map_entry *e = &q->maps.v[i];
+
+		if ((e->prot & MAP_PROT_X) && off >= e->pgoff && off - e->pgoff < e->end - e->start &&
+		    !strcmp(e->path, path)) {
+			*addr = e->start + (off - e->pgoff);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The symbolizer for a pc of process pi, and the address to look up there. Processes of the
+ * same program (the children of a fork, several runs of one binary) share the symbolizer of
+ * the first of them that maps the same file: libdwfl then reads (and inflates) a library's
+ * debug information once per diagnosis instead of once per process.
+ */
+static struct symbolizer *sym_for_pc(struct doctor *d, int pi, uint64_t pc, uint64_t *look)
+{
+	const struct waitgraph *g = &d->snap.g;
+	const struct snap_proc *p = &d->snap.sp[pi];
+	const struct map_entry *e = p->maps_ok ? procmaps_find(&p->maps, pc) : NULL;
+
+	*look = pc;
+	if (e && e->path[0] == '/' && !strstr(e->path, " (deleted)") && g->procs[pi].exe) {
+		uint64_t off = e->pgoff + (pc - e->start);
+
+		for (int q = 0; q < pi; q++)
+			if (d->syms[q] && g->procs[q].exe && !strcmp(g->procs[q].exe, g->procs[pi].exe) &&
+			    same_code_in(&d->snap.sp[q], e->path, off, look))
+				return d->syms[q];
+	}
+	return sym_for(d, g->procs[pi].pid);
+}
+
+static void set_stack(struct doctor *d, int64_t ti, const struct stackwalk_thread *w)
+{
+	int pi = wg_find_process(&d->snap.g, d->walking);
+	struct wg_thread *t = &d->snap.g.threads[ti];
+	const char *funcs[STACKWALK_MAX_FRAMES * 2];
+	size_t n = w->n;
+
+	t->stop_ns = w->stop_ns;
+	if (w->err)
+		wg_set_str(&t->stack_err, w->err);
 	t->stack = xcalloc(n ? n : 1, sizeof(*t->stack));
 	for (size_t i = 0; i < n; i++) {
 		struct wg_frame *fr = &t->stack[i];
 		struct sym_code c = { 0 };
 
-		fr->pc = pcs[i];
+		struct symbolizer *sym;
+		uint64_t look;
+
+		fr->pc = w->pcs[i];
+		sym = pi >= 0 ? sym_for_pc(d, pi, w->pcs[i], &look) : NULL;
 		if (sym)
-			symbolizer__code(sym, pcs[i], retaddr[i] ? SYM_RETADDR : 0, &c);
+			symbolizer__code(sym, look, w->retaddr[i] ? SYM_RETADDR : 0, &c);
 		fr->func = c.func ? xstrdup(c.func) : NULL;
 		fr->off = c.off;
 		fr->file = c.file ? xstrdup(c.file) : NULL;
@@ -148,29 +214,86 @@ static void on_stack(pid_t tid, const uint64_t *pcs, const uint8_t *retaddr, siz
 	snapshot_refine(&d->snap, (int)ti, funcs, n < STACKWALK_MAX_FRAMES * 2 ? n : 0);
 }
 
+static void on_stack(const struct stackwalk_thread *w, void *arg)
+{
+	struct doctor *d = arg;
+	int64_t ti = idmap_get(&d->tids, (uint64_t)w->tid);
+	struct wg_thread *t;
+
+	if (ti < 0)
+		return;		/* a thread born after the snapshot */
+	t = &d->snap.g.threads[ti];
+	switch (w->status) {
+	case SW_ASLEEP:
+		if (!same_call(&d->snap.st[ti], w->regs)) {
+			mark_live(d, t, "its wait changed during the snapshot: making progress");
+			break;
+		}
+		set_stack(d, ti, w);
+		break;
+	case SW_STOPPED:
+		set_stack(d, ti, w);
+		break;
+	case SW_RUNNING:
+		mark_live(d, t, "running");
+		wg_set_str(&t->stack_err, "running: not stopped (--stop-running takes its stack)");
+		break;
+	case SW_MOVED:
+		mark_live(d, t, "ran while its stack was read: making progress");
+		wg_set_str(&t->stack_err, "live: it ran at every reading (--stop-running takes "
+					  "its stack)");
+		break;
+	case SW_GONE:
+		if (t->state != WG_ZOMBIE) {
+			t->state = WG_ZOMBIE;
+			wg_set_str(&t->wait_desc, "exited during the snapshot");
+			d->moved++;
+		}
+		break;
+	}
+}
+
 static void walk_stacks(struct doctor *d)
 {
 	struct waitgraph *g = &d->snap.g;
+	struct taskregs regs;
+	struct stackwalk_opts wo = {
+		.max_frames = d->o->max_frames, .stop_running = d->o->stop_running, .regs = &regs,
+	};
 
+	taskregs_open(&regs);
+	d->meta.regs_load_ns = regs.load_ns;
+	d->meta.regs_ns += regs.load_ns;
 	for (size_t p = 0; p < g->nprocs && !d->meta.interrupted; p++) {
 		struct stackwalk_stats st;
 		char err[256];
 
 		d->walking = g->procs[p].pid;
-		sym_for(d, d->walking);
-		if (stackwalk_pid(d->walking, d->o->max_frames, on_stack, d, &st, err, sizeof(err)))
+		if (stackwalk_pid(d->walking, &wo, on_stack, d, &st, err, sizeof(err)))
 			add_warning(d, "no stacks for pid %d: %s", (int)d->walking, err);
 		d->meta.stacks_ns += st.total_ns;
+		d->meta.regs_ns += st.regs_ns;
+		d->meta.mem_ns += st.mem_ns;
+		d->meta.unwind_ns += st.unwind_ns;
 		d->meta.stop_sum_ns += st.stop_sum_ns;
 		if (st.stop_max_ns > d->meta.stop_max_ns)
 			d->meta.stop_max_ns = st.stop_max_ns;
-		d->meta.stacks_taken += st.threads - st.failed;
+		d->meta.stacks_taken += st.asleep + st.stopped - st.failed;
 		d->meta.stacks_failed += st.failed;
+		d->meta.stacks_running += st.running;
+		d->meta.stacks_moved += st.moved;
+		d->meta.stacks_stopped += st.stopped;
+		d->meta.rereads += st.rereads;
 		if (st.interrupted) {
 			d->meta.interrupted = 1;
 			add_warning(d, "interrupted: some stacks were not taken");
 		}
 	}
+	/* the reader's fallback is worth a word: stacks from sp and pc alone are often short */
+	if (regs.why[0] && regs.source == TREGS_PROC)
+		add_warning(d, "registers from /proc (%s): stacks may be partial", regs.why);
+	d->meta.regs_source = taskregs_source_name(&regs);
+	taskregs_close(&regs);
 }
 
 static uint64_t kind_size(enum wg_obj_kind k)
@@ -446,7 +569,7 @@ int doctor_take(pid_t pid, const struct doctor_opts *o, struct doctor **out)
 		walk_stacks(d);
 	name_objects(d);
 	explain_orphans(d);
-	d->meta.changed = snapshot_recheck(&d->snap);
+	d->meta.changed = snapshot_recheck(&d->snap) + d->moved;
 	/* after the recheck: Python locks become mutexes and joins whose words are not glibc's */
 	t_py = now_mono_ns();
 	doctor_python(&d->snap, python_warning, d);
@@ -498,6 +621,7 @@ int cmd_deadlock(int argc, char **argv)
 		{ "no-children", no_argument, NULL, 'C' },
 		{ "max-frames", required_argument, NULL, 'M' },
 		{ "native", no_argument, NULL, 'N' },
+		{ "stop-running", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -545,6 +669,9 @@ int cmd_deadlock(int argc, char **argv)
 			break;
 		case 'N':
 			o.native = 1;
+			break;
+		case 'R':
+			o.stop_running = 1;
 			break;
 		case 'M':
 			o.max_frames = strtoul(optarg, &end, 10);

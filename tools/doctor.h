@@ -20,7 +20,8 @@ enum doctor_format { DOCTOR_TEXT, DOCTOR_JSON, DOCTOR_DOT };
 struct doctor_opts {
 	enum doctor_format format;
 	const char *output;	/* NULL: stdout */
-	int no_stacks;		/* no ptrace at all: /proc and memory only */
+	int no_stacks;		/* no stacks: /proc and memory only */
+	int stop_running;	/* stop running threads (one at a time) to take their stacks */
 	int no_children;	/* only the process itself, not its descendants */
 	size_t max_frames;
 	int native;		/* Python threads: C frames too */

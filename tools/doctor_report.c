@@ -416,9 +416,13 @@ void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_
 	if (!g->nfindings)
 		fprintf(f, "\nno deadlock: every blocked thread can still be woken by a live "
 			   "thread, a timeout or the outside world.\n");
-	if (m->with_stacks)
-		fprintf(f, "\nsnapshot: %s; threads stopped one at a time, longest stop %s\n",
-			fmt_dur(d1, sizeof(d1), m->total_ns), fmt_dur(d2, sizeof(d2), m->stop_max_ns));
+	if (m->with_stacks && m->stacks_stopped)
+		fprintf(f, "\nsnapshot: %s; %zu running thread%s stopped one at a time, longest stop "
+			   "%s\n", fmt_dur(d1, sizeof(d1), m->total_ns), m->stacks_stopped,
+			m->stacks_stopped == 1 ? "" : "s", fmt_dur(d2, sizeof(d2), m->stop_max_ns));
+	else if (m->with_stacks)
+		fprintf(f, "\nsnapshot: %s; no thread stopped (stacks of sleeping threads read "
+			   "in place)\n", fmt_dur(d1, sizeof(d1), m->total_ns));
 }
 
 /* ---- JSON --------------------------------------------------------------------------------- */
@@ -491,11 +495,20 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 	json_kv_f64(&j, "total_ms", m->total_ns / 1e6);
 	json_kv_f64(&j, "stop_max_us", m->stop_max_ns / 1e3);
 	json_kv_f64(&j, "stop_avg_us",
-		    m->stacks_taken ? m->stop_sum_ns / 1e3 / (double)m->stacks_taken : 0);
+		    m->stacks_stopped ? m->stop_sum_ns / 1e3 / (double)m->stacks_stopped : 0);
 	json_kv_u64(&j, "stacks_taken", m->stacks_taken);
 	json_kv_u64(&j, "stacks_failed", m->stacks_failed);
 	json_kv_u64(&j, "changed", m->changed);
 	json_kv_bool(&j, "interrupted", m->interrupted);
+	json_kv_str(&j, "regs_source", m->regs_source);
+	json_kv_f64(&j, "regs_ms", m->regs_ns / 1e6);
+	json_kv_f64(&j, "regs_load_ms", m->regs_load_ns / 1e6);
+	json_kv_f64(&j, "memory_ms", m->mem_ns / 1e6);
+	json_kv_f64(&j, "unwind_ms", m->unwind_ns / 1e6);
+	json_kv_u64(&j, "threads_stopped", m->stacks_stopped);
+	json_kv_u64(&j, "running_not_read", m->stacks_running);
+	json_kv_u64(&j, "moved_not_read", m->stacks_moved);
+	json_kv_u64(&j, "rereads", m->rereads);
 	json_obj_end(&j);
 
 	json_arr_begin(&j, "processes");

@@ -9,7 +9,10 @@
  *   { "version": 1, "pid": N, "source": "snapshot",
  *     "summary": { "processes", "threads", "stuck", "deadlocks" },
  *     "snapshot": { "proc_ms", "stacks_ms", "python_ms", "total_ms", "stop_max_us", "stop_avg_us",
- *                   "stacks_taken", "stacks_failed", "changed", "interrupted" },
+ *                   "stacks_taken", "stacks_failed", "changed", "interrupted",
+ *                   "regs_source": "bpf"|"proc", "regs_ms" (of which "regs_load_ms"),
+ *                   "memory_ms", "unwind_ms",
+ *                   "threads_stopped", "running_not_read", "moved_not_read", "rereads" },
  *     "processes": [ { "pid", "ppid", "comm", "exe" } ],
  *     "deadlocks": [ { "kind": "cycle"|"cross-process"|"orphaned-owner"|"no-owner",
  *                      "summary": "one line",
@@ -57,6 +60,13 @@ struct doctor_meta {
 	const char *warning;	/* shown at the top when not NULL (no stacks, partial) */
 	const struct doctor_extra *extra;	/* more findings (doctor.h), NULL none */
 	int native;		/* Python threads: print their C frames too */
+	const char *regs_source;	/* "bpf" or "proc": where the registers came from */
+	uint64_t regs_ns, mem_ns, unwind_ns;	/* the stack walk: registers, memory, unwinding */
+	uint64_t regs_load_ns;	/* of regs_ns: loading the register reader */
+	size_t stacks_running;	/* running threads left alone (no stack) */
+	size_t stacks_moved;	/* threads that ran at every reading: live, no stack */
+	size_t stacks_stopped;	/* running threads stopped to take their stacks */
+	size_t rereads;		/* stacks read again because the thread had moved */
 };
 
 void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);

@@ -758,7 +758,7 @@ static int same_wait(const struct snap_thread *a, const struct snap_thread *b)
 		return 0;
 	if (a->nr < 0)
 		return 1;
-	/* a pipe write interrupted by our stop may return short and continue with new args */
+	/* a write loop that made progress is back in write() on the same fd with new args */
 	return a->args[0] == b->args[0];
 }
 
@@ -800,8 +800,8 @@ size_t snapshot_recheck(struct snapshot *s)
 
 		if (th->state != WG_BLOCKED)
 			continue;
-		/* a thread we just detached is briefly running while it re-enters its restarted
-		 * syscall: only a wait that stays different counts as progress */
+		/* a thread stopped by --stop-running, or woken by chance, is briefly running while
+		 * it re-enters its call: only a wait that stays different counts as progress */
 		for (int attempt = 0; attempt < 4; attempt++) {
 			moved = wait_moved(s, i);
 			if (moved <= 0)

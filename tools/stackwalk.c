@@ -1,50 +1,173 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stackwalk.c — one thread at a time: stop it with PTRACE_SEIZE + PTRACE_INTERRUPT, let libdwfl
- * read its registers and unwind with .eh_frame/.debug_frame, detach. We time the window and
- * keep termination signals out of it.
+ * stackwalk.c — every thread's stack, read around the threads rather than by stopping them.
  *
- * libdwfl can attach by itself, but with PTRACE_ATTACH, which stops the thread by sending it
- * SIGSTOP: a walker killed by SIGKILL between the attach and the stop leaves that SIGSTOP
- * queued, and the whole target stops for good once the kernel detaches it. A seized thread
- * gets no signal; a dead tracer's seized threads just run on.
+ * Reading, unwinding and reading again: the second reading proves the first still holds (see
+ * taskregs_same_wait), so a stack is reported only when the thread did not run while its
+ * memory was read. A thread that ran is unwound again from its new registers, up to
+ * STACKWALK_ROUNDS readings; one that keeps running is live and reported so.
+ *
+ * Running threads are stopped only on request, with PTRACE_SEIZE + PTRACE_INTERRUPT rather
+ * than PTRACE_ATTACH: a seized thread gets no signal, so a walker killed by SIGKILL mid-stop
+ * leaves no SIGSTOP queued, and the kernel's detach lets the thread run on.
  */
-#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 
 #include "stackwalk.h"
+#include "unwind.h"
 #include "util.h"
 
-struct walk {
-	stackwalk_cb cb;
-	void *arg;
-	size_t max;
+struct pending {
+	struct task_regs r;	/* the reading being unwound */
 	uint64_t *pcs;
 	uint8_t *ret;
 	size_t n;
-	struct stackwalk_stats *st;
-	sigset_t term;
+	const char *err;
+	int done;
 };
 
-static int frame_cb(Dwfl_Frame *state, void *arg)
-{
-	struct walk *w = arg;
-	Dwarf_Addr pc;
-	bool activation;
+struct walker {
+	const struct stackwalk_opts *o;
+	stackwalk_cb cb;
+	void *arg;
+	struct stackwalk_stats *st;
+	struct unwinder *u;
+	pid_t pid;
+	size_t max;
+	struct task_regs *live;	/* threads found running, or that kept moving */
+	size_t nlive, cap_live;
+};
 
-	if (!dwfl_frame_pc(state, &pc, &activation))
-		return DWARF_CB_ABORT;
-	w->pcs[w->n] = pc;
-	/* an activation (innermost or signal frame) is the exact pc, others return addresses */
-	w->ret[w->n] = !activation;
-	w->n++;
-	return w->n < w->max ? DWARF_CB_OK : DWARF_CB_ABORT;
+static int cmp_tid(const void *a, const void *b)
+{
+	const struct task_regs *x = a, *y = b;
+
+	return (x->tid > y->tid) - (x->tid < y->tid);
 }
+
+static const struct task_regs *find(const struct task_regs *v, size_t n, pid_t tid)
+{
+	struct task_regs key = { .tid = tid };
+
+	return bsearch(&key, v, n, sizeof(*v), cmp_tid);
+}
+
+static void report(struct walker *w, const struct stackwalk_thread *t)
+{
+	struct stackwalk_stats *st = w->st;
+
+	st->threads++;
+	switch (t->status) {
+	case SW_ASLEEP: st->asleep++; break;
+	case SW_STOPPED: st->stopped++; break;
+	case SW_RUNNING: st->running++; break;
+	case SW_MOVED: st->moved++; break;
+	case SW_GONE: break;
+	}
+	if ((t->status == SW_ASLEEP || t->status == SW_STOPPED) && t->err)
+		st->failed++;
+	w->cb(t, w->arg);
+}
+
+static void report_plain(struct walker *w, pid_t tid, enum stackwalk_status s, const char *err)
+{
+	struct stackwalk_thread t = { .tid = tid, .status = s, .err = err };
+
+	report(w, &t);
+}
+
+static void add_live(struct walker *w, const struct task_regs *r)
+{
+	GROW(w->live, w->cap_live, w->nlive + 1);
+	w->live[w->nlive++] = *r;
+}
+
+static int read_sorted(struct walker *w, struct task_regs **v, size_t *n)
+{
+	int err = taskregs_read(w->o->regs, w->pid, v, n);
+
+	if (*n)
+		qsort(*v, *n, sizeof(**v), cmp_tid);
+	return err;
+}
+
+/* One round: unwind every pending thread, read the registers again, settle who held still. */
+static size_t round_once(struct walker *w, struct pending *p, size_t np)
+{
+	struct task_regs *now = NULL;
+	size_t nnow = 0, left = 0;
+
+	for (size_t i = 0; i < np; i++)
+		if (!p[i].done)
+			p[i].n = unwinder_walk(w->u, &p[i].r, p[i].pcs, p[i].ret, w->max, &p[i].err);
+	read_sorted(w, &now, &nnow);
+	for (size_t i = 0; i < np; i++) {
+		const struct task_regs *b;
+
+		if (p[i].done)
+			continue;
+		b = find(now, nnow, p[i].r.tid);
+		if (!b) {
+			p[i].done = 1;
+			report_plain(w, p[i].r.tid, SW_GONE, "exited while it was read");
+		} else if (taskregs_same_wait(&p[i].r, b)) {
+			struct stackwalk_thread t = {
+				.tid = b->tid, .status = SW_ASLEEP, .regs = &p[i].r, .pcs = p[i].pcs,
+				.retaddr = p[i].ret, .n = p[i].n, .err = p[i].err,
+			};
+
+			p[i].done = 1;
+			report(w, &t);
+		} else if (taskregs_asleep(b)) {
+			/* it ran and sleeps again: its new wait is read next round */
+			p[i].r = *b;
+			w->st->rereads++;
+			left++;
+		} else {
+			p[i].done = 1;
+			add_live(w, b);
+		}
+	}
+	free(now);
+	return left;
+}
+
+static void walk_asleep(struct walker *w, const struct task_regs *first, size_t n)
+{
+	struct pending *p = xcalloc(n ? n : 1, sizeof(*p));
+	size_t np = 0, left;
+
+	for (size_t i = 0; i < n; i++) {
+		if (first[i].state == 'Z' || first[i].state == 'X') {
+			report_plain(w, first[i].tid, SW_GONE, "exited");
+		} else if (!taskregs_asleep(&first[i])) {
+			add_live(w, &first[i]);
+		} else {
+			p[np].r = first[i];
+			p[np].pcs = xmalloc(w->max * sizeof(*p[np].pcs));
+			p[np].ret = xmalloc(w->max);
+			np++;
+		}
+	}
+	left = np;
+	for (int round = 0; round < STACKWALK_ROUNDS && left; round++)
+		left = round_once(w, p, np);
+	for (size_t i = 0; i < np; i++) {
+		if (!p[i].done)
+			add_live(w, &p[i].r);	/* it moved at every reading: live */
+		free(p[i].pcs);
+		free(p[i].ret);
+	}
+	free(p);
+}
+
+/* ---- stopping running threads (stop_running) ---------------------------------------------- */
 
 /*
  * Stop tid without a signal. 0 with *sig = the signal it was about to take when it stopped
@@ -73,108 +196,126 @@ static int seize(pid_t tid, int *sig)
 	return 0;
 }
 
-static int thread_cb(Dwfl_Thread *thread, void *arg)
+static int get_regs(pid_t tid, struct task_regs *t)
 {
-	struct walk *w = arg;
-	pid_t tid = dwfl_thread_tid(thread);
-	uint64_t t0, dt;
-	const char *err = NULL;
-	sigset_t pending;
-	int rc, sig;
+	struct user_regs_struct u;
 
-	w->n = 0;
-	t0 = now_mono_ns();
-	rc = seize(tid, &sig);
-	if (rc) {
-		err = strerror(-rc);
-	} else {
-		rc = dwfl_thread_getframes(thread, frame_cb, w);
-		ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
-		/* an unwinder error after some frames is the usual end of a stack, not a failure */
-		if (rc == -1 && w->n == 0)
-			err = dwfl_errmsg(-1);
-	}
-	dt = now_mono_ns() - t0;
-	w->st->threads++;
-	if (err)
-		w->st->failed++;
-	w->st->stop_sum_ns += dt;
-	if (dt > w->st->stop_max_ns)
-		w->st->stop_max_ns = dt;
-	w->cb(tid, w->pcs, w->ret, w->n, dt, err, w->arg);
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &u))
+		return -errno;
+	/* DWARF order (taskregs.h) */
+	const unsigned long long r[TREGS_NREGS] = {
+		u.rax, u.rdx, u.rcx, u.rbx, u.rsi, u.rdi, u.rbp, u.rsp, u.r8,
+		u.r9, u.r10, u.r11, u.r12, u.r13, u.r14, u.r15, u.rip,
+	};
 
-	if (!sigpending(&pending)) {
-		for (int sig = 1; sig < NSIG; sig++) {
-			if (sigismember(&w->term, sig) && sigismember(&pending, sig)) {
-				w->st->interrupted = 1;
-				return DWARF_CB_ABORT;
-			}
-		}
-	}
-	return DWARF_CB_OK;
+	for (int i = 0; i < TREGS_NREGS; i++)
+		t->regs[i] = r[i];
+	t->regs_ok = TREGS_ALL;
+	t->nr = (long)u.orig_rax;
+	return 0;
 }
 
-int stackwalk_pid(pid_t pid, size_t max_frames, stackwalk_cb cb, void *arg,
+static int term_pending(const sigset_t *term)
+{
+	sigset_t pending;
+
+	if (sigpending(&pending))
+		return 0;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(term, sig) && sigismember(&pending, sig))
+			return 1;
+	return 0;
+}
+
+static void stop_one(struct walker *w, struct task_regs *t, uint64_t *pcs, uint8_t *ret)
+{
+	struct stackwalk_thread r = { .tid = t->tid, .status = SW_STOPPED, .regs = t,
+				      .pcs = pcs, .retaddr = ret };
+	uint64_t t0 = now_mono_ns();
+	int rc, sig;
+
+	rc = seize(t->tid, &sig);
+	if (rc) {
+		r.err = strerror(-rc);
+	} else {
+		rc = get_regs(t->tid, t);
+		if (rc)
+			r.err = strerror(-rc);
+		else
+			r.n = unwinder_walk(w->u, t, pcs, ret, w->max, &r.err);
+		ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)sig);
+	}
+	r.stop_ns = now_mono_ns() - t0;
+	w->st->stop_sum_ns += r.stop_ns;
+	if (r.stop_ns > w->st->stop_max_ns)
+		w->st->stop_max_ns = r.stop_ns;
+	report(w, &r);
+}
+
+static void walk_live(struct walker *w)
+{
+	uint64_t *pcs = xmalloc(w->max * sizeof(*pcs));
+	uint8_t *ret = xmalloc(w->max);
+	sigset_t term, old;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGINT);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGHUP);
+	sigaddset(&term, SIGQUIT);
+	for (size_t i = 0; i < w->nlive; i++) {
+		struct task_regs *t = &w->live[i];
+		int was_running = !taskregs_asleep(t);
+
+		if (!w->o->stop_running || w->st->interrupted || !w->u) {
+			report_plain(w, t->tid, was_running ? SW_RUNNING : SW_MOVED, NULL);
+			continue;
+		}
+		sigprocmask(SIG_BLOCK, &term, &old);
+		stop_one(w, t, pcs, ret);
+		/* detached by now: a held signal may end us from here on */
+		if (term_pending(&term))
+			w->st->interrupted = 1;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	free(pcs);
+	free(ret);
+}
+
+int stackwalk_pid(pid_t pid, const struct stackwalk_opts *o, stackwalk_cb cb, void *arg,
 		  struct stackwalk_stats *st, char *errbuf, size_t errlen)
 {
-	static const Dwfl_Callbacks callbacks = {
-		.find_elf = dwfl_linux_proc_find_elf,
-		.find_debuginfo = dwfl_standard_find_debuginfo,
-	};
-	struct walk w = { .cb = cb, .arg = arg, .st = st };
-	sigset_t old;
-	uint64_t t0 = now_mono_ns();
-	Dwfl *dwfl;
-	int err, rc = 0;
+	struct walker w = { .o = o, .cb = cb, .arg = arg, .st = st, .pid = pid };
+	uint64_t t0 = now_mono_ns(), regs0 = o->regs->ns;
+	struct task_regs *first = NULL;
+	size_t nfirst = 0;
+	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
 	if (errlen)
 		errbuf[0] = 0;
-	w.max = max_frames ? max_frames : STACKWALK_MAX_FRAMES;
-	w.pcs = xmalloc(w.max * sizeof(*w.pcs));
-	w.ret = xmalloc(w.max);
-	dwfl = dwfl_begin(&callbacks);
-	if (!dwfl) {
-		snprintf(errbuf, errlen, "failed to start libdwfl: %s", dwfl_errmsg(-1));
-		rc = -ENOMEM;
-		goto out;
-	}
-	dwfl_report_begin(dwfl);
-	err = dwfl_linux_proc_report(dwfl, pid);
-	dwfl_report_end(dwfl, NULL, NULL);
-	if (err) {
-		snprintf(errbuf, errlen, "failed to read the maps of %d: %s", (int)pid,
-			 err > 0 ? strerror(err) : dwfl_errmsg(-1));
-		rc = err > 0 ? -err : -ESRCH;
-		goto out;
-	}
-	/* true: the threads are stopped by seize(), not by libdwfl */
-	err = dwfl_linux_proc_attach(dwfl, pid, true);
-	if (err) {
-		snprintf(errbuf, errlen, "failed to attach to %d: %s", (int)pid,
-			 err > 0 ? strerror(err) : dwfl_errmsg(-1));
-		rc = err > 0 ? -err : -EPERM;
-		goto out;
-	}
-
-	sigemptyset(&w.term);
-	sigaddset(&w.term, SIGINT);
-	sigaddset(&w.term, SIGTERM);
-	sigaddset(&w.term, SIGHUP);
-	sigaddset(&w.term, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &w.term, &old);
-	if (dwfl_getthreads(dwfl, thread_cb, &w) == -1 && !st->threads) {
-		snprintf(errbuf, errlen, "failed to walk the threads of %d: %s", (int)pid,
-			 dwfl_errmsg(-1));
+	w.max = o->max_frames ? o->max_frames : STACKWALK_MAX_FRAMES;
+	w.u = unwinder_new(pid, errbuf, errlen);
+	if (!w.u) {
 		rc = -ESRCH;
+		goto out;
 	}
-	/* every thread is detached by now: a held signal may end us from here on */
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	rc = read_sorted(&w, &first, &nfirst);
+	if (rc || !nfirst) {
+		snprintf(errbuf, errlen, "failed to read the threads of %d: %s", (int)pid,
+			 strerror(rc ? -rc : ESRCH));
+		rc = rc ? rc : -ESRCH;
+		goto out;
+	}
+	walk_asleep(&w, first, nfirst);
+	walk_live(&w);
+	st->mem_ns = unwinder_stats(w.u)->mem_ns;
+	st->unwind_ns = unwinder_stats(w.u)->unwind_ns;
 out:
-	if (dwfl)
-		dwfl_end(dwfl);
-	free(w.pcs);
-	free(w.ret);
+	unwinder_free(w.u);
+	free(first);
+	free(w.live);
+	st->regs_ns = o->regs->ns - regs0;
 	st->total_ns = now_mono_ns() - t0;
 	return rc;
 }

@@ -5,7 +5,7 @@ WORKLOAD_CFLAGS := -g -O2 -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall
 
 WORKLOAD_NAMES := race biglock pool procs iothreads table abba lockorder philo pcqueue \
 		  sempool rwlock barrier barber daemon epoll_server green hangs pingpong \
-		  cpuburn lockloop manythreads
+		  cpuburn lockloop manythreads blocked
 
 # io_uring twin of the echo server: only when liburing's header is installed.
 WORKLOAD_HAVE_URING := $(shell $(CC) -include liburing.h -x c -E /dev/null >/dev/null 2>&1 && echo 1)

@@ -209,30 +209,65 @@ check "under sudo: no capability left to the command" \
 "$CONLAB" record -o shared/direct.clab --quiet -- sh -c 'id -u' > direct.out 2> /dev/null
 check "without sudo: the command runs as the caller (root)" test "$(cat direct.out)" = 0
 
-# The doctor's ptrace: killed at any moment (SIGTERM, SIGKILL), it leaves no thread of the
-# target stopped or traced.
+# The doctor killed at any moment (SIGTERM, SIGKILL) leaves every thread of the target as it
+# was: not traced, not stopped, in the same call with the same registers and context-switch
+# counts (a thread that was stopped or woken, even for a restarted call, counts a switch).
+# thread_state PID...: tid, state, /proc syscall line and switch counts of every thread
+thread_state() {
+	local p s
+	for p in "$@"; do
+		for s in /proc/"$p"/task/*; do
+			echo "${s##*/} $(sed 's/.*) //' "$s/stat" | cut -c1) $(cat "$s/syscall")" \
+				"$(grep ctxt_switches "$s/status" | tr -s '\t\n' '  ')"
+		done
+	done
+}
+# kill_doctor_often PID N: start the doctor on PID N times, killing it after 0-0.27 s
+kill_doctor_often() {
+	local i dp
+	for ((i = 0; i < $2; i++)); do
+		"$CONLAB" deadlock -p "$1" > /dev/null 2>&1 &
+		dp=$!
+		sleep "0.0$((i % 10))$((i / 10 * 3))"
+		if [ $((i % 4)) = 3 ]; then kill -TERM "$dp"; else kill -KILL "$dp"; fi 2> /dev/null
+		wait "$dp" 2> /dev/null
+	done
+}
 if "$CONLAB" deadlock --help > /dev/null 2>&1; then
 	start_bg ap "$WL/abba"
 	for ((i = 0; i < 50; i++)); do	# abba sleeps a little before it takes the second lock
 		"$CONLAB" deadlock -p "$ap" > doctor.out 2>&1 && sleep 0.1 || break
 	done
 	check "doctor: diagnoses the hung target" grep -q 'DEADLOCK' doctor.out
-	# SIGKILL at every moment of the walk: a PTRACE_ATTACH-style stop would leave a SIGSTOP
-	# queued now and then, and the target stopped for good
-	for ((i = 0; i < 40; i++)); do
-		"$CONLAB" deadlock -p "$ap" > /dev/null 2>&1 &
-		dp=$!
-		sleep "0.0$((i % 10))$((i / 10 * 3))"
-		if [ $((i % 4)) = 3 ]; then kill -TERM "$dp"; else kill -KILL "$dp"; fi 2> /dev/null
-		wait "$dp" 2> /dev/null
-	done
+	thread_state "$ap" > doctor.before
+	kill_doctor_often "$ap" 40
 	sleep 0.2
 	check "doctor killed mid-walk (40 times): no thread of the target left traced" \
 		test -z "$(grep -h '^TracerPid:' /proc/"$ap"/task/*/status | grep -v '	0$')"
 	check "doctor killed mid-walk: no thread left stopped" \
 		test -z "$(grep -h '^State:' /proc/"$ap"/task/*/status | grep -E '[tT] \(')"
+	thread_state "$ap" > doctor.after
+	check "doctor killed mid-walk: every thread in the same call, same switch counts" \
+		diff doctor.before doctor.after
 	kill -KILL -- "-$ap" 2> /dev/null
 	wait "$ap" 2> /dev/null
+
+	# a child blocked in a 1 MiB pipe write that has moved part of its data: any stop or
+	# interrupt ends it short, and the program says so
+	start_bg bp "$WL/blocked" --kind pipe
+	for ((i = 0; i < 100; i++)); do
+		bc=$(cut -d' ' -f1 /proc/"$bp"/task/"$bp"/children 2> /dev/null)
+		[ -n "$bc" ] && wait_blocked "$bc" 1 && wait_blocked "$bp" 1 && break
+		sleep 0.05
+	done
+	thread_state "$bp" "$bc" > doctor.before
+	kill_doctor_often "$bp" 20
+	sleep 0.2
+	thread_state "$bp" "$bc" > doctor.after
+	check "doctor killed mid-walk (20 times) over a partial pipe write: nothing moved" \
+		diff doctor.before doctor.after
+	kill -KILL -- "-$bp" 2> /dev/null
+	wait "$bp" 2> /dev/null
 fi
 
 # ---- hostile targets ----------------------------------------------------------------------
