@@ -940,25 +940,6 @@ static const struct jv *lookup(void *ctx, const char *variant, const char *sourc
 	return report_doc(c, r, source, why, whyn);
 }
 
-/* ---- output directory ----------------------------------------------------------------- */
-
-static int make_dirs(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(buf, 0755) && errno != EEXIST)
-				return fail("cannot create %s: %s", buf, strerror(errno));
-			*p = '/';
-		}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return fail("cannot create %s: %s", buf, strerror(errno));
-	return 0;
-}
-
 /* ---- lab list ----------------------------------------------------------------------------- */
 
 static int lab_list(int argc, char **argv)
@@ -1268,7 +1249,7 @@ static int lab_run(int argc, char **argv)
 		snprintf(c.dir, sizeof(c.dir), "%s", dir);
 	else
 		snprintf(c.dir, sizeof(c.dir), "conlab-lab/%s", c.lab.name);
-	if (make_dirs(c.dir)) {
+	if (mkdir_p(c.dir)) {
 		ret = 2;
 		goto out;
 	}
@@ -1401,7 +1382,7 @@ static int lab_check(int argc, char **argv)
 		snprintf(c.dir, sizeof(c.dir), "%s", dir);
 	else
 		snprintf(c.dir, sizeof(c.dir), "conlab-lab/%s/check", c.lab.name);
-	if (make_dirs(c.dir))
+	if (mkdir_p(c.dir))
 		goto out;
 	if (c.grading.format == GRADE_TEXT)
 		printf("lab %s — %s: checking %s\n", c.lab.name, c.lab.title,

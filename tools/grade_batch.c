@@ -60,22 +60,6 @@ static int cmp_sub(const void *a, const void *b)
 	return strcmp(((const struct sub *)a)->name, ((const struct sub *)b)->name);
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(buf, 0755) && errno != EEXIST)
-				return fail("cannot create %s: %s", buf, strerror(errno));
-			*p = '/';
-		}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return fail("cannot create %s: %s", buf, strerror(errno));
-	return 0;
-}
 
 /* The submissions: every entry of the folder but hidden ones, sorted by name. */
 static int list_submissions(struct batch *b, const char *dir)

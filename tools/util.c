@@ -1,8 +1,11 @@
 /* util.c — errors, allocation, time and parsing helpers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -218,4 +221,21 @@ const char *syscall_name(long nr)
 		if (t[i].nr == nr)
 			return t[i].name;
 	return NULL;
+}
+
+int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, 0755) && errno != EEXIST)
+				return fail("cannot create %s: %s", buf, strerror(errno));
+			*p = '/';
+		}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return fail("cannot create %s: %s", buf, strerror(errno));
+	return 0;
 }

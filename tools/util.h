@@ -9,6 +9,8 @@
 
 /* Print "conlab: <message>" on stderr (one line, newline added). */
 void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* mkdir -p: create path and its missing parents (0755); -1 after one error line. */
+int mkdir_p(const char *path);
 /* errmsg() and return -1: `return fail("cannot open %s: %s", p, strerror(errno));` */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
