@@ -100,8 +100,14 @@ hang() {
 	shift 3
 	setsid "$@" >"$TMP/hang" 2>/dev/null &
 	pid=$!
-	sleep 1
-	LAST=$(tail -n 1 "$TMP/hang")
+	# wait for what the program's logic fixes (its line printed, every thread asleep), not a
+	# fixed time: on a loaded machine an interpreter can take seconds to get there
+	for n in $(seq 100); do
+		sleep 0.1
+		LAST=$(tail -n 1 "$TMP/hang")
+		well_formed "$LAST" && session_asleep "$pid" > /dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+	done
 	if ! kill -0 "$pid" 2>/dev/null; then
 		why="exited instead of hanging"
 	elif ! well_formed "$LAST"; then
@@ -184,12 +190,15 @@ run "iothreads socket" "$W/iothreads" --io socket --threads 4 --tasks 8 --task-m
 run_ok "iothreads cpu" "$W/iothreads" --mode cpu --threads 2 --tasks 4 --task-ms 10
 
 # lab 6
-# contended acquisitions, not wait time: a preemption while holding a lock on a loaded
-# machine makes one wait long, but striping still makes waits rare
-run "table global" "$W/table" --ops 30000 && gw=$(get lock_waits) && \
+run "table global" "$W/table" --ops 30000 && \
 	expect "table global" "sum = expected_sum" eq "$(get sum)" "$(get expected_sum)"
+# how often the two threads collide is the scheduler's doing (on a busy CPU they may take turns
+# and never meet), so only what the logic fixes is checked: no update lost, and the hottest lock
+# of the striped table is a stripe
 run "table striped" "$W/table" --locks striped --ops 30000 && \
-	expect "table striped" "fewer contended acquisitions than global" lt "$(get lock_waits)" "${gw:-0}"
+	expect "table striped" "sum = expected_sum" eq "$(get sum)" "$(get expected_sum)" && \
+	expect "table striped hottest" "the hottest lock is a stripe" eq "$(get hottest | cut -c1-12)" \
+		"stripe_lock["
 
 # lab 7
 hang "abba hangs" hang=abba 1 "$W/abba"
