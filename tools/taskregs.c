@@ -67,8 +67,11 @@ static int same_kernel(void)
 {
 	char id[128];
 
-	return TASKREGS_ITER_BTF_ID && TASKREGS_KERNEL_BUILD_ID[0] &&
-	       !kernel_build_id(id, sizeof(id)) && !strcmp(id, TASKREGS_KERNEL_BUILD_ID);
+	/* the facts are build-time constants: compare them as values, not as conditions (clang
+	 * rejects a constant operand of && under -Werror) */
+	if (TASKREGS_ITER_BTF_ID == 0 || TASKREGS_KERNEL_BUILD_ID[0] == 0)
+		return 0;
+	return !kernel_build_id(id, sizeof(id)) && !strcmp(id, TASKREGS_KERNEL_BUILD_ID);
 }
 
 /* The fixed build: its instructions need no relocation, one bpf(BPF_PROG_LOAD) loads them. */
