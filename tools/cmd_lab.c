@@ -128,7 +128,8 @@ static int locate(struct labctx *c)
 	else
 		snprintf(c->wl, sizeof(c->wl), "%.4000s/workloads", exedir);
 	snprintf(c->py, sizeof(c->py), "%.4000s/../python", c->labs);
-	snprintf(c->python, sizeof(c->python), "python3");
+	snprintf(c->python, sizeof(c->python), "%s",
+		 is_exec("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 	return 0;
 }
 
@@ -295,6 +296,16 @@ static void resolve_python(const char *cand, char *out, size_t n)
 	pclose(p);
 }
 
+/* {python}: Debian's interpreter when there is one (the course's; its python3-* packages
+ * import there), else python3 on PATH resolved to the interpreter itself. */
+static void pick_python(char *out, size_t n)
+{
+	if (is_exec("/usr/bin/python3"))
+		snprintf(out, n, "/usr/bin/python3");
+	else
+		resolve_python("python3", out, n);
+}
+
 /* Check every need; describe what is missing in `missing` (empty when all is there).
  * A Python module may be importable only by Debian's interpreter (python3-gevent) while
  * python3 on PATH is another one: the first interpreter that has it becomes {python}. */
@@ -323,7 +334,7 @@ static int check_needs(struct labctx *c, char *missing, size_t n)
 			break;
 		}
 		case NEED_MODULE: {
-			static const char *const pythons[] = {"python3", "/usr/bin/python3"};
+			static const char *const pythons[] = {"/usr/bin/python3", "python3"};
 			char code[300];
 
 			snprintf(code, sizeof(code), "import %.200s", what);
@@ -1006,7 +1017,7 @@ static int lab_list(int argc, char **argv)
 			       ready ? "" : missing);
 		}
 		lab_free(&c.lab);
-		snprintf(c.python, sizeof(c.python), "python3");
+		pick_python(c.python, sizeof(c.python));
 	}
 	free_names(names, n);
 	return 0;
@@ -1258,7 +1269,7 @@ static int lab_run(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
-	resolve_python("python3", c.python, sizeof(c.python));
+	pick_python(c.python, sizeof(c.python));
 	if (check_needs(&c, missing, sizeof(missing))) {
 		errmsg("lab %s cannot run here: missing %s", c.lab.name, missing);
 		ret = 2;
@@ -1388,7 +1399,7 @@ static int lab_check(int argc, char **argv)
 		       c.lab.nvariants ? "" : ": check your own program with --program PATH");
 		goto out;
 	}
-	resolve_python("python3", c.python, sizeof(c.python));
+	pick_python(c.python, sizeof(c.python));
 	if (check_needs(&c, missing, sizeof(missing))) {
 		errmsg("lab %s cannot be checked here: missing %s", c.lab.name, missing);
 		goto out;

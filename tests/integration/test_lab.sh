@@ -6,6 +6,8 @@ source "$(dirname "$0")/lib.sh"
 
 require_bpf "lab"
 
+PYWL=$(cd "$(dirname "$0")/../../workloads/python" && pwd)
+
 names=$("$CONLAB" lab list --names)
 n=$(echo "$names" | grep -c .)
 [ "$n" -ge 18 ] && pass "lab list --names: $n labs" || fail "lab list --names" "only $n labs"
@@ -31,6 +33,19 @@ for lab in $names; do
 	else
 		fail "$lab: reference" "exit $rc: $(echo "$out" | grep -A1 '^FAIL' | head -6 | tr '\n' ' ')"
 	fi
+	# a program that does nothing but print what the reference printed must fail: the
+	# key is measured on the trace of the run being checked, not read from its output
+	grep -v '^conlab:' "$TMP/$lab-ref/reference.out" > "$TMP/$lab-ref/printed" 2>/dev/null
+	printf 'import sys\nsys.stdout.write(open(sys.argv[0][:-3] + ".txt").read())\n' \
+		> "$TMP/$lab-fake.py"
+	cp "$TMP/$lab-ref/printed" "$TMP/$lab-fake.txt"
+	out=$("$CONLAB" lab check "$lab" --program "$TMP/$lab-fake.py" -q -d "$TMP/$lab-fake" 2>&1)
+	rc=$?
+	if [ -s "$TMP/$lab-fake.txt" ] && [ $rc = 1 ] && echo "$out" | grep -q '^FAIL \[key\]'; then
+		pass "$lab: a program printing the reference's output fails on the key expectation"
+	else
+		fail "$lab: printout only" "exit $rc: $(echo "$out" | grep '\[key\]' | head -3 | tr '\n' ' ')"
+	fi
 	out=$("$CONLAB" lab check "$lab" --variant broken -q -d "$TMP/$lab-broken" 2>&1)
 	rc=$?
 	if [ $rc = 1 ] && echo "$out" | grep -q '^FAIL \[key\]'; then
@@ -40,10 +55,14 @@ for lab in $names; do
 	fi
 done
 
-# a student's program: the race workload itself stands in for one
-out=$("$CONLAB" lab check 01-race --program "$WL/race" -d "$TMP/student" 2>&1)
+# a student's program: the Python race workload stands in for one. The submission is a
+# folder (main.py and the wl.py it imports): the sandbox copies it whole.
+mkdir -p "$TMP/race-py"
+cp "$PYWL/race.py" "$TMP/race-py/main.py"
+cp "$PYWL/wl.py" "$TMP/race-py/wl.py"
+out=$("$CONLAB" lab check 01-race --program "$TMP/race-py" -d "$TMP/student" 2>&1)
 rc=$?
-if [ $rc = 0 ] && echo "$out" | grep -q "running reference: /tmp/conlab-sandbox-.*/work/race --variant locked"; then
+if [ $rc = 0 ] && echo "$out" | grep -q "running reference: .*python3 /tmp/conlab-sandbox-.*/work/main.py --variant locked"; then
 	pass "lab check --program gets the reference's arguments"
 else
 	fail "lab check --program" "exit $rc: $(echo "$out" | head -3 | tr '\n' ' ')"
