@@ -30,6 +30,7 @@
 #include "grade.h"
 #include "jsonread.h"
 #include "lab.h"
+#include "lab_predict.h"
 #include "lab_service.h"
 #include "report.h"
 #include "util.h"
@@ -128,6 +129,12 @@ static int locate(struct labctx *c)
 	else
 		snprintf(c->wl, sizeof(c->wl), "%.4000s/workloads", exedir);
 	snprintf(c->py, sizeof(c->py), "%.4000s/../python", c->labs);
+	{
+		char real[PATH_MAX];
+
+		if (realpath(c->py, real))
+			snprintf(c->py, sizeof(c->py), "%s", real);
+	}
 	snprintf(c->python, sizeof(c->python), "%s",
 		 is_exec("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 	return 0;
@@ -1127,15 +1134,51 @@ static void ask_questions(const struct labctx *c, int interactive)
 
 /* ---- lab run ------------------------------------------------------------------------------ */
 
+/* The lab's variants and their commands: what else there is to run. */
+static void list_variants(const struct labctx *c, const char *running)
+{
+	printf("variants (conlab lab run %s --variant V):\n", c->lab.name);
+	for (size_t i = 0; i < c->lab.nvariants; i++) {
+		const struct lab_variant *v = &c->lab.variants[i];
+		char cmd[4096];
+
+		expand(c, v->cmd, cmd, sizeof(cmd));
+		printf("  %s %-11s %s%s\n", !strcmp(v->name, running) ? "*" : " ", v->name, cmd,
+		       !strcmp(v->name, c->lab.check_variant) ? "   (graded by lab check)" : "");
+	}
+}
+
+/* The sheet's Predict section, asked before anything runs. */
+static void predict_before(const struct labctx *c, struct lab_predict *p, const char *answers,
+			   int interactive)
+{
+	char *t = sheet_section(c, "Predict"), err[512];
+
+	if (!t)
+		return;
+	if (lab_predict_parse(p, t, err, sizeof(err))) {
+		printf("\n(the sheet's Predict section: %s)\n", err);
+		free(t);
+		return;
+	}
+	free(t);
+	printf("\n== Predict (before it runs)\n\n");
+	lab_predict_ask(p, answers, interactive, stdin, stdout);
+	printf("\n");
+}
+
 static void usage_run(FILE *f)
 {
-	fprintf(f, "usage: conlab lab run NAME [--variant V] [-d DIR] [--reveal] [--no-ask]\n"
+	fprintf(f, "usage: conlab lab run NAME [--variant V] [-d DIR] [--predict 'A1; A2']\n"
+		   "                      [--reveal] [--no-ask]\n"
 		   "\n"
-		   "Record one variant of a lab, show the sheet's \"what to look at\" next to its\n"
-		   "reports, write timeline files, and ask the sheet's questions.\n"
+		   "Ask the sheet's Predict questions, record one variant of a lab, show your\n"
+		   "predictions beside what was measured, the sheet's \"what to look at\" next to\n"
+		   "the reports, write timeline files, and ask the sheet's questions.\n"
 		   "\n"
-		   "  --variant V   the variant to run (the lab file lists them)\n"
+		   "  --variant V   the variant to run (listed at the start of the run)\n"
 		   "  -d DIR        output directory (default ./conlab-lab/NAME)\n"
+		   "  --predict A   your predictions, ';' between answers (no questions asked)\n"
 		   "  --reveal      show the explanation too\n"
 		   "  --no-ask      print the questions instead of asking them\n");
 }
@@ -1232,13 +1275,15 @@ static int lab_run(int argc, char **argv)
 		{"dir", required_argument, NULL, 'd'},
 		{"reveal", no_argument, NULL, 'r'},
 		{"no-ask", no_argument, NULL, 'n'},
+		{"predict", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	struct labctx c = {0};
-	const char *variant = NULL, *dir = NULL;
+	const char *variant = NULL, *dir = NULL, *answers = NULL;
 	char missing[1024], outp[PATH_MAX + 16], line[4096];
 	int reveal = 0, ask = 1, opt, ret = 0;
+	struct lab_predict pred = {0};
 	struct run *r;
 	FILE *f;
 
@@ -1249,6 +1294,7 @@ static int lab_run(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'r': reveal = 1; break;
 		case 'n': ask = 0; break;
+		case 'p': answers = optarg; break;
 		case 'h': usage_run(stdout); return 0;
 		default: usage_run(stderr); return 2;
 		}
@@ -1284,7 +1330,10 @@ static int lab_run(int argc, char **argv)
 		goto out;
 	}
 	c.text_deadlock = 1;
+	c.checked = variant;
 	printf("lab %s — %s\n\n", c.lab.name, c.lab.title);
+	list_variants(&c, variant);
+	predict_before(&c, &pred, answers, ask && isatty(0) && isatty(1));
 	r = get_run(&c, variant, 0);
 	if (do_run(&c, r)) {
 		errmsg("%s", r->why);
@@ -1292,12 +1341,23 @@ static int lab_run(int argc, char **argv)
 		goto out;
 	}
 	snprintf(outp, sizeof(outp), "%s.out", r->base);
-	printf("\n== the program's output (%s)\n\n", outp);
+	printf("\n== the program's output (%s)%s\n\n", outp,
+	       pred.nhidden ? ", answers hidden (?) until the reveal" : "");
 	f = fopen(outp, "r");
 	if (f) {
-		while (fgets(line, sizeof(line), f))
+		while (fgets(line, sizeof(line), f)) {
+			lab_predict_hide(&pred, line, sizeof(line));
 			fputs(line, stdout);
+		}
 		fclose(f);
+	}
+	if (pred.n) {
+		char path[PATH_MAX + 32];
+
+		printf("\n== Your predictions beside what was measured\n\n");
+		lab_predict_reveal(&pred, lookup, &c, stdout);
+		snprintf(path, sizeof(path), "%s/predictions.md", c.dir);
+		lab_predict_save(&pred, lookup, &c, path);
 	}
 	print_section(&c, "What to look at", "What to look at");
 	if (!c.lab.nshow)
@@ -1314,6 +1374,7 @@ static int lab_run(int argc, char **argv)
 	else
 		printf("\n(conlab lab run %s --reveal shows the explanation)\n", c.lab.name);
 out:
+	lab_predict_free(&pred);
 	free_runs(&c);
 	lab_free(&c.lab);
 	return ret;

@@ -90,4 +90,23 @@ if "$CONLAB" report --help | grep -q '^  timeline.*html'; then
 		fail "lab run timeline files" "$(ls "$TMP/run")"
 fi
 
+# predict first: answers given with --predict, answer fields hidden, then shown beside the trace
+out=$(timeout 120 "$CONLAB" lab run 01 --predict "0; 3" --no-ask -d "$TMP/predict" < /dev/null 2>&1)
+rc=$?
+if [ $rc = 0 ] && echo "$out" | grep -q '^== Predict' && echo "$out" | grep -q ' result=? ' &&
+	echo "$out" | grep -q 'you predicted: 3' &&
+	echo "$out" | grep -q 'measured: *3 *(len(summary.processes\[0\].threads))' &&
+	echo "$out" | grep -q '^  \* broken' && [ -s "$TMP/predict/predictions.md" ]; then
+	pass "lab run --predict: variants listed, answers hidden, predictions beside the measured"
+else
+	fail "lab run --predict" "exit $rc: $(echo "$out" | grep -A3 'predict\|Predict' | head -8 | tr '\n' ' ')"
+fi
+# no terminal and no --predict: the questions are printed, nothing waits for an answer
+out=$(timeout 120 "$CONLAB" lab run 15 -d "$TMP/predict15" < /dev/null 2>&1)
+rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q 'not asked: no terminal' &&
+	echo "$out" | grep -q 'died inside its wait' &&
+	pass "lab run without a terminal: predictions not waited for; the timeline marks the daemon" ||
+	fail "lab run without a terminal" "exit $rc: $(echo "$out" | tail -3 | tr '\n' ' ')"
+
 finish
