@@ -39,7 +39,8 @@ for lab in $labs; do
 		fi
 		rm -rf "$OUT/$lab-$i"
 	done
-	printf '%-22s %d/%d%s\n' "$lab" "$ok" "$RUNS" "$(echo -e "$failed" | sort | uniq -c)"
+	printf '%-22s %d/%d\n' "$lab" "$ok" "$RUNS"
+	[ -n "$failed" ] && echo -e "$failed" | grep . | sort | uniq -c
 	[ "$ok" = "$RUNS" ] || bad=1
 done
 exit $bad
