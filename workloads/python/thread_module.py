@@ -4,8 +4,9 @@
 --workers threads ("worker-i") each do --jobs jobs of --job-ms (a sleep), then count
 themselves finished. How they are started and waited for is the --api:
   threading - threading.Thread(...).start(), then join(): main waits for every worker.
-  thread    - _thread.start_new_thread(...): no handle and no join. main returns at once and
-              the interpreter exits under the workers, which die in their sleep (the broken one).
+  thread    - _thread.start_new_thread(...): no handle and no join. main returns as soon as
+              every worker is asleep, and the interpreter exits under the workers, which die
+              in their sleep (the broken one).
   locks     - _thread with a join built by hand: main holds a _thread.allocate_lock() per
               worker, the worker releases it as its last act, main acquires them all.
 The ground-truth line is printed when main is done waiting (or not).
@@ -21,14 +22,34 @@ finished = [0]
 count_lock = _thread.allocate_lock()
 
 
+tids = []
+
+
 def worker(name, jobs, job_ms, done_lock):
     wl.name_thread(name)
+    with count_lock:
+        tids.append(wl.tid())
     for _ in range(jobs):
         time.sleep(job_ms / 1000)
     with count_lock:
         finished[0] += 1
     if done_lock is not None:
         done_lock.release()
+
+
+def all_asleep(n):
+    with count_lock:
+        ts = list(tids)
+    if len(ts) < n:
+        return False
+    for t in ts:
+        try:
+            with open(f"/proc/self/task/{t}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "S":
+                    return False
+        except OSError:
+            return False
+    return True
 
 
 def main():
@@ -50,7 +71,10 @@ def main():
     elif a.api == "thread":
         for n in names:
             _thread.start_new_thread(worker, (n, a.jobs, a.job_ms, None))
-        time.sleep(a.job_ms / 1000 / 2)     # long enough for every worker to be asleep
+        # return only once every worker is asleep (state S in /proc): the exit then always
+        # lands inside their waits, however busy the machine is
+        while not all_asleep(a.workers):
+            time.sleep(0.001)
     else:
         locks = []
         for n in names:
