@@ -817,7 +817,10 @@ static int do_run(struct labctx *c, struct run *r)
 	jv_set_num(f, r->hung);
 	f = jv_obj_add(&r->status, "seconds");
 	jv_set_num(f, r->seconds);
-	if (!c->quiet)
+	if (!c->quiet && v && v->capture_deadlock)	/* rc is conlab deadlock's verdict */
+		printf("  %s after %.1f s\n", r->hung ? "still running (hung), stopped" : "finished",
+		       r->seconds);
+	else if (!c->quiet)
 		printf("  %s after %.1f s%s\n",
 		       r->hung ? "still running (hung), stopped" : "finished", r->seconds,
 		       r->hung ? "" : (rc == 0 ? ", exit 0" : ", non-zero exit"));
