@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""start_cost - lab 23: what a thread costs against what a process costs.
+"""start_cost - lab 21: what a thread costs against what a process costs.
 
 Starts --n threads ("t-i"), then --n processes (multiprocessing, fork, "p-i"), each of which
 only waits --hold-ms and ends; the main thread starts them one after the other, then waits
