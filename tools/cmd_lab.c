@@ -30,6 +30,7 @@
 #include "grade.h"
 #include "jsonread.h"
 #include "lab.h"
+#include "lab_predict.h"
 #include "lab_service.h"
 #include "report.h"
 #include "util.h"
@@ -128,7 +129,14 @@ static int locate(struct labctx *c)
 	else
 		snprintf(c->wl, sizeof(c->wl), "%.4000s/workloads", exedir);
 	snprintf(c->py, sizeof(c->py), "%.4000s/../python", c->labs);
-	snprintf(c->python, sizeof(c->python), "python3");
+	{
+		char real[PATH_MAX];
+
+		if (realpath(c->py, real))
+			snprintf(c->py, sizeof(c->py), "%s", real);
+	}
+	snprintf(c->python, sizeof(c->python), "%s",
+		 is_exec("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 	return 0;
 }
 
@@ -295,6 +303,16 @@ static void resolve_python(const char *cand, char *out, size_t n)
 	pclose(p);
 }
 
+/* {python}: Debian's interpreter when there is one (the course's; its python3-* packages
+ * import there), else python3 on PATH resolved to the interpreter itself. */
+static void pick_python(char *out, size_t n)
+{
+	if (is_exec("/usr/bin/python3"))
+		snprintf(out, n, "/usr/bin/python3");
+	else
+		resolve_python("python3", out, n);
+}
+
 /* Check every need; describe what is missing in `missing` (empty when all is there).
  * A Python module may be importable only by Debian's interpreter (python3-gevent) while
  * python3 on PATH is another one: the first interpreter that has it becomes {python}. */
@@ -323,7 +341,7 @@ static int check_needs(struct labctx *c, char *missing, size_t n)
 			break;
 		}
 		case NEED_MODULE: {
-			static const char *const pythons[] = {"python3", "/usr/bin/python3"};
+			static const char *const pythons[] = {"/usr/bin/python3", "python3"};
 			char code[300];
 
 			snprintf(code, sizeof(code), "import %.200s", what);
@@ -799,7 +817,10 @@ static int do_run(struct labctx *c, struct run *r)
 	jv_set_num(f, r->hung);
 	f = jv_obj_add(&r->status, "seconds");
 	jv_set_num(f, r->seconds);
-	if (!c->quiet)
+	if (!c->quiet && v && v->capture_deadlock)	/* rc is conlab deadlock's verdict */
+		printf("  %s after %.1f s\n", r->hung ? "still running (hung), stopped" : "finished",
+		       r->seconds);
+	else if (!c->quiet)
 		printf("  %s after %.1f s%s\n",
 		       r->hung ? "still running (hung), stopped" : "finished", r->seconds,
 		       r->hung ? "" : (rc == 0 ? ", exit 0" : ", non-zero exit"));
@@ -987,7 +1008,7 @@ static int lab_list(int argc, char **argv)
 			       ready ? "" : missing);
 		}
 		lab_free(&c.lab);
-		snprintf(c.python, sizeof(c.python), "python3");
+		pick_python(c.python, sizeof(c.python));
 	}
 	free_names(names, n);
 	return 0;
@@ -1097,15 +1118,51 @@ static void ask_questions(const struct labctx *c, int interactive)
 
 /* ---- lab run ------------------------------------------------------------------------------ */
 
+/* The lab's variants and their commands: what else there is to run. */
+static void list_variants(const struct labctx *c, const char *running)
+{
+	printf("variants (conlab lab run %s --variant V):\n", c->lab.name);
+	for (size_t i = 0; i < c->lab.nvariants; i++) {
+		const struct lab_variant *v = &c->lab.variants[i];
+		char cmd[4096];
+
+		expand(c, v->cmd, cmd, sizeof(cmd));
+		printf("  %s %-11s %s%s\n", !strcmp(v->name, running) ? "*" : " ", v->name, cmd,
+		       !strcmp(v->name, c->lab.check_variant) ? "   (graded by lab check)" : "");
+	}
+}
+
+/* The sheet's Predict section, asked before anything runs. */
+static void predict_before(const struct labctx *c, struct lab_predict *p, const char *answers,
+			   int interactive)
+{
+	char *t = sheet_section(c, "Predict"), err[512];
+
+	if (!t)
+		return;
+	if (lab_predict_parse(p, t, err, sizeof(err))) {
+		printf("\n(the sheet's Predict section: %s)\n", err);
+		free(t);
+		return;
+	}
+	free(t);
+	printf("\n== Predict (before it runs)\n\n");
+	lab_predict_ask(p, answers, interactive, stdin, stdout);
+	printf("\n");
+}
+
 static void usage_run(FILE *f)
 {
-	fprintf(f, "usage: conlab lab run NAME [--variant V] [-d DIR] [--reveal] [--no-ask]\n"
+	fprintf(f, "usage: conlab lab run NAME [--variant V] [-d DIR] [--predict 'A1; A2']\n"
+		   "                      [--reveal] [--no-ask]\n"
 		   "\n"
-		   "Record one variant of a lab, show the sheet's \"what to look at\" next to its\n"
-		   "reports, write timeline files, and ask the sheet's questions.\n"
+		   "Ask the sheet's Predict questions, record one variant of a lab, show your\n"
+		   "predictions beside what was measured, the sheet's \"what to look at\" next to\n"
+		   "the reports, write timeline files, and ask the sheet's questions.\n"
 		   "\n"
-		   "  --variant V   the variant to run (the lab file lists them)\n"
+		   "  --variant V   the variant to run (listed at the start of the run)\n"
 		   "  -d DIR        output directory (default ./conlab-lab/NAME)\n"
+		   "  --predict A   your predictions, ';' between answers (no questions asked)\n"
 		   "  --reveal      show the explanation too\n"
 		   "  --no-ask      print the questions instead of asking them\n");
 }
@@ -1202,13 +1259,15 @@ static int lab_run(int argc, char **argv)
 		{"dir", required_argument, NULL, 'd'},
 		{"reveal", no_argument, NULL, 'r'},
 		{"no-ask", no_argument, NULL, 'n'},
+		{"predict", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	struct labctx c = {0};
-	const char *variant = NULL, *dir = NULL;
+	const char *variant = NULL, *dir = NULL, *answers = NULL;
 	char missing[1024], outp[PATH_MAX + 16], line[4096];
 	int reveal = 0, ask = 1, opt, ret = 0;
+	struct lab_predict pred = {0};
 	struct run *r;
 	FILE *f;
 
@@ -1219,6 +1278,7 @@ static int lab_run(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'r': reveal = 1; break;
 		case 'n': ask = 0; break;
+		case 'p': answers = optarg; break;
 		case 'h': usage_run(stdout); return 0;
 		default: usage_run(stderr); return 2;
 		}
@@ -1239,7 +1299,7 @@ static int lab_run(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
-	resolve_python("python3", c.python, sizeof(c.python));
+	pick_python(c.python, sizeof(c.python));
 	if (check_needs(&c, missing, sizeof(missing))) {
 		errmsg("lab %s cannot run here: missing %s", c.lab.name, missing);
 		ret = 2;
@@ -1254,7 +1314,10 @@ static int lab_run(int argc, char **argv)
 		goto out;
 	}
 	c.text_deadlock = 1;
+	c.checked = variant;
 	printf("lab %s — %s\n\n", c.lab.name, c.lab.title);
+	list_variants(&c, variant);
+	predict_before(&c, &pred, answers, ask && isatty(0) && isatty(1));
 	r = get_run(&c, variant, 0);
 	if (do_run(&c, r)) {
 		errmsg("%s", r->why);
@@ -1262,12 +1325,23 @@ static int lab_run(int argc, char **argv)
 		goto out;
 	}
 	snprintf(outp, sizeof(outp), "%s.out", r->base);
-	printf("\n== the program's output (%s)\n\n", outp);
+	printf("\n== the program's output (%s)%s\n\n", outp,
+	       pred.nhidden ? ", answers hidden (?) until the reveal" : "");
 	f = fopen(outp, "r");
 	if (f) {
-		while (fgets(line, sizeof(line), f))
+		while (fgets(line, sizeof(line), f)) {
+			lab_predict_hide(&pred, line, sizeof(line));
 			fputs(line, stdout);
+		}
 		fclose(f);
+	}
+	if (pred.n) {
+		char path[PATH_MAX + 32];
+
+		printf("\n== Your predictions beside what was measured\n\n");
+		lab_predict_reveal(&pred, lookup, &c, stdout);
+		snprintf(path, sizeof(path), "%s/predictions.md", c.dir);
+		lab_predict_save(&pred, lookup, &c, path);
 	}
 	print_section(&c, "What to look at", "What to look at");
 	if (!c.lab.nshow)
@@ -1284,6 +1358,7 @@ static int lab_run(int argc, char **argv)
 	else
 		printf("\n(conlab lab run %s --reveal shows the explanation)\n", c.lab.name);
 out:
+	lab_predict_free(&pred);
 	free_runs(&c);
 	lab_free(&c.lab);
 	return ret;
@@ -1294,7 +1369,7 @@ out:
 static void usage_check(FILE *f)
 {
 	fprintf(f,
-		"usage: conlab lab check NAME [--program PATH | --variant V] [-d DIR] [--quiet]\n"
+		"usage: conlab lab check NAME [--program PATH | --variant V] [-d DIR] [--keys] [--quiet]\n"
 		"                        [--format F] [--output FILE] [--user NAME] [limits]\n"
 		"       conlab lab check NAME --submissions DIR [--results DIR] [--jobs N] ...\n"
 		"\n"
@@ -1307,6 +1382,7 @@ static void usage_check(FILE *f)
 		"                  reference variant and runs sandboxed, as an unprivileged user\n"
 		"  --variant V     check a bundled variant (default: the lab's reference)\n"
 		"  -d DIR          keep traces and reports in DIR (default ./conlab-lab/NAME/check)\n"
+		"  --keys          evaluate only the key expectations (what the lab is about)\n"
 		"  -q, --quiet     print only the expectations and the verdict\n"
 		"\n%s", grade_options_help());
 }
@@ -1318,6 +1394,7 @@ static int lab_check(int argc, char **argv)
 		{"variant", required_argument, NULL, 'V'},
 		{"dir", required_argument, NULL, 'd'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"keys", no_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		GRADE_LONG_OPTIONS,
 		{},
@@ -1325,7 +1402,7 @@ static int lab_check(int argc, char **argv)
 	struct labctx c = {0};
 	const char *variant = NULL, *dir = NULL;
 	char missing[1024];
-	int opt, ret = 2, passed = 0, key_failed = 0;
+	int opt, ret = 2, passed = 0, key_failed = 0, keys_only = 0, evaluated = 0;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "d:qh", opts, NULL)) != -1) {
@@ -1339,6 +1416,7 @@ static int lab_check(int argc, char **argv)
 		case 'V': variant = optarg; break;
 		case 'd': dir = optarg; break;
 		case 'q': c.quiet = 1; break;
+		case 'k': keys_only = 1; break;
 		case 'h': usage_check(stdout); return 0;
 		default: usage_check(stderr); return 2;
 		}
@@ -1369,7 +1447,7 @@ static int lab_check(int argc, char **argv)
 		       c.lab.nvariants ? "" : ": check your own program with --program PATH");
 		goto out;
 	}
-	resolve_python("python3", c.python, sizeof(c.python));
+	pick_python(c.python, sizeof(c.python));
 	if (check_needs(&c, missing, sizeof(missing))) {
 		errmsg("lab %s cannot be checked here: missing %s", c.lab.name, missing);
 		goto out;
@@ -1401,6 +1479,9 @@ static int lab_check(int argc, char **argv)
 		const struct lab_expect *e = &c.lab.expects[i];
 		struct lab_result res;
 
+		if (keys_only && !e->key)
+			continue;
+		evaluated++;
 		lab_eval(e, lookup, &c, &res);
 		passed += res.pass;
 		if (!res.pass && e->key)
@@ -1416,10 +1497,10 @@ static int lab_check(int argc, char **argv)
 	}
 	if (c.sandbox.status[0])
 		printf("the program: %s\n", c.sandbox.status);
-	printf("%s: %d of %zu expectations hold%s\n",
-	       passed == (int)c.lab.nexpects ? "PASS" : "FAIL", passed, c.lab.nexpects,
+	printf("%s: %d of %d %sexpectations hold%s\n", passed == evaluated ? "PASS" : "FAIL",
+	       passed, evaluated, keys_only ? "key " : "",
 	       key_failed ? ", the key one does not" : "");
-	ret = passed == (int)c.lab.nexpects ? 0 : 1;
+	ret = passed == evaluated ? 0 : 1;
 out:
 	grade_run_end(&c.sandbox);
 	free_runs(&c);

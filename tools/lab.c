@@ -906,6 +906,48 @@ static void describe_ref(const struct lab_expr *e, char *buf, size_t n)
 	}
 }
 
+/* Does element el pass filter step s? [member==V] keeps it when the member equals V, or one
+ * of V's values when V is a selection (a set: [waker==x.threads[*].tid]); != when it equals
+ * none. 1 yes, 0 no, -1 error. */
+static int filter_keeps(struct evalctx *c, const struct jv *el, const struct lab_step *s,
+			const struct val *set)
+{
+	const struct jv *f = jv_get(el, s->key);
+	struct val fv = {0};
+	struct item fi;
+	int any = 0;
+
+	if (!f)
+		return 0;
+	push_node(&fv, f);
+	fi = fv.it[0];
+	val_free(&fv);
+	if (fi.t == IT_NODE)
+		return 0;
+	for (size_t i = 0; i < set->n && !any; i++) {
+		int r = compare(c, &fi, &set->it[i], CMP_EQ);
+
+		if (r < 0)
+			return -1;
+		any = r;
+	}
+	return any != s->negate;
+}
+
+/* A filter's value: one number or string, or a selection of them. */
+static int filter_set(struct evalctx *c, const struct val *v)
+{
+	struct item one;
+
+	if (v->n <= 1)
+		return scalar(c, v, "the filter's value", &one);
+	for (size_t i = 0; i < v->n; i++)
+		if (v->it[i].t == IT_NODE)
+			return everr(c, "the filter's value %zu is a JSON %s, not a number or string",
+				     i, jv_type_name(v->it[i].node->type));
+	return 0;
+}
+
 static int eval_ref(struct evalctx *c, const struct lab_expr *e, struct val *out)
 {
 	const struct jv **cur = NULL, **nxt = NULL;
@@ -925,12 +967,11 @@ static int eval_ref(struct evalctx *c, const struct lab_expr *e, struct val *out
 	cur[ncur++] = root;
 	for (size_t i = 0; i < e->nsteps; i++) {
 		const struct lab_step *s = &e->steps[i];
-		struct item lit = {0};
 		struct val lv = {0};
 
 		nnxt = 0;
 		if (s->kind == STEP_FILTER) {
-			if (eval(c, s->lit, &lv) || scalar(c, &lv, "the filter's value", &lit)) {
+			if (eval(c, s->lit, &lv) || filter_set(c, &lv)) {
 				val_free(&lv);
 				goto done;
 			}
@@ -970,38 +1011,37 @@ static int eval_ref(struct evalctx *c, const struct lab_expr *e, struct val *out
 						nxt[nnxt++] = &j->items[x];
 					}
 				break;
-			case STEP_FILTER: {
-				/* on a selection of objects a filter narrows it: [a==1][b==2] is
-				 * both at once */
-				int narrow = selection && j->type == JV_OBJ;
-				size_t nc = narrow ? 1 : j->type == JV_ARR ? j->n : 0;
+			case STEP_FILTER:
+				/* on a selection (a[f==1][g==2]) the filter keeps or drops each
+				 * element; on an array it picks from the array's elements */
+				if (selection && j->type == JV_OBJ) {
+					int r = filter_keeps(c, j, s, &lv);
 
-				for (size_t x = 0; x < nc; x++) {
-					const struct jv *el = narrow ? j : &j->items[x];
-					const struct jv *f = jv_get(el, s->key);
-					struct val fv = {0};
-					struct item fi;
-					int r;
-
-					if (!f)
-						continue;
-					push_node(&fv, f);
-					fi = fv.it[0];
-					val_free(&fv);
-					if (fi.t == IT_NODE)
-						continue;
-					r = compare(c, &fi, &lit, CMP_EQ);
 					if (r < 0) {
 						val_free(&lv);
 						goto done;
 					}
-					if (r != s->negate) {
+					if (r) {
 						GROW(nxt, capn, nnxt + 1);
-						nxt[nnxt++] = el;
+						nxt[nnxt++] = j;
+					}
+					break;
+				}
+				if (j->type != JV_ARR)
+					break;
+				for (size_t x = 0; x < j->n; x++) {
+					int r = filter_keeps(c, &j->items[x], s, &lv);
+
+					if (r < 0) {
+						val_free(&lv);
+						goto done;
+					}
+					if (r) {
+						GROW(nxt, capn, nnxt + 1);
+						nxt[nnxt++] = &j->items[x];
 					}
 				}
 				break;
-			}
 			}
 		}
 		val_free(&lv);

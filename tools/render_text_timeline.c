@@ -229,6 +229,19 @@ static void proc_header(const struct timeline *tl, const struct tl_proc *p, int 
 	fputc('\n', out);
 }
 
+/* Under the lane of a thread that never came back from its last wait: the process ended
+ * under it (a daemon thread killed while waiting), which the lane alone does not say. */
+static void ended_in_wait_line(const struct timeline *tl, const struct tl_lane *l, int label,
+			       FILE *out)
+{
+	char by[48];
+
+	fprintf(out, "%*s^ died inside its wait (%s%s%s): the process exited under it, ended by %s\n",
+		label, "", wait_kind_name(l->end_kind), l->end_name >= 0 ? " on " : "",
+		l->end_name >= 0 ? tl_name(tl, l->end_name) : "",
+		lane_name(tl, l->end_by, by, sizeof(by)));
+}
+
 int timeline_render_text(const struct timeline *tl, const struct model *m,
 			 const struct report_opts *o, FILE *out)
 {
@@ -275,6 +288,8 @@ int timeline_render_text(const struct timeline *tl, const struct model *m,
 			fprintf(out, "%-*.*s", label, label, lab);
 			draw_lane(tl, l, cells, ncell, o, out);
 			fputc('\n', out);
+			if (l->ended_in_wait)
+				ended_in_wait_line(tl, l, label, out);
 		}
 	}
 	free(cells);
@@ -310,6 +325,8 @@ int timeline_render_text(const struct timeline *tl, const struct model *m,
 		if (k1 >= 0)
 			fprintf(out, " %s %s", wait_kind_name(k1),
 				fmt_dur(a, sizeof(a), l->blocked_kind[k1]));
+		if (l->ended_in_wait)
+			fprintf(out, "  (died inside its wait)");
 		fputc('\n', out);
 	}
 	fprintf(out, "\nrun: on-CPU %s, runnable %s, blocked %s,\n     unknown %s (%s of it from "

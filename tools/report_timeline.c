@@ -69,6 +69,11 @@ int timeline_render_json(const struct timeline *tl, const struct model *m, FILE 
 			json_obj_begin(&j, NULL);
 			json_kv_u64(&j, "tid", l->tid);
 			json_kv_str(&j, "comm", l->comm);
+			/* the thread's span in the window (its first and last interval): a
+			 * program's own window, from its first thread to its last, without the
+			 * interpreter's start-up, is max(end_ns) - min(start_ns) of its workers */
+			json_kv_u64(&j, "start_ns", l->iv[0].start - tl->trace_t0);
+			json_kv_u64(&j, "end_ns", l->iv[l->n - 1].end - tl->trace_t0);
 			json_kv_u64(&j, "on_cpu_ns", l->time_in[TH_RUNNING]);
 			json_kv_u64(&j, "runnable_ns", l->time_in[TH_RUNNABLE]);
 			json_kv_u64(&j, "blocked_ns", l->time_in[TH_BLOCKED]);

@@ -11,19 +11,21 @@
 #include "wl.h"
 
 static const char usage[] =
-	"Usage: abba [--delay-ms N] [--no-hang] [--iters N]\n"
+	"Usage: abba [--delay-ms N] [--no-hang | --ordered] [--iters N]\n"
 	"\n"
 	"Lab 7: two threads take lock_a and lock_b in opposite orders (ABBA).\n"
 	"By default it HANGS ON PURPOSE: both threads block forever; kill it (Ctrl-C).\n"
 	"\n"
 	"  --delay-ms N  forcing delay between the first and the second lock (default 50)\n"
 	"  --no-hang     same two lock orders, but run one path after the other: never hangs\n"
-	"  --iters N     with --no-hang, iterations per path (default 1000)\n"
+	"  --ordered     the fix: both threads take lock_a, then lock_b, at the same time;\n"
+	"                one global order, no cycle possible\n"
+	"  --iters N     with --no-hang or --ordered, iterations per thread (default 1000)\n"
 	"  -h, --help    this text\n"
 	"\n"
 	"Last line of stdout (hang): hang=abba pid= holder_a= holder_b= waiter_a= waiter_b=\n"
 	"  cycle=abba-1,abba-2 site_a= site_b=   (printed and flushed before the hang)\n"
-	"Last line (--no-hang): hang=none path1=lock_a,lock_b path2=lock_b,lock_a tid1= tid2=\n"
+	"Last line (--no-hang, --ordered): hang=none path1= path2= tid1= tid2=\n"
 	"  iters= acquisitions=\n";
 
 pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
@@ -41,6 +43,7 @@ static struct {
 	long delay_ms;
 	long iters;
 	int no_hang;
+	int ordered;
 	pthread_barrier_t holding;	/* both workers hold their first lock, main prints */
 } ctx = { .delay_ms = 50, .iters = 1000 };
 
@@ -67,7 +70,7 @@ static void *worker_main(void *arg)
 
 	wl_name("%s", w->name);
 	w->tid = wl_tid();
-	if (ctx.no_hang) {
+	if (ctx.no_hang || ctx.ordered) {
 		for (long i = 0; i < ctx.iters; i++) {
 			take_first(w);
 			take_second(w);
@@ -89,6 +92,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "delay-ms", required_argument, NULL, 'd' },
 		{ "no-hang", no_argument, NULL, 'n' },
+		{ "ordered", no_argument, NULL, 'o' },
 		{ "iters", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -102,6 +106,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd': ctx.delay_ms = wl_num(optarg, "delay-ms"); break;
 		case 'n': ctx.no_hang = 1; break;
+		case 'o': ctx.ordered = 1; break;
 		case 'i': ctx.iters = wl_num(optarg, "iters"); break;
 		case 'h': wl_usage(usage, 0); break;
 		default: wl_usage(usage, 2);
@@ -109,6 +114,19 @@ int main(int argc, char **argv)
 	}
 	wl_name("abba-main");
 
+	if (ctx.ordered) {
+		/* The fix: one order for everyone, both threads at once. */
+		w2.first = &lock_a;
+		w2.second = &lock_b;
+		wl_check(pthread_create(&t1, NULL, worker_main, &w1), "create abba-1");
+		wl_check(pthread_create(&t2, NULL, worker_main, &w2), "create abba-2");
+		pthread_join(t1, NULL);
+		pthread_join(t2, NULL);
+		printf("hang=none path1=lock_a,lock_b path2=lock_a,lock_b tid1=%d tid2=%d "
+		       "iters=%ld acquisitions=%ld\n", w1.tid, w2.tid, ctx.iters,
+		       w1.acquisitions + w2.acquisitions);
+		return 0;
+	}
 	if (ctx.no_hang) {
 		/* Both orders exist in the program, but never at the same time. */
 		wl_check(pthread_create(&t1, NULL, worker_main, &w1), "create abba-1");

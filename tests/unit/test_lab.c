@@ -145,6 +145,18 @@ static void test_paths_and_filters(void **state)
 			       m, 256), 1);
 	assert_int_equal(check(state, "len(contention.objects[kind==\"mutex\"]) == 2", m, 256), 1);
 	assert_int_equal(check(state, "len(contention.objects[kind==\"rwlock\"]) == 0", m, 256), 1);
+	/* filters chain: each one keeps or drops the elements the one before selected */
+	assert_int_equal(check(state, "len(contention.objects[kind==\"mutex\"][waits==2]) == 1", m,
+			       256), 1);
+	assert_int_equal(check(state, "contention.objects[kind==\"mutex\"][waits!=2][0].name == "
+			       "\"table_lock\"", m, 256), 1);
+	assert_int_equal(check(state, "len(contention.objects[kind==\"mutex\"][waits==3]) == 0", m,
+			       256), 1);
+	/* a filter's value may be a selection: equal to one of its values (or, with !=, none) */
+	assert_int_equal(check(state, "len(contention.objects[waits==contention.objects[*].waits]) "
+			       "== 3", m, 256), 1);
+	assert_int_equal(check(state, "len(contention.objects[name!=contention.objects[kind==\"mutex\"]"
+			       ".name]) == 1", m, 256), 1);
 	assert_int_equal(check(state, "len(contention.objects[name==\"table_lock\"]) == 1", m, 256),
 			 1);
 	assert_int_equal(check(state, "sum(contention.objects[*].waits) == 43", m, 256), 1);

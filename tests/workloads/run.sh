@@ -326,7 +326,7 @@ else
 	run "py gil" python3 "$PY/gil.py" --threads 2 --ms 50 && \
 		expect "py gil" "parallelism about 1" lt "$(get parallelism_x100)" 130
 
-	for m in threads processes tpe ppe; do
+	for m in threads processes tpe ppe dummy; do
 		run "py pools $m" python3 "$PY/pools.py" --mode $m --workers 2 --tasks 6 --work-ms 5 &&
 			expect "py pools $m" "6 tasks done" eq "$(get done)" 6
 	done
@@ -353,6 +353,38 @@ else
 	run "py asyncio thread" python3 "$PY/asyncio_loop.py" --handler thread --requests 6 \
 		--slow 1 --block-ms 150 && \
 		expect "py asyncio thread" "tick lag < 50 ms" lt "$(get max_tick_lag_ns)" 50000000
+	run "py mp_ipc global" python3 "$PY/mp_ipc.py" --mode global --items 20 && \
+		expect "py mp_ipc global" "the parent never sees the child's global" eq "$(get result)" 0
+	for m in queue pipe value manager; do
+		run "py mp_ipc $m" python3 "$PY/mp_ipc.py" --mode $m --items 20 && \
+			expect "py mp_ipc $m" "the child's sum" eq "$(get result)" "$(get expected)"
+	done
+	run "py start_cost" python3 "$PY/start_cost.py" --n 5 --hold-ms 20 && \
+		expect "py start_cost" "a child's memory" ge "$(get process_rss_kb)" 1
+	for m in gather sequential tasks; do
+		run "py async_gather $m" python3 "$PY/async_gather.py" --mode $m --tasks 3 --rounds 2 \
+			--delay-ms 5 && expect "py async_gather $m" "6 coroutines" eq "$(get done)" 6
+	done
+	for m in threading locks; do
+		run "py thread_module $m" python3 "$PY/thread_module.py" --api $m --job-ms 5 && \
+			expect "py thread_module $m" "3 finished" eq "$(get finished)" 3
+	done
+	run "py thread_module thread" python3 "$PY/thread_module.py" --api thread --job-ms 20 && \
+		expect "py thread_module thread" "none finished" eq "$(get finished)" 0
+	run "py abba_lock ordered" python3 "$PY/abba_lock.py" --ordered --iters 50 && \
+		expect "py abba_lock ordered" "no hang" eq "$(get hang)" none
+	run "py green_frameworks threads" python3 "$PY/green_frameworks.py" --framework threads \
+		--sleeps 2 --sleep-ms 5 --cpu-ms 5 && \
+		expect "py green_frameworks threads" "4 kernel threads" eq "$(get tids_used)" 4
+	for fw in twisted eventlet; do
+		if /usr/bin/python3 -c "import $fw" 2>/dev/null; then
+			run "py green_frameworks $fw" /usr/bin/python3 "$PY/green_frameworks.py" \
+				--framework $fw --sleeps 2 --sleep-ms 5 --cpu-ms 5 && \
+				expect "py green_frameworks $fw" "one thread" eq "$(get tids_used)" 1
+		else
+			skip "py green_frameworks $fw" "apt-get install python3-$fw"
+		fi
+	done
 	run "py generators" python3 "$PY/generators.py" && \
 		expect "py generators" "one kernel thread" eq "$(get kernel_threads)" 1
 	run "py gevent_green threads" python3 "$PY/gevent_green.py" --mode threads --workers 4 \

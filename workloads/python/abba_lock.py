@@ -3,7 +3,11 @@
 
 Thread "abba-1" takes lock_a then lock_b, thread "abba-2" takes lock_b then lock_a. Both
 hold their first lock, meet at a barrier, sleep the forcing delay, then block forever on the
-lock the other holds. HANGS ON PURPOSE (unless --no-hang); kill it. The ground-truth line is
+lock the other holds. HANGS ON PURPOSE (unless --no-hang or --ordered); kill it.
+  --ordered  the fix: both threads take lock_a, then lock_b, at the same time, --iters times.
+  --pdb      abba-1 enters the debugger (breakpoint()) just before its second acquire: pdb
+             stops that one thread; the others go on (or stay stuck) without it.
+The ground-truth line is
 printed and flushed before the hang. On CPython 3.11/3.12 a threading.Lock is a POSIX
 semaphore, so the futex each thread sleeps on is the lock's own address.
 """
@@ -18,6 +22,7 @@ import wl
 lock_a = threading.Lock()
 lock_b = threading.Lock()
 tids = {}
+pdb_wanted = [False]
 
 
 def futex_addr(lock):
@@ -38,6 +43,8 @@ def path(name, first, second, holding, delay, iters):
     first.acquire()
     holding.wait()
     time.sleep(delay)
+    if name == "abba-1" and pdb_wanted[0]:
+        breakpoint()        # try: where, p lock_a.locked(), p lock_b.locked(), continue
     second.acquire()        # never returns: the other thread holds it
     second.release()
     first.release()
@@ -49,10 +56,25 @@ def main():
     ap.add_argument("--delay-ms", type=int, default=50, help="forcing delay (default 50)")
     ap.add_argument("--no-hang", action="store_true",
                     help="run the two paths one after the other: never hangs")
-    ap.add_argument("--iters", type=int, default=1000, help="with --no-hang (default 1000)")
+    ap.add_argument("--ordered", action="store_true",
+                    help="the fix: one lock order for both threads, running together")
+    ap.add_argument("--iters", type=int, default=1000,
+                    help="with --no-hang or --ordered (default 1000)")
+    ap.add_argument("--pdb", action="store_true", help="breakpoint() in abba-1 before it hangs")
     a = ap.parse_args()
     wl.name_thread("abba-main")
     delay = a.delay_ms / 1000
+    pdb_wanted[0] = a.pdb
+    if a.ordered:
+        ts = [wl.named_thread(n, path, n, lock_a, lock_b, None, delay, a.iters)
+              for n in ("abba-1", "abba-2")]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        wl.truth(hang="none", path1="lock_a,lock_b", path2="lock_a,lock_b",
+                 tid1=tids["abba-1"], tid2=tids["abba-2"], iters=a.iters)
+        return
     if a.no_hang:
         for name, f, s in (("abba-1", lock_a, lock_b), ("abba-2", lock_b, lock_a)):
             t = wl.named_thread(name, path, name, f, s, None, delay, a.iters)

@@ -5,12 +5,14 @@
   processes - multiprocessing.Pool (worker processes "proc-i", fork start method)
   tpe       - concurrent.futures.ThreadPoolExecutor
   ppe       - concurrent.futures.ProcessPoolExecutor
+  dummy     - multiprocessing.dummy.Pool: the multiprocessing API over threads
 Every task spins pure Python for --work-ms of CPU and returns the CPU time it used.
 """
 import argparse
 import concurrent.futures as cf
 import itertools
 import multiprocessing as mp
+import multiprocessing.dummy
 import multiprocessing.pool
 import os
 import threading
@@ -45,7 +47,8 @@ def task(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", choices=("threads", "processes", "tpe", "ppe"), default="threads")
+    ap.add_argument("--mode", choices=("threads", "processes", "tpe", "ppe", "dummy"),
+                    default="threads")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tasks", type=int, default=16)
     ap.add_argument("--work-ms", type=int, default=10)
@@ -59,6 +62,10 @@ def main():
             res = p.map(task, jobs)
     elif a.mode == "processes":
         with fork.Pool(a.workers, initializer=init_process) as p:
+            res = p.map(task, jobs)
+    elif a.mode == "dummy":
+        # multiprocessing's name, threading's workers: multiprocessing.dummy is a thread pool
+        with multiprocessing.dummy.Pool(a.workers, initializer=init_thread) as p:
             res = p.map(task, jobs)
     elif a.mode == "tpe":
         with cf.ThreadPoolExecutor(a.workers, initializer=init_thread) as ex:

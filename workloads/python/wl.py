@@ -5,14 +5,16 @@ workload names its threads itself with prctl(PR_SET_NAME) through libc: the kern
 is what conlab shows.
 """
 import ctypes
-import ctypes.util
 import os
 import sys
 import threading
 import time
 
 _PR_SET_NAME = 15
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# libc is already in the process: CDLL(None) opens it without ctypes.util.find_library,
+# which runs ldconfig (and on some systems gcc) in child processes that would show up in
+# every trace as forks and execs of the workload.
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def name_thread(name):
