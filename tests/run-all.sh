@@ -7,10 +7,17 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-build}
 status=0
 start=$(date +%s)
-"$ROOT"/tests/run-unit.sh "$B" || status=1
-"$ROOT"/tests/workloads/run.sh "$B" || status=1
-"$ROOT"/tests/run-integration.sh "$B" || status=1
-"$ROOT"/tests/run-san.sh "$B" || status=1
-"$ROOT"/tests/fuzz/run.sh "$B" "${FUZZ_TEST_SECONDS:-20}" || status=1
+# suite NAME CMD...: run one suite, then say how long it took (where the 10 minutes go)
+suite() {
+	local name=$1 t0=$(date +%s)
+	shift
+	"$@" || status=1
+	echo "($name: $(( $(date +%s) - t0 )) s)"
+}
+suite unit "$ROOT"/tests/run-unit.sh "$B"
+suite workloads "$ROOT"/tests/workloads/run.sh "$B"
+suite integration "$ROOT"/tests/run-integration.sh "$B"
+suite sanitizers "$ROOT"/tests/run-san.sh "$B"
+suite fuzz "$ROOT"/tests/fuzz/run.sh "$B" "${FUZZ_TEST_SECONDS:-20}"
 echo "all tests: $([ $status = 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - start )) s"
 exit $status

@@ -6,9 +6,11 @@ passed=0 failed=0 skipped=0 status=0
 for t in "$ROOT"/tests/integration/test_*.sh; do
 	[ -f "$t" ] || continue
 	echo "== $(basename "$t")"
+	t0=$(date +%s)
 	out=$(bash "$t" "$B" 2>&1)
 	rc=$?
 	echo "$out"
+	echo "   ($(basename "$t" .sh): $(( $(date +%s) - t0 )) s)"
 	line=$(echo "$out" | grep -E '^[a-z_0-9-]+: [0-9]+ passed, [0-9]+ failed' | tail -1)
 	if [ -z "$line" ]; then
 		echo "FAIL $(basename "$t"): exited $rc without a totals line"
