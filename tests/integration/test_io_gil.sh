@@ -89,8 +89,11 @@ PROC="[p for p in j['processes'] if p['pid']==j['processes'][0]['pid']][0]"
 if gil_run gil4 "$PYWL/gil.py" --threads 4 --ms 100; then
 	check "gil 4 threads: CPython found, GIL futex inferred" pyjson "$TMP/gil4.json" \
 		"$PROC['gil_addr'] and $PROC['method']=='futex-inferred' and $PROC['version'].startswith('3.')"
-	check "gil 4 threads: summed on-CPU about the wall time while they ran" pyjson \
-		"$TMP/gil4.json" "0.6 <= $PROC['threaded_parallelism'] <= 1.3"
+	# The GIL lets one thread run at a time: their summed on-CPU time is at most about the
+	# wall time while they ran (how much below depends on what else the CPUs run).
+	check "gil 4 threads: summed on-CPU at most about the wall time while they ran" pyjson \
+		"$TMP/gil4.json" "0 < $PROC['threaded_parallelism'] <= 1.3 and
+len([t for t in $PROC['threads'] if t['comm'].startswith('worker') and t['on_cpu_ns'] > 0]) == 4"
 	check "gil 4 threads: hand-off waits time out near 5 ms" pyjson "$TMP/gil4.json" \
 		"3.5e6 <= $PROC['switch_interval_est_ns'] <= 8e6 and $PROC['timeouts'] >= 20"
 	check "gil 4 threads: hand-offs mostly forced" pyjson "$TMP/gil4.json" \
