@@ -91,11 +91,14 @@ BPF_TMPS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.tmp.bpf.o,$(BPF_SRCS))
 CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 
-# The conlab binary: every tools/*.c (the preload interposer has its own rule).
-TOOL_SRCS := $(wildcard tools/*.c)
+# The conlab binary: every tools/LAYER/*.c (the preload interposer has its own rule). The
+# layers, lowest first, are in docs/design.md; a file includes only its own layer and lower ones.
+TOOL_SRCS := $(wildcard tools/*/*.c)
 TOOL_OBJS := $(patsubst tools/%.c,$(OUTPUT)/tools/%.o,$(TOOL_SRCS))
-# Objects the unit tests may link against: everything but the entry point.
-LIB_OBJS  := $(filter-out $(OUTPUT)/tools/conlab.o,$(TOOL_OBJS))
+# Everything but the entry point, as an archive: a unit test or the fuzz harness links against
+# it and so takes only the objects it needs (what it tests and what those call).
+LIB_OBJS  := $(filter-out $(OUTPUT)/tools/cmd/conlab.o,$(TOOL_OBJS))
+LIB_A     := $(OUTPUT)/libconlab.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -107,7 +110,7 @@ help:
 	@sed -n '2,11p' Makefile
 
 # deadlock --locks=preload: the interposer library loaded into the command
-$(OUTPUT)/libconlab-preload.so: $(wildcard tools/preload/*.c tools/preload/*.h) | $(OUTPUT)
+$(OUTPUT)/libconlab-preload.so: $(wildcard tools/capture/preload/*.c tools/capture/preload/*.h) | $(OUTPUT)
 	$(call msg,LIB,$@)
 	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -D_GNU_SOURCE \
 		$(filter %.c,$^) -ldl -o $@
@@ -163,24 +166,33 @@ $(OUTPUT)/taskregs_btf.h: $(OUTPUT)/vmlinux.h tools/btf_facts.sh
 	$(Q)tools/btf_facts.sh "$(BPFTOOL)" "$(if $(VMLINUX_H),,$(VMLINUX_BTF))" $(OUTPUT)/vmlinux.h > $@
 
 # ---- user space ---------------------------------------------------------------------------
-$(OUTPUT)/tools/%.o: tools/%.c $(OUTPUT)/conlab.skel.h $(OUTPUT)/taskregs.skel.h \
-		    $(OUTPUT)/taskregs_fixed.skel.h $(OUTPUT)/taskregs_btf.h | $(OUTPUT)/tools
+# The generated headers are order-only: they must exist before the first compile, and after
+# it each object depends on just the headers it includes (its .d file, from -MMD).
+GEN_HDRS := $(OUTPUT)/conlab.skel.h $(OUTPUT)/taskregs.skel.h $(OUTPUT)/taskregs_fixed.skel.h \
+	    $(OUTPUT)/taskregs_btf.h
+$(OUTPUT)/tools/%.o: tools/%.c | $(GEN_HDRS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
 $(OUTPUT)/conlab: $(TOOL_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_LDFLAGS) $^ $(LIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_A) | $(OUTPUT)/tests $(GEN_HDRS)
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $(USER_LDFLAGS) $< $(LIB_A) $(LIBS) -lcmocka -o $@
 
 # The fuzz harness: tests/fuzz/run.sh builds it in its own OUTPUT with CC=clang,
 # SAN=address,undefined and CFLAGS carrying -fsanitize=fuzzer-no-link for the tools objects.
-$(OUTPUT)/fuzz/fuzz_trace: tests/fuzz/fuzz_trace.c $(LIB_OBJS) | $(OUTPUT)/fuzz
+$(OUTPUT)/fuzz/fuzz_trace: tests/fuzz/fuzz_trace.c $(LIB_A) | $(OUTPUT)/fuzz $(GEN_HDRS)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -fsanitize=fuzzer $(USER_LDFLAGS) $< $(LIB_OBJS) $(LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -fsanitize=fuzzer $(USER_LDFLAGS) $< $(LIB_A) $(LIBS) -o $@
 
 .PHONY: unit-bins
 unit-bins: $(UNIT_BINS)
@@ -188,7 +200,7 @@ unit-bins: $(UNIT_BINS)
 $(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/tools $(OUTPUT)/tests $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
--include $(wildcard $(OUTPUT)/tools/*.d)
+-include $(wildcard $(OUTPUT)/tools/*/*.d $(OUTPUT)/tests/*.d)
 
 # ---- workloads ----------------------------------------------------------------------------
 -include workloads/workloads.mk

@@ -7,7 +7,7 @@
  * in the same stream. Fixed-width fields, largest first, no pointers, no long, no bool, so the
  * layout is the same for clang -target bpf and for the host compiler.
  *
- * Change a struct, or the trace file's framing (tools/trace.h): bump CLAB_WIRE_VERSION (the
+ * Change a struct, or the trace file's framing (tools/trace/trace.h): bump CLAB_WIRE_VERSION (the
  * trace reader refuses newer versions and reads every older one).
  */
 #ifndef CONLAB_EVENTS_H

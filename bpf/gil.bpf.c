@@ -3,7 +3,7 @@
  * gil.bpf.c — GIL uprobes (record --gil): CPython's take_gil (entry and return) and drop_gil
  * (entry), one EV_GIL record each, for traced processes only.
  *
- * take_gil and drop_gil are static functions: user space (tools/gilprobe.c) finds them in the
+ * take_gil and drop_gil are static functions: user space (tools/capture/gilprobe.c) finds them in the
  * .symtab of an unstripped interpreter or libpython and attaches these programs to that file
  * for every process (pid -1), so that the worker processes of a pool are seen too; the filter
  * here keeps the traced ones. A probe sits at the function's first instruction, where the

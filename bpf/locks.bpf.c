@@ -2,7 +2,7 @@
 /*
  * locks.bpf.c — lock uprobes (--locks): each thread's held locks, and lock-order edges.
  *
- * User space (tools/uprobes.c) attaches these programs to glibc's lock functions at offsets it
+ * User space (tools/capture/uprobes.c) attaches these programs to glibc's lock functions at offsets it
  * chose by decoding their first instructions: an instruction the kernel emulates (push, jmp,
  * jcc) costs one breakpoint trap per hit, one it must single-step a second, dearer trap
  * (0.5 and 20 µs on one VM; 5 and 20 µs on a paravirtualised one, docs/performance.md; what

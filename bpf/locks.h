@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * locks.h — the lock uprobes shared by bpf/locks.bpf.c and tools/uprobes.c: one index per
+ * locks.h — the lock uprobes shared by bpf/locks.bpf.c and tools/capture/uprobes.c: one index per
  * probed glibc function, used for the per-probe stack offset of the return address.
  */
 #ifndef CONLAB_LOCKS_H

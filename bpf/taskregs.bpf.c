@@ -10,7 +10,7 @@
  * recorder's probes and maps. Built twice: with CO-RE relocations (any kernel with BTF, at
  * the price of libbpf parsing the kernel's 5 MB BTF at every load), and with
  * TASKREGS_FIXED, the offsets of the kernel it was built on and no map at all, which
- * tools/taskregs.c loads with one bpf() call when the running kernel's BTF is the one it was
+ * tools/doctor/taskregs.c loads with one bpf() call when the running kernel's BTF is the one it was
  * built against.
  */
 #ifdef TASKREGS_FIXED

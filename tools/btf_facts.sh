@@ -1,7 +1,7 @@
 #!/bin/sh
 # tools/btf_facts.sh BPFTOOL VMLINUX_BTF VMLINUX_H — a C header with the facts of the kernel
 # the doctor's register reader is built against: the GNU build-id of its vmlinux (from
-# /sys/kernel/notes, as tools/taskregs.c reads it at run time) and the BTF id of
+# /sys/kernel/notes, as tools/doctor/taskregs.c reads it at run time) and the BTF id of
 # bpf_iter_task. The same build-id means the same vmlinux, hence the same BTF and the same
 # structure layouts. Only when VMLINUX_H is this kernel's (a vmlinux.h given for a
 # cross-build, or one left from an older kernel, is not): otherwise no build-id, and the

@@ -21,10 +21,10 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "model.h"
-#include "report.h"
-#include "trace.h"
-#include "util.h"
+#include "model/model.h"
+#include "render/report.h"
+#include "trace/trace.h"
+#include "lib/util.h"
 
 #define MAX_KINDS 32
 

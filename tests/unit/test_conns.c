@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "conns.h"
-#include "model.h"
+#include "model/conns.h"
+#include "model/model.h"
 
 #define PA 100	/* process of A and C */
 #define PB 200	/* process of B */

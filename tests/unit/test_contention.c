@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "contention.h"
-#include "model.h"
+#include "analysis/contention.h"
+#include "model/model.h"
 
 #define PID 100
 #define A 101

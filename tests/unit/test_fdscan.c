@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fdscan.h"
-#include "fdtable.h"
-#include "model.h"
+#include "capture/fdscan.h"
+#include "model/fdtable.h"
+#include "model/model.h"
 
 static void test_inet(void **state)
 {

@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gil.h"
-#include "model.h"
+#include "analysis/gil.h"
+#include "capture/gilprobe.h"
+#include "model/model.h"
 
 #define PID 300
 #define A 300		/* the main thread: holds the GIL first */

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "grade.h"
-#include "jsonread.h"
-#include "lab.h"
-#include "sandbox.h"
+#include "lab/grade.h"
+#include "lib/jsonread.h"
+#include "lab/lab.h"
+#include "capture/sandbox.h"
 
 static const char *lab_text = "name 90-t\n"
 			      "title T\n"

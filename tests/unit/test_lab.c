@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonread.h"
-#include "lab.h"
+#include "lib/jsonread.h"
+#include "lab/lab.h"
 
 static const char *report_json =
 	"{\"objects\": ["

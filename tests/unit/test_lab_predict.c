@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonread.h"
-#include "lab_predict.h"
+#include "lib/jsonread.h"
+#include "lab/lab_predict.h"
 
 static const char *section =
 	"Answer before you run it:\n"

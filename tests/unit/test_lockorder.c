@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "lockorder.h"
+#include "analysis/lockorder.h"
 
 static void edge(struct lockorder *lo, uint64_t from, uint64_t to, pid_t tid, uint16_t flags,
 		 uint64_t gate)

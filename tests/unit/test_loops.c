@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loops.h"
-#include "model.h"
+#include "analysis/loops.h"
+#include "model/model.h"
 
 #define PID 200
 #define LOOP 201

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "model.h"
+#include "model/model.h"
 
 #define PID 100
 #define A 101

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyasync.h"
-#include "pylocks.h"
-#include "pyread.h"
-#include "waitgraph.h"
+#include "python/pyasync.h"
+#include "python/pylocks.h"
+#include "python/pyread.h"
+#include "analysis/waitgraph.h"
 
 /* ---- a memory image ------------------------------------------------------------------- */
 

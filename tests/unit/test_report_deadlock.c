@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "report.h"
-#include "trace.h"
+#include "model/model.h"
+#include "render/report.h"
+#include "trace/trace.h"
 
 #define PID 100
 #define A 101

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "report.h"
-#include "timeline.h"
+#include "model/model.h"
+#include "render/report.h"
+#include "analysis/timeline.h"
 
 #define PID 100
 #define A 101

@@ -15,7 +15,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "trace.h"
+#include "trace/trace.h"
 
 struct fixture {
 	char path[64];

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "waitgraph.h"
+#include "analysis/waitgraph.h"
 
 static int setup(void **state)
 {

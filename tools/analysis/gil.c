@@ -1,0 +1,659 @@
+/* gil.c — the GIL inferred from futex waits (see gil.h). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/gilprobe.h"
+#include "analysis/gil.h"
+#include "lib/idmap.h"
+#include "trace/trace.h"
+#include "lib/util.h"
+
+#define FUTEX_CMD_MASK 0x7f
+#define FUTEX_WAIT 0
+#define FUTEX_WAIT_BITSET 9
+#define ETIMEDOUT_RET (-110)
+/* Waits of one thread closer than this belong to one take_gil episode (the loop in take_gil
+ * re-waits within microseconds after a timeout; 1 ms leaves room for a runnable delay). */
+#define EPISODE_GAP_NS 1000000ull
+/* A holder that blocks on a condvar this soon after waking a waiter was asked to drop (the
+ * forced switch: it waits on switch_cond, then for the GIL again). */
+#define DROP_WINDOW_NS 2000000ull
+
+static void detect_python(const struct m_process *p, struct gil_process *g)
+{
+	char v[16];
+
+	/* after an exec the new program is what counts (a fork of python exec'ing ldconfig
+	 * still carries the parent's maps until the recorder re-reads them) */
+	if (p->execs && p->exe) {
+		if (gil_python_version(p->exe, v, sizeof(v))) {
+			g->is_python = 1;
+			snprintf(g->version, sizeof(g->version), "%s", v);
+		} else {
+			const char *b = strrchr(p->exe, '/');
+
+			if (strncmp(b ? b + 1 : p->exe, "python", 6))
+				return;
+		}
+	}
+	for (size_t i = 0; i < p->maps.n; i++)
+		if (gil_python_version(p->maps.v[i].path, v, sizeof(v))) {
+			g->is_python = 1;
+			if (strlen(v) > strlen(g->version))
+				snprintf(g->version, sizeof(g->version), "%s", v);
+		}
+	if (!g->is_python && (gil_python_version(p->exe, v, sizeof(v)) ||
+			      gil_python_version(p->comm, v, sizeof(v)))) {
+		g->is_python = 1;
+		snprintf(g->version, sizeof(g->version), "%s", v);
+	}
+	if (!g->is_python && p->cmdline) {
+		char first[256];
+
+		snprintf(first, sizeof(first), "%s", p->cmdline);
+		first[strcspn(first, " ")] = 0;
+		if (gil_python_version(first, v, sizeof(v))) {
+			g->is_python = 1;
+			snprintf(g->version, sizeof(g->version), "%s", v);
+		}
+	}
+}
+
+/* glibc's condvar waits on one of two words, __g_signals[0] and [1], side by side in an
+ * 8-byte aligned pair: one key for both. */
+static uint64_t cond_key(uint64_t addr)
+{
+	return addr & ~7ull;
+}
+
+static int is_timed_cond_wait(const struct m_futex *f)
+{
+	return (f->op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET && (f->flags & FUTEXF_TIMEOUT);
+}
+
+static int thread_in(const struct model *m, uint32_t tid, uint32_t pid)
+{
+	const struct m_thread *t = model_thread(m, tid);
+
+	return t && t->pid == pid;
+}
+
+/* The GIL's condvar: the address with the most timed condvar waits (timeouts weigh more) in
+ * this process, leaving out semaphores (Python's Lock.acquire(timeout=) is a timed bitset
+ * wait on a sem_t; the model tells those apart by the waiter count at +4). */
+static uint64_t find_gil(const struct model *m, uint32_t pid)
+{
+	struct idmap idx = {}, sem = {};
+	uint64_t *addr = NULL, *score = NULL, best = 0, best_score = 0;
+	size_t n = 0, cap = 0, cap2 = 0;
+
+	/* per key: blocked intervals the model took for a semaphore vs for a condvar; a
+	 * condvar's pair of words can look like a sem_t, so only a clear majority counts */
+	struct idmap sidx = {};
+	int64_t *sembal = NULL;
+	size_t ns = 0, capb = 0;
+
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+
+		if (t->pid != pid)
+			continue;
+		for (size_t k = 0; k < t->niv; k++) {
+			const struct m_interval *iv = &t->iv[k];
+			int64_t at;
+
+			if (iv->state != TH_BLOCKED ||
+			    (iv->w.kind != WK_SEMAPHORE && iv->w.kind != WK_CONDVAR))
+				continue;
+			at = idmap_get(&sidx, cond_key(iv->w.obj));
+			if (at < 0) {
+				GROW(sembal, capb, ns + 1);
+				sembal[ns] = 0;
+				idmap_put(&sidx, cond_key(iv->w.obj), ns);
+				at = ns++;
+			}
+			sembal[at] += iv->w.kind == WK_SEMAPHORE ? 1 : -3;
+		}
+	}
+	for (size_t i = 0; i < sidx.cap; i++)
+		if (sidx.vals[i] && sembal[sidx.vals[i] - 1] > 0)
+			idmap_put(&sem, sidx.keys[i], 0);
+	idmap_free(&sidx);
+	free(sembal);
+	for (size_t i = 0; i < m->nfutexes; i++) {
+		const struct m_futex *f = &m->futexes[i];
+		int64_t k;
+
+		if (!is_timed_cond_wait(f) || !thread_in(m, f->tid, pid) ||
+		    idmap_get(&sem, cond_key(f->uaddr)) >= 0)
+			continue;
+		k = idmap_get(&idx, cond_key(f->uaddr));
+		if (k < 0) {
+			GROW(addr, cap, n + 1);
+			GROW(score, cap2, n + 1);
+			addr[n] = cond_key(f->uaddr);
+			score[n] = 0;
+			idmap_put(&idx, cond_key(f->uaddr), n);
+			k = n++;
+		}
+		score[k] += f->ret == ETIMEDOUT_RET ? 4 : 1;
+		if (score[k] > best_score) {
+			best_score = score[k];
+			best = addr[k];
+		}
+	}
+	idmap_free(&idx);
+	idmap_free(&sem);
+	free(addr);
+	free(score);
+	return best;
+}
+
+static struct gil_thread *gthread(struct gil_process *g, uint32_t tid)
+{
+	for (size_t i = 0; i < g->nthreads; i++)
+		if (g->threads[i].tid == tid)
+			return &g->threads[i];
+	return NULL;
+}
+
+/* The blocked interval of t that ended the futex call returning at ts (its waker). */
+static const struct m_interval *wait_interval(const struct m_thread *t, uint64_t from, uint64_t to,
+					      uint64_t addr)
+{
+	for (size_t k = t->niv; k-- > 0;) {
+		const struct m_interval *iv = &t->iv[k];
+
+		if (iv->start > to)
+			continue;
+		if (iv->end < from)
+			break;
+		if (iv->state == TH_BLOCKED && cond_key(iv->w.obj) == addr)
+			return iv;
+	}
+	return NULL;
+}
+
+/* After waking the waiter at ts, did the holder go on to wait on a condvar (it was asked to
+ * drop: forced) or block elsewhere / keep running (voluntary)? 1 forced, 0 voluntary, -1
+ * unknown. */
+static int holder_dropped_on_request(const struct model *m, uint32_t holder, uint64_t ts)
+{
+	const struct m_thread *t = holder ? model_thread(m, holder) : NULL;
+
+	if (!t)
+		return -1;
+	for (size_t k = 0; k < t->niv; k++) {
+		const struct m_interval *iv = &t->iv[k];
+
+		if (iv->state != TH_BLOCKED || iv->end + 1000 < ts)
+			continue;
+		if (iv->start > ts + DROP_WINDOW_NS)
+			return 0;
+		return iv->w.kind == WK_CONDVAR ? 1 : 0;
+	}
+	return 0;
+}
+
+static void end_episode(const struct model *m, struct gil_process *g, struct gil_thread *gt,
+			uint64_t start, uint64_t end, int timed_out, const struct m_futex *last)
+{
+	const struct m_thread *t = model_thread(m, gt->tid);
+	const struct m_interval *iv = t ? wait_interval(t, end - last->dur, end, g->gil_addr) : NULL;
+	uint32_t from = iv ? iv->waker : 0;
+	uint64_t woke = iv ? iv->end : end;
+	int forced = timed_out;
+	struct gil_handoff *h;
+
+	if (!forced && from && from != gt->tid)
+		forced = holder_dropped_on_request(m, from, woke) == 1;
+	gt->acquisitions++;
+	if (forced)
+		gt->forced++, g->forced++;
+	else
+		gt->voluntary++, g->voluntary++;
+	if (end - start > gt->episode_max)
+		gt->episode_max = end - start;
+	g->handoffs = xrealloc(g->handoffs, (g->nhandoffs + 1) * sizeof(*g->handoffs));
+	h = &g->handoffs[g->nhandoffs++];
+	h->ts = woke;
+	h->waited = end - start;
+	h->from = from == gt->tid ? 0 : from;
+	h->to = gt->tid;
+	h->forced = forced;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_handoff(const void *a, const void *b)
+{
+	const struct gil_handoff *x = a, *y = b;
+
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+static int log2_bucket(uint64_t v)
+{
+	int b = 0;
+
+	while (v > 1 && b < GIL_HIST - 1) {
+		v >>= 1;
+		b++;
+	}
+	return b;
+}
+
+/* The GIL's futexes: its condvar, its mutex, and (FORCE_SWITCHING) switch_cond and
+ * switch_mutex, all in one struct _gil_runtime_state of about 200 bytes. */
+#define GIL_STRUCT_SPAN 256
+
+static int on_gil(const struct gil_process *g, uint64_t addr)
+{
+	return addr + GIL_STRUCT_SPAN >= g->gil_addr && addr <= g->gil_addr + GIL_STRUCT_SPAN;
+}
+
+/* While more than its main thread lived: from the first other thread's birth to the last
+ * one's end; on-CPU time of every thread of the process clipped to that window. */
+static void thread_window(const struct model *m, struct gil_process *g)
+{
+	uint64_t from = 0, to = 0;
+
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+
+		if (t->pid != g->pid || t->tid == g->pid || !t->niv)
+			continue;
+		if (!from || t->iv[0].start < from)
+			from = t->iv[0].start;
+		if (t->iv[t->niv - 1].end > to)
+			to = t->iv[t->niv - 1].end;
+	}
+	if (to <= from)
+		return;
+	g->mt_from = from;
+	g->mt_wall = to - from;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+
+		if (t->pid != g->pid)
+			continue;
+		for (size_t k = 0; k < t->niv; k++) {
+			const struct m_interval *iv = &t->iv[k];
+			uint64_t s = iv->start > from ? iv->start : from;
+			uint64_t e = iv->end < to ? iv->end : to;
+
+			if (iv->state == TH_RUNNING && e > s)
+				g->mt_on_cpu += e - s;
+		}
+	}
+}
+
+static void analyze_process(const struct model *m, struct gil_process *g)
+{
+	uint64_t first = 0, last = 0, *tdur = NULL;
+	size_t ntd = 0, cap = 0;
+	/* per thread episode state, indexed like g->threads */
+	uint64_t *ep_start, *ep_last;
+	int *ep_to;
+	const struct m_futex **ep_f;
+
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+		struct gil_thread *gt;
+
+		if (t->pid != g->pid)
+			continue;
+		if (t->niv) {
+			if (!first || t->iv[0].start < first)
+				first = t->iv[0].start;
+			if (t->iv[t->niv - 1].end > last)
+				last = t->iv[t->niv - 1].end;
+		}
+		gt = gthread(g, t->tid);
+		if (!gt) {
+			g->threads = xrealloc(g->threads, (g->nthreads + 1) * sizeof(*g->threads));
+			gt = &g->threads[g->nthreads++];
+			memset(gt, 0, sizeof(*gt));
+			gt->tid = t->tid;
+		}
+		memcpy(gt->comm, t->comm, CLAB_COMM_LEN);
+		gt->on_cpu += t->time_in[TH_RUNNING];
+		gt->runnable += t->time_in[TH_RUNNABLE];
+		gt->blocked_other += t->time_in[TH_BLOCKED];
+		g->on_cpu += t->time_in[TH_RUNNING];
+	}
+	g->wall = last > first ? last - first : 0;
+	thread_window(m, g);
+	if (!g->gil_addr || !g->nthreads)
+		return;
+	ep_start = xcalloc(g->nthreads, sizeof(*ep_start));
+	ep_last = xcalloc(g->nthreads, sizeof(*ep_last));
+	ep_to = xcalloc(g->nthreads, sizeof(*ep_to));
+	ep_f = xcalloc(g->nthreads, sizeof(*ep_f));
+	for (size_t i = 0; i < m->nfutexes; i++) {
+		const struct m_futex *f = &m->futexes[i];
+		uint32_t cmd = f->op & FUTEX_CMD_MASK;
+		struct gil_thread *gt;
+		size_t ti;
+		uint64_t start;
+
+		if (cond_key(f->uaddr) != g->gil_addr ||
+		    (cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT))
+			continue;
+		gt = gthread(g, f->tid);
+		if (!gt)
+			continue;
+		ti = gt - g->threads;
+		start = f->ts > f->dur ? f->ts - f->dur : 0;
+		gt->waits++;
+		gt->gil_wait += f->dur;
+		g->waits++;
+		g->gil_wait += f->dur;
+		if (f->ret == ETIMEDOUT_RET) {
+			gt->timeouts++;
+			g->timeouts++;
+			g->timeout_hist[log2_bucket(f->dur)]++;
+			GROW(tdur, cap, ntd + 1);
+			tdur[ntd++] = f->dur;
+		}
+		if (ep_f[ti] && start > ep_last[ti] + EPISODE_GAP_NS) {
+			end_episode(m, g, gt, ep_start[ti], ep_last[ti], ep_to[ti], ep_f[ti]);
+			ep_f[ti] = NULL;
+		}
+		if (!ep_f[ti]) {
+			ep_start[ti] = start;
+			ep_to[ti] = 0;
+		}
+		ep_f[ti] = f;
+		ep_last[ti] = f->ts;
+		ep_to[ti] |= f->ret == ETIMEDOUT_RET;
+	}
+	for (size_t ti = 0; ti < g->nthreads; ti++)
+		if (ep_f[ti])
+			end_episode(m, g, &g->threads[ti], ep_start[ti], ep_last[ti], ep_to[ti],
+				    ep_f[ti]);
+	/* GIL wait = time asleep on the GIL (the futex calls' durations also hold the runnable
+	 * delay after the wakeup, which is counted as runnable); it is not "blocked elsewhere" */
+	g->gil_wait = 0;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+		struct gil_thread *gt;
+
+		if (t->pid != g->pid || !(gt = gthread(g, t->tid)))
+			continue;
+		gt->gil_wait = 0;
+		for (size_t k = 0; k < t->niv; k++)
+			if (t->iv[k].state == TH_BLOCKED && on_gil(g, t->iv[k].w.obj))
+				gt->gil_wait += t->iv[k].end - t->iv[k].start;
+		gt->blocked_other = gt->blocked_other > gt->gil_wait ? gt->blocked_other - gt->gil_wait
+								      : 0;
+		g->gil_wait += gt->gil_wait;
+	}
+	if (ntd) {
+		qsort(tdur, ntd, sizeof(*tdur), cmp_u64);
+		g->interval_est = tdur[ntd / 2];
+	}
+	qsort(g->handoffs, g->nhandoffs, sizeof(*g->handoffs), cmp_handoff);
+	/* a waiter whose last wait timed out took a GIL dropped in between, woken by nobody:
+	 * the previous holder is the last thread seen taking it */
+	for (size_t i = 1; i < g->nhandoffs; i++)
+		if (!g->handoffs[i].from && g->handoffs[i - 1].to != g->handoffs[i].to)
+			g->handoffs[i].from = g->handoffs[i - 1].to;
+	free(tdur);
+	free(ep_start);
+	free(ep_last);
+	free(ep_to);
+	free(ep_f);
+}
+
+int gil_analyze(struct gil_report *r, const struct model *m)
+{
+	memset(r, 0, sizeof(*r));
+	r->wall = m->t_last - m->t_first;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct m_process *p = &m->procs[i];
+		struct gil_process *g;
+		int any = 0;
+
+		for (size_t k = 0; k < m->nthreads && !any; k++)
+			any = m->threads[k].pid == p->pid;
+		if (!any)
+			continue;
+		r->procs = xrealloc(r->procs, (r->nprocs + 1) * sizeof(*r->procs));
+		g = &r->procs[r->nprocs++];
+		memset(g, 0, sizeof(*g));
+		g->pid = p->pid;
+		memcpy(g->comm, p->comm, CLAB_COMM_LEN);
+		detect_python(p, g);
+		if (g->is_python)
+			g->gil_addr = find_gil(m, p->pid);
+		analyze_process(m, g);
+		if (g->is_python) {
+			r->npython++;
+			r->python_on_cpu += g->on_cpu;
+		}
+	}
+	return 0;
+}
+
+void gil_free(struct gil_report *r)
+{
+	for (size_t i = 0; i < r->nprocs; i++) {
+		free(r->procs[i].threads);
+		free(r->procs[i].handoffs);
+		free(r->procs[i].holds);
+	}
+	free(r->procs);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- exact: GIL uprobes ------------------------------------------------------------------- */
+
+const struct ev_gil **gil_collect(const struct trace *t, size_t *n)
+{
+	const struct ev_gil **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < t->nrec; i++)
+		if (t->rec[i]->type == EV_GIL) {
+			GROW(v, cap, *n + 1);
+			v[(*n)++] = (const void *)t->rec[i];
+		}
+	return v;
+}
+
+int gil_cause_of_caller(const char *func)
+{
+	if (!func)
+		return GC_OTHER;
+	/* 3.10/3.11: eval_frame_handle_pending; 3.12/3.13: _Py_HandlePending */
+	if (!strcmp(func, "eval_frame_handle_pending") || !strcmp(func, "_Py_HandlePending") ||
+	    !strncmp(func, "_PyEval_EvalFrameDefault", 24))
+		return GC_FORCED;
+	if (!strcmp(func, "PyEval_SaveThread"))
+		return GC_BLOCKING;
+	if (!strcmp(func, "take_gil") || !strcmp(func, "PyEval_ReleaseThread") ||
+	    !strncmp(func, "_PyThreadState_DeleteCurrent", 28))
+		return GC_EXIT;
+	return GC_OTHER;
+}
+
+const char *gil_cause_name(int c)
+{
+	static const char *n[GC_NCAUSES] = {"other", "switch-interval", "blocking-call",
+					    "thread-exit"};
+
+	return c >= 0 && c < GC_NCAUSES ? n[c] : "other";
+}
+
+/* Time thread t spent blocked within [from, to]: its sleep inside take_gil. */
+static uint64_t blocked_within(const struct m_thread *t, uint64_t from, uint64_t to)
+{
+	uint64_t sum = 0;
+
+	for (size_t k = 0; t && k < t->niv; k++) {
+		const struct m_interval *iv = &t->iv[k];
+		uint64_t s = iv->start > from ? iv->start : from;
+		uint64_t e = iv->end < to ? iv->end : to;
+
+		if (iv->start > to)
+			break;
+		if (iv->state == TH_BLOCKED && e > s)
+			sum += e - s;
+	}
+	return sum;
+}
+
+struct gil_tstate {
+	uint64_t want, hold;	/* take_gil entered / returned, 0 none open */
+};
+
+static void uprobes_process(const struct model *m, struct gil_process *g,
+			    const struct ev_gil *const *ev, size_t n, gil_cause_fn cause, void *ctx)
+{
+	struct gil_tstate *ts = xcalloc(g->nthreads, sizeof(*ts));
+	uint64_t *forced_holds = NULL, last_drop_held = 0;
+	size_t nfh = 0, cap_fh = 0, cap_h = 0, cap_holds = 0;
+	uint32_t last_tid = 0;
+	int last_cause = GC_OTHER;
+
+	/* the exact data replaces the inferred episodes and hand-offs */
+	free(g->handoffs);
+	g->handoffs = NULL;
+	g->nhandoffs = 0;
+	g->forced = g->voluntary = 0;
+	g->method = GIL_UPROBES;
+	g->gil_wait = 0;
+	for (size_t i = 0; i < g->nthreads; i++) {
+		struct gil_thread *gt = &g->threads[i];
+
+		gt->blocked_other += gt->gil_wait;	/* undo the inference's split */
+		gt->gil_wait = gt->waits = gt->acquisitions = gt->forced = gt->voluntary = 0;
+		gt->episode_max = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ev_gil *e = ev[i];
+		struct gil_thread *gt;
+		struct gil_tstate *st;
+
+		if (e->pid != g->pid || !(gt = gthread(g, e->hdr.tid)))
+			continue;
+		st = &ts[gt - g->threads];
+		switch (e->op) {
+		case GIL_TAKE_START:
+			st->want = e->hdr.ts;
+			break;
+		case GIL_TAKE_DONE: {
+			uint64_t waited = st->want ? e->hdr.ts - st->want : 0;
+			uint64_t slept = st->want ? blocked_within(model_thread(m, gt->tid), st->want,
+								    e->hdr.ts) : 0;
+
+			gt->takes++;
+			gt->gil_wait += slept;
+			g->gil_wait += slept;
+			if (slept) {
+				gt->waits++;
+				g->waits++;
+			}
+			if (waited > gt->episode_max)
+				gt->episode_max = waited;
+			if (last_tid && last_tid != gt->tid) {
+				struct gil_handoff *h;
+
+				GROW(g->handoffs, cap_h, g->nhandoffs + 1);
+				h = &g->handoffs[g->nhandoffs++];
+				memset(h, 0, sizeof(*h));
+				h->ts = e->hdr.ts;
+				h->waited = waited;
+				h->from = last_tid;
+				h->to = gt->tid;
+				h->cause = (uint8_t)last_cause;
+				h->forced = last_cause == GC_FORCED;
+				h->held = last_drop_held;
+				gt->acquisitions++;
+				if (h->forced)
+					gt->forced++, g->forced++;
+				else
+					gt->voluntary++, g->voluntary++;
+			}
+			st->want = 0;
+			st->hold = e->hdr.ts;
+			last_tid = gt->tid;	/* the holder now, whoever held it before */
+			last_drop_held = 0;
+			break;
+		}
+		case GIL_DROP: {
+			int c = cause ? cause(ctx, g->pid, e->ret_addr) : GC_OTHER;
+
+			if (c < 0 || c >= GC_NCAUSES)
+				c = GC_OTHER;
+			g->drops[c]++;
+			last_drop_held = 0;
+			if (st->hold && e->hdr.ts >= st->hold) {
+				struct gil_hold *hd;
+				uint64_t d = e->hdr.ts - st->hold;
+
+				GROW(g->holds, cap_holds, g->nholds + 1);
+				hd = &g->holds[g->nholds++];
+				hd->from = st->hold;
+				hd->to = e->hdr.ts;
+				hd->tid = gt->tid;
+				hd->cause = (uint8_t)c;
+				gt->held += d;
+				g->held += d;
+				last_drop_held = d;
+				if (c == GC_FORCED) {
+					GROW(forced_holds, cap_fh, nfh + 1);
+					forced_holds[nfh++] = d;
+				}
+			}
+			st->hold = 0;
+			last_tid = gt->tid;
+			last_cause = c;
+			break;
+		}
+		}
+	}
+	for (size_t i = 0; i < g->nthreads; i++) {
+		struct gil_thread *gt = &g->threads[i];
+
+		gt->blocked_other = gt->blocked_other > gt->gil_wait ?
+				    gt->blocked_other - gt->gil_wait : 0;
+	}
+	/* the switch interval: the median hold that ended in a forced drop */
+	if (nfh) {
+		qsort(forced_holds, nfh, sizeof(*forced_holds), cmp_u64);
+		g->interval_est = forced_holds[nfh / 2];
+	}
+	free(forced_holds);
+	free(ts);
+}
+
+int gil_analyze_uprobes(struct gil_report *r, const struct model *m, const struct ev_gil *const *ev,
+			size_t n, gil_cause_fn cause, void *ctx)
+{
+	gil_analyze(r, m);
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct gil_process *g = &r->procs[i];
+		int any = 0;
+
+		for (size_t k = 0; k < n && !any; k++)
+			any = ev[k]->pid == g->pid;
+		if (!any)
+			continue;
+		if (!g->is_python) {	/* the probes say it is, whatever its name */
+			g->is_python = 1;
+			r->npython++;
+			r->python_on_cpu += g->on_cpu;
+		}
+		uprobes_process(m, g, ev, n, cause, ctx);
+	}
+	return 0;
+}

@@ -1,0 +1,762 @@
+/* timeline.c — lanes, reasons, arrows, marks and parallelism from the model (see timeline.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "lib/idmap.h"
+#include "model/procsyms.h"
+#include "model/conns.h"
+#include "analysis/timeline.h"
+#include "lib/util.h"
+
+/* Building state: caches that do not outlive timeline_build. */
+struct tl_ctx {
+	struct timeline *tl;
+	const struct model *m;
+	const struct tl_opts *o;
+	struct idmap name_index;	/* string hash -> names[] */
+	struct procsyms syms;		/* a symbolizer per process, from the trace's maps */
+	struct idmap *addr_names;	/* per process: address -> names[] */
+};
+
+static int32_t intern(struct tl_ctx *c, const char *s)
+{
+	struct timeline *tl = c->tl;
+	uint64_t h = idmap_str_key(0, s);
+	int64_t at = idmap_get(&c->name_index, h);
+
+	if (at >= 0 && !strcmp(tl->names[at], s))
+		return at;
+	GROW(tl->names, tl->cap_names, tl->nnames + 1);
+	tl->names[tl->nnames] = xstrdup(s);
+	if (at < 0)
+		idmap_put(&c->name_index, h, tl->nnames);
+	return tl->nnames++;
+}
+
+/* The name of a futex word: a global's symbol from the process's maps, else its address. */
+static int32_t futex_name(struct tl_ctx *c, int proc, uint64_t addr)
+{
+	char buf[160];
+	int64_t at;
+
+	at = idmap_get(&c->addr_names[proc], addr);
+	if (at >= 0)
+		return at;
+	buf[0] = 0;
+	/* a pthread_mutex_t is 40 bytes: arrays of them are named by element */
+	if (c->o->symbolize)
+		procsyms_data(&c->syms, c->tl->procs[proc].pid, addr, 40, buf, sizeof(buf));
+	if (!buf[0])
+		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)addr);
+	at = intern(c, buf);
+	idmap_put(&c->addr_names[proc], addr, at);
+	return at;
+}
+
+/* What a blocked interval waits on; fds by what they are when the recording saw them
+ * ("pipe:[12345] from producer (pid 42)", "tcp 127.0.0.1:40000→127.0.0.1:8080"). */
+static int32_t wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uint64_t ts)
+{
+	char buf[192];
+	const char *sc;
+
+	switch (w->kind) {
+	case WK_JOIN:
+		if (w->holder) {
+			snprintf(buf, sizeof(buf), "thread %u", w->holder);
+			return intern(c, buf);
+		}
+		return futex_name(c, proc, w->obj);
+	case WK_CONDVAR: {
+		/* glibc condvars wait on __g_signals inside the 48-byte object: name the object */
+		int32_t at = futex_name(c, proc, w->obj);
+		const char *nm = c->tl->names[at], *plus = strrchr(nm, '+');
+
+		if (plus && plus != nm && strtoull(plus + 1, NULL, 16) < 48) {
+			snprintf(buf, sizeof(buf), "%.*s", (int)(plus - nm), nm);
+			return intern(c, buf);
+		}
+		return at;
+	}
+	case WK_MUTEX: case WK_LOCK: case WK_RWLOCK: case WK_SEMAPHORE: case WK_FUTEX:
+		return futex_name(c, proc, w->obj);
+	case WK_READ: case WK_WRITE: case WK_ACCEPT:
+		if (!fd_describe(c->m, c->tl->procs[proc].pid, (int32_t)w->obj, ts, buf, sizeof(buf)))
+			snprintf(buf, sizeof(buf), "fd %lld", (long long)(int32_t)w->obj);
+		return intern(c, buf);
+	case WK_POLL:
+		sc = syscall_name(w->nr);
+		if (w->nr == 232 || w->nr == 281 || w->nr == 441)
+			snprintf(buf, sizeof(buf), "%s fd %lld", sc ? sc : "epoll",
+				 (long long)(int32_t)w->obj);
+		else
+			snprintf(buf, sizeof(buf), "%s", sc ? sc : "poll");
+		return intern(c, buf);
+	case WK_CHILD:
+		if ((int64_t)w->obj <= 0)
+			return intern(c, "any child");
+		snprintf(buf, sizeof(buf), "pid %lld", (long long)(int64_t)w->obj);
+		return intern(c, buf);
+	case WK_OTHER:
+		sc = w->nr >= 0 ? syscall_name(w->nr) : NULL;
+		if (sc)
+			return intern(c, sc);
+		if (w->nr >= 0) {
+			snprintf(buf, sizeof(buf), "syscall %d", w->nr);
+			return intern(c, buf);
+		}
+		return intern(c, "in the kernel");
+	default:
+		return -1;
+	}
+}
+
+static void add_piece(struct tl_lane *l, const struct tl_iv *p)
+{
+	uint64_t d = p->end - p->start;
+
+	GROW(l->iv, l->cap, l->n + 1);
+	l->iv[l->n++] = *p;
+	l->time_in[p->state] += d;
+	if (p->state == TH_BLOCKED)
+		l->blocked_kind[p->kind] += d;
+	if (p->flags & TLF_LOST)
+		l->lost_ns += d;
+}
+
+/* One model interval, clipped to the window, cut where events were lost. */
+static void add_interval(struct tl_ctx *c, struct tl_lane *l, const struct m_interval *iv,
+			 int proc)
+{
+	const struct model *m = c->m;
+	struct tl_iv p = {.name = -1};
+	uint64_t s = iv->start, e = iv->end;
+
+	if (s < c->tl->t0)
+		s = c->tl->t0;
+	if (e > c->tl->t1)
+		e = c->tl->t1;
+	if (s >= e)
+		return;
+	p.state = iv->state;
+	p.flags = iv->flags;
+	p.cpu = iv->cpu;
+	if (iv->state == TH_BLOCKED) {
+		p.kind = iv->w.kind;
+		p.obj = iv->w.obj;
+		p.holder = iv->w.holder;
+		p.waker = iv->waker;
+		p.timed_out = iv->w.timed_out;
+		p.name = wait_name(c, proc, &iv->w, iv->start);
+	}
+	for (size_t k = 0; k < m->nlosses && s < e; k++) {
+		const struct m_loss_window *w = &m->losses[k];
+
+		if (w->to <= s || w->from >= e)
+			continue;
+		if (w->from > s) {
+			p.start = s;
+			p.end = w->from;
+			add_piece(l, &p);
+		}
+		struct tl_iv gap = p;
+
+		gap.start = w->from > s ? w->from : s;
+		gap.end = w->to < e ? w->to : e;
+		gap.guess = p.state;
+		gap.state = TH_UNKNOWN;
+		gap.kind = WK_NONE;
+		gap.name = -1;
+		gap.flags |= TLF_LOST | IV_UNCERTAIN;
+		add_piece(l, &gap);
+		s = gap.end;
+	}
+	if (s < e) {
+		p.start = s;
+		p.end = e;
+		add_piece(l, &p);
+	}
+}
+
+static int cmp_par(const void *a, const void *b)
+{
+	const int64_t *x = a, *y = b;	/* [ts, delta] pairs; ts compared unsigned */
+
+	if (x[0] != y[0])
+		return (uint64_t)x[0] < (uint64_t)y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1];	/* ends before starts at the same time */
+}
+
+static void build_parallelism(struct timeline *tl)
+{
+	size_t n = 0;
+	int64_t *ev;
+	int64_t cur = 0;	/* signed: an interval that ends before it starts must not wrap */
+	uint64_t last;
+
+	for (size_t i = 0; i < tl->nlanes; i++)
+		n += tl->lanes[i].n;
+	ev = xmalloc((2 * n + 1) * 2 * sizeof(*ev));
+	n = 0;
+	for (size_t i = 0; i < tl->nlanes; i++)
+		for (size_t k = 0; k < tl->lanes[i].n; k++) {
+			const struct tl_iv *v = &tl->lanes[i].iv[k];
+
+			if (v->state != TH_RUNNING)
+				continue;
+			ev[2 * n] = v->start, ev[2 * n + 1] = 1, n++;
+			ev[2 * n] = v->end, ev[2 * n + 1] = -1, n++;
+		}
+	qsort(ev, n, 2 * sizeof(*ev), cmp_par);
+	tl->max_par = 0;
+	last = tl->t0;
+	GROW(tl->par, tl->cap_par, 1);
+	tl->par[tl->npar++] = (struct tl_par){tl->t0, 0};
+	/* first pass for the maximum, so par_time can be sized */
+	for (size_t i = 0; i < n; i++) {
+		cur += ev[2 * i + 1];
+		if (cur > (int64_t)tl->max_par)
+			tl->max_par = cur;
+	}
+	tl->par_time = xcalloc(tl->max_par + 1, sizeof(*tl->par_time));
+	cur = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ts = ev[2 * i];
+
+		if (cur >= 0 && cur <= (int64_t)tl->max_par && ts >= last)
+			tl->par_time[cur] += ts - last;
+		last = ts;
+		cur += ev[2 * i + 1];
+		if (i + 1 < n && (uint64_t)ev[2 * (i + 1)] == ts)
+			continue;	/* settle every change at this instant first */
+		if (cur < 0)
+			cur = 0;
+		if (tl->par[tl->npar - 1].ts == ts)
+			tl->par[tl->npar - 1].n = cur;
+		else if (tl->par[tl->npar - 1].n != cur) {
+			GROW(tl->par, tl->cap_par, tl->npar + 1);
+			tl->par[tl->npar++] = (struct tl_par){ts, cur};
+		}
+	}
+	if (tl->t1 > last && cur >= 0 && cur <= (int64_t)tl->max_par)
+		tl->par_time[cur] += tl->t1 - last;
+	free(ev);
+}
+
+static void add_mark(struct timeline *tl, const struct tl_mark *mk)
+{
+	GROW(tl->marks, tl->cap_marks, tl->nmarks + 1);
+	tl->marks[tl->nmarks++] = *mk;
+}
+
+static void build_marks(struct tl_ctx *c, const struct ev_hdr *const *rec, size_t nrec)
+{
+	struct timeline *tl = c->tl;
+
+	for (size_t i = 0; i < nrec; i++) {
+		const struct ev_hdr *h = rec[i];
+		struct tl_mark mk = {.ts = h->ts, .tid = h->tid, .name = -1};
+
+		if (h->ts < tl->t0 || h->ts > tl->t1)
+			continue;
+		switch (h->type) {
+		case EV_FORK: {
+			const struct ev_fork *f = (const void *)h;
+
+			mk.kind = f->flags & FORKF_THREAD ? TLM_THREAD : TLM_FORK;
+			mk.pid = f->child_pid;
+			mk.other = mk.kind == TLM_FORK ? f->parent_pid : f->parent_tid;
+			break;
+		}
+		case EV_EXEC: {
+			const struct ev_exec *e = (const void *)h;
+			char fn[sizeof(e->filename) + 1];
+
+			memcpy(fn, e->filename, sizeof(e->filename));
+			fn[sizeof(e->filename)] = 0;
+			mk.kind = TLM_EXEC;
+			mk.pid = e->pid;
+			mk.name = intern(c, fn);
+			break;
+		}
+		case EV_EXIT: {
+			const struct ev_exit *e = (const void *)h;
+
+			mk.kind = TLM_EXIT;
+			mk.pid = e->pid;
+			mk.other = !!(e->flags & EXITF_GROUP_DEAD);
+			mk.code = e->exit_code;
+			break;
+		}
+		default:
+			continue;
+		}
+		mk.lane = tl_lane_of(tl, mk.tid);
+		add_mark(tl, &mk);
+	}
+}
+
+/* Processes in tree order (parents before children, depth-first); threads whose process the
+ * model never saw get a process entry of their own. */
+static void build_procs(struct tl_ctx *c)
+{
+	const struct model *m = c->m;
+	struct timeline *tl = c->tl;
+	size_t n = 0, cap = m->nprocs + m->nthreads;
+	struct tl_proc *all = xcalloc(cap + 1, sizeof(*all));
+	int *order = xcalloc(cap + 1, sizeof(int)), *stack = xcalloc(cap + 1, sizeof(int));
+	char *done = xcalloc(cap + 1, 1);
+	struct idmap pidx = {};
+	size_t no = 0;
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct m_process *p = &m->procs[i];
+		struct tl_proc *q = &all[n];
+
+		q->pid = p->pid;
+		q->ppid = p->ppid;
+		memcpy(q->comm, p->comm, CLAB_COMM_LEN);
+		q->cmdline = p->cmdline;
+		q->born = p->forked ? p->born : 0;
+		q->died = p->exited ? p->died : 0;
+		q->exited = p->exited;
+		q->forked = p->forked;
+		q->exit_code = p->exit_code;
+		idmap_put(&pidx, p->pid, n);	/* the newest process of a pid wins */
+		n++;
+	}
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+
+		if (idmap_get(&pidx, t->pid) >= 0)
+			continue;
+		all[n].pid = t->pid;
+		memcpy(all[n].comm, t->comm, CLAB_COMM_LEN);
+		idmap_put(&pidx, t->pid, n);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t par = all[i].ppid ? idmap_get(&pidx, all[i].ppid) : -1;
+
+		all[i].parent = par >= 0 && (size_t)par != i ? par : -1;
+	}
+	/* depth-first from each root; children in creation order */
+	for (size_t r = 0; r < n; r++) {
+		size_t sp = 0;
+
+		if (all[r].parent >= 0 || done[r])
+			continue;
+		stack[sp++] = r;
+		all[r].depth = 0;
+		while (sp) {
+			int at = stack[--sp];
+
+			if (done[at])
+				continue;
+			done[at] = 1;
+			order[no++] = at;
+			for (size_t k = n; k-- > 0;)
+				if (all[k].parent == at && !done[k]) {
+					all[k].depth = all[at].depth + 1;
+					stack[sp++] = k;
+				}
+		}
+	}
+	for (size_t i = 0; i < n; i++)	/* cycles of ppids (pid reuse): still listed */
+		if (!done[i])
+			order[no++] = i;
+	tl->procs = xcalloc(no + 1, sizeof(*tl->procs));
+	for (size_t i = 0; i < no; i++) {
+		tl->procs[i] = all[order[i]];
+		done[order[i]] = 0;
+	}
+	/* parents as indices in the new order */
+	for (size_t i = 0; i < no; i++)
+		stack[order[i]] = i;
+	for (size_t i = 0; i < no; i++)
+		if (tl->procs[i].parent >= 0)
+			tl->procs[i].parent = stack[tl->procs[i].parent];
+	tl->nprocs = no;
+	idmap_free(&pidx);
+	free(all);
+	free(order);
+	free(stack);
+	free(done);
+}
+
+static void build_lanes(struct tl_ctx *c)
+{
+	const struct model *m = c->m;
+	struct timeline *tl = c->tl;
+
+	/* a reused pid can make two process entries match one thread: one lane per thread */
+	char *placed = xcalloc(m->nthreads + 1, 1);
+
+	tl->lanes = xcalloc(m->nthreads + 1, sizeof(*tl->lanes));
+	for (size_t p = 0; p < tl->nprocs; p++) {
+		struct tl_proc *pr = &tl->procs[p];
+
+		pr->first_lane = tl->nlanes;
+		/* the leader first, then the others in the order they appeared */
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t i = 0; i < m->nthreads; i++) {
+				const struct m_thread *t = &m->threads[i];
+				struct tl_lane *l = &tl->lanes[tl->nlanes];
+
+				if (placed[i] || t->pid != pr->pid ||
+				    (pass == 0) != (t->tid == t->pid))
+					continue;
+				placed[i] = 1;
+				memset(l, 0, sizeof(*l));
+				l->tid = t->tid;
+				l->pid = t->pid;
+				l->proc = p;
+				memcpy(l->comm, t->comm, CLAB_COMM_LEN);
+				l->born = t->flags & IV_INFERRED ? 0 : t->born;
+				l->died = t->died;
+				for (size_t k = 0; k < t->niv; k++)
+					add_interval(c, l, &t->iv[k], p);
+				if (!l->n) {
+					free(l->iv);
+					continue;
+				}
+				idmap_put(&tl->lane_index, l->tid, tl->nlanes);
+				tl->nlanes++;
+			}
+		pr->nlanes = tl->nlanes - pr->first_lane;
+	}
+	free(placed);
+}
+
+/* k is t's last blocked interval */
+static int last_wait(const struct m_thread *t, size_t k)
+{
+	for (size_t i = k + 1; i < t->niv; i++)
+		if (t->iv[i].state == TH_BLOCKED)
+			return 0;
+	return 1;
+}
+
+/*
+ * The wakeup of a killed thread delivered to an idle CPU is reported from there, with no
+ * waker: then the futex call of the wait tells. It returned -ERESTARTSYS (a signal, here the
+ * process's exit) and the thread died without another wait.
+ */
+static int killed_in_call(const struct model *m, const struct m_thread *t,
+			  const struct m_interval *iv)
+{
+	for (size_t i = 0; i < m->nfutexes; i++) {
+		const struct m_futex *f = &m->futexes[i];
+
+		if (f->tid != t->tid || f->ts < iv->end)
+			continue;
+		return f->uaddr == iv->w.obj && f->ret == -512;
+	}
+	return 0;
+}
+
+/* A write in another traced process: a message over a socket, a pipe... (conns.h). */
+static int is_message(const struct model *m, const struct m_wakeup *wk, const struct m_thread *t)
+{
+	const struct m_thread *w = model_thread(m, wk->waker);
+
+	return w && w->pid != t->pid && conn_write_syscall(wk->waker_nr);
+}
+
+static void build_arrows(struct tl_ctx *c)
+{
+	const struct model *m = c->m;
+	struct timeline *tl = c->tl;
+
+	/* waits are in time order per lane; merge by sorting at the end */
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+		int to = tl_lane_of(tl, t->tid);
+
+		if (to < 0 || tl->lanes[to].pid != t->pid)
+			continue;
+		for (size_t k = 0; k < t->niv; k++) {
+			const struct m_interval *iv = &t->iv[k];
+			const struct m_wakeup *wk;
+			struct tl_arrow *a;
+
+			if (iv->state != TH_BLOCKED || iv->wakeup < 0 ||
+			    (size_t)iv->wakeup >= m->nwakeups)
+				continue;
+			wk = &m->wakeups[iv->wakeup];
+			if (wk->ts < tl->t0 || wk->ts > tl->t1)
+				continue;
+			if (!wk->waker) {
+				tl->kernel_wakeups++;
+				if (t->died && last_wait(t, k) && killed_in_call(m, t, iv)) {
+					struct tl_lane *l = &tl->lanes[to];
+
+					l->ended_in_wait = 1;
+					l->end_kind = iv->w.kind;
+					l->end_name = wait_name(c, l->proc, &iv->w, iv->start);
+					l->end_by = 0;
+				}
+				continue;
+			}
+			GROW(tl->arrows, tl->cap_arrows, tl->narrows + 1);
+			a = &tl->arrows[tl->narrows++];
+			a->ts = wk->ts;
+			a->obj = iv->w.obj;
+			a->waker_obj = wk->obj;
+			a->waker = wk->waker;
+			a->wakee = t->tid;
+			a->to_lane = to;
+			a->from_lane = tl_lane_of(tl, wk->waker);
+			a->name = wait_name(c, tl->lanes[to].proc, &iv->w, iv->start);
+			a->waker_nr = wk->waker_nr;
+			a->kind = iv->w.kind;
+			a->flags = iv->flags & IV_UNCERTAIN;
+			a->msg = is_message(m, wk, t);
+			if (m->nlosses && model_uncertain(m, wk->ts, wk->ts))
+				a->flags |= IV_UNCERTAIN;
+			tl->lanes[to].wakeups_in++;
+			if (a->from_lane >= 0)
+				tl->lanes[a->from_lane].wakeups_out++;
+			if (wk->waker_nr == SYS_exit_group && wk->waker != t->tid &&
+			    a->from_lane >= 0 && tl->lanes[a->from_lane].pid == t->pid &&
+			    last_wait(t, k)) {
+				struct tl_lane *l = &tl->lanes[to];
+
+				l->ended_in_wait = 1;
+				l->end_kind = a->kind;
+				l->end_name = a->name;
+				l->end_by = wk->waker;
+			}
+		}
+	}
+}
+
+/* A futex wait that ended inside the window, for grouping into bursts. */
+struct wait_end {
+	uint64_t ts, obj;
+	uint32_t pid, waker;
+	int32_t name;
+	uint8_t kind;
+};
+
+static int cmp_wait_end(const void *a, const void *b)
+{
+	const struct wait_end *x = a, *y = b;
+
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/*
+ * Group the ends of futex waits into bursts: waits on one object of one process that ended
+ * close together. Built from the waits, not the arrows: a wakeup delivered to an idle CPU is
+ * reported from there, with no waker, and a barrier's release must still count. The waker
+ * is kept when every wakeup of the burst names the same one.
+ */
+static void build_bursts(struct timeline *tl)
+{
+	struct wait_end *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < tl->nlanes; i++) {
+		const struct tl_lane *l = &tl->lanes[i];
+
+		for (size_t k = 0; k < l->n; k++) {
+			const struct tl_iv *iv = &l->iv[k];
+
+			if (iv->state != TH_BLOCKED || wait_kind_class(iv->kind) != BC_FUTEX ||
+			    iv->timed_out || iv->end >= tl->t1 || (l->died && iv->end >= l->died))
+				continue;
+			GROW(v, cap, n + 1);
+			v[n++] = (struct wait_end){.ts = iv->end, .obj = iv->obj, .pid = l->pid,
+						   .waker = iv->waker, .name = iv->name,
+						   .kind = iv->kind};
+		}
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_wait_end);
+	for (size_t i = 0; i < n; i++) {
+		const struct wait_end *e = &v[i];
+		struct tl_burst *b = NULL;
+		size_t k;
+
+		for (k = tl->nbursts; k-- > 0;) {
+			struct tl_burst *o = &tl->bursts[k];
+
+			if (e->ts - o->last > TL_BURST_GAP_NS)
+				break;	/* the bursts before are older still */
+			if (o->obj == e->obj && o->pid == e->pid) {
+				b = o;
+				break;
+			}
+		}
+		if (!b) {
+			GROW(tl->bursts, tl->cap_bursts, tl->nbursts + 1);
+			b = &tl->bursts[tl->nbursts++];
+			*b = (struct tl_burst){.ts = e->ts, .obj = e->obj, .pid = e->pid,
+					       .waker = e->waker, .name = e->name, .kind = e->kind};
+		} else if (b->waker != e->waker) {
+			b->waker = 0;
+		}
+		b->last = e->ts;
+		b->wakees++;
+	}
+	free(v);
+}
+
+static int cmp_arrow(const void *a, const void *b)
+{
+	const struct tl_arrow *x = a, *y = b;
+
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+int timeline_build(struct timeline *tl, const struct model *m, const struct ev_hdr *const *rec,
+		   size_t nrec, const struct tl_opts *o)
+{
+	struct tl_ctx c = {.tl = tl, .m = m, .o = o};
+	uint64_t end = m->t_last;
+
+	memset(tl, 0, sizeof(*tl));
+	/* the model may close its intervals after the last event (the recording's end) */
+	for (size_t i = 0; i < m->nthreads; i++)
+		if (m->threads[i].niv && m->threads[i].iv[m->threads[i].niv - 1].end > end)
+			end = m->threads[i].iv[m->threads[i].niv - 1].end;
+	tl->trace_t0 = m->t_first;
+	tl->t0 = m->t_first + o->from_ns;
+	tl->t1 = o->to_ns ? m->t_first + o->to_ns : end;
+	if (tl->t1 > end)
+		tl->t1 = end;
+	if (o->from_ns && tl->t0 >= tl->t1)
+		return fail("empty time window: --from is at or after --to or the trace's end (%.3f s)",
+			    (end - m->t_first) / 1e9);
+	tl->lost = model_lost_total(m);
+	for (int k = 0; k < AN_NKINDS; k++)
+		tl->anomalies += m->anomalies[k];
+	build_procs(&c);
+	procsyms_init(&c.syms, m);
+	c.addr_names = xcalloc(tl->nprocs + 1, sizeof(*c.addr_names));
+	build_lanes(&c);
+	build_arrows(&c);
+	qsort(tl->arrows, tl->narrows, sizeof(*tl->arrows), cmp_arrow);
+	build_marks(&c, rec, nrec);
+	build_parallelism(tl);
+	build_bursts(tl);
+	for (size_t i = 0; i < tl->nlanes; i++) {
+		const struct tl_lane *l = &tl->lanes[i];
+
+		for (int s = 0; s < TH_NSTATES; s++)
+			tl->time_in[s] += l->time_in[s];
+		for (int k = 0; k < WK_NKINDS; k++)
+			tl->blocked_kind[k] += l->blocked_kind[k];
+		tl->lost_ns += l->lost_ns;
+		tl->nintervals += l->n;
+	}
+	for (size_t p = 0; p < tl->nprocs; p++)
+		idmap_free(&c.addr_names[p]);
+	procsyms_free(&c.syms);
+	free(c.addr_names);
+	idmap_free(&c.name_index);
+	return 0;
+}
+
+void timeline_free(struct timeline *tl)
+{
+	for (size_t i = 0; i < tl->nlanes; i++)
+		free(tl->lanes[i].iv);
+	for (size_t i = 0; i < tl->nnames; i++)
+		free(tl->names[i]);
+	free(tl->names);
+	free(tl->lanes);
+	free(tl->procs);
+	free(tl->arrows);
+	free(tl->bursts);
+	free(tl->marks);
+	free(tl->par);
+	free(tl->par_time);
+	idmap_free(&tl->lane_index);
+	memset(tl, 0, sizeof(*tl));
+}
+
+int tl_lane_of(const struct timeline *tl, uint32_t tid)
+{
+	return idmap_get(&tl->lane_index, tid);
+}
+
+const char *tl_name(const struct timeline *tl, int32_t idx)
+{
+	return idx >= 0 && (size_t)idx < tl->nnames ? tl->names[idx] : "";
+}
+
+const char *tl_label(const struct tl_iv *iv)
+{
+	if (iv->state == TH_BLOCKED)
+		return wait_kind_name(iv->kind);
+	return th_state_name(iv->state);
+}
+
+const char *tl_mark_name(int kind)
+{
+	static const char *n[] = {"fork", "thread", "exec", "exit"};
+
+	return kind >= 0 && kind < TLM_NKINDS ? n[kind] : "?";
+}
+
+static void who(const struct timeline *tl, uint32_t tid, char *buf, size_t n)
+{
+	int l = tl_lane_of(tl, tid);
+
+	if (l >= 0)
+		snprintf(buf, n, "%s (%u)", tl->lanes[l].comm, tid);
+	else
+		snprintf(buf, n, "tid %u", tid);
+}
+
+const char *tl_describe(const struct timeline *tl, const struct tl_iv *iv, char *buf, size_t n)
+{
+	char a[48], b[48];
+	size_t len;
+
+	switch (iv->state) {
+	case TH_RUNNING:
+		snprintf(buf, n, "running on CPU %u", iv->cpu);
+		break;
+	case TH_RUNNABLE:
+		snprintf(buf, n, "runnable (waiting for a CPU)");
+		break;
+	case TH_EXITED:
+		snprintf(buf, n, "exited");
+		break;
+	case TH_BLOCKED:
+		a[0] = b[0] = 0;
+		if (iv->holder)
+			who(tl, iv->holder, a, sizeof(a));
+		if (iv->waker)
+			who(tl, iv->waker, b, sizeof(b));
+		snprintf(buf, n, "%s%s%s%s%s%s%s%s", wait_kind_name(iv->kind),
+			 iv->name >= 0 ? " " : "", tl_name(tl, iv->name),
+			 a[0] ? (iv->kind == WK_JOIN ? " of " : " held by ") : "", a,
+			 b[0] ? ", woken by " : "", b, iv->timed_out ? " (timed out)" : "");
+		break;
+	default:
+		if (iv->flags & TLF_LOST)
+			snprintf(buf, n, "unknown: events lost (last seen %s)", th_state_name(iv->guess));
+		else if (iv->flags & IV_INFERRED)
+			snprintf(buf, n, "unknown: before its first event");
+		else
+			snprintf(buf, n, "unknown");
+		break;
+	}
+	len = strlen(buf);
+	if ((iv->flags & IV_UNCERTAIN) && !(iv->flags & TLF_LOST) && len + 12 < n)
+		snprintf(buf + len, n - len, " [uncertain]");
+	return buf;
+}
+
+double tl_avg_par(const struct timeline *tl)
+{
+	uint64_t span = tl->t1 > tl->t0 ? tl->t1 - tl->t0 : 0;
+
+	return span ? (double)tl->time_in[TH_RUNNING] / span : 0;
+}

@@ -1,0 +1,187 @@
+/*
+ * timeline.h — the timeline analysis: from the model, one lane per thread (grouped under its
+ * process, processes ordered as a tree) holding intervals with resolved reasons, the wakeup
+ * arrows (who woke whom, through which object), fork/exec/exit marks and the parallelism
+ * series. Pure: no file system, no output; every renderer (text, JSON, Perfetto, HTML) reads
+ * this and only formats.
+ *
+ *	struct timeline tl;
+ *	timeline_build(&tl, &model, trace.rec, trace.nrec, &opts);
+ *	... tl.lanes[i].iv[k], tl.arrows[a], tl.par[p] ...
+ *	timeline_free(&tl);
+ *
+ * Lost events: the part of an interval that lies inside a window where events were lost is
+ * not a state we saw; it becomes a TH_UNKNOWN piece flagged TLF_LOST (the model's guess kept
+ * in `guess`), and the rest of such an interval keeps IV_UNCERTAIN.
+ */
+#ifndef CONLAB_TIMELINE_H
+#define CONLAB_TIMELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events.h"
+#include "lib/idmap.h"
+#include "model/model.h"
+
+#define TLF_LOST 0x4		/* a gap: events were lost here (state TH_UNKNOWN) */
+
+struct tl_iv {
+	uint64_t start, end;	/* absolute ns, clipped to the window */
+	uint64_t obj;		/* blocked: futex address, fd, pid waited for */
+	uint32_t holder;	/* blocked: lock holder or joined thread, 0 unknown */
+	uint32_t waker;		/* blocked: who ended the wait, 0 kernel/timer/unknown */
+	int32_t name;		/* blocked: index in timeline.names ("pcq_lock", "fd 3"), -1 none */
+	uint16_t cpu;		/* running: on which CPU */
+	uint8_t state;		/* enum th_state */
+	uint8_t kind;		/* blocked: enum wait_kind */
+	uint8_t flags;		/* IV_UNCERTAIN, IV_INFERRED, TLF_LOST */
+	uint8_t guess;		/* TLF_LOST: the state the model had carried over the gap */
+	uint8_t timed_out;	/* blocked: a timed wait that expired */
+	uint8_t pad;
+};
+
+struct tl_lane {
+	uint32_t tid, pid;
+	char comm[CLAB_COMM_LEN];
+	int proc;		/* index in timeline.procs */
+	uint64_t born, died;	/* 0: before the trace / alive at the end */
+	struct tl_iv *iv;
+	size_t n, cap;
+	/* totals inside the window */
+	uint64_t time_in[TH_NSTATES];
+	uint64_t blocked_kind[WK_NKINDS];
+	uint64_t lost_ns;	/* unknown time that comes from lost events */
+	uint32_t wakeups_in, wakeups_out;
+	/* its last wait was ended by another thread's exit_group: the process ended under it
+	 * (a daemon thread killed while it waited); its wait kind, object name and the exiter */
+	uint8_t ended_in_wait;
+	uint8_t end_kind;
+	int32_t end_name;
+	uint32_t end_by;
+};
+
+struct tl_proc {
+	uint32_t pid, ppid;
+	char comm[CLAB_COMM_LEN];
+	const char *cmdline;	/* the model's, NULL unknown */
+	int depth;		/* in the process tree: 0 root */
+	int parent;		/* index in procs, -1 root */
+	uint64_t born, died;
+	int exited, forked;
+	int32_t exit_code;	/* wait status */
+	size_t first_lane, nlanes;
+};
+
+/* A wakeup that ended a wait of a traced thread. */
+struct tl_arrow {
+	uint64_t ts;
+	uint64_t obj;		/* the wakee's wait object */
+	uint64_t waker_obj;	/* what the waker was working on (its futex, its fd) */
+	uint32_t waker, wakee;	/* waker 0: kernel, timer, interrupt */
+	int32_t from_lane, to_lane;	/* -1: not a lane (waker 0 or untraced) */
+	int32_t name;		/* the wakee's object name, -1 none */
+	int16_t waker_nr;	/* the waker's syscall, -1 none */
+	uint8_t kind;		/* the wakee's wait kind */
+	uint8_t flags;		/* IV_UNCERTAIN when the wait was uncertain */
+	uint8_t msg;		/* a message: a write on a socket or pipe in another process */
+};
+
+/* Futex waits on one object that ended together: a barrier's last arriver waking the others,
+ * a broadcast. Consecutive ends at most TL_BURST_GAP_NS apart are one burst. */
+#define TL_BURST_GAP_NS 200000
+
+struct tl_burst {
+	uint64_t ts, last;	/* first and last end of a wait */
+	uint64_t obj;		/* the wakees' wait object */
+	uint32_t pid;
+	uint32_t waker;		/* the one waker of them all, 0 unknown or several */
+	uint32_t wakees;	/* waits that ended */
+	int32_t name;		/* the object's name, -1 none */
+	uint8_t kind;		/* the wakees' wait kind */
+};
+
+enum tl_mark_kind {
+	TLM_FORK = 0,		/* a process created (pid = child, other = parent) */
+	TLM_THREAD,		/* a thread created (tid = new thread, other = creator) */
+	TLM_EXEC,		/* name = the file */
+	TLM_EXIT,		/* a thread exited; other = 1 when its process ended */
+	TLM_NKINDS
+};
+
+struct tl_mark {
+	uint64_t ts;
+	uint32_t pid, tid, other;
+	int32_t name;		/* exec: file name, -1 none */
+	int32_t lane;		/* the lane it belongs to, -1 none */
+	int32_t code;		/* exit: wait status */
+	uint8_t kind;		/* enum tl_mark_kind */
+};
+
+/* The parallelism step function: from ts on, n workload threads are on a CPU. */
+struct tl_par {
+	uint64_t ts;
+	uint32_t n;
+};
+
+struct tl_opts {
+	uint64_t from_ns, to_ns;	/* relative to the trace's first event; 0 = all */
+	int symbolize;			/* name futex addresses from each process's maps */
+};
+
+struct timeline {
+	uint64_t t0, t1;		/* the window, absolute ns */
+	uint64_t trace_t0;		/* the trace's first event */
+	struct tl_proc *procs;
+	size_t nprocs;
+	struct tl_lane *lanes;
+	size_t nlanes;
+	struct tl_arrow *arrows;
+	size_t narrows, cap_arrows;
+	struct tl_burst *bursts;	/* in time order */
+	size_t nbursts, cap_bursts;
+	uint64_t kernel_wakeups;	/* waits ended by the kernel (timer, irq, signal) */
+	struct tl_mark *marks;
+	size_t nmarks, cap_marks;
+	struct tl_par *par;
+	size_t npar, cap_par;
+	uint32_t max_par;
+	uint64_t *par_time;		/* [0..max_par]: ns with that many threads on a CPU */
+	uint64_t time_in[TH_NSTATES];	/* over all lanes */
+	uint64_t blocked_kind[WK_NKINDS];
+	uint64_t lost_ns;
+	size_t nintervals;
+	char **names;
+	size_t nnames, cap_names;
+	uint64_t lost;			/* model_lost_total */
+	uint64_t anomalies;		/* sum of the model's */
+	struct idmap lane_index;	/* tid -> lanes[] (the newest) */
+};
+
+int timeline_build(struct timeline *tl, const struct model *m, const struct ev_hdr *const *rec,
+		   size_t nrec, const struct tl_opts *o);
+void timeline_free(struct timeline *tl);
+
+/* "mutex pcq_lock held by producer (812)", "read fd 3", "sleep", "runnable", "running on
+ * CPU 1", "unknown (events lost)": one interval as a sentence fragment. */
+const char *tl_describe(const struct timeline *tl, const struct tl_iv *iv, char *buf, size_t n);
+/* "mutex", "condvar", ... or the state's name when not blocked */
+const char *tl_label(const struct tl_iv *iv);
+const char *tl_name(const struct timeline *tl, int32_t idx);	/* "" for -1 */
+const char *tl_mark_name(int kind);
+/* The lane of a tid (the newest), or -1. */
+int tl_lane_of(const struct timeline *tl, uint32_t tid);
+/* Average number of threads on a CPU over the window. */
+double tl_avg_par(const struct timeline *tl);
+
+/* Renderers (report_timeline.c dispatches): each writes the whole document to out; 0 or -1. */
+#include <stdio.h>
+struct report_opts;
+int timeline_render_text(const struct timeline *tl, const struct model *m,
+			 const struct report_opts *o, FILE *out);
+int timeline_render_json(const struct timeline *tl, const struct model *m, FILE *out);
+int timeline_render_perfetto(const struct timeline *tl, const struct model *m,
+			     const struct ev_hdr *const *rec, size_t nrec, FILE *out);
+int timeline_render_html(const struct timeline *tl, const struct model *m, FILE *out);
+
+#endif

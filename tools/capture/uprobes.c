@@ -1,0 +1,627 @@
+/* uprobes.c — find glibc's lock functions and choose emulated probe spots by decoding them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "capture/uprobes.h"
+#include "lib/util.h"
+
+static const struct {
+	const char *name;
+	enum lk_probe probe;
+	int retprobe;
+} lock_funcs[LKP_NPROBES] = {
+	{"pthread_mutex_lock", LKP_MUTEX_LOCK, 0},
+	{"pthread_mutex_unlock", LKP_MUTEX_UNLOCK, 0},
+	{"pthread_mutex_trylock", LKP_MUTEX_TRYLOCK, 1},
+	{"pthread_rwlock_rdlock", LKP_RW_RDLOCK, 0},
+	{"pthread_rwlock_wrlock", LKP_RW_WRLOCK, 0},
+	{"pthread_rwlock_tryrdlock", LKP_RW_TRYRDLOCK, 1},
+	{"pthread_rwlock_trywrlock", LKP_RW_TRYWRLOCK, 1},
+	{"pthread_rwlock_unlock", LKP_RW_UNLOCK, 0},
+	{"sem_wait", LKP_SEM_WAIT, 0},
+	{"sem_trywait", LKP_SEM_TRYWAIT, 1},
+	{"sem_post", LKP_SEM_POST, 0},
+	{"pthread_mutex_destroy", LKP_MUTEX_DESTROY, 0},
+};
+
+/* ---- a small x86-64 length decoder for function prologues ---------------------------------- */
+
+enum insn_kind { IK_OTHER, IK_PUSH, IK_JCC, IK_JMP, IK_CALL, IK_NOP, IK_RET, IK_STOP };
+
+struct insn {
+	int len;
+	enum insn_kind kind;
+	int64_t target;		/* branches: offset of the target */
+	int writes_rdi;		/* the lock argument is gone after this */
+	int sp_unknown;		/* %rsp changed by an amount we do not follow */
+	int sp_delta;		/* bytes pushed (+) or popped (-) */
+	int prefixed;		/* legacy prefixes: the kernel may not emulate it */
+	const char *mn;
+};
+
+/* Length of a ModRM operand (ModRM byte included); fills mod/reg/rm. */
+static int modrm_len(const uint8_t *c, size_t n, size_t p, int *mod, int *reg, int *rm)
+{
+	int len = 1;
+	uint8_t m;
+
+	if (p >= n)
+		return -1;
+	m = c[p];
+	*mod = m >> 6;
+	*reg = (m >> 3) & 7;
+	*rm = m & 7;
+	if (*mod != 3 && *rm == 4) {
+		if (p + 1 >= n)
+			return -1;
+		len++;
+		if (*mod == 0 && (c[p + 1] & 7) == 5)
+			len += 4;
+	}
+	if (*mod == 0 && *rm == 5)
+		len += 4;
+	else if (*mod == 1)
+		len += 1;
+	else if (*mod == 2)
+		len += 4;
+	return len;
+}
+
+static int32_t rel32(const uint8_t *c)
+{
+	int32_t v;
+
+	memcpy(&v, c, 4);
+	return v;
+}
+
+/* Decode one instruction at p; 0 when it is not one we know. */
+static int decode(const uint8_t *c, size_t n, size_t p, struct insn *in)
+{
+	size_t q = p;
+	int rex = 0, opsz16 = 0, mod = 0, reg = 0, rm = 0, ml, imm = 0;
+	uint8_t op;
+
+	memset(in, 0, sizeof(*in));
+	in->mn = "insn";
+	while (q < n && (c[q] == 0x66 || c[q] == 0xf0 || c[q] == 0xf2 || c[q] == 0xf3 ||
+			 c[q] == 0x64 || c[q] == 0x65 || c[q] == 0x2e || c[q] == 0x3e)) {
+		if (c[q] == 0x66)
+			opsz16 = 1;
+		in->prefixed = 1;
+		q++;
+	}
+	if (q < n && (c[q] & 0xf0) == 0x40)
+		rex = c[q++];
+	if (q >= n)
+		return 0;
+	op = c[q++];
+	int rexb = !!(rex & 1), rexr = !!(rex & 4), rexw = !!(rex & 8);
+	int immv = opsz16 ? 2 : 4;
+
+#define MODRM() do { ml = modrm_len(c, n, q, &mod, &reg, &rm); if (ml < 0) return 0; \
+		     q += ml; reg |= rexr << 3; if (mod == 3) rm |= rexb << 3; } while (0)
+#define RM_DEST() do { if (mod == 3 && rm == 7) in->writes_rdi = 1; \
+		       if (mod == 3 && rm == 4) in->sp_unknown = 1; } while (0)
+#define REG_DEST() do { if (reg == 7) in->writes_rdi = 1; if (reg == 4) in->sp_unknown = 1; } while (0)
+
+	if (op < 0x40 && (op & 7) < 6 && op != 0x0f) {
+		int cmp = (op >> 3) == 7;
+
+		switch (op & 7) {
+		case 0: case 1: MODRM(); if (!cmp) RM_DEST(); break;
+		case 2: case 3: MODRM(); if (!cmp) REG_DEST(); break;
+		case 4: imm = 1; break;
+		case 5: imm = immv; break;
+		}
+		in->mn = cmp ? "cmp" : "alu";
+	} else if (op >= 0x50 && op <= 0x57) {
+		in->kind = (rex & ~1) == 0x40 || !rex ? IK_PUSH : IK_OTHER;
+		in->sp_delta = 8;
+		in->mn = "push";
+	} else if (op >= 0x58 && op <= 0x5f) {
+		in->sp_delta = -8;
+		if ((op & 7) == 7 && !rexb)
+			in->writes_rdi = 1;
+		in->mn = "pop";
+	} else if (op == 0x63 || op == 0x8a || op == 0x8b || op == 0x8d) {
+		MODRM();
+		REG_DEST();
+		in->mn = op == 0x8d ? "lea" : "mov";
+	} else if (op == 0x69 || op == 0x6b) {
+		MODRM();
+		REG_DEST();
+		imm = op == 0x69 ? immv : 1;
+	} else if (op == 0x68 || op == 0x6a) {
+		in->sp_delta = 8;
+		imm = op == 0x68 ? 4 : 1;
+	} else if (op >= 0x70 && op <= 0x7f) {
+		if (q + 1 > n)
+			return 0;
+		in->kind = IK_JCC;
+		in->target = (int64_t)(q + 1) + (int8_t)c[q];
+		q += 1;
+		in->mn = "jcc";
+	} else if (op == 0x80 || op == 0x81 || op == 0x83) {
+		MODRM();
+		imm = op == 0x81 ? immv : 1;
+		if ((reg & 7) != 7) {
+			if (mod == 3 && rm == 4 && rexw && ((reg & 7) == 0 || (reg & 7) == 5)) {
+				int32_t v = imm == 1 ? (int8_t)c[q] : rel32(c + q);
+
+				if (q + imm > n)
+					return 0;
+				in->sp_delta = (reg & 7) == 5 ? v : -v;
+			} else {
+				RM_DEST();
+			}
+		}
+	} else if (op == 0x84 || op == 0x85) {
+		MODRM();
+		in->mn = "test";
+	} else if (op == 0x86 || op == 0x87) {
+		MODRM();
+		RM_DEST();
+		REG_DEST();
+	} else if (op == 0x88 || op == 0x89) {
+		MODRM();
+		RM_DEST();
+		in->mn = "mov";
+	} else if (op == 0x90 && !rexb) {
+		in->kind = IK_NOP;
+		in->mn = "nop";
+	} else if (op == 0x98 || op == 0x99) {
+		/* cltq / cltd: rax, rdx */
+	} else if (op == 0xa8) {
+		imm = 1;
+	} else if (op == 0xa9) {
+		imm = immv;
+	} else if (op >= 0xb0 && op <= 0xbf) {
+		if ((op & 7) == 7 && !rexb)
+			in->writes_rdi = 1;
+		if ((op & 7) == 4 && !rexb && op >= 0xb8)
+			in->sp_unknown = 1;
+		imm = op < 0xb8 ? 1 : rexw ? 8 : immv;
+		in->mn = "mov";
+	} else if (op == 0xc0 || op == 0xc1 || op == 0xc6 || op == 0xc7 ||
+		   (op >= 0xd0 && op <= 0xd3)) {
+		MODRM();
+		RM_DEST();
+		imm = op == 0xc7 ? immv : (op == 0xc0 || op == 0xc1 || op == 0xc6) ? 1 : 0;
+	} else if (op == 0xc3) {
+		in->kind = IK_RET;
+		in->mn = "ret";
+	} else if (op == 0xe8 || op == 0xe9) {
+		if (q + 4 > n)
+			return 0;
+		in->kind = op == 0xe8 ? IK_CALL : IK_JMP;
+		in->target = (int64_t)(q + 4) + rel32(c + q);
+		q += 4;
+		in->mn = op == 0xe8 ? "call" : "jmp";
+	} else if (op == 0xeb) {
+		if (q + 1 > n)
+			return 0;
+		in->kind = IK_JMP;
+		in->target = (int64_t)(q + 1) + (int8_t)c[q];
+		q += 1;
+		in->mn = "jmp";
+	} else if (op == 0xf6 || op == 0xf7) {
+		MODRM();
+		if ((reg & 7) <= 1)
+			imm = op == 0xf6 ? 1 : immv;
+		else if ((reg & 7) <= 3)
+			RM_DEST();
+		else
+			in->writes_rdi = 0;	/* mul/div: rax, rdx */
+	} else if (op == 0xff) {
+		MODRM();
+		switch (reg & 7) {
+		case 0: case 1: RM_DEST(); break;
+		case 2: case 3: in->kind = IK_CALL; in->target = -1; in->writes_rdi = 1; break;
+		case 4: case 5: in->kind = IK_STOP; break;
+		case 6: in->sp_delta = 8; break;
+		default: return 0;
+		}
+	} else if (op == 0x0f) {
+		uint8_t o2;
+
+		if (q >= n)
+			return 0;
+		o2 = c[q++];
+		if (o2 == 0x1f) {
+			int start = q - 2;
+
+			MODRM();
+			if (q - start == 5 && !rex && !in->prefixed && c[start + 2] == 0x44)
+				in->kind = IK_NOP;
+			in->mn = "nop";
+		} else if (o2 >= 0x80 && o2 <= 0x8f) {
+			if (q + 4 > n)
+				return 0;
+			in->kind = IK_JCC;
+			in->target = (int64_t)(q + 4) + rel32(c + q);
+			q += 4;
+			in->mn = "jcc";
+		} else if ((o2 >= 0x40 && o2 <= 0x4f) || o2 == 0xaf || o2 == 0xb6 || o2 == 0xb7 ||
+			   o2 == 0xbe || o2 == 0xbf) {
+			MODRM();
+			REG_DEST();
+		} else if ((o2 >= 0x90 && o2 <= 0x9f) || o2 == 0xb0 || o2 == 0xb1 || o2 == 0xab ||
+			   o2 == 0xb3 || o2 == 0xbb) {
+			MODRM();
+			RM_DEST();
+			in->mn = o2 == 0xb1 ? "cmpxchg" : "insn";
+		} else if (o2 == 0xa3) {
+			MODRM();
+		} else if (o2 == 0xba) {
+			MODRM();
+			if ((reg & 7) != 4)
+				RM_DEST();
+			imm = 1;
+		} else if (o2 == 0xc0 || o2 == 0xc1) {
+			MODRM();
+			RM_DEST();
+			REG_DEST();
+		} else if (o2 == 0x05) {
+			in->mn = "syscall";
+		} else if (o2 == 0x0b) {
+			in->kind = IK_STOP;
+		} else {
+			return 0;
+		}
+	} else {
+		return 0;
+	}
+#undef MODRM
+#undef RM_DEST
+#undef REG_DEST
+	q += imm;
+	if (q > n)
+		return 0;
+	in->len = q - p;
+	return in->len;
+}
+
+#define MAX_INSNS 64
+
+int uprobes_sites(const uint8_t *code, size_t n, int need_sp0, struct up_site *sites, int max)
+{
+	struct insn ins[MAX_INSNS];
+	size_t pos[MAX_INSNS];
+	int sp[MAX_INSNS], ok[MAX_INSNS];
+	int nins = 0, linear = 1, rdi_ok = 1, sp_known = 1, cur_sp = 0, ns = 0;
+	size_t p = 0;
+
+	if (max <= 0)
+		return 0;
+	while (p < n && nins < MAX_INSNS) {
+		struct insn *in = &ins[nins];
+
+		if (!decode(code, n, p, in))
+			break;
+		pos[nins] = p;
+		sp[nins] = cur_sp;
+		ok[nins] = linear && rdi_ok && sp_known && !in->prefixed &&
+			   in->kind != IK_OTHER && in->kind != IK_RET && in->kind != IK_STOP &&
+			   !(in->kind == IK_CALL && in->target < 0) && (!need_sp0 || cur_sp == 0);
+		if (in->writes_rdi || in->kind == IK_CALL)
+			rdi_ok = 0;	/* the callee may clobber %rdi */
+		if (in->sp_unknown)
+			sp_known = 0;
+		cur_sp += in->sp_delta;
+		if (in->kind == IK_JMP || in->kind == IK_RET || in->kind == IK_STOP)
+			linear = 0;
+		p += in->len;
+		nins++;
+	}
+	for (int i = 0; i < nins && ns < max - 1; i++) {
+		int loop = 0;
+
+		if (!ok[i])
+			continue;
+		/* a branch at or after this spot that comes back to it: a retry loop */
+		for (int j = i; j < nins; j++)
+			if ((ins[j].kind == IK_JCC || ins[j].kind == IK_JMP) && ins[j].target >= 0 &&
+			    ins[j].target <= (int64_t)pos[i])
+				loop = 1;
+		if (loop)
+			continue;
+		sites[ns].rel = pos[i];
+		sites[ns].sp_off = sp[i];
+		sites[ns].emulated = 1;
+		snprintf(sites[ns].insn, sizeof(sites[ns].insn), "%s", ins[i].mn);
+		ns++;
+	}
+	int have_entry = 0;
+
+	for (int i = 0; i < ns; i++)
+		have_entry |= sites[i].rel == 0;
+	if (!have_entry) {
+		sites[ns].rel = 0;
+		sites[ns].sp_off = 0;
+		sites[ns].emulated = 0;
+		snprintf(sites[ns].insn, sizeof(sites[ns].insn), "%s", nins ? ins[0].mn : "?");
+		ns++;
+	}
+	return ns;
+}
+
+/* ---- libc --------------------------------------------------------------------------------- */
+
+int uprobes_find_libc(pid_t pid, char *path, size_t n)
+{
+	char mp[64], line[4096];
+	FILE *f;
+	int found = 0;
+
+	if (pid)
+		snprintf(mp, sizeof(mp), "/proc/%d/maps", (int)pid);
+	else
+		snprintf(mp, sizeof(mp), "/proc/self/maps");
+	f = fopen(mp, "r");
+	if (!f)
+		return fail("cannot read %s: %s", mp, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char *s = strchr(line, '/');
+		char *base;
+
+		if (!s)
+			continue;
+		s[strcspn(s, "\n")] = 0;
+		base = strrchr(s, '/') + 1;
+		if (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5)) {
+			snprintf(path, n, "%s", s);
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	if (!found)
+		return fail("no libc mapped in %s: lock uprobes need a dynamically linked glibc", mp);
+	return 0;
+}
+
+/* File offset of a virtual address, from the PT_LOAD that holds it. */
+int elf_vaddr_to_off(Elf *e, uint64_t va, uint64_t *off)
+{
+	size_t nph;
+
+	if (elf_getphdrnum(e, &nph))
+		return -1;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (va >= ph.p_vaddr && va < ph.p_vaddr + ph.p_filesz) {
+			*off = va - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int uprobes_plan(struct up_plan *plan, const char *libc)
+{
+	Elf_Scn *scn = NULL, *vscn = NULL;
+	Elf_Data *syms = NULL, *vers = NULL;
+	GElf_Shdr sh, symsh = {};
+	Elf *e;
+	int fd;
+
+	memset(plan, 0, sizeof(*plan));
+	snprintf(plan->libc, sizeof(plan->libc), "%s", libc);
+	for (int i = 0; i < LKP_NPROBES; i++) {
+		plan->funcs[lock_funcs[i].probe].name = lock_funcs[i].name;
+		plan->funcs[lock_funcs[i].probe].probe = lock_funcs[i].probe;
+		plan->funcs[lock_funcs[i].probe].retprobe = lock_funcs[i].retprobe;
+	}
+	elf_version(EV_CURRENT);
+	fd = open(libc, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail("cannot open %s: %s", libc, strerror(errno));
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e) {
+		close(fd);
+		return fail("%s: not an ELF file", libc);
+	}
+	while ((scn = elf_nextscn(e, scn))) {
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_DYNSYM) {
+			syms = elf_getdata(scn, NULL);
+			symsh = sh;
+		} else if (sh.sh_type == SHT_GNU_versym) {
+			vscn = scn;
+		}
+	}
+	if (vscn)
+		vers = elf_getdata(vscn, NULL);
+	if (!syms) {
+		elf_end(e);
+		close(fd);
+		return fail("%s has no dynamic symbols", libc);
+	}
+	size_t nsyms = symsh.sh_entsize ? symsh.sh_size / symsh.sh_entsize : 0;
+
+	for (size_t i = 0; i < nsyms; i++) {
+		GElf_Sym s;
+		const char *name;
+
+		if (!gelf_getsym(syms, i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_value)
+			continue;
+		/* the default version only: sem_wait@@GLIBC_2.34, not an old compat one */
+		if (vers && (i + 1) * 2 <= vers->d_size &&
+		    (((const uint16_t *)vers->d_buf)[i] & 0x8000))
+			continue;
+		name = elf_strptr(e, symsh.sh_link, s.st_name);
+		if (!name)
+			continue;
+		for (int k = 0; k < LKP_NPROBES; k++) {
+			struct up_func *f = &plan->funcs[k];
+			uint8_t code[160];
+			ssize_t got;
+
+			if (f->found || strcmp(name, f->name))
+				continue;
+			if (elf_vaddr_to_off(e, s.st_value, &f->file_off))
+				continue;
+			got = pread(fd, code, s.st_size && s.st_size < sizeof(code) ? s.st_size :
+				    sizeof(code), f->file_off);
+			if (got <= 0)
+				continue;
+			f->nsites = uprobes_sites(code, got, f->retprobe, f->sites, UP_MAX_SITES);
+			f->found = 1;
+		}
+	}
+	elf_end(e);
+	close(fd);
+	if (!plan->funcs[LKP_MUTEX_LOCK].found || !plan->funcs[LKP_MUTEX_UNLOCK].found)
+		return fail("%s has no pthread_mutex_lock/unlock: not glibc?", libc);
+	return 0;
+}
+
+const struct up_site *uprobes_first(const struct up_plan *plan, enum lk_probe p)
+{
+	const struct up_func *f = &plan->funcs[p];
+
+	return f->found && f->nsites ? &f->sites[0] : NULL;
+}
+
+static struct bpf_link *attach_one(struct bpf_program *prog, const struct up_plan *plan,
+				   uint64_t off, pid_t pid, int ret, int *err)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid ? pid : -1, plan->libc,
+							      off, &o);
+
+	*err = l ? 0 : -errno;
+	return l;
+}
+
+static void add_link(struct bpf_link ***links, size_t *nlinks, struct bpf_link *l)
+{
+	*links = xrealloc(*links, (*nlinks + 1) * sizeof(**links));
+	(*links)[(*nlinks)++] = l;
+}
+
+int uprobes_attach(const struct up_plan *plan, struct bpf_program *const *progs,
+		   struct bpf_program *ret_prog, const uint32_t *sp_off, pid_t pid,
+		   struct bpf_link ***links, size_t *nlinks)
+{
+	for (int k = 0; k < LKP_NPROBES; k++) {
+		const struct up_func *f = &plan->funcs[k];
+		int done = 0, err = 0;
+
+		if (!f->found || !progs[k])
+			continue;
+		for (int i = 0; i < f->nsites && !done; i++) {
+			const struct up_site *st = &f->sites[i];
+			uint64_t off = f->file_off + st->rel;
+			struct bpf_link *l, *r = NULL;
+
+			if (st->sp_off != sp_off[k])
+				continue;
+			l = attach_one(progs[k], plan, off, pid, 0, &err);
+			if (l && f->retprobe) {
+				r = attach_one(ret_prog, plan, off, pid, 1, &err);
+				if (!r) {
+					bpf_link__destroy(l);
+					l = NULL;
+				}
+			}
+			if (!l) {
+				if (err == -EINVAL && i + 1 < f->nsites)
+					fprintf(stderr, "conlab: another tracer holds a uprobe at %s+%#x "
+						"(EINVAL); probing %s+%#x instead\n", f->name, st->rel,
+						f->name, f->sites[i + 1].rel);
+				continue;
+			}
+			add_link(links, nlinks, l);
+			if (r)
+				add_link(links, nlinks, r);
+			done = 1;
+		}
+		if (!done) {
+			if (k == LKP_MUTEX_LOCK || k == LKP_MUTEX_UNLOCK)
+				return fail("cannot attach a uprobe to %s in %s: %s", f->name, plan->libc,
+					    strerror(-err));
+			fprintf(stderr, "conlab: %s not probed (%s): its locks are not seen\n", f->name,
+				strerror(-err));
+		}
+	}
+	return 0;
+}
+
+/* ---- what the probes cost here ------------------------------------------------------------ */
+
+static uint64_t thread_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + t.tv_nsec;
+}
+
+/* Thread CPU ns per lock/unlock pair of a private mutex, over n pairs. */
+static double pair_ns(int n)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	uint64_t t0 = thread_ns();
+
+	for (int i = 0; i < n; i++) {
+		pthread_mutex_lock(&m);
+		__asm__ volatile("" ::: "memory");
+		pthread_mutex_unlock(&m);
+	}
+	return (double)(thread_ns() - t0) / n;
+}
+
+#define CAL_PAIRS 200
+
+int uprobes_calibrate(const struct up_plan *plan, struct bpf_program *lock_prog,
+		      struct bpf_program *unlock_prog, const uint32_t *sp_off, struct up_cost *c)
+{
+	struct bpf_program *progs[LKP_NPROBES] = {
+		[LKP_MUTEX_LOCK] = lock_prog,
+		[LKP_MUTEX_UNLOCK] = unlock_prog,
+	};
+	struct bpf_link **links = NULL;
+	size_t nlinks = 0;
+	double base, traced;
+
+	memset(c, 0, sizeof(*c));
+	for (int k = LKP_MUTEX_LOCK; k <= LKP_MUTEX_UNLOCK; k++) {
+		const struct up_func *f = &plan->funcs[k];
+
+		for (int i = 0; i < f->nsites; i++)
+			if (f->sites[i].sp_off == sp_off[k]) {
+				c->site[k] = f->sites[i];
+				break;
+			}
+	}
+	c->emulated = c->site[LKP_MUTEX_LOCK].emulated && c->site[LKP_MUTEX_UNLOCK].emulated;
+	pair_ns(CAL_PAIRS);	/* warm up: resolve the symbols, fault the pages in */
+	base = pair_ns(CAL_PAIRS);
+	/* the same programs at the same spots for this process: conlab is never traced, so they
+	 * return at their first test and what is timed is the kernel's way into them */
+	if (uprobes_attach(plan, progs, NULL, sp_off, getpid(), &links, &nlinks))
+		return -1;
+	pair_ns(1);
+	traced = pair_ns(CAL_PAIRS);
+	for (size_t i = 0; i < nlinks; i++)
+		bpf_link__destroy(links[i]);
+	free(links);
+	c->pair_ns = traced > base ? traced - base : 0;
+	return 0;
+}

@@ -1,0 +1,536 @@
+/* livedeadlock.c — live wait-for tracking from switch-out context, and lock-order reports. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "doctor/doctor.h"
+#include "lib/json.h"
+#include "doctor/livedeadlock.h"
+#include "analysis/lockorder.h"
+#include "render/lockorder_report.h"
+#include "model/model.h"
+#include "capture/preload/conlab_preload.h"
+#include "capture/preload_shm.h"
+#include "capture/recorder.h"
+#include "symbols/symbolize.h"
+#include "trace/trace.h"
+#include "lib/util.h"
+
+#define NR_FUTEX 202
+#define NR_NANOSLEEP 35
+#define NR_CLOCK_NANOSLEEP 230
+
+enum on_deadlock { ON_KILL, ON_STOP, ON_CONTINUE };
+
+struct lthread {
+	pid_t tid;
+	int blocked;		/* asleep, not in a timed sleep */
+	uint64_t since;
+	uint64_t addr;		/* mutex it waits on */
+	pid_t owner;		/* its owner, 0 when not a mutex wait */
+};
+
+struct live {
+	pid_t pid;		/* the command's process */
+	uint64_t closed_ts;	/* when the cycle's last edge formed (CLOCK_MONOTONIC) */
+	struct lthread *t;
+	size_t n, cap;
+	struct lockorder lo;
+	struct symbolizer *sym;	/* made while the process is alive */
+	struct doctor_opts dopts;
+	enum on_deadlock action;
+	double stall;
+	int reported, found_live;
+	struct doctor *diag;	/* the live finding, kept for a JSON report */
+	struct preload_shm *shm;	/* --locks=preload: the region the library fills */
+	uint64_t shm_read;	/* when it was last read */
+	uint64_t stall_from;	/* a stall counts from here (after an unconfirmed one) */
+	size_t unconfirmed;	/* suspected deadlocks a snapshot did not confirm */
+	int verbose;
+};
+
+static struct lthread *thr(struct live *l, pid_t tid)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->t[i].tid == tid)
+			return &l->t[i];
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->t = xrealloc(l->t, l->cap * sizeof(*l->t));
+	}
+	memset(&l->t[l->n], 0, sizeof(l->t[0]));
+	l->t[l->n].tid = tid;
+	return &l->t[l->n++];
+}
+
+static void forget(struct live *l, pid_t tid)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->t[i].tid == tid) {
+			l->t[i] = l->t[--l->n];
+			return;
+		}
+}
+
+/* Report with the doctor while the process is alive, then do what was asked. */
+static int act(struct live *l, const char *why)
+{
+	pid_t pid = l->pid;
+	struct doctor *d = NULL;
+	int rc;
+
+	/* The events are read a few ms after they happen: confirm with a snapshot, now, while
+	 * the process is alive (threads that moved on in the meantime were not deadlocked). */
+	rc = doctor_take(pid, &l->dopts, &d);
+	if (rc != DOCTOR_FOUND) {
+		if (l->verbose)
+			fprintf(stderr, "conlab: %s in pid %d, not confirmed by a snapshot\n", why,
+				(int)pid);
+		doctor_result_free(d);
+		l->unconfirmed++;
+		return 0;
+	}
+	l->reported = 1;
+	l->found_live = 1;
+	if (l->closed_ts)
+		fprintf(stderr, "conlab: %s in pid %d (reported %.1f ms after its last edge)\n",
+			why, (int)pid, (now_mono_ns() - l->closed_ts) / 1e6);
+	else
+		fprintf(stderr, "conlab: %s in pid %d\n", why, (int)pid);
+	/* JSON is one document with the potential deadlocks known at the end: kept till then */
+	if (l->dopts.format == DOCTOR_JSON) {
+		l->diag = d;
+	} else {
+		doctor_render(d, "live", NULL);
+		doctor_result_free(d);
+	}
+	switch (l->action) {
+	case ON_STOP:
+		kill(pid, SIGSTOP);
+		fprintf(stderr, "conlab: pid %d left stopped (gdb -p %d; kill -KILL %d)\n",
+			(int)pid, (int)pid, (int)pid);
+		return REC_HOOK_STOP;
+	case ON_KILL:
+		kill(pid, SIGKILL);
+		return REC_HOOK_KILLED;
+	default:
+		return 0;
+	}
+}
+
+/* Does following mutex owners from t come back to t? */
+static int closes_cycle(struct live *l, struct lthread *t)
+{
+	pid_t cur = t->owner;
+
+	for (int hops = 0; hops < 64 && cur; hops++) {
+		struct lthread *o = NULL;
+
+		if (cur == t->tid)
+			return 1;
+		for (size_t i = 0; i < l->n; i++)
+			if (l->t[i].tid == cur)
+				o = &l->t[i];
+		if (!o || !o->blocked || !o->owner)
+			return 0;
+		cur = o->owner;
+	}
+	return 0;
+}
+
+static int on_event(void *ctx, const struct ev_hdr *h)
+{
+	struct live *l = ctx;
+
+	switch (h->type) {
+	case EV_EXEC:
+		/* the command's exec: its pid is the process we diagnose */
+		if (!l->pid) {
+			l->pid = ((const struct ev_exec *)h)->pid;
+			/* now, while it is alive: the program's own code and locks are mapped */
+			l->sym = symbolizer__new_pid(l->pid);
+		}
+		break;
+	case EV_SWITCH_SLEEP: {
+		const struct ev_switch_sleep *s = (const void *)h;
+		struct lthread *t = thr(l, h->tid);
+		int op = s->arg1 & 127;
+
+		t->blocked = s->nr != NR_NANOSLEEP && s->nr != NR_CLOCK_NANOSLEEP;
+		t->since = h->ts;
+		t->owner = 0;
+		/* a contended glibc mutex: word 2, owner tid at +8 (docs/design.md) */
+		if (s->nr == NR_FUTEX && (op == 0 || op == 9) && s->word0 == 2 && s->word8) {
+			t->addr = s->arg0;
+			t->owner = s->word8;
+		}
+		if (t->owner && !l->reported && closes_cycle(l, t)) {
+			l->closed_ts = h->ts;	/* the last edge: the report says how long after */
+			return act(l, "deadlock: a wait-for cycle closed");
+		}
+		break;
+	}
+	case EV_SWITCH: {
+		const struct ev_switch *s = (const void *)h;
+
+		if (s->next_tid)
+			thr(l, s->next_tid)->blocked = 0;
+		/* an exiting thread is still switched (preempted) after its exit event: only its
+		 * final switch-out, dead, ends it; forgetting it at the exit alone brought it back */
+		if (h->tid && s->prev_state == TS_DEAD)
+			forget(l, h->tid);
+		else if (h->tid && s->prev_state == TS_RUNNABLE)
+			thr(l, h->tid)->blocked = 0;
+		break;
+	}
+	case EV_WAKEUP:
+	case EV_WAKEUP_NEW:
+		thr(l, h->tid)->blocked = 0;
+		break;
+	case EV_EXIT:
+		forget(l, h->tid);
+		break;
+	case EV_LOCK_EDGE:
+		if (!l->sym && l->pid)
+			l->sym = symbolizer__new_pid(l->pid);
+		lockorder_add_record(&l->lo, (const void *)h);
+		break;
+	case EV_LOCK:
+		if (((const struct ev_lock *)h)->op == LOCK_OP_HELD_OVERFLOW)
+			lockorder_overflow(&l->lo, h->tid);
+		break;
+	}
+	return 0;
+}
+
+_Static_assert(CPL_EDGE_HELD == LOCK_EDGE_HELD, "an edge's held locks fit struct lo_edge");
+
+/* An edge the preload library published, as the lock-order graph takes it. */
+static void shm_edge(void *ctx, const struct cpl_edge *e)
+{
+	struct lo_edge le = {0};
+
+	le.from = e->from;
+	le.to = e->to;
+	le.tid = (pid_t)e->tid;
+	le.pid = (pid_t)e->pid;
+	le.from_ret = e->from_ret;
+	le.to_ret = e->to_ret;
+	le.stack_id = -1;
+	le.flags = (uint16_t)e->flags;
+	le.nheld = e->nheld < CPL_EDGE_HELD ? (int)e->nheld : CPL_EDGE_HELD;
+	memcpy(le.held, e->held, (size_t)le.nheld * sizeof(le.held[0]));
+	lockorder_add(ctx, &le);
+}
+
+static void shm_overflow(void *ctx, pid_t tid)
+{
+	lockorder_overflow(ctx, tid);
+}
+
+static int on_tick(void *ctx, uint64_t now)
+{
+	struct live *l = ctx;
+	uint64_t oldest = now;
+
+	/* edges as they come, not only at the end: a run stopped by --duration has them too */
+	if (l->shm && now - l->shm_read >= 100000000ull) {
+		l->shm_read = now;
+		preload_shm_collect(l->shm, &(struct preload_sink){ shm_edge, shm_overflow, &l->lo });
+	}
+
+	if (l->reported || l->stall <= 0 || !l->n)
+		return 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->t[i].blocked)
+			return 0;
+		if (l->t[i].since < oldest)
+			oldest = l->t[i].since;
+	}
+	/* the newest sleeper decides: every thread blocked for --stall seconds */
+	for (size_t i = 0; i < l->n; i++)
+		if (now - l->t[i].since < (uint64_t)(l->stall * 1e9))
+			return 0;
+	if (now - l->stall_from < (uint64_t)(l->stall * 1e9))
+		return 0;
+	l->stall_from = now;
+	return act(l, "stall: every thread blocked without a timeout");
+}
+
+/* ---- the report at the end ---- */
+
+struct ending {
+	struct live *l;
+	struct lo_report *rep;
+	const struct record_result *res;
+	const struct model *m;
+};
+
+static void extra_summary(struct json *j, void *ctx)
+{
+	struct ending *e = ctx;
+
+	json_kv_u64(j, "potential", e->rep->real);
+	json_kv_u64(j, "lock_order_edges", e->l->lo.n);
+	json_kv_u64(j, "lost", e->res->lost);
+}
+
+static void extra_json(struct json *j, void *ctx)
+{
+	lo_report_json(j, ((struct ending *)ctx)->rep);
+}
+
+static void overflow_json(struct json *j, const struct lockorder *lo)
+{
+	json_arr_begin(j, "held_overflow_tids");
+	for (size_t i = 0; i < lo->noverflow; i++)
+		json_i64(j, lo->overflow_tids[i]);
+	json_arr_end(j);
+}
+
+/* No live finding: the same schema as the doctor's, deadlocks[] holding the potential ones. */
+static void report_json(FILE *f, struct ending *e)
+{
+	struct json j;
+
+	json_init(&j, f, 1);
+	json_obj_begin(&j, NULL);
+	json_kv_u64(&j, "version", 1);
+	json_kv_i64(&j, "pid", e->l->pid);
+	json_kv_str(&j, "source", "live");
+	json_obj_begin(&j, "summary");
+	json_kv_u64(&j, "deadlocks", e->rep->real);
+	extra_summary(&j, e);
+	json_obj_end(&j);
+	json_arr_begin(&j, "deadlocks");
+	lo_report_json(&j, e->rep);
+	json_arr_end(&j);
+	overflow_json(&j, &e->l->lo);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+/*
+ * --locks with no mode: the interposer library when it reaches the command and nothing needs
+ * the edges in a kept trace; else the lock uprobes. The library costs a lock call tens of ns,
+ * a uprobe a breakpoint trap per call (0.5-20 µs by machine), and both see the same calls of
+ * a dynamically linked program: the library cannot enter a static or set-id one, and only
+ * the uprobes write EV_LOCK_EDGE records into the trace for `conlab report deadlock`.
+ */
+static int choose_preload(const char *cmd, const char *keep, int say)
+{
+	char why[512];
+
+	if (keep) {
+		if (say)
+			fprintf(stderr, "conlab: --locks: uprobes, so that the lock-order edges are "
+				"kept in %s\n", keep);
+		return 0;
+	}
+	if (!preload_reaches(cmd, why, sizeof(why))) {
+		if (say)
+			fprintf(stderr, "conlab: --locks: uprobes (%s)\n", why);
+		return 0;
+	}
+	if (say)
+		fprintf(stderr, "conlab: --locks: through libconlab-preload.so in the command "
+			"(no trap per lock call; --locks=uprobes for the probes)\n");
+	return 1;
+}
+
+static const char usage[] =
+	"Usage: conlab deadlock [--locks[=auto|uprobes|preload]] [--on-deadlock stop|kill|continue]\n"
+	"                       [--stall S] [--duration S] [--trace FILE] [--format text|json]\n"
+	"                       [-o FILE] -- CMD [ARGS]\n"
+	"\n"
+	"Run CMD and catch deadlocks as they happen: a wait-for cycle through mutex owners is\n"
+	"reported when it closes (the hung-process report, stacks symbolized while alive);\n"
+	"ownerless or cross-process hangs when every thread has been blocked for --stall seconds.\n"
+	"\n"
+	"  --locks              also find the deadlocks that could happen (lock-order inversions),\n"
+	"                       from glibc's mutex, rwlock and semaphore calls: through\n"
+	"                       --locks=preload when it reaches CMD and no --trace is kept, else\n"
+	"                       --locks=uprobes\n"
+	"  --locks=uprobes      lock uprobes on glibc: a breakpoint trap per lock call\n"
+	"  --locks=preload      an interposer library loaded into CMD (LD_PRELOAD): no trap per\n"
+	"                       lock call; not for static or set-id programs\n"
+	"  --on-deadlock ACT    kill (default), stop (SIGSTOP, left for a debugger), continue\n"
+	"  --stall S            seconds every thread must be blocked (default 5, 0 = off)\n"
+	"  --duration S         stop watching after S seconds (the command keeps running)\n"
+	"  --trace FILE         keep the trace in FILE (`conlab report deadlock -i FILE` and the\n"
+	"                       other reports read it)\n"
+	"  -f, --format FMT     text (default) or json (the doctor's schema; deadlocks[] holds\n"
+	"                       the live cycle and the potential ones, kind cycle / potential)\n"
+	"  -o, --output FILE    the report to FILE\n"
+	"      --quiet          no status line\n"
+	"      --sandbox SPEC   run CMD confined, as `conlab record --sandbox` does\n"
+	"  -v, --verbose        also say when a suspected cycle was not confirmed by a snapshot\n"
+	"\n"
+	"Exit status: 0 nothing found, 1 a deadlock (real or potential) found, 2 error.\n";
+
+enum { OPT_LOCKS = 0x100, OPT_ON_DEADLOCK, OPT_STALL, OPT_DURATION, OPT_TRACE, OPT_QUIET,
+       OPT_SANDBOX };
+
+int deadlock_live(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"locks", optional_argument, NULL, OPT_LOCKS},
+		{"on-deadlock", required_argument, NULL, OPT_ON_DEADLOCK},
+		{"stall", required_argument, NULL, OPT_STALL},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"trace", required_argument, NULL, OPT_TRACE},
+		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"sandbox", required_argument, NULL, OPT_SANDBOX},
+		{"verbose", no_argument, NULL, 'v'},
+		{"format", required_argument, NULL, 'f'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{0}
+	};
+	struct live l = {.action = ON_KILL, .stall = 5};
+	struct record_opts ro = {.buffer = 16u << 20, .stacks = 1, .status = 1};
+	struct record_result res;
+	struct trace tr = {0};
+	struct model m;
+	struct lo_report rep;
+	struct ending end = {.l = &l, .rep = &rep, .res = &res, .m = &m};
+	struct preload_shm shm = {.fd = -1};
+	const char *out = NULL, *keep = NULL;
+	char tpath[] = "/tmp/conlab-deadlock-XXXXXX";
+	int json = 0, c, fd, rc = 2, have_model = 0, preload = 0;
+	FILE *f = stdout;
+
+	l.dopts.format = DOCTOR_TEXT;
+	l.dopts.max_frames = 64;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+f:o:hv", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_LOCKS:
+			ro.locks = 0;
+			preload = 0;
+			if (!optarg || !strcmp(optarg, "auto")) {
+				preload = -1;	/* chosen below, once the command is known */
+			} else if (!strcmp(optarg, "uprobes")) {
+				ro.locks = REC_LOCKS_ORDER;
+			} else if (!strcmp(optarg, "preload")) {
+				preload = 1;
+			} else {
+				errmsg("invalid --locks '%s' (auto, uprobes, preload)", optarg);
+				return 2;
+			}
+			break;
+		case OPT_ON_DEADLOCK:
+			if (!strcmp(optarg, "kill")) l.action = ON_KILL;
+			else if (!strcmp(optarg, "stop")) l.action = ON_STOP;
+			else if (!strcmp(optarg, "continue")) l.action = ON_CONTINUE;
+			else { errmsg("invalid --on-deadlock '%s' (stop, kill, continue)", optarg); return 2; }
+			break;
+		case OPT_STALL: l.stall = atof(optarg); break;
+		case OPT_DURATION:
+			ro.duration = parse_seconds(optarg);
+			if (ro.duration <= 0) {
+				errmsg("bad --duration '%s' (seconds, e.g. 5 or 500ms)", optarg);
+				return 2;
+			}
+			break;
+		case OPT_TRACE: keep = optarg; break;
+		case OPT_SANDBOX: ro.sandbox = optarg; break;	/* lab check: a submission */
+		case OPT_QUIET: ro.status = 0; break;
+		case 'v': l.verbose = 1; break;
+		case 'f':
+			if (!strcmp(optarg, "json")) json = 1;
+			else if (strcmp(optarg, "text")) { errmsg("invalid --format '%s'", optarg); return 2; }
+			break;
+		case 'o': out = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		errmsg("deadlock -- CMD: no command given");
+		return 2;
+	}
+	l.dopts.format = json ? DOCTOR_JSON : DOCTOR_TEXT;
+	l.dopts.output = out;
+	lockorder_init(&l.lo);
+	if (keep) {
+		ro.output = keep;
+	} else {
+		fd = mkstemp(tpath);
+		if (fd < 0) {
+			errmsg("cannot create a temporary trace: %s", strerror(errno));
+			return 2;
+		}
+		close(fd);
+		ro.output = tpath;
+	}
+	if (preload < 0) {
+		preload = choose_preload(argv[optind], keep, ro.status);
+		if (!preload)
+			ro.locks = REC_LOCKS_ORDER;
+	}
+	if (preload && preload_shm_create(&shm))
+		goto out;
+	ro.cmd = argv + optind;
+	ro.on_event = on_event;
+	ro.on_tick = on_tick;
+	ro.hook_ctx = &l;
+	if (preload) {
+		l.shm = &shm;
+		preload_shm_env_set(&shm);
+	}
+	if (record_run(&ro, &res)) {
+		if (preload)
+			preload_shm_env_unset(&shm);
+		goto out;
+	}
+	if (preload) {
+		preload_shm_env_unset(&shm);
+		preload_shm_collect(&shm, &(struct preload_sink){ shm_edge, shm_overflow, &l.lo });
+		if (shm.warning[0])
+			fprintf(stderr, "conlab: %s\n", shm.warning);
+	}
+	if (!trace_load(&tr, ro.output) && !model_from_trace(&m, &tr))
+		have_model = 1;
+	lo_report_init(&rep, &l.lo, have_model ? &m : NULL, l.sym, l.pid);
+	if (json && l.diag) {
+		struct doctor_extra x = {rep.real, extra_summary, extra_json, NULL, &end};
+
+		doctor_render(l.diag, "live", &x);
+	} else if (!(json && l.found_live)) {
+		if (out && !(f = fopen(out, l.found_live ? "a" : "w"))) {
+			errmsg("cannot open %s: %s", out, strerror(errno));
+			goto report_done;
+		}
+		if (json)
+			report_json(f, &end);
+		else if (ro.locks || preload || !l.found_live)
+			lo_report_text(f, &rep);
+		if (!json && (ro.locks || preload))
+			fprintf(f, "%zu lock-order edge%s seen\n", l.lo.n, l.lo.n == 1 ? "" : "s");
+		if (!json)
+			fprintf(f, "lost events: %llu\n", (unsigned long long)res.lost);
+		if (f != stdout)
+			fclose(f);
+	}
+	rc = (l.found_live || rep.real) ? 1 : 0;
+report_done:
+	lo_report_free(&rep);
+out:
+	if (have_model)
+		model_free(&m);
+	trace_free(&tr);
+	if (!keep)
+		unlink(tpath);
+	preload_shm_free(&shm);
+	doctor_result_free(l.diag);
+	if (l.sym)
+		symbolizer__free(l.sym);
+	lockorder_free(&l.lo);
+	free(l.t);
+	return rc;
+}

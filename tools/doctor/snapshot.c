@@ -1,0 +1,827 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapshot.c — the doctor's eyes: /proc and process_vm_readv, no stop.
+ *
+ * /proc/PID/task/TID/syscall shows the number and arguments of the syscall a sleeping thread
+ * is in (the kernel waits until the task is off the CPU before reading its registers), which
+ * is all it takes to know what it waits for; the futex word's neighbourhood then says which
+ * glibc object it belongs to and who owns it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lib/procmem.h"
+#include "doctor/snapshot.h"
+#include "lib/util.h"
+
+#define PF_KTHREAD 0x00200000
+#define MAX_PROCS 256
+
+#define FUTEX_WAIT 0
+#define FUTEX_LOCK_PI 6
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_WAIT_REQUEUE_PI 11
+#define FUTEX_LOCK_PI2 13
+#define FUTEX_CMD(op) ((op) & ~(128 | 256))	/* without PRIVATE and CLOCK_REALTIME */
+#define FUTEX_TID_MASK 0x3fffffff
+
+#define MEM_BEFORE 48		/* bytes read before the futex word */
+#define MEM_WORD (MEM_BEFORE / 4)
+
+/* glibc 2.36 x86-64 offsets, relative to the futex word a waiter sleeps on */
+#define MUTEX_OWNER 8
+#define MUTEX_NUSERS 12
+#define MUTEX_KIND 16
+#define MUTEX_KIND_BITS 0x3f3	/* kind 0-3, robust, PI, PP, pshared, elision flags */
+#define COND_GREFS (-24)	/* __g_refs[g] from __g_signals[g] */
+#define SEM_NWAITERS 4
+#define SEM_PRIVATE 8
+#define SEM_PAD 12
+
+struct pidpair {
+	pid_t pid, ppid;
+};
+
+struct builder {
+	struct snapshot *s;
+	struct pidpair *all;	/* every process on the system: pid, ppid */
+	size_t nall, cap_all;
+};
+
+/* Read the futex word and its neighbours, one page at a time so a page boundary next to the
+ * word does not lose it. */
+static void read_neighbourhood(pid_t pid, struct snap_thread *t)
+{
+	uint64_t start = t->args[0] - MEM_BEFORE, end = start + sizeof(t->mem);
+	uint8_t *dst = (uint8_t *)t->mem;
+
+	t->mem_ok = 0;
+	if (t->args[0] < MEM_BEFORE || t->args[0] & 3)
+		return;
+	while (start < end) {
+		uint64_t page_end = (start | 4095) + 1, n = (page_end < end ? page_end : end) - start;
+		size_t first = (size_t)(start - (t->args[0] - MEM_BEFORE)) / 4;
+
+		if (procmem_read(pid, start, dst + first * 4, n) == (ssize_t)n)
+			for (size_t i = first; i < first + n / 4; i++)
+				t->mem_ok |= 1u << i;
+		start += n;
+	}
+}
+
+/* The u32 at byte offset off from the futex word, when it was read. */
+static int memw(const struct snap_thread *t, int off, uint32_t *v)
+{
+	int i = MEM_WORD + off / 4;
+
+	if (i < 0 || i >= 32 || !(t->mem_ok & (1u << i)))
+		return 0;
+	*v = t->mem[i];
+	return 1;
+}
+
+/* ---- /proc readers ------------------------------------------------------------------------ */
+
+/* Fields of /proc/.../stat after the comm: state, ppid and flags. */
+static int read_stat(const char *path, char *state, pid_t *ppid, unsigned long *flags,
+		     char *comm, size_t commlen)
+{
+	char buf[1024], *open, *close;
+	int pp = 0;
+
+	if (read_small_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	open = strchr(buf, '(');
+	close = strrchr(buf, ')');
+	if (!open || !close || close < open)
+		return -1;
+	if (comm) {
+		size_t n = (size_t)(close - open - 1);
+
+		if (n >= commlen)
+			n = commlen - 1;
+		memcpy(comm, open + 1, n);
+		comm[n] = 0;
+	}
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (sscanf(close + 2, "%c %d %*d %*d %*d %*d %lu", state, &pp, flags) != 3)
+		return -1;
+	if (ppid)
+		*ppid = pp;
+	return 0;
+}
+
+static int read_syscall(pid_t pid, pid_t tid, struct snap_thread *t)
+{
+	char path[96], buf[512];
+	unsigned long long v[9];
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	if (read_small_file(path, buf, sizeof(buf)) < 0)
+		return -errno;
+	if (!strncmp(buf, "running", 7)) {
+		t->nr = SNAP_NR_RUNNING;
+		return 0;
+	}
+	n = sscanf(buf, "%lld %llx %llx %llx %llx %llx %llx %llx %llx", (long long *)&v[0], &v[1],
+		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]);
+	if (n == 9) {
+		t->nr = (long)(long long)v[0];
+		for (int i = 0; i < 6; i++)
+			t->args[i] = v[i + 1];
+		t->sp = v[7];
+		t->pc = v[8];
+	} else if (n >= 1) {
+		t->nr = SNAP_NR_NONE;	/* "-1 sp pc": not in a syscall */
+	} else {
+		t->nr = SNAP_NR_NONE;
+	}
+	return 0;
+}
+
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], buf[1024], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	if (read_small_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	p = strstr(buf, "\nTgid:");
+	return p ? (pid_t)atoi(p + 6) : 0;
+}
+
+static void scan_all(struct builder *b)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[64], state, comm[32];
+		pid_t pid = (pid_t)atoi(de->d_name), ppid;
+		unsigned long flags;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		if (read_stat(path, &state, &ppid, &flags, comm, sizeof(comm)))
+			continue;
+		GROW(b->all, b->cap_all, b->nall + 1);
+		b->all[b->nall++] = (struct pidpair){ pid, ppid };
+	}
+	closedir(d);
+}
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+static enum wg_state state_of(char c)
+{
+	switch (c) {
+	case 'R': return WG_RUNNING;
+	case 'S': return WG_BLOCKED;
+	case 'D': return WG_DISK;
+	case 'T': case 't': return WG_STOPPED;
+	case 'Z': case 'X': return WG_ZOMBIE;
+	}
+	return WG_UNKNOWN;
+}
+
+static void read_thread(struct snapshot *s, pid_t pid, pid_t tid)
+{
+	char path[96], comm[32] = "", state = '?';
+	unsigned long flags = 0;
+	struct snap_thread *t;
+	int ti;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	if (read_stat(path, &state, NULL, &flags, comm, sizeof(comm)))
+		return;		/* gone meanwhile */
+	ti = wg_add_thread(&s->g, tid, pid, comm, state_of(state));
+	GROW(s->st, s->cap_st, s->g.nthreads);
+	t = &s->st[ti];
+	memset(t, 0, sizeof(*t));
+	t->state = state;
+	t->nr = SNAP_NR_NONE;
+	if (state != 'Z' && state != 'X')
+		read_syscall(pid, tid, t);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", (int)pid, (int)tid);
+	if (read_small_file(path, t->wchan, sizeof(t->wchan)) < 0 || !strcmp(t->wchan, "0"))
+		t->wchan[0] = 0;
+	if (t->nr == 202 && state != 'R')
+		read_neighbourhood(pid, t);
+}
+
+static int read_process(struct builder *b, pid_t pid)
+{
+	struct snapshot *s = b->s;
+	char path[64], comm[32], exe[4096] = "", state;
+	unsigned long flags;
+	pid_t ppid;
+	ssize_t n;
+	DIR *d;
+	struct dirent *de;
+	int pi;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_stat(path, &state, &ppid, &flags, comm, sizeof(comm)))
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	pi = wg_add_process(&s->g, pid, ppid, comm, exe[0] ? exe : NULL);
+	GROW(s->sp, s->cap_sp, s->g.nprocs);
+	memset(&s->sp[pi], 0, sizeof(s->sp[pi]));
+	s->sp[pi].maps_ok = !procmaps_read(&s->sp[pi].maps, pid, 0);
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+
+		if (tid > 0)
+			read_thread(s, pid, tid);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* ---- classification ----------------------------------------------------------------------- */
+
+static int thread_of_pid(const struct snapshot *s, pid_t pid, pid_t tid)
+{
+	int t = wg_find_thread(&s->g, tid);
+
+	return t >= 0 && s->g.threads[t].pid == pid ? t : -1;
+}
+
+static struct wg_object *set_wait(struct snapshot *s, int ti, enum wg_obj_kind kind,
+				  uint64_t addr, int timed)
+{
+	struct wg_thread *t = &s->g.threads[ti];
+	int o = wg_object(&s->g, t->pid, kind, addr);
+
+	t->obj = o;
+	t->state = timed ? WG_TIMED : WG_BLOCKED;
+	return &s->g.objects[o];
+}
+
+static void describe(struct snapshot *s, int ti, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void describe(struct snapshot *s, int ti, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	wg_set_str(&s->g.threads[ti].wait_desc, buf);
+}
+
+static int plausible_tid(uint32_t v)
+{
+	return v > 0 && v < (1u << 22);	/* PID_MAX_LIMIT */
+}
+
+/* A glibc condvar waiter sleeps on __g_signals[g]; g = 0 at offset 40 (8-aligned), 1 at 44. */
+static int cond_base(const struct snap_thread *t, uint64_t *base)
+{
+	uint32_t grefs, wrefs;
+	int g1 = (t->args[0] & 7) == 4;
+
+	if (!memw(t, COND_GREFS, &grefs) || !memw(t, g1 ? -8 : -4, &wrefs))
+		return 0;
+	if (grefs < 2 || wrefs < 8)
+		return 0;
+	*base = t->args[0] - (g1 ? 44 : 40);
+	return 1;
+}
+
+static int sem_like(const struct snap_thread *t)
+{
+	uint32_t w, nw, priv, pad;
+
+	return !(t->args[0] & 7) && memw(t, 0, &w) && !w && memw(t, SEM_NWAITERS, &nw) &&
+	       nw >= 1 && nw < (1u << 20) && memw(t, SEM_PRIVATE, &priv) &&
+	       (priv == 0 || priv == 128) && memw(t, SEM_PAD, &pad) && !pad;
+}
+
+/* rwlock: the waiter is on __wrphase_futex (@8) or __writers_futex (@12); pick the base whose
+ * padding and flags look like a pthread_rwlock_t. */
+static int rwlock_base(const struct snap_thread *t, uint64_t *base, uint32_t *writer)
+{
+	static const int offs[] = { 8, 12 };
+
+	for (size_t i = 0; i < 2; i++) {
+		int b = -offs[i];
+		uint32_t pad3, pad4, shared, cur;
+
+		if (memw(t, b + 16, &pad3) && memw(t, b + 20, &pad4) && memw(t, b + 28, &shared) &&
+		    memw(t, b + 24, &cur) && !pad3 && !pad4 && shared <= 1) {
+			*base = t->args[0] + (uint64_t)(int64_t)b;
+			*writer = cur;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+enum hint { H_NONE, H_MUTEX, H_COND, H_SEM, H_RWLOCK, H_BARRIER, H_JOIN };
+
+static void classify_futex(struct snapshot *s, int ti, enum hint hint)
+{
+	struct wg_thread *th = &s->g.threads[ti];
+	struct snap_thread *t = &s->st[ti];
+	uint64_t uaddr = t->args[0], base;
+	int op = (int)t->args[1], cmd = FUTEX_CMD(op);
+	uint32_t val = (uint32_t)t->args[2], word = 0, owner = 0, kind = 0, writer;
+	int timed = t->args[3] != 0, have_word = memw(t, 0, &word), jt;
+	struct wg_object *o;
+
+	if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2) {
+		o = set_wait(s, ti, WG_MUTEX, uaddr, timed);
+		if (have_word)
+			o->owner = (pid_t)(word & FUTEX_TID_MASK);
+		describe(s, ti, "futex(%#" PRIx64 ", LOCK_PI) word %#x", uaddr, word);
+		return;
+	}
+	if (cmd == FUTEX_WAIT_REQUEUE_PI) {
+		set_wait(s, ti, WG_CONDVAR, uaddr, timed);
+		describe(s, ti, "futex(%#" PRIx64 ", WAIT_REQUEUE_PI)", uaddr);
+		return;
+	}
+	if (cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET) {
+		th->state = WG_UNKNOWN;
+		describe(s, ti, "futex(%#" PRIx64 ", op %d)", uaddr, op);
+		return;
+	}
+	describe(s, ti, "futex(%#" PRIx64 ", %s%s, %u)%s", uaddr,
+		 cmd == FUTEX_WAIT ? "WAIT" : "WAIT_BITSET", op & 128 ? "_PRIVATE" : "", val,
+		 timed ? " with a timeout" : "");
+
+	/* pthread_join: the word is the joined thread's tid and stays so until it exits */
+	jt = plausible_tid(val) ? thread_of_pid(s, th->pid, (pid_t)val) : -1;
+	if ((hint == H_JOIN || hint == H_NONE) && jt >= 0 && jt != ti && (!have_word || word == val)) {
+		o = set_wait(s, ti, WG_JOIN, uaddr, timed);
+		o->owner = (pid_t)val;
+		return;
+	}
+	if (hint == H_RWLOCK && rwlock_base(t, &base, &writer)) {
+		o = set_wait(s, ti, WG_RWLOCK, base, timed);
+		o->owner = plausible_tid(writer) ? (pid_t)writer : 0;
+		return;
+	}
+	if ((hint == H_NONE || hint == H_MUTEX) && cmd == FUTEX_WAIT && val == 2 &&
+	    memw(t, MUTEX_OWNER, &owner) && memw(t, MUTEX_KIND, &kind) && plausible_tid(owner) &&
+	    !(kind & ~MUTEX_KIND_BITS)) {
+		o = set_wait(s, ti, WG_MUTEX, uaddr, timed);
+		o->owner = (pid_t)owner;
+		o->value = word;
+		o->shared = !(op & 128) && (kind & 128);
+		return;
+	}
+	if (hint == H_COND || (hint == H_NONE && cond_base(t, &base))) {
+		if (hint == H_COND && !cond_base(t, &base))
+			base = uaddr - ((uaddr & 7) == 4 ? 44 : 40);
+		o = set_wait(s, ti, WG_CONDVAR, base, timed);
+		return;
+	}
+	if (hint == H_SEM || (hint == H_NONE && sem_like(t))) {
+		uint32_t priv = 128;
+
+		o = set_wait(s, ti, WG_SEMAPHORE, uaddr, timed);
+		o->value = have_word ? (int64_t)word : -1;
+		memw(t, SEM_PRIVATE, &priv);
+		o->shared = priv == 0;
+		return;
+	}
+	if (hint == H_BARRIER) {
+		set_wait(s, ti, WG_BARRIER, uaddr, timed);
+		return;
+	}
+	o = set_wait(s, ti, hint == H_MUTEX ? WG_MUTEX : WG_FUTEX, uaddr, timed);
+	o->value = have_word ? (int64_t)word : -1;
+	o->shared = !(op & 128);
+}
+
+static int fd_link(pid_t pid, int fd, char *buf, size_t n)
+{
+	char path[64];
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	r = readlink(path, buf, n - 1);
+	if (r < 0)
+		return -1;
+	buf[r] = 0;
+	return 0;
+}
+
+static uint64_t pipe_ino(const char *link)
+{
+	unsigned long long ino;
+
+	return sscanf(link, "pipe:[%llu]", &ino) == 1 ? ino : 0;
+}
+
+static void classify_fd(struct snapshot *s, int ti, int write)
+{
+	struct wg_thread *th = &s->g.threads[ti];
+	struct snap_thread *t = &s->st[ti];
+	int fd = (int)t->args[0];
+	char link[256];
+	uint64_t ino;
+	struct wg_object *o;
+
+	if (fd_link(th->pid, fd, link, sizeof(link))) {
+		th->state = WG_UNKNOWN;
+		describe(s, ti, "%s(fd %d)", write ? "write" : "read", fd);
+		return;
+	}
+	describe(s, ti, "%s(fd %d: %s)", write ? "write" : "read", fd, link);
+	ino = pipe_ino(link);
+	if (!ino) {
+		/* sockets, terminals, devices: the other side is outside our view */
+		th->state = WG_EXTERNAL;
+		return;
+	}
+	o = set_wait(s, ti, WG_PIPE, ino, 0);
+	o->value = write;	/* 1: blocked writing (needs a reader), 0: reading */
+}
+
+static void classify_child(struct builder *b, int ti, int idtype_all, pid_t who)
+{
+	struct snapshot *s = b->s;
+	struct wg_thread *th = &s->g.threads[ti];
+	struct wg_object *o = set_wait(s, ti, WG_CHILD, (uint64_t)(int64_t)who, 0);
+
+	if (!idtype_all && who > 0) {
+		wg_add_peer(o, who);
+		return;
+	}
+	/* -1, a process group or P_ALL: any child of this process may end the wait */
+	for (size_t i = 0; i < b->nall; i++)
+		if (b->all[i].ppid == th->pid)
+			wg_add_peer(o, b->all[i].pid);
+}
+
+static void classify(struct builder *b, int ti)
+{
+	struct snapshot *s = b->s;
+	struct wg_thread *th = &s->g.threads[ti];
+	struct snap_thread *t = &s->st[ti];
+	const char *name = t->nr >= 0 ? syscall_name(t->nr) : NULL;
+	int64_t a2 = (int64_t)t->args[2], a3 = (int64_t)t->args[3];
+
+	if (th->state == WG_ZOMBIE || th->state == WG_STOPPED)
+		return;
+	if (t->nr == SNAP_NR_RUNNING || t->state == 'R') {
+		th->state = WG_RUNNING;
+		return;
+	}
+	if (t->nr < 0) {
+		th->state = t->state == 'D' ? WG_DISK : WG_UNKNOWN;
+		describe(s, ti, "not in a syscall%s%s", t->wchan[0] ? ", in " : "", t->wchan);
+		return;
+	}
+	if (name)
+		describe(s, ti, "%s", name);
+	else
+		describe(s, ti, "syscall %ld", t->nr);
+	th->state = WG_UNKNOWN;
+	switch (t->nr) {
+	case 202:		/* futex */
+		classify_futex(s, ti, H_NONE);
+		break;
+	case 0: case 17: case 19: case 45: case 47: case 295:	/* read, pread, readv, recv* */
+		classify_fd(s, ti, 0);
+		break;
+	case 1: case 18: case 20: case 44: case 46: case 296:	/* write, pwrite, writev, send* */
+		classify_fd(s, ti, 1);
+		break;
+	case 61:		/* wait4(pid, status, options, rusage) */
+		classify_child(b, ti, 0, (pid_t)(int32_t)t->args[0]);
+		describe(s, ti, "wait4(%d)", (int)(int32_t)t->args[0]);
+		break;
+	case 247:		/* waitid(idtype, id, ...): P_PID = 1 */
+		classify_child(b, ti, t->args[0] != 1, (pid_t)(int32_t)t->args[1]);
+		describe(s, ti, "waitid(%d, %d)", (int)t->args[0], (int)(int32_t)t->args[1]);
+		break;
+	case 35: case 230: case 219:	/* nanosleep, clock_nanosleep, restart_syscall */
+		th->state = WG_TIMED;
+		break;
+	case 7:			/* poll(fds, n, timeout ms) */
+		th->state = (int32_t)a2 >= 0 ? WG_TIMED : WG_EXTERNAL;
+		break;
+	case 232: case 281:	/* epoll_wait, epoll_pwait(epfd, events, max, timeout ms) */
+		th->state = (int32_t)a3 >= 0 ? WG_TIMED : WG_EXTERNAL;
+		break;
+	case 23: case 270:	/* select, pselect6: timeout pointer */
+		th->state = t->args[4] ? WG_TIMED : WG_EXTERNAL;
+		break;
+	case 271: case 441:	/* ppoll, epoll_pwait2: timeout pointer */
+		th->state = t->args[t->nr == 271 ? 2 : 3] ? WG_TIMED : WG_EXTERNAL;
+		break;
+	case 128:		/* rt_sigtimedwait */
+		th->state = t->args[2] ? WG_TIMED : WG_EXTERNAL;
+		break;
+	case 34: case 130:	/* pause, rt_sigsuspend: a signal from anyone ends it */
+	case 42: case 43: case 288:	/* connect, accept */
+	case 208: case 426: case 333:	/* io_getevents, io_uring_enter, io_pgetevents */
+	case 65: case 220: case 69: case 70:	/* SysV semop, msgsnd, msgrcv */
+		th->state = WG_EXTERNAL;
+		break;
+	default:
+		th->state = t->state == 'D' ? WG_DISK : WG_UNKNOWN;
+		break;
+	}
+}
+
+/* Every process holding an end of a pipe some thread waits on; peers of each pipe wait. */
+static void resolve_pipes(struct builder *b)
+{
+	struct snapshot *s = b->s;
+	uint64_t *inos = NULL;
+	size_t nino = 0;
+
+	for (size_t i = 0; i < s->g.nobjects; i++) {
+		if (s->g.objects[i].kind != WG_PIPE)
+			continue;
+		inos = xrealloc(inos, (nino + 1) * sizeof(*inos));
+		inos[nino++] = s->g.objects[i].addr;
+	}
+	if (!nino)
+		return;
+	/* who else holds them: every process on the system, not just the snapshot */
+	for (size_t p = 0; p < b->nall; p++) {
+		char path[64], link[64];
+		DIR *d;
+		struct dirent *de;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)b->all[p].pid);
+		d = opendir(path);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			int fd = atoi(de->d_name);
+			uint64_t ino;
+			char info[512], ipath[96], *fl;
+
+			if (de->d_name[0] < '0' || de->d_name[0] > '9')
+				continue;
+			if (fd_link(b->all[p].pid, fd, link, sizeof(link)) || !(ino = pipe_ino(link)))
+				continue;
+			for (size_t k = 0; k < nino; k++) {
+				if (inos[k] != ino)
+					continue;
+				snprintf(ipath, sizeof(ipath), "/proc/%d/fdinfo/%d", (int)b->all[p].pid, fd);
+				if (read_small_file(ipath, info, sizeof(info)) <= 0)
+					break;
+				fl = strstr(info, "flags:");
+				GROW(s->pipes, s->cap_pipes, s->npipes + 1);
+				s->pipes[s->npipes++] = (struct pipe_end){
+					.pid = b->all[p].pid, .ino = ino, .fd = fd,
+					.write = fl && (strtoul(fl + 6, NULL, 8) & 3) == 1,
+				};
+				break;
+			}
+		}
+		closedir(d);
+	}
+	for (size_t i = 0; i < s->g.nobjects; i++) {
+		struct wg_object *o = &s->g.objects[i];
+
+		if (o->kind != WG_PIPE)
+			continue;
+		for (size_t k = 0; k < s->npipes; k++) {
+			const struct pipe_end *e = &s->pipes[k];
+
+			/* a blocked writer needs a reader, a blocked reader a writer */
+			if (e->ino != o->addr || e->write == (int)o->value)
+				continue;
+			wg_add_peer(o, e->pid);
+			if (wg_find_process(&s->g, e->pid) < 0)
+				o->peers_external = 1;
+		}
+	}
+	free(inos);
+}
+
+/* Owners that are not threads of the lock's process: where do they live, if anywhere? */
+static void resolve_owners(struct snapshot *s)
+{
+	for (size_t i = 0; i < s->g.nobjects; i++) {
+		struct wg_object *o = &s->g.objects[i];
+		pid_t tgid;
+
+		if (!wg_kind_has_owner(o->kind) || !o->owner || thread_of_pid(s, o->pid, o->owner) >= 0)
+			continue;
+		tgid = tgid_of(o->owner);
+		if (tgid && tgid != o->pid)
+			o->owner_elsewhere = tgid;
+	}
+}
+
+static int check_target(struct snapshot *s, pid_t pid)
+{
+	char path[64], state, comm[32];
+	unsigned long flags;
+	pid_t ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_stat(path, &state, &ppid, &flags, comm, sizeof(comm))) {
+		snprintf(s->err, sizeof(s->err), "no process with pid %d", (int)pid);
+		return -ESRCH;
+	}
+	if (flags & PF_KTHREAD) {
+		snprintf(s->err, sizeof(s->err),
+			 "pid %d (%s) is a kernel thread: conlab deadlock diagnoses user processes",
+			 (int)pid, comm);
+		return -EINVAL;
+	}
+	if (state == 'Z' || state == 'X') {
+		snprintf(s->err, sizeof(s->err),
+			 "pid %d (%s) is a zombie: it has exited and waits for its parent (pid %d) to "
+			 "reap it; diagnose the parent instead", (int)pid, comm, (int)ppid);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)pid);
+	{
+		char buf[256];
+
+		if (read_small_file(path, buf, sizeof(buf)) < 0 && (errno == EACCES || errno == EPERM)) {
+			snprintf(s->err, sizeof(s->err),
+				 "not permitted to inspect pid %d (%s): run as root, or as its owner "
+				 "with ptrace allowed", (int)pid, comm);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+int snapshot_take(struct snapshot *s, pid_t pid, unsigned flags)
+{
+	struct builder b = { .s = s };
+	uint64_t t0 = now_mono_ns();
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	waitgraph_init(&s->g);
+	s->root = pid;
+	err = check_target(s, pid);
+	if (err)
+		return err;
+	scan_all(&b);
+	err = read_process(&b, pid);
+	if (err || !s->g.nthreads) {
+		snprintf(s->err, sizeof(s->err), "pid %d exited during the snapshot", (int)pid);
+		free(b.all);
+		return -ESRCH;
+	}
+	if (flags & SNAP_CHILDREN) {
+		/* descendants, breadth first: g.procs grows while we walk it */
+		for (size_t p = 0; p < s->g.nprocs && s->g.nprocs < MAX_PROCS; p++)
+			for (size_t i = 0; i < b.nall && s->g.nprocs < MAX_PROCS; i++)
+				if (b.all[i].ppid == s->g.procs[p].pid && b.all[i].pid != pid)
+					read_process(&b, b.all[i].pid);
+	}
+	for (size_t i = 0; i < s->g.nthreads; i++)
+		classify(&b, (int)i);
+	resolve_pipes(&b);
+	resolve_owners(s);
+	free(b.all);
+	s->proc_ns = now_mono_ns() - t0;
+	return 0;
+}
+
+static enum hint hint_from_stack(const char *const *funcs, size_t n)
+{
+	static const struct { const char *prefix; enum hint h; } t[] = {
+		{ "pthread_cond_", H_COND },	{ "__pthread_cond_", H_COND },
+		{ "sem_", H_SEM },		{ "__new_sem_", H_SEM },
+		{ "do_futex_wait", H_SEM },	{ "pthread_rwlock_", H_RWLOCK },
+		{ "__pthread_rwlock_", H_RWLOCK }, { "pthread_barrier_wait", H_BARRIER },
+		{ "pthread_join", H_JOIN },	{ "__pthread_clockjoin", H_JOIN },
+		{ "pthread_clockjoin", H_JOIN }, { "pthread_timedjoin", H_JOIN },
+		{ "pthread_mutex_", H_MUTEX },	{ "__pthread_mutex_", H_MUTEX },
+		{ "___pthread_mutex_", H_MUTEX }, { "__lll_lock_wait", H_MUTEX },
+		{ "PyThread_acquire_lock", H_SEM },
+	};
+
+	/* the first pthread entry point from the top decides */
+	for (size_t i = 0; i < n && i < 12; i++) {
+		if (!funcs[i])
+			continue;
+		for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+			if (!strncmp(funcs[i], t[k].prefix, strlen(t[k].prefix)))
+				return t[k].h;
+	}
+	return H_NONE;
+}
+
+void snapshot_refine(struct snapshot *s, int ti, const char *const *funcs, size_t n)
+{
+	struct snap_thread *t = &s->st[ti];
+	struct wg_thread *th = &s->g.threads[ti];
+	enum hint h;
+
+	if (t->nr != 202 || (th->state != WG_BLOCKED && th->state != WG_TIMED))
+		return;
+	h = hint_from_stack(funcs, n);
+	if (h == H_NONE)
+		return;
+	classify_futex(s, ti, h);
+}
+
+/* The part of a wait that must not change while a thread is really stuck. */
+static int same_wait(const struct snap_thread *a, const struct snap_thread *b)
+{
+	if (a->nr != b->nr)
+		return 0;
+	if (a->nr < 0)
+		return 1;
+	/* a write loop that made progress is back in write() on the same fd with new args */
+	return a->args[0] == b->args[0];
+}
+
+/* 1 when thread i's wait is no longer the one seen at first, -1 when it exited. */
+static int wait_moved(struct snapshot *s, size_t i)
+{
+	struct wg_thread *th = &s->g.threads[i];
+	struct snap_thread now = { 0 };
+	char path[96], comm[32], state;
+	unsigned long flags;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)th->pid, (int)th->tid);
+	if (read_stat(path, &state, NULL, &flags, comm, sizeof(comm)) || state == 'Z')
+		return -1;
+	now.nr = SNAP_NR_NONE;
+	read_syscall(th->pid, th->tid, &now);
+	if (state == 'R' || !same_wait(&s->st[i], &now))
+		return 1;
+	if (th->obj >= 0) {
+		struct wg_object *o = &s->g.objects[th->obj];
+		uint32_t owner = 0;
+
+		if (o->kind == WG_MUTEX && o->owner && s->st[i].nr == 202 &&
+		    FUTEX_CMD((int)s->st[i].args[1]) == FUTEX_WAIT &&
+		    procmem_read(th->pid, s->st[i].args[0] + MUTEX_OWNER, &owner, 4) == 4 &&
+		    (pid_t)owner != o->owner)
+			return 1;
+	}
+	return 0;
+}
+
+size_t snapshot_recheck(struct snapshot *s)
+{
+	size_t changed = 0;
+
+	for (size_t i = 0; i < s->g.nthreads; i++) {
+		struct wg_thread *th = &s->g.threads[i];
+		int moved = 0;
+
+		if (th->state != WG_BLOCKED)
+			continue;
+		/* a thread stopped by --stop-running, or woken by chance, is briefly running while
+		 * it re-enters its call: only a wait that stays different counts as progress */
+		for (int attempt = 0; attempt < 4; attempt++) {
+			moved = wait_moved(s, i);
+			if (moved <= 0)
+				break;
+			usleep(2000u << attempt);
+		}
+		if (moved < 0) {
+			th->state = WG_ZOMBIE;
+			describe(s, (int)i, "exited during the snapshot");
+			changed++;
+		} else if (moved) {
+			th->state = WG_RUNNING;
+			describe(s, (int)i, "its wait changed during the snapshot: making progress");
+			changed++;
+		}
+	}
+	s->changed = changed;
+	return changed;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	for (size_t i = 0; i < s->g.nprocs; i++)
+		procmaps_free(&s->sp[i].maps);
+	waitgraph_free(&s->g);
+	free(s->st);
+	free(s->sp);
+	free(s->pipes);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,241 @@
+/* util.c — errors, allocation, time and parsing helpers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+
+void errmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("conlab: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("conlab: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+static void oom(void)
+{
+	fputs("conlab: out of memory\n", stderr);
+	exit(2);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void grow_array(void **arr, size_t *cap, size_t need, size_t esz)
+{
+	size_t nc;
+
+	if (need <= *cap)
+		return;
+	nc = *cap ? *cap : 16;
+	while (nc < need) {
+		if (nc > SIZE_MAX / 2 / esz)
+			oom();
+		nc *= 2;
+	}
+	*arr = xrealloc(*arr, nc * esz);
+	memset((char *)*arr + *cap * esz, 0, (nc - *cap) * esz);
+	*cap = nc;
+}
+
+static uint64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t now_mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t now_real_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+const char *fmt_dur(char *buf, size_t n, uint64_t ns)
+{
+	if (ns >= 10000000000ull)
+		snprintf(buf, n, "%.1f s", ns / 1e9);
+	else if (ns >= 1000000000ull)
+		snprintf(buf, n, "%.3f s", ns / 1e9);
+	else if (ns >= 1000000ull)
+		snprintf(buf, n, "%.1f ms", ns / 1e6);
+	else if (ns >= 1000ull)
+		snprintf(buf, n, "%.1f us", ns / 1e3);
+	else
+		snprintf(buf, n, "%llu ns", (unsigned long long)ns);
+	return buf;
+}
+
+double parse_seconds(const char *s)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		return v;
+	if (!strcmp(end, "ms"))
+		return v / 1e3;
+	if (!strcmp(end, "us"))
+		return v / 1e6;
+	if (!strcmp(end, "m"))
+		return v * 60;
+	return -1;
+}
+
+uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return 0;
+	switch (*end) {
+	case 0: return v;
+	case 'k': case 'K': v <<= 10; break;
+	case 'm': case 'M': v <<= 20; break;
+	case 'g': case 'G': v <<= 30; break;
+	default: return 0;
+	}
+	return end[1] == 0 || (end[1] == 'B' && end[2] == 0) || (end[1] == 'i' && end[2] == 'B') ? v : 0;
+}
+
+ssize_t read_small_file(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	while (got + 1 < n) {
+		r = read(fd, buf + got, n - 1 - got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += r;
+	}
+	buf[got] = 0;
+	close(fd);
+	return got;
+}
+
+const char *syscall_name(long nr)
+{
+	/* x86-64 numbers of the calls a blocked thread is usually in */
+	static const struct { long nr; const char *name; } t[] = {
+		{0, "read"}, {1, "write"}, {7, "poll"}, {17, "pread64"}, {18, "pwrite64"},
+		{19, "readv"}, {20, "writev"}, {23, "select"}, {34, "pause"}, {35, "nanosleep"},
+		{42, "connect"}, {43, "accept"}, {44, "sendto"}, {45, "recvfrom"}, {46, "sendmsg"},
+		{47, "recvmsg"}, {56, "clone"}, {57, "fork"}, {59, "execve"}, {60, "exit"},
+		{61, "wait4"}, {62, "kill"}, {72, "fcntl"}, {74, "fsync"}, {202, "futex"},
+		{230, "clock_nanosleep"}, {231, "exit_group"}, {232, "epoll_wait"},
+		{247, "waitid"}, {270, "pselect6"}, {271, "ppoll"}, {281, "epoll_pwait"},
+		{288, "accept4"}, {299, "recvmmsg"}, {307, "sendmmsg"}, {426, "io_uring_enter"},
+		{435, "clone3"}, {441, "epoll_pwait2"}, {449, "futex_waitv"}, {454, "futex_wake"},
+		{455, "futex_wait"}, {456, "futex_requeue"}, {128, "rt_sigtimedwait"},
+		{130, "rt_sigsuspend"}, {33, "dup2"}, {3, "close"}, {2, "open"}, {257, "openat"},
+		{4, "stat"}, {5, "fstat"}, {9, "mmap"}, {11, "munmap"}, {39, "getpid"},
+		{24, "sched_yield"}, {16, "ioctl"}, {32, "dup"}, {22, "pipe"}, {293, "pipe2"},
+		{284, "eventfd"}, {290, "eventfd2"}, {283, "timerfd_create"}, {41, "socket"},
+		{49, "bind"}, {50, "listen"}, {73, "flock"}, {101, "ptrace"}, {8, "lseek"},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].nr == nr)
+			return t[i].name;
+	return NULL;
+}
+
+int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, 0755) && errno != EEXIST)
+				return fail("cannot create %s: %s", buf, strerror(errno));
+			*p = '/';
+		}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return fail("cannot create %s: %s", buf, strerror(errno));
+	return 0;
+}

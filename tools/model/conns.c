@@ -1,0 +1,246 @@
+/* conns.c — messages between traced processes over sockets and pipes (see conns.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "model/conns.h"
+#include "model/fdtable.h"
+#include "lib/idmap.h"
+#include "lib/json.h"
+#include "model/model.h"
+#include "lib/util.h"
+
+int conn_write_syscall(int nr)
+{
+	switch (nr) {
+	case SYS_write:
+	case SYS_writev:
+	case SYS_pwrite64:
+	case SYS_pwritev:
+	case SYS_sendto:
+	case SYS_sendmsg:
+	case SYS_sendmmsg:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int conn_fd_kind(int kind)
+{
+	return kind == FDK_PIPE || kind == FDK_TCP || kind == FDK_UDP || kind == FDK_UNIX ||
+	       kind == FDK_SOCKET || kind == FDK_DEVICE || kind == FDK_EVENTFD;
+}
+
+int conns_add(const struct model *m, struct conns *cs, const struct m_wakeup *wk,
+	      uint32_t wakee_tid)
+{
+	const struct m_thread *w, *r;
+	const struct m_process *wp, *rp;
+	const struct m_fd *f;
+	struct conn *c;
+	int32_t fd = (int32_t)wk->obj;
+
+	if (!wk->waker || !conn_write_syscall(wk->waker_nr))
+		return -1;
+	w = model_thread(m, wk->waker);
+	r = model_thread(m, wakee_tid);
+	if (!w || !r || w->pid == r->pid)
+		return -1;
+	/*
+	 * A write wakes a reader in another process only through a pipe, a socket, a terminal or
+	 * an eventfd: a record that says "file" is stale (the fd was closed and reused between
+	 * two scans) and is not used to describe it.
+	 */
+	f = fdtable_at(&m->fdt, w->pid, fd, wk->ts);
+	if (f && !conn_fd_kind(f->kind))
+		f = NULL;
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->v[i].writer_pid == w->pid && cs->v[i].fd == fd &&
+		    cs->v[i].reader_pid == r->pid)
+			return (int)i;
+	if (cs->n == cs->cap) {
+		cs->cap = cs->cap ? 2 * cs->cap : 16;
+		cs->v = xrealloc(cs->v, cs->cap * sizeof(*cs->v));
+	}
+	c = &cs->v[cs->n];
+	memset(c, 0, sizeof(*c));
+	c->writer_pid = w->pid;
+	c->reader_pid = r->pid;
+	c->fd = fd;
+	c->kind = f ? f->kind : FDK_CLOSED;
+	if (!f || !fd_describe(m, w->pid, fd, wk->ts, c->desc, sizeof(c->desc)))
+		snprintf(c->desc, sizeof(c->desc), "fd %d", fd);
+	wp = model_process(m, w->pid);
+	rp = model_process(m, r->pid);
+	snprintf(c->writer_comm, sizeof(c->writer_comm), "%s", wp ? wp->comm : w->comm);
+	snprintf(c->reader_comm, sizeof(c->reader_comm), "%s", rp ? rp->comm : r->comm);
+	snprintf(c->reader_thread, sizeof(c->reader_thread), "%s", r->comm);
+	c->to_child = rp && rp->ppid == w->pid;
+	c->to_parent = wp && wp->ppid == r->pid;
+	c->first_ts = wk->ts;
+	return (int)cs->n++;
+}
+
+/* From the end of wait k to the thread's next wait (or its end): handling the message. */
+static uint64_t busy_after(const struct model *m, const struct m_thread *t, size_t k)
+{
+	for (size_t j = k + 1; j < t->niv; j++)
+		if (t->iv[j].state == TH_BLOCKED)
+			return t->iv[j].start - t->iv[k].end;
+	return (t->died ? t->died : m->t_last) - t->iv[k].end;
+}
+
+/* One message: when, over which connection. */
+struct msg {
+	uint64_t ts;
+	uint32_t ci;
+};
+
+static int cmp_msg(const void *a, const void *b)
+{
+	const struct msg *x = a, *y = b;
+
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/*
+ * The answers: walking the messages from the last to the first, remember per (writer, reader)
+ * the earliest message seen so far; a message A->B is answered by the remembered B->A one.
+ */
+static void answers(struct conns *cs, struct msg *v, size_t n)
+{
+	struct idmap next = {0};	/* (writer pid << 32 | reader pid) -> index in v */
+
+	qsort(v, n, sizeof(*v), cmp_msg);
+	for (size_t i = n; i-- > 0;) {
+		struct conn *c = &cs->v[v[i].ci];
+		uint64_t back = (uint64_t)c->reader_pid << 32 | c->writer_pid;
+		int64_t k = idmap_get(&next, back);
+
+		if (k >= 0) {
+			c->answered++;
+			c->answer_ns += v[k].ts - v[i].ts;
+		}
+		idmap_put(&next, (uint64_t)c->writer_pid << 32 | c->reader_pid, (uint32_t)i);
+	}
+	idmap_free(&next);
+}
+
+int conns_build(const struct model *m, struct conns *cs)
+{
+	struct msg *msgs = NULL;
+	size_t nmsgs = 0, cap = 0;
+
+	memset(cs, 0, sizeof(*cs));
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+
+		for (size_t k = 0; k < t->niv; k++) {
+			const struct m_interval *iv = &t->iv[k];
+			const struct m_wakeup *wk;
+			struct conn *c;
+			int ci;
+
+			if (iv->state != TH_BLOCKED || iv->wakeup < 0 ||
+			    (size_t)iv->wakeup >= m->nwakeups)
+				continue;
+			wk = &m->wakeups[iv->wakeup];
+			ci = conns_add(m, cs, wk, t->tid);
+			if (ci < 0)
+				continue;
+			c = &cs->v[ci];
+			if (nmsgs == cap) {
+				cap = cap ? 2 * cap : 256;
+				msgs = xrealloc(msgs, cap * sizeof(*msgs));
+			}
+			msgs[nmsgs++] = (struct msg){.ts = wk->ts, .ci = (uint32_t)ci};
+			c->messages++;
+			c->reader_wait_ns += iv->end - iv->start;
+			c->reader_busy_ns += busy_after(m, t, k);
+			if (wk->ts < c->first_ts)
+				c->first_ts = wk->ts;
+			if (wk->ts > c->last_ts)
+				c->last_ts = wk->ts;
+		}
+	}
+	answers(cs, msgs, nmsgs);
+	free(msgs);
+	return 0;
+}
+
+void conns_free(struct conns *cs)
+{
+	free(cs->v);
+	memset(cs, 0, sizeof(*cs));
+}
+
+static const char *relation(const struct conn *c)
+{
+	return c->to_child ? "to-child" : c->to_parent ? "to-parent" : "other";
+}
+
+static int cmp_messages(const void *a, const void *b)
+{
+	const struct conn *x = a, *y = b;
+
+	return x->messages < y->messages ? 1 : x->messages > y->messages ? -1 : 0;
+}
+
+void conns_text(struct conns *cs, int top, FILE *out)
+{
+	char a[32], b[32], d[32], who[64];
+
+	if (!cs->n)
+		return;
+	qsort(cs->v, cs->n, sizeof(*cs->v), cmp_messages);
+	fprintf(out, "\nmessages between traced processes (a write that woke a waiting reader)\n");
+	fprintf(out, "  %-34s %-44s %8s %12s %12s %12s\n", "WRITER -> READER",
+		"CONNECTION (writer's fd)", "MESSAGES", "READER WAIT", "READER BUSY", "ANSWER AVG");
+	for (size_t i = 0; i < cs->n && (int)i < top; i++) {
+		const struct conn *c = &cs->v[i];
+
+		snprintf(who, sizeof(who), "%s/%u -> %s/%u", c->writer_comm, c->writer_pid,
+			 c->reader_comm, c->reader_pid);
+		fprintf(out, "  %-34s %-44.44s %8llu %12s %12s %12s\n", who, c->desc,
+			(unsigned long long)c->messages, fmt_dur(a, sizeof(a), c->reader_wait_ns),
+			fmt_dur(b, sizeof(b), c->reader_busy_ns),
+			c->answered ? fmt_dur(d, sizeof(d), c->answer_ns / c->answered) : "-");
+	}
+	if (cs->n > (size_t)top)
+		fprintf(out, "  (%zu more with fewer messages; --top N or --format json lists them)\n",
+			cs->n - top);
+	fprintf(out, "  (READER WAIT: the reader's waits the messages ended, time it had nothing to "
+		     "do; READER BUSY: from each message to the reader's next wait, handling it;\n"
+		     "   ANSWER AVG: from a message to the reader's next message back to the writer; "
+		     "with requests and replies, the time to answer one)\n");
+}
+
+void conns_json(const struct conns *cs, struct json *j)
+{
+	json_arr_begin(j, "connections");
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct conn *c = &cs->v[i];
+
+		json_obj_begin(j, NULL);
+		json_kv_u64(j, "writer_pid", c->writer_pid);
+		json_kv_str(j, "writer_comm", c->writer_comm);
+		json_kv_u64(j, "reader_pid", c->reader_pid);
+		json_kv_str(j, "reader_comm", c->reader_comm);
+		json_kv_str(j, "reader_thread", c->reader_thread);
+		json_kv_i64(j, "fd", c->fd);
+		json_kv_str(j, "kind", c->kind == FDK_CLOSED ? "unknown" : fd_kind_name(c->kind));
+		json_kv_str(j, "connection", c->desc);
+		json_kv_str(j, "relation", relation(c));
+		json_kv_u64(j, "messages", c->messages);
+		json_kv_u64(j, "reader_wait_ns", c->reader_wait_ns);
+		json_kv_u64(j, "reader_busy_ns", c->reader_busy_ns);
+		json_kv_u64(j, "answered", c->answered);
+		json_kv_u64(j, "answer_ns_total", c->answer_ns);
+		json_kv_u64(j, "first_ns", c->first_ts);
+		json_kv_u64(j, "last_ns", c->last_ts);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}

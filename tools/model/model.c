@@ -1,0 +1,822 @@
+/* model.c — the per-thread state machine, process tree and history (see model.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "trace/trace.h"
+#include "lib/util.h"
+
+/* futex commands (linux/futex.h) */
+#define FUTEX_CMD_MASK 0x7f
+#define FUTEX_WAIT 0
+#define FUTEX_LOCK_PI 6
+#define FUTEX_TRYLOCK_PI 8
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_WAIT_REQUEUE_PI 11
+#define FUTEX_LOCK_PI2 13
+#define FUTEX_TID_MASK 0x3fffffff
+#define FUTEX_PRIVATE_FLAG 128
+
+#define NR_FUTEX 202
+#define NR_FUTEX_WAITV 449
+#define NR_FUTEX_WAIT 455
+
+void model_init(struct model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->exit_status = -1;
+}
+
+void model_free(struct model *m)
+{
+	for (size_t i = 0; i < m->nthreads; i++)
+		free(m->threads[i].iv);
+	for (size_t i = 0; i < m->nprocs; i++) {
+		free(m->procs[i].cmdline);
+		free(m->procs[i].exe);
+		procmaps_free(&m->procs[i].maps);
+	}
+	for (size_t i = 0; i < m->nstacks; i++)
+		free(m->stacks[i].ips);
+	free(m->threads);
+	free(m->procs);
+	free(m->wakeups);
+	free(m->futexes);
+	free(m->stacks);
+	free(m->losses);
+	free(m->lost_cpu);
+	free(m->lost_cpu_ts);
+	idmap_free(&m->tid_index);
+	idmap_free(&m->pid_index);
+	idmap_free(&m->stack_index);
+	idmap_free(&m->cv_words);
+	fdtable_free(&m->fdt);
+	memset(m, 0, sizeof(*m));
+}
+
+struct m_thread *model_thread(const struct model *m, uint32_t tid)
+{
+	int64_t i = idmap_get(&m->tid_index, tid);
+
+	return i < 0 ? NULL : &m->threads[i];
+}
+
+struct m_process *model_process(const struct model *m, uint32_t pid)
+{
+	int64_t i = idmap_get(&m->pid_index, pid);
+
+	return i < 0 ? NULL : &m->procs[i];
+}
+
+const struct m_stack *model_stack(const struct model *m, int32_t id)
+{
+	int64_t i = id < 0 ? -1 : idmap_get(&m->stack_index, (uint32_t)id);
+
+	return i < 0 ? NULL : &m->stacks[i];
+}
+
+static struct m_process *new_process(struct model *m, uint32_t pid, uint64_t ts)
+{
+	struct m_process *p;
+
+	GROW(m->procs, m->cap_procs, m->nprocs + 1);
+	p = &m->procs[m->nprocs];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->born = ts;
+	p->exit_code = -1;
+	p->maps.pid = pid;
+	idmap_put(&m->pid_index, pid, m->nprocs);
+	m->nprocs++;
+	return p;
+}
+
+static struct m_process *get_process(struct model *m, uint32_t pid, uint64_t ts)
+{
+	struct m_process *p = model_process(m, pid);
+
+	/* a pid seen again after its process died is a new process (pid reuse) */
+	if (p && !p->exited)
+		return p;
+	return new_process(m, pid, ts);
+}
+
+static struct m_thread *new_thread(struct model *m, uint32_t tid, uint64_t ts)
+{
+	struct m_thread *t;
+
+	GROW(m->threads, m->cap_threads, m->nthreads + 1);
+	t = &m->threads[m->nthreads];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->born = ts;
+	t->since = ts;
+	t->state = TH_UNKNOWN;
+	t->wakeup = -1;
+	t->wait.stack_id = -1;
+	t->wait.nr = -1;
+	t->flags = IV_INFERRED;
+	idmap_put(&m->tid_index, tid, m->nthreads);
+	m->nthreads++;
+	return t;
+}
+
+/* The thread with this tid; a tid seen again after its thread exited is a new thread. */
+static struct m_thread *get_thread(struct model *m, uint32_t tid, uint64_t ts)
+{
+	struct m_thread *t = model_thread(m, tid);
+
+	if (t && !(t->state == TH_EXITED))
+		return t;
+	return new_thread(m, tid, ts);
+}
+
+/* Close the current interval at ts and enter a new state. */
+static void set_state(struct model *m, struct m_thread *t, int state, uint64_t ts)
+{
+	(void)m;
+	if (ts < t->since)
+		ts = t->since;	/* equal-time events from two CPUs: never a negative interval */
+	if (ts > t->since || t->state == TH_BLOCKED) {
+		struct m_interval *iv;
+
+		GROW(t->iv, t->cap_iv, t->niv + 1);
+		iv = &t->iv[t->niv++];
+		memset(iv, 0, sizeof(*iv));
+		iv->start = t->since;
+		iv->end = ts;
+		iv->state = t->state;
+		iv->flags = t->flags;
+		iv->cpu = t->cpu;
+		iv->wakeup = -1;
+		if (t->state == TH_BLOCKED) {
+			iv->w = t->wait;
+			iv->waker = state == TH_RUNNABLE || state == TH_RUNNING ? t->waker : 0;
+			iv->wakeup = state == TH_RUNNABLE || state == TH_RUNNING ? t->wakeup : -1;
+		}
+	}
+	t->state = state;
+	t->since = ts;
+	t->flags = 0;
+	if (state != TH_BLOCKED) {
+		t->waker = 0;
+		t->wakeup = -1;
+	}
+}
+
+int wait_kind_of_syscall(int32_t nr)
+{
+	switch (nr) {
+	case NR_FUTEX: case NR_FUTEX_WAITV: case NR_FUTEX_WAIT:
+		return WK_FUTEX;
+	case 35: case 230: case 34:
+		return WK_SLEEP;
+	case 0: case 17: case 19: case 45: case 47: case 299: case 295: case 327:
+		return WK_READ;
+	case 1: case 18: case 20: case 44: case 46: case 307: case 296: case 328: case 40:
+	case 275: case 276:
+		return WK_WRITE;
+	case 7: case 23: case 232: case 270: case 271: case 281: case 441: case 426:
+		return WK_POLL;
+	case 43: case 288: case 42:
+		return WK_ACCEPT;
+	case 61: case 247:
+		return WK_CHILD;
+	case 128: case 130:
+		return WK_SIGNAL;
+	default:
+		return WK_OTHER;
+	}
+}
+
+static int is_thread_of(const struct model *m, uint32_t tid, uint32_t pid)
+{
+	const struct m_thread *t = model_thread(m, tid);
+
+	return t && t->pid == pid && t->state != TH_EXITED;
+}
+
+/*
+ * What a futex wait is, from its op, value and the words around the address (glibc 2.36
+ * layouts, docs/design.md): a mutex waits with value 2 and has __owner at +8; pthread_join
+ * waits on the joined thread's tid word with that tid as value; a semaphore waits at value 0
+ * with its waiter count at +4; other bitset waits are condition variables.
+ */
+static uint64_t cv_key(uint32_t pid, uint64_t addr)
+{
+	return addr * 31 + pid;
+}
+
+/*
+ * One wait can look like a semaphore and be a condvar (the second signal word of a
+ * pthread_cond_t sits at +4 and may be non-zero). A word ever waited on with no waiter counted
+ * at +4 is no sem_t, and neither is the word next to such a condvar word: relabel those waits.
+ */
+static int really_condvar(const struct model *m, uint32_t pid, uint64_t addr)
+{
+	return idmap_get(&m->cv_words, cv_key(pid, addr)) >= 0 ||
+	       idmap_get(&m->cv_words, cv_key(pid, addr + 4)) >= 0 ||
+	       idmap_get(&m->cv_words, cv_key(pid, addr - 4)) >= 0;
+}
+
+static void classify_futex(struct model *m, const struct m_thread *t,
+			   const struct ev_switch_sleep *e, struct m_wait *w)
+{
+	uint32_t cmd = (uint32_t)e->arg1 & FUTEX_CMD_MASK, val = e->arg2;
+
+	w->kind = WK_FUTEX;
+	w->fval = e->word0;
+	if (e->nr != NR_FUTEX)
+		return;	/* futex2 calls: no glibc user yet */
+	switch (cmd) {
+	case FUTEX_LOCK_PI:
+	case FUTEX_LOCK_PI2:
+	case FUTEX_TRYLOCK_PI:
+		w->kind = WK_MUTEX;
+		w->holder = e->word0 & FUTEX_TID_MASK;
+		return;
+	case FUTEX_WAIT_REQUEUE_PI:
+		w->kind = WK_CONDVAR;
+		return;
+	case FUTEX_WAIT:
+	case FUTEX_WAIT_BITSET:
+		break;
+	default:
+		return;
+	}
+	if (val && e->word0 == val && is_thread_of(m, val, t->pid) && val != t->tid) {
+		w->kind = WK_JOIN;
+		w->holder = val;
+	} else if (val == 2 && cmd == FUTEX_WAIT) {
+		/* __lll_lock_wait: a mutex has its owner at +8; glibc-internal locks have none */
+		w->kind = e->word8 ? WK_MUTEX : WK_LOCK;
+		w->holder = e->word8 & FUTEX_TID_MASK;
+		if (w->holder && w->holder > 0x400000)	/* pid_max: not a tid */
+			w->kind = WK_LOCK, w->holder = 0;
+	} else if (cmd == FUTEX_WAIT_BITSET && e->word0 == 0 && val == 0 && e->word4 >= 1 &&
+		   e->word4 < 0x100000 && !(e->arg0 & 7) &&
+		   e->word8 == (((uint32_t)e->arg1 & FUTEX_PRIVATE_FLAG) ^ FUTEX_PRIVATE_FLAG)) {
+		/* struct new_sem: u64 data (value, waiters << 32) then `private`: LLL_PRIVATE (0)
+		 * or LLL_SHARED (128), the inverse of the wait's FUTEX_PRIVATE_FLAG; a condvar's
+		 * signal word is followed by other data */
+		w->kind = WK_SEMAPHORE;
+	} else if (cmd == FUTEX_WAIT_BITSET) {
+		w->kind = WK_CONDVAR;
+		/* a semaphore's waiter count includes its waiter: none at +4 means not a sem_t */
+		if (e->word4 == 0)
+			idmap_put(&m->cv_words, cv_key(t->pid, e->arg0), 1);
+	}
+}
+
+static void on_switch(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_switch *s = (const void *)h;
+	struct m_thread *prev = NULL, *next = NULL;
+
+	if (h->tid) {
+		prev = get_thread(m, h->tid, h->ts);
+		if (prev->state != TH_RUNNING && prev->state != TH_UNKNOWN)
+			m->anomalies[AN_SWITCH_OUT_NOT_RUNNING]++;
+		if (prev->state == TH_UNKNOWN && prev->niv == 0)
+			prev->cpu = s->cpu;	/* we learn it was running until now */
+		prev->switches++;
+		switch (s->prev_state) {
+		case TS_RUNNABLE:
+			prev->preemptions++;
+			set_state(m, prev, TH_RUNNABLE, h->ts);
+			break;
+		case TS_DEAD:
+			set_state(m, prev, TH_EXITED, h->ts);
+			prev->exited = 1;
+			if (!prev->died)
+				prev->died = h->ts;
+			break;
+		case TS_SLEEPING:
+		case TS_DISK: {
+			struct m_wait w = {.nr = -1, .stack_id = -1};
+
+			if (h->type == EV_SWITCH_SLEEP) {
+				const struct ev_switch_sleep *e = (const void *)h;
+
+				w.nr = e->nr;
+				w.obj = e->arg0;
+				w.ret_addr = e->ret_addr;
+				w.stack_id = e->stack_id;
+				w.kind = wait_kind_of_syscall(e->nr);
+				if (w.kind == WK_FUTEX)
+					classify_futex(m, prev, e, &w);
+				else if (w.kind == WK_CHILD)
+					w.obj = (uint64_t)(int64_t)(int32_t)e->arg0;
+			} else {
+				w.kind = WK_OTHER;
+			}
+			set_state(m, prev, TH_BLOCKED, h->ts);
+			prev->wait = w;
+			break;
+		}
+		default:
+			set_state(m, prev, TH_BLOCKED, h->ts);
+			memset(&prev->wait, 0, sizeof(prev->wait));
+			prev->wait.kind = WK_OTHER;
+			prev->wait.nr = -1;
+			prev->wait.stack_id = -1;
+			break;
+		}
+	}
+	if (s->next_tid) {
+		next = get_thread(m, s->next_tid, h->ts);
+		if (next->state == TH_BLOCKED)
+			m->anomalies[AN_SWITCH_IN_BLOCKED]++;
+		else if (next->state == TH_RUNNING && next != prev)
+			m->anomalies[AN_SWITCH_IN_RUNNING]++;
+		set_state(m, next, TH_RUNNING, h->ts);
+		next->cpu = s->cpu;
+	}
+}
+
+static void on_wakeup(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_wakeup *e = (const void *)h;
+	struct m_thread *t = get_thread(m, h->tid, h->ts);
+	struct m_wakeup *wk;
+
+	GROW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
+	wk = &m->wakeups[m->nwakeups];
+	wk->ts = h->ts;
+	wk->waker = e->waker_tid;
+	wk->wakee = h->tid;
+	wk->waker_nr = e->waker_nr;
+	wk->obj = e->waker_arg0;
+	wk->cpu = e->cpu;
+	wk->is_new = h->type == EV_WAKEUP_NEW;
+	t->wakeups_received++;
+	/* A wakeup of a thread that is still on its CPU (it set itself to sleep and was woken
+	 * before switching out) changes nothing we can see. */
+	/* An unknown thread stays unknown: it may have been running when woken. */
+	if (t->state == TH_BLOCKED) {
+		t->waker = e->waker_tid;
+		t->wakeup = m->nwakeups;
+		set_state(m, t, TH_RUNNABLE, h->ts);
+	}
+	m->nwakeups++;
+}
+
+static void on_fork(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_fork *f = (const void *)h;
+	struct m_process *parent = model_process(m, f->parent_pid);
+	struct m_thread *t = get_thread(m, h->tid, h->ts);
+
+	t->pid = f->child_pid;
+	t->flags = 0;	/* born here: nothing before is unknown */
+	memcpy(t->comm, f->comm, CLAB_COMM_LEN);
+	t->comm[CLAB_COMM_LEN - 1] = 0;
+	if (!parent) {
+		parent = new_process(m, f->parent_pid, h->ts);
+		memcpy(parent->comm, f->comm, CLAB_COMM_LEN);
+	}
+	if (f->flags & FORKF_THREAD) {
+		parent->threads_created++;
+		return;
+	}
+	parent->forks++;
+	struct m_process *c = get_process(m, f->child_pid, h->ts);
+
+	parent = model_process(m, f->parent_pid);	/* get_process may have moved the array */
+	c->ppid = f->parent_pid;
+	c->forked = 1;
+	memcpy(c->comm, f->comm, CLAB_COMM_LEN);
+	c->comm[CLAB_COMM_LEN - 1] = 0;
+	t->is_leader = 1;
+	/* a forked child starts with its parent's mappings */
+	if (parent) {
+		struct proc_maps copy = {.pid = c->pid};
+
+		for (size_t i = 0; i < parent->maps.n; i++)
+			procmaps_add(&copy, &parent->maps.v[i]);
+		procmaps_free(&c->maps);
+		c->maps = copy;
+	}
+}
+
+static void on_exec(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_exec *e = (const void *)h;
+	struct m_process *p = model_process(m, e->pid);
+	struct m_thread *t;
+	char fn[sizeof(e->filename) + 1];
+
+	if (!p)
+		p = new_process(m, e->pid, h->ts);
+	p->execs++;
+	memcpy(fn, e->filename, sizeof(e->filename));
+	fn[sizeof(e->filename)] = 0;
+	free(p->exe);
+	p->exe = xstrdup(fn);
+	memcpy(p->comm, e->comm, CLAB_COMM_LEN);
+	p->comm[CLAB_COMM_LEN - 1] = 0;
+	t = get_thread(m, h->tid, h->ts);
+	t->pid = e->pid;
+	t->is_leader = 1;
+	memcpy(t->comm, p->comm, CLAB_COMM_LEN);
+}
+
+static void on_exit_ev(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_exit *e = (const void *)h;
+	struct m_thread *t = get_thread(m, h->tid, h->ts);
+
+	if (!t->pid)
+		t->pid = e->pid;
+	t->died = h->ts;
+	t->exit_code = e->exit_code;
+	if (e->flags & EXITF_GROUP_DEAD) {
+		struct m_process *p = model_process(m, e->pid);
+
+		if (!p)
+			p = new_process(m, e->pid, h->ts);
+		p->exited = 1;
+		p->died = h->ts;
+		p->exit_code = e->exit_code;
+	}
+}
+
+static void on_futex(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_futex *e = (const void *)h;
+	struct m_thread *t = get_thread(m, h->tid, h->ts);
+	uint64_t dur = e->flags & FUTEXF_DUR_US ? (uint64_t)e->dur * 1000 : e->dur;
+	struct m_futex *f;
+
+	GROW(m->futexes, m->cap_futexes, m->nfutexes + 1);
+	f = &m->futexes[m->nfutexes++];
+	f->ts = h->ts;
+	f->uaddr = e->uaddr;
+	f->dur = dur;
+	f->tid = h->tid;
+	f->op = e->op;
+	f->val = e->val;
+	f->ret = e->ret;
+	f->flags = e->flags;
+	switch (e->syscall == FUTEX_SYS_FUTEX ? e->op & FUTEX_CMD_MASK : 0xff) {
+	case FUTEX_WAIT: case FUTEX_WAIT_BITSET: case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2:
+	case FUTEX_WAIT_REQUEUE_PI:
+		t->futex_waits++;
+		break;
+	case 1: case 10: case 7:	/* FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_UNLOCK_PI */
+		t->futex_wakes++;
+		break;
+	default:
+		if (e->syscall == FUTEX_SYS_WAIT || e->syscall == FUTEX_SYS_WAITV)
+			t->futex_waits++;
+		else if (e->syscall == FUTEX_SYS_WAKE)
+			t->futex_wakes++;
+	}
+
+	/* The call's end tells whether the wait it contained was timed and timed out: mark the
+	 * blocked intervals on this address inside the call. */
+	uint64_t from = h->ts > dur ? h->ts - dur : 0;
+
+	for (size_t i = t->niv; i-- > 0;) {
+		struct m_interval *iv = &t->iv[i];
+
+		if (iv->end < from)
+			break;
+		if (iv->state == TH_BLOCKED && iv->w.obj == e->uaddr) {
+			iv->w.timed = !!(e->flags & FUTEXF_TIMEOUT);
+			iv->w.timed_out = e->ret == -110;	/* ETIMEDOUT */
+		}
+	}
+	if (t->state == TH_BLOCKED && t->wait.obj == e->uaddr) {
+		t->wait.timed = !!(e->flags & FUTEXF_TIMEOUT);
+		t->wait.timed_out = e->ret == -110;
+	}
+}
+
+static void on_meta_task(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_meta_task *e = (const void *)h;
+	struct m_thread *t = get_thread(m, h->tid, h->ts);
+	struct m_process *p = model_process(m, e->pid);
+
+	t->pid = e->pid;
+	memcpy(t->comm, e->comm, CLAB_COMM_LEN);
+	t->comm[CLAB_COMM_LEN - 1] = 0;
+	if (!p) {
+		p = new_process(m, e->pid, h->ts);
+		p->ppid = e->ppid;
+	}
+	if (h->tid == e->pid) {
+		t->is_leader = 1;
+		memcpy(p->comm, t->comm, CLAB_COMM_LEN);
+		p->ppid = e->ppid;
+	}
+}
+
+static void on_meta_cmdline(struct model *m, const struct ev_hdr *h)
+{
+	size_t n = h->size - sizeof(struct ev_meta_cmdline);
+	const char *s = (const char *)h + sizeof(struct ev_meta_cmdline);
+	struct m_process *p = model_process(m, h->tid);
+	char *c;
+
+	if (!p)
+		p = new_process(m, h->tid, h->ts);
+	c = xmalloc(n + 1);
+	memcpy(c, s, n);
+	c[n] = 0;
+	/* NUL-separated args, padded with NULs: join with spaces, trim the padding */
+	while (n > 0 && c[n - 1] == 0)
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (c[i] == 0)
+			c[i] = ' ';
+	free(p->cmdline);
+	p->cmdline = c;
+}
+
+static void on_meta_maps(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_meta_maps *e = (const void *)h;
+	struct m_process *p = model_process(m, h->tid);
+	size_t n = h->size - sizeof(*e);
+	struct map_entry me = {};
+	char *path;
+
+	if (!p)
+		p = new_process(m, h->tid, h->ts);
+	if (h->type == EV_META_MAPS_RESET) {
+		procmaps_clear(&p->maps);
+		return;
+	}
+	path = xmalloc(n + 1);
+	memcpy(path, (const char *)h + sizeof(*e), n);
+	path[n] = 0;
+	me.start = e->start;
+	me.end = e->end;
+	me.pgoff = e->pgoff;
+	me.prot = e->prot;
+	me.build_id_len = e->build_id_len <= 20 ? e->build_id_len : 0;
+	memcpy(me.build_id, e->build_id, 20);
+	me.path = path;
+	procmaps_add(&p->maps, &me);
+	free(path);
+}
+
+static void on_meta_stack(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_meta_stack *e = (const void *)h;
+	size_t n = (h->size - sizeof(*e)) / 8;
+	struct m_stack *s;
+
+	if (e->nframes < n)
+		n = e->nframes;
+	if (model_stack(m, (int32_t)h->tid))
+		return;
+	GROW(m->stacks, m->cap_stacks, m->nstacks + 1);
+	s = &m->stacks[m->nstacks];
+	s->id = (int32_t)h->tid;
+	s->n = n;
+	s->ips = xmalloc(n * 8 + 8);
+	memcpy(s->ips, (const char *)h + sizeof(*e), n * 8);
+	idmap_put(&m->stack_index, h->tid, m->nstacks);
+	m->nstacks++;
+}
+
+static void on_meta_lost(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_meta_lost *e = (const void *)h;
+	uint32_t cpu = h->tid;
+	uint64_t grew = 0;
+
+	if (cpu > 4096)
+		return;
+	if (cpu >= m->nlost_cpu) {
+		size_t n = cpu + 1;
+
+		m->lost_cpu = xrealloc(m->lost_cpu, n * LOST_NKINDS * sizeof(uint64_t));
+		memset(m->lost_cpu + m->nlost_cpu * LOST_NKINDS, 0,
+		       (n - m->nlost_cpu) * LOST_NKINDS * sizeof(uint64_t));
+		m->lost_cpu_ts = xrealloc(m->lost_cpu_ts, n * sizeof(uint64_t));
+		memset(m->lost_cpu_ts + m->nlost_cpu, 0, (n - m->nlost_cpu) * sizeof(uint64_t));
+		m->nlost_cpu = n;
+	}
+	for (int k = 0; k < LOST_NKINDS; k++) {
+		uint64_t *c = &m->lost_cpu[cpu * LOST_NKINDS + k];
+
+		if (e->count[k] > *c) {
+			m->lost[k] += e->count[k] - *c;
+			if (k != LOST_STACK && k != LOST_USER_READ)
+				grew += e->count[k] - *c;
+			*c = e->count[k];
+		}
+	}
+	/* by_type is cumulative per CPU too, but only the ring buffer kind feeds it: keep the max */
+	for (int i = 0; i < 16; i++)
+		if (e->by_type[i] > m->lost_by_type[i])
+			m->lost_by_type[i] = e->by_type[i];
+	if (grew) {
+		struct m_loss_window *w;
+
+		GROW(m->losses, m->cap_losses, m->nlosses + 1);
+		w = &m->losses[m->nlosses++];
+		/* since this CPU's previous counters: another CPU's record in between says
+		 * nothing about when this one lost its events */
+		w->from = m->lost_cpu_ts[cpu] ? m->lost_cpu_ts[cpu] : m->t_first;
+		w->to = h->ts;
+		w->count = grew;
+	}
+	m->lost_seen_ts = h->ts;
+	m->lost_cpu_ts[cpu] = h->ts;
+}
+
+void model_event(struct model *m, const struct ev_hdr *h)
+{
+	if (h->type < EV_META_TASK || h->type == EV_META_CLOCK) {
+		if (!m->t_first || h->ts < m->t_first)
+			m->t_first = h->ts;
+		if (h->ts > m->t_last)
+			m->t_last = h->ts;
+	}
+	m->events++;
+	switch (h->type) {
+	case EV_SWITCH:
+	case EV_SWITCH_SLEEP:
+		on_switch(m, h);
+		break;
+	case EV_WAKEUP:
+	case EV_WAKEUP_NEW:
+		on_wakeup(m, h);
+		break;
+	case EV_FORK:
+		on_fork(m, h);
+		break;
+	case EV_EXEC:
+		on_exec(m, h);
+		break;
+	case EV_EXIT:
+		on_exit_ev(m, h);
+		break;
+	case EV_RENAME: {
+		struct m_thread *t = get_thread(m, h->tid, h->ts);
+
+		memcpy(t->comm, ((const struct ev_rename *)h)->comm, CLAB_COMM_LEN);
+		t->comm[CLAB_COMM_LEN - 1] = 0;
+		break;
+	}
+	case EV_FUTEX:
+		on_futex(m, h);
+		break;
+	case EV_META_TASK:
+		on_meta_task(m, h);
+		break;
+	case EV_META_CMDLINE:
+		on_meta_cmdline(m, h);
+		break;
+	case EV_META_MAPS:
+	case EV_META_MAPS_RESET:
+		on_meta_maps(m, h);
+		break;
+	case EV_META_STACK:
+		on_meta_stack(m, h);
+		break;
+	case EV_META_LOST:
+		on_meta_lost(m, h);
+		break;
+	case EV_META_FD:
+		fdtable_add(&m->fdt, h);
+		break;
+	case EV_META_CLOCK: {
+		const struct ev_meta_clock *c = (const void *)h;
+
+		m->clock_mono = c->mono_ns;
+		m->clock_real = c->real_ns;
+		break;
+	}
+	case EV_META_STATUS: {
+		const struct ev_meta_status *s = (const void *)h;
+
+		m->exit_status = s->exit_status;
+		m->stop_reason = s->reason;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+int model_uncertain(const struct model *m, uint64_t from, uint64_t to)
+{
+	for (size_t i = 0; i < m->nlosses; i++)
+		if (m->losses[i].from <= to && from <= m->losses[i].to)
+			return 1;
+	return 0;
+}
+
+void model_finish(struct model *m, uint64_t end_ts)
+{
+	if (m->finished)
+		return;
+	m->finished = 1;
+	fdtable_finish(&m->fdt);
+	if (!end_ts)
+		end_ts = m->t_last;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		struct m_thread *t = &m->threads[i];
+		int st = t->state;
+
+		/* an exit seen without the final switch-out (events lost, or the recording ended
+		 * in between): the thread ran until its exit, not until the end; if it was switched
+		 * in again after its exit record (still tearing down), until that switch */
+		if (st != TH_EXITED && t->died) {
+			set_state(m, t, TH_EXITED, t->died > t->since ? t->died : t->since);
+			t->exited = 1;
+			st = TH_EXITED;
+		}
+		if (st != TH_EXITED && (end_ts > t->since || st == TH_BLOCKED))
+			set_state(m, t, st, end_ts);	/* close, and stay in the same state */
+		t->state = st;
+		if (t->wait.kind == WK_SEMAPHORE && m->cv_words.n &&
+		    really_condvar(m, t->pid, t->wait.obj))
+			t->wait.kind = WK_CONDVAR;
+		for (size_t k = 0; k < t->niv; k++) {
+			struct m_interval *iv = &t->iv[k];
+			uint64_t d = iv->end - iv->start;
+
+			if (iv->w.kind == WK_SEMAPHORE && m->cv_words.n &&
+			    really_condvar(m, t->pid, iv->w.obj))
+				iv->w.kind = WK_CONDVAR;
+
+			if (m->nlosses && model_uncertain(m, iv->start, iv->end))
+				iv->flags |= IV_UNCERTAIN;
+			t->time_in[iv->state] += d;
+			if (iv->flags & IV_UNCERTAIN)
+				t->uncertain_ns += d;
+			if (iv->state == TH_BLOCKED)
+				t->blocked_in[wait_kind_class(iv->w.kind)] += d;
+		}
+	}
+}
+
+uint64_t model_lost_total(const struct model *m)
+{
+	return m->lost[LOST_RINGBUF] + m->lost[LOST_TASKMAP] + m->lost[LOST_FUTEXMAP];
+}
+
+int model_from_trace(struct model *m, const struct trace *t)
+{
+	model_init(m);
+	for (size_t i = 0; i < t->nrec; i++)
+		model_event(m, t->rec[i]);
+	model_finish(m, 0);
+	return 0;
+}
+
+const char *th_state_name(int s)
+{
+	static const char *n[] = {"unknown", "running", "runnable", "blocked", "exited"};
+
+	return s >= 0 && s < TH_NSTATES ? n[s] : "?";
+}
+
+const char *wait_kind_name(int k)
+{
+	static const char *n[] = {"none", "mutex", "lock", "rwlock", "condvar", "semaphore",
+				  "join", "futex", "sleep", "read", "write", "poll", "accept",
+				  "child", "signal", "other"};
+
+	return k >= 0 && k < WK_NKINDS ? n[k] : "?";
+}
+
+int wait_kind_class(int k)
+{
+	switch (k) {
+	case WK_MUTEX: case WK_LOCK: case WK_RWLOCK: case WK_CONDVAR: case WK_SEMAPHORE:
+	case WK_JOIN: case WK_FUTEX:
+		return BC_FUTEX;
+	case WK_SLEEP:
+		return BC_SLEEP;
+	case WK_READ: case WK_WRITE: case WK_POLL: case WK_ACCEPT:
+		return BC_IO;
+	case WK_CHILD:
+		return BC_CHILD;
+	default:
+		return BC_OTHER;
+	}
+}
+
+const char *block_class_name(int c)
+{
+	static const char *n[] = {"futex", "sleep", "io", "child", "other"};
+
+	return c >= 0 && c < BC_NCLASSES ? n[c] : "?";
+}
+
+const char *anomaly_name(int a)
+{
+	static const char *n[] = {"switch-out of a thread not running",
+				  "switch-in of a blocked thread with no wakeup seen",
+				  "switch-in of a thread already running", "event after exit"};
+
+	return a >= 0 && a < AN_NKINDS ? n[a] : "?";
+}

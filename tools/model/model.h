@@ -1,0 +1,234 @@
+/*
+ * model.h — what the events mean: a state machine per thread, the process tree and the sync
+ * objects, with their whole history (intervals, wakeups, futex calls) kept for the analyses.
+ *
+ * Pure C: no BPF, no file system. Feed it records in time order (struct trace sorts them)
+ * with model_event(), close it with model_finish(), then read the arrays. Every analysis
+ * (summary, timeline, contention, deadlock, io, gil) is a function of this.
+ *
+ * Impossible transitions (a blocked thread switched in without a wakeup, a thread switched
+ * out that was not running) are counted in `anomalies`, never silently fixed.
+ */
+#ifndef CONLAB_MODEL_H
+#define CONLAB_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events.h"
+#include "model/fdtable.h"
+#include "lib/idmap.h"
+#include "symbols/procmaps.h"
+
+enum th_state {
+	TH_UNKNOWN = 0,		/* not seen yet, or after lost events */
+	TH_RUNNING,
+	TH_RUNNABLE,		/* preempted, or woken and waiting for a CPU */
+	TH_BLOCKED,
+	TH_EXITED,
+	TH_NSTATES
+};
+
+/* What a blocked thread waits for. */
+enum wait_kind {
+	WK_NONE = 0,
+	WK_MUTEX,		/* glibc mutex (futex value 2), holder from __owner */
+	WK_LOCK,		/* a lock-like futex with no owner field we could read */
+	WK_RWLOCK,
+	WK_CONDVAR,
+	WK_SEMAPHORE,
+	WK_JOIN,		/* pthread_join: the futex is the joined thread's tid word */
+	WK_FUTEX,		/* another futex wait */
+	WK_SLEEP,		/* nanosleep, clock_nanosleep, pause */
+	WK_READ,		/* read, recv...: on an fd */
+	WK_WRITE,
+	WK_POLL,		/* epoll_wait, poll, select, io_uring_enter */
+	WK_ACCEPT,
+	WK_CHILD,		/* wait4, waitid */
+	WK_SIGNAL,		/* rt_sigtimedwait, sigsuspend */
+	WK_OTHER,		/* another syscall, or a page fault / in-kernel wait */
+	WK_NKINDS
+};
+
+/* Coarse classes of blocked time for the summary (JSON keys). */
+enum block_class {
+	BC_FUTEX = 0,
+	BC_SLEEP,
+	BC_IO,
+	BC_CHILD,
+	BC_OTHER,
+	BC_NCLASSES
+};
+
+struct m_wait {
+	uint64_t obj;		/* futex address, fd, pid waited for */
+	uint64_t ret_addr;	/* return address into the program (0 unknown) */
+	int32_t nr;		/* syscall, -1 none */
+	int32_t stack_id;	/* EV_META_STACK id, < 0 none */
+	uint32_t holder;	/* owner tid when known (mutex __owner, joined tid) */
+	uint32_t fval;		/* futex word at block time */
+	uint8_t kind;		/* enum wait_kind */
+	uint8_t timed;		/* the wait had a timeout (known when its futex call returned) */
+	uint8_t timed_out;	/* ... and it expired */
+	uint8_t pad;
+};
+
+#define IV_UNCERTAIN 0x1	/* overlaps a time when events were lost */
+#define IV_INFERRED 0x2		/* start not observed (state before the first event) */
+
+/* One stretch of a thread's life in one state. */
+struct m_interval {
+	uint64_t start, end;
+	struct m_wait w;	/* TH_BLOCKED: why */
+	uint32_t waker;		/* TH_BLOCKED: who ended it (0 unknown / timer / irq) */
+	int32_t wakeup;		/* index in model.wakeups that ended it, -1 none */
+	uint16_t cpu;		/* TH_RUNNING */
+	uint8_t state;		/* enum th_state */
+	uint8_t flags;		/* IV_* */
+};
+
+struct m_thread {
+	uint32_t tid, pid;
+	char comm[CLAB_COMM_LEN];
+	uint64_t born, died;	/* first seen / exit (0 = alive at the end) */
+	int32_t exit_code;
+	uint8_t state;		/* current (during feeding), final after model_finish */
+	uint8_t exited;
+	uint8_t is_leader;
+	uint16_t cpu;
+	uint64_t since;		/* start of the current state */
+	struct m_wait wait;	/* current wait when blocked */
+	uint32_t waker;		/* who made it runnable last */
+	int32_t wakeup;
+	uint8_t flags;		/* IV_* for the current interval */
+	struct m_interval *iv;	/* history */
+	size_t niv, cap_iv;
+	/* totals over the history, filled by model_finish */
+	uint64_t time_in[TH_NSTATES];
+	uint64_t blocked_in[BC_NCLASSES];
+	uint64_t switches, preemptions, wakeups_received;
+	uint64_t futex_waits, futex_wakes;	/* calls, whether or not they blocked */
+	uint64_t uncertain_ns;		/* time in intervals that overlap lost events */
+};
+
+struct m_process {
+	uint32_t pid, ppid;
+	char comm[CLAB_COMM_LEN];
+	char *cmdline;		/* space-separated, NULL unknown */
+	char *exe;		/* last exec'd file name */
+	uint64_t born, died;
+	int32_t exit_code;	/* wait status, valid when exited */
+	uint8_t exited;
+	uint8_t forked;		/* created while traced (vs found at start) */
+	uint32_t execs, forks, threads_created;
+	struct proc_maps maps;	/* latest file-backed mappings */
+};
+
+struct m_wakeup {
+	uint64_t ts;
+	uint64_t obj;		/* the waker's futex (or fd) when it was in such a syscall */
+	uint32_t waker, wakee;	/* tids; waker 0 = kernel / interrupt */
+	int16_t waker_nr;
+	uint16_t cpu;
+	uint8_t is_new;
+};
+
+struct m_futex {
+	uint64_t ts;		/* return time */
+	uint64_t uaddr;
+	uint64_t dur;		/* ns */
+	uint32_t tid, op, val;
+	int32_t ret;
+	uint32_t flags;		/* FUTEXF_* */
+};
+
+struct m_stack {
+	int32_t id;
+	uint32_t n;
+	uint64_t *ips;
+};
+
+/* Counted, never ignored: a transition the state machine did not expect. */
+enum anomaly {
+	AN_SWITCH_OUT_NOT_RUNNING = 0,	/* prev was not running */
+	AN_SWITCH_IN_BLOCKED,		/* next was blocked and no wakeup was seen */
+	AN_SWITCH_IN_RUNNING,		/* next already running on another CPU */
+	AN_EVENT_AFTER_EXIT,
+	AN_NKINDS
+};
+
+struct m_loss_window {
+	uint64_t from, to;	/* events were lost somewhere in here */
+	uint64_t count;
+};
+
+struct model {
+	struct m_thread *threads;
+	size_t nthreads, cap_threads;
+	struct m_process *procs;
+	size_t nprocs, cap_procs;
+	struct m_wakeup *wakeups;
+	size_t nwakeups, cap_wakeups;
+	struct m_futex *futexes;
+	size_t nfutexes, cap_futexes;
+	struct m_stack *stacks;
+	size_t nstacks, cap_stacks;
+	struct m_loss_window *losses;
+	size_t nlosses, cap_losses;
+
+	struct idmap tid_index;		/* tid -> newest thread */
+	struct idmap pid_index;		/* pid -> newest process */
+	struct idmap stack_index;	/* stack id -> stacks[] */
+	struct idmap cv_words;		/* (pid, futex) waited on as a condvar for sure */
+	struct fdtable fdt;		/* what each process's fds were (EV_META_FD) */
+
+	uint64_t t_first, t_last;	/* time span of the events */
+	uint64_t clock_mono, clock_real;	/* a clock pair, 0 unknown */
+	uint64_t events;		/* records fed */
+	uint64_t anomalies[AN_NKINDS];
+	/* losses, from the recorder's cumulative per-CPU counters */
+	uint64_t lost[LOST_NKINDS];
+	uint64_t lost_by_type[16];
+	uint64_t *lost_cpu;		/* per CPU, LOST_NKINDS each, cumulative */
+	size_t nlost_cpu;
+	uint64_t lost_seen_ts;		/* time of the last loss counter record */
+	uint64_t *lost_cpu_ts;		/* per CPU: time of its last loss counter record */
+	/* the recording's end */
+	int32_t exit_status;
+	uint32_t stop_reason;
+	int finished;
+};
+
+void model_init(struct model *m);
+void model_free(struct model *m);
+/* Feed one record; records must come in time order. */
+void model_event(struct model *m, const struct ev_hdr *h);
+/* Close open intervals at end_ts (0: the last event) and compute totals. */
+void model_finish(struct model *m, uint64_t end_ts);
+
+struct m_thread *model_thread(const struct model *m, uint32_t tid);
+struct m_process *model_process(const struct model *m, uint32_t pid);
+const struct m_stack *model_stack(const struct model *m, int32_t id);
+/* Total events lost (ring buffer, maps): what every report shows. */
+uint64_t model_lost_total(const struct model *m);
+/* Does [from, to] overlap a window where events were lost? */
+int model_uncertain(const struct model *m, uint64_t from, uint64_t to);
+
+const char *th_state_name(int s);
+const char *wait_kind_name(int k);
+const char *block_class_name(int c);
+int wait_kind_class(int k);
+const char *anomaly_name(int a);
+/* The wait a syscall number means (before futex details). */
+int wait_kind_of_syscall(int32_t nr);
+
+/* Load a trace file and run it through a fresh model: the common start of every report. */
+struct trace;
+int model_from_trace(struct model *m, const struct trace *t);
+
+/* The fd's description with, for a pipe, the process at its other end when it was traced:
+ * "pipe:[12345] from producer (pid 4242)". NULL when the fd is unknown at ts. */
+const char *fd_describe(const struct model *m, uint32_t pid, int64_t fd, uint64_t ts, char *buf,
+			size_t n);
+
+#endif

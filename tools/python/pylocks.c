@@ -1,0 +1,669 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pylocks.c — Python locks and what waits on them (see pylocks.h).
+ *
+ * 3.11 frame facts this relies on (measured, docs/python.md): a frame's slots are its locals
+ * (co_nlocalsplus of them) then its value stack; `stacktop` counts the live slots of every
+ * frame but the executing one, where it is -1 and slots above the real depth may hold stale
+ * pointers. On the executing frame, the slots below the lowest one that references the lock
+ * being waited for are certainly live, and no others are used.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "python/pylocks.h"
+#include "python/pyread.h"
+#include "lib/util.h"
+#include "analysis/waitgraph.h"
+
+#define MAX_SLOTS 512		/* locals + value stack read per frame */
+#define MAX_SEARCH 64		/* attributes or items looked at per object */
+#define MAX_GLOBALS 1024
+
+enum lk { LK_NONE, LK_LOCK, LK_RLOCK };
+
+struct held {
+	uint64_t lock;
+	pid_t tid;
+	size_t frame;		/* index in the holder's frames */
+};
+
+struct pyl {
+	struct py_reader *r;
+	struct waitgraph *g;
+	pid_t pid;
+	struct held *held;
+	size_t nheld, cap_held;
+	uint64_t *tstate_locks;	/* per r->threads: its Thread's _tstate_lock, read once */
+	int tstate_read;
+};
+
+/* What one thread waits on, as far as its frames say. */
+struct pywait {
+	uint64_t lock;		/* the lock object whose semaphore is the futex */
+	enum lk kind;
+	int low_slot;		/* lowest value-stack slot of frame 0 referencing it, -1 */
+	uint64_t obj;		/* the Python object the program waits on (lock or its owner) */
+	const char *type;	/* its Python type, for people */
+	size_t frame;		/* the frame the wait is made at, named from */
+};
+
+int pylocks_stdlib_file(const char *file)
+{
+	return file && strstr(file, "/lib/python3.") && !strstr(file, "-packages/");
+}
+
+static enum lk lock_kind(struct py_reader *r, uint64_t obj)
+{
+	const char *tn = py_type_name(r, obj);
+
+	if (!tn)
+		return LK_NONE;
+	if (!strcmp(tn, "_thread.lock"))
+		return LK_LOCK;
+	if (!strcmp(tn, "_thread.RLock"))
+		return LK_RLOCK;
+	return LK_NONE;
+}
+
+static uint64_t lock_sem(struct py_reader *r, uint64_t lock, enum lk k)
+{
+	uint64_t sem = 0;
+
+	py_read_ptr(r, lock + (k == LK_RLOCK ? r->L->rlock_sem : r->L->lock_sem), &sem);
+	return sem;
+}
+
+/* P a lock, or a builtin method bound to one: the lock (and the method's name), else 0. */
+static uint64_t as_lock(struct py_reader *r, uint64_t p, enum lk *k, char *meth, size_t n)
+{
+	const char *tn;
+	uint64_t ml, self, name;
+
+	meth[0] = 0;
+	*k = lock_kind(r, p);
+	if (*k != LK_NONE)
+		return p;
+	tn = py_type_name(r, p);
+	if (!tn || strcmp(tn, "builtin_function_or_method") ||
+	    py_read_ptr(r, p + r->L->cfunc_ml, &ml) ||
+	    py_read_ptr(r, p + r->L->cfunc_self, &self) || !py_ptr_ok(ml) ||
+	    (*k = lock_kind(r, self)) == LK_NONE)
+		return 0;
+	if (!py_read_ptr(r, ml, &name) && name && !py_read(r, name, meth, n - 1))
+		meth[n - 1] = 0;
+	return self;
+}
+
+/* The slots of a frame (locals then value stack); how many were read. */
+static int frame_slots(struct py_reader *r, const struct py_frame *fr, uint64_t *slots,
+		       int *nlocals)
+{
+	int nlp, ss, n;
+
+	if (py_code_sizes(r, fr->code, &nlp, &ss))
+		return 0;
+	n = nlp + ss < MAX_SLOTS ? nlp + ss : MAX_SLOTS;
+	*nlocals = nlp < n ? nlp : n;
+	if (n <= 0 || py_read(r, fr->addr + r->L->fr_localsplus, slots, (size_t)n * 8))
+		return 0;
+	return n;
+}
+
+/* ---- what a thread waits on --------------------------------------------------------------- */
+
+static void find_lock(struct pyl *c, const struct py_thread *pt, uint64_t futex, struct pywait *w)
+{
+	uint64_t slots[MAX_SLOTS];
+	char meth[32];
+
+	for (size_t k = 0; k < pt->nframes && k < 2 && !w->lock; k++) {
+		int nl, n = frame_slots(c->r, &pt->frames[k], slots, &nl);
+
+		for (int i = 0; i < n; i++) {
+			enum lk kind;
+			uint64_t l;
+
+			if (!py_ptr_ok(slots[i]) ||
+			    !(l = as_lock(c->r, slots[i], &kind, meth, sizeof(meth))) ||
+			    lock_sem(c->r, l, kind) != futex)
+				continue;
+			if (!w->lock) {
+				w->lock = l;
+				w->kind = kind;
+				w->frame = k;
+			}
+			if (k == 0 && i >= nl) {
+				w->low_slot = i;
+				break;
+			}
+		}
+	}
+}
+
+/* Classes whose methods wait for the program: a wait made inside one is a wait on its self. */
+static const char *waitable_class(const char *qualname)
+{
+	static const char *const classes[] = {
+		"Condition", "Event", "Semaphore", "BoundedSemaphore", "Barrier", "Thread",
+		"Queue", "LifoQueue", "PriorityQueue", "SimpleQueue", "BaseProcess",
+	};
+	/* methods that wait: Thread.run or Queue.task_done on the stack say nothing of a wait */
+	static const char *const methods[] = {
+		"wait", "wait_for", "_wait", "join", "_wait_for_tstate_lock", "acquire",
+		"__enter__", "get", "put",
+	};
+	const char *dot = strchr(qualname, '.');
+	size_t len = dot ? (size_t)(dot - qualname) : 0;
+	int waits = 0;
+
+	for (size_t i = 0; dot && i < sizeof(methods) / sizeof(methods[0]); i++)
+		waits |= !strcmp(dot + 1, methods[i]);
+	for (size_t i = 0; waits && i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (strlen(classes[i]) == len && !strncmp(qualname, classes[i], len))
+			return !strcmp(classes[i], "BaseProcess") ? "Process" : classes[i];
+	return NULL;
+}
+
+/* Walk out of the standard library: through frames of waitable classes the object becomes
+ * their self (Condition.wait inside Queue.join is a wait on the Queue), and the first frame
+ * after that run (or the first of the program's own) is where the wait is made. */
+static void find_object(struct pyl *c, const struct py_thread *pt, struct pywait *w)
+{
+	int in_run = 0;
+
+	w->obj = w->lock;
+	w->type = w->kind == LK_RLOCK ? "RLock" : w->lock ? "Lock" : NULL;
+	w->frame = 0;
+	if (!w->lock) {
+		/* not a lock: the wait is made where the program's own code is (or the innermost
+		 * frame when every frame is the library's) */
+		for (size_t k = 0; k < pt->nframes; k++)
+			if (!pylocks_stdlib_file(pt->frames[k].file)) {
+				w->frame = k;
+				return;
+			}
+		return;
+	}
+	for (size_t k = 0; k < pt->nframes; k++) {
+		const struct py_frame *fr = &pt->frames[k];
+		const char *cls = waitable_class(fr->qualname);
+		const char *self = py_local_name(c->r, fr->code, 0);
+		uint64_t obj = 0;
+
+		w->frame = k;
+		if (!pylocks_stdlib_file(fr->file))
+			return;
+		if (cls && self && !strcmp(self, "self") &&
+		    !py_read_ptr(c->r, fr->addr + c->r->L->fr_localsplus, &obj) && py_ptr_ok(obj)) {
+			w->obj = obj;
+			w->type = cls;
+			in_run = 1;
+		} else if (in_run) {
+			return;
+		}
+	}
+	if (pt->nframes)
+		w->frame = pt->nframes - 1;
+}
+
+/* ---- naming: the expression that reaches an object from a frame ------------------------- */
+
+struct search {
+	struct pyl *c;
+	uint64_t target;
+	const char *prefix;
+	char *out;
+	size_t n;
+	int found;
+};
+
+static int search_item(struct search *s, const char *fmt, const char *key, long idx)
+{
+	if (s->found)
+		return 1;
+	if (key)
+		snprintf(s->out, s->n, fmt, s->prefix, key);
+	else
+		snprintf(s->out, s->n, fmt, s->prefix, idx);
+	s->found = 1;
+	return 1;
+}
+
+static int attr_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg)
+{
+	struct search *s = arg;
+	char name[96];
+
+	if (value != s->target || py_str(r, key, name, sizeof(name)))
+		return 0;
+	return search_item(s, "%s.%s", name, 0);
+}
+
+static int dictval_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg)
+{
+	struct search *s = arg;
+	char name[96];
+	int64_t i;
+
+	if (value != s->target)
+		return 0;
+	if (!py_str(r, key, name, sizeof(name)))
+		return search_item(s, "%s['%s']", name, 0);
+	if (!py_long(r, key, &i))
+		return search_item(s, "%s[%ld]", NULL, (long)i);
+	return 0;
+}
+
+/* Is target one step inside obj (an attribute, an item of a list, tuple or dict)? */
+static int inside(struct pyl *c, uint64_t obj, const char *name, uint64_t target, char *out,
+		  size_t n)
+{
+	struct py_reader *r = c->r;
+	struct search s = { c, target, name, out, n, 0 };
+	const char *tn = py_type_name(r, obj);
+	uint64_t items[MAX_SEARCH], arr = 0;
+	int64_t size = 0;
+
+	if (!tn)
+		return 0;
+	if (!strcmp(tn, "list") || !strcmp(tn, "tuple")) {
+		int list = tn[0] == 'l';
+
+		if (py_read(r, obj + r->L->var_size, &size, 8) || size <= 0)
+			return 0;
+		if (size > MAX_SEARCH)
+			size = MAX_SEARCH;
+		if (list && (py_read_ptr(r, obj + r->L->list_items, &arr) || !py_ptr_ok(arr)))
+			return 0;
+		if (py_read(r, list ? arr : obj + r->L->tuple_items, items, (size_t)size * 8))
+			return 0;
+		for (int64_t i = 0; i < size; i++)
+			if (items[i] == target)
+				return search_item(&s, "%s[%ld]", NULL, (long)i);
+		return 0;
+	}
+	if (!strcmp(tn, "dict")) {
+		py_dict_each(r, obj, MAX_SEARCH, dictval_cb, &s);
+		return s.found;
+	}
+	if (py_type_flags(r, obj) & PY_TPFLAGS_HEAPTYPE)
+		py_attrs_each(r, obj, MAX_SEARCH, attr_cb, &s);
+	return s.found;
+}
+
+struct gsearch {
+	struct pyl *c;
+	uint64_t target;
+	int deep;
+	char *out;
+	size_t n;
+	int found;
+};
+
+static int global_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg)
+{
+	struct gsearch *s = arg;
+	char name[96];
+
+	if (py_str(r, key, name, sizeof(name)) || name[0] == '_')
+		return 0;	/* module dunders and private helpers are not how programs name */
+	if (!s->deep && value == s->target) {
+		snprintf(s->out, s->n, "%s", name);
+		s->found = 1;
+	} else if (s->deep && inside(s->c, value, name, s->target, s->out, s->n)) {
+		s->found = 1;
+	}
+	return s->found;
+}
+
+#define IN_LOCALS 1
+#define IN_GLOBALS 2
+
+/* Name target from frame fr: its locals, one step into them, the globals, one step into them
+ * (where asked). */
+static int name_in(struct pyl *c, const struct py_frame *fr, uint64_t target, int where,
+		   char *out, size_t n)
+{
+	struct py_reader *r = c->r;
+	uint64_t slots[MAX_SLOTS], globals = 0;
+	int nl, ns = frame_slots(r, fr, slots, &nl);
+
+	for (int i = 0; i < nl && i < ns; i++) {
+		const char *tn = py_ptr_ok(slots[i]) ? py_type_name(r, slots[i]) : NULL;
+
+		if (tn && !strcmp(tn, "cell"))	/* a variable a closure shares */
+			py_read_ptr(r, slots[i] + r->L->cell_ref, &slots[i]);
+	}
+	for (int deep = 0; deep < 2 && (where & IN_LOCALS); deep++)
+		for (int i = 0; i < nl && i < ns; i++) {
+			const char *name = py_local_name(r, fr->code, i);
+
+			if (!name || !py_ptr_ok(slots[i]))
+				continue;
+			if (!deep && slots[i] == target) {
+				snprintf(out, n, "%s", name);
+				return 1;
+			}
+			if (deep && inside(c, slots[i], name, target, out, n))
+				return 1;
+		}
+	if (!(where & IN_GLOBALS) || py_read_ptr(r, fr->addr + r->L->fr_globals, &globals) ||
+	    !py_ptr_ok(globals))
+		return 0;
+	for (int deep = 0; deep < 2; deep++) {
+		struct gsearch s = { c, target, deep, out, n, 0 };
+
+		py_dict_each(r, globals, MAX_GLOBALS, global_cb, &s);
+		if (s.found)
+			return 1;
+	}
+	return 0;
+}
+
+/* The name people know an object by: a global's path when there is one ("bob.lock": the same
+ * from every thread), else the frame's local expression. *local gets the local one when it
+ * differs ("dst.lock"). */
+static int name_object(struct pyl *c, const struct py_frame *fr, uint64_t target, char *out,
+		       size_t n, char *local, size_t nl)
+{
+	int g = name_in(c, fr, target, IN_GLOBALS, out, n);
+
+	local[0] = 0;
+	if (!name_in(c, fr, target, IN_LOCALS, local, nl))
+		return g;
+	if (!g)
+		snprintf(out, n, "%s", local);
+	if (!strcmp(out, local))
+		local[0] = 0;
+	return 1;
+}
+
+/* ---- holders -------------------------------------------------------------------------------- */
+
+static void held_add(struct pyl *c, uint64_t lock, pid_t tid, size_t frame)
+{
+	for (size_t i = 0; i < c->nheld; i++)
+		if (c->held[i].lock == lock)
+			return;
+	GROW(c->held, c->cap_held, c->nheld + 1);
+	c->held[c->nheld++] = (struct held){ lock, tid, frame };
+}
+
+/* Locks held by `with` in each frame of a thread: __exit__ of a locked Lock on its live
+ * value stack. low_slot bounds the executing frame (-1: not used). */
+static void scan_with(struct pyl *c, const struct py_thread *pt, int low_slot)
+{
+	struct py_reader *r = c->r;
+	uint64_t slots[MAX_SLOTS];
+	char meth[32];
+
+	for (size_t k = 0; k < pt->nframes; k++) {
+		const struct py_frame *fr = &pt->frames[k];
+		int nl, n = frame_slots(r, fr, slots, &nl), top = n;
+		int32_t stacktop;
+
+		if (fr->top)
+			top = low_slot;
+		else if (!py_read(r, fr->addr + r->L->fr_stacktop, &stacktop, 4))
+			top = stacktop >= nl && stacktop <= n ? stacktop : -1;
+		else
+			top = -1;
+		for (int i = nl; i < top; i++) {
+			enum lk kind;
+			uint64_t l;
+			uint8_t locked = 0;
+
+			if (!py_ptr_ok(slots[i]) ||
+			    !(l = as_lock(r, slots[i], &kind, meth, sizeof(meth))) ||
+			    kind != LK_LOCK || strcmp(meth, "__exit__"))
+				continue;
+			if (!py_read(r, l + r->L->lock_locked, &locked, 1) && locked == 1)
+				held_add(c, l, pt->tid, k);
+		}
+	}
+}
+
+static const struct held *held_find(const struct pyl *c, uint64_t lock)
+{
+	for (size_t i = 0; i < c->nheld; i++)
+		if (c->held[i].lock == lock)
+			return &c->held[i];
+	return NULL;
+}
+
+/* The thread whose Thread._tstate_lock is lock (a join waits on it), or NULL. */
+static const struct py_thread *joined_thread(struct pyl *c, uint64_t lock)
+{
+	struct py_reader *r = c->r;
+
+	if (!c->tstate_read) {
+		c->tstate_read = 1;
+		c->tstate_locks = xcalloc(r->nthreads ? r->nthreads : 1, 8);
+		for (size_t i = 0; i < r->nthreads; i++)
+			if (r->threads[i].thread_obj)
+				c->tstate_locks[i] = py_attr(r, r->threads[i].thread_obj,
+							     "_tstate_lock");
+	}
+	for (size_t i = 0; i < r->nthreads; i++)
+		if (c->tstate_locks[i] == lock)
+			return &r->threads[i];
+	return NULL;
+}
+
+/* ---- putting it in the graph ---------------------------------------------------------------- */
+
+static void where(const struct py_frame *fr, char *buf, size_t n)
+{
+	const char *b = strrchr(fr->file, '/') ? strrchr(fr->file, '/') + 1 : fr->file;
+
+	snprintf(buf, n, "%s (%s:%d)", fr->qualname, b, fr->line);
+}
+
+static void describe_holder(struct pyl *c, struct wg_object *o, const struct held *h)
+{
+	const struct py_thread *ht = py_thread_by_tid(c->r, h->tid);
+	char expr[128], local[128], at[320];
+
+	o->kind = WG_MUTEX;
+	o->owner = h->tid;
+	if (!ht || h->frame >= ht->nframes)
+		return;
+	if (name_object(c, &ht->frames[h->frame], h->lock, expr, sizeof(expr), local,
+			sizeof(local)))
+		wg_set_str(&o->held_as, expr);
+	where(&ht->frames[h->frame], at, sizeof(at));
+	wg_set_str(&o->held_at, at);
+}
+
+static void resolve_lock(struct pyl *c, struct wg_object *o, const struct pywait *w)
+{
+	struct py_reader *r = c->r;
+	const struct py_thread *jt;
+	const struct held *h;
+	uint64_t owner = 0;
+	uint8_t locked = 0;
+	char note[256];
+
+	if (w->kind == LK_RLOCK) {
+		const struct py_thread *ot;
+
+		py_read_ptr(r, w->lock + r->L->rlock_owner, &owner);
+		ot = py_thread_by_pthread(r, owner);
+		o->kind = WG_MUTEX;
+		o->owner = ot ? ot->tid : 0;
+		if (owner && !ot)
+			wg_set_str(&o->note, "its owner thread is not a thread of this interpreter "
+				   "any more: it exited while holding it");
+		return;
+	}
+	if ((jt = joined_thread(c, w->lock))) {
+		o->kind = WG_JOIN;
+		o->owner = jt->tid;
+		wg_set_str(&o->type, "Thread");
+		if (w->obj == w->lock && jt->name) {
+			/* reached as its lock (threading._shutdown): the Thread by its name */
+			snprintf(note, sizeof(note), "'%s'", jt->name);
+			wg_set_str(&o->name, note);
+			wg_set_str(&o->expr, NULL);
+		}
+		return;
+	}
+	if ((h = held_find(c, w->lock))) {
+		describe_holder(c, o, h);
+		return;
+	}
+	py_read(r, w->lock + r->L->lock_locked, &locked, 1);
+	o->kind = WG_MUTEX;
+	o->owner = 0;
+	if (locked == 1 && !strcmp(w->type, "Lock")) {
+		snprintf(note, sizeof(note), "taken with a bare acquire(): which thread holds it "
+			 "cannot be known from a snapshot "
+			 "(conlab deadlock --locks -- CMD records it)");
+		wg_set_str(&o->note, note);
+	}
+}
+
+/* Condition-like objects: nobody owns them; say what the program waits for. */
+static void resolve_condition(struct pyl *c, struct wg_object *o, const struct pywait *w)
+{
+	struct py_reader *r = c->r;
+	int64_t v;
+	char note[256];
+
+	o->kind = WG_CONDVAR;
+	o->owner = 0;
+	if (!strcmp(w->type, "Semaphore") || !strcmp(w->type, "BoundedSemaphore")) {
+		o->kind = WG_SEMAPHORE;
+		if (!py_long(r, py_attr(r, w->obj, "_value"), &v))
+			o->value = v;
+	} else if (!strcmp(w->type, "Queue") &&
+		   !py_long(r, py_attr(r, w->obj, "unfinished_tasks"), &v) && v > 0) {
+		snprintf(note, sizeof(note), "%ld task%s put on it %s never marked done: join() "
+			 "returns when task_done() was called for every task put (did its worker "
+			 "die?)", (long)v, v == 1 ? "" : "s", v == 1 ? "was" : "were");
+		wg_set_str(&o->note, note);
+	}
+}
+
+static void resolve_thread(struct pyl *c, struct wg_thread *t, const struct py_thread *pt)
+{
+	struct waitgraph *g = c->g;
+	struct wg_object *o = t->obj >= 0 ? &g->objects[t->obj] : NULL;
+	struct pywait w = { .low_slot = -1 };
+	char expr[128], local[128];
+
+	if (o && (o->kind == WG_SEMAPHORE || o->kind == WG_FUTEX || o->kind == WG_MUTEX) &&
+	    o->pid == t->pid)
+		find_lock(c, pt, o->addr, &w);
+	find_object(c, pt, &w);
+	t->lang_wait = (int)w.frame;
+	if (!w.lock)
+		return;
+	scan_with(c, pt, w.low_slot);
+	if (o->type)
+		return;		/* a second waiter of the same object */
+	wg_set_str(&o->type, w.type);
+	wg_set_str(&o->note, NULL);	/* what the C view guessed: the Python view says more */
+	o->value = -1;
+	/* no expression reaches it: Python's own repr, not the C view's address words */
+	snprintf(expr, sizeof(expr), "<%s object at %#" PRIx64 ">", w.type, w.obj);
+	wg_set_str(&o->name, expr);
+	for (size_t k = w.frame; k < pt->nframes && k < w.frame + 4; k++)
+		if (name_object(c, &pt->frames[k], w.obj, expr, sizeof(expr), local,
+				sizeof(local))) {
+			wg_set_str(&o->name, expr);
+			wg_set_str(&o->expr, local[0] ? local : NULL);
+			break;
+		}
+}
+
+static int has_frame(const struct py_thread *pt, const char *qualname, const char *file_end)
+{
+	size_t fl = strlen(file_end);
+
+	for (size_t k = 0; k < pt->nframes; k++) {
+		size_t l = strlen(pt->frames[k].file);
+
+		if (!strcmp(pt->frames[k].qualname, qualname) && l >= fl &&
+		    !strcmp(pt->frames[k].file + l - fl, file_end))
+			return 1;
+	}
+	return 0;
+}
+
+/* A multiprocessing Queue's feeder thread writes the Queue's pipe; its own process has the
+ * read end too (a copy made by fork) but reads it only through get(). When no thread of the
+ * process is in get(), only the other processes can make room. */
+static void feeder_pipes(struct pyl *c, pid_t pid)
+{
+	struct py_reader *r = c->r;
+	struct waitgraph *g = c->g;
+	int getter = 0;
+
+	for (size_t i = 0; i < r->nthreads; i++)
+		getter |= has_frame(&r->threads[i], "Queue.get", "multiprocessing/queues.py");
+	for (size_t i = 0; i < g->nthreads && !getter; i++) {
+		struct wg_thread *t = &g->threads[i];
+		const struct py_thread *pt = t->pid == pid ? py_thread_by_tid(r, t->tid) : NULL;
+		struct wg_object *o = t->obj >= 0 ? &g->objects[t->obj] : NULL;
+		size_t k, n = 0;
+
+		if (!pt || !o || o->kind != WG_PIPE || o->value != 1 ||
+		    !has_frame(pt, "Queue._feed", "multiprocessing/queues.py"))
+			continue;
+		for (k = 0; k < o->npeers; k++)
+			if (o->peers[k] != pid)
+				o->peers[n++] = o->peers[k];
+		if (n == o->npeers)
+			continue;
+		o->npeers = n;
+		wg_set_str(&o->note, "the multiprocessing.Queue's feeder thread: no thread of its "
+			   "process calls get(), so only the other end's process can make room");
+	}
+}
+
+void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid)
+{
+	struct pyl c = { .r = r, .g = g, .pid = pid };
+	uint8_t *done = xcalloc(g->nobjects ? g->nobjects : 1, 1);	/* objects resolved */
+	struct pywait w;
+
+	/* first every thread's waits (which also finds the held locks on the executing frames
+	 * of waiting threads), then the holders of what they wait on */
+	for (size_t i = 0; i < g->nthreads; i++) {
+		const struct py_thread *pt = g->threads[i].pid == pid ?
+			py_thread_by_tid(r, g->threads[i].tid) : NULL;
+
+		if (pt)
+			resolve_thread(&c, &g->threads[i], pt);
+	}
+	for (size_t i = 0; i < r->nthreads; i++)
+		scan_with(&c, &r->threads[i], -1);	/* caller frames of every thread */
+	for (size_t i = 0; i < g->nthreads; i++) {
+		struct wg_thread *t = &g->threads[i];
+		const struct py_thread *pt = t->pid == pid ? py_thread_by_tid(r, t->tid) : NULL;
+		struct wg_object *o = t->obj >= 0 ? &g->objects[t->obj] : NULL;
+
+		if (!pt || !o || !o->type || done[t->obj])
+			continue;	/* not Python's, or said by a waiter before */
+		memset(&w, 0, sizeof(w));
+		w.low_slot = -1;
+		find_lock(&c, pt, o->addr, &w);
+		find_object(&c, pt, &w);
+		if (!w.lock)
+			continue;
+		done[t->obj] = 1;
+		if (w.obj == w.lock)
+			resolve_lock(&c, o, &w);
+		else if (!strcmp(w.type, "Thread") || !strcmp(w.type, "Process"))
+			resolve_lock(&c, o, &w);	/* a join: the Thread's lock says whose */
+		else
+			resolve_condition(&c, o, &w);
+	}
+	feeder_pipes(&c, pid);
+	free(done);
+	free(c.held);
+	free(c.tstate_locks);
+}

@@ -1,0 +1,337 @@
+/* report_summary.c — `conlab report summary`: where each thread's time went. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "lib/json.h"
+#include "model/conns.h"
+#include "model/model.h"
+#include "model/procsyms.h"
+#include "render/report.h"
+#include "trace/trace.h"
+#include "lib/util.h"
+
+/* A futex address aggregated over all blocked intervals on it. */
+struct fx_agg {
+	uint64_t addr;
+	uint32_t pid;
+	uint32_t waits;
+	uint64_t total, max;
+	uint32_t kinds[WK_NKINDS];
+};
+
+static int cmp_agg(const void *a, const void *b)
+{
+	const struct fx_agg *x = a, *y = b;
+
+	return x->total < y->total ? 1 : x->total > y->total ? -1 : 0;
+}
+
+static int agg_kind(const struct fx_agg *a)
+{
+	int best = WK_FUTEX;
+
+	for (int k = 0; k < WK_NKINDS; k++)
+		if (a->kinds[k] > a->kinds[best])
+			best = k;
+	return best;
+}
+
+static struct fx_agg *aggregate_futexes(const struct model *m, size_t *n)
+{
+	struct idmap idx = {};
+	struct fx_agg *v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+
+		for (size_t k = 0; k < t->niv; k++) {
+			const struct m_interval *iv = &t->iv[k];
+			uint64_t d = iv->end - iv->start, key;
+			int64_t at;
+
+			if (iv->state != TH_BLOCKED || wait_kind_class(iv->w.kind) != BC_FUTEX)
+				continue;
+			/* an address is per process unless shared; key on both */
+			key = iv->w.obj * 31 + t->pid;
+			at = idmap_get(&idx, key);
+			if (at < 0) {
+				GROW(v, cap, *n + 1);
+				at = (*n)++;
+				memset(&v[at], 0, sizeof(v[at]));
+				v[at].addr = iv->w.obj;
+				v[at].pid = t->pid;
+				idmap_put(&idx, key, at);
+			}
+			v[at].waits++;
+			v[at].total += d;
+			if (d > v[at].max)
+				v[at].max = d;
+			v[at].kinds[iv->w.kind]++;
+		}
+	}
+	idmap_free(&idx);
+	qsort(v, *n, sizeof(*v), cmp_agg);
+	return v;
+}
+
+/* A futex's name: the global it is in, "fork_m[1]"; mutexes (40 bytes) by array element. */
+static const char *fx_name(struct procsyms *ps, const struct fx_agg *a, char *buf, size_t n)
+{
+	int k = agg_kind(a);
+
+	if (procsyms_data(ps, a->pid, a->addr, k == WK_MUTEX || k == WK_LOCK ? 40 : 0, buf, n))
+		return NULL;
+	return buf;
+}
+
+static const char *exit_str(char *buf, size_t n, const struct m_process *p)
+{
+	if (!p->exited || p->exit_code < 0)
+		snprintf(buf, n, "-");
+	else if (WIFSIGNALED(p->exit_code))
+		snprintf(buf, n, "sig %d", WTERMSIG(p->exit_code));
+	else
+		snprintf(buf, n, "%d", WEXITSTATUS(p->exit_code));
+	return buf;
+}
+
+static uint64_t off_cpu(const struct m_thread *t)
+{
+	return t->time_in[TH_BLOCKED];
+}
+
+static size_t threads_of(const struct model *m, uint32_t pid)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < m->nthreads; k++)
+		n += m->threads[k].pid == pid;
+	return n;
+}
+
+/* What a kernel tracer cannot see, said where it matters: a process that ran on one thread. */
+static const char one_thread_note[] =
+	"one kernel thread: any concurrency inside it (coroutines, green threads, an event loop's "
+	"tasks) is scheduled in user space, where the kernel does not see it";
+
+/* Did the trace see this thread do anything (-a names every thread of the machine)? */
+static int seen_active(const struct m_thread *t)
+{
+	return t->time_in[TH_RUNNING] || t->time_in[TH_RUNNABLE] || t->time_in[TH_BLOCKED] ||
+	       t->switches || t->wakeups_received || t->exited || t->futex_waits;
+}
+
+static void text_thread(FILE *out, const struct m_thread *t)
+{
+	char a[16], b[16], c[16], d[5][16];
+
+	fprintf(out, "    %-16s %7u %10s %10s %10s", t->comm[0] ? t->comm : "?", t->tid,
+		fmt_dur(a, sizeof(a), t->time_in[TH_RUNNING]),
+		fmt_dur(b, sizeof(b), t->time_in[TH_RUNNABLE]), fmt_dur(c, sizeof(c), off_cpu(t)));
+	for (int k = 0; k < BC_NCLASSES; k++)
+		fprintf(out, " %9s", t->blocked_in[k] ? fmt_dur(d[k], 16, t->blocked_in[k]) : "-");
+	if (t->uncertain_ns)
+		fprintf(out, "  (%s uncertain: events lost)", fmt_dur(a, sizeof(a), t->uncertain_ns));
+	fputc('\n', out);
+}
+
+static int text(const struct model *m, const struct report_opts *o, FILE *out)
+{
+	char a[32], b[32];
+	size_t nfx;
+	struct fx_agg *fx = aggregate_futexes(m, &nfx);
+	int top = o->top ? o->top : 10;
+	struct procsyms ps;
+
+	procsyms_init(&ps, m);
+
+	fprintf(out, "conlab summary: %s traced, %zu processes, %zu threads, %llu events\n",
+		fmt_dur(a, sizeof(a), m->t_last - m->t_first), m->nprocs, m->nthreads,
+		(unsigned long long)m->events);
+	report_lost_line(m, out);
+	if (m->exit_status >= 0) {
+		if (WIFSIGNALED(m->exit_status))
+			fprintf(out, "command killed by signal %d\n", WTERMSIG(m->exit_status));
+		else
+			fprintf(out, "command exited with status %d\n", WEXITSTATUS(m->exit_status));
+	}
+	size_t quiet = 0;
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct m_process *p = &m->procs[i];
+		int any = 0;
+
+		for (size_t k = 0; k < m->nthreads; k++)
+			if (m->threads[k].pid == p->pid) {
+				if (seen_active(&m->threads[k]))
+					any = 1;
+				else
+					quiet++;
+			}
+		if (!any && !p->forks && !p->execs)
+			continue;
+		fprintf(out, "\nprocess %u (%s), parent %u, %u exec%s, %u fork%s, exit %s\n", p->pid,
+			p->comm, p->ppid, p->execs, p->execs == 1 ? "" : "s", p->forks,
+			p->forks == 1 ? "" : "s", exit_str(a, sizeof(a), p));
+		if (p->cmdline)
+			fprintf(out, "  command: %s\n", p->cmdline);
+		if (threads_of(m, p->pid) == 1)
+			fprintf(out, "  note: %s\n", one_thread_note);
+		fprintf(out, "    %-16s %7s %10s %10s %10s %9s %9s %9s %9s %9s\n", "THREAD", "TID",
+			"ON-CPU", "RUNNABLE", "OFF-CPU", "futex", "sleep", "io", "child", "other");
+		for (size_t k = 0; k < m->nthreads; k++)
+			if (m->threads[k].pid == p->pid && seen_active(&m->threads[k]))
+				text_thread(out, &m->threads[k]);
+	}
+	if (quiet)
+		fprintf(out, "\n(%zu thread%s with no event while traced not shown; --format json "
+			"lists them)\n", quiet, quiet == 1 ? "" : "s");
+	int orphans = 0;
+
+	for (size_t k = 0; k < m->nthreads; k++)
+		if (!model_process(m, m->threads[k].pid)) {
+			if (!orphans++)
+				fprintf(out, "\nthreads of unknown processes\n");
+			text_thread(out, &m->threads[k]);
+		}
+	if (nfx) {
+		fprintf(out, "\ntop futex waits (by total wait)\n");
+		fprintf(out, "  %-20s %-16s %7s %-10s %7s %10s %10s\n", "NAME", "ADDRESS", "PID",
+			"KIND", "WAITS", "TOTAL", "MAX");
+		for (size_t i = 0; i < nfx && (int)i < top; i++) {
+			char nm[96];
+			const char *name = fx_name(&ps, &fx[i], nm, sizeof(nm));
+
+			fprintf(out, "  %-20.20s 0x%-14llx %7u %-10s %7u %10s %10s\n",
+				name ? name : "-", (unsigned long long)fx[i].addr, fx[i].pid,
+				wait_kind_name(agg_kind(&fx[i])), fx[i].waits,
+				fmt_dur(a, sizeof(a), fx[i].total), fmt_dur(b, sizeof(b), fx[i].max));
+		}
+	}
+	{
+		struct conns cs;
+
+		conns_build(m, &cs);
+		conns_text(&cs, o->top ? o->top : 15, out);
+		conns_free(&cs);
+	}
+	for (int k = 0; k < AN_NKINDS; k++)
+		if (m->anomalies[k])
+			fprintf(out, "note: %llu × %s (events missing or out of order)\n",
+				(unsigned long long)m->anomalies[k], anomaly_name(k));
+	procsyms_free(&ps);
+	free(fx);
+	return 0;
+}
+
+static void json_thread(struct json *j, const struct m_thread *t)
+{
+	json_obj_begin(j, NULL);
+	json_kv_u64(j, "tid", t->tid);
+	json_kv_str(j, "comm", t->comm);
+	json_kv_u64(j, "on_cpu_ns", t->time_in[TH_RUNNING]);
+	json_kv_u64(j, "runnable_ns", t->time_in[TH_RUNNABLE]);
+	json_kv_u64(j, "off_cpu_ns", off_cpu(t));
+	json_obj_begin(j, "blocked_ns");
+	for (int k = 0; k < BC_NCLASSES; k++)
+		json_kv_u64(j, block_class_name(k), t->blocked_in[k]);
+	json_obj_end(j);
+	json_kv_u64(j, "switches", t->switches);
+	json_kv_u64(j, "preemptions", t->preemptions);
+	json_kv_u64(j, "wakeups", t->wakeups_received);
+	json_kv_u64(j, "futex_wait_calls", t->futex_waits);
+	json_kv_u64(j, "futex_wake_calls", t->futex_wakes);
+	json_kv_bool(j, "exited", t->exited);
+	json_kv_u64(j, "uncertain_ns", t->uncertain_ns);
+	json_obj_end(j);
+}
+
+static int json(const struct model *m, FILE *out)
+{
+	struct json j;
+	size_t nfx;
+	struct fx_agg *fx = aggregate_futexes(m, &nfx);
+	struct procsyms ps;
+	char nm[96];
+
+	procsyms_init(&ps, m);
+	json_init(&j, out, 1);
+	json_obj_begin(&j, NULL);
+	json_kv_u64(&j, "duration_ns", m->t_last - m->t_first);
+	json_kv_u64(&j, "events", m->events);
+	report_json_lost(m, &j);
+	if (m->exit_status >= 0)
+		json_kv_i64(&j, "exit_status", m->exit_status);
+	else
+		json_kv_null(&j, "exit_status");
+	json_obj_begin(&j, "anomalies");
+	json_kv_u64(&j, "switch_out_not_running", m->anomalies[AN_SWITCH_OUT_NOT_RUNNING]);
+	json_kv_u64(&j, "switch_in_blocked", m->anomalies[AN_SWITCH_IN_BLOCKED]);
+	json_kv_u64(&j, "switch_in_running", m->anomalies[AN_SWITCH_IN_RUNNING]);
+	json_obj_end(&j);
+	json_arr_begin(&j, "processes");
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct m_process *p = &m->procs[i];
+
+		json_obj_begin(&j, NULL);
+		json_kv_u64(&j, "pid", p->pid);
+		json_kv_u64(&j, "ppid", p->ppid);
+		json_kv_str(&j, "comm", p->comm);
+		json_kv_str(&j, "cmdline", p->cmdline);
+		json_kv_str(&j, "exe", p->exe);
+		json_kv_u64(&j, "execs", p->execs);
+		json_kv_u64(&j, "forks", p->forks);
+		json_kv_u64(&j, "threads_created", p->threads_created);
+		json_kv_bool(&j, "exited", p->exited);
+		json_kv_u64(&j, "kernel_threads", threads_of(m, p->pid));
+		if (threads_of(m, p->pid) == 1)
+			json_kv_str(&j, "note", one_thread_note);
+		if (p->exited && p->exit_code >= 0)
+			json_kv_i64(&j, "exit_code", WIFEXITED(p->exit_code) ?
+				    WEXITSTATUS(p->exit_code) : 128 + WTERMSIG(p->exit_code));
+		else
+			json_kv_null(&j, "exit_code");
+		json_arr_begin(&j, "threads");
+		for (size_t k = 0; k < m->nthreads; k++)
+			if (m->threads[k].pid == p->pid)
+				json_thread(&j, &m->threads[k]);
+		json_arr_end(&j);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_arr_begin(&j, "futexes");
+	for (size_t i = 0; i < nfx; i++) {
+		json_obj_begin(&j, NULL);
+		json_kv_hex(&j, "addr", fx[i].addr);
+		json_kv_str(&j, "name", fx_name(&ps, &fx[i], nm, sizeof(nm)));
+		json_kv_u64(&j, "pid", fx[i].pid);
+		json_kv_str(&j, "kind", wait_kind_name(agg_kind(&fx[i])));
+		json_kv_u64(&j, "waits", fx[i].waits);
+		json_kv_u64(&j, "wait_ns_total", fx[i].total);
+		json_kv_u64(&j, "wait_ns_max", fx[i].max);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	{
+		struct conns cs;
+
+		conns_build(m, &cs);
+		conns_json(&cs, &j);
+		conns_free(&cs);
+	}
+	json_obj_end(&j);
+	json_end(&j);
+	procsyms_free(&ps);
+	free(fx);
+	return 0;
+}
+
+int report_summary(const struct model *m, const struct trace *t, const struct report_opts *o,
+		   FILE *out)
+{
+	(void)t;
+	return o->format == FMT_JSON ? json(m, out) : text(m, o, out);
+}

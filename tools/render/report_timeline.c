@@ -1,0 +1,238 @@
+/* report_timeline.c — `conlab report timeline`: builds the timeline and hands it to the renderer
+ * of the chosen format; also the JSON form (intervals for scripts). */
+#include <string.h>
+#include <sys/wait.h>
+
+#include "lib/json.h"
+#include "render/report.h"
+#include "analysis/timeline.h"
+#include "trace/trace.h"
+#include "lib/util.h"
+
+static void json_iv(struct json *j, const struct timeline *tl, const struct tl_iv *v)
+{
+	json_obj_begin(j, NULL);
+	json_kv_u64(j, "start_ns", v->start - tl->trace_t0);
+	json_kv_u64(j, "end_ns", v->end - tl->trace_t0);
+	json_kv_str(j, "state", th_state_name(v->state));
+	if (v->state == TH_RUNNING)
+		json_kv_u64(j, "cpu", v->cpu);
+	if (v->state == TH_BLOCKED) {
+		json_kv_str(j, "reason", wait_kind_name(v->kind));
+		json_kv_str(j, "object", v->name >= 0 ? tl_name(tl, v->name) : NULL);
+		json_kv_hex(j, "address", v->obj);
+		if (v->holder)
+			json_kv_u64(j, "holder", v->holder);
+		if (v->waker)
+			json_kv_u64(j, "woken_by", v->waker);
+		if (v->timed_out)
+			json_kv_bool(j, "timed_out", 1);
+	}
+	if (v->flags & TLF_LOST) {
+		json_kv_str(j, "unknown_because", "events lost");
+		json_kv_str(j, "last_seen", th_state_name(v->guess));
+	} else if (v->state == TH_UNKNOWN && (v->flags & IV_INFERRED)) {
+		json_kv_str(j, "unknown_because", "before the first event");
+	}
+	if (v->flags & IV_UNCERTAIN)
+		json_kv_bool(j, "uncertain", 1);
+	json_obj_end(j);
+}
+
+int timeline_render_json(const struct timeline *tl, const struct model *m, FILE *out)
+{
+	struct json j;
+
+	json_init(&j, out, 0);
+	json_obj_begin(&j, NULL);
+	json_kv_u64(&j, "from_ns", tl->t0 - tl->trace_t0);
+	json_kv_u64(&j, "to_ns", tl->t1 - tl->trace_t0);
+	json_kv_u64(&j, "duration_ns", m->t_last - m->t_first);
+	json_kv_u64(&j, "events", m->events);
+	report_json_lost(m, &j);
+	json_kv_u64(&j, "anomalies", tl->anomalies);
+	json_arr_begin(&j, "processes");
+	for (size_t p = 0; p < tl->nprocs; p++) {
+		const struct tl_proc *pr = &tl->procs[p];
+
+		json_obj_begin(&j, NULL);
+		json_kv_u64(&j, "pid", pr->pid);
+		json_kv_u64(&j, "ppid", pr->ppid);
+		json_kv_str(&j, "comm", pr->comm);
+		json_kv_str(&j, "cmdline", pr->cmdline);
+		json_kv_u64(&j, "depth", pr->depth);
+		json_kv_bool(&j, "exited", pr->exited);
+		json_arr_begin(&j, "threads");
+		for (size_t i = pr->first_lane; i < pr->first_lane + pr->nlanes; i++) {
+			const struct tl_lane *l = &tl->lanes[i];
+
+			json_obj_begin(&j, NULL);
+			json_kv_u64(&j, "tid", l->tid);
+			json_kv_str(&j, "comm", l->comm);
+			/* the thread's span in the window (its first and last interval): a
+			 * program's own window, from its first thread to its last, without the
+			 * interpreter's start-up, is max(end_ns) - min(start_ns) of its workers */
+			json_kv_u64(&j, "start_ns", l->iv[0].start - tl->trace_t0);
+			json_kv_u64(&j, "end_ns", l->iv[l->n - 1].end - tl->trace_t0);
+			json_kv_u64(&j, "on_cpu_ns", l->time_in[TH_RUNNING]);
+			json_kv_u64(&j, "runnable_ns", l->time_in[TH_RUNNABLE]);
+			json_kv_u64(&j, "blocked_ns", l->time_in[TH_BLOCKED]);
+			json_kv_u64(&j, "unknown_ns", l->time_in[TH_UNKNOWN]);
+			json_kv_u64(&j, "lost_ns", l->lost_ns);
+			json_obj_begin(&j, "blocked_by_reason_ns");
+			for (int k = 1; k < WK_NKINDS; k++)
+				if (l->blocked_kind[k])
+					json_kv_u64(&j, wait_kind_name(k), l->blocked_kind[k]);
+			json_obj_end(&j);
+			json_kv_u64(&j, "wakeups_received", l->wakeups_in);
+			json_kv_u64(&j, "wakeups_given", l->wakeups_out);
+			json_kv_bool(&j, "ended_in_wait", l->ended_in_wait);
+			if (l->ended_in_wait) {
+				json_obj_begin(&j, "ended_wait");
+				json_kv_str(&j, "reason", wait_kind_name(l->end_kind));
+				json_kv_str(&j, "object",
+					    l->end_name >= 0 ? tl_name(tl, l->end_name) : NULL);
+				json_kv_u64(&j, "ended_by", l->end_by);
+				json_obj_end(&j);
+			}
+			json_arr_begin(&j, "intervals");
+			for (size_t k = 0; k < l->n; k++)
+				json_iv(&j, tl, &l->iv[k]);
+			json_arr_end(&j);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_arr_begin(&j, "wakeups");
+	for (size_t i = 0; i < tl->narrows; i++) {
+		const struct tl_arrow *a = &tl->arrows[i];
+
+		json_obj_begin(&j, NULL);
+		json_kv_u64(&j, "ts_ns", a->ts - tl->trace_t0);
+		json_kv_u64(&j, "waker", a->waker);
+		json_kv_u64(&j, "wakee", a->wakee);
+		json_kv_str(&j, "reason", wait_kind_name(a->kind));
+		json_kv_str(&j, "object", a->name >= 0 ? tl_name(tl, a->name) : NULL);
+		json_kv_hex(&j, "address", a->obj);
+		if (a->waker_nr >= 0)
+			json_kv_str(&j, "waker_syscall", syscall_name(a->waker_nr));
+		if (a->flags & IV_UNCERTAIN)
+			json_kv_bool(&j, "uncertain", 1);
+		/* a write on a socket or pipe in another process woke it */
+		json_kv_bool(&j, "message", a->msg);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_kv_u64(&j, "kernel_wakeups", tl->kernel_wakeups);
+	json_arr_begin(&j, "bursts");
+	for (size_t i = 0; i < tl->nbursts; i++) {
+		const struct tl_burst *b = &tl->bursts[i];
+
+		json_obj_begin(&j, NULL);
+		json_kv_u64(&j, "ts_ns", b->ts - tl->trace_t0);
+		json_kv_u64(&j, "span_ns", b->last - b->ts);
+		json_kv_u64(&j, "waker", b->waker);
+		json_kv_u64(&j, "wakees", b->wakees);
+		json_kv_str(&j, "reason", wait_kind_name(b->kind));
+		json_kv_str(&j, "object", b->name >= 0 ? tl_name(tl, b->name) : NULL);
+		json_kv_hex(&j, "address", b->obj);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_arr_begin(&j, "marks");
+	for (size_t i = 0; i < tl->nmarks; i++) {
+		const struct tl_mark *mk = &tl->marks[i];
+
+		json_obj_begin(&j, NULL);
+		json_kv_u64(&j, "ts_ns", mk->ts - tl->trace_t0);
+		json_kv_str(&j, "kind", tl_mark_name(mk->kind));
+		json_kv_u64(&j, "pid", mk->pid);
+		json_kv_u64(&j, "tid", mk->tid);
+		if (mk->kind == TLM_FORK)
+			json_kv_u64(&j, "parent", mk->other);
+		else if (mk->kind == TLM_THREAD)
+			json_kv_u64(&j, "creator", mk->other);
+		else if (mk->kind == TLM_EXEC)
+			json_kv_str(&j, "file", tl_name(tl, mk->name));
+		else if (mk->kind == TLM_EXIT) {
+			json_kv_bool(&j, "process_ended", mk->other);
+			json_kv_i64(&j, "status", mk->code);
+		}
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_begin(&j, "summary");
+	json_kv_u64(&j, "on_cpu_ns", tl->time_in[TH_RUNNING]);
+	json_kv_u64(&j, "runnable_ns", tl->time_in[TH_RUNNABLE]);
+	json_kv_u64(&j, "blocked_ns", tl->time_in[TH_BLOCKED]);
+	json_kv_u64(&j, "unknown_ns", tl->time_in[TH_UNKNOWN]);
+	json_kv_u64(&j, "lost_ns", tl->lost_ns);
+	json_obj_begin(&j, "blocked_by_reason_ns");
+	for (int k = 1; k < WK_NKINDS; k++)
+		if (tl->blocked_kind[k])
+			json_kv_u64(&j, wait_kind_name(k), tl->blocked_kind[k]);
+	json_obj_end(&j);
+	{
+		uint64_t multi = 0, ended = 0;
+
+		for (size_t i = 0; i < tl->nbursts; i++)
+			multi += tl->bursts[i].wakees >= 2;
+		for (size_t i = 0; i < tl->nlanes; i++)
+			ended += tl->lanes[i].ended_in_wait;
+		json_kv_u64(&j, "wake_bursts", multi);	/* bursts that woke 2 or more */
+		json_kv_u64(&j, "threads_ended_in_wait", ended);
+	}
+	json_obj_begin(&j, "parallelism");
+	json_kv_f64(&j, "average", tl_avg_par(tl));
+	json_kv_u64(&j, "max", tl->max_par);
+	json_arr_begin(&j, "time_at_ns");
+	for (uint32_t n = 0; n <= tl->max_par; n++)
+		json_u64(&j, tl->par_time[n]);
+	json_arr_end(&j);
+	json_arr_begin(&j, "series");
+	for (size_t i = 0; i < tl->npar; i++) {
+		json_arr_begin(&j, NULL);
+		json_u64(&j, tl->par[i].ts - tl->trace_t0);
+		json_u64(&j, tl->par[i].n);
+		json_arr_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	json_obj_end(&j);
+	json_obj_end(&j);
+	json_end(&j);
+	return 0;
+}
+
+int report_timeline(const struct model *m, const struct trace *t, const struct report_opts *o,
+		    FILE *out)
+{
+	struct tl_opts to = {.from_ns = o->from_ns, .to_ns = o->to_ns, .symbolize = 1};
+	struct timeline tl;
+	int ret;
+
+	if (!m->events || m->t_last <= m->t_first) {
+		errmsg("the trace holds no scheduling events: nothing to draw");
+		return 2;
+	}
+	if (timeline_build(&tl, m, t->rec, t->nrec, &to))
+		return 2;
+	switch (o->format) {
+	case FMT_JSON:
+		ret = timeline_render_json(&tl, m, out);
+		break;
+	case FMT_PERFETTO:
+		ret = timeline_render_perfetto(&tl, m, t->rec, t->nrec, out);
+		break;
+	case FMT_HTML:
+		ret = timeline_render_html(&tl, m, out);
+		break;
+	default:
+		ret = timeline_render_text(&tl, m, o, out);
+		break;
+	}
+	timeline_free(&tl);
+	return ret ? 2 : 0;
+}
