@@ -85,7 +85,7 @@ static void fuzz_reports(const struct trace *t)
 			if (!(kinds.k[i]->formats & FMT_BIT(f)))
 				continue;
 			o.format = f;
-			kinds.k[i]->fn(&m, t, &o, devnull);
+			kinds.k[i]->fn(&m, &o, devnull);
 		}
 	/* a time window that cuts through the trace takes other paths in the reports */
 	if (m.t_last > m.t_first) {
@@ -93,7 +93,7 @@ static void fuzz_reports(const struct trace *t)
 		o.to_ns = 2 * o.from_ns;
 		o.format = FMT_TEXT;
 		for (int i = 0; i < kinds.n; i++)
-			kinds.k[i]->fn(&m, t, &o, devnull);
+			kinds.k[i]->fn(&m, &o, devnull);
 	}
 	model_free(&m);
 }

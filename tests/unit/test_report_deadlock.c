@@ -67,7 +67,6 @@ static void wakeup(struct model *m, uint64_t ts, uint32_t tid, int16_t nr, uint6
 static char *run_report(int losses, enum ending end, int want_rc)
 {
 	struct model m;
-	struct trace t = {0};
 	struct report_opts o = {.format = FMT_JSON};
 	char *buf = NULL;
 	size_t len = 0;
@@ -106,7 +105,7 @@ static char *run_report(int losses, enum ending end, int want_rc)
 		feed(&m, &s);
 	}
 	model_finish(&m, 100);
-	rc = report_deadlock(&m, &t, &o, f);
+	rc = report_deadlock(&m, &o, f);
 	fclose(f);
 	model_free(&m);
 	assert_int_equal(rc, want_rc);

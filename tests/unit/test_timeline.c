@@ -35,6 +35,7 @@ static void feed(struct fx *f, const void *ev, size_t size)
 	assert_true(f->n < 64);
 	f->rec[f->n++] = copy;
 	model_event(&f->m, copy);
+	model_set_stream(&f->m, f->rec, f->n);	/* the fixture's records are the event stream */
 }
 
 static void task(struct fx *f, uint64_t ts, uint32_t tid, const char *comm)
@@ -140,7 +141,7 @@ static void test_pid_reuse_one_lane_per_thread(void **state)
 	sw(&f, 50, 0, PID, TS_RUNNABLE, 0);
 	sw(&f, 60, PID, 0, TS_RUNNABLE, 0);
 	model_finish(&f.m, 70);
-	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	assert_int_equal(timeline_build(&tl, &f.m, &o), 0);
 	assert_true(tl.nlanes <= f.m.nthreads);
 	timeline_free(&tl);
 	fx_free(&f);
@@ -156,7 +157,7 @@ static void test_intervals_reasons_arrows(void **state)
 
 	(void)state;
 	scenario(&f, 0);
-	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	assert_int_equal(timeline_build(&tl, &f.m, &o), 0);
 	assert_int_equal(tl.nprocs, 1);
 	assert_int_equal(tl.nlanes, 2);
 	assert_int_equal(tl.t0, 10);
@@ -230,7 +231,7 @@ static void test_bursts_and_ended_in_wait(void **state)
 	block_mutex(&f, 600000, B, C);
 	wake_nr(&f, 800000, B, C, 231);	/* exit_group */
 	model_finish(&f.m, 900000);
-	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	assert_int_equal(timeline_build(&tl, &f.m, &o), 0);
 	assert_int_equal(tl.nbursts, 3);
 	assert_int_equal(tl.bursts[0].ts, 1000);
 	assert_int_equal(tl.bursts[0].last, 1050);
@@ -256,7 +257,7 @@ static void test_lost_events_are_unknown_gaps(void **state)
 
 	(void)state;
 	scenario(&f, 1);
-	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	assert_int_equal(timeline_build(&tl, &f.m, &o), 0);
 	a = lane(&tl, A);
 	/* running, blocked (uncertain), gap, blocked (uncertain), runnable, running */
 	assert_int_equal(a->n, 6);
@@ -298,7 +299,7 @@ static void test_window(void **state)
 
 	(void)state;
 	scenario(&f, 0);
-	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	assert_int_equal(timeline_build(&tl, &f.m, &o), 0);
 	assert_int_equal(tl.t0, 25);
 	assert_int_equal(tl.t1, 55);
 	a = lane(&tl, A);
@@ -308,7 +309,7 @@ static void test_window(void **state)
 	assert_int_equal(tl.narrows, 1);
 	timeline_free(&tl);
 	o.from_ns = 200;
-	assert_int_not_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	assert_int_not_equal(timeline_build(&tl, &f.m, &o), 0);
 	fx_free(&f);
 }
 
@@ -322,13 +323,13 @@ static char *render(int fmt, int loss, size_t *len)
 	FILE *out = open_memstream(&buf, len);
 
 	scenario(&f, loss);
-	assert_int_equal(timeline_build(&tl, &f.m, f.rec, f.n, &o), 0);
+	assert_int_equal(timeline_build(&tl, &f.m, &o), 0);
 	switch (fmt) {
 	case FMT_TEXT: assert_int_equal(timeline_render_text(&tl, &f.m, &ro, out), 0); break;
 	case FMT_JSON: assert_int_equal(timeline_render_json(&tl, &f.m, out), 0); break;
 	case FMT_HTML: assert_int_equal(timeline_render_html(&tl, &f.m, out), 0); break;
 	default:
-		assert_int_equal(timeline_render_perfetto(&tl, &f.m, f.rec, f.n, out), 0);
+		assert_int_equal(timeline_render_perfetto(&tl, &f.m, out), 0);
 	}
 	fclose(out);
 	timeline_free(&tl);

@@ -6,7 +6,6 @@
 #include "capture/gilprobe.h"
 #include "analysis/gil.h"
 #include "lib/idmap.h"
-#include "trace/trace.h"
 #include "lib/util.h"
 
 #define FUTEX_CMD_MASK 0x7f
@@ -454,20 +453,6 @@ void gil_free(struct gil_report *r)
 }
 
 /* ---- exact: GIL uprobes ------------------------------------------------------------------- */
-
-const struct ev_gil **gil_collect(const struct trace *t, size_t *n)
-{
-	const struct ev_gil **v = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	for (size_t i = 0; i < t->nrec; i++)
-		if (t->rec[i]->type == EV_GIL) {
-			GROW(v, cap, *n + 1);
-			v[(*n)++] = (const void *)t->rec[i];
-		}
-	return v;
-}
 
 int gil_cause_of_caller(const char *func)
 {

@@ -119,9 +119,6 @@ typedef int (*gil_cause_fn)(void *ctx, uint32_t pid, uint64_t ret_addr);
 struct ev_gil;
 int gil_analyze_uprobes(struct gil_report *r, const struct model *m, const struct ev_gil *const *ev,
 			size_t n, gil_cause_fn cause, void *ctx);
-/* The EV_GIL records of a trace, time order; *n set; free() the array. */
-struct trace;
-const struct ev_gil **gil_collect(const struct trace *t, size_t *n);
 /* enum gil_cause from the name of drop_gil's caller */
 int gil_cause_of_caller(const char *func);
 const char *gil_cause_name(int c);

@@ -4,7 +4,6 @@
 
 #include "lib/idmap.h"
 #include "analysis/loops.h"
-#include "trace/trace.h"
 #include "lib/util.h"
 
 #define DEFAULT_MIN_CALLS 5
@@ -30,20 +29,6 @@ static uint64_t call_enter(const struct ev_waitcall *c)
 	uint64_t d = waitcall_dur(c);
 
 	return c->hdr.ts > d ? c->hdr.ts - d : 0;
-}
-
-const struct ev_waitcall **loops_collect(const struct trace *t, size_t *n)
-{
-	const struct ev_waitcall **v = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	for (size_t i = 0; i < t->nrec; i++)
-		if (t->rec[i]->type == EV_WAITCALL) {
-			GROW(v, cap, *n + 1);
-			v[(*n)++] = (const void *)t->rec[i];
-		}
-	return v;
 }
 
 static int log2_bucket(uint64_t v)

@@ -15,7 +15,7 @@
  *	... L.v[i] ...
  *	loops_free(&L);
  *
- * Pure: no BPF, no files. loops_collect() picks the EV_WAITCALL records out of a trace.
+ * Pure: no BPF, no files. The EV_WAITCALL records come from the model (m->rec.waitcall).
  */
 #ifndef CONLAB_LOOPS_H
 #define CONLAB_LOOPS_H
@@ -112,10 +112,6 @@ struct loops {
 	struct loops_opts o;
 	uint64_t calls;		/* EV_WAITCALL records seen in all */
 };
-
-/* Collect the EV_WAITCALL records of a trace (time order); *n set; free() the array. */
-struct trace;
-const struct ev_waitcall **loops_collect(const struct trace *t, size_t *n);
 
 /* Analyse; calls must be in time order (a trace's order). o may be NULL. 0 always. */
 int loops_analyze(struct loops *out, const struct model *m, const struct ev_waitcall *const *calls,

@@ -612,8 +612,7 @@ static int cmp_arrow(const void *a, const void *b)
 	return x->ts < y->ts ? -1 : x->ts > y->ts;
 }
 
-int timeline_build(struct timeline *tl, const struct model *m, const struct ev_hdr *const *rec,
-		   size_t nrec, const struct tl_opts *o)
+int timeline_build(struct timeline *tl, const struct model *m, const struct tl_opts *o)
 {
 	struct tl_ctx c = {.tl = tl, .m = m, .o = o};
 	uint64_t end = m->t_last;
@@ -640,7 +639,7 @@ int timeline_build(struct timeline *tl, const struct model *m, const struct ev_h
 	build_lanes(&c);
 	build_arrows(&c);
 	qsort(tl->arrows, tl->narrows, sizeof(*tl->arrows), cmp_arrow);
-	build_marks(&c, rec, nrec);
+	build_marks(&c, m->stream, m->nstream);
 	build_parallelism(tl);
 	build_bursts(tl);
 	for (size_t i = 0; i < tl->nlanes; i++) {

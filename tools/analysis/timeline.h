@@ -6,7 +6,7 @@
  * this and only formats.
  *
  *	struct timeline tl;
- *	timeline_build(&tl, &model, trace.rec, trace.nrec, &opts);
+ *	timeline_build(&tl, &model, &opts);
  *	... tl.lanes[i].iv[k], tl.arrows[a], tl.par[p] ...
  *	timeline_free(&tl);
  *
@@ -158,8 +158,8 @@ struct timeline {
 	struct idmap lane_index;	/* tid -> lanes[] (the newest) */
 };
 
-int timeline_build(struct timeline *tl, const struct model *m, const struct ev_hdr *const *rec,
-		   size_t nrec, const struct tl_opts *o);
+/* From the model and its event stream (the marks: forks, execs, exits). */
+int timeline_build(struct timeline *tl, const struct model *m, const struct tl_opts *o);
 void timeline_free(struct timeline *tl);
 
 /* "mutex pcq_lock held by producer (812)", "read fd 3", "sleep", "runnable", "running on
@@ -180,8 +180,8 @@ struct report_opts;
 int timeline_render_text(const struct timeline *tl, const struct model *m,
 			 const struct report_opts *o, FILE *out);
 int timeline_render_json(const struct timeline *tl, const struct model *m, FILE *out);
-int timeline_render_perfetto(const struct timeline *tl, const struct model *m,
-			     const struct ev_hdr *const *rec, size_t nrec, FILE *out);
+/* Perfetto also gets the model's event stream as ftrace events (switches, wakeups, ...). */
+int timeline_render_perfetto(const struct timeline *tl, const struct model *m, FILE *out);
 int timeline_render_html(const struct timeline *tl, const struct model *m, FILE *out);
 
 #endif

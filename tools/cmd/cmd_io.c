@@ -6,7 +6,10 @@
 #include "capture/recorder.h"
 #include "render/report.h"
 
-static const char usage[] =
+static const struct cli_cmd cmd = {
+	.name = "io",
+	.who = CLI_IO,
+	.head = 
 	"usage: conlab io [--format text|json] [-o OUT] [--trace FILE] [--duration S] [--top N]\n"
 	"                 [--no-stacks] (-p PID[,PID...] | -- COMMAND [ARGS...])\n"
 	"\n"
@@ -16,24 +19,18 @@ static const char usage[] =
 	"each loop: idle vs busy, the distribution of busy gaps, the longest gaps and what they\n"
 	"did (on CPU, runnable, or blocked: in which syscall, on which fd, from which line), the\n"
 	"blocking calls made on the loop thread, the timeouts it asked for and how late it came\n"
-	"back, and the fds it waits on and that woke it. Any runtime: C, libuv, Python asyncio.\n"
-	"\n"
-	"  -p, --pid PID       trace a running process until Ctrl-C or --duration\n"
-	"  --format FMT        text (default) or json\n"
-	"  -o, --output OUT    write the report to OUT instead of stdout\n"
-	"  --trace FILE        keep the trace in FILE (`conlab report io -i FILE`)\n"
-	"  --duration S        stop recording after S seconds\n"
-	"  --top N             longest gaps shown per loop (default 5)\n"
-	"\n"
+	"back, and the fds it waits on and that woke it. Any runtime: C, libuv, Python asyncio.\n",
+	.tail = 
 	"examples:\n"
 	"  conlab io -- ./build/workloads/epoll_server --handler sleep\n"
 	"  conlab io -- python3 workloads/python/asyncio_loop.py --handler sleep\n"
-	"  conlab io -p 1234 --duration 5 --format json\n";
+	"  conlab io -p 1234 --duration 5 --format json\n",
+};
 
 int cmd_io(int argc, char **argv)
 {
 	struct cli c;
-	int r = cli_parse(&c, argc, argv, usage, 1, NULL, NULL, NULL);
+	int r = cli_parse(&c, argc, argv, &cmd);
 
 	if (r)
 		return r - 1;

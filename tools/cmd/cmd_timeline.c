@@ -6,7 +6,10 @@
 #include "capture/recorder.h"
 #include "render/report.h"
 
-static const char usage[] =
+static const struct cli_cmd cmd = {
+	.name = "timeline",
+	.who = CLI_TIMELINE,
+	.head = 
 	"usage: conlab timeline [--format text|perfetto|html|json] [-o OUT] [--from S] [--to S]\n"
 	"                       [--trace FILE] [--duration S] [--no-stacks]\n"
 	"                       (-p PID[,PID...] | -- COMMAND [ARGS...])\n"
@@ -16,24 +19,18 @@ static const char usage[] =
 	"blocked and on what (the lock and its holder, condvar, semaphore, join, sleep, read or\n"
 	"write on an fd, poll, wait for a child), unknown where events were lost; who woke whom\n"
 	"and through which object; time per state and reason; parallelism over time.\n"
-	"\n"
-	"  -p, --pid PID       trace a running process until Ctrl-C or --duration\n"
-	"  --format FMT        text (default; NO_COLOR turns colours off), perfetto (open it in\n"
-	"                      ui.perfetto.dev), html (one self-contained page), json\n"
-	"  -o, --output OUT    write to OUT instead of stdout\n"
-	"  --from S, --to S    zoom: seconds from the start of the trace\n"
-	"  --trace FILE        keep the trace in FILE (`conlab report timeline -i FILE`)\n"
-	"  --duration S        stop recording after S seconds\n"
-	"\n"
+	"The text format colours the lanes on a terminal (NO_COLOR turns that off).\n",
+	.tail = 
 	"examples:\n"
 	"  conlab timeline -- ./build/workloads/pcqueue --items 200\n"
 	"  conlab timeline --format html -o pc.html -- ./build/workloads/pcqueue\n"
-	"  conlab timeline --format perfetto -o pc.perfetto-trace -p 1234 --duration 2\n";
+	"  conlab timeline --format perfetto -o pc.perfetto-trace -p 1234 --duration 2\n",
+};
 
 int cmd_timeline(int argc, char **argv)
 {
 	struct cli c;
-	int r = cli_parse(&c, argc, argv, usage, 1, NULL, NULL, NULL);
+	int r = cli_parse(&c, argc, argv, &cmd);
 
 	if (r)
 		return r - 1;

@@ -1,6 +1,5 @@
 /* livedeadlock.c — live wait-for tracking from switch-out context, and lock-order reports. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +23,6 @@
 #define NR_NANOSLEEP 35
 #define NR_CLOCK_NANOSLEEP 230
 
-enum on_deadlock { ON_KILL, ON_STOP, ON_CONTINUE };
 
 struct lthread {
 	pid_t tid;
@@ -342,118 +340,34 @@ static int choose_preload(const char *cmd, const char *keep, int say)
 	return 1;
 }
 
-static const char usage[] =
-	"Usage: conlab deadlock [--locks[=auto|uprobes|preload]] [--on-deadlock stop|kill|continue]\n"
-	"                       [--stall S] [--duration S] [--trace FILE] [--format text|json]\n"
-	"                       [-o FILE] -- CMD [ARGS]\n"
-	"\n"
-	"Run CMD and catch deadlocks as they happen: a wait-for cycle through mutex owners is\n"
-	"reported when it closes (the hung-process report, stacks symbolized while alive);\n"
-	"ownerless or cross-process hangs when every thread has been blocked for --stall seconds.\n"
-	"\n"
-	"  --locks              also find the deadlocks that could happen (lock-order inversions),\n"
-	"                       from glibc's mutex, rwlock and semaphore calls: through\n"
-	"                       --locks=preload when it reaches CMD and no --trace is kept, else\n"
-	"                       --locks=uprobes\n"
-	"  --locks=uprobes      lock uprobes on glibc: a breakpoint trap per lock call\n"
-	"  --locks=preload      an interposer library loaded into CMD (LD_PRELOAD): no trap per\n"
-	"                       lock call; not for static or set-id programs\n"
-	"  --on-deadlock ACT    kill (default), stop (SIGSTOP, left for a debugger), continue\n"
-	"  --stall S            seconds every thread must be blocked (default 5, 0 = off)\n"
-	"  --duration S         stop watching after S seconds (the command keeps running)\n"
-	"  --trace FILE         keep the trace in FILE (`conlab report deadlock -i FILE` and the\n"
-	"                       other reports read it)\n"
-	"  -f, --format FMT     text (default) or json (the doctor's schema; deadlocks[] holds\n"
-	"                       the live cycle and the potential ones, kind cycle / potential)\n"
-	"  -o, --output FILE    the report to FILE\n"
-	"      --quiet          no status line\n"
-	"      --sandbox SPEC   run CMD confined, as `conlab record --sandbox` does\n"
-	"  -v, --verbose        also say when a suspected cycle was not confirmed by a snapshot\n"
-	"\n"
-	"Exit status: 0 nothing found, 1 a deadlock (real or potential) found, 2 error.\n";
-
-enum { OPT_LOCKS = 0x100, OPT_ON_DEADLOCK, OPT_STALL, OPT_DURATION, OPT_TRACE, OPT_QUIET,
-       OPT_SANDBOX };
-
-int deadlock_live(int argc, char **argv)
+void live_opts_init(struct live_opts *o)
 {
-	static const struct option opts[] = {
-		{"locks", optional_argument, NULL, OPT_LOCKS},
-		{"on-deadlock", required_argument, NULL, OPT_ON_DEADLOCK},
-		{"stall", required_argument, NULL, OPT_STALL},
-		{"duration", required_argument, NULL, OPT_DURATION},
-		{"trace", required_argument, NULL, OPT_TRACE},
-		{"quiet", no_argument, NULL, OPT_QUIET},
-		{"sandbox", required_argument, NULL, OPT_SANDBOX},
-		{"verbose", no_argument, NULL, 'v'},
-		{"format", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{0}
-	};
-	struct live l = {.action = ON_KILL, .stall = 5};
-	struct record_opts ro = {.buffer = 16u << 20, .stacks = 1, .status = 1};
+	memset(o, 0, sizeof(*o));
+	o->rec.buffer = 16u << 20;
+	o->rec.stacks = 1;
+	o->rec.status = 1;
+	o->action = ON_KILL;
+	o->stall = 5;
+}
+
+int deadlock_live(const struct live_opts *o)
+{
+	struct live l = {.action = o->action, .stall = o->stall, .verbose = o->verbose};
+	struct record_opts ro = o->rec;
 	struct record_result res;
 	struct trace tr = {0};
 	struct model m;
 	struct lo_report rep;
 	struct ending end = {.l = &l, .rep = &rep, .res = &res, .m = &m};
 	struct preload_shm shm = {.fd = -1};
-	const char *out = NULL, *keep = NULL;
+	const char *out = o->output, *keep = o->trace;
 	char tpath[] = "/tmp/conlab-deadlock-XXXXXX";
-	int json = 0, c, fd, rc = 2, have_model = 0, preload = 0;
+	int json = o->json, fd, rc = 2, have_model = 0;
+	int preload = o->locks == LIVE_LOCKS_PRELOAD ? 1 : o->locks == LIVE_LOCKS_AUTO ? -1 : 0;
 	FILE *f = stdout;
 
-	l.dopts.format = DOCTOR_TEXT;
 	l.dopts.max_frames = 64;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+f:o:hv", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_LOCKS:
-			ro.locks = 0;
-			preload = 0;
-			if (!optarg || !strcmp(optarg, "auto")) {
-				preload = -1;	/* chosen below, once the command is known */
-			} else if (!strcmp(optarg, "uprobes")) {
-				ro.locks = REC_LOCKS_ORDER;
-			} else if (!strcmp(optarg, "preload")) {
-				preload = 1;
-			} else {
-				errmsg("invalid --locks '%s' (auto, uprobes, preload)", optarg);
-				return 2;
-			}
-			break;
-		case OPT_ON_DEADLOCK:
-			if (!strcmp(optarg, "kill")) l.action = ON_KILL;
-			else if (!strcmp(optarg, "stop")) l.action = ON_STOP;
-			else if (!strcmp(optarg, "continue")) l.action = ON_CONTINUE;
-			else { errmsg("invalid --on-deadlock '%s' (stop, kill, continue)", optarg); return 2; }
-			break;
-		case OPT_STALL: l.stall = atof(optarg); break;
-		case OPT_DURATION:
-			ro.duration = parse_seconds(optarg);
-			if (ro.duration <= 0) {
-				errmsg("bad --duration '%s' (seconds, e.g. 5 or 500ms)", optarg);
-				return 2;
-			}
-			break;
-		case OPT_TRACE: keep = optarg; break;
-		case OPT_SANDBOX: ro.sandbox = optarg; break;	/* lab check: a submission */
-		case OPT_QUIET: ro.status = 0; break;
-		case 'v': l.verbose = 1; break;
-		case 'f':
-			if (!strcmp(optarg, "json")) json = 1;
-			else if (strcmp(optarg, "text")) { errmsg("invalid --format '%s'", optarg); return 2; }
-			break;
-		case 'o': out = optarg; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
-		}
-	}
-	if (optind >= argc) {
-		errmsg("deadlock -- CMD: no command given");
-		return 2;
-	}
+	ro.locks = o->locks == LIVE_LOCKS_UPROBES ? REC_LOCKS_ORDER : 0;
 	l.dopts.format = json ? DOCTOR_JSON : DOCTOR_TEXT;
 	l.dopts.output = out;
 	lockorder_init(&l.lo);
@@ -469,13 +383,12 @@ int deadlock_live(int argc, char **argv)
 		ro.output = tpath;
 	}
 	if (preload < 0) {
-		preload = choose_preload(argv[optind], keep, ro.status);
+		preload = choose_preload(ro.cmd[0], keep, ro.status);
 		if (!preload)
 			ro.locks = REC_LOCKS_ORDER;
 	}
 	if (preload && preload_shm_create(&shm))
 		goto out;
-	ro.cmd = argv + optind;
 	ro.on_event = on_event;
 	ro.on_tick = on_tick;
 	ro.hook_ctx = &l;

@@ -8,7 +8,31 @@
 #ifndef CONLAB_LIVEDEADLOCK_H
 #define CONLAB_LIVEDEADLOCK_H
 
-/* argv as given to `conlab deadlock`; returns the exit status (0 none, 1 found, 2 error). */
-int deadlock_live(int argc, char **argv);
+#include "capture/recorder.h"
+
+enum live_locks {
+	LIVE_LOCKS_OFF = 0,
+	LIVE_LOCKS_AUTO,	/* the preload library when it reaches the command, else uprobes */
+	LIVE_LOCKS_UPROBES,
+	LIVE_LOCKS_PRELOAD,
+};
+
+enum on_deadlock { ON_KILL, ON_STOP, ON_CONTINUE };
+
+struct live_opts {
+	struct record_opts rec;	/* the command (rec.cmd), --duration, --quiet, --sandbox */
+	enum live_locks locks;
+	enum on_deadlock action;
+	double stall;		/* seconds every thread must be blocked; 0 = off */
+	int verbose;
+	int json;
+	const char *output;	/* the report; NULL: stdout */
+	const char *trace;	/* keep the trace here; NULL: a temporary file */
+};
+
+/* Defaults: kill on a deadlock, 5 s stall, text to stdout. */
+void live_opts_init(struct live_opts *o);
+/* Run o->rec.cmd and watch it; returns the exit status (0 none, 1 found, 2 error). */
+int deadlock_live(const struct live_opts *o);
 
 #endif

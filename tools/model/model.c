@@ -51,6 +51,10 @@ void model_free(struct model *m)
 	idmap_free(&m->stack_index);
 	idmap_free(&m->cv_words);
 	fdtable_free(&m->fdt);
+	free(m->rec.lock);
+	free(m->rec.lock_edge);
+	free(m->rec.waitcall);
+	free(m->rec.gil);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -630,6 +634,15 @@ static void on_meta_lost(struct model *m, const struct ev_hdr *h)
 	m->lost_cpu_ts[cpu] = h->ts;
 }
 
+/* KEEP(m, field, h): point rec.field at h when it is whole; one line per kept record type */
+#define KEEP(m, f, h)                                                                     \
+	do {                                                                                  \
+		if ((h)->size >= sizeof(**(m)->rec.f)) {                                      \
+			GROW((m)->rec.f, (m)->rec.cap_##f, (m)->rec.n##f + 1);                \
+			(m)->rec.f[(m)->rec.n##f++] = (const void *)(h);                      \
+		}                                                                             \
+	} while (0)
+
 void model_event(struct model *m, const struct ev_hdr *h)
 {
 	if (h->type < EV_META_TASK || h->type == EV_META_CLOCK) {
@@ -700,6 +713,18 @@ void model_event(struct model *m, const struct ev_hdr *h)
 		m->stop_reason = s->reason;
 		break;
 	}
+	case EV_LOCK:
+		KEEP(m, lock, h);
+		break;
+	case EV_LOCK_EDGE:
+		KEEP(m, lock_edge, h);
+		break;
+	case EV_WAITCALL:
+		KEEP(m, waitcall, h);
+		break;
+	case EV_GIL:
+		KEEP(m, gil, h);
+		break;
 	default:
 		break;
 	}
@@ -763,12 +788,19 @@ uint64_t model_lost_total(const struct model *m)
 	return m->lost[LOST_RINGBUF] + m->lost[LOST_TASKMAP] + m->lost[LOST_FUTEXMAP];
 }
 
+void model_set_stream(struct model *m, const struct ev_hdr *const *rec, size_t n)
+{
+	m->stream = rec;
+	m->nstream = n;
+}
+
 int model_from_trace(struct model *m, const struct trace *t)
 {
 	model_init(m);
 	for (size_t i = 0; i < t->nrec; i++)
 		model_event(m, t->rec[i]);
 	model_finish(m, 0);
+	model_set_stream(m, (const struct ev_hdr *const *)t->rec, t->nrec);
 	return 0;
 }
 

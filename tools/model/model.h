@@ -182,6 +182,25 @@ struct model {
 	struct idmap cv_words;		/* (pid, futex) waited on as a condvar for sure */
 	struct fdtable fdt;		/* what each process's fds were (EV_META_FD) */
 
+	/*
+	 * The records the state machine does not fold, in arrival order, for the analyses that
+	 * read them one by one: lock probes (contention's hold times, the held-lock overflow),
+	 * lock-order edges (potential deadlocks), event-loop wait calls (io), GIL probes (gil).
+	 * They point into the records the model was fed, which outlive it (a loaded trace).
+	 */
+	struct m_records {
+		const struct ev_lock **lock;
+		const struct ev_lock_edge **lock_edge;
+		const struct ev_waitcall **waitcall;
+		const struct ev_gil **gil;
+		size_t nlock, nlock_edge, nwaitcall, ngil;
+		size_t cap_lock, cap_lock_edge, cap_waitcall, cap_gil;
+	} rec;
+	/* Every record fed, in time order (model_from_trace): the event stream, for what draws
+	 * each event (Perfetto's ftrace events, the timeline's marks). NULL when fed one by one. */
+	const struct ev_hdr *const *stream;
+	size_t nstream;
+
 	uint64_t t_first, t_last;	/* time span of the events */
 	uint64_t clock_mono, clock_real;	/* a clock pair, 0 unknown */
 	uint64_t events;		/* records fed */
@@ -222,6 +241,9 @@ const char *anomaly_name(int a);
 /* The wait a syscall number means (before futex details). */
 int wait_kind_of_syscall(int32_t nr);
 
+/* The records the model was fed, in time order, as its event stream (model_from_trace sets
+ * it; a caller that feeds records one by one may). They must outlive the model. */
+void model_set_stream(struct model *m, const struct ev_hdr *const *rec, size_t n);
 /* Load a trace file and run it through a fresh model: the common start of every report. */
 struct trace;
 int model_from_trace(struct model *m, const struct trace *t);

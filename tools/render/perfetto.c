@@ -490,9 +490,10 @@ static void parallelism(struct pf_ctx *c)
 	}
 }
 
-int timeline_render_perfetto(const struct timeline *tl, const struct model *m,
-			     const struct ev_hdr *const *rec, size_t nrec, FILE *out)
+int timeline_render_perfetto(const struct timeline *tl, const struct model *m, FILE *out)
 {
+	const struct ev_hdr *const *rec = m->stream;
+	size_t nrec = m->nstream;
 	struct pf_ctx c = {.tl = tl, .m = m, .out = out, .cpu = -1};
 	int last_cpu = 0;
 

@@ -14,19 +14,26 @@
 
 static const struct report_kind kinds[] = {
 	{"summary", report_summary, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
-	 "per process and thread: on-CPU, runnable and blocked time by reason; top futex waits"},
+	 "per process and thread: on-CPU, runnable and blocked time by reason; top futex waits",
+	 "futex waits and connections listed (default 10 and 15)"},
 	{"timeline", report_timeline,
-	 FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_PERFETTO) | FMT_BIT(FMT_HTML), ROPT_TOP,
-	 "per thread lanes: running, runnable, blocked on what; who woke whom; parallelism"},
+	 FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_PERFETTO) | FMT_BIT(FMT_HTML),
+	 ROPT_TOP | ROPT_WINDOW,
+	 "per thread lanes: running, runnable, blocked on what; who woke whom; parallelism",
+	 "text: waker-woken pairs listed under the lanes (default 15)"},
 	{"io", report_io, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
-	 "event loops: idle vs busy, longest busy gaps and the blocking calls in them, timers"},
+	 "event loops: idle vs busy, longest busy gaps and the blocking calls in them, timers",
+	 "longest gaps shown per loop (default 5)"},
 	{"gil", report_gil, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
-	 "CPython: GIL hand-offs (forced vs voluntary), GIL wait share per thread, parallelism"},
+	 "CPython: GIL hand-offs (forced vs voluntary), GIL wait share per thread, parallelism",
+	 "hand-offs listed per process (default 12)"},
 	{"deadlock", report_deadlock, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), 0,
-	 "wait-for cycles at the end of the trace; lock-order inversions from --locks (exit 1)"},
+	 "wait-for cycles at the end of the trace; lock-order inversions from --locks (exit 1)",
+	 NULL},
 	{"contention", report_contention, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_FOLDED),
-	 ROPT_SORT | ROPT_TOP,
-	 "per sync object: waits, holders, waiters, callers; condvar/join/GIL apart"},
+	 ROPT_SORT | ROPT_TOP | ROPT_WINDOW,
+	 "per sync object: waits, holders, waiters, callers; condvar/join/GIL apart",
+	 "rows per table (default 20; connections 15)"},
 };
 
 const struct report_kind *report_kind_find(const char *name)
@@ -151,6 +158,10 @@ int report_check_opts(const char *kind, const struct report_opts *o)
 		errmsg("report %s has no --top", kind);
 		return 2;
 	}
+	if ((o->from_ns || o->to_ns) && !(k->opts & ROPT_WINDOW)) {
+		errmsg("report %s has no --from/--to (the whole trace only)", kind);
+		return 2;
+	}
 	return 0;
 }
 
@@ -176,7 +187,7 @@ int report_run(const char *kind, const struct report_opts *o)
 			goto done;
 		}
 	}
-	ret = k->fn(&m, &t, o, out);
+	ret = k->fn(&m, o, out);
 	if (out != stdout) {
 		if (fflush(out) || ferror(out)) {
 			errmsg("failed to write %s: %s", o->output, strerror(errno));

@@ -10,7 +10,6 @@
 
 struct model;
 struct json;
-struct trace;
 
 enum report_format {
 	FMT_TEXT = 0,
@@ -35,15 +34,15 @@ struct report_opts {
 	int top;		/* rows in tables, 0 = default */
 };
 
-/* A report: reads the model (and the trace for its metadata), writes to out.
+/* A report: reads the model (every record passes through it), writes to out.
  * Returns the exit status: 0, 1 for a finding the kind defines (deadlock), 2 for errors. */
-typedef int (*report_fn)(const struct model *m, const struct trace *t, const struct report_opts *o,
-			 FILE *out);
+typedef int (*report_fn)(const struct model *m, const struct report_opts *o, FILE *out);
 
 /* The options a kind reads besides format, output and the time window. */
 enum report_kind_opt {
 	ROPT_SORT = 1u << 0,	/* --sort */
 	ROPT_TOP = 1u << 1,	/* --top */
+	ROPT_WINDOW = 1u << 2,	/* --from, --to */
 };
 
 struct report_kind {
@@ -52,6 +51,7 @@ struct report_kind {
 	unsigned formats;	/* FMT_BIT mask */
 	unsigned opts;		/* enum report_kind_opt mask: anything else is refused */
 	const char *help;
+	const char *top_help;	/* what --top N counts, with its default */
 };
 
 const struct report_kind *report_kind_find(const char *name);
@@ -72,19 +72,14 @@ void report_lost_line(const struct model *m, FILE *out);
 void report_json_lost(const struct model *m, struct json *j);
 
 /* kinds */
-int report_summary(const struct model *m, const struct trace *t, const struct report_opts *o,
-		   FILE *out);
+int report_summary(const struct model *m, const struct report_opts *o, FILE *out);
 
-int report_contention(const struct model *m, const struct trace *t,
-		      const struct report_opts *o, FILE *out);
+int report_contention(const struct model *m, const struct report_opts *o, FILE *out);
 
-int report_io(const struct model *m, const struct trace *t, const struct report_opts *o, FILE *out);
-int report_timeline(const struct model *m, const struct trace *t, const struct report_opts *o,
-		    FILE *out);
+int report_io(const struct model *m, const struct report_opts *o, FILE *out);
+int report_timeline(const struct model *m, const struct report_opts *o, FILE *out);
 
-int report_deadlock(const struct model *m, const struct trace *t, const struct report_opts *o,
-		    FILE *out);
-int report_gil(const struct model *m, const struct trace *t, const struct report_opts *o,
-	       FILE *out);
+int report_deadlock(const struct model *m, const struct report_opts *o, FILE *out);
+int report_gil(const struct model *m, const struct report_opts *o, FILE *out);
 
 #endif

@@ -9,7 +9,6 @@
 #include "model/procsyms.h"
 #include "render/report.h"
 #include "symbols/symbolize.h"
-#include "trace/trace.h"
 #include "lib/util.h"
 
 /* ---- names through the symbolizer, one per process, made when first asked ---------------- */
@@ -41,23 +40,18 @@ static int sym_code(void *ctx, uint32_t pid, uint64_t pc, int retaddr, struct co
 	return 0;
 }
 
-/* EV_LOCK records of the trace, when the recording had lock uprobes. */
-static struct cont_lock_ev *lock_events(const struct trace *t, size_t *n)
+/* The model's EV_LOCK records (when the recording had lock uprobes), as contention takes them. */
+static struct cont_lock_ev *lock_events(const struct model *m, size_t *n)
 {
-	struct cont_lock_ev *v = NULL;
-	size_t cap = 0;
+	struct cont_lock_ev *v = xcalloc(m->rec.nlock + 1, sizeof(*v));
 
-	*n = 0;
-	for (size_t i = 0; t && i < t->nrec; i++) {
-		const struct ev_lock *e = (const void *)t->rec[i];
+	for (size_t i = 0; i < m->rec.nlock; i++) {
+		const struct ev_lock *e = m->rec.lock[i];
 
-		if (t->rec[i]->type != EV_LOCK || t->rec[i]->size < sizeof(*e))
-			continue;
-		GROW(v, cap, *n + 1);
-		v[(*n)++] = (struct cont_lock_ev){.ts = e->hdr.ts, .addr = e->addr,
-						  .ret_addr = e->ret_addr, .tid = e->hdr.tid,
-						  .op = e->op};
+		v[i] = (struct cont_lock_ev){.ts = e->hdr.ts, .addr = e->addr,
+					     .ret_addr = e->ret_addr, .tid = e->hdr.tid, .op = e->op};
 	}
+	*n = m->rec.nlock;
 	return v;
 }
 
@@ -476,8 +470,7 @@ static int folded(const struct model *m, const struct contention *c, FILE *out)
 	return 0;
 }
 
-int report_contention(const struct model *m, const struct trace *t, const struct report_opts *o,
-		      FILE *out)
+int report_contention(const struct model *m, const struct report_opts *o, FILE *out)
 {
 	struct cont_opts co = {};
 	struct contention c;
@@ -497,7 +490,7 @@ int report_contention(const struct model *m, const struct trace *t, const struct
 	if (o->to_ns)
 		co.to = m->t_first + o->to_ns;
 	contention_build(&c, m, &co);
-	lk = lock_events(t, &nlk);
+	lk = lock_events(m, &nlk);
 	if (nlk)
 		contention_add_locks(&c, m, lk, nlk);
 	free(lk);

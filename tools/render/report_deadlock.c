@@ -14,7 +14,6 @@
 #include "render/lockorder_report.h"
 #include "model/model.h"
 #include "render/report.h"
-#include "trace/trace.h"
 #include "lib/util.h"
 
 #define MAX_CYCLE 16
@@ -223,8 +222,7 @@ static void json_cycles(struct json *j, struct ctx *c)
 	}
 }
 
-int report_deadlock(const struct model *m, const struct trace *t, const struct report_opts *o,
-		    FILE *out)
+int report_deadlock(const struct model *m, const struct report_opts *o, FILE *out)
 {
 	struct lockorder lo;
 	struct lo_report rep;
@@ -233,15 +231,11 @@ int report_deadlock(const struct model *m, const struct trace *t, const struct r
 	int rc;
 
 	lockorder_init(&lo);
-	for (size_t i = 0; i < t->nrec; i++) {
-		const struct ev_hdr *h = t->rec[i];
-
-		if (h->type == EV_LOCK_EDGE && h->size >= sizeof(struct ev_lock_edge))
-			lockorder_add_record(&lo, (const void *)h);
-		else if (h->type == EV_LOCK && h->size >= sizeof(struct ev_lock) &&
-			 ((const struct ev_lock *)h)->op == LOCK_OP_HELD_OVERFLOW)
-			lockorder_overflow(&lo, h->tid);
-	}
+	for (size_t i = 0; i < m->rec.nlock_edge; i++)
+		lockorder_add_record(&lo, m->rec.lock_edge[i]);
+	for (size_t i = 0; i < m->rec.nlock; i++)
+		if (m->rec.lock[i]->op == LOCK_OP_HELD_OVERFLOW)
+			lockorder_overflow(&lo, m->rec.lock[i]->hdr.tid);
 	lo_report_init(&rep, &lo, m, NULL, 0);
 	c.lw = xcalloc(m->nthreads ? m->nthreads : 1, sizeof(*c.lw));
 	for (size_t i = 0; i < m->nthreads; i++)

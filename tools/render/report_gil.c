@@ -18,7 +18,6 @@
 #include "model/procsyms.h"
 #include "render/report.h"
 #include "symbols/symbolize.h"
-#include "trace/trace.h"
 #include "lib/util.h"
 
 enum gil_syms_state {
@@ -366,20 +365,16 @@ static int drop_cause(void *ctx, uint32_t pid, uint64_t ret_addr)
 	return gil_cause_of_caller(sc.func);
 }
 
-int report_gil(const struct model *m, const struct trace *t, const struct report_opts *o,
-	       FILE *out)
+int report_gil(const struct model *m, const struct report_opts *o, FILE *out)
 {
 	struct procsyms gc;
 	struct gil_report r;
-	size_t n;
-	const struct ev_gil **ev = gil_collect(t, &n);
 	int ret;
 
 	procsyms_init(&gc, m);
-	gil_analyze_uprobes(&r, m, ev, n, drop_cause, &gc);
+	gil_analyze_uprobes(&r, m, m->rec.gil, m->rec.ngil, drop_cause, &gc);
 	ret = o->format == FMT_JSON ? json(m, &r, out) : text(m, &r, o, out);
 	gil_free(&r);
 	procsyms_free(&gc);
-	free(ev);
 	return ret;
 }

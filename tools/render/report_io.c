@@ -12,7 +12,6 @@
 #include "model/procsyms.h"
 #include "render/report.h"
 #include "symbols/symbolize.h"
-#include "trace/trace.h"
 #include "lib/util.h"
 
 struct io_ctx {
@@ -525,18 +524,15 @@ static int json(struct io_ctx *c, FILE *out)
 	return 0;
 }
 
-int report_io(const struct model *m, const struct trace *t, const struct report_opts *o, FILE *out)
+int report_io(const struct model *m, const struct report_opts *o, FILE *out)
 {
 	struct io_ctx c = {.m = m, .o = o};
-	size_t n;
-	const struct ev_waitcall **calls = loops_collect(t, &n);
 	int ret;
 
 	procsyms_init(&c.syms, m);
-	loops_analyze(&c.L, m, calls, n, NULL);
+	loops_analyze(&c.L, m, m->rec.waitcall, m->rec.nwaitcall, NULL);
 	ret = o->format == FMT_JSON ? json(&c, out) : text(&c, out);
 	procsyms_free(&c.syms);
 	loops_free(&c.L);
-	free(calls);
 	return ret;
 }

@@ -8,7 +8,6 @@
 #include "model/model.h"
 #include "model/procsyms.h"
 #include "render/report.h"
-#include "trace/trace.h"
 #include "lib/util.h"
 
 /* A futex address aggregated over all blocked intervals on it. */
@@ -329,9 +328,7 @@ static int json(const struct model *m, FILE *out)
 	return 0;
 }
 
-int report_summary(const struct model *m, const struct trace *t, const struct report_opts *o,
-		   FILE *out)
+int report_summary(const struct model *m, const struct report_opts *o, FILE *out)
 {
-	(void)t;
 	return o->format == FMT_JSON ? json(m, out) : text(m, o, out);
 }

@@ -6,7 +6,6 @@
 #include "lib/json.h"
 #include "render/report.h"
 #include "analysis/timeline.h"
-#include "trace/trace.h"
 #include "lib/util.h"
 
 static void json_iv(struct json *j, const struct timeline *tl, const struct tl_iv *v)
@@ -206,8 +205,7 @@ int timeline_render_json(const struct timeline *tl, const struct model *m, FILE 
 	return 0;
 }
 
-int report_timeline(const struct model *m, const struct trace *t, const struct report_opts *o,
-		    FILE *out)
+int report_timeline(const struct model *m, const struct report_opts *o, FILE *out)
 {
 	struct tl_opts to = {.from_ns = o->from_ns, .to_ns = o->to_ns, .symbolize = 1};
 	struct timeline tl;
@@ -217,14 +215,14 @@ int report_timeline(const struct model *m, const struct trace *t, const struct r
 		errmsg("the trace holds no scheduling events: nothing to draw");
 		return 2;
 	}
-	if (timeline_build(&tl, m, t->rec, t->nrec, &to))
+	if (timeline_build(&tl, m, &to))
 		return 2;
 	switch (o->format) {
 	case FMT_JSON:
 		ret = timeline_render_json(&tl, m, out);
 		break;
 	case FMT_PERFETTO:
-		ret = timeline_render_perfetto(&tl, m, t->rec, t->nrec, out);
+		ret = timeline_render_perfetto(&tl, m, out);
 		break;
 	case FMT_HTML:
 		ret = timeline_render_html(&tl, m, out);
