@@ -35,7 +35,7 @@ enum {
 static const struct optdef rec_table[] = {
 	{"pid", 'p', required_argument, "PID", "trace a running process (its threads and later "
 	 "children) until Ctrl-C or --duration; PID,PID,... for several", ANY},
-	{"all", 'a', no_argument, NULL, "trace every process on the machine but conlab", CLI_RECORD},
+	{"all", 'a', no_argument, NULL, "trace every process on the machine but conlab", ANY},
 	{"output", 'o', required_argument, "FILE", "trace file (default conlab.clab; created 0600)",
 	 CLI_RECORD},
 	{"trace", OPT_TRACE, required_argument, "FILE", "keep the trace in FILE (conlab report "
@@ -360,8 +360,7 @@ int cli_parse(struct cli *c, int argc, char **argv, const struct cli_cmd *cmd)
 			c->rec.cmd = argv + optind;
 	}
 	if (!!c->rec.cmd + !!c->rec.npids + !!c->rec.all != 1) {
-		errmsg("say what to trace: -p PID%s, or -- COMMAND [ARGS] (one of them)",
-		       cmd->who & CLI_RECORD ? ", -a" : "");
+		errmsg("say what to trace: -p PID, -a, or -- COMMAND [ARGS] (one of them)");
 		return 3;
 	}
 	return 0;

@@ -12,7 +12,7 @@ static const struct cli_cmd cmd = {
 	.head = 
 	"usage: conlab contention [--format text|json|folded] [-o OUT] [--sort KEY] [--top N]\n"
 	"                         [--trace FILE] [--duration S] [--no-stacks] [--locks]\n"
-	"                         (-p PID[,PID...] | -- COMMAND [ARGS...])\n"
+	"                         (-p PID[,PID...] | -a | -- COMMAND [ARGS...])\n"
 	"\n"
 	"Record a program, then tell which sync objects made its threads wait: per object its\n"
 	"name (global symbol, struct.field, or the call site that waits on it), kind (mutex,\n"

@@ -11,7 +11,7 @@ static const struct cli_cmd cmd = {
 	.who = CLI_GIL,
 	.head = 
 	"usage: conlab gil [--format text|json] [-o OUT] [--trace FILE] [--duration S] [--top N]\n"
-	"                  [--no-stacks] (-p PID[,PID...] | -- COMMAND [ARGS...])\n"
+	"                  [--no-stacks] (-p PID[,PID...] | -a | -- COMMAND [ARGS...])\n"
 	"\n"
 	"Record a CPython program, then report on its GIL: which thread held it when, the\n"
 	"hand-offs and their cause (forced after the switch interval, or released around blocking\n"

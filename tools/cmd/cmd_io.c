@@ -11,7 +11,7 @@ static const struct cli_cmd cmd = {
 	.who = CLI_IO,
 	.head = 
 	"usage: conlab io [--format text|json] [-o OUT] [--trace FILE] [--duration S] [--top N]\n"
-	"                 [--no-stacks] (-p PID[,PID...] | -- COMMAND [ARGS...])\n"
+	"                 [--no-stacks] (-p PID[,PID...] | -a | -- COMMAND [ARGS...])\n"
 	"\n"
 	"Record a program, then report on every event loop thread in it: a thread that keeps\n"
 	"calling epoll_wait, epoll_pwait(2), poll, ppoll, select, pselect6 or io_uring_enter.\n"

@@ -12,7 +12,7 @@ static const struct cli_cmd cmd = {
 	.head = 
 	"usage: conlab timeline [--format text|perfetto|html|json] [-o OUT] [--from S] [--to S]\n"
 	"                       [--trace FILE] [--duration S] [--no-stacks]\n"
-	"                       (-p PID[,PID...] | -- COMMAND [ARGS...])\n"
+	"                       (-p PID[,PID...] | -a | -- COMMAND [ARGS...])\n"
 	"\n"
 	"Record a program, then draw every thread's life: one lane per thread grouped under its\n"
 	"process (processes as a tree, fork/exec/exit marked), running (on which CPU), runnable,\n"
