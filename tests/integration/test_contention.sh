@@ -89,7 +89,11 @@ check "pcqueue: condvar waits are kind condvar, named, apart" pyjson "$TMP/pc.js
 	  all(not o['contention'] for o in j['objects'] if o['kind'] == 'condvar'))"
 full=$(lastkv "$TMP/pc.out" full_ns)
 got=$(python3 -c "import json; print(sum(o['wait_ns_total'] for o in json.load(open('$TMP/pc.json'))['objects'] if o['name']=='not_full'))")
-check "pcqueue: producer's wait on not_full $got near its own $full" near "$got" "$full" 15 2000000
+# The producer's own clock around pthread_cond_wait also runs while it takes the queue's mutex
+# back after the signal (a wait on another object, longer the busier the machine): conlab's
+# condvar wait is at most the program's and not far below it.
+check "pcqueue: producer's wait on not_full $got within its own $full, at least a quarter" \
+	python3 -c "import sys; g, f = map(float, sys.argv[1:]); sys.exit(0 if f / 4 <= g <= f * 1.02 + 2e6 else 1)" "$got" "$full"
 
 # --- Python: threading.Lock and the GIL ------------------------------------------------------
 if command -v python3 > /dev/null; then
