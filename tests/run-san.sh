@@ -8,6 +8,8 @@ case $B in /*) ;; *) B=$ROOT/$B ;; esac
 S=$B-san
 passed=0
 failed=0
+. "$ROOT/tests/share-gen.sh"
+share_generated "$B" "$S"
 if ! out=$(make -C "$ROOT" --no-print-directory -j2 OUTPUT="$S" SAN=address,undefined \
 	unit-bins 2>&1); then
 	echo "FAIL sanitizer build: $(echo "$out" | tail -3 | tr '\n' ' ')"

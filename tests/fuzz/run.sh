@@ -29,7 +29,9 @@ totals() {
 	exit $?
 }
 
-# 1. build
+# 1. build (the BPF parts are the main build's: only the C objects are compiled again)
+. "$ROOT/tests/share-gen.sh"
+share_generated "$B" "$F"
 if ! out=$(make -C "$ROOT" --no-print-directory -j2 OUTPUT="$F" CC="$CLANG" SAN=address,undefined \
 	CFLAGS="-g -O1 -fsanitize=fuzzer-no-link" "$FUZZER" 2>&1); then
 	bad "build the fuzz harness" "$(echo "$out" | tail -3 | tr '\n' ' ')"

@@ -47,11 +47,12 @@ get() {
 	return 1
 }
 
-# run NAME CMD...: run to completion (5 s at most); sets LAST; 0 when exit 0 + good line
+# run NAME CMD...: run to completion (30 s at most: a guard against a hang, not a time limit
+# of the check; a loaded machine slows a Python start a lot); sets LAST; 0 when exit 0 + good line
 run() {
 	local name=$1 rc
 	shift
-	timeout 5 "$@" >"$TMP/out" 2>"$TMP/err"
+	timeout 30 "$@" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	LAST=$(tail -n 1 "$TMP/out")
 	if [ $rc -ne 0 ]; then
@@ -183,10 +184,14 @@ run "procs forkserver" "$W/procs" --method forkserver --children 3 --work-ms 5 &
 	"4/1/0"
 
 # lab 5
+# I/O waits overlap: over the run, on average at least 2 of the 4 threads were waiting at once
+# (the waits as the program measured them, over its own wall time: a busy machine stretches both)
 run "iothreads io" "$W/iothreads" --mode io --threads 4 --tasks 8 --task-ms 20 && \
-	expect "iothreads io" "I/O speedup >= 2.8 with 4 threads" ge "$(get speedup_x100)" 280
+	expect "iothreads io" "waits overlap: >= 2 of 4 threads waiting on average" ge \
+	"$(( $(get blocked_ns_total) * 100 / $(get wall_ns) ))" 200
 run "iothreads socket" "$W/iothreads" --io socket --threads 4 --tasks 8 --task-ms 20 && \
-	expect "iothreads socket" "I/O speedup >= 2.8" ge "$(get speedup_x100)" 280
+	expect "iothreads socket" "waits overlap: >= 2 of 4 threads waiting on average" ge \
+	"$(( $(get blocked_ns_total) * 100 / $(get wall_ns) ))" 200
 run_ok "iothreads cpu" "$W/iothreads" --mode cpu --threads 2 --tasks 4 --task-ms 10
 
 # lab 6
@@ -335,7 +340,8 @@ else
 			--tasks 4 && expect "py start_methods $m" "result" eq "$(get result)" 14
 	done
 	run "py io_threads io" python3 "$PY/io_threads.py" --threads 4 --tasks 8 && \
-		expect "py io_threads io" "I/O speedup >= 2.8" ge "$(get speedup_x100)" 280
+		expect "py io_threads io" "waits overlap: >= 2 of 4 threads waiting on average" ge \
+		"$(( $(get waited_ns_total) * 100 / $(get wall_ns) ))" 200
 	run "py io_threads cpu" python3 "$PY/io_threads.py" --mode cpu --threads 2 --tasks 4 \
 		--task-ms 10 && expect "py io_threads cpu" "no speedup" lt "$(get speedup_x100)" 140
 	for s in 1 1000; do

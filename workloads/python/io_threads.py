@@ -15,6 +15,7 @@ import wl
 
 def worker(name, mode, io, task_ms, tasks, out):
     out[name] = wl.tid()
+    out[name + ".waited"] = 0   # ns this thread spent in its I/O waits (io mode)
     sock = None
     if mode == "io" and io == "socket":
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -31,13 +32,16 @@ def worker(name, mode, io, task_ms, tasks, out):
             while time.thread_time_ns() < end:
                 for i in range(500):
                     x += i
-        elif sock:
-            try:
-                sock.recv(64)       # nobody sends: blocks until the timeout
-            except socket.timeout:
-                pass
         else:
-            time.sleep(task_ms / 1000)
+            t0 = wl.now_ns()
+            if sock:
+                try:
+                    sock.recv(64)   # nobody sends: blocks until the timeout
+                except socket.timeout:
+                    pass
+            else:
+                time.sleep(task_ms / 1000)
+            out[name + ".waited"] += wl.now_ns() - t0
     if sock:
         sock.close()
 
@@ -68,6 +72,7 @@ def main():
     wl.truth(mode=a.mode, io=a.io if a.mode == "io" else "none", threads=a.threads,
              tasks=a.tasks, task_ms=a.task_ms, wall_ns=wall, serial_ns=serial,
              speedup_x100=serial * 100 // max(wall, 1),
+             waited_ns_total=sum(out[f"{a.mode}-{i}.waited"] for i in range(a.threads)),
              tids=",".join(str(out[f"{a.mode}-{i}"]) for i in range(a.threads)))
 
 
