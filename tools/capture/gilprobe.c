@@ -1,14 +1,12 @@
 /* gilprobe.c — take_gil / drop_gil in an interpreter's symbol table (see gilprobe.h). */
 #include <ctype.h>
-#include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "capture/gilprobe.h"
 #include "capture/uprobes.h"
+#include "symbols/elfsyms.h"
 
 /* Is the first instruction at off one the kernel emulates? Its mnemonic in insn. */
 static int entry_emulated(int fd, uint64_t off, char *insn, size_t n)
@@ -30,56 +28,44 @@ static int entry_emulated(int fd, uint64_t off, char *insn, size_t n)
 	return 0;
 }
 
+/* take_gil and drop_gil: static functions, so in .symtab only (an unstripped interpreter) */
+struct gil_look {
+	uint64_t take, drop;
+};
+
+static int gil_sym(void *ctx, const char *name, const GElf_Sym *s, int hidden)
+{
+	struct gil_look *g = ctx;
+
+	(void)hidden;
+	if (GELF_ST_TYPE(s->st_info) != STT_FUNC)
+		return 0;
+	if (!strcmp(name, "take_gil"))
+		g->take = s->st_value;
+	else if (!strcmp(name, "drop_gil"))
+		g->drop = s->st_value;
+	return g->take && g->drop;
+}
+
 int gilprobe_find(const char *path, struct gil_syms *out)
 {
-	uint64_t take = 0, drop = 0;
-	Elf_Scn *scn = NULL;
-	int fd, found = 0;
-	Elf *e;
+	struct gil_look g = {0};
+	struct elf_file f;
+	int found = 0;
 
 	memset(out, 0, sizeof(*out));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (elf_file_open(&f, path))
 		return -1;
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (!e) {
-		close(fd);
-		return -1;
-	}
-	while ((scn = elf_nextscn(e, scn)) && !(take && drop)) {
-		GElf_Shdr sh;
-		Elf_Data *d;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
-			continue;
-		d = elf_getdata(scn, NULL);
-		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize && !(take && drop); i++) {
-			GElf_Sym s;
-			const char *nm;
-
-			if (!gelf_getsym(d, i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC ||
-			    !s.st_value)
-				continue;
-			nm = elf_strptr(e, sh.sh_link, s.st_name);
-			if (!nm)
-				continue;
-			if (!strcmp(nm, "take_gil"))
-				take = s.st_value;
-			else if (!strcmp(nm, "drop_gil"))
-				drop = s.st_value;
-		}
-	}
-	if (take && drop && !elf_vaddr_to_off(e, take, &out->take_off) &&
-	    !elf_vaddr_to_off(e, drop, &out->drop_off)) {
-		out->take_emulated = entry_emulated(fd, out->take_off, out->take_insn,
+	elf_each_sym(&f, SHT_SYMTAB, gil_sym, &g);
+	if (g.take && g.drop && !elf_vaddr_to_off(f.e, g.take, &out->take_off) &&
+	    !elf_vaddr_to_off(f.e, g.drop, &out->drop_off)) {
+		out->take_emulated = entry_emulated(f.fd, out->take_off, out->take_insn,
 						    sizeof(out->take_insn));
-		out->drop_emulated = entry_emulated(fd, out->drop_off, out->drop_insn,
+		out->drop_emulated = entry_emulated(f.fd, out->drop_off, out->drop_insn,
 						    sizeof(out->drop_insn));
 		found = 1;
 	}
-	elf_end(e);
-	close(fd);
+	elf_file_close(&f);
 	return found;
 }
 

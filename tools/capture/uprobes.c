@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "capture/uprobes.h"
+#include "symbols/elfsyms.h"
 #include "lib/util.h"
 
 static const struct {
@@ -389,26 +390,6 @@ int uprobes_find_libc(pid_t pid, char *path, size_t n)
 	if (!found)
 		return fail("no libc mapped in %s: lock uprobes need a dynamically linked glibc", mp);
 	return 0;
-}
-
-/* File offset of a virtual address, from the PT_LOAD that holds it. */
-int elf_vaddr_to_off(Elf *e, uint64_t va, uint64_t *off)
-{
-	size_t nph;
-
-	if (elf_getphdrnum(e, &nph))
-		return -1;
-	for (size_t i = 0; i < nph; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (va >= ph.p_vaddr && va < ph.p_vaddr + ph.p_filesz) {
-			*off = va - ph.p_vaddr + ph.p_offset;
-			return 0;
-		}
-	}
-	return -1;
 }
 
 int uprobes_plan(struct up_plan *plan, const char *libc)

@@ -80,7 +80,4 @@ struct up_cost {
 int uprobes_calibrate(const struct up_plan *plan, struct bpf_program *lock_prog,
 		      struct bpf_program *unlock_prog, const uint32_t *sp_off, struct up_cost *c);
 
-/* File offset of a virtual address of an ELF file, from the PT_LOAD that holds it; 0 or -1. */
-int elf_vaddr_to_off(Elf *e, uint64_t va, uint64_t *off);
-
 #endif

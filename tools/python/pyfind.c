@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* pyfind.c — the CPython runtime of a process, from its maps and the interpreter's ELF file. */
-#include <fcntl.h>
 #include <gelf.h>
-#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +8,7 @@
 
 #include "lib/procmem.h"
 #include "python/pyfind.h"
+#include "symbols/elfsyms.h"
 
 /* "python3.11", "libpython3.11.so.1.0": the version from the name, 0 when not one */
 static unsigned name_version(const char *path)
@@ -39,69 +38,49 @@ struct elf_syms {
 	int dyn;			/* ET_DYN: add the load bias */
 };
 
-static void scan_symtab(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_syms *out)
+/* _PyRuntime and Py_Version: data symbols, exported (.dynsym) even by a stripped python3 */
+static int runtime_sym(void *ctx, const char *name, const GElf_Sym *s, int hidden)
 {
-	Elf_Data *d = elf_getdata(scn, NULL);
+	struct elf_syms *out = ctx;
 
-	for (size_t i = 0; d && i < sh->sh_size / sh->sh_entsize; i++) {
-		GElf_Sym s;
-		const char *nm;
-
-		if (!gelf_getsym(d, i, &s) || GELF_ST_TYPE(s.st_info) != STT_OBJECT || !s.st_value)
-			continue;
-		nm = elf_strptr(e, sh->sh_link, s.st_name);
-		if (!nm)
-			continue;
-		if (!strcmp(nm, "_PyRuntime"))
-			out->runtime = s.st_value;
-		else if (!strcmp(nm, "Py_Version"))
-			out->version = s.st_value;
-	}
+	(void)hidden;
+	if (GELF_ST_TYPE(s->st_info) != STT_OBJECT)
+		return 0;
+	if (!strcmp(name, "_PyRuntime"))
+		out->runtime = s->st_value;
+	else if (!strcmp(name, "Py_Version"))
+		out->version = s->st_value;
+	return out->runtime && out->version;
 }
 
 static int read_elf(const char *path, struct elf_syms *out)
 {
-	Elf_Scn *scn = NULL;
+	struct elf_file f;
 	GElf_Ehdr eh;
 	size_t nph;
-	int fd;
-	Elf *e;
 
 	memset(out, 0, sizeof(*out));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (elf_file_open(&f, path))
 		return -1;
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!e || !gelf_getehdr(e, &eh)) {
-		if (e)
-			elf_end(e);
-		close(fd);
+	if (!gelf_getehdr(f.e, &eh)) {
+		elf_file_close(&f);
 		return -1;
 	}
 	out->dyn = eh.e_type == ET_DYN;
-	if (!elf_getphdrnum(e, &nph))
+	if (!elf_getphdrnum(f.e, &nph))
 		for (size_t i = 0; i < nph; i++) {
 			GElf_Phdr ph;
 
-			if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD) {
+			if (gelf_getphdr(f.e, (int)i, &ph) && ph.p_type == PT_LOAD) {
 				out->first_vaddr = ph.p_vaddr & ~4095ull;
 				break;
 			}
 		}
 	/* .dynsym first: a stripped interpreter keeps it; .symtab only when it is not there */
-	for (int pass = 0; pass < 2 && !out->runtime; pass++) {
-		unsigned want = pass ? SHT_SYMTAB : SHT_DYNSYM;
-
-		while ((scn = elf_nextscn(e, scn))) {
-			GElf_Shdr sh;
-
-			if (gelf_getshdr(scn, &sh) && sh.sh_type == want && sh.sh_entsize)
-				scan_symtab(e, scn, &sh, out);
-		}
-	}
-	elf_end(e);
-	close(fd);
+	elf_each_sym(&f, SHT_DYNSYM, runtime_sym, out);
+	if (!out->runtime)
+		elf_each_sym(&f, SHT_SYMTAB, runtime_sym, out);
+	elf_file_close(&f);
 	return out->runtime ? 0 : -1;
 }
 

@@ -3,10 +3,7 @@
  * causes, each thread's share of wanting-to-run time spent waiting for the GIL, and the
  * parallelism achieved (in one process and across a pool of processes).
  */
-#include <fcntl.h>
-#include <gelf.h>
 #include <inttypes.h>
-#include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,44 +24,13 @@ enum gil_syms_state {
 };
 
 /* Does the interpreter (or libpython) keep take_gil/drop_gil in its symbol table? */
+/* Can the GIL be probed in this interpreter file (take_gil and drop_gil in its .symtab)? */
 static int elf_has_take_gil(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), found = SYMS_UNKNOWN;
-	Elf_Scn *scn = NULL;
-	Elf *e;
+	struct gil_syms g;
+	int rc = gilprobe_find(path, &g);
 
-	if (fd < 0)
-		return SYMS_UNKNOWN;
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (!e) {
-		close(fd);
-		return SYMS_UNKNOWN;
-	}
-	found = SYMS_ABSENT;
-	while ((scn = elf_nextscn(e, scn)) && found != SYMS_PRESENT) {
-		GElf_Shdr sh;
-		Elf_Data *d;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
-			continue;
-		d = elf_getdata(scn, NULL);
-		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym s;
-			const char *n;
-
-			if (!gelf_getsym(d, i, &s))
-				break;
-			n = elf_strptr(e, sh.sh_link, s.st_name);
-			if (n && !strcmp(n, "take_gil")) {
-				found = SYMS_PRESENT;
-				break;
-			}
-		}
-	}
-	elf_end(e);
-	close(fd);
-	return found;
+	return rc < 0 ? SYMS_UNKNOWN : rc ? SYMS_PRESENT : SYMS_ABSENT;
 }
 
 static int interp_syms(const struct model *m, uint32_t pid, char *path, size_t n)
