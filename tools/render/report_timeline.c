@@ -38,6 +38,175 @@ static void json_iv(struct json *j, const struct timeline *tl, const struct tl_i
 	json_obj_end(j);
 }
 
+/* One thread: its totals by state and reason, how it ended, its intervals. */
+static void json_lane(struct json *j, const struct timeline *tl, const struct tl_lane *l)
+{
+	json_obj_begin(j, NULL);
+	json_kv_u64(j, "tid", l->tid);
+	json_kv_str(j, "comm", l->comm);
+	/* the thread's span in the window (its first and last interval): a program's own
+	 * window, from its first thread to its last, without the interpreter's start-up, is
+	 * max(end_ns) - min(start_ns) of its workers */
+	json_kv_u64(j, "start_ns", l->iv[0].start - tl->trace_t0);
+	json_kv_u64(j, "end_ns", l->iv[l->n - 1].end - tl->trace_t0);
+	json_kv_u64(j, "on_cpu_ns", l->time_in[TH_RUNNING]);
+	json_kv_u64(j, "runnable_ns", l->time_in[TH_RUNNABLE]);
+	json_kv_u64(j, "blocked_ns", l->time_in[TH_BLOCKED]);
+	json_kv_u64(j, "unknown_ns", l->time_in[TH_UNKNOWN]);
+	json_kv_u64(j, "lost_ns", l->lost_ns);
+	json_obj_begin(j, "blocked_by_reason_ns");
+	for (int k = 1; k < WK_NKINDS; k++)
+		if (l->blocked_kind[k])
+			json_kv_u64(j, wait_kind_name(k), l->blocked_kind[k]);
+	json_obj_end(j);
+	json_kv_u64(j, "wakeups_received", l->wakeups_in);
+	json_kv_u64(j, "wakeups_given", l->wakeups_out);
+	json_kv_bool(j, "ended_in_wait", l->ended_in_wait);
+	if (l->ended_in_wait) {
+		json_obj_begin(j, "ended_wait");
+		json_kv_str(j, "reason", wait_kind_name(l->end_kind));
+		json_kv_str(j, "object", l->end_name >= 0 ? tl_name(tl, l->end_name) : NULL);
+		json_kv_u64(j, "ended_by", l->end_by);
+		json_obj_end(j);
+	}
+	json_arr_begin(j, "intervals");
+	for (size_t k = 0; k < l->n; k++)
+		json_iv(j, tl, &l->iv[k]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+static void json_processes(struct json *j, const struct timeline *tl)
+{
+	json_arr_begin(j, "processes");
+	for (size_t p = 0; p < tl->nprocs; p++) {
+		const struct tl_proc *pr = &tl->procs[p];
+
+		json_obj_begin(j, NULL);
+		json_kv_u64(j, "pid", pr->pid);
+		json_kv_u64(j, "ppid", pr->ppid);
+		json_kv_str(j, "comm", pr->comm);
+		json_kv_str(j, "cmdline", pr->cmdline);
+		json_kv_u64(j, "depth", pr->depth);
+		json_kv_bool(j, "exited", pr->exited);
+		json_arr_begin(j, "threads");
+		for (size_t i = pr->first_lane; i < pr->first_lane + pr->nlanes; i++)
+			json_lane(j, tl, &tl->lanes[i]);
+		json_arr_end(j);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* Who woke whom, and the bursts where one thread woke several at once. */
+static void json_wakeups(struct json *j, const struct timeline *tl)
+{
+	json_arr_begin(j, "wakeups");
+	for (size_t i = 0; i < tl->narrows; i++) {
+		const struct tl_arrow *a = &tl->arrows[i];
+
+		json_obj_begin(j, NULL);
+		json_kv_u64(j, "ts_ns", a->ts - tl->trace_t0);
+		json_kv_u64(j, "waker", a->waker);
+		json_kv_u64(j, "wakee", a->wakee);
+		json_kv_str(j, "reason", wait_kind_name(a->kind));
+		json_kv_str(j, "object", a->name >= 0 ? tl_name(tl, a->name) : NULL);
+		json_kv_hex(j, "address", a->obj);
+		if (a->waker_nr >= 0)
+			json_kv_str(j, "waker_syscall", syscall_name(a->waker_nr));
+		if (a->flags & IV_UNCERTAIN)
+			json_kv_bool(j, "uncertain", 1);
+		/* a write on a socket or pipe in another process woke it */
+		json_kv_bool(j, "message", a->msg);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_kv_u64(j, "kernel_wakeups", tl->kernel_wakeups);
+	json_arr_begin(j, "bursts");
+	for (size_t i = 0; i < tl->nbursts; i++) {
+		const struct tl_burst *b = &tl->bursts[i];
+
+		json_obj_begin(j, NULL);
+		json_kv_u64(j, "ts_ns", b->ts - tl->trace_t0);
+		json_kv_u64(j, "span_ns", b->last - b->ts);
+		json_kv_u64(j, "waker", b->waker);
+		json_kv_u64(j, "wakees", b->wakees);
+		json_kv_str(j, "reason", wait_kind_name(b->kind));
+		json_kv_str(j, "object", b->name >= 0 ? tl_name(tl, b->name) : NULL);
+		json_kv_hex(j, "address", b->obj);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* Forks, new threads, execs and exits. */
+static void json_marks(struct json *j, const struct timeline *tl)
+{
+	json_arr_begin(j, "marks");
+	for (size_t i = 0; i < tl->nmarks; i++) {
+		const struct tl_mark *mk = &tl->marks[i];
+
+		json_obj_begin(j, NULL);
+		json_kv_u64(j, "ts_ns", mk->ts - tl->trace_t0);
+		json_kv_str(j, "kind", tl_mark_name(mk->kind));
+		json_kv_u64(j, "pid", mk->pid);
+		json_kv_u64(j, "tid", mk->tid);
+		if (mk->kind == TLM_FORK) {
+			json_kv_u64(j, "parent", mk->other);
+		} else if (mk->kind == TLM_THREAD) {
+			json_kv_u64(j, "creator", mk->other);
+		} else if (mk->kind == TLM_EXEC) {
+			json_kv_str(j, "file", tl_name(tl, mk->name));
+		} else if (mk->kind == TLM_EXIT) {
+			json_kv_bool(j, "process_ended", mk->other);
+			json_kv_i64(j, "status", mk->code);
+		}
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* Totals over every lane, and how many threads were on a CPU at once over time. */
+static void json_summary(struct json *j, const struct timeline *tl)
+{
+	uint64_t multi = 0, ended = 0;
+
+	for (size_t i = 0; i < tl->nbursts; i++)
+		multi += tl->bursts[i].wakees >= 2;
+	for (size_t i = 0; i < tl->nlanes; i++)
+		ended += tl->lanes[i].ended_in_wait;
+	json_obj_begin(j, "summary");
+	json_kv_u64(j, "on_cpu_ns", tl->time_in[TH_RUNNING]);
+	json_kv_u64(j, "runnable_ns", tl->time_in[TH_RUNNABLE]);
+	json_kv_u64(j, "blocked_ns", tl->time_in[TH_BLOCKED]);
+	json_kv_u64(j, "unknown_ns", tl->time_in[TH_UNKNOWN]);
+	json_kv_u64(j, "lost_ns", tl->lost_ns);
+	json_obj_begin(j, "blocked_by_reason_ns");
+	for (int k = 1; k < WK_NKINDS; k++)
+		if (tl->blocked_kind[k])
+			json_kv_u64(j, wait_kind_name(k), tl->blocked_kind[k]);
+	json_obj_end(j);
+	json_kv_u64(j, "wake_bursts", multi);	/* bursts that woke 2 or more */
+	json_kv_u64(j, "threads_ended_in_wait", ended);
+	json_obj_begin(j, "parallelism");
+	json_kv_f64(j, "average", tl_avg_par(tl));
+	json_kv_u64(j, "max", tl->max_par);
+	json_arr_begin(j, "time_at_ns");
+	for (uint32_t n = 0; n <= tl->max_par; n++)
+		json_u64(j, tl->par_time[n]);
+	json_arr_end(j);
+	json_arr_begin(j, "series");
+	for (size_t i = 0; i < tl->npar; i++) {
+		json_arr_begin(j, NULL);
+		json_u64(j, tl->par[i].ts - tl->trace_t0);
+		json_u64(j, tl->par[i].n);
+		json_arr_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+	json_obj_end(j);
+}
+
 int timeline_render_json(const struct timeline *tl, const struct model *m, FILE *out)
 {
 	struct json j;
@@ -50,156 +219,10 @@ int timeline_render_json(const struct timeline *tl, const struct model *m, FILE 
 	json_kv_u64(&j, "events", m->events);
 	report_json_lost(m, &j);
 	json_kv_u64(&j, "anomalies", tl->anomalies);
-	json_arr_begin(&j, "processes");
-	for (size_t p = 0; p < tl->nprocs; p++) {
-		const struct tl_proc *pr = &tl->procs[p];
-
-		json_obj_begin(&j, NULL);
-		json_kv_u64(&j, "pid", pr->pid);
-		json_kv_u64(&j, "ppid", pr->ppid);
-		json_kv_str(&j, "comm", pr->comm);
-		json_kv_str(&j, "cmdline", pr->cmdline);
-		json_kv_u64(&j, "depth", pr->depth);
-		json_kv_bool(&j, "exited", pr->exited);
-		json_arr_begin(&j, "threads");
-		for (size_t i = pr->first_lane; i < pr->first_lane + pr->nlanes; i++) {
-			const struct tl_lane *l = &tl->lanes[i];
-
-			json_obj_begin(&j, NULL);
-			json_kv_u64(&j, "tid", l->tid);
-			json_kv_str(&j, "comm", l->comm);
-			/* the thread's span in the window (its first and last interval): a
-			 * program's own window, from its first thread to its last, without the
-			 * interpreter's start-up, is max(end_ns) - min(start_ns) of its workers */
-			json_kv_u64(&j, "start_ns", l->iv[0].start - tl->trace_t0);
-			json_kv_u64(&j, "end_ns", l->iv[l->n - 1].end - tl->trace_t0);
-			json_kv_u64(&j, "on_cpu_ns", l->time_in[TH_RUNNING]);
-			json_kv_u64(&j, "runnable_ns", l->time_in[TH_RUNNABLE]);
-			json_kv_u64(&j, "blocked_ns", l->time_in[TH_BLOCKED]);
-			json_kv_u64(&j, "unknown_ns", l->time_in[TH_UNKNOWN]);
-			json_kv_u64(&j, "lost_ns", l->lost_ns);
-			json_obj_begin(&j, "blocked_by_reason_ns");
-			for (int k = 1; k < WK_NKINDS; k++)
-				if (l->blocked_kind[k])
-					json_kv_u64(&j, wait_kind_name(k), l->blocked_kind[k]);
-			json_obj_end(&j);
-			json_kv_u64(&j, "wakeups_received", l->wakeups_in);
-			json_kv_u64(&j, "wakeups_given", l->wakeups_out);
-			json_kv_bool(&j, "ended_in_wait", l->ended_in_wait);
-			if (l->ended_in_wait) {
-				json_obj_begin(&j, "ended_wait");
-				json_kv_str(&j, "reason", wait_kind_name(l->end_kind));
-				json_kv_str(&j, "object",
-					    l->end_name >= 0 ? tl_name(tl, l->end_name) : NULL);
-				json_kv_u64(&j, "ended_by", l->end_by);
-				json_obj_end(&j);
-			}
-			json_arr_begin(&j, "intervals");
-			for (size_t k = 0; k < l->n; k++)
-				json_iv(&j, tl, &l->iv[k]);
-			json_arr_end(&j);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_arr_begin(&j, "wakeups");
-	for (size_t i = 0; i < tl->narrows; i++) {
-		const struct tl_arrow *a = &tl->arrows[i];
-
-		json_obj_begin(&j, NULL);
-		json_kv_u64(&j, "ts_ns", a->ts - tl->trace_t0);
-		json_kv_u64(&j, "waker", a->waker);
-		json_kv_u64(&j, "wakee", a->wakee);
-		json_kv_str(&j, "reason", wait_kind_name(a->kind));
-		json_kv_str(&j, "object", a->name >= 0 ? tl_name(tl, a->name) : NULL);
-		json_kv_hex(&j, "address", a->obj);
-		if (a->waker_nr >= 0)
-			json_kv_str(&j, "waker_syscall", syscall_name(a->waker_nr));
-		if (a->flags & IV_UNCERTAIN)
-			json_kv_bool(&j, "uncertain", 1);
-		/* a write on a socket or pipe in another process woke it */
-		json_kv_bool(&j, "message", a->msg);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_kv_u64(&j, "kernel_wakeups", tl->kernel_wakeups);
-	json_arr_begin(&j, "bursts");
-	for (size_t i = 0; i < tl->nbursts; i++) {
-		const struct tl_burst *b = &tl->bursts[i];
-
-		json_obj_begin(&j, NULL);
-		json_kv_u64(&j, "ts_ns", b->ts - tl->trace_t0);
-		json_kv_u64(&j, "span_ns", b->last - b->ts);
-		json_kv_u64(&j, "waker", b->waker);
-		json_kv_u64(&j, "wakees", b->wakees);
-		json_kv_str(&j, "reason", wait_kind_name(b->kind));
-		json_kv_str(&j, "object", b->name >= 0 ? tl_name(tl, b->name) : NULL);
-		json_kv_hex(&j, "address", b->obj);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_arr_begin(&j, "marks");
-	for (size_t i = 0; i < tl->nmarks; i++) {
-		const struct tl_mark *mk = &tl->marks[i];
-
-		json_obj_begin(&j, NULL);
-		json_kv_u64(&j, "ts_ns", mk->ts - tl->trace_t0);
-		json_kv_str(&j, "kind", tl_mark_name(mk->kind));
-		json_kv_u64(&j, "pid", mk->pid);
-		json_kv_u64(&j, "tid", mk->tid);
-		if (mk->kind == TLM_FORK)
-			json_kv_u64(&j, "parent", mk->other);
-		else if (mk->kind == TLM_THREAD)
-			json_kv_u64(&j, "creator", mk->other);
-		else if (mk->kind == TLM_EXEC)
-			json_kv_str(&j, "file", tl_name(tl, mk->name));
-		else if (mk->kind == TLM_EXIT) {
-			json_kv_bool(&j, "process_ended", mk->other);
-			json_kv_i64(&j, "status", mk->code);
-		}
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_obj_begin(&j, "summary");
-	json_kv_u64(&j, "on_cpu_ns", tl->time_in[TH_RUNNING]);
-	json_kv_u64(&j, "runnable_ns", tl->time_in[TH_RUNNABLE]);
-	json_kv_u64(&j, "blocked_ns", tl->time_in[TH_BLOCKED]);
-	json_kv_u64(&j, "unknown_ns", tl->time_in[TH_UNKNOWN]);
-	json_kv_u64(&j, "lost_ns", tl->lost_ns);
-	json_obj_begin(&j, "blocked_by_reason_ns");
-	for (int k = 1; k < WK_NKINDS; k++)
-		if (tl->blocked_kind[k])
-			json_kv_u64(&j, wait_kind_name(k), tl->blocked_kind[k]);
-	json_obj_end(&j);
-	{
-		uint64_t multi = 0, ended = 0;
-
-		for (size_t i = 0; i < tl->nbursts; i++)
-			multi += tl->bursts[i].wakees >= 2;
-		for (size_t i = 0; i < tl->nlanes; i++)
-			ended += tl->lanes[i].ended_in_wait;
-		json_kv_u64(&j, "wake_bursts", multi);	/* bursts that woke 2 or more */
-		json_kv_u64(&j, "threads_ended_in_wait", ended);
-	}
-	json_obj_begin(&j, "parallelism");
-	json_kv_f64(&j, "average", tl_avg_par(tl));
-	json_kv_u64(&j, "max", tl->max_par);
-	json_arr_begin(&j, "time_at_ns");
-	for (uint32_t n = 0; n <= tl->max_par; n++)
-		json_u64(&j, tl->par_time[n]);
-	json_arr_end(&j);
-	json_arr_begin(&j, "series");
-	for (size_t i = 0; i < tl->npar; i++) {
-		json_arr_begin(&j, NULL);
-		json_u64(&j, tl->par[i].ts - tl->trace_t0);
-		json_u64(&j, tl->par[i].n);
-		json_arr_end(&j);
-	}
-	json_arr_end(&j);
-	json_obj_end(&j);
-	json_obj_end(&j);
+	json_processes(&j, tl);
+	json_wakeups(&j, tl);
+	json_marks(&j, tl);
+	json_summary(&j, tl);
 	json_obj_end(&j);
 	json_end(&j);
 	return 0;
