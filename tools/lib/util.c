@@ -11,26 +11,29 @@
 
 #include "lib/util.h"
 
+static void vmsg(const char *fmt, va_list ap)
+{
+	fputs("conlab: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void errmsg(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("conlab: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("conlab: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return -1;
 }
 
