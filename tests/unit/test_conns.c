@@ -1,6 +1,7 @@
 /* test_conns.c — messages between traced processes from synthetic events: which wakeups are
  * messages (a write in another process), per connection the count, the reader's wait and busy
- * time, and the answers (the reader's next message back). */
+ * time, the answers (the reader's next message back), and a relay's split of a request's time
+ * (in the relay, in the worker). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -122,6 +123,94 @@ static void test_messages(void **state)
 	model_free(&m);
 }
 
+#define PP 300	/* producer */
+#define PR 400	/* relay (a broker) */
+#define PW 500	/* worker */
+#define TP 301
+#define TR 401
+#define TW 501
+
+/* writer's message wakes reader, blocked in read: the reader runs at once */
+static void msg(struct model *m, uint64_t ts, uint32_t reader, uint32_t writer, int cpu)
+{
+	wake(m, ts, reader, writer, SYS_write, 3);
+	run(m, ts, reader, cpu);
+}
+
+/*
+ * producer -> relay -> worker -> relay -> producer. The producer first gets a direct answer
+ * from the relay (a handshake: not passed on), then sends two requests that queue in the
+ * relay; the relay passes them on at 50 and 80, the worker answers each after 20, the relay
+ * returns each answer to the producer 2 later.
+ */
+static void test_relay_split(void **state)
+{
+	struct model m;
+	struct conns cs;
+	const struct conn *rw, *rp, *pr, *wr;
+
+	(void)state;
+	model_init(&m);
+	task(&m, 0, TP, PP, "producer");
+	task(&m, 0, TR, PR, "relay");
+	task(&m, 0, TW, PW, "worker");
+	run(&m, 1, TP, 0);
+	run(&m, 1, TR, 1);
+	run(&m, 1, TW, 2);
+	block_read(&m, 2, TR, 3);
+	block_read(&m, 3, TP, 3);
+	block_read(&m, 4, TW, 3);
+	msg(&m, 5, TR, TP, 1);		/* handshake */
+	msg(&m, 6, TP, TR, 0);		/* its direct answer */
+	block_read(&m, 8, TR, 3);
+	msg(&m, 10, TR, TP, 1);		/* request 1 */
+	block_read(&m, 11, TR, 3);
+	msg(&m, 12, TR, TP, 1);		/* request 2 */
+	block_read(&m, 13, TR, 3);
+	block_read(&m, 40, TP, 3);
+	wake(&m, 45, TR, 0, -1, 0);	/* the relay's timer */
+	run(&m, 45, TR, 1);
+	msg(&m, 50, TW, TR, 2);		/* request 1 to the worker: 40 in the relay */
+	block_read(&m, 55, TR, 3);
+	msg(&m, 70, TR, TW, 1);		/* its answer: 20 in the worker */
+	block_read(&m, 71, TW, 3);
+	msg(&m, 72, TP, TR, 0);		/* back to the producer */
+	msg(&m, 80, TW, TR, 2);		/* request 2 to the worker: 68 in the relay */
+	block_read(&m, 81, TR, 3);
+	block_read(&m, 90, TP, 3);
+	msg(&m, 100, TR, TW, 1);	/* its answer: 20 in the worker */
+	msg(&m, 102, TP, TR, 0);
+	model_finish(&m, 200);
+
+	conns_build(&m, &cs);
+	assert_int_equal(cs.n, 4);
+	rw = find(&cs, PR, PW);
+	rp = find(&cs, PR, PP);
+	pr = find(&cs, PP, PR);
+	wr = find(&cs, PW, PR);
+	assert_non_null(rw);
+	assert_non_null(rp);
+	assert_non_null(pr);
+	assert_non_null(wr);
+	assert_int_equal(pr->messages, 3);
+	assert_int_equal(rw->messages, 2);
+	assert_int_equal(rw->relayed, 2);
+	assert_int_equal(rw->in_relay_ns, (50 - 10) + (80 - 12));
+	assert_int_equal(rw->relayed_answered, 2);
+	assert_int_equal(rw->in_reader_ns, 20 + 20);
+	/* the answers passed back: the handshake's answer at 6 is not one */
+	assert_int_equal(rp->messages, 3);
+	assert_int_equal(rp->relayed, 2);
+	assert_int_equal(rp->in_relay_ns, 2 + 2);
+	assert_int_equal(rp->relayed_answered, 0);
+	/* producer and worker pass nothing on */
+	assert_int_equal(pr->relayed, 0);
+	assert_int_equal(wr->relayed, 0);
+	assert_int_equal(wr->answered, 1);	/* the answer at 70 by the request at 80 */
+	conns_free(&cs);
+	model_free(&m);
+}
+
 static void test_write_syscalls(void **state)
 {
 	(void)state;
@@ -137,6 +226,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_relay_split),
 		cmocka_unit_test(test_write_syscalls),
 	};
 
