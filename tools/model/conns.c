@@ -92,11 +92,16 @@ static uint64_t busy_after(const struct model *m, const struct m_thread *t, size
 	return (t->died ? t->died : m->t_last) - t->iv[k].end;
 }
 
-/* One message: when, over which connection, and when the reader answered it (0 never). */
+/*
+ * One message: when, over which connection, when the reader answered it (0 never), and
+ * whether the reader's next message to anyone went back to the writer (it answered this one
+ * itself, as a broker answers a handshake, rather than passing it on).
+ */
 struct msg {
 	uint64_t ts;
 	uint64_t answer_ts;
 	uint32_t ci;
+	uint8_t answered_first;
 };
 
 static int cmp_msg(const void *a, const void *b)
@@ -113,20 +118,24 @@ static int cmp_msg(const void *a, const void *b)
 static void answers(struct conns *cs, struct msg *v, size_t n)
 {
 	struct idmap next = {0};	/* (writer pid << 32 | reader pid) -> index in v */
+	struct idmap out = {0};		/* writer pid -> index in v of its next message */
 
 	qsort(v, n, sizeof(*v), cmp_msg);
 	for (size_t i = n; i-- > 0;) {
 		struct conn *c = &cs->v[v[i].ci];
 		uint64_t back = (uint64_t)c->reader_pid << 32 | c->writer_pid;
-		int64_t k = idmap_get(&next, back);
+		int64_t k = idmap_get(&next, back), o = idmap_get(&out, c->reader_pid);
 
 		if (k >= 0) {
 			c->answered++;
 			c->answer_ns += v[k].ts - v[i].ts;
 			v[i].answer_ts = v[k].ts;
 		}
+		v[i].answered_first = o >= 0 && cs->v[v[o].ci].reader_pid == c->writer_pid;
 		idmap_put(&next, (uint64_t)c->writer_pid << 32 | c->reader_pid, (uint32_t)i);
+		idmap_put(&out, c->writer_pid, (uint32_t)i);
 	}
+	idmap_free(&out);
 	idmap_free(&next);
 }
 
@@ -161,15 +170,26 @@ static struct inbox *inbox_of(struct inboxes *ib, uint32_t pid)
 	return &ib->box[ib->n++];
 }
 
-/* The oldest message in the box from (same = 1) or not from (same = 0) pid; taken out. */
-static const struct in_msg *inbox_take(struct inbox *b, uint32_t pid, int same)
+/*
+ * The oldest message in the box that can be a request for the reader, taken out: not from the
+ * reader, nor from one of its children (a pool process's results go to whoever asked, not to
+ * its parent), and not from before the reader's process started.
+ */
+static const struct in_msg *inbox_take(const struct model *m, struct inbox *b, uint32_t reader)
 {
+	const struct m_process *rp = model_process(m, reader);
+	uint64_t since = rp && rp->forked ? rp->born : 0;
+
 	while (b->head < b->n && b->v[b->head].gone)
 		b->head++;
 	for (size_t i = b->head; i < b->n; i++) {
 		struct in_msg *e = &b->v[i];
+		const struct m_process *from;
 
-		if (!e->gone && (e->from == pid) == same) {
+		if (e->gone || e->from == reader || e->ts < since)
+			continue;
+		from = model_process(m, e->from);
+		if (!from || from->ppid != reader) {
 			e->gone = 1;
 			return e;
 		}
@@ -186,16 +206,28 @@ static void inbox_push(struct inbox *b, uint64_t ts, uint32_t from)
 	b->v[b->n++] = (struct in_msg){.ts = ts, .from = from};
 }
 
+/*
+ * A relay passes requests on between network peers: pipes, Unix sockets, terminals and
+ * eventfds are a process's own plumbing (a broker's helper processes, a pool's pipes), never
+ * paired. A connection no scan saw (FDK_CLOSED) is taken as it comes.
+ */
+static int relay_kind(int kind)
+{
+	return kind == FDK_TCP || kind == FDK_UDP || kind == FDK_CLOSED;
+}
+
 /* The relay split (conns.h, conns_build): v sorted by time, answers known. */
-static void relays(struct conns *cs, const struct msg *v, size_t n)
+static void relays(const struct model *m, struct conns *cs, const struct msg *v, size_t n)
 {
 	struct inboxes ib = {0};
 
 	for (size_t i = 0; i < n; i++) {
 		struct conn *c = &cs->v[v[i].ci];
-		struct inbox *mine = inbox_of(&ib, c->writer_pid);
-		const struct in_msg *e = inbox_take(mine, c->reader_pid, 0);
+		const struct in_msg *e;
 
+		if (!relay_kind(c->kind))
+			continue;
+		e = inbox_take(m, inbox_of(&ib, c->writer_pid), c->reader_pid);
 		if (e) {
 			c->relayed++;
 			c->in_relay_ns += v[i].ts - e->ts;
@@ -203,11 +235,9 @@ static void relays(struct conns *cs, const struct msg *v, size_t n)
 				c->relayed_answered++;
 				c->in_reader_ns += v[i].answer_ts - v[i].ts;
 			}
-		} else {
-			inbox_take(mine, c->reader_pid, 1);
 		}
-		/* mine may move when the reader's box is new: not used after this */
-		inbox_push(inbox_of(&ib, c->reader_pid), v[i].ts, c->writer_pid);
+		if (!v[i].answered_first)
+			inbox_push(inbox_of(&ib, c->reader_pid), v[i].ts, c->writer_pid);
 	}
 	for (size_t i = 0; i < ib.n; i++)
 		free(ib.box[i].v);
@@ -253,7 +283,7 @@ int conns_build(const struct model *m, struct conns *cs)
 		}
 	}
 	answers(cs, msgs, nmsgs);
-	relays(cs, msgs, nmsgs);
+	relays(m, cs, msgs, nmsgs);
 	free(msgs);
 	return 0;
 }
@@ -317,7 +347,7 @@ static void relay_text(const struct conns *cs, int top, FILE *out)
 		}
 	fprintf(out, "\nrequests passed on by a relay (a broker): time in the relay vs in the reader "
 		     "(the worker)\n");
-	fprintf(out, "  %-34s %-34s %7s %12s %12s %9s %12s %12s\n", "RELAY -> READER",
+	fprintf(out, "  %-34s %-44s %7s %10s %10s %8s %10s %10s\n", "RELAY -> READER",
 		"CONNECTION (relay's fd)", "PAIRED", "IN RELAY", "AVG", "ANSWERED", "IN READER",
 		"AVG");
 	for (size_t r = 0; r < n && (int)r < top; r++) {
@@ -325,7 +355,7 @@ static void relay_text(const struct conns *cs, int top, FILE *out)
 
 		snprintf(who, sizeof(who), "%s/%u -> %s/%u", c->writer_comm, c->writer_pid,
 			 c->reader_comm, c->reader_pid);
-		fprintf(out, "  %-34s %-34.34s %7llu %12s %12s %9llu %12s %12s\n", who, c->desc,
+		fprintf(out, "  %-34s %-44.44s %7llu %10s %10s %8llu %10s %10s\n", who, c->desc,
 			(unsigned long long)c->relayed, fmt_dur(a, sizeof(a), c->in_relay_ns),
 			avg(b, sizeof(b), c->in_relay_ns, c->relayed),
 			(unsigned long long)c->relayed_answered,
@@ -342,7 +372,7 @@ static void relay_text(const struct conns *cs, int top, FILE *out)
 	fprintf(out, "  (IN RELAY: from a message reaching the relay to the relay's message that "
 		     "passes it on; IN READER: from there to the reader's answer.\n"
 		     "   Paired first in, first out from messages that woke a waiting reader: an "
-		     "estimate where messages arrive in batches, see docs/connections.md)\n");
+		     "estimate where messages arrive in batches, see docs/design.md)\n");
 	free(ord);
 }
 

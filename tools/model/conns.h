@@ -19,7 +19,7 @@
  * splits a request's time in two: "in the relay", from the producer's message waking the relay
  * to the relay's message that wakes the worker, and "in the reader" (the worker), from there
  * to the worker's answer. The trace holds no message contents, so requests are paired with
- * deliveries first in, first out (conns_build says how, docs/connections.md what is approximate).
+ * deliveries first in, first out (conns_build says how, docs/design.md what is approximate).
  *
  *	struct conns cs;
  *	conns_build(m, &cs);	... cs.v[i] ...	conns_free(&cs);
@@ -73,11 +73,13 @@ int conn_fd_kind(int kind);
 int conns_add(const struct model *m, struct conns *cs, const struct m_wakeup *wk,
 	      uint32_t wakee_tid);
 /*
- * Every message of the model's trace; 0. Pairing for the relay split, in time order: a
- * message X -> Y is first a delivery by X: it takes the oldest message X received from a
- * process other than Y and not yet passed on (in_relay), and its answer (Y's next message back
- * to X) ends the time in the reader. When X holds none, it answers Y: it drops the oldest
- * message X received from Y. Then the message joins Y's received ones.
+ * Every message of the model's trace; 0. Pairing for the relay split, in time order, over
+ * TCP and UDP only (pipes, Unix sockets, terminals, eventfds are a process's own plumbing):
+ * a message X -> Y that X answers itself (X's next message to anyone goes back to Y: a
+ * handshake, a declare) is not passed on; any other one joins X's received messages. A message
+ * X -> Y is a delivery of the oldest message X received and has not passed on that can be a
+ * request for Y: not from Y or Y's children, not from before Y's process started (in_relay);
+ * Y's next message back to X ends its time in the reader.
  */
 int conns_build(const struct model *m, struct conns *cs);
 void conns_free(struct conns *cs);
