@@ -211,6 +211,62 @@ static void test_relay_split(void **state)
 	model_free(&m);
 }
 
+static void task_of(struct model *m, uint32_t tid, uint32_t pid, uint32_t ppid, const char *comm)
+{
+	struct ev_meta_task t = {{0, tid, EV_META_TASK, sizeof(t)}, pid, ppid, ""};
+
+	strncpy(t.comm, comm, sizeof(t.comm) - 1);
+	model_event(m, &t.hdr);
+}
+
+/*
+ * What a delivery to a worker may not be paired with: a message from before the worker's
+ * process started (a broker's start-up traffic), nor one from the worker's own child (a pool
+ * process's result on its way elsewhere). S's request at 50 is the one delivered at 70.
+ */
+static void test_relay_skips(void **state)
+{
+	struct ev_fork f = {{30, 901, EV_FORK, sizeof(f)}, 701, 700, 900, 0, "worker"};
+	struct model m;
+	struct conns cs;
+	const struct conn *rw;
+
+	(void)state;
+	model_init(&m);
+	task_of(&m, 601, 600, 1, "sender");
+	task_of(&m, 701, 700, 1, "relay");
+	task_of(&m, 801, 800, 900, "pool");	/* the worker's child */
+	run(&m, 1, 601, 0);
+	run(&m, 1, 701, 1);
+	run(&m, 1, 801, 3);
+	block_read(&m, 2, 701, 3);
+	msg(&m, 5, 701, 601, 1);	/* before the worker exists */
+	block_read(&m, 6, 701, 3);
+	model_event(&m, &f.hdr);
+	run(&m, 30, 901, 2);
+	block_read(&m, 31, 901, 3);
+	msg(&m, 40, 701, 801, 1);	/* the worker's child */
+	block_read(&m, 41, 701, 3);
+	msg(&m, 50, 701, 601, 1);	/* the request */
+	block_read(&m, 51, 701, 3);
+	wake(&m, 60, 701, 0, -1, 0);
+	run(&m, 60, 701, 1);
+	msg(&m, 70, 901, 701, 2);	/* the delivery */
+	block_read(&m, 71, 701, 3);
+	msg(&m, 90, 701, 901, 1);	/* the worker's answer */
+	model_finish(&m, 100);
+
+	conns_build(&m, &cs);
+	rw = find(&cs, 700, 900);
+	assert_non_null(rw);
+	assert_int_equal(rw->relayed, 1);
+	assert_int_equal(rw->in_relay_ns, 70 - 50);
+	assert_int_equal(rw->relayed_answered, 1);
+	assert_int_equal(rw->in_reader_ns, 90 - 70);
+	conns_free(&cs);
+	model_free(&m);
+}
+
 static void test_write_syscalls(void **state)
 {
 	(void)state;
@@ -227,6 +283,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_relay_split),
+		cmocka_unit_test(test_relay_skips),
 		cmocka_unit_test(test_write_syscalls),
 	};
 
