@@ -22,7 +22,7 @@ N=20
 # ---- a program that only prints the expected last line fails each lab ---------------------
 # Started first, in the background, and collected at the end: a submission runs sandboxed,
 # in a fresh environment, so lab 20's starts a real broker (seconds of waiting) whatever
-# CONLAB_RABBITMQ_SERVER says. The service checks below look only at their own folder. A lab
+# CONLAB_RABBITMQ_SERVER says. The service checks below look only at their own processes. A lab
 # that is not runnable here refuses (exit 2, naming what is missing): skipped.
 printer() {	# printer FILE LINE: a Python program that prints LINE and does nothing else
 	printf 'print("%s")\n' "$2" > "$1"
@@ -33,7 +33,7 @@ printer "$TMP/pyro.py" "clients=4 call_ms=300 servertype=thread server_threads=4
 printers=
 for l in "19-mpi mpi" "20-celery celery" "23-pyro pyro"; do
 	set -- $l
-	( "$CONLAB" lab check "$1" --program "$TMP/$2.py" -q -d "$TMP/printer-$1" \
+	( "$CONLAB" lab check "$1" --program "$TMP/$2.py" -d "$TMP/printer-$1" \
 		> "$TMP/printer-$1.result" 2>&1; echo "rc=$?" >> "$TMP/printer-$1.result" ) &
 	printers="$printers $1"
 done
@@ -112,11 +112,21 @@ else
 fi
 
 # ---- conlab lab service, with a stand-in broker: clean-up and not-ready ------------------
-leftovers() {	# processes of a service that should be gone, and its folders; [any]: any
-	# service's, else those of the ones started in $TMP/svc (a printer's broker may be running)
-	local dir=$TMP/svc/
-	[ "${1:-}" = any ] && dir=
-	pgrep -f "fake-rabbitmq-server|${dir}conlab-rabbitmq\." ; ls -d "$TMP"/svc/conlab-rabbitmq.* 2>/dev/null
+# The processes this script started for a service, told from the machine's others (other test
+# runs may have brokers and Celery workers of their own) by their environment: TMPDIR=$TMP/svc
+# or this tree's stand-in broker. ours [REGEX]: those whose command line matches REGEX.
+ours() {
+	local e pid cmd
+	for e in $(grep -lzxF -e "TMPDIR=$TMP/svc" -e "CONLAB_RABBITMQ_SERVER=$FAKE" \
+			/proc/[0-9]*/environ 2>/dev/null); do
+		pid=${e#/proc/}; pid=${pid%/environ}
+		[ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
+		cmd=$({ tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null)
+		[ -n "$cmd" ] && echo "$cmd" | grep -qE "${1:-.}" && echo "$pid $cmd"
+	done
+}
+leftovers() {	# processes of a service that should be gone, and its folders
+	ours; ls -d "$TMP"/svc/conlab-rabbitmq.* 2>/dev/null
 }
 mkdir -p "$TMP/svc"
 out=$(TMPDIR=$TMP/svc CONLAB_RABBITMQ_SERVER=$FAKE "$CONLAB" lab service rabbitmq -- \
@@ -174,15 +184,15 @@ fi
 CONLAB_RABBITMQ_SERVER=$FAKE TMPDIR=$TMP/svc "$CONLAB" lab check 20-celery -q -d "$TMP/intr" \
 	> "$TMP/intr.out" 2>&1 &
 lab=$!
-for i in $(seq 300); do pgrep -f "celery_lab.py" > /dev/null && break; sleep 0.1; done
+for i in $(seq 300); do [ -n "$(ours celery_lab.py)" ] && break; sleep 0.1; done
 kill -INT "$lab"
 wait "$lab"
 rc=$?
 sleep 0.2
-if [ $rc = 130 ] && [ -z "$(leftovers)" ] && ! pgrep -f "celery_lab.py|celery_tasks" > /dev/null; then
+if [ $rc = 130 ] && [ -z "$(leftovers)" ]; then
 	pass "lab check: Ctrl-C stops the run, the broker and removes its folder"
 else
-	fail "lab check: Ctrl-C" "exit $rc, left: $(leftovers | tr '\n' ' ') $(pgrep -fa celery_ | head -2)"
+	fail "lab check: Ctrl-C" "exit $rc, left: $(leftovers | head -3 | tr '\n' ' ')"
 fi
 
 # ---- the printers, collected ---------------------------------------------------------------
@@ -197,7 +207,11 @@ for lab in $printers; do
 		pass "lab $lab: a program that only prints the expected line fails the key" ||
 		fail "lab $lab: printer" "$(echo "$out" | tail -3 | tr '\n' ' ')"
 done
-[ -z "$(leftovers any)" ] && pass "labs: no broker left running" \
-	|| fail "labs: left behind" "$(leftovers any | tr '\n' ' ')"
+# the printers' brokers ran in their sandboxes' folders ("running reference: ... /tmp/
+# conlab-sandbox-XXXXXX/work/..."): nothing may be left with such a folder in its command line
+boxes=$(cat "$TMP"/printer-*.result 2>/dev/null | grep -o '/tmp/conlab-sandbox-[A-Za-z0-9_-]*/' | sort -u)
+left=$(for b in $boxes; do pgrep -af "$b"; done; leftovers)
+[ -n "$boxes" ] || [ -z "$printers" ] || fail "labs: the sandboxes' folders" "not in the printers' output"
+[ -z "$left" ] && pass "labs: no broker left running" || fail "labs: left behind" "$(echo "$left" | head -3 | tr '\n' ' ')"
 
 finish
