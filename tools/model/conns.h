@@ -15,6 +15,12 @@
  * time is the time the reader took to serve the request, queueing included; a protocol that
  * acknowledges at once (AMQP's broker) answers quickly whatever happens to the message next.
  *
+ * A process that passes messages on (a broker, a relay: producer -> broker -> worker -> broker)
+ * splits a request's time in two: "in the relay", from the producer's message waking the relay
+ * to the relay's message that wakes the worker, and "in the reader" (the worker), from there
+ * to the worker's answer. The trace holds no message contents, so requests are paired with
+ * deliveries first in, first out (conns_build says how, docs/design.md what is approximate).
+ *
  *	struct conns cs;
  *	conns_build(m, &cs);	... cs.v[i] ...	conns_free(&cs);
  */
@@ -41,6 +47,14 @@ struct conn {
 	uint64_t reader_busy_ns;	/* from each message to the reader thread's next wait */
 	uint64_t answered;		/* messages the reader answered (wrote back to the writer) */
 	uint64_t answer_ns;		/* from each of those to the reader's next message back */
+	/*
+	 * The writer as a relay (a broker): messages it delivered over this connection that
+	 * were paired with a message it had received from a third process (see conns_build).
+	 */
+	uint64_t relayed;		/* deliveries paired with an earlier incoming message */
+	uint64_t in_relay_ns;		/* from that message's arrival to this delivery */
+	uint64_t relayed_answered;	/* of those, the ones the reader answered */
+	uint64_t in_reader_ns;		/* from the delivery to the reader's answer */
 	uint64_t first_ts, last_ts;
 };
 
@@ -58,7 +72,15 @@ int conn_fd_kind(int kind);
  * traced process). Adds the connection when it is new. */
 int conns_add(const struct model *m, struct conns *cs, const struct m_wakeup *wk,
 	      uint32_t wakee_tid);
-/* Every message of the model's trace; 0. */
+/*
+ * Every message of the model's trace; 0. Pairing for the relay split, in time order, over
+ * TCP and UDP only (pipes, Unix sockets, terminals, eventfds are a process's own plumbing):
+ * a message X -> Y that X answers itself (X's next message to anyone goes back to Y: a
+ * handshake, a declare) is not passed on; any other one joins X's received messages. A message
+ * X -> Y is a delivery of the oldest message X received and has not passed on that can be a
+ * request for Y: not from Y or Y's children, not from before Y's process started (in_relay);
+ * Y's next message back to X ends its time in the reader.
+ */
 int conns_build(const struct model *m, struct conns *cs);
 void conns_free(struct conns *cs);
 

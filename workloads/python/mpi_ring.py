@@ -7,6 +7,12 @@ numbers. With --late R, rank R does --late-ms of work before the barrier: every 
 waits there for it, asleep between tests of a non-blocking barrier (--poll-ms; 0 for
 MPI_Barrier, which waits on CPU). The last line (rank 0) is the ground truth: ranks, the ring's sum, the
 allreduce, and the late rank.
+
+With --deadlock, ranks 0 and 1 first send each other a message too large to be buffered
+(--deadlock-kb, sent by rendezvous: the send returns only once the receive is posted) and
+only then receive: each waits in its send for a receive the other never reaches, and the
+program hangs there, the other ranks at the barrier. Open MPI's ranks wait by polling, so the
+two are on CPU (or runnable), not asleep in a system call.
 """
 import argparse
 import os
@@ -44,9 +50,18 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--poll-ms", type=float, default=10,
                     help="test the barrier every N ms, asleep in between (0: MPI_Barrier)")
+    ap.add_argument("--deadlock", action="store_true",
+                    help="ranks 0 and 1 both send before they receive: a deadlock")
+    ap.add_argument("--deadlock-kb", type=int, default=1024)
     a = ap.parse_args()
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
+    if a.deadlock and rank < 2:
+        out, inb = bytearray(a.deadlock_kb * 1024), bytearray(a.deadlock_kb * 1024)
+        print("rank %d (pid %d): sending %d KiB to rank %d before receiving"
+              % (rank, os.getpid(), a.deadlock_kb, 1 - rank), flush=True)
+        comm.Send([out, MPI.BYTE], dest=1 - rank, tag=2)   # never returns: no receive posted
+        comm.Recv([inb, MPI.BYTE], source=1 - rank, tag=2)
     nxt, prv = (rank + 1) % size, (rank - 1) % size
     ring = 0
     for _ in range(a.rounds):
