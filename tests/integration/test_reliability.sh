@@ -287,7 +287,8 @@ check "thread storm: 10,000 threads created, or the losses said" \
 check "exec mid-trace: one process, two execs, the new image's threads" \
 	pyjson exec.json '[(p["execs"], p["exe"].endswith("pingpong"), len(p["threads"])) for p in j["processes"]] == [(2, True, 3)]'
 
-start_bg tp sh -c "$PP --rounds 2000 > /dev/null; sleep 1.5; $PP --rounds 2000"
+# alive long enough for the recorder to load and attach on a busy machine, then gone
+start_bg tp sh -c "$PP --rounds 2000 > /dev/null; sleep 4; $PP --rounds 2000"
 "$CONLAB" record -o gone.clab --quiet -p "$tp" > /dev/null 2>&1
 rc=$?
 check "target exits mid-trace (-p): exit 0, end record 'target gone'" test "$rc:$(stop_reason gone.clab)" = 0:4
