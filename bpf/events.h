@@ -205,6 +205,7 @@ enum lock_op {
 	LOCK_OP_RELEASE = 2,
 	LOCK_OP_TRY_FAIL = 3,
 	LOCK_OP_HELD_OVERFLOW = 4,	/* the thread holds more locks than the BPF slots (ret) */
+	LOCK_OP_SEM_TAKEN = 5,	/* a semaphore wait or trywait succeeded: the thread holds it now */
 };
 
 /* EV_LOCK_EDGE: "held `from`, then took `to`" — sent the first time a thread takes that pair
@@ -229,6 +230,7 @@ struct ev_lock_edge {
 #define LEF_HELD_TRUNC 0x8	/* more locks were held than held[] carries */
 #define LEF_SEM 0x10		/* the locks are semaphores (sem_wait / sem_post) */
 #define LEF_FROM_SEM 0x20
+#define LEF_TO_TRY 0x40	/* `to` was taken by a sem trywait or timed wait (owner mode only) */
 
 /* EV_GIL (GIL uprobes on CPython's take_gil / drop_gil): hdr.tid = the thread */
 struct ev_gil {

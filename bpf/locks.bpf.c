@@ -24,6 +24,12 @@
 
 /* Set by user space before load. */
 const volatile __u32 lock_events = 0;	/* also send one EV_LOCK per acquire / release */
+/* Semaphore owners (`conlab deadlock --locks`): an EV_LOCK LOCK_OP_SEM_TAKEN when a wait or
+ * trywait succeeds and a LOCK_OP_RELEASE at each post, so user space knows which thread holds
+ * a binary semaphore (a CPython 3.11 threading.Lock is one); and edges into the semaphores a
+ * trywait or timed wait took, flagged LEF_TO_TRY, which user space keeps only where a blocking
+ * acquire is made of a trywait first (CPython's Lock.acquire()). */
+const volatile __u32 owner_events = 0;
 /* Where the return address is relative to %rsp at each probe: user space fills these from
  * the decoded prologue (0 at a function's entry and before any push). */
 const volatile __u32 sp_off[LKP_NPROBES] = {};
@@ -96,6 +102,7 @@ struct try_call {
 	__u64 addr;
 	__u64 ret;
 	__u16 flags;
+	__u16 wait;		/* a sem_wait: already held since its entry, only the outcome is new */
 };
 
 struct {
@@ -228,7 +235,11 @@ static __always_inline int on_acquire(struct pt_regs *ctx, __u64 addr, __u64 ret
 		}
 		gates ^= h->s[i].addr;
 	}
-	if (!(flags & LEF_FROM_TRY)) {
+	/* a trylock cannot block, so it makes no edge, but for a semaphore in owner mode user
+	 * space decides by the call site (a CPython Lock.acquire() starts with a trywait) */
+	if (!(flags & LEF_FROM_TRY) || (owner_events && (flags & LEF_SEM))) {
+		__u16 ef = (flags & (LEF_TO_READ | LEF_SEM)) | (flags & LEF_FROM_TRY ? LEF_TO_TRY : 0);
+
 		/* unrolled: constant indices satisfy the verifier */
 		#pragma unroll
 		for (i = 0; i < HELD_SLOTS; i++) {
@@ -243,14 +254,13 @@ static __always_inline int on_acquire(struct pt_regs *ctx, __u64 addr, __u64 ret
 			k.to_gen = gen;
 			k.tid = tid;
 			k.gates = gates ^ k.from;
-			k.flags = (flags & (LEF_TO_READ | LEF_SEM)) | (h->s[i].flags & LEF_FROM_READ);
+			k.flags = ef | (h->s[i].flags & LEF_FROM_READ);
 			if (bpf_map_lookup_elem(&lk_edges, &k))
 				continue;
 			/* a full dedup map sends the edge again rather than drop it */
 			if (bpf_map_update_elem(&lk_edges, &k, &one, BPF_NOEXIST))
 				count_lost(LOST_LOCKMAP, EV_LOCK_EDGE);
-			send_edge(ctx, h, i, tid, pid, addr, gen, ret,
-				  flags & (LEF_TO_READ | LEF_SEM), &stack_id);
+			send_edge(ctx, h, i, tid, pid, addr, gen, ret, ef, &stack_id);
 		}
 	}
 	if (h->n < HELD_SLOTS) {
@@ -337,7 +347,7 @@ static __always_inline int on_release(struct pt_regs *ctx, int probe, int sem)
 		}
 		bpf_map_delete_elem(&lk_sem_owner, &addr);
 	}
-	if (lock_events)
+	if (lock_events || (sem && owner_events))
 		send_lock_event(tid, addr, read_ret(ctx, probe), LOCK_OP_RELEASE, 0);
 	return 0;
 }
@@ -377,8 +387,22 @@ static __always_inline int try_exit(struct pt_regs *ctx)
 		return 0;
 	cc = *c;
 	bpf_map_delete_elem(&lk_try, &tid);
-	if (rv == 0)
-		return on_acquire(ctx, cc.addr, cc.ret, cc.flags | LEF_FROM_TRY);
+	if (cc.wait) {
+		/* a sem_wait returning: held since its entry; EINTR means it was not taken */
+		struct held_set *h = held_of(tid, 0);
+
+		if (rv == 0)
+			send_lock_event(tid, cc.addr, cc.ret, LOCK_OP_SEM_TAKEN, 0);
+		else if (h)
+			drop_held(h, cc.addr);
+		return 0;
+	}
+	if (rv == 0) {
+		on_acquire(ctx, cc.addr, cc.ret, cc.flags | LEF_FROM_TRY);
+		if (owner_events && (cc.flags & LEF_SEM))
+			send_lock_event(tid, cc.addr, cc.ret, LOCK_OP_SEM_TAKEN, 0);
+		return 0;
+	}
 	if (lock_events)
 		send_lock_event(tid, cc.addr, cc.ret, LOCK_OP_TRY_FAIL, rv);
 	return 0;
@@ -441,7 +465,34 @@ int lk_rw_unlock(struct pt_regs *ctx)
 SEC("uprobe")
 int lk_sem_wait(struct pt_regs *ctx)
 {
-	return acquire_probe(ctx, LKP_SEM_WAIT, LEF_SEM);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct try_call c = {};
+
+	acquire_probe(ctx, LKP_SEM_WAIT, LEF_SEM);
+	/* owner mode: its uretprobe (lk_try_ret) says whether it was taken, and when */
+	if (!owner_events || !tgid_traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	c.addr = PT_REGS_PARM1(ctx);
+	c.ret = read_ret(ctx, LKP_SEM_WAIT);
+	c.flags = LEF_SEM;
+	c.wait = 1;
+	if (bpf_map_update_elem(&lk_try, &tid, &c, BPF_ANY))
+		count_lost(LOST_LOCKMAP, EV_LOCK);
+	return 0;
+}
+
+/* Timed waits (CPython's acquire(timeout=...) is a sem_clockwait): a wait that can end without
+ * the lock, so like a trylock it makes no edge of its own; what it took is held. */
+SEC("uprobe")
+int lk_sem_clockwait(struct pt_regs *ctx)
+{
+	return try_enter(ctx, LKP_SEM_CLOCKWAIT, LEF_SEM);
+}
+
+SEC("uprobe")
+int lk_sem_timedwait(struct pt_regs *ctx)
+{
+	return try_enter(ctx, LKP_SEM_TIMEDWAIT, LEF_SEM);
 }
 
 SEC("uprobe")

@@ -468,7 +468,7 @@ static void test_with_abba(void **state)
 	g.threads[2].obj = o3;	/* not a Python thread: no frames to resolve it with */
 	assert_int_equal(py_reader_init(&r, img_read, m, 0x030b, rt), 0);
 	assert_int_equal(py_read_threads(&r), 0);
-	pylocks_resolve(&r, &g, 200);
+	pylocks_resolve(&r, &g, 200, NULL);
 	assert_int_equal(g.objects[o1].kind, WG_MUTEX);
 	assert_int_equal(g.objects[o1].owner, 202);
 	assert_int_equal(g.objects[o2].owner, 201);
@@ -507,7 +507,7 @@ static void test_bare_acquire(void **state)
 	g.threads[0].obj = o;
 	assert_int_equal(py_reader_init(&r, img_read, m, 0x030b, rt), 0);
 	assert_int_equal(py_read_threads(&r), 0);
-	pylocks_resolve(&r, &g, 300);
+	pylocks_resolve(&r, &g, 300, NULL);
 	assert_int_equal(g.objects[o].owner, 0);
 	assert_string_equal(g.objects[o].name, "second");
 	assert_non_null(strstr(g.objects[o].note, "bare acquire()"));

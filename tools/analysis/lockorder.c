@@ -44,6 +44,9 @@ void lockorder_add_record(struct lockorder *lo, const struct ev_lock_edge *r)
 		.nheld = r->nheld < LOCK_EDGE_HELD ? r->nheld : LOCK_EDGE_HELD,
 	};
 
+	/* into a semaphore a trywait took: not an edge unless pylockwatch.h made it one */
+	if (r->flags & LEF_TO_TRY)
+		return;
 	memcpy(e.held, r->held, e.nheld * sizeof(e.held[0]));
 	lockorder_add(lo, &e);
 }

@@ -21,6 +21,8 @@
 #include "events.h"
 
 #define LO_MAX_CYCLE 8		/* longest cycle searched (locks) */
+/* set by user space (pylockwatch.h): both ends are CPython Locks taken by the interpreter */
+#define LO_PY 0x100
 
 struct lo_edge {
 	uint64_t from, to;
@@ -28,7 +30,7 @@ struct lo_edge {
 	pid_t tid, pid;
 	uint64_t from_ret, to_ret;
 	int32_t stack_id;
-	uint16_t flags;		/* LEF_* */
+	uint16_t flags;		/* LEF_*, LO_PY */
 	int nheld;
 	uint64_t held[LOCK_EDGE_HELD];
 };

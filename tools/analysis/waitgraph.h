@@ -100,6 +100,7 @@ struct wg_object {
 	char *expr;		/* the waiting frame's own expression for it when not name */
 	char *held_as;		/* the holder's own name for it ("src.lock") */
 	char *held_at;		/* where the holder took it: "bank.py:14 in transfer" */
+	int held_probe;		/* the owner was seen taking it by the lock probes (--locks) */
 };
 
 /* An asyncio task and the chain of coroutines it is suspended in. */

@@ -41,6 +41,7 @@ struct record_opts {
 
 #define REC_LOCKS_ORDER 0x1	/* held locks and lock-order edges (EV_LOCK_EDGE) */
 #define REC_LOCKS_EVENTS 0x2	/* also one EV_LOCK record per acquire / release */
+#define REC_LOCKS_OWNERS 0x4	/* semaphore owners: EV_LOCK when taken and posted (bpf/locks.bpf.c) */
 
 struct record_result {
 	int exit_status;	/* the command's wait status, -1 when no command or unknown */

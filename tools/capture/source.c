@@ -152,6 +152,14 @@ static int plan_locks(struct bpf_source *s)
 		s->skel->rodata->sp_off[k] = st ? st->sp_off : 0;
 	}
 	s->skel->rodata->lock_events = !!(s->locks & REC_LOCKS_EVENTS);
+	s->skel->rodata->owner_events = !!(s->locks & REC_LOCKS_OWNERS);
+	/* owner mode: whether a sem_wait ended with the semaphore is its return value; its first
+	 * spot is its entry (push %rbx on glibc 2.36), where a uretprobe can go too */
+	if (s->locks & REC_LOCKS_OWNERS) {
+		const struct up_site *st = uprobes_first(s->plan, LKP_SEM_WAIT);
+
+		s->plan->funcs[LKP_SEM_WAIT].retprobe = st && st->sp_off == 0;
+	}
 	return 0;
 }
 
@@ -201,6 +209,8 @@ int source_attach_locks(struct bpf_source *s, uint32_t pid)
 		[LKP_SEM_TRYWAIT] = s->skel->progs.lk_sem_trywait,
 		[LKP_SEM_POST] = s->skel->progs.lk_sem_post,
 		[LKP_MUTEX_DESTROY] = s->skel->progs.lk_mutex_destroy,
+		[LKP_SEM_CLOCKWAIT] = s->skel->progs.lk_sem_clockwait,
+		[LKP_SEM_TIMEDWAIT] = s->skel->progs.lk_sem_timedwait,
 	};
 
 	if (!s->locks)

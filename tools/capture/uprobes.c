@@ -33,6 +33,8 @@ static const struct {
 	{"sem_trywait", LKP_SEM_TRYWAIT, 1},
 	{"sem_post", LKP_SEM_POST, 0},
 	{"pthread_mutex_destroy", LKP_MUTEX_DESTROY, 0},
+	{"sem_clockwait", LKP_SEM_CLOCKWAIT, 1},
+	{"sem_timedwait", LKP_SEM_TIMEDWAIT, 1},
 };
 
 /* ---- a small x86-64 length decoder for function prologues ---------------------------------- */

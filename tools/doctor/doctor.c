@@ -524,7 +524,7 @@ int doctor_take(pid_t pid, const struct doctor_opts *o, struct doctor **out)
 	d->meta.changed = snapshot_recheck(&d->snap) + d->moved;
 	/* after the recheck: Python locks become mutexes and joins whose words are not glibc's */
 	t_py = now_mono_ns();
-	doctor_python(&d->snap, python_warning, d);
+	doctor_python(&d->snap, o->owners, python_warning, d);
 	d->meta.python_ns = now_mono_ns() - t_py;
 	d->meta.native = o->native;
 

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+struct pylock_owners;
+
 enum doctor_format { DOCTOR_TEXT, DOCTOR_JSON, DOCTOR_DOT };
 
 /* exit status of `conlab deadlock` */
@@ -25,6 +27,8 @@ struct doctor_opts {
 	int no_children;	/* only the process itself, not its descendants */
 	size_t max_frames;
 	int native;		/* Python threads: C frames too */
+	/* live --locks: the holders of Python Locks the lock probes saw (pylocks.h), NULL */
+	const struct pylock_owners *owners;
 };
 
 /* Diagnose pid; returns DOCTOR_OK, DOCTOR_FOUND or DOCTOR_ERROR (message on stderr). */

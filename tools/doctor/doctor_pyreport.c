@@ -111,6 +111,10 @@ void dr_py_json_object(struct json *j, const struct wg_object *o)
 	json_kv_str(j, "expr", o->expr ? o->expr : o->name);
 	json_kv_str(j, "held_as", o->held_as);
 	json_kv_str(j, "held_at", o->held_at);
+	/* how the holder is known: "with" (its frame's __exit__), "probes" (--locks saw the
+	 * acquire()), "owner" (an RLock's or a join's own field), null: not known */
+	json_kv_str(j, "held_by", !o->owner ? NULL : o->held_probe ? "probes" :
+		    o->held_at ? "with" : "owner");
 }
 
 void dr_py_print_tasks(FILE *f, const struct waitgraph *g)

@@ -40,7 +40,8 @@ static void fill_threads(struct waitgraph *g, pid_t pid, struct py_reader *r)
 	}
 }
 
-static int read_process(struct snapshot *s, size_t p, doctor_python_warn warn, void *ctx)
+static int read_process(struct snapshot *s, size_t p, const struct pylock_owners *owners,
+			doctor_python_warn warn, void *ctx)
 {
 	struct wg_process *proc = &s->g.procs[p];
 	struct proc_maps own = { 0 };
@@ -82,7 +83,7 @@ static int read_process(struct snapshot *s, size_t p, doctor_python_warn warn, v
 		snprintf(line, sizeof(line), "CPython %u.%u", f.version >> 8, f.version & 0xff);
 	wg_set_str(&proc->runtime, line);
 	fill_threads(&s->g, pid, &r);
-	pylocks_resolve(&r, &s->g, pid);
+	pylocks_resolve(&r, &s->g, pid, owners);
 	py_read_tasks(&r, proc);
 	if (r.partial) {
 		snprintf(line, sizeof(line), "pid %d: Python stacks partial: %s", (int)pid, r.why);
@@ -92,11 +93,12 @@ static int read_process(struct snapshot *s, size_t p, doctor_python_warn warn, v
 	return 1;
 }
 
-size_t doctor_python(struct snapshot *s, doctor_python_warn warn, void *ctx)
+size_t doctor_python(struct snapshot *s, const struct pylock_owners *owners,
+		     doctor_python_warn warn, void *ctx)
 {
 	size_t n = 0;
 
 	for (size_t p = 0; p < s->g.nprocs; p++)
-		n += read_process(s, p, warn, ctx) > 0;
+		n += read_process(s, p, owners, warn, ctx) > 0;
 	return n;
 }

@@ -9,11 +9,14 @@
 #include <stddef.h>
 
 struct snapshot;
+struct pylock_owners;
 
 /* Called with one line per problem: an unknown version, a partial read. */
 typedef void (*doctor_python_warn)(void *ctx, const char *line);
 
 /* Returns how many processes were read as Python. */
-size_t doctor_python(struct snapshot *s, doctor_python_warn warn, void *ctx);
+/* owners: Lock holders the lock probes saw (pylocks.h), NULL */
+size_t doctor_python(struct snapshot *s, const struct pylock_owners *owners,
+		     doctor_python_warn warn, void *ctx);
 
 #endif

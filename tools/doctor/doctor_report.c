@@ -277,7 +277,11 @@ static void text_cycle(FILE *f, const struct waitgraph *g, const struct wg_findi
 		fprintf(f, " waits for %s\n", what);
 		if (t->nlang) {
 			dr_py_print_frame(f, t->pid, dr_py_wait_frame(t), "      ");
-			if (prev->held_at && prev->owner == t->tid)
+			if (prev->held_at && prev->owner == t->tid && prev->held_probe)
+				fprintf(f, "      it took %s with acquire() (seen by the lock probes) "
+					"and holds it in %s\n", prev->held_as ? prev->held_as : "it",
+					prev->held_at);
+			else if (prev->held_at && prev->owner == t->tid)
 				fprintf(f, "      it holds %s in a `with` block of %s\n",
 					prev->held_as ? prev->held_as : "it", prev->held_at);
 			continue;

@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "capture/preload/conlab_preload.h"
 #include "capture/preload_shm.h"
+#include "python/pylockwatch.h"
 #include "capture/recorder.h"
 #include "symbols/symbolize.h"
 #include "trace/trace.h"
@@ -28,8 +29,8 @@ struct lthread {
 	pid_t tid;
 	int blocked;		/* asleep, not in a timed sleep */
 	uint64_t since;
-	uint64_t addr;		/* mutex it waits on */
-	pid_t owner;		/* its owner, 0 when not a mutex wait */
+	uint64_t addr;		/* futex it waits on */
+	pid_t owner;		/* its owner (a mutex's, a Python Lock's), 0 when not known */
 };
 
 struct live {
@@ -49,6 +50,8 @@ struct live {
 	uint64_t stall_from;	/* a stall counts from here (after an unconfirmed one) */
 	size_t unconfirmed;	/* suspected deadlocks a snapshot did not confirm */
 	int verbose;
+	struct pylw py;		/* --locks on a CPython command: its Locks' owners and names */
+	size_t py_cycles;	/* potential deadlocks between Python Locks said so far */
 };
 
 static struct lthread *thr(struct live *l, pid_t tid)
@@ -140,6 +143,24 @@ static int closes_cycle(struct live *l, struct lthread *t)
 	return 0;
 }
 
+/* A Python Lock's owner changed: a thread already asleep on it may close a cycle now (the
+ * probe that says who took it can come after the other thread went to sleep on it). */
+static int owner_changed(struct live *l, uint64_t sem, uint64_t ts)
+{
+	pid_t owner = pylw_owner(&l->py, sem);
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct lthread *t = &l->t[i];
+
+		if (!t->blocked || t->addr != sem || t->tid == owner)
+			continue;
+		t->owner = owner;
+		if (owner && !l->reported && !l->closed_ts && closes_cycle(l, t))
+			l->closed_ts = ts;
+	}
+	return 0;
+}
+
 static int on_event(void *ctx, const struct ev_hdr *h)
 {
 	struct live *l = ctx;
@@ -151,6 +172,7 @@ static int on_event(void *ctx, const struct ev_hdr *h)
 			l->pid = ((const struct ev_exec *)h)->pid;
 			/* now, while it is alive: the program's own code and locks are mapped */
 			l->sym = symbolizer__new_pid(l->pid);
+			pylw_start(&l->py, l->pid);
 		}
 		break;
 	case EV_SWITCH_SLEEP: {
@@ -165,11 +187,17 @@ static int on_event(void *ctx, const struct ev_hdr *h)
 		if (s->nr == NR_FUTEX && (op == 0 || op == 9) && s->word0 == 2 && s->word8) {
 			t->addr = s->arg0;
 			t->owner = s->word8;
+		} else if (s->nr == NR_FUTEX && (op == 0 || op == 9)) {
+			/* a Python Lock's semaphore: its owner from the probes, if they saw it */
+			t->addr = s->arg0;
+			t->owner = pylw_owner(&l->py, s->arg0);
+			/* a Lock waited on by its holder is released by another thread (a
+			 * Condition's waiter lock): a wait for that thread, not for itself */
+			if (t->owner == t->tid)
+				t->owner = 0;
 		}
-		if (t->owner && !l->reported && closes_cycle(l, t)) {
+		if (t->owner && !l->reported && !l->closed_ts && closes_cycle(l, t))
 			l->closed_ts = h->ts;	/* the last edge: the report says how long after */
-			return act(l, "deadlock: a wait-for cycle closed");
-		}
 		break;
 	}
 	case EV_SWITCH: {
@@ -192,15 +220,25 @@ static int on_event(void *ctx, const struct ev_hdr *h)
 	case EV_EXIT:
 		forget(l, h->tid);
 		break;
-	case EV_LOCK_EDGE:
+	case EV_LOCK_EDGE: {
+		struct lo_edge e;
+
 		if (!l->sym && l->pid)
 			l->sym = symbolizer__new_pid(l->pid);
-		lockorder_add_record(&l->lo, (const void *)h);
+		if (pylw_edge(&l->py, (const void *)h, &e))
+			lockorder_add(&l->lo, &e);
 		break;
-	case EV_LOCK:
+	}
+	case EV_LOCK: {
+		uint64_t sem;
+
 		if (((const struct ev_lock *)h)->op == LOCK_OP_HELD_OVERFLOW)
 			lockorder_overflow(&l->lo, h->tid);
+		sem = pylw_lock_event(&l->py, (const void *)h);
+		if (sem)
+			return owner_changed(l, sem, h->ts);
 		break;
+	}
 	}
 	return 0;
 }
@@ -230,6 +268,35 @@ static void shm_overflow(void *ctx, pid_t tid)
 	lockorder_overflow(ctx, tid);
 }
 
+/* New edges between Python Locks: name their locks and threads now, while the process lives
+ * (its threads may have ended by the report), and say each new potential deadlock at once. */
+static void py_potential(struct live *l)
+{
+	struct lo_cycle *cyc;
+	size_t n, real = 0;
+	char a[160], b[160];
+
+	if (l->py.named_edges == l->py.py_edges)
+		return;
+	l->py.named_edges = l->py.py_edges;
+	n = lockorder_cycles(&l->lo, &cyc);
+	pylw_name_cycles(&l->py, &l->lo, cyc, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct lo_edge *e0 = &l->lo.e[cyc[i].edges[0]];
+
+		if (cyc[i].guarded || !(e0->flags & LO_PY) || ++real <= l->py_cycles)
+			continue;
+		pylw_lock_label(&l->py, e0->from, a, sizeof(a));
+		pylw_lock_label(&l->py, e0->to, b, sizeof(b));
+		fprintf(stderr, "conlab: potential deadlock between Python locks %s and %s%s "
+			"(named while pid %d runs)\n", a, b, cyc[i].n > 2 ? " and more" : "",
+			(int)l->pid);
+	}
+	if (real > l->py_cycles)
+		l->py_cycles = real;
+	free(cyc);
+}
+
 static int on_tick(void *ctx, uint64_t now)
 {
 	struct live *l = ctx;
@@ -239,6 +306,17 @@ static int on_tick(void *ctx, uint64_t now)
 	if (l->shm && now - l->shm_read >= 100000000ull) {
 		l->shm_read = now;
 		preload_shm_collect(l->shm, &(struct preload_sink){ shm_edge, shm_overflow, &l->lo });
+	}
+	py_potential(l);
+	/* a cycle closed in the events just read: act now that all of them are in (an owner
+	 * another CPU's probe reported can come after the wait that needed it) */
+	if (l->closed_ts && !l->reported) {
+		int rc = act(l, "deadlock: a wait-for cycle closed");
+
+		if (!l->reported)
+			l->closed_ts = 0;	/* not confirmed: the next cycle is looked for */
+		if (rc)
+			return rc;
 	}
 
 	if (l->reported || l->stall <= 0 || !l->n)
@@ -329,6 +407,13 @@ static int choose_preload(const char *cmd, const char *keep, int say)
 				"kept in %s\n", keep);
 		return 0;
 	}
+	if (!strncmp(strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd, "python", 6)) {
+		/* a Lock's owner comes from its semaphore's probes: the library sees no owner */
+		if (say)
+			fprintf(stderr, "conlab: --locks: uprobes (a Python command: they also see who "
+				"holds each threading.Lock; --locks=preload for no trap per lock call)\n");
+		return 0;
+	}
 	if (!preload_reaches(cmd, why, sizeof(why))) {
 		if (say)
 			fprintf(stderr, "conlab: --locks: uprobes (%s)\n", why);
@@ -371,6 +456,8 @@ int deadlock_live(const struct live_opts *o)
 	l.dopts.format = json ? DOCTOR_JSON : DOCTOR_TEXT;
 	l.dopts.output = out;
 	lockorder_init(&l.lo);
+	pylw_init(&l.py);
+	l.dopts.owners = &l.py.owners;
 	if (keep) {
 		ro.output = keep;
 	} else {
@@ -387,6 +474,8 @@ int deadlock_live(const struct live_opts *o)
 		if (!preload)
 			ro.locks = REC_LOCKS_ORDER;
 	}
+	if (ro.locks)
+		ro.locks |= REC_LOCKS_OWNERS;	/* who holds each Python Lock (pylockwatch.h) */
 	if (preload && preload_shm_create(&shm))
 		goto out;
 	ro.on_event = on_event;
@@ -410,6 +499,8 @@ int deadlock_live(const struct live_opts *o)
 	if (!trace_load(&tr, ro.output) && !model_from_trace(&m, &tr))
 		have_model = 1;
 	lo_report_init(&rep, &l.lo, have_model ? &m : NULL, l.sym, l.pid);
+	pylw_name_cycles(&l.py, &l.lo, rep.cyc, rep.ncyc);	/* still running (--duration) */
+	rep.py = &l.py;
 	if (json && l.diag) {
 		struct doctor_extra x = {rep.real, extra_summary, extra_json, NULL, &end};
 
@@ -444,6 +535,7 @@ out:
 	if (l.sym)
 		symbolizer__free(l.sym);
 	lockorder_free(&l.lo);
+	pylw_free(&l.py);
 	free(l.t);
 	return rc;
 }

@@ -37,6 +37,9 @@ struct pyl {
 	size_t nheld, cap_held;
 	uint64_t *tstate_locks;	/* per r->threads: its Thread's _tstate_lock, read once */
 	int tstate_read;
+	const struct pylock_owners *owners;	/* seen by lock probes, NULL */
+	int by_sem;		/* naming searches match a lock by its semaphore, not by address */
+	enum lk found_kind;	/* by_sem: the kind of the lock found */
 };
 
 /* What one thread waits on, as far as its frames say. */
@@ -73,6 +76,20 @@ static uint64_t lock_sem(struct py_reader *r, uint64_t lock, enum lk k)
 
 	py_read_ptr(r, lock + (k == LK_RLOCK ? r->L->rlock_sem : r->L->lock_sem), &sem);
 	return sem;
+}
+
+/* Is value the object a naming search looks for? */
+static int hit(struct pyl *c, uint64_t value, uint64_t target)
+{
+	enum lk k;
+
+	if (!c->by_sem)
+		return value == target;
+	if (!py_ptr_ok(value) || (k = lock_kind(c->r, value)) == LK_NONE ||
+	    lock_sem(c->r, value, k) != target)
+		return 0;
+	c->found_kind = k;
+	return 1;
 }
 
 /* P a lock, or a builtin method bound to one: the lock (and the method's name), else 0. */
@@ -236,7 +253,7 @@ static int attr_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg)
 	struct search *s = arg;
 	char name[96];
 
-	if (value != s->target || py_str(r, key, name, sizeof(name)))
+	if (!hit(s->c, value, s->target) || py_str(r, key, name, sizeof(name)))
 		return 0;
 	return search_item(s, "%s.%s", name, 0);
 }
@@ -247,7 +264,7 @@ static int dictval_cb(struct py_reader *r, uint64_t key, uint64_t value, void *a
 	char name[96];
 	int64_t i;
 
-	if (value != s->target)
+	if (!hit(s->c, value, s->target))
 		return 0;
 	if (!py_str(r, key, name, sizeof(name)))
 		return search_item(s, "%s['%s']", name, 0);
@@ -280,7 +297,7 @@ static int inside(struct pyl *c, uint64_t obj, const char *name, uint64_t target
 		if (py_read(r, list ? arr : obj + r->L->tuple_items, items, (size_t)size * 8))
 			return 0;
 		for (int64_t i = 0; i < size; i++)
-			if (items[i] == target)
+			if (hit(c, items[i], target))
 				return search_item(&s, "%s[%ld]", NULL, (long)i);
 		return 0;
 	}
@@ -309,7 +326,7 @@ static int global_cb(struct py_reader *r, uint64_t key, uint64_t value, void *ar
 
 	if (py_str(r, key, name, sizeof(name)) || name[0] == '_')
 		return 0;	/* module dunders and private helpers are not how programs name */
-	if (!s->deep && value == s->target) {
+	if (!s->deep && hit(s->c, value, s->target)) {
 		snprintf(s->out, s->n, "%s", name);
 		s->found = 1;
 	} else if (s->deep && inside(s->c, value, name, s->target, s->out, s->n)) {
@@ -477,6 +494,33 @@ static void describe_holder(struct pyl *c, struct wg_object *o, const struct hel
 	wg_set_str(&o->held_at, at);
 }
 
+/* A Lock whose holder the lock probes saw take it: the holder's innermost frame of the
+ * program's own code that reaches it by a local (the frame it was taken in, or a caller that
+ * handed it down) says its name there. */
+static int probed_holder(struct pyl *c, struct wg_object *o, uint64_t lock)
+{
+	pid_t tid = c->owners->owner(c->owners->ctx, c->pid, lock_sem(c->r, lock, LK_LOCK));
+	const struct py_thread *ht = tid ? py_thread_by_tid(c->r, tid) : NULL;
+	char expr[128], local[128], at[320];
+
+	if (!tid)
+		return 0;
+	o->owner = tid;
+	o->held_probe = 1;
+	for (size_t k = 0; ht && k < ht->nframes; k++) {
+		if (pylocks_stdlib_file(ht->frames[k].file) ||
+		    !name_in(c, &ht->frames[k], lock, IN_LOCALS, local, sizeof(local)) ||
+		    !name_object(c, &ht->frames[k], lock, expr, sizeof(expr), local,
+				 sizeof(local)))
+			continue;
+		wg_set_str(&o->held_as, expr);
+		where(&ht->frames[k], at, sizeof(at));
+		wg_set_str(&o->held_at, at);
+		break;
+	}
+	return 1;
+}
+
 static void resolve_lock(struct pyl *c, struct wg_object *o, const struct pywait *w)
 {
 	struct py_reader *r = c->r;
@@ -517,6 +561,8 @@ static void resolve_lock(struct pyl *c, struct wg_object *o, const struct pywait
 	py_read(r, w->lock + r->L->lock_locked, &locked, 1);
 	o->kind = WG_MUTEX;
 	o->owner = 0;
+	if (locked == 1 && c->owners && probed_holder(c, o, w->lock))
+		return;
 	if (locked == 1 && !strcmp(w->type, "Lock")) {
 		snprintf(note, sizeof(note), "taken with a bare acquire(): which thread holds it "
 			 "cannot be known from a snapshot "
@@ -624,9 +670,10 @@ static void feeder_pipes(struct pyl *c, pid_t pid)
 	}
 }
 
-void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid)
+void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid,
+		     const struct pylock_owners *owners)
 {
-	struct pyl c = { .r = r, .g = g, .pid = pid };
+	struct pyl c = { .r = r, .g = g, .pid = pid, .owners = owners };
 	uint8_t *done = xcalloc(g->nobjects ? g->nobjects : 1, 1);	/* objects resolved */
 	struct pywait w;
 
@@ -666,4 +713,27 @@ void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid)
 	free(done);
 	free(c.held);
 	free(c.tstate_locks);
+}
+
+int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, const char **type)
+{
+	struct pyl c = { .r = r, .by_sem = 1 };
+	uint64_t modules, mod, dict;
+
+	out[0] = 0;
+	if (py_read_ptr(r, r->interp + r->L->is_modules, &modules) || !py_ptr_ok(modules))
+		return -1;
+	mod = py_dict_get(r, modules, "__main__");
+	if (!mod || py_read_ptr(r, mod + r->L->mod_dict, &dict) || !py_ptr_ok(dict))
+		return -1;
+	for (int deep = 0; deep < 2; deep++) {
+		struct gsearch s = { &c, sem, deep, out, n, 0 };
+
+		py_dict_each(r, dict, MAX_GLOBALS, global_cb, &s);
+		if (s.found) {
+			*type = c.found_kind == LK_RLOCK ? "RLock" : "Lock";
+			return 0;
+		}
+	}
+	return -1;
 }

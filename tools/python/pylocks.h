@@ -14,14 +14,32 @@
 #ifndef CONLAB_PYLOCKS_H
 #define CONLAB_PYLOCKS_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 struct py_reader;
 struct waitgraph;
 
+/*
+ * Owners known from outside memory: `conlab deadlock --locks -- CMD` sees every acquire and
+ * release of a Lock (its semaphore) and knows the thread holding one taken with a bare
+ * acquire(). owner() returns that tid for the semaphore sem of pid, 0 when not known.
+ */
+struct pylock_owners {
+	pid_t (*owner)(void *ctx, pid_t pid, uint64_t sem);
+	void *ctx;
+};
+
 /* Resolve the waits of pid's threads in g with the Python threads read in r: object names,
- * types, kinds and owners are rewritten where the Python objects say more. */
-void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid);
+ * types, kinds and owners are rewritten where the Python objects say more. owners may be
+ * NULL. */
+void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid,
+		     const struct pylock_owners *owners);
+
+/* The name the main module reaches the Lock or RLock whose semaphore is sem by ("lock_a",
+ * "alice.lock": a global or one step inside one), and its type ("Lock"); 0, or -1 when none
+ * reaches it. For locks no thread waits on (a potential deadlock's), while the process lives. */
+int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, const char **type);
 
 /* The file is part of the standard library (threading.py, queue.py, multiprocessing/). */
 int pylocks_stdlib_file(const char *file);

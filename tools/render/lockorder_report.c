@@ -5,6 +5,7 @@
 #include "lib/json.h"
 #include "render/lockorder_report.h"
 #include "model/model.h"
+#include "python/pylockwatch.h"
 #include "symbols/symbolize.h"
 #include "lib/util.h"
 
@@ -62,6 +63,10 @@ void lo_report_lock_name(struct lo_report *r, pid_t pid, uint64_t addr, char *bu
 	struct symbolizer *s = sym_for(r, pid);
 	char name[128];
 
+	if (r->py && pid == r->py->pid && pylw_lock_name(r->py, addr, NULL)) {
+		pylw_lock_label(r->py, addr, buf, n);
+		return;
+	}
 	if (s && !symbolizer__data_sized(s, addr, PTHREAD_MUTEX_SIZE, name, sizeof(name)))
 		snprintf(buf, n, "%s (%#llx)", name, (unsigned long long)addr);
 	else
@@ -71,6 +76,21 @@ void lo_report_lock_name(struct lo_report *r, pid_t pid, uint64_t addr, char *bu
 static const struct m_stack *stack_of(struct lo_report *r, const struct lo_edge *e)
 {
 	return r->m && e->stack_id >= 0 ? model_stack(r->m, e->stack_id) : NULL;
+}
+
+/* An edge between two CPython Locks: by Python names; its C sites and stack are the
+ * interpreter's own, which say nothing of the program. */
+static int python_edge(FILE *f, struct lo_report *r, const struct lo_edge *e)
+{
+	char who[128], a[160], b[160];
+
+	if (!(e->flags & LO_PY) || !r->py)
+		return 0;
+	pylw_thread_label(r->py, e->tid, who, sizeof(who));
+	pylw_lock_label(r->py, e->from, a, sizeof(a));
+	pylw_lock_label(r->py, e->to, b, sizeof(b));
+	fprintf(f, "  %s holds %s\n    then takes %s\n", who, a, b);
+	return 1;
 }
 
 void lo_report_text(FILE *f, struct lo_report *r)
@@ -96,6 +116,8 @@ void lo_report_text(FILE *f, struct lo_report *r)
 			const struct lo_edge *e = &r->lo->e[cy->edges[k]];
 			const struct m_stack *st = stack_of(r, e);
 
+			if (python_edge(f, r, e))
+				continue;
 			lo_report_lock_name(r, e->pid, e->from, a, sizeof(a));
 			lo_report_lock_name(r, e->pid, e->to, b, sizeof(b));
 			lo_report_code_name(r, e->pid, e->from_ret, s1, sizeof(s1));
@@ -146,6 +168,10 @@ void lo_report_json(struct json *j, struct lo_report *r)
 			lo_report_lock_name(r, e->pid, e->to, buf, sizeof(buf));
 			json_kv_str(j, "to", buf);
 			json_kv_i64(j, "tid", e->tid);
+			if ((e->flags & LO_PY) && r->py) {
+				json_kv_bool(j, "python", 1);
+				json_kv_str(j, "thread", pylw_thread_name(r->py, e->tid));
+			}
 			lo_report_code_name(r, e->pid, e->from_ret, buf, sizeof(buf));
 			json_kv_str(j, "from_site", buf);
 			lo_report_code_name(r, e->pid, e->to_ret, buf, sizeof(buf));

@@ -20,6 +20,7 @@
 struct model;
 struct json;
 struct symbolizer;
+struct pylw;
 
 struct lo_report {
 	const struct lockorder *lo;
@@ -29,6 +30,7 @@ struct lo_report {
 	struct symbolizer *live;	/* of live_pid, made while it ran; not owned; may be NULL */
 	pid_t live_pid;
 	struct procsyms syms;		/* symbolizers made from the model's maps, by pid */
+	const struct pylw *py;		/* live, a CPython command: its Locks' and threads' names */
 };
 
 /* Find the cycles of lo; m and live may be NULL. */
