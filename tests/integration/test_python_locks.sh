@@ -1,0 +1,104 @@
+#!/bin/bash
+# test_python_locks.sh — `conlab deadlock --locks -- python3 PROG` on Debian's python3 (3.11):
+# the Lock owners the semaphore probes see. The ABBA taken with bare acquire() calls (a snapshot
+# cannot know its holders) is caught live as the full cycle, holders included; a lock-order
+# inversion that never hangs is reported with the Python names of its locks and threads.
+# Every expected tid, name and line comes from the program itself (its truth line, grep -n).
+. "$(dirname "$0")/lib.sh"
+
+require_bpf python-locks
+DEB=/usr/bin/python3
+if ! "$DEB" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+	skip python-locks "Debian's python3 3.11 is not installed (make deps installs it)"
+	finish
+fi
+
+# pj FILE EXPR: a JSON check through Debian's python3 (a pyenv shim on PATH is slow)
+pj() {
+	"$DEB" -c 'import json,sys
+j=json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "($2)"
+}
+
+line() { grep -n -- "$2" "$PYWL/$1" | head -1 | cut -d: -f1; }
+
+# ---- the bare-acquire() ABBA, live: the cycle with both holders -------------------------------
+# abba_lock.py makes the hang certain (each thread holds its first lock at a barrier before
+# taking the second); conlab kills it once the cycle is reported
+L=$(line abba_lock.py "second.acquire()        # never")
+for fmt in json text; do
+	timeout 60 "$CONLAB" deadlock --locks --quiet --format $fmt -o "$TMP/abba.$fmt" \
+		-- "$DEB" "$PYWL/abba_lock.py" > "$TMP/abba.$fmt.out" 2> "$TMP/abba.$fmt.err"
+	echo $? > "$TMP/abba.$fmt.rc"
+done
+OUT=$TMP/abba.json.out
+A1=$(lastkv "$OUT" holder_a)
+A2=$(lastkv "$OUT" holder_b)
+check "abba --locks: exit 1, the cycle caught live" grep -q \
+	"deadlock: a wait-for cycle closed in pid $(lastkv "$OUT" pid)" "$TMP/abba.json.err"
+[ "$(cat "$TMP/abba.json.rc")" = 1 ] && pass "abba --locks: exit status 1" ||
+	fail "abba --locks: exit status 1" "rc=$(cat "$TMP/abba.json.rc")"
+check "abba --locks: a cycle of abba-1 and abba-2 at line $L, each Lock held by the other (seen by the probes)" \
+	pj "$TMP/abba.json" "
+j['source'] == 'live' and
+[d['kind'] for d in j['deadlocks']].count('cycle') == 1 and
+[sorted((t['tid'], t['name'], t['at']['function'], t['at']['line']) for t in d['threads'])
+ for d in j['deadlocks'] if d['kind'] == 'cycle'][0] ==
+  sorted([($A1, 'abba-1', 'path', $L), ($A2, 'abba-2', 'path', $L)]) and
+[sorted((o['name'], o['type'], o['owner'], o['held_by'], o['held_as']) for o in d['objects'])
+ for d in j['deadlocks'] if d['kind'] == 'cycle'][0] ==
+  [('lock_a', 'Lock', $A1, 'probes', 'lock_a'), ('lock_b', 'Lock', $A2, 'probes', 'lock_b')]"
+check "abba --locks: the same two locks listed as a potential deadlock by Python name" pj "$TMP/abba.json" "
+[sorted((e['from'], e['to'], e['thread']) for e in d['edges']) for d in j['deadlocks']
+ if d['kind'] == 'potential'] ==
+  [[('lock_a (Lock)', 'lock_b (Lock)', 'abba-1'), ('lock_b (Lock)', 'lock_a (Lock)', 'abba-2')]]"
+check "abba --locks text: who holds what and waits for what, by Python names" grep -q \
+	"abba-1 (tid $(lastkv "$TMP/abba.text.out" holder_a)) holds lock_a and waits for Lock lock_b (second), held by abba-2 (tid $(lastkv "$TMP/abba.text.out" holder_b))" \
+	"$TMP/abba.text"
+check "abba --locks text: the line as a traceback shows it, and how the holder is known" \
+	sh -c "grep -q 'File \"$PYWL/abba_lock.py\", line $L, in path' '$TMP/abba.text' &&
+	       grep -q 'it took lock_b with acquire() (seen by the lock probes) and holds it in path (abba_lock.py:$L)' '$TMP/abba.text'"
+
+# ---- an inversion that never hangs: named while the program runs ---------------------------------
+# lock_order.py takes the two orders one after the other, keeps its threads alive and waits
+# for a line on stdin: it is sent once conlab has said the potential deadlock (names are read
+# from the live process), so nothing depends on how fast either side is
+inversion() {
+	local tag=$1 i
+	shift
+	mkfifo "$TMP/in.$tag"
+	exec 3<> "$TMP/in.$tag"
+	timeout 60 "$CONLAB" deadlock --locks --quiet --stall 0 --format json -o "$TMP/$tag.json" \
+		-- "$DEB" "$PYWL/lock_order.py" --wait-stdin "$@" < "$TMP/in.$tag" \
+		> "$TMP/$tag.out" 2> "$TMP/$tag.err" &
+	local cpid=$!
+	for ((i = 0; i < 400; i++)); do
+		grep -q "^inversion=" "$TMP/$tag.out" 2>/dev/null &&
+			{ [ "$tag" = ordered ] || grep -q "potential deadlock between Python" "$TMP/$tag.err"; } &&
+			break
+		sleep 0.05
+	done
+	echo >&3
+	exec 3>&-
+	wait $cpid
+	RC=$?
+}
+
+inversion inverted
+OUT=$TMP/inverted.out
+[ "$RC" = 1 ] && pass "inversion: exit 1 (a potential deadlock)" || fail "inversion: exit 1" "rc=$RC $(tail -2 "$TMP/inverted.err")"
+check "inversion: said while it ran, by Python names" grep -q \
+	"potential deadlock between Python locks audit_lock (Lock) and ledger.lock (Lock)" "$TMP/inverted.err"
+check "inversion: left took ledger.lock then audit_lock, right the other order, by name and tid" \
+	pj "$TMP/inverted.json" "
+len(j['deadlocks']) == 1 and j['deadlocks'][0]['kind'] == 'potential' and
+sorted((e['from'], e['to'], e['tid'], e['thread'], e['python']) for e in j['deadlocks'][0]['edges']) ==
+  [('audit_lock (Lock)', 'ledger.lock (Lock)', $(lastkv "$OUT" right), 'right', True),
+   ('ledger.lock (Lock)', 'audit_lock (Lock)', $(lastkv "$OUT" left), 'left', True)]"
+
+inversion ordered --ordered
+[ "$RC" = 0 ] && pass "ordered: exit 0" || fail "ordered: exit 0" "rc=$RC"
+check "ordered: one lock order, no potential deadlock" pj "$TMP/ordered.json" \
+	"j['deadlocks'] == [] and j['summary']['lock_order_edges'] > 0"
+
+finish
