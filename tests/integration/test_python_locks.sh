@@ -20,6 +20,9 @@ j=json.load(open(sys.argv[1]))
 sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "($2)"
 }
 
+# both PATTERN FILE JSON EXPR: a line in FILE and a fact of conlab's JSON report
+both() { grep -qF -- "$1" "$2" && pj "$3" "$4"; }
+
 line() { grep -n -- "$2" "$PYWL/$1" | head -1 | cut -d: -f1; }
 
 # ---- the bare-acquire() ABBA, live: the cycle with both holders -------------------------------
@@ -34,8 +37,10 @@ done
 OUT=$TMP/abba.json.out
 A1=$(lastkv "$OUT" holder_a)
 A2=$(lastkv "$OUT" holder_b)
-check "abba --locks: exit 1, the cycle caught live" grep -q \
-	"deadlock: a wait-for cycle closed in pid $(lastkv "$OUT" pid)" "$TMP/abba.json.err"
+# conlab's stderr is the program's too: each status line is checked with what only conlab wrote
+check "abba --locks: the cycle caught live" both \
+	"deadlock: a wait-for cycle closed in pid $(lastkv "$OUT" pid)" "$TMP/abba.json.err" \
+	"$TMP/abba.json" "j['source'] == 'live' and 'cycle' in [d['kind'] for d in j['deadlocks']]"
 [ "$(cat "$TMP/abba.json.rc")" = 1 ] && pass "abba --locks: exit status 1" ||
 	fail "abba --locks: exit status 1" "rc=$(cat "$TMP/abba.json.rc")"
 check "abba --locks: a cycle of abba-1 and abba-2 at line $L, each Lock held by the other (seen by the probes)" \
@@ -87,8 +92,9 @@ inversion() {
 inversion inverted
 OUT=$TMP/inverted.out
 [ "$RC" = 1 ] && pass "inversion: exit 1 (a potential deadlock)" || fail "inversion: exit 1" "rc=$RC $(tail -2 "$TMP/inverted.err")"
-check "inversion: said while it ran, by Python names" grep -q \
-	"potential deadlock between Python locks audit_lock (Lock) and ledger.lock (Lock)" "$TMP/inverted.err"
+check "inversion: said while it ran, by Python names" both \
+	"potential deadlock between Python locks audit_lock (Lock) and ledger.lock (Lock) (named while pid $(lastkv "$OUT" pid) runs)" \
+	"$TMP/inverted.err" "$TMP/inverted.json" "[d['kind'] for d in j['deadlocks']] == ['potential']"
 check "inversion: left took ledger.lock then audit_lock, right the other order, by name and tid" \
 	pj "$TMP/inverted.json" "
 len(j['deadlocks']) == 1 and j['deadlocks'][0]['kind'] == 'potential' and
