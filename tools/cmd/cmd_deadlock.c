@@ -59,7 +59,9 @@ static const struct optdef table[] = {
 	 "(lock-order inversions), from glibc's mutex, rwlock and semaphore calls. HOW: preload "
 	 "(an interposer library loaded into CMD with LD_PRELOAD: no trap per lock call; not for "
 	 "static or set-id programs), uprobes (lock uprobes on glibc: a breakpoint trap per lock "
-	 "call), or auto (default: preload when it reaches CMD and no --trace is kept)", LIVE_MODE},
+	 "call), or auto (default: preload when it reaches CMD and no --trace is kept; uprobes "
+	 "for a python command, whose probes also know who holds each threading.Lock, so a "
+	 "cycle through Locks taken with acquire() is caught live)", LIVE_MODE},
 	{"on-deadlock", OPT_ON_DEADLOCK, required_argument, "ACT", "kill (default), stop "
 	 "(SIGSTOP, left for a debugger), continue", LIVE_MODE},
 	{"stall", OPT_STALL, required_argument, "S", "seconds every thread must be blocked for an "
