@@ -507,20 +507,57 @@ int lk_sem_post(struct pt_regs *ctx)
 	return on_release(ctx, LKP_SEM_POST, 1);
 }
 
-SEC("uprobe")
-int lk_mutex_destroy(struct pt_regs *ctx)
+/* A lock at addr is gone: the next one there is a new lock. */
+static __always_inline void bump_gen(__u64 addr)
 {
-	__u64 addr = PT_REGS_PARM1(ctx);
 	__u32 one = 1, *g;
 
-	if (!tgid_traced(bpf_get_current_pid_tgid() >> 32))
-		return 0;
 	g = bpf_map_lookup_elem(&lk_gen, &addr);
 	if (g)
 		__sync_fetch_and_add(g, 1);
 	else if (bpf_map_update_elem(&lk_gen, &addr, &one, BPF_NOEXIST))
 		count_lost(LOST_LOCKMAP, EV_LOCK);
 	lk_destroys = 1;
+}
+
+SEC("uprobe")
+int lk_mutex_destroy(struct pt_regs *ctx)
+{
+	if (!tgid_traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	bump_gen(PT_REGS_PARM1(ctx));
+	return 0;
+}
+
+/* A semaphore destroyed while taken is held by nobody any more: CPython frees a Condition's
+ * waiter lock locked (taken, posted by notify(), taken again by the wait), which otherwise
+ * stayed in its thread's held set for good, an edge source for every later lock. */
+SEC("uprobe")
+int lk_sem_destroy(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 addr = PT_REGS_PARM1(ctx);
+	__u32 *owner;
+	int k;
+
+	if (!tgid_traced(id >> 32))
+		return 0;
+	owner = bpf_map_lookup_elem(&lk_sem_owner, &addr);
+	if (owner) {
+		/* owner mode: user space forgets its owner too */
+		if (owner_events)
+			send_lock_event((__u32)id, addr, read_ret(ctx, LKP_SEM_DESTROY),
+					LOCK_OP_RELEASE, 0);
+		struct held_set *oh = held_of(*owner, 0);
+
+		/* unrolled: its re-entries too (a waiter lock is taken twice) */
+		#pragma unroll
+		for (k = 0; k < 3 && oh; k++)
+			if (!drop_held(oh, addr))
+				break;
+		bpf_map_delete_elem(&lk_sem_owner, &addr);
+	}
+	bump_gen(addr);
 	return 0;
 }
 

@@ -211,6 +211,7 @@ int source_attach_locks(struct bpf_source *s, uint32_t pid)
 		[LKP_MUTEX_DESTROY] = s->skel->progs.lk_mutex_destroy,
 		[LKP_SEM_CLOCKWAIT] = s->skel->progs.lk_sem_clockwait,
 		[LKP_SEM_TIMEDWAIT] = s->skel->progs.lk_sem_timedwait,
+		[LKP_SEM_DESTROY] = s->skel->progs.lk_sem_destroy,
 	};
 
 	if (!s->locks)

@@ -35,6 +35,7 @@ static const struct {
 	{"pthread_mutex_destroy", LKP_MUTEX_DESTROY, 0},
 	{"sem_clockwait", LKP_SEM_CLOCKWAIT, 1},
 	{"sem_timedwait", LKP_SEM_TIMEDWAIT, 1},
+	{"sem_destroy", LKP_SEM_DESTROY, 0},
 };
 
 /* ---- a small x86-64 length decoder for function prologues ---------------------------------- */
