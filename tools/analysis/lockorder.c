@@ -62,17 +62,21 @@ void lockorder_overflow(struct lockorder *lo, pid_t tid)
 
 /* ---- search ---- */
 
-struct lo_node {
+/* One end of an edge, for numbering the nodes by sorting (a node per lock and generation). */
+struct lo_end {
 	uint64_t addr;
 	uint32_t gen;
 	pid_t pid;
+	size_t pos;		/* 2 * edge + (0 from, 1 to) */
 };
 
 struct search {
 	const struct lockorder *lo;
-	struct lo_node *nodes;
 	size_t nnodes;
 	size_t *efrom, *eto;		/* node index of each edge's ends */
+	/* edges leaving node u: eout[eout_at[u] .. eout_at[u + 1]), by edge index; its distinct
+	 * successor nodes, ascending: succ[succ_at[u] .. succ_at[u + 1]) */
+	size_t *eout_at, *eout, *succ_at, *succ;
 	size_t path[LO_MAX_CYCLE];	/* nodes of the cycle being built */
 	size_t pick[LO_MAX_CYCLE];	/* chosen edge per hop */
 	struct lo_cycle *out;
@@ -83,16 +87,6 @@ struct search {
 	size_t best[LO_MAX_CYCLE];
 	uint64_t best_gate;
 };
-
-static size_t node_of(struct search *s, uint64_t addr, uint32_t gen, pid_t pid)
-{
-	for (size_t i = 0; i < s->nnodes; i++)
-		if (s->nodes[i].addr == addr && s->nodes[i].gen == gen && s->nodes[i].pid == pid)
-			return i;
-	s->nodes = xrealloc(s->nodes, (s->nnodes + 1) * sizeof(*s->nodes));
-	s->nodes[s->nnodes] = (struct lo_node){addr, gen, pid};
-	return s->nnodes++;
-}
 
 static int held_has(const struct lo_edge *e, uint64_t g)
 {
@@ -143,11 +137,12 @@ static void assign(struct search *s, size_t n, size_t hop)
 		}
 		return;
 	}
-	for (size_t i = 0; i < s->lo->n; i++) {
+	for (size_t x = s->eout_at[s->path[hop]]; x < s->eout_at[s->path[hop] + 1]; x++) {
+		size_t i = s->eout[x];
 		const struct lo_edge *e = &s->lo->e[i];
 		int ok = 1;
 
-		if (s->efrom[i] != s->path[hop] || s->eto[i] != s->path[(hop + 1) % n])
+		if (s->eto[i] != s->path[(hop + 1) % n])
 			continue;
 		for (size_t k = 0; k < hop && ok; k++)
 			ok = s->lo->e[s->pick[k]].tid != e->tid;
@@ -202,23 +197,16 @@ static void record_cycle(struct search *s, size_t n)
 	c->gate = c->guarded ? s->best_gate : 0;
 }
 
-static int has_edge(struct search *s, size_t a, size_t b)
-{
-	for (size_t i = 0; i < s->lo->n; i++)
-		if (s->efrom[i] == a && s->eto[i] == b)
-			return 1;
-	return 0;
-}
-
 /* Elementary cycles whose smallest node is path[0]: each found once. */
 static void dfs(struct search *s, size_t depth)
 {
 	size_t cur = s->path[depth - 1];
 
-	for (size_t v = s->path[0]; v < s->nnodes; v++) {
+	for (size_t x = s->succ_at[cur]; x < s->succ_at[cur + 1]; x++) {
+		size_t v = s->succ[x];
 		int on_path = 0;
 
-		if (!has_edge(s, cur, v))
+		if (v < s->path[0])
 			continue;
 		if (v == s->path[0]) {
 			if (depth >= 2)
@@ -243,6 +231,110 @@ static int cmp_cycle(const void *a, const void *b)
 	return (x->n > y->n) - (x->n < y->n);
 }
 
+static int cmp_end(const void *a, const void *b)
+{
+	const struct lo_end *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->gen != y->gen)
+		return x->gen < y->gen ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Number the nodes (a lock: address, generation, process) in the order they first appear in
+ * the edges, and list each node's edges and successors: the search follows these lists, so a
+ * graph of thousands of edges (a Python program's Condition waits each make a new lock) is
+ * searched in time proportional to the paths it has, not to nodes times edges at every step.
+ */
+static void index_graph(struct search *s)
+{
+	const struct lockorder *lo = s->lo;
+	size_t ne = 2 * lo->n, *first, *rank, *pairs;
+	struct lo_end *ends = xcalloc(ne, sizeof(*ends));
+	size_t *node = xcalloc(ne, sizeof(size_t));
+
+	for (size_t i = 0; i < lo->n; i++) {
+		ends[2 * i] = (struct lo_end){lo->e[i].from, lo->e[i].from_gen, lo->e[i].pid, 2 * i};
+		ends[2 * i + 1] = (struct lo_end){lo->e[i].to, lo->e[i].to_gen, lo->e[i].pid,
+						  2 * i + 1};
+	}
+	qsort(ends, ne, sizeof(*ends), cmp_end);
+	/* groups of equal ends; each group's first position decides its number */
+	first = xcalloc(ne, sizeof(size_t));
+	for (size_t k = 0; k < ne; k++) {
+		int same = k && ends[k].addr == ends[k - 1].addr && ends[k].gen == ends[k - 1].gen &&
+			   ends[k].pid == ends[k - 1].pid;
+
+		if (!same)
+			first[s->nnodes++] = ends[k].pos;	/* the group's smallest pos */
+		node[ends[k].pos] = s->nnodes - 1;
+	}
+	/* pairs (first position, group), sorted: a group's rank is its node number */
+	rank = xcalloc(s->nnodes ? s->nnodes : 1, sizeof(size_t));
+	pairs = xcalloc(s->nnodes ? s->nnodes : 1, 2 * sizeof(size_t));
+	for (size_t g = 0; g < s->nnodes; g++) {
+		pairs[2 * g] = first[g];
+		pairs[2 * g + 1] = g;
+	}
+	qsort(pairs, s->nnodes, 2 * sizeof(size_t), cmp_size);	/* first positions differ */
+	for (size_t r = 0; r < s->nnodes; r++)
+		rank[pairs[2 * r + 1]] = r;
+	free(pairs);
+	s->efrom = xcalloc(lo->n ? lo->n : 1, sizeof(size_t));
+	s->eto = xcalloc(lo->n ? lo->n : 1, sizeof(size_t));
+	for (size_t i = 0; i < lo->n; i++) {
+		s->efrom[i] = rank[node[2 * i]];
+		s->eto[i] = rank[node[2 * i + 1]];
+	}
+	s->eout_at = xcalloc(s->nnodes + 1, sizeof(size_t));
+	s->eout = xcalloc(lo->n ? lo->n : 1, sizeof(size_t));
+	for (size_t i = 0; i < lo->n; i++)
+		s->eout_at[s->efrom[i] + 1]++;
+	for (size_t u = 0; u < s->nnodes; u++)
+		s->eout_at[u + 1] += s->eout_at[u];
+	{
+		size_t *fill = xcalloc(s->nnodes + 1, sizeof(size_t));
+
+		memcpy(fill, s->eout_at, (s->nnodes + 1) * sizeof(size_t));
+		for (size_t i = 0; i < lo->n; i++)
+			s->eout[fill[s->efrom[i]]++] = i;
+		free(fill);
+	}
+	s->succ_at = xcalloc(s->nnodes + 1, sizeof(size_t));
+	s->succ = xcalloc(lo->n ? lo->n : 1, sizeof(size_t));
+	for (size_t u = 0, n = 0; u < s->nnodes; u++) {
+		size_t start = n;
+
+		for (size_t x = s->eout_at[u]; x < s->eout_at[u + 1]; x++)
+			s->succ[n++] = s->eto[s->eout[x]];
+		qsort(s->succ + start, n - start, sizeof(size_t), cmp_size);
+		for (size_t a = start + 1, b = start + 1; a <= n; a++) {	/* each once */
+			if (a == n) {
+				n = b;
+				break;
+			}
+			if (s->succ[a] != s->succ[b - 1])
+				s->succ[b++] = s->succ[a];
+		}
+		s->succ_at[u + 1] = n;
+	}
+	free(first);
+	free(rank);
+	free(node);
+	free(ends);
+}
+
 size_t lockorder_cycles(const struct lockorder *lo, struct lo_cycle **out)
 {
 	struct search s = {.lo = lo};
@@ -250,12 +342,7 @@ size_t lockorder_cycles(const struct lockorder *lo, struct lo_cycle **out)
 	*out = NULL;
 	if (!lo->n)
 		return 0;
-	s.efrom = xcalloc(lo->n, sizeof(size_t));
-	s.eto = xcalloc(lo->n, sizeof(size_t));
-	for (size_t i = 0; i < lo->n; i++) {
-		s.efrom[i] = node_of(&s, lo->e[i].from, lo->e[i].from_gen, lo->e[i].pid);
-		s.eto[i] = node_of(&s, lo->e[i].to, lo->e[i].to_gen, lo->e[i].pid);
-	}
+	index_graph(&s);
 	for (size_t n0 = 0; n0 < s.nnodes; n0++) {
 		s.path[0] = n0;
 		dfs(&s, 1);
@@ -264,7 +351,10 @@ size_t lockorder_cycles(const struct lockorder *lo, struct lo_cycle **out)
 		qsort(s.out, s.nout, sizeof(*s.out), cmp_cycle);
 	free(s.efrom);
 	free(s.eto);
-	free(s.nodes);
+	free(s.eout_at);
+	free(s.eout);
+	free(s.succ_at);
+	free(s.succ);
 	free(s.sigs);
 	*out = s.out;
 	return s.nout;
