@@ -52,6 +52,7 @@ struct live {
 	int verbose;
 	struct pylw py;		/* --locks on a CPython command: its Locks' owners and names */
 	size_t py_cycles;	/* potential deadlocks between Python Locks said so far */
+	uint64_t py_searched;	/* when they were last looked for */
 };
 
 static struct lthread *thr(struct live *l, pid_t tid)
@@ -270,14 +271,17 @@ static void shm_overflow(void *ctx, pid_t tid)
 
 /* New edges between Python Locks: name their locks and threads now, while the process lives
  * (its threads may have ended by the report), and say each new potential deadlock at once. */
-static void py_potential(struct live *l)
+static void py_potential(struct live *l, uint64_t now)
 {
 	struct lo_cycle *cyc;
 	size_t n, real = 0;
 	char a[160], b[160];
 
-	if (l->py.named_edges == l->py.py_edges)
+	/* at most every 20 ms: a program whose Condition waits make new edges all the time is
+	 * not searched at every drain */
+	if (l->py.named_edges == l->py.py_edges || now - l->py_searched < 20000000ull)
 		return;
+	l->py_searched = now;
 	l->py.named_edges = l->py.py_edges;
 	n = lockorder_cycles(&l->lo, &cyc);
 	pylw_name_cycles(&l->py, &l->lo, cyc, n);
@@ -288,9 +292,10 @@ static void py_potential(struct live *l)
 			continue;
 		pylw_lock_label(&l->py, e0->from, a, sizeof(a));
 		pylw_lock_label(&l->py, e0->to, b, sizeof(b));
+		/* in name order: the same line whichever edge the search met first */
 		fprintf(stderr, "conlab: potential deadlock between Python locks %s and %s%s "
-			"(named while pid %d runs)\n", a, b, cyc[i].n > 2 ? " and more" : "",
-			(int)l->pid);
+			"(named while pid %d runs)\n", strcmp(a, b) < 0 ? a : b,
+			strcmp(a, b) < 0 ? b : a, cyc[i].n > 2 ? " and more" : "", (int)l->pid);
 	}
 	if (real > l->py_cycles)
 		l->py_cycles = real;
@@ -307,7 +312,7 @@ static int on_tick(void *ctx, uint64_t now)
 		l->shm_read = now;
 		preload_shm_collect(l->shm, &(struct preload_sink){ shm_edge, shm_overflow, &l->lo });
 	}
-	py_potential(l);
+	py_potential(l, now);
 	/* a cycle closed in the events just read: act now that all of them are in (an owner
 	 * another CPU's probe reported can come after the wait that needed it) */
 	if (l->closed_ts && !l->reported) {
