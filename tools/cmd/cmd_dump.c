@@ -7,6 +7,7 @@
 #include "cmd/commands.h"
 #include "model/model.h"
 #include "trace/trace.h"
+#include "lib/syscall_table.h"
 #include "lib/util.h"
 
 static const char usage[] =
@@ -51,7 +52,7 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 					(uint64_t)e->arg0, (uint64_t)e->arg1, e->arg2);
 			else
 				fprintf(out, "  [syscall %d(0x%" PRIx64 ")", e->nr, (uint64_t)e->arg0);
-			if (e->nr == 202 || e->nr == 449 || e->nr == 455)
+			if (syscall_wait(e->nr) == SW_FUTEX)
 				fprintf(out, " word=%u +4=%u +8=%u", e->word0, e->word4, e->word8);
 			if (e->nr >= 0)
 				fprintf(out, "]");

@@ -18,10 +18,7 @@
 #include "symbols/symbolize.h"
 #include "trace/trace.h"
 #include "lib/util.h"
-
-#define NR_FUTEX 202
-#define NR_NANOSLEEP 35
-#define NR_CLOCK_NANOSLEEP 230
+#include "syscalls.h"
 
 
 struct lthread {

@@ -17,20 +17,16 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "syscalls.h"
 #include "lib/procmem.h"
 #include "doctor/snapshot.h"
+#include "lib/syscall_table.h"
 #include "lib/util.h"
 
 #define PF_KTHREAD 0x00200000
 #define MAX_PROCS 256
 
-#define FUTEX_WAIT 0
-#define FUTEX_LOCK_PI 6
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAIT_REQUEUE_PI 11
-#define FUTEX_LOCK_PI2 13
-#define FUTEX_CMD(op) ((op) & ~(128 | 256))	/* without PRIVATE and CLOCK_REALTIME */
-#define FUTEX_TID_MASK 0x3fffffff
+#define FUTEX_CMD(op) ((op) & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
 
 #define MEM_BEFORE 48		/* bytes read before the futex word */
 #define MEM_WORD (MEM_BEFORE / 4)
@@ -216,7 +212,7 @@ static void read_thread(struct snapshot *s, pid_t pid, pid_t tid)
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", (int)pid, (int)tid);
 	if (read_small_file(path, t->wchan, sizeof(t->wchan)) < 0 || !strcmp(t->wchan, "0"))
 		t->wchan[0] = 0;
-	if (t->nr == 202 && state != 'R')
+	if (t->nr == NR_FUTEX && state != 'R')
 		read_neighbourhood(pid, t);
 }
 
@@ -476,13 +472,56 @@ static void classify_child(struct builder *b, int ti, int idtype_all, pid_t who)
 			wg_add_peer(o, b->all[i].pid);
 }
 
+/* A wait we cannot tell apart: in the disk state, at least that. */
+static enum wg_state unclassified(const struct snap_thread *t)
+{
+	return t->state == 'D' ? WG_DISK : WG_UNKNOWN;
+}
+
+/* wait4(pid, status, options, rusage), waitid(idtype, id, ...): who may end it. */
+static void classify_wait(struct builder *b, int ti)
+{
+	struct snapshot *s = b->s;
+	struct snap_thread *t = &s->st[ti];
+
+	if (t->nr == NR_WAIT4) {
+		classify_child(b, ti, 0, (pid_t)(int32_t)t->args[0]);
+		describe(s, ti, "wait4(%d)", (int)(int32_t)t->args[0]);
+	} else {		/* waitid: P_PID = 1 */
+		classify_child(b, ti, t->args[0] != 1, (pid_t)(int32_t)t->args[1]);
+		describe(s, ti, "waitid(%d, %d)", (int)t->args[0], (int)(int32_t)t->args[1]);
+	}
+}
+
+/* A poll-like wait ends by itself when it has a timeout: where each call keeps it. */
+static enum wg_state poll_state(const struct snap_thread *t)
+{
+	int64_t a2 = (int64_t)t->args[2], a3 = (int64_t)t->args[3];
+
+	switch (t->nr) {
+	case NR_POLL:		/* poll(fds, n, timeout ms) */
+		return (int32_t)a2 >= 0 ? WG_TIMED : WG_EXTERNAL;
+	case NR_EPOLL_WAIT:	/* epoll_wait, epoll_pwait(epfd, events, max, timeout ms) */
+	case NR_EPOLL_PWAIT:
+		return (int32_t)a3 >= 0 ? WG_TIMED : WG_EXTERNAL;
+	case NR_SELECT:		/* select, pselect6: timeout pointer */
+	case NR_PSELECT6:
+		return t->args[4] ? WG_TIMED : WG_EXTERNAL;
+	case NR_PPOLL:		/* ppoll, epoll_pwait2: timeout pointer */
+		return t->args[2] ? WG_TIMED : WG_EXTERNAL;
+	case NR_EPOLL_PWAIT2:
+		return t->args[3] ? WG_TIMED : WG_EXTERNAL;
+	default:		/* io_uring_enter, io_getevents: events from outside */
+		return WG_EXTERNAL;
+	}
+}
+
 static void classify(struct builder *b, int ti)
 {
 	struct snapshot *s = b->s;
 	struct wg_thread *th = &s->g.threads[ti];
 	struct snap_thread *t = &s->st[ti];
 	const char *name = t->nr >= 0 ? syscall_name(t->nr) : NULL;
-	int64_t a2 = (int64_t)t->args[2], a3 = (int64_t)t->args[3];
 
 	if (th->state == WG_ZOMBIE || th->state == WG_STOPPED)
 		return;
@@ -500,50 +539,39 @@ static void classify(struct builder *b, int ti)
 	else
 		describe(s, ti, "syscall %ld", t->nr);
 	th->state = WG_UNKNOWN;
-	switch (t->nr) {
-	case 202:		/* futex */
-		classify_futex(s, ti, H_NONE);
+	/* the kinds of wait come from the syscall table; the arguments, call by call, here */
+	switch (syscall_wait(t->nr)) {
+	case SW_FUTEX:
+		if (t->nr == NR_FUTEX)
+			classify_futex(s, ti, H_NONE);
+		else	/* futex_wait, futex_waitv: another argument layout, no glibc user */
+			th->state = unclassified(t);
 		break;
-	case 0: case 17: case 19: case 45: case 47: case 295:	/* read, pread, readv, recv* */
-		classify_fd(s, ti, 0);
+	case SW_READ:
+	case SW_WRITE:
+		/* splice and tee may block on either of their two fds */
+		if (t->nr == NR_SPLICE || t->nr == NR_TEE)
+			th->state = unclassified(t);
+		else
+			classify_fd(s, ti, syscall_wait(t->nr) == SW_WRITE);
 		break;
-	case 1: case 18: case 20: case 44: case 46: case 296:	/* write, pwrite, writev, send* */
-		classify_fd(s, ti, 1);
+	case SW_CHILD:
+		classify_wait(b, ti);
 		break;
-	case 61:		/* wait4(pid, status, options, rusage) */
-		classify_child(b, ti, 0, (pid_t)(int32_t)t->args[0]);
-		describe(s, ti, "wait4(%d)", (int)(int32_t)t->args[0]);
-		break;
-	case 247:		/* waitid(idtype, id, ...): P_PID = 1 */
-		classify_child(b, ti, t->args[0] != 1, (pid_t)(int32_t)t->args[1]);
-		describe(s, ti, "waitid(%d, %d)", (int)t->args[0], (int)(int32_t)t->args[1]);
-		break;
-	case 35: case 230: case 219:	/* nanosleep, clock_nanosleep, restart_syscall */
+	case SW_SLEEP:
 		th->state = WG_TIMED;
 		break;
-	case 7:			/* poll(fds, n, timeout ms) */
-		th->state = (int32_t)a2 >= 0 ? WG_TIMED : WG_EXTERNAL;
+	case SW_POLL:
+		th->state = poll_state(t);
 		break;
-	case 232: case 281:	/* epoll_wait, epoll_pwait(epfd, events, max, timeout ms) */
-		th->state = (int32_t)a3 >= 0 ? WG_TIMED : WG_EXTERNAL;
+	case SW_SIGNAL:		/* a signal from anyone ends it; rt_sigtimedwait's timeout too */
+		th->state = t->nr == NR_RT_SIGTIMEDWAIT && t->args[2] ? WG_TIMED : WG_EXTERNAL;
 		break;
-	case 23: case 270:	/* select, pselect6: timeout pointer */
-		th->state = t->args[4] ? WG_TIMED : WG_EXTERNAL;
-		break;
-	case 271: case 441:	/* ppoll, epoll_pwait2: timeout pointer */
-		th->state = t->args[t->nr == 271 ? 2 : 3] ? WG_TIMED : WG_EXTERNAL;
-		break;
-	case 128:		/* rt_sigtimedwait */
-		th->state = t->args[2] ? WG_TIMED : WG_EXTERNAL;
-		break;
-	case 34: case 130:	/* pause, rt_sigsuspend: a signal from anyone ends it */
-	case 42: case 43: case 288:	/* connect, accept */
-	case 208: case 426: case 333:	/* io_getevents, io_uring_enter, io_pgetevents */
-	case 65: case 220: case 69: case 70:	/* SysV semop, msgsnd, msgrcv */
+	case SW_ACCEPT:		/* accept, connect: the other side is outside our view */
 		th->state = WG_EXTERNAL;
 		break;
 	default:
-		th->state = t->state == 'D' ? WG_DISK : WG_UNKNOWN;
+		th->state = unclassified(t);
 		break;
 	}
 }
@@ -736,7 +764,7 @@ void snapshot_refine(struct snapshot *s, int ti, const char *const *funcs, size_
 	struct wg_thread *th = &s->g.threads[ti];
 	enum hint h;
 
-	if (t->nr != 202 || (th->state != WG_BLOCKED && th->state != WG_TIMED))
+	if (t->nr != NR_FUTEX || (th->state != WG_BLOCKED && th->state != WG_TIMED))
 		return;
 	h = hint_from_stack(funcs, n);
 	if (h == H_NONE)
@@ -774,7 +802,7 @@ static int wait_moved(struct snapshot *s, size_t i)
 		struct wg_object *o = &s->g.objects[th->obj];
 		uint32_t owner = 0;
 
-		if (o->kind == WG_MUTEX && o->owner && s->st[i].nr == 202 &&
+		if (o->kind == WG_MUTEX && o->owner && s->st[i].nr == NR_FUTEX &&
 		    FUTEX_CMD((int)s->st[i].args[1]) == FUTEX_WAIT &&
 		    procmem_read(th->pid, s->st[i].args[0] + MUTEX_OWNER, &owner, 4) == 4 &&
 		    (pid_t)owner != o->owner)

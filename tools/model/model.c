@@ -2,24 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "syscalls.h"
 #include "model/model.h"
 #include "trace/trace.h"
+#include "lib/syscall_table.h"
 #include "lib/util.h"
-
-/* futex commands (linux/futex.h) */
-#define FUTEX_CMD_MASK 0x7f
-#define FUTEX_WAIT 0
-#define FUTEX_LOCK_PI 6
-#define FUTEX_TRYLOCK_PI 8
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAIT_REQUEUE_PI 11
-#define FUTEX_LOCK_PI2 13
-#define FUTEX_TID_MASK 0x3fffffff
-#define FUTEX_PRIVATE_FLAG 128
-
-#define NR_FUTEX 202
-#define NR_FUTEX_WAITV 449
-#define NR_FUTEX_WAIT 455
 
 void model_init(struct model *m)
 {
@@ -170,27 +157,13 @@ static void set_state(struct model *m, struct m_thread *t, int state, uint64_t t
 
 int wait_kind_of_syscall(int32_t nr)
 {
-	switch (nr) {
-	case NR_FUTEX: case NR_FUTEX_WAITV: case NR_FUTEX_WAIT:
-		return WK_FUTEX;
-	case 35: case 230: case 34:
-		return WK_SLEEP;
-	case 0: case 17: case 19: case 45: case 47: case 299: case 295: case 327:
-		return WK_READ;
-	case 1: case 18: case 20: case 44: case 46: case 307: case 296: case 328: case 40:
-	case 275: case 276:
-		return WK_WRITE;
-	case 7: case 23: case 232: case 270: case 271: case 281: case 441: case 426:
-		return WK_POLL;
-	case 43: case 288: case 42:
-		return WK_ACCEPT;
-	case 61: case 247:
-		return WK_CHILD;
-	case 128: case 130:
-		return WK_SIGNAL;
-	default:
-		return WK_OTHER;
-	}
+	static const uint8_t kind[SW_NKINDS] = {
+		[SW_OTHER] = WK_OTHER,	[SW_FUTEX] = WK_FUTEX,	[SW_SLEEP] = WK_SLEEP,
+		[SW_READ] = WK_READ,	[SW_WRITE] = WK_WRITE,	[SW_POLL] = WK_POLL,
+		[SW_ACCEPT] = WK_ACCEPT, [SW_CHILD] = WK_CHILD,	[SW_SIGNAL] = WK_SIGNAL,
+	};
+
+	return kind[syscall_wait(nr)];
 }
 
 static int is_thread_of(const struct model *m, uint32_t tid, uint32_t pid)
@@ -467,7 +440,7 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	case FUTEX_WAIT_REQUEUE_PI:
 		t->futex_waits++;
 		break;
-	case 1: case 10: case 7:	/* FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_UNLOCK_PI */
+	case FUTEX_WAKE: case FUTEX_WAKE_BITSET: case FUTEX_UNLOCK_PI:
 		t->futex_wakes++;
 		break;
 	default:

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "syscalls.h"
 #include "lib/json.h"
 #include "render/lockorder_report.h"
 #include "model/model.h"
@@ -49,7 +50,7 @@ static int last_mutex_wait(const struct model *m, const struct m_thread *t, stru
 	if (iv->wakeup >= 0 && (size_t)iv->wakeup < m->nwakeups) {
 		const struct m_wakeup *wk = &m->wakeups[iv->wakeup];
 
-		if (wk->waker_nr == 202 && wk->obj == iv->w.obj)
+		if (wk->waker_nr == NR_FUTEX && wk->obj == iv->w.obj)
 			return 0;	/* handed over: the lock was released */
 	}
 	/*

@@ -12,6 +12,7 @@
 #include "model/procsyms.h"
 #include "render/report.h"
 #include "symbols/symbolize.h"
+#include "lib/syscall_table.h"
 #include "lib/util.h"
 
 struct io_ctx {
