@@ -11,6 +11,7 @@
 #include "doctor/livedeadlock.h"
 #include "analysis/lockorder.h"
 #include "render/lockorder_report.h"
+#include "model/futexkind.h"
 #include "model/model.h"
 #include "capture/preload/conlab_preload.h"
 #include "capture/preload_shm.h"
@@ -153,15 +154,21 @@ static int on_event(void *ctx, const struct ev_hdr *h)
 	case EV_SWITCH_SLEEP: {
 		const struct ev_switch_sleep *s = (const void *)h;
 		struct lthread *t = thr(l, h->tid);
-		int op = s->arg1 & 127;
 
 		t->blocked = s->nr != NR_NANOSLEEP && s->nr != NR_CLOCK_NANOSLEEP;
 		t->since = h->ts;
 		t->owner = 0;
-		/* a contended glibc mutex: word 2, owner tid at +8 (docs/design.md) */
-		if (s->nr == NR_FUTEX && (op == 0 || op == 9) && s->word0 == 2 && s->word8) {
-			t->addr = s->arg0;
-			t->owner = s->word8;
+		/* a mutex wait with its owner (model/futexkind.c, docs/design.md) */
+		if (s->nr == NR_FUTEX) {
+			struct futex_wait w;
+			struct futex_kind k;
+
+			futex_wait_of_switch(&w, s);
+			futex_classify(&w, &k);
+			if (k.kind == FK_MUTEX && k.owner) {
+				t->addr = s->arg0;
+				t->owner = (pid_t)k.owner;
+			}
 		}
 		if (t->owner && !l->reported && closes_cycle(l, t)) {
 			l->closed_ts = h->ts;	/* the last edge: the report says how long after */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "syscalls.h"
+#include "model/futexkind.h"
 #include "model/model.h"
 #include "trace/trace.h"
 #include "lib/syscall_table.h"
@@ -173,12 +174,6 @@ static int is_thread_of(const struct model *m, uint32_t tid, uint32_t pid)
 	return t && t->pid == pid && t->state != TH_EXITED;
 }
 
-/*
- * What a futex wait is, from its op, value and the words around the address (glibc 2.36
- * layouts, docs/design.md): a mutex waits with value 2 and has __owner at +8; pthread_join
- * waits on the joined thread's tid word with that tid as value; a semaphore waits at value 0
- * with its waiter count at +4; other bitset waits are condition variables.
- */
 static uint64_t cv_key(uint32_t pid, uint64_t addr)
 {
 	return addr * 31 + pid;
@@ -196,53 +191,46 @@ static int really_condvar(const struct model *m, uint32_t pid, uint64_t addr)
 	       idmap_get(&m->cv_words, cv_key(pid, addr - 4)) >= 0;
 }
 
+struct waiter {
+	const struct model *m;
+	uint32_t pid;
+};
+
+/* Is tid a live thread of the waiter's process (a pthread_join target)? */
+static int thread_of_waiter(const void *ctx, uint32_t tid)
+{
+	const struct waiter *w = ctx;
+
+	return is_thread_of(w->m, tid, w->pid);
+}
+
+/* What a futex wait is: the glibc object from the words the probe read (model/futexkind.c). */
 static void classify_futex(struct model *m, const struct m_thread *t,
 			   const struct ev_switch_sleep *e, struct m_wait *w)
 {
-	uint32_t cmd = (uint32_t)e->arg1 & FUTEX_CMD_MASK, val = e->arg2;
+	static const uint8_t wk[FK_NKINDS] = {
+		[FK_NONE] = WK_FUTEX,	 [FK_FUTEX] = WK_FUTEX,	    [FK_MUTEX] = WK_MUTEX,
+		[FK_LOCK] = WK_LOCK,	 [FK_RWLOCK] = WK_RWLOCK,   [FK_CONDVAR] = WK_CONDVAR,
+		[FK_SEMAPHORE] = WK_SEMAPHORE, [FK_BARRIER] = WK_FUTEX, [FK_JOIN] = WK_JOIN,
+		[FK_NOT_WAIT] = WK_FUTEX,
+	};
+	struct waiter ctx = {m, t->pid};
+	struct futex_wait fw;
+	struct futex_kind k;
 
 	w->kind = WK_FUTEX;
 	w->fval = e->word0;
 	if (e->nr != NR_FUTEX)
 		return;	/* futex2 calls: no glibc user yet */
-	switch (cmd) {
-	case FUTEX_LOCK_PI:
-	case FUTEX_LOCK_PI2:
-	case FUTEX_TRYLOCK_PI:
-		w->kind = WK_MUTEX;
-		w->holder = e->word0 & FUTEX_TID_MASK;
-		return;
-	case FUTEX_WAIT_REQUEUE_PI:
-		w->kind = WK_CONDVAR;
-		return;
-	case FUTEX_WAIT:
-	case FUTEX_WAIT_BITSET:
-		break;
-	default:
-		return;
-	}
-	if (val && e->word0 == val && is_thread_of(m, val, t->pid) && val != t->tid) {
-		w->kind = WK_JOIN;
-		w->holder = val;
-	} else if (val == 2 && cmd == FUTEX_WAIT) {
-		/* __lll_lock_wait: a mutex has its owner at +8; glibc-internal locks have none */
-		w->kind = e->word8 ? WK_MUTEX : WK_LOCK;
-		w->holder = e->word8 & FUTEX_TID_MASK;
-		if (w->holder && w->holder > 0x400000)	/* pid_max: not a tid */
-			w->kind = WK_LOCK, w->holder = 0;
-	} else if (cmd == FUTEX_WAIT_BITSET && e->word0 == 0 && val == 0 && e->word4 >= 1 &&
-		   e->word4 < 0x100000 && !(e->arg0 & 7) &&
-		   e->word8 == (((uint32_t)e->arg1 & FUTEX_PRIVATE_FLAG) ^ FUTEX_PRIVATE_FLAG)) {
-		/* struct new_sem: u64 data (value, waiters << 32) then `private`: LLL_PRIVATE (0)
-		 * or LLL_SHARED (128), the inverse of the wait's FUTEX_PRIVATE_FLAG; a condvar's
-		 * signal word is followed by other data */
-		w->kind = WK_SEMAPHORE;
-	} else if (cmd == FUTEX_WAIT_BITSET) {
-		w->kind = WK_CONDVAR;
-		/* a semaphore's waiter count includes its waiter: none at +4 means not a sem_t */
-		if (e->word4 == 0)
-			idmap_put(&m->cv_words, cv_key(t->pid, e->arg0), 1);
-	}
+	futex_wait_of_switch(&fw, e);
+	fw.is_thread = thread_of_waiter;
+	fw.ctx = &ctx;
+	futex_classify(&fw, &k);
+	w->kind = wk[k.kind];
+	w->holder = k.owner;
+	/* a semaphore's waiter count includes its waiter: none at +4 means not a sem_t */
+	if (k.kind == FK_CONDVAR && (fw.op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET && !e->word4)
+		idmap_put(&m->cv_words, cv_key(t->pid, e->arg0), 1);
 }
 
 static void on_switch(struct model *m, const struct ev_hdr *h)
