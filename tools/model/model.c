@@ -67,6 +67,15 @@ const struct m_stack *model_stack(const struct model *m, int32_t id)
 	return i < 0 ? NULL : &m->stacks[i];
 }
 
+const char *model_comm(const struct model *m, uint32_t tid, const char *tid0)
+{
+	const struct m_thread *t = tid ? model_thread(m, tid) : NULL;
+
+	if (!tid)
+		return tid0;
+	return t && t->comm[0] ? t->comm : "?";
+}
+
 static struct m_process *new_process(struct model *m, uint32_t pid, uint64_t ts)
 {
 	struct m_process *p;

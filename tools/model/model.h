@@ -228,6 +228,9 @@ void model_finish(struct model *m, uint64_t end_ts);
 struct m_thread *model_thread(const struct model *m, uint32_t tid);
 struct m_process *model_process(const struct model *m, uint32_t pid);
 const struct m_stack *model_stack(const struct model *m, int32_t id);
+/* A thread's name for a report: its comm, "?" when unknown; tid 0 (the idle task, or no
+ * thread at all) is named by the caller ("swapper", "-"). */
+const char *model_comm(const struct model *m, uint32_t tid, const char *tid0);
 /* Total events lost (ring buffer, maps): what every report shows. */
 uint64_t model_lost_total(const struct model *m);
 /* Does [from, to] overlap a window where events were lost? */

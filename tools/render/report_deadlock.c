@@ -132,13 +132,6 @@ struct ctx {
 	size_t nuncertain;	/* cycles across lost events, not reported */
 };
 
-static const char *comm_of(const struct model *m, uint32_t pid)
-{
-	const struct m_process *p = model_process(m, pid);
-
-	return p ? p->comm : "?";
-}
-
 static void text_cycles(FILE *f, struct ctx *c)
 {
 	char a[192], b[192];
@@ -148,7 +141,7 @@ static void text_cycles(FILE *f, struct ctx *c)
 		pid_t pid = (pid_t)c->lw[cy->idx[0]].t->pid;
 
 		fprintf(f, "\nDEADLOCK %zu (cycle): lock cycle between %zu threads of pid %d (%s)\n",
-			i + 1, cy->n, (int)pid, comm_of(c->m, (uint32_t)pid));
+			i + 1, cy->n, (int)pid, model_comm(c->m, (uint32_t)pid, "?"));
 		for (size_t k = 0; k < cy->n; k++) {
 			const struct last_wait *w = &c->lw[cy->idx[k]];
 			const struct m_stack *st = model_stack(c->m, w->w.stack_id);
@@ -180,7 +173,7 @@ static void json_cycles(struct json *j, struct ctx *c)
 		json_obj_begin(j, NULL);
 		json_kv_str(j, "kind", "cycle");
 		snprintf(buf, sizeof(buf), "lock cycle between %zu threads of pid %d (%s)", cy->n,
-			 (int)pid, comm_of(c->m, (uint32_t)pid));
+			 (int)pid, model_comm(c->m, (uint32_t)pid, "?"));
 		json_kv_str(j, "summary", buf);
 		json_arr_begin(j, "threads");
 		for (size_t k = 0; k < cy->n; k++) {
