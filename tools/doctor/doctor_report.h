@@ -73,7 +73,4 @@ void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_
 void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);
 void doctor_report_dot(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);
 
-/* "fork_m[1]" or "mutex 0x55d0c0a0"; buf is returned */
-const char *doctor_object_name(const struct wg_object *o, char *buf, size_t n);
-
 #endif

@@ -10,6 +10,7 @@
 #include "lib/json.h"
 #include "doctor/livedeadlock.h"
 #include "analysis/lockorder.h"
+#include "analysis/waitgraph.h"
 #include "render/lockorder_report.h"
 #include "model/futexkind.h"
 #include "model/model.h"
@@ -118,24 +119,50 @@ static int act(struct live *l, const char *why)
 	}
 }
 
-/* Does following mutex owners from t come back to t? */
+static struct lthread *find_thread(struct live *l, pid_t tid)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->t[i].tid == tid)
+			return &l->t[i];
+	return NULL;
+}
+
+/* The threads as a wait-for graph (the doctor's, analysis/waitgraph.c): graph thread i is
+ * l->t[i], a mutex wait an edge to the owner. */
+static void build_graph(struct live *l, struct waitgraph *g)
+{
+	waitgraph_init(g);
+	wg_add_process(g, l->pid, 0, NULL, NULL);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct lthread *x = &l->t[i];
+		int ti = wg_add_thread(g, x->tid, l->pid, NULL, x->blocked ? WG_BLOCKED : WG_RUNNING);
+
+		if (x->blocked && x->owner) {
+			int o = wg_object(g, l->pid, WG_MUTEX, x->addr);
+
+			g->threads[ti].obj = o;
+			g->objects[o].owner = x->owner;
+		}
+	}
+}
+
+/* Does t's wait close a cycle of the wait-for graph? The graph is built only when t's owner
+ * waits for a mutex too: a running owner closes nothing, and most contended waits are so. */
 static int closes_cycle(struct live *l, struct lthread *t)
 {
-	pid_t cur = t->owner;
+	const struct lthread *o = find_thread(l, t->owner);
+	int ti = (int)(t - l->t), found = 0;
+	struct waitgraph g;
 
-	for (int hops = 0; hops < 64 && cur; hops++) {
-		struct lthread *o = NULL;
-
-		if (cur == t->tid)
-			return 1;
-		for (size_t i = 0; i < l->n; i++)
-			if (l->t[i].tid == cur)
-				o = &l->t[i];
-		if (!o || !o->blocked || !o->owner)
-			return 0;
-		cur = o->owner;
-	}
-	return 0;
+	if (!o || !o->blocked || !o->owner)
+		return 0;
+	build_graph(l, &g);
+	waitgraph_analyze(&g);
+	for (size_t f = 0; f < g.nfindings && !found; f++)
+		for (size_t k = 0; k < g.findings[f].nthreads; k++)
+			found |= g.findings[f].kind == WG_F_CYCLE && g.findings[f].threads[k] == ti;
+	waitgraph_free(&g);
+	return found;
 }
 
 static int on_event(void *ctx, const struct ev_hdr *h)
