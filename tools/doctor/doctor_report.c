@@ -401,10 +401,107 @@ static void py_object(struct json *j, const struct wg_object *o, void *ctx)
 
 static const struct deadlock_json_hooks py_hooks = { py_thread, py_object, NULL };
 
+static void json_snapshot_meta(struct json *j, const struct doctor_meta *m)
+{
+	json_obj_begin(j, "snapshot");
+	json_kv_f64(j, "proc_ms", m->proc_ns / 1e6);
+	json_kv_f64(j, "stacks_ms", m->stacks_ns / 1e6);
+	json_kv_f64(j, "python_ms", m->python_ns / 1e6);
+	json_kv_f64(j, "total_ms", m->total_ns / 1e6);
+	json_kv_f64(j, "stop_max_us", m->stop_max_ns / 1e3);
+	json_kv_f64(j, "stop_avg_us",
+		    m->stacks_stopped ? m->stop_sum_ns / 1e3 / (double)m->stacks_stopped : 0);
+	json_kv_u64(j, "stacks_taken", m->stacks_taken);
+	json_kv_u64(j, "stacks_failed", m->stacks_failed);
+	json_kv_u64(j, "changed", m->changed);
+	json_kv_bool(j, "interrupted", m->interrupted);
+	json_kv_str(j, "regs_source", m->regs_source);
+	json_kv_f64(j, "regs_ms", m->regs_ns / 1e6);
+	json_kv_f64(j, "regs_load_ms", m->regs_load_ns / 1e6);
+	json_kv_f64(j, "memory_ms", m->mem_ns / 1e6);
+	json_kv_f64(j, "unwind_ms", m->unwind_ns / 1e6);
+	json_kv_u64(j, "threads_stopped", m->stacks_stopped);
+	json_kv_u64(j, "running_not_read", m->stacks_running);
+	json_kv_u64(j, "moved_not_read", m->stacks_moved);
+	json_kv_u64(j, "rereads", m->rereads);
+	json_obj_end(j);
+}
+
+static void json_processes(struct json *j, const struct waitgraph *g)
+{
+	json_arr_begin(j, "processes");
+	for (size_t i = 0; i < g->nprocs; i++) {
+		json_obj_begin(j, NULL);
+		json_kv_i64(j, "pid", g->procs[i].pid);
+		json_kv_i64(j, "ppid", g->procs[i].ppid);
+		json_kv_str(j, "comm", g->procs[i].comm);
+		json_kv_str(j, "exe", g->procs[i].exe);
+		json_kv_str(j, "runtime", g->procs[i].runtime);
+		dr_py_json_tasks(j, &g->procs[i]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void json_thread(struct json *j, const struct waitgraph *g, const struct wg_thread *t)
+{
+	char buf[512];
+
+	json_obj_begin(j, NULL);
+	json_kv_i64(j, "tid", t->tid);
+	json_kv_i64(j, "pid", t->pid);
+	json_kv_str(j, "comm", t->comm);
+	json_kv_str(j, "state", wg_state_name(t->state));
+	dr_py_json_thread(j, t);
+	json_kv_bool(j, "stuck", t->stuck);
+	if (t->finding >= 0)
+		json_kv_i64(j, "deadlock", t->finding);
+	else
+		json_kv_null(j, "deadlock");
+	if (t->obj >= 0 || t->wait_desc) {
+		json_obj_begin(j, "wait");
+		json_kv_str(j, "desc", t->wait_desc);
+		if (t->obj >= 0) {
+			const struct wg_object *o = &g->objects[t->obj];
+
+			json_kv_str(j, "kind", wg_kind_name(o->kind));
+			json_kv_hex(j, "addr", o->addr);
+			json_kv_str(j, "name", wg_object_name(o, buf, sizeof(buf)));
+			json_kv_str(j, "type", o->type);
+			if (o->owner)
+				json_kv_i64(j, "owner", o->owner);
+			else
+				json_kv_null(j, "owner");
+		}
+		json_obj_end(j);
+	} else {
+		json_kv_null(j, "wait");
+	}
+	json_kv_f64(j, "stop_us", t->stop_ns / 1e3);
+	json_kv_str(j, "stack_error", t->stack_err);
+	json_arr_begin(j, "stack");
+	for (size_t k = 0; k < t->nstack; k++) {
+		const struct wg_frame *fr = &t->stack[k];
+
+		json_obj_begin(j, NULL);
+		json_kv_hex(j, "pc", fr->pc);
+		json_kv_str(j, "function", fr->func);
+		json_kv_u64(j, "offset", fr->off);
+		json_kv_str(j, "file", fr->file);
+		if (fr->line)
+			json_kv_i64(j, "line", fr->line);
+		else
+			json_kv_null(j, "line");
+		json_kv_str(j, "module", fr->module);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
 void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_meta *m)
 {
 	struct json j;
-	char buf[512];
 
 	json_init(&j, f, 1);
 	json_obj_begin(&j, NULL);
@@ -422,41 +519,8 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 		m->extra->summary(&j, m->extra->ctx);
 	json_obj_end(&j);
 
-	json_obj_begin(&j, "snapshot");
-	json_kv_f64(&j, "proc_ms", m->proc_ns / 1e6);
-	json_kv_f64(&j, "stacks_ms", m->stacks_ns / 1e6);
-	json_kv_f64(&j, "python_ms", m->python_ns / 1e6);
-	json_kv_f64(&j, "total_ms", m->total_ns / 1e6);
-	json_kv_f64(&j, "stop_max_us", m->stop_max_ns / 1e3);
-	json_kv_f64(&j, "stop_avg_us",
-		    m->stacks_stopped ? m->stop_sum_ns / 1e3 / (double)m->stacks_stopped : 0);
-	json_kv_u64(&j, "stacks_taken", m->stacks_taken);
-	json_kv_u64(&j, "stacks_failed", m->stacks_failed);
-	json_kv_u64(&j, "changed", m->changed);
-	json_kv_bool(&j, "interrupted", m->interrupted);
-	json_kv_str(&j, "regs_source", m->regs_source);
-	json_kv_f64(&j, "regs_ms", m->regs_ns / 1e6);
-	json_kv_f64(&j, "regs_load_ms", m->regs_load_ns / 1e6);
-	json_kv_f64(&j, "memory_ms", m->mem_ns / 1e6);
-	json_kv_f64(&j, "unwind_ms", m->unwind_ns / 1e6);
-	json_kv_u64(&j, "threads_stopped", m->stacks_stopped);
-	json_kv_u64(&j, "running_not_read", m->stacks_running);
-	json_kv_u64(&j, "moved_not_read", m->stacks_moved);
-	json_kv_u64(&j, "rereads", m->rereads);
-	json_obj_end(&j);
-
-	json_arr_begin(&j, "processes");
-	for (size_t i = 0; i < g->nprocs; i++) {
-		json_obj_begin(&j, NULL);
-		json_kv_i64(&j, "pid", g->procs[i].pid);
-		json_kv_i64(&j, "ppid", g->procs[i].ppid);
-		json_kv_str(&j, "comm", g->procs[i].comm);
-		json_kv_str(&j, "exe", g->procs[i].exe);
-		json_kv_str(&j, "runtime", g->procs[i].runtime);
-		dr_py_json_tasks(&j, &g->procs[i]);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
+	json_snapshot_meta(&j, m);
+	json_processes(&j, g);
 
 	json_arr_begin(&j, "deadlocks");
 	for (size_t i = 0; i < g->nfindings; i++)
@@ -466,60 +530,8 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 	json_arr_end(&j);
 
 	json_arr_begin(&j, "threads");
-	for (size_t i = 0; i < g->nthreads; i++) {
-		const struct wg_thread *t = &g->threads[i];
-
-		json_obj_begin(&j, NULL);
-		json_kv_i64(&j, "tid", t->tid);
-		json_kv_i64(&j, "pid", t->pid);
-		json_kv_str(&j, "comm", t->comm);
-		json_kv_str(&j, "state", wg_state_name(t->state));
-		dr_py_json_thread(&j, t);
-		json_kv_bool(&j, "stuck", t->stuck);
-		if (t->finding >= 0)
-			json_kv_i64(&j, "deadlock", t->finding);
-		else
-			json_kv_null(&j, "deadlock");
-		if (t->obj >= 0 || t->wait_desc) {
-			json_obj_begin(&j, "wait");
-			json_kv_str(&j, "desc", t->wait_desc);
-			if (t->obj >= 0) {
-				const struct wg_object *o = &g->objects[t->obj];
-
-				json_kv_str(&j, "kind", wg_kind_name(o->kind));
-				json_kv_hex(&j, "addr", o->addr);
-				json_kv_str(&j, "name", wg_object_name(o, buf, sizeof(buf)));
-				json_kv_str(&j, "type", o->type);
-				if (o->owner)
-					json_kv_i64(&j, "owner", o->owner);
-				else
-					json_kv_null(&j, "owner");
-			}
-			json_obj_end(&j);
-		} else {
-			json_kv_null(&j, "wait");
-		}
-		json_kv_f64(&j, "stop_us", t->stop_ns / 1e3);
-		json_kv_str(&j, "stack_error", t->stack_err);
-		json_arr_begin(&j, "stack");
-		for (size_t k = 0; k < t->nstack; k++) {
-			const struct wg_frame *fr = &t->stack[k];
-
-			json_obj_begin(&j, NULL);
-			json_kv_hex(&j, "pc", fr->pc);
-			json_kv_str(&j, "function", fr->func);
-			json_kv_u64(&j, "offset", fr->off);
-			json_kv_str(&j, "file", fr->file);
-			if (fr->line)
-				json_kv_i64(&j, "line", fr->line);
-			else
-				json_kv_null(&j, "line");
-			json_kv_str(&j, "module", fr->module);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		json_obj_end(&j);
-	}
+	for (size_t i = 0; i < g->nthreads; i++)
+		json_thread(&j, g, &g->threads[i]);
 	json_arr_end(&j);
 	json_obj_end(&j);
 	json_end(&j);

@@ -242,6 +242,27 @@ static void classify_futex(struct model *m, const struct m_thread *t,
 		idmap_put(&m->cv_words, cv_key(t->pid, e->arg0), 1);
 }
 
+/* Why a thread that went to sleep waits: its syscall, and for a futex the glibc object. */
+static struct m_wait wait_of_switch(struct model *m, const struct m_thread *t,
+				    const struct ev_hdr *h)
+{
+	const struct ev_switch_sleep *e = (const void *)h;
+	struct m_wait w = {.nr = -1, .stack_id = -1, .kind = WK_OTHER};
+
+	if (h->type != EV_SWITCH_SLEEP)
+		return w;	/* no context recorded: an in-kernel wait */
+	w.nr = e->nr;
+	w.obj = e->arg0;
+	w.ret_addr = e->ret_addr;
+	w.stack_id = e->stack_id;
+	w.kind = wait_kind_of_syscall(e->nr);
+	if (w.kind == WK_FUTEX)
+		classify_futex(m, t, e, &w);
+	else if (w.kind == WK_CHILD)
+		w.obj = (uint64_t)(int64_t)(int32_t)e->arg0;
+	return w;
+}
+
 static void on_switch(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_switch *s = (const void *)h;
@@ -267,23 +288,8 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
 			break;
 		case TS_SLEEPING:
 		case TS_DISK: {
-			struct m_wait w = {.nr = -1, .stack_id = -1};
+			struct m_wait w = wait_of_switch(m, prev, h);
 
-			if (h->type == EV_SWITCH_SLEEP) {
-				const struct ev_switch_sleep *e = (const void *)h;
-
-				w.nr = e->nr;
-				w.obj = e->arg0;
-				w.ret_addr = e->ret_addr;
-				w.stack_id = e->stack_id;
-				w.kind = wait_kind_of_syscall(e->nr);
-				if (w.kind == WK_FUTEX)
-					classify_futex(m, prev, e, &w);
-				else if (w.kind == WK_CHILD)
-					w.obj = (uint64_t)(int64_t)(int32_t)e->arg0;
-			} else {
-				w.kind = WK_OTHER;
-			}
 			set_state(m, prev, TH_BLOCKED, h->ts);
 			prev->wait = w;
 			break;

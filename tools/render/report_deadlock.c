@@ -189,6 +189,67 @@ static void json_cycles(struct json *j, struct ctx *c)
 		deadlock_json_finding(j, &c->g, &c->g.findings[c->cyc[i]], &h);
 }
 
+/* The lock-order edges the --locks probes recorded. */
+static void lock_edges(const struct model *m, struct lockorder *lo)
+{
+	lockorder_init(lo);
+	for (size_t i = 0; i < m->rec.nlock_edge; i++)
+		lockorder_add_record(lo, m->rec.lock_edge[i]);
+	for (size_t i = 0; i < m->rec.nlock; i++)
+		if (m->rec.lock[i]->op == LOCK_OP_HELD_OVERFLOW)
+			lockorder_overflow(lo, m->rec.lock[i]->hdr.tid);
+}
+
+static void write_json(FILE *out, struct ctx *c, const struct lockorder *lo)
+{
+	struct json j;
+
+	json_init(&j, out, 1);
+	json_obj_begin(&j, NULL);
+	json_kv_u64(&j, "version", 1);
+	json_kv_str(&j, "source", "trace");
+	json_obj_begin(&j, "summary");
+	json_kv_u64(&j, "deadlocks", c->ncyc + c->rep->real);
+	json_kv_u64(&j, "cycles", c->ncyc);
+	json_kv_u64(&j, "cycles_across_lost_events", c->nuncertain);
+	json_kv_u64(&j, "potential", c->rep->real);
+	json_kv_u64(&j, "lock_order_edges", lo->n);
+	json_obj_end(&j);
+	report_json_lost(c->m, &j);
+	json_arr_begin(&j, "deadlocks");
+	json_cycles(&j, c);
+	lo_report_json(&j, c->rep);
+	json_arr_end(&j);
+	json_arr_begin(&j, "held_overflow_tids");
+	for (size_t i = 0; i < lo->noverflow; i++)
+		json_i64(&j, lo->overflow_tids[i]);
+	json_arr_end(&j);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+static void write_text(FILE *out, struct ctx *c, const struct lockorder *lo)
+{
+	size_t n = c->ncyc + c->rep->real;
+
+	fprintf(out, "conlab report deadlock: %zu deadlock%s (%zu cycle%s, %zu potential), "
+		"%zu lock-order edges\n", n, n == 1 ? "" : "s", c->ncyc, c->ncyc == 1 ? "" : "s",
+		c->rep->real, lo->n);
+	text_cycles(out, c);
+	if (!lo->n)
+		fprintf(out, "\nno lock-order edges in this trace (record with --locks for "
+			"potential deadlocks)\n");
+	else
+		lo_report_text(out, c->rep);
+	if (!c->ncyc)
+		fprintf(out, "\nno wait-for cycle at the end of the trace\n");
+	if (c->nuncertain)
+		fprintf(out, "%zu wait-for cycle%s formed while events were lost: not reported, "
+			"they could be made of missing events\n", c->nuncertain,
+			c->nuncertain == 1 ? "" : "s");
+	report_lost_line(c->m, out);
+}
+
 int report_deadlock(const struct model *m, const struct report_opts *o, FILE *out)
 {
 	struct lockorder lo;
@@ -197,62 +258,17 @@ int report_deadlock(const struct model *m, const struct report_opts *o, FILE *ou
 	size_t nlw = 0;
 	int rc;
 
-	lockorder_init(&lo);
-	for (size_t i = 0; i < m->rec.nlock_edge; i++)
-		lockorder_add_record(&lo, m->rec.lock_edge[i]);
-	for (size_t i = 0; i < m->rec.nlock; i++)
-		if (m->rec.lock[i]->op == LOCK_OP_HELD_OVERFLOW)
-			lockorder_overflow(&lo, m->rec.lock[i]->hdr.tid);
+	lock_edges(m, &lo);
 	lo_report_init(&rep, &lo, m, NULL, 0);
 	c.lw = xcalloc(m->nthreads ? m->nthreads : 1, sizeof(*c.lw));
 	for (size_t i = 0; i < m->nthreads; i++)
 		nlw += last_mutex_wait(m, &m->threads[i], &c.lw[nlw]);
 	build_graph(m, &rep, c.lw, nlw, &c.g);
 	c.ncyc = find_cycles(m, c.lw, &c.g, &c.cyc, &c.nuncertain);
-
-	if (o->format == FMT_JSON) {
-		struct json j;
-
-		json_init(&j, out, 1);
-		json_obj_begin(&j, NULL);
-		json_kv_u64(&j, "version", 1);
-		json_kv_str(&j, "source", "trace");
-		json_obj_begin(&j, "summary");
-		json_kv_u64(&j, "deadlocks", c.ncyc + rep.real);
-		json_kv_u64(&j, "cycles", c.ncyc);
-		json_kv_u64(&j, "cycles_across_lost_events", c.nuncertain);
-		json_kv_u64(&j, "potential", rep.real);
-		json_kv_u64(&j, "lock_order_edges", lo.n);
-		json_obj_end(&j);
-		report_json_lost(m, &j);
-		json_arr_begin(&j, "deadlocks");
-		json_cycles(&j, &c);
-		lo_report_json(&j, &rep);
-		json_arr_end(&j);
-		json_arr_begin(&j, "held_overflow_tids");
-		for (size_t i = 0; i < lo.noverflow; i++)
-			json_i64(&j, lo.overflow_tids[i]);
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
-	} else {
-		fprintf(out, "conlab report deadlock: %zu deadlock%s (%zu cycle%s, %zu potential), "
-			"%zu lock-order edges\n", c.ncyc + rep.real, c.ncyc + rep.real == 1 ? "" : "s",
-			c.ncyc, c.ncyc == 1 ? "" : "s", rep.real, lo.n);
-		text_cycles(out, &c);
-		if (!lo.n)
-			fprintf(out, "\nno lock-order edges in this trace (record with --locks for "
-				"potential deadlocks)\n");
-		else
-			lo_report_text(out, &rep);
-		if (!c.ncyc)
-			fprintf(out, "\nno wait-for cycle at the end of the trace\n");
-		if (c.nuncertain)
-			fprintf(out, "%zu wait-for cycle%s formed while events were lost: not reported, "
-				"they could be made of missing events\n", c.nuncertain,
-				c.nuncertain == 1 ? "" : "s");
-		report_lost_line(m, out);
-	}
+	if (o->format == FMT_JSON)
+		write_json(out, &c, &lo);
+	else
+		write_text(out, &c, &lo);
 	rc = c.ncyc + rep.real ? 1 : 0;
 	free(c.cyc);
 	waitgraph_free(&c.g);
