@@ -58,16 +58,13 @@ void wg_finding_summary(const struct waitgraph *g, const struct wg_finding *fd, 
 	}
 }
 
-static void thread_ref(struct json *j, const struct waitgraph *g, int ti)
+/* The members that say which thread: tid, pid, comm and the program's own name for it. */
+static void thread_names(struct json *j, const struct wg_thread *t)
 {
-	const struct wg_thread *t = &g->threads[ti];
-
-	json_obj_begin(j, NULL);
 	json_kv_i64(j, "tid", t->tid);
 	json_kv_i64(j, "pid", t->pid);
 	json_kv_str(j, "comm", t->comm);
 	json_kv_str(j, "name", t->name);
-	json_obj_end(j);
 }
 
 void deadlock_json_object(struct json *j, const struct wg_object *o,
@@ -107,10 +104,7 @@ static void finding_thread(struct json *j, const struct waitgraph *g,
 	const struct wg_thread *t = &g->threads[ti];
 
 	json_obj_begin(j, NULL);
-	json_kv_i64(j, "tid", t->tid);
-	json_kv_i64(j, "pid", t->pid);
-	json_kv_str(j, "comm", t->comm);
-	json_kv_str(j, "name", t->name);
+	thread_names(j, t);
 	if (h && h->thread)
 		h->thread(j, g, ti, h->ctx);
 	json_kv_hex(j, "waits_for", g->objects[t->obj].addr);
@@ -147,8 +141,11 @@ void deadlock_json_finding(struct json *j, const struct waitgraph *g,
 		json_i64(j, fd->pids[k]);
 	json_arr_end(j);
 	json_arr_begin(j, "blocked_behind");
-	for (size_t k = 0; k < fd->nbehind; k++)
-		thread_ref(j, g, fd->behind[k]);
+	for (size_t k = 0; k < fd->nbehind; k++) {
+		json_obj_begin(j, NULL);
+		thread_names(j, &g->threads[fd->behind[k]]);
+		json_obj_end(j);
+	}
 	json_arr_end(j);
 	json_obj_end(j);
 }
