@@ -5,6 +5,7 @@
 #include "syscalls.h"
 #include "model/futexkind.h"
 #include "model/model.h"
+#include "model/model_internal.h"
 #include "trace/trace.h"
 #include "lib/syscall_table.h"
 #include "lib/util.h"
@@ -76,7 +77,7 @@ const char *model_comm(const struct model *m, uint32_t tid, const char *tid0)
 	return t && t->comm[0] ? t->comm : "?";
 }
 
-static struct m_process *new_process(struct model *m, uint32_t pid, uint64_t ts)
+struct m_process *model_new_process(struct model *m, uint32_t pid, uint64_t ts)
 {
 	struct m_process *p;
 
@@ -99,7 +100,7 @@ static struct m_process *get_process(struct model *m, uint32_t pid, uint64_t ts)
 	/* a pid seen again after its process died is a new process (pid reuse) */
 	if (p && !p->exited)
 		return p;
-	return new_process(m, pid, ts);
+	return model_new_process(m, pid, ts);
 }
 
 static struct m_thread *new_thread(struct model *m, uint32_t tid, uint64_t ts)
@@ -123,7 +124,7 @@ static struct m_thread *new_thread(struct model *m, uint32_t tid, uint64_t ts)
 }
 
 /* The thread with this tid; a tid seen again after its thread exited is a new thread. */
-static struct m_thread *get_thread(struct model *m, uint32_t tid, uint64_t ts)
+struct m_thread *model_get_thread(struct model *m, uint32_t tid, uint64_t ts)
 {
 	struct m_thread *t = model_thread(m, tid);
 
@@ -269,7 +270,7 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
 	struct m_thread *prev = NULL, *next = NULL;
 
 	if (h->tid) {
-		prev = get_thread(m, h->tid, h->ts);
+		prev = model_get_thread(m, h->tid, h->ts);
 		if (prev->state != TH_RUNNING && prev->state != TH_UNKNOWN)
 			m->anomalies[AN_SWITCH_OUT_NOT_RUNNING]++;
 		if (prev->state == TH_UNKNOWN && prev->niv == 0)
@@ -304,7 +305,7 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
 		}
 	}
 	if (s->next_tid) {
-		next = get_thread(m, s->next_tid, h->ts);
+		next = model_get_thread(m, s->next_tid, h->ts);
 		if (next->state == TH_BLOCKED)
 			m->anomalies[AN_SWITCH_IN_BLOCKED]++;
 		else if (next->state == TH_RUNNING && next != prev)
@@ -317,7 +318,7 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
 static void on_wakeup(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_wakeup *e = (const void *)h;
-	struct m_thread *t = get_thread(m, h->tid, h->ts);
+	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 	struct m_wakeup *wk;
 
 	GROW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
@@ -345,14 +346,14 @@ static void on_fork(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_fork *f = (const void *)h;
 	struct m_process *parent = model_process(m, f->parent_pid);
-	struct m_thread *t = get_thread(m, h->tid, h->ts);
+	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 
 	t->pid = f->child_pid;
 	t->flags = 0;	/* born here: nothing before is unknown */
 	memcpy(t->comm, f->comm, CLAB_COMM_LEN);
 	t->comm[CLAB_COMM_LEN - 1] = 0;
 	if (!parent) {
-		parent = new_process(m, f->parent_pid, h->ts);
+		parent = model_new_process(m, f->parent_pid, h->ts);
 		memcpy(parent->comm, f->comm, CLAB_COMM_LEN);
 	}
 	if (f->flags & FORKF_THREAD) {
@@ -387,7 +388,7 @@ static void on_exec(struct model *m, const struct ev_hdr *h)
 	char fn[sizeof(e->filename) + 1];
 
 	if (!p)
-		p = new_process(m, e->pid, h->ts);
+		p = model_new_process(m, e->pid, h->ts);
 	p->execs++;
 	memcpy(fn, e->filename, sizeof(e->filename));
 	fn[sizeof(e->filename)] = 0;
@@ -395,7 +396,7 @@ static void on_exec(struct model *m, const struct ev_hdr *h)
 	p->exe = xstrdup(fn);
 	memcpy(p->comm, e->comm, CLAB_COMM_LEN);
 	p->comm[CLAB_COMM_LEN - 1] = 0;
-	t = get_thread(m, h->tid, h->ts);
+	t = model_get_thread(m, h->tid, h->ts);
 	t->pid = e->pid;
 	t->is_leader = 1;
 	memcpy(t->comm, p->comm, CLAB_COMM_LEN);
@@ -404,7 +405,7 @@ static void on_exec(struct model *m, const struct ev_hdr *h)
 static void on_exit_ev(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_exit *e = (const void *)h;
-	struct m_thread *t = get_thread(m, h->tid, h->ts);
+	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 
 	if (!t->pid)
 		t->pid = e->pid;
@@ -414,7 +415,7 @@ static void on_exit_ev(struct model *m, const struct ev_hdr *h)
 		struct m_process *p = model_process(m, e->pid);
 
 		if (!p)
-			p = new_process(m, e->pid, h->ts);
+			p = model_new_process(m, e->pid, h->ts);
 		p->exited = 1;
 		p->died = h->ts;
 		p->exit_code = e->exit_code;
@@ -424,7 +425,7 @@ static void on_exit_ev(struct model *m, const struct ev_hdr *h)
 static void on_futex(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_futex *e = (const void *)h;
-	struct m_thread *t = get_thread(m, h->tid, h->ts);
+	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 	uint64_t dur = e->flags & FUTEXF_DUR_US ? (uint64_t)e->dur * 1000 : e->dur;
 	struct m_futex *f;
 
@@ -473,143 +474,6 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	}
 }
 
-static void on_meta_task(struct model *m, const struct ev_hdr *h)
-{
-	const struct ev_meta_task *e = (const void *)h;
-	struct m_thread *t = get_thread(m, h->tid, h->ts);
-	struct m_process *p = model_process(m, e->pid);
-
-	t->pid = e->pid;
-	memcpy(t->comm, e->comm, CLAB_COMM_LEN);
-	t->comm[CLAB_COMM_LEN - 1] = 0;
-	if (!p) {
-		p = new_process(m, e->pid, h->ts);
-		p->ppid = e->ppid;
-	}
-	if (h->tid == e->pid) {
-		t->is_leader = 1;
-		memcpy(p->comm, t->comm, CLAB_COMM_LEN);
-		p->ppid = e->ppid;
-	}
-}
-
-static void on_meta_cmdline(struct model *m, const struct ev_hdr *h)
-{
-	size_t n = h->size - sizeof(struct ev_meta_cmdline);
-	const char *s = (const char *)h + sizeof(struct ev_meta_cmdline);
-	struct m_process *p = model_process(m, h->tid);
-	char *c;
-
-	if (!p)
-		p = new_process(m, h->tid, h->ts);
-	c = xmalloc(n + 1);
-	memcpy(c, s, n);
-	c[n] = 0;
-	/* NUL-separated args, padded with NULs: join with spaces, trim the padding */
-	while (n > 0 && c[n - 1] == 0)
-		n--;
-	for (size_t i = 0; i < n; i++)
-		if (c[i] == 0)
-			c[i] = ' ';
-	free(p->cmdline);
-	p->cmdline = c;
-}
-
-static void on_meta_maps(struct model *m, const struct ev_hdr *h)
-{
-	const struct ev_meta_maps *e = (const void *)h;
-	struct m_process *p = model_process(m, h->tid);
-	size_t n = h->size - sizeof(*e);
-	struct map_entry me = {};
-	char *path;
-
-	if (!p)
-		p = new_process(m, h->tid, h->ts);
-	if (h->type == EV_META_MAPS_RESET) {
-		procmaps_clear(&p->maps);
-		return;
-	}
-	path = xmalloc(n + 1);
-	memcpy(path, (const char *)h + sizeof(*e), n);
-	path[n] = 0;
-	me.start = e->start;
-	me.end = e->end;
-	me.pgoff = e->pgoff;
-	me.prot = e->prot;
-	me.build_id_len = e->build_id_len <= 20 ? e->build_id_len : 0;
-	memcpy(me.build_id, e->build_id, 20);
-	me.path = path;
-	procmaps_add(&p->maps, &me);
-	free(path);
-}
-
-static void on_meta_stack(struct model *m, const struct ev_hdr *h)
-{
-	const struct ev_meta_stack *e = (const void *)h;
-	size_t n = (h->size - sizeof(*e)) / 8;
-	struct m_stack *s;
-
-	if (e->nframes < n)
-		n = e->nframes;
-	if (model_stack(m, (int32_t)h->tid))
-		return;
-	GROW(m->stacks, m->cap_stacks, m->nstacks + 1);
-	s = &m->stacks[m->nstacks];
-	s->id = (int32_t)h->tid;
-	s->n = n;
-	s->ips = xmalloc(n * 8 + 8);
-	memcpy(s->ips, (const char *)h + sizeof(*e), n * 8);
-	idmap_put(&m->stack_index, h->tid, m->nstacks);
-	m->nstacks++;
-}
-
-static void on_meta_lost(struct model *m, const struct ev_hdr *h)
-{
-	const struct ev_meta_lost *e = (const void *)h;
-	uint32_t cpu = h->tid;
-	uint64_t grew = 0;
-
-	if (cpu > 4096)
-		return;
-	if (cpu >= m->nlost_cpu) {
-		size_t n = cpu + 1;
-
-		m->lost_cpu = xrealloc(m->lost_cpu, n * LOST_NKINDS * sizeof(uint64_t));
-		memset(m->lost_cpu + m->nlost_cpu * LOST_NKINDS, 0,
-		       (n - m->nlost_cpu) * LOST_NKINDS * sizeof(uint64_t));
-		m->lost_cpu_ts = xrealloc(m->lost_cpu_ts, n * sizeof(uint64_t));
-		memset(m->lost_cpu_ts + m->nlost_cpu, 0, (n - m->nlost_cpu) * sizeof(uint64_t));
-		m->nlost_cpu = n;
-	}
-	for (int k = 0; k < LOST_NKINDS; k++) {
-		uint64_t *c = &m->lost_cpu[cpu * LOST_NKINDS + k];
-
-		if (e->count[k] > *c) {
-			m->lost[k] += e->count[k] - *c;
-			if (k != LOST_STACK && k != LOST_USER_READ)
-				grew += e->count[k] - *c;
-			*c = e->count[k];
-		}
-	}
-	/* by_type is cumulative per CPU too, but only the ring buffer kind feeds it: keep the max */
-	for (int i = 0; i < 16; i++)
-		if (e->by_type[i] > m->lost_by_type[i])
-			m->lost_by_type[i] = e->by_type[i];
-	if (grew) {
-		struct m_loss_window *w;
-
-		GROW(m->losses, m->cap_losses, m->nlosses + 1);
-		w = &m->losses[m->nlosses++];
-		/* since this CPU's previous counters: another CPU's record in between says
-		 * nothing about when this one lost its events */
-		w->from = m->lost_cpu_ts[cpu] ? m->lost_cpu_ts[cpu] : m->t_first;
-		w->to = h->ts;
-		w->count = grew;
-	}
-	m->lost_seen_ts = h->ts;
-	m->lost_cpu_ts[cpu] = h->ts;
-}
-
 /* KEEP(m, field, h): point rec.field at h when it is whole; one line per kept record type */
 #define KEEP(m, f, h)                                                                     \
 	do {                                                                                  \
@@ -647,7 +511,7 @@ void model_event(struct model *m, const struct ev_hdr *h)
 		on_exit_ev(m, h);
 		break;
 	case EV_RENAME: {
-		struct m_thread *t = get_thread(m, h->tid, h->ts);
+		struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 
 		memcpy(t->comm, ((const struct ev_rename *)h)->comm, CLAB_COMM_LEN);
 		t->comm[CLAB_COMM_LEN - 1] = 0;
@@ -656,39 +520,6 @@ void model_event(struct model *m, const struct ev_hdr *h)
 	case EV_FUTEX:
 		on_futex(m, h);
 		break;
-	case EV_META_TASK:
-		on_meta_task(m, h);
-		break;
-	case EV_META_CMDLINE:
-		on_meta_cmdline(m, h);
-		break;
-	case EV_META_MAPS:
-	case EV_META_MAPS_RESET:
-		on_meta_maps(m, h);
-		break;
-	case EV_META_STACK:
-		on_meta_stack(m, h);
-		break;
-	case EV_META_LOST:
-		on_meta_lost(m, h);
-		break;
-	case EV_META_FD:
-		fdtable_add(&m->fdt, h);
-		break;
-	case EV_META_CLOCK: {
-		const struct ev_meta_clock *c = (const void *)h;
-
-		m->clock_mono = c->mono_ns;
-		m->clock_real = c->real_ns;
-		break;
-	}
-	case EV_META_STATUS: {
-		const struct ev_meta_status *s = (const void *)h;
-
-		m->exit_status = s->exit_status;
-		m->stop_reason = s->reason;
-		break;
-	}
 	case EV_LOCK:
 		KEEP(m, lock, h);
 		break;
@@ -702,6 +533,7 @@ void model_event(struct model *m, const struct ev_hdr *h)
 		KEEP(m, gil, h);
 		break;
 	default:
+		model_meta_event(m, h);	/* what the recorder says besides the probes */
 		break;
 	}
 }
