@@ -13,13 +13,7 @@
  * runs on every syscall of every process (+40 ns each, docs/performance.md).
  */
 #include "common.bpf.h"
-
-#define FUTEX_CMD_MASK 0x7f
-#define FUTEX_WAIT 0
-#define FUTEX_LOCK_PI 6
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAIT_REQUEUE_PI 11
-#define FUTEX_LOCK_PI2 13
+#include "syscalls.h"
 
 /* The call's arguments, from the registers saved at syscall entry (x86-64: di si dx r10 r8). */
 static __always_inline void futex_args(struct ev_futex *e, __u32 sys)

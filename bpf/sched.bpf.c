@@ -12,15 +12,13 @@
  */
 #define CONLAB_DEFINE_MAPS
 #include "common.bpf.h"
+#include "syscalls.h"
 
 const volatile __u32 trace_all = 0;
 const volatile __u32 self_tgid = 0;
 const volatile __u32 want_stacks = 1;
 const volatile __u32 futex_calls = 1;
 
-#define NR_FUTEX 202
-#define NR_FUTEX_WAITV 449
-#define NR_FUTEX_WAIT 455
 #define SCAN_WORDS 32
 
 /* Kernel task state bits (include/linux/sched.h); stable ABI of the tracepoint's prev_state. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "syscalls.h"
 #include "analysis/gil.h"
 #include "capture/gilprobe.h"
 #include "model/model.h"
@@ -21,8 +22,6 @@
 #define SEM 0x7f0000009000ull
 #define US(x) ((uint64_t)(x) * 1000)
 #define OP_WAIT_BITSET_PRIVATE 0x89
-#define NR_FUTEX 202
-#define NR_READ 0
 
 static void task(struct model *m, uint32_t tid, const char *comm)
 {

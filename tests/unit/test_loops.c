@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "syscalls.h"
 #include "analysis/loops.h"
 #include "model/model.h"
 
@@ -17,10 +18,6 @@
 #define CLIENT 202
 #define EPFD 5
 #define US(x) ((uint64_t)(x) * 1000)
-#define NR_EPOLL_WAIT 232
-#define NR_NANOSLEEP 230
-#define NR_READ 0
-#define NR_WRITE 1
 
 struct fixture {
 	struct model m;
@@ -121,7 +118,7 @@ static void blocked_loop(struct fixture *f)
 		call(f, t, t + 1000, -1, 1);
 		t += 1000;
 		if (i == 2) {	/* the busy gap with the blocking call */
-			block(m, US(t + 20), LOOP, NR_NANOSLEEP, 0, 0x401234);
+			block(m, US(t + 20), LOOP, NR_CLOCK_NANOSLEEP, 0, 0x401234);
 			wake(m, US(t + 50020), LOOP, 0, -1, 0);
 			run(m, US(t + 50030), LOOP);
 			t += 50100;
@@ -159,7 +156,7 @@ static void test_finds_loop_and_splits_gaps(void **state)
 	assert_int_equal(l->top[0].blocked, US(50000));
 	assert_int_equal(l->top[0].runnable, US(10));
 	assert_int_equal(l->top[0].on_cpu, US(90));
-	assert_int_equal(l->top[0].w.nr, NR_NANOSLEEP);
+	assert_int_equal(l->top[0].w.nr, NR_CLOCK_NANOSLEEP);
 	assert_int_equal(l->top[0].w.ret_addr, 0x401234);
 	/* the other gaps are on CPU */
 	assert_int_equal(l->top[1].on_cpu, US(100));

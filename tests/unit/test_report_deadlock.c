@@ -18,6 +18,7 @@
 #define PID 100
 #define A 101
 #define B 102
+#define C 103
 
 static void feed(struct model *m, void *rec)
 {
@@ -55,6 +56,7 @@ enum ending {
 	END_KILLED,	/* a kill wakes both, A dies, the trace ends before B's death */
 	END_RELEASED,	/* A's futex wake on lock 2 releases B */
 	END_MOVED_ON,	/* a signal wakes B, which runs on and sleeps elsewhere */
+	END_BEHIND,	/* both still blocked, and C waits for lock 1 too */
 };
 
 static void wakeup(struct model *m, uint64_t ts, uint32_t tid, int16_t nr, uint64_t arg0)
@@ -103,6 +105,9 @@ static char *run_report(int losses, enum ending end, int want_rc)
 		s.nr = 230;	/* clock_nanosleep */
 		s.stack_id = -1;
 		feed(&m, &s);
+	} else if (end == END_BEHIND) {
+		task(&m, C, "c");
+		block_on(&m, 30, C, 0x1000, B);
 	}
 	model_finish(&m, 100);
 	rc = report_deadlock(&m, &o, f);
@@ -161,6 +166,20 @@ static void test_thread_that_moved_on_is_no_cycle(void **state)
 	free(out);
 }
 
+/* The cycle in the one deadlock shape: a thread waiting for one of its locks is behind it. */
+static void test_cycle_in_the_doctors_shape(void **state)
+{
+	char *out = run_report(0, END_BEHIND, 1);
+
+	(void)state;
+	assert_non_null(strstr(out, "\"cycles\": 1"));
+	assert_non_null(strstr(out, "\"summary\": \"lock cycle between 2 threads of pid 100 (?)\""));
+	assert_non_null(strstr(out, "\"waits_for\": \"0x1000\""));
+	assert_non_null(strstr(out, "\"since_s\""));
+	assert_non_null(strstr(out, "\"blocked_behind\": [\n        {\n          \"tid\": 103"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_cycle_ended_by_kill),
 		cmocka_unit_test(test_released_wait_is_no_cycle),
 		cmocka_unit_test(test_thread_that_moved_on_is_no_cycle),
+		cmocka_unit_test(test_cycle_in_the_doctors_shape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

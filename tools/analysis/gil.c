@@ -3,14 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "syscalls.h"
 #include "capture/gilprobe.h"
 #include "analysis/gil.h"
 #include "lib/idmap.h"
 #include "lib/util.h"
 
-#define FUTEX_CMD_MASK 0x7f
-#define FUTEX_WAIT 0
-#define FUTEX_WAIT_BITSET 9
 #define ETIMEDOUT_RET (-110)
 /* Waits of one thread closer than this belong to one take_gil episode (the loop in take_gil
  * re-waits within microseconds after a timeout; 1 ms leaves room for a runnable delay). */

@@ -2,12 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 
+#include "syscalls.h"
 #include "lib/idmap.h"
 #include "model/procsyms.h"
 #include "model/conns.h"
 #include "analysis/timeline.h"
+#include "lib/syscall_table.h"
 #include "lib/util.h"
 
 /* Building state: caches that do not outlive timeline_build. */
@@ -88,7 +89,7 @@ static int32_t wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uin
 		return intern(c, buf);
 	case WK_POLL:
 		sc = syscall_name(w->nr);
-		if (w->nr == 232 || w->nr == 281 || w->nr == 441)
+		if (w->nr == NR_EPOLL_WAIT || w->nr == NR_EPOLL_PWAIT || w->nr == NR_EPOLL_PWAIT2)
 			snprintf(buf, sizeof(buf), "%s fd %lld", sc ? sc : "epoll",
 				 (long long)(int32_t)w->obj);
 		else
@@ -519,7 +520,7 @@ static void build_arrows(struct tl_ctx *c)
 			tl->lanes[to].wakeups_in++;
 			if (a->from_lane >= 0)
 				tl->lanes[a->from_lane].wakeups_out++;
-			if (wk->waker_nr == SYS_exit_group && wk->waker != t->tid &&
+			if (wk->waker_nr == NR_EXIT_GROUP && wk->waker != t->tid &&
 			    a->from_lane >= 0 && tl->lanes[a->from_lane].pid == t->pid &&
 			    last_wait(t, k)) {
 				struct tl_lane *l = &tl->lanes[to];

@@ -7,6 +7,7 @@
 #include "cmd/commands.h"
 #include "model/model.h"
 #include "trace/trace.h"
+#include "lib/syscall_table.h"
 #include "lib/util.h"
 
 static const char usage[] =
@@ -19,13 +20,6 @@ static const char usage[] =
 	"  conlab dump -i run.clab | less\n"
 	"  conlab dump -i run.clab | grep futex\n";
 
-static const char *comm_of(const struct model *m, uint32_t tid)
-{
-	const struct m_thread *t = tid ? model_thread(m, tid) : NULL;
-
-	return t && t->comm[0] ? t->comm : tid ? "?" : "-";
-}
-
 static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 {
 	switch (h->type) {
@@ -37,7 +31,7 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 		fprintf(out, "switch   cpu %u prev %s -> ", s->cpu,
 			s->prev_state < 6 ? st[s->prev_state] : "?");
 		if (s->next_tid)
-			fprintf(out, "%s/%u", comm_of(m, s->next_tid), s->next_tid);
+			fprintf(out, "%s/%u", model_comm(m, s->next_tid, "-"), s->next_tid);
 		else
 			fprintf(out, "(other)");
 		if (h->type == EV_SWITCH_SLEEP) {
@@ -51,7 +45,7 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 					(uint64_t)e->arg0, (uint64_t)e->arg1, e->arg2);
 			else
 				fprintf(out, "  [syscall %d(0x%" PRIx64 ")", e->nr, (uint64_t)e->arg0);
-			if (e->nr == 202 || e->nr == 449 || e->nr == 455)
+			if (syscall_wait(e->nr) == SW_FUTEX)
 				fprintf(out, " word=%u +4=%u +8=%u", e->word0, e->word4, e->word8);
 			if (e->nr >= 0)
 				fprintf(out, "]");
@@ -68,7 +62,7 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 		const char *n = syscall_name(w->waker_nr);
 
 		fprintf(out, "%s by %s/%u cpu %u", h->type == EV_WAKEUP ? "wakeup  " : "wake-new",
-			comm_of(m, w->waker_tid), w->waker_tid, w->cpu);
+			model_comm(m, w->waker_tid, "-"), w->waker_tid, w->cpu);
 		if (w->waker_nr >= 0)
 			fprintf(out, " in %s(0x%" PRIx64 ")", n ? n : "?", (uint64_t)w->waker_arg0);
 		break;
@@ -227,7 +221,7 @@ int cmd_dump(int argc, char **argv)
 		/* feed first so that names and renames are known when printing */
 		model_event(&m, h);
 		printf("%14.6f %16s/%-7u ", (double)(h->ts - t0) / 1e9,
-		       h->type >= EV_META_TASK ? "-" : comm_of(&m, h->tid), h->tid);
+		       h->type >= EV_META_TASK ? "-" : model_comm(&m, h->tid, "-"), h->tid);
 		details(&m, h, stdout);
 		putchar('\n');
 	}

@@ -11,6 +11,7 @@
 
 #include "doctor/doctor_pyreport.h"
 #include "doctor/doctor_report.h"
+#include "render/deadlock_json.h"
 #include "lib/json.h"
 #include "lib/util.h"
 
@@ -19,20 +20,6 @@ static const char *base_name(const char *p)
 	const char *b = p ? strrchr(p, '/') : NULL;
 
 	return b ? b + 1 : p;
-}
-
-const char *doctor_object_name(const struct wg_object *o, char *buf, size_t n)
-{
-	if (o->name && o->name[0])
-		snprintf(buf, n, "%s", o->name);
-	else if (o->kind == WG_PIPE)
-		snprintf(buf, n, "pipe:[%" PRIu64 "]", o->addr);
-	else if (o->kind == WG_CHILD)
-		snprintf(buf, n, (int64_t)o->addr > 0 ? "child %" PRId64 : "any child",
-			 (int64_t)o->addr);
-	else
-		snprintf(buf, n, "%s %#" PRIx64, wg_kind_name(o->kind), o->addr);
-	return buf;
 }
 
 static const char *thread_label(const struct waitgraph *g, pid_t tid, char *buf, size_t n)
@@ -44,17 +31,6 @@ static const char *thread_label(const struct waitgraph *g, pid_t tid, char *buf,
 	else	/* a Python thread by its threading name, which 3.11 does not give the kernel */
 		snprintf(buf, n, "%s (tid %d)", g->threads[t].name ? g->threads[t].name :
 			 g->threads[t].comm, (int)tid);
-	return buf;
-}
-
-static const char *proc_label(const struct waitgraph *g, pid_t pid, char *buf, size_t n)
-{
-	int p = wg_find_process(g, pid);
-
-	if (p < 0)
-		snprintf(buf, n, "pid %d", (int)pid);
-	else
-		snprintf(buf, n, "pid %d (%s)", (int)pid, g->procs[p].comm);
 	return buf;
 }
 
@@ -126,7 +102,7 @@ static void wait_words(const struct waitgraph *g, const struct wg_thread *t, cha
 		return;
 	}
 	o = &g->objects[t->obj];
-	doctor_object_name(o, name, sizeof(name));
+	wg_object_name(o, name, sizeof(name));
 	if (o->type) {
 		py_wait_words(g, o, buf, n);
 		return;
@@ -168,7 +144,7 @@ static void wait_words(const struct waitgraph *g, const struct wg_thread *t, cha
 		for (size_t i = 0; i < o->npeers; i++) {
 			len = strlen(buf);
 			snprintf(buf + len, n - len, "%s %s", i ? "," : "",
-				 proc_label(g, o->peers[i], who, sizeof(who)));
+				 wg_proc_label(g, o->peers[i], who, sizeof(who)));
 		}
 		if (!o->npeers) {
 			len = strlen(buf);
@@ -179,7 +155,7 @@ static void wait_words(const struct waitgraph *g, const struct wg_thread *t, cha
 	case WG_CHILD:
 		if ((int64_t)o->addr > 0)
 			snprintf(buf, n, "child %s to exit (%s)",
-				 proc_label(g, (pid_t)o->addr, who, sizeof(who)),
+				 wg_proc_label(g, (pid_t)o->addr, who, sizeof(who)),
 				 t->wait_desc ? t->wait_desc : "wait");
 		else
 			snprintf(buf, n, "any of its %zu children to exit (%s)", o->npeers,
@@ -230,33 +206,6 @@ static void print_stack(FILE *f, const struct wg_thread *t, const char *indent, 
 		dr_py_print_frame(f, t->pid, &t->lang[py], pyindent);
 }
 
-static void summary_line(const struct waitgraph *g, const struct wg_finding *fd, char *buf,
-			 size_t n)
-{
-	char a[96], name[160];
-	const struct wg_thread *t0 = &g->threads[fd->threads[0]];
-
-	switch (fd->kind) {
-	case WG_F_CYCLE:
-		snprintf(buf, n, "lock cycle between %zu thread%s of %s", fd->nthreads,
-			 fd->nthreads == 1 ? "" : "s", proc_label(g, t0->pid, a, sizeof(a)));
-		break;
-	case WG_F_CROSS_PROCESS:
-		snprintf(buf, n, "cycle through %zu processes", fd->npids);
-		break;
-	case WG_F_ORPHANED_OWNER:
-		doctor_object_name(&g->objects[fd->objects[0]], name, sizeof(name));
-		snprintf(buf, n, "%s is held by tid %d, which is not a thread of %s", name,
-			 (int)g->objects[fd->objects[0]].owner, proc_label(g, t0->pid, a, sizeof(a)));
-		break;
-	case WG_F_NO_OWNER:
-		snprintf(buf, n, "%zu wait%s with no owner in %s, and no thread left to end them",
-			 fd->nthreads, fd->nthreads == 1 ? "" : "s",
-			 proc_label(g, t0->pid, a, sizeof(a)));
-		break;
-	}
-}
-
 static void text_cycle(FILE *f, const struct waitgraph *g, const struct wg_finding *fd)
 {
 	char who[96], what[512], held[160], at[256], now[256];
@@ -270,10 +219,10 @@ static void text_cycle(FILE *f, const struct waitgraph *g, const struct wg_findi
 		wait_words(g, t, what, sizeof(what));
 		fprintf(f, "  %s", thread_label(g, t->tid, who, sizeof(who)));
 		if (fd->kind == WG_F_CROSS_PROCESS)
-			fprintf(f, " of %s", proc_label(g, t->pid, held, sizeof(held)));
+			fprintf(f, " of %s", wg_proc_label(g, t->pid, held, sizeof(held)));
 		if (wg_kind_has_owner(prev->kind) && prev->owner == t->tid)
 			fprintf(f, " holds %s and", prev->held_as ? prev->held_as :
-				doctor_object_name(prev, held, sizeof(held)));
+				wg_object_name(prev, held, sizeof(held)));
 		fprintf(f, " waits for %s\n", what);
 		if (t->nlang) {
 			dr_py_print_frame(f, t->pid, dr_py_wait_frame(t), "      ");
@@ -317,10 +266,10 @@ static void text_terminal(FILE *f, const struct waitgraph *g, const struct wg_fi
 		}
 		if (fd->kind == WG_F_ORPHANED_OWNER && i == 0) {
 			fprintf(f, "      tid %d does not exist in %s", (int)o->owner,
-				proc_label(g, t->pid, pl, sizeof(pl)));
+				wg_proc_label(g, t->pid, pl, sizeof(pl)));
 			if (o->owner_elsewhere)
 				fprintf(f, ": it is a thread of %s",
-					proc_label(g, o->owner_elsewhere, pl, sizeof(pl)));
+					wg_proc_label(g, o->owner_elsewhere, pl, sizeof(pl)));
 			else
 				fprintf(f, " (nor anywhere now): its holder exited without unlocking, or "
 					   "the lock was held by another thread when this process forked");
@@ -346,7 +295,7 @@ void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_
 	size_t nrun = 0;
 
 	fprintf(f, "conlab deadlock: %s: %zu process%s, %zu thread%s, %zu stuck, %zu deadlock%s\n",
-		proc_label(g, m->pid, a, sizeof(a)), g->nprocs, g->nprocs == 1 ? "" : "es",
+		wg_proc_label(g, m->pid, a, sizeof(a)), g->nprocs, g->nprocs == 1 ? "" : "es",
 		g->nthreads, g->nthreads == 1 ? "" : "s", g->nstuck, g->nfindings,
 		g->nfindings == 1 ? "" : "s");
 	if (m->warning)
@@ -355,7 +304,7 @@ void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_
 	for (size_t i = 0; i < g->nfindings; i++) {
 		const struct wg_finding *fd = &g->findings[i];
 
-		summary_line(g, fd, buf, sizeof(buf));
+		wg_finding_summary(g, fd, buf, sizeof(buf));
 		fprintf(f, "\nDEADLOCK %zu (%s): %s\n", i + 1, wg_finding_name(fd->kind), buf);
 		if (fd->kind == WG_F_CYCLE || fd->kind == WG_F_CROSS_PROCESS)
 			text_cycle(f, g, fd);
@@ -431,50 +380,132 @@ void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_
 
 /* ---- JSON --------------------------------------------------------------------------------- */
 
-static void json_thread_ref(struct json *j, const struct waitgraph *g, int ti)
+/* A Python thread of a finding: the frame that made the wait. */
+static void py_thread(struct json *j, const struct waitgraph *g, int ti, void *ctx)
 {
 	const struct wg_thread *t = &g->threads[ti];
+	const struct wg_langframe *lf;
+
+	(void)ctx;
+	if (!t->nlang)
+		return;
+	lf = dr_py_wait_frame(t);
+	json_obj_begin(j, "at");
+	json_kv_str(j, "function", lf->func);
+	json_kv_str(j, "file", lf->file);
+	json_kv_i64(j, "line", lf->line);
+	json_obj_end(j);
+}
+
+static void py_object(struct json *j, const struct wg_object *o, void *ctx)
+{
+	(void)ctx;
+	dr_py_json_object(j, o);
+}
+
+static const struct deadlock_json_hooks py_hooks = { py_thread, py_object, NULL };
+
+static void json_snapshot_meta(struct json *j, const struct doctor_meta *m)
+{
+	json_obj_begin(j, "snapshot");
+	json_kv_f64(j, "proc_ms", m->proc_ns / 1e6);
+	json_kv_f64(j, "stacks_ms", m->stacks_ns / 1e6);
+	json_kv_f64(j, "python_ms", m->python_ns / 1e6);
+	json_kv_f64(j, "total_ms", m->total_ns / 1e6);
+	json_kv_f64(j, "stop_max_us", m->stop_max_ns / 1e3);
+	json_kv_f64(j, "stop_avg_us",
+		    m->stacks_stopped ? m->stop_sum_ns / 1e3 / (double)m->stacks_stopped : 0);
+	json_kv_u64(j, "stacks_taken", m->stacks_taken);
+	json_kv_u64(j, "stacks_failed", m->stacks_failed);
+	json_kv_u64(j, "changed", m->changed);
+	json_kv_bool(j, "interrupted", m->interrupted);
+	json_kv_str(j, "regs_source", m->regs_source);
+	json_kv_f64(j, "regs_ms", m->regs_ns / 1e6);
+	json_kv_f64(j, "regs_load_ms", m->regs_load_ns / 1e6);
+	json_kv_f64(j, "memory_ms", m->mem_ns / 1e6);
+	json_kv_f64(j, "unwind_ms", m->unwind_ns / 1e6);
+	json_kv_u64(j, "threads_stopped", m->stacks_stopped);
+	json_kv_u64(j, "running_not_read", m->stacks_running);
+	json_kv_u64(j, "moved_not_read", m->stacks_moved);
+	json_kv_u64(j, "rereads", m->rereads);
+	json_obj_end(j);
+}
+
+static void json_processes(struct json *j, const struct waitgraph *g)
+{
+	json_arr_begin(j, "processes");
+	for (size_t i = 0; i < g->nprocs; i++) {
+		json_obj_begin(j, NULL);
+		json_kv_i64(j, "pid", g->procs[i].pid);
+		json_kv_i64(j, "ppid", g->procs[i].ppid);
+		json_kv_str(j, "comm", g->procs[i].comm);
+		json_kv_str(j, "exe", g->procs[i].exe);
+		json_kv_str(j, "runtime", g->procs[i].runtime);
+		dr_py_json_tasks(j, &g->procs[i]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void json_thread(struct json *j, const struct waitgraph *g, const struct wg_thread *t)
+{
+	char buf[512];
 
 	json_obj_begin(j, NULL);
 	json_kv_i64(j, "tid", t->tid);
 	json_kv_i64(j, "pid", t->pid);
 	json_kv_str(j, "comm", t->comm);
-	json_kv_str(j, "name", t->name);
-	json_obj_end(j);
-}
-
-static void json_object(struct json *j, const struct wg_object *o)
-{
-	char name[160];
-
-	json_obj_begin(j, NULL);
-	json_kv_hex(j, "addr", o->addr);
-	json_kv_i64(j, "pid", o->pid);
-	json_kv_str(j, "name", doctor_object_name(o, name, sizeof(name)));
-	json_kv_str(j, "kind", wg_kind_name(o->kind));
-	if (o->owner)
-		json_kv_i64(j, "owner", o->owner);
+	json_kv_str(j, "state", wg_state_name(t->state));
+	dr_py_json_thread(j, t);
+	json_kv_bool(j, "stuck", t->stuck);
+	if (t->finding >= 0)
+		json_kv_i64(j, "deadlock", t->finding);
 	else
-		json_kv_null(j, "owner");
-	if (o->owner_elsewhere)
-		json_kv_i64(j, "owner_pid", o->owner_elsewhere);
-	if (o->value >= 0)
-		json_kv_i64(j, "value", o->value);
-	json_kv_str(j, "note", o->note);
-	dr_py_json_object(j, o);
-	if (o->kind == WG_PIPE || o->kind == WG_CHILD) {
-		json_arr_begin(j, "peers");
-		for (size_t i = 0; i < o->npeers; i++)
-			json_i64(j, o->peers[i]);
-		json_arr_end(j);
+		json_kv_null(j, "deadlock");
+	if (t->obj >= 0 || t->wait_desc) {
+		json_obj_begin(j, "wait");
+		json_kv_str(j, "desc", t->wait_desc);
+		if (t->obj >= 0) {
+			const struct wg_object *o = &g->objects[t->obj];
+
+			json_kv_str(j, "kind", wg_kind_name(o->kind));
+			json_kv_hex(j, "addr", o->addr);
+			json_kv_str(j, "name", wg_object_name(o, buf, sizeof(buf)));
+			json_kv_str(j, "type", o->type);
+			if (o->owner)
+				json_kv_i64(j, "owner", o->owner);
+			else
+				json_kv_null(j, "owner");
+		}
+		json_obj_end(j);
+	} else {
+		json_kv_null(j, "wait");
 	}
+	json_kv_f64(j, "stop_us", t->stop_ns / 1e3);
+	json_kv_str(j, "stack_error", t->stack_err);
+	json_arr_begin(j, "stack");
+	for (size_t k = 0; k < t->nstack; k++) {
+		const struct wg_frame *fr = &t->stack[k];
+
+		json_obj_begin(j, NULL);
+		json_kv_hex(j, "pc", fr->pc);
+		json_kv_str(j, "function", fr->func);
+		json_kv_u64(j, "offset", fr->off);
+		json_kv_str(j, "file", fr->file);
+		if (fr->line)
+			json_kv_i64(j, "line", fr->line);
+		else
+			json_kv_null(j, "line");
+		json_kv_str(j, "module", fr->module);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
 	json_obj_end(j);
 }
 
 void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_meta *m)
 {
 	struct json j;
-	char buf[512];
 
 	json_init(&j, f, 1);
 	json_obj_begin(&j, NULL);
@@ -492,154 +523,19 @@ void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_
 		m->extra->summary(&j, m->extra->ctx);
 	json_obj_end(&j);
 
-	json_obj_begin(&j, "snapshot");
-	json_kv_f64(&j, "proc_ms", m->proc_ns / 1e6);
-	json_kv_f64(&j, "stacks_ms", m->stacks_ns / 1e6);
-	json_kv_f64(&j, "python_ms", m->python_ns / 1e6);
-	json_kv_f64(&j, "total_ms", m->total_ns / 1e6);
-	json_kv_f64(&j, "stop_max_us", m->stop_max_ns / 1e3);
-	json_kv_f64(&j, "stop_avg_us",
-		    m->stacks_stopped ? m->stop_sum_ns / 1e3 / (double)m->stacks_stopped : 0);
-	json_kv_u64(&j, "stacks_taken", m->stacks_taken);
-	json_kv_u64(&j, "stacks_failed", m->stacks_failed);
-	json_kv_u64(&j, "changed", m->changed);
-	json_kv_bool(&j, "interrupted", m->interrupted);
-	json_kv_str(&j, "regs_source", m->regs_source);
-	json_kv_f64(&j, "regs_ms", m->regs_ns / 1e6);
-	json_kv_f64(&j, "regs_load_ms", m->regs_load_ns / 1e6);
-	json_kv_f64(&j, "memory_ms", m->mem_ns / 1e6);
-	json_kv_f64(&j, "unwind_ms", m->unwind_ns / 1e6);
-	json_kv_u64(&j, "threads_stopped", m->stacks_stopped);
-	json_kv_u64(&j, "running_not_read", m->stacks_running);
-	json_kv_u64(&j, "moved_not_read", m->stacks_moved);
-	json_kv_u64(&j, "rereads", m->rereads);
-	json_obj_end(&j);
-
-	json_arr_begin(&j, "processes");
-	for (size_t i = 0; i < g->nprocs; i++) {
-		json_obj_begin(&j, NULL);
-		json_kv_i64(&j, "pid", g->procs[i].pid);
-		json_kv_i64(&j, "ppid", g->procs[i].ppid);
-		json_kv_str(&j, "comm", g->procs[i].comm);
-		json_kv_str(&j, "exe", g->procs[i].exe);
-		json_kv_str(&j, "runtime", g->procs[i].runtime);
-		dr_py_json_tasks(&j, &g->procs[i]);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
+	json_snapshot_meta(&j, m);
+	json_processes(&j, g);
 
 	json_arr_begin(&j, "deadlocks");
-	for (size_t i = 0; i < g->nfindings; i++) {
-		const struct wg_finding *fd = &g->findings[i];
-
-		json_obj_begin(&j, NULL);
-		json_kv_str(&j, "kind", wg_finding_name(fd->kind));
-		summary_line(g, fd, buf, sizeof(buf));
-		json_kv_str(&j, "summary", buf);
-		json_arr_begin(&j, "threads");
-		for (size_t k = 0; k < fd->nthreads; k++) {
-			const struct wg_thread *t = &g->threads[fd->threads[k]];
-
-			json_obj_begin(&j, NULL);
-			json_kv_i64(&j, "tid", t->tid);
-			json_kv_i64(&j, "pid", t->pid);
-			json_kv_str(&j, "comm", t->comm);
-			json_kv_str(&j, "name", t->name);
-			if (t->nlang) {
-				const struct wg_langframe *lf = dr_py_wait_frame(t);
-
-				json_obj_begin(&j, "at");
-				json_kv_str(&j, "function", lf->func);
-				json_kv_str(&j, "file", lf->file);
-				json_kv_i64(&j, "line", lf->line);
-				json_obj_end(&j);
-			}
-			json_kv_hex(&j, "waits_for", g->objects[t->obj].addr);
-			json_arr_begin(&j, "holds");
-			for (size_t o = 0; o < fd->nobjects; o++) {
-				const struct wg_object *ob = &g->objects[fd->objects[o]];
-
-				if (wg_kind_has_owner(ob->kind) && ob->kind != WG_JOIN &&
-				    ob->owner == t->tid)
-					json_hex(&j, ob->addr);
-			}
-			json_arr_end(&j);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		json_arr_begin(&j, "objects");
-		for (size_t k = 0; k < fd->nobjects; k++)
-			json_object(&j, &g->objects[fd->objects[k]]);
-		json_arr_end(&j);
-		json_arr_begin(&j, "pids");
-		for (size_t k = 0; k < fd->npids; k++)
-			json_i64(&j, fd->pids[k]);
-		json_arr_end(&j);
-		json_arr_begin(&j, "blocked_behind");
-		for (size_t k = 0; k < fd->nbehind; k++)
-			json_thread_ref(&j, g, fd->behind[k]);
-		json_arr_end(&j);
-		json_obj_end(&j);
-	}
+	for (size_t i = 0; i < g->nfindings; i++)
+		deadlock_json_finding(&j, g, &g->findings[i], &py_hooks);
 	if (m->extra && m->extra->json)
 		m->extra->json(&j, m->extra->ctx);
 	json_arr_end(&j);
 
 	json_arr_begin(&j, "threads");
-	for (size_t i = 0; i < g->nthreads; i++) {
-		const struct wg_thread *t = &g->threads[i];
-
-		json_obj_begin(&j, NULL);
-		json_kv_i64(&j, "tid", t->tid);
-		json_kv_i64(&j, "pid", t->pid);
-		json_kv_str(&j, "comm", t->comm);
-		json_kv_str(&j, "state", wg_state_name(t->state));
-		dr_py_json_thread(&j, t);
-		json_kv_bool(&j, "stuck", t->stuck);
-		if (t->finding >= 0)
-			json_kv_i64(&j, "deadlock", t->finding);
-		else
-			json_kv_null(&j, "deadlock");
-		if (t->obj >= 0 || t->wait_desc) {
-			json_obj_begin(&j, "wait");
-			json_kv_str(&j, "desc", t->wait_desc);
-			if (t->obj >= 0) {
-				const struct wg_object *o = &g->objects[t->obj];
-
-				json_kv_str(&j, "kind", wg_kind_name(o->kind));
-				json_kv_hex(&j, "addr", o->addr);
-				json_kv_str(&j, "name", doctor_object_name(o, buf, sizeof(buf)));
-				json_kv_str(&j, "type", o->type);
-				if (o->owner)
-					json_kv_i64(&j, "owner", o->owner);
-				else
-					json_kv_null(&j, "owner");
-			}
-			json_obj_end(&j);
-		} else {
-			json_kv_null(&j, "wait");
-		}
-		json_kv_f64(&j, "stop_us", t->stop_ns / 1e3);
-		json_kv_str(&j, "stack_error", t->stack_err);
-		json_arr_begin(&j, "stack");
-		for (size_t k = 0; k < t->nstack; k++) {
-			const struct wg_frame *fr = &t->stack[k];
-
-			json_obj_begin(&j, NULL);
-			json_kv_hex(&j, "pc", fr->pc);
-			json_kv_str(&j, "function", fr->func);
-			json_kv_u64(&j, "offset", fr->off);
-			json_kv_str(&j, "file", fr->file);
-			if (fr->line)
-				json_kv_i64(&j, "line", fr->line);
-			else
-				json_kv_null(&j, "line");
-			json_kv_str(&j, "module", fr->module);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		json_obj_end(&j);
-	}
+	for (size_t i = 0; i < g->nthreads; i++)
+		json_thread(&j, g, &g->threads[i]);
 	json_arr_end(&j);
 	json_obj_end(&j);
 	json_end(&j);
@@ -685,7 +581,7 @@ void doctor_report_dot(FILE *f, const struct waitgraph *g, const struct doctor_m
 		const struct wg_object *o = &g->objects[i];
 
 		fprintf(f, "\to%zu [shape=ellipse, label=\"%s\\n", i, wg_kind_name(o->kind));
-		dot_escape(f, doctor_object_name(o, name, sizeof(name)));
+		dot_escape(f, wg_object_name(o, name, sizeof(name)));
 		fprintf(f, "\"];\n");
 		if (wg_kind_has_owner(o->kind) && o->owner) {
 			if (wg_find_thread(g, o->owner) >= 0)

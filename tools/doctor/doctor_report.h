@@ -14,12 +14,7 @@
  *                   "memory_ms", "unwind_ms",
  *                   "threads_stopped", "running_not_read", "moved_not_read", "rereads" },
  *     "processes": [ { "pid", "ppid", "comm", "exe" } ],
- *     "deadlocks": [ { "kind": "cycle"|"cross-process"|"orphaned-owner"|"no-owner",
- *                      "summary": "one line",
- *                      "threads": [ { "tid", "pid", "comm", "waits_for": "0x..", "holds": [..] } ],
- *                      "objects": [ { "addr", "pid", "name", "kind", "owner", "value", "note",
- *                                     "peers": [pid..] } ],
- *                      "pids": [..], "blocked_behind": [ { "tid", "pid", "comm" } ] } ],
+ *     "deadlocks": [ the findings, as render/deadlock_json.h writes them for every path ],
  *     "threads": [ { "tid", "pid", "comm", "state", "stuck", "deadlock": index|null,
  *                    "wait": { "desc", "kind", "addr", "name", "owner" } | null,
  *                    "stop_us", "stack_error",
@@ -72,8 +67,5 @@ struct doctor_meta {
 void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);
 void doctor_report_json(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);
 void doctor_report_dot(FILE *f, const struct waitgraph *g, const struct doctor_meta *m);
-
-/* "fork_m[1]" or "mutex 0x55d0c0a0"; buf is returned */
-const char *doctor_object_name(const struct wg_object *o, char *buf, size_t n);
 
 #endif

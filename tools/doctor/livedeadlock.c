@@ -10,7 +10,9 @@
 #include "lib/json.h"
 #include "doctor/livedeadlock.h"
 #include "analysis/lockorder.h"
+#include "analysis/waitgraph.h"
 #include "render/lockorder_report.h"
+#include "model/futexkind.h"
 #include "model/model.h"
 #include "capture/preload/conlab_preload.h"
 #include "capture/preload_shm.h"
@@ -19,10 +21,7 @@
 #include "symbols/symbolize.h"
 #include "trace/trace.h"
 #include "lib/util.h"
-
-#define NR_FUTEX 202
-#define NR_NANOSLEEP 35
-#define NR_CLOCK_NANOSLEEP 230
+#include "syscalls.h"
 
 
 struct lthread {
@@ -124,24 +123,50 @@ static int act(struct live *l, const char *why)
 	}
 }
 
-/* Does following mutex owners from t come back to t? */
+static struct lthread *find_thread(struct live *l, pid_t tid)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->t[i].tid == tid)
+			return &l->t[i];
+	return NULL;
+}
+
+/* The threads as a wait-for graph (the doctor's, analysis/waitgraph.c): graph thread i is
+ * l->t[i], a mutex wait an edge to the owner. */
+static void build_graph(struct live *l, struct waitgraph *g)
+{
+	waitgraph_init(g);
+	wg_add_process(g, l->pid, 0, NULL, NULL);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct lthread *x = &l->t[i];
+		int ti = wg_add_thread(g, x->tid, l->pid, NULL, x->blocked ? WG_BLOCKED : WG_RUNNING);
+
+		if (x->blocked && x->owner) {
+			int o = wg_object(g, l->pid, WG_MUTEX, x->addr);
+
+			g->threads[ti].obj = o;
+			g->objects[o].owner = x->owner;
+		}
+	}
+}
+
+/* Does t's wait close a cycle of the wait-for graph? The graph is built only when t's owner
+ * waits for a mutex too: a running owner closes nothing, and most contended waits are so. */
 static int closes_cycle(struct live *l, struct lthread *t)
 {
-	pid_t cur = t->owner;
+	const struct lthread *o = find_thread(l, t->owner);
+	int ti = (int)(t - l->t), found = 0;
+	struct waitgraph g;
 
-	for (int hops = 0; hops < 64 && cur; hops++) {
-		struct lthread *o = NULL;
-
-		if (cur == t->tid)
-			return 1;
-		for (size_t i = 0; i < l->n; i++)
-			if (l->t[i].tid == cur)
-				o = &l->t[i];
-		if (!o || !o->blocked || !o->owner)
-			return 0;
-		cur = o->owner;
-	}
-	return 0;
+	if (!o || !o->blocked || !o->owner)
+		return 0;
+	build_graph(l, &g);
+	waitgraph_analyze(&g);
+	for (size_t f = 0; f < g.nfindings && !found; f++)
+		for (size_t k = 0; k < g.findings[f].nthreads; k++)
+			found |= g.findings[f].kind == WG_F_CYCLE && g.findings[f].threads[k] == ti;
+	waitgraph_free(&g);
+	return found;
 }
 
 /* A Python Lock's owner changed: a thread already asleep on it may close a cycle now (the
@@ -179,23 +204,30 @@ static int on_event(void *ctx, const struct ev_hdr *h)
 	case EV_SWITCH_SLEEP: {
 		const struct ev_switch_sleep *s = (const void *)h;
 		struct lthread *t = thr(l, h->tid);
-		int op = s->arg1 & 127;
 
 		t->blocked = s->nr != NR_NANOSLEEP && s->nr != NR_CLOCK_NANOSLEEP;
 		t->since = h->ts;
 		t->owner = 0;
-		/* a contended glibc mutex: word 2, owner tid at +8 (docs/design.md) */
-		if (s->nr == NR_FUTEX && (op == 0 || op == 9) && s->word0 == 2 && s->word8) {
-			t->addr = s->arg0;
-			t->owner = s->word8;
-		} else if (s->nr == NR_FUTEX && (op == 0 || op == 9)) {
-			/* a Python Lock's semaphore: its owner from the probes, if they saw it */
-			t->addr = s->arg0;
-			t->owner = pylw_owner(&l->py, s->arg0);
-			/* a Lock waited on by its holder is released by another thread (a
-			 * Condition's waiter lock): a wait for that thread, not for itself */
-			if (t->owner == t->tid)
-				t->owner = 0;
+		if (s->nr == NR_FUTEX) {
+			struct futex_wait w;
+			struct futex_kind k;
+			uint32_t op = s->arg1 & FUTEX_CMD_MASK;
+
+			futex_wait_of_switch(&w, s);
+			futex_classify(&w, &k);
+			if (k.kind == FK_MUTEX && k.owner) {
+				/* a mutex wait with its owner (model/futexkind.c, docs/design.md) */
+				t->addr = s->arg0;
+				t->owner = (pid_t)k.owner;
+			} else if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) {
+				/* a Python Lock's semaphore: its owner from the probes, if they saw it */
+				t->addr = s->arg0;
+				t->owner = pylw_owner(&l->py, s->arg0);
+				/* a Lock waited on by its holder is released by another thread (a
+				 * Condition's waiter lock): a wait for that thread, not for itself */
+				if (t->owner == t->tid)
+					t->owner = 0;
+			}
 		}
 		if (t->owner && !l->reported && !l->closed_ts && closes_cycle(l, t))
 			l->closed_ts = h->ts;	/* the last edge: the report says how long after */

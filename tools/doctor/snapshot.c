@@ -17,33 +17,22 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "syscalls.h"
 #include "lib/procmem.h"
+#include "model/futexkind.h"
 #include "doctor/snapshot.h"
+#include "lib/syscall_table.h"
 #include "lib/util.h"
 
 #define PF_KTHREAD 0x00200000
 #define MAX_PROCS 256
 
-#define FUTEX_WAIT 0
-#define FUTEX_LOCK_PI 6
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAIT_REQUEUE_PI 11
-#define FUTEX_LOCK_PI2 13
-#define FUTEX_CMD(op) ((op) & ~(128 | 256))	/* without PRIVATE and CLOCK_REALTIME */
-#define FUTEX_TID_MASK 0x3fffffff
+#define FUTEX_CMD(op) ((op) & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
 
-#define MEM_BEFORE 48		/* bytes read before the futex word */
-#define MEM_WORD (MEM_BEFORE / 4)
+#define MEM_BEFORE FK_BEFORE	/* bytes read before the futex word */
 
-/* glibc 2.36 x86-64 offsets, relative to the futex word a waiter sleeps on */
-#define MUTEX_OWNER 8
-#define MUTEX_NUSERS 12
-#define MUTEX_KIND 16
-#define MUTEX_KIND_BITS 0x3f3	/* kind 0-3, robust, PI, PP, pshared, elision flags */
-#define COND_GREFS (-24)	/* __g_refs[g] from __g_signals[g] */
-#define SEM_NWAITERS 4
-#define SEM_PRIVATE 8
-#define SEM_PAD 12
+_Static_assert(sizeof(((struct snap_thread *)0)->mem) == FK_WORDS * 4,
+	       "the doctor reads the window the futex classifier takes");
 
 struct pidpair {
 	pid_t pid, ppid;
@@ -74,17 +63,6 @@ static void read_neighbourhood(pid_t pid, struct snap_thread *t)
 				t->mem_ok |= 1u << i;
 		start += n;
 	}
-}
-
-/* The u32 at byte offset off from the futex word, when it was read. */
-static int memw(const struct snap_thread *t, int off, uint32_t *v)
-{
-	int i = MEM_WORD + off / 4;
-
-	if (i < 0 || i >= 32 || !(t->mem_ok & (1u << i)))
-		return 0;
-	*v = t->mem[i];
-	return 1;
 }
 
 /* ---- /proc readers ------------------------------------------------------------------------ */
@@ -216,7 +194,7 @@ static void read_thread(struct snapshot *s, pid_t pid, pid_t tid)
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", (int)pid, (int)tid);
 	if (read_small_file(path, t->wchan, sizeof(t->wchan)) < 0 || !strcmp(t->wchan, "0"))
 		t->wchan[0] = 0;
-	if (t->nr == 202 && state != 'R')
+	if (t->nr == NR_FUTEX && state != 'R')
 		read_neighbourhood(pid, t);
 }
 
@@ -289,130 +267,75 @@ static void describe(struct snapshot *s, int ti, const char *fmt, ...)
 	wg_set_str(&s->g.threads[ti].wait_desc, buf);
 }
 
-static int plausible_tid(uint32_t v)
+struct snap_thread_ref {
+	struct snapshot *s;
+	int ti;
+};
+
+/* Is tid a thread of the waiter's process (what a pthread_join would wait for)? */
+static int joinable(const void *ctx, uint32_t tid)
 {
-	return v > 0 && v < (1u << 22);	/* PID_MAX_LIMIT */
+	const struct snap_thread_ref *r = ctx;
+
+	return thread_of_pid(r->s, r->s->g.threads[r->ti].pid, (pid_t)tid) >= 0;
 }
 
-/* A glibc condvar waiter sleeps on __g_signals[g]; g = 0 at offset 40 (8-aligned), 1 at 44. */
-static int cond_base(const struct snap_thread *t, uint64_t *base)
+static void describe_futex(struct snapshot *s, int ti, enum futex_kind_id kind)
 {
-	uint32_t grefs, wrefs;
-	int g1 = (t->args[0] & 7) == 4;
+	const struct snap_thread *t = &s->st[ti];
+	uint64_t uaddr = t->args[0];
+	int op = (int)t->args[1], cmd = FUTEX_CMD(op);
+	uint32_t val = (uint32_t)t->args[2], word = t->mem_ok & (1u << (MEM_BEFORE / 4)) ?
+						 t->mem[MEM_BEFORE / 4] : 0;
 
-	if (!memw(t, COND_GREFS, &grefs) || !memw(t, g1 ? -8 : -4, &wrefs))
-		return 0;
-	if (grefs < 2 || wrefs < 8)
-		return 0;
-	*base = t->args[0] - (g1 ? 44 : 40);
-	return 1;
+	if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2 || cmd == FUTEX_TRYLOCK_PI)
+		describe(s, ti, "futex(%#" PRIx64 ", LOCK_PI) word %#x", uaddr, word);
+	else if (cmd == FUTEX_WAIT_REQUEUE_PI)
+		describe(s, ti, "futex(%#" PRIx64 ", WAIT_REQUEUE_PI)", uaddr);
+	else if (kind == FK_NOT_WAIT)
+		describe(s, ti, "futex(%#" PRIx64 ", op %d)", uaddr, op);
+	else
+		describe(s, ti, "futex(%#" PRIx64 ", %s%s, %u)%s", uaddr,
+			 cmd == FUTEX_WAIT ? "WAIT" : "WAIT_BITSET", op & 128 ? "_PRIVATE" : "",
+			 val, t->args[3] ? " with a timeout" : "");
 }
 
-static int sem_like(const struct snap_thread *t)
+/* What a futex wait is on, by the classifier all readers of futex waits share, given the
+ * words read around it and, after the stack was read, the kind its caller expects. */
+static void classify_futex(struct snapshot *s, int ti, enum futex_kind_id expect)
 {
-	uint32_t w, nw, priv, pad;
-
-	return !(t->args[0] & 7) && memw(t, 0, &w) && !w && memw(t, SEM_NWAITERS, &nw) &&
-	       nw >= 1 && nw < (1u << 20) && memw(t, SEM_PRIVATE, &priv) &&
-	       (priv == 0 || priv == 128) && memw(t, SEM_PAD, &pad) && !pad;
-}
-
-/* rwlock: the waiter is on __wrphase_futex (@8) or __writers_futex (@12); pick the base whose
- * padding and flags look like a pthread_rwlock_t. */
-static int rwlock_base(const struct snap_thread *t, uint64_t *base, uint32_t *writer)
-{
-	static const int offs[] = { 8, 12 };
-
-	for (size_t i = 0; i < 2; i++) {
-		int b = -offs[i];
-		uint32_t pad3, pad4, shared, cur;
-
-		if (memw(t, b + 16, &pad3) && memw(t, b + 20, &pad4) && memw(t, b + 28, &shared) &&
-		    memw(t, b + 24, &cur) && !pad3 && !pad4 && shared <= 1) {
-			*base = t->args[0] + (uint64_t)(int64_t)b;
-			*writer = cur;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-enum hint { H_NONE, H_MUTEX, H_COND, H_SEM, H_RWLOCK, H_BARRIER, H_JOIN };
-
-static void classify_futex(struct snapshot *s, int ti, enum hint hint)
-{
+	static const enum wg_obj_kind wg[FK_NKINDS] = {
+		[FK_NONE] = WG_FUTEX,	  [FK_FUTEX] = WG_FUTEX,     [FK_MUTEX] = WG_MUTEX,
+		[FK_LOCK] = WG_FUTEX,	  [FK_RWLOCK] = WG_RWLOCK,   [FK_CONDVAR] = WG_CONDVAR,
+		[FK_SEMAPHORE] = WG_SEMAPHORE, [FK_BARRIER] = WG_BARRIER, [FK_JOIN] = WG_JOIN,
+		[FK_NOT_WAIT] = WG_FUTEX,
+	};
 	struct wg_thread *th = &s->g.threads[ti];
 	struct snap_thread *t = &s->st[ti];
-	uint64_t uaddr = t->args[0], base;
-	int op = (int)t->args[1], cmd = FUTEX_CMD(op);
-	uint32_t val = (uint32_t)t->args[2], word = 0, owner = 0, kind = 0, writer;
-	int timed = t->args[3] != 0, have_word = memw(t, 0, &word), jt;
+	struct snap_thread_ref ref = { s, ti };
+	struct futex_wait w;
+	struct futex_kind k;
 	struct wg_object *o;
 
-	if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2) {
-		o = set_wait(s, ti, WG_MUTEX, uaddr, timed);
-		if (have_word)
-			o->owner = (pid_t)(word & FUTEX_TID_MASK);
-		describe(s, ti, "futex(%#" PRIx64 ", LOCK_PI) word %#x", uaddr, word);
-		return;
-	}
-	if (cmd == FUTEX_WAIT_REQUEUE_PI) {
-		set_wait(s, ti, WG_CONDVAR, uaddr, timed);
-		describe(s, ti, "futex(%#" PRIx64 ", WAIT_REQUEUE_PI)", uaddr);
-		return;
-	}
-	if (cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET) {
+	futex_wait_init(&w, t->args[0], (uint32_t)t->args[1], (uint32_t)t->args[2],
+			(uint32_t)th->tid);
+	w.lo = -FK_BEFORE;
+	w.hi = FK_AFTER;
+	memcpy(w.words, t->mem, sizeof(w.words));
+	w.ok = t->mem_ok;
+	w.expect = expect;
+	w.is_thread = joinable;
+	w.ctx = &ref;
+	futex_classify(&w, &k);
+	describe_futex(s, ti, k.kind);
+	if (k.kind == FK_NOT_WAIT) {
 		th->state = WG_UNKNOWN;
-		describe(s, ti, "futex(%#" PRIx64 ", op %d)", uaddr, op);
 		return;
 	}
-	describe(s, ti, "futex(%#" PRIx64 ", %s%s, %u)%s", uaddr,
-		 cmd == FUTEX_WAIT ? "WAIT" : "WAIT_BITSET", op & 128 ? "_PRIVATE" : "", val,
-		 timed ? " with a timeout" : "");
-
-	/* pthread_join: the word is the joined thread's tid and stays so until it exits */
-	jt = plausible_tid(val) ? thread_of_pid(s, th->pid, (pid_t)val) : -1;
-	if ((hint == H_JOIN || hint == H_NONE) && jt >= 0 && jt != ti && (!have_word || word == val)) {
-		o = set_wait(s, ti, WG_JOIN, uaddr, timed);
-		o->owner = (pid_t)val;
-		return;
-	}
-	if (hint == H_RWLOCK && rwlock_base(t, &base, &writer)) {
-		o = set_wait(s, ti, WG_RWLOCK, base, timed);
-		o->owner = plausible_tid(writer) ? (pid_t)writer : 0;
-		return;
-	}
-	if ((hint == H_NONE || hint == H_MUTEX) && cmd == FUTEX_WAIT && val == 2 &&
-	    memw(t, MUTEX_OWNER, &owner) && memw(t, MUTEX_KIND, &kind) && plausible_tid(owner) &&
-	    !(kind & ~MUTEX_KIND_BITS)) {
-		o = set_wait(s, ti, WG_MUTEX, uaddr, timed);
-		o->owner = (pid_t)owner;
-		o->value = word;
-		o->shared = !(op & 128) && (kind & 128);
-		return;
-	}
-	if (hint == H_COND || (hint == H_NONE && cond_base(t, &base))) {
-		if (hint == H_COND && !cond_base(t, &base))
-			base = uaddr - ((uaddr & 7) == 4 ? 44 : 40);
-		o = set_wait(s, ti, WG_CONDVAR, base, timed);
-		return;
-	}
-	if (hint == H_SEM || (hint == H_NONE && sem_like(t))) {
-		uint32_t priv = 128;
-
-		o = set_wait(s, ti, WG_SEMAPHORE, uaddr, timed);
-		o->value = have_word ? (int64_t)word : -1;
-		memw(t, SEM_PRIVATE, &priv);
-		o->shared = priv == 0;
-		return;
-	}
-	if (hint == H_BARRIER) {
-		set_wait(s, ti, WG_BARRIER, uaddr, timed);
-		return;
-	}
-	o = set_wait(s, ti, hint == H_MUTEX ? WG_MUTEX : WG_FUTEX, uaddr, timed);
-	o->value = have_word ? (int64_t)word : -1;
-	o->shared = !(op & 128);
+	o = set_wait(s, ti, wg[k.kind], k.obj, t->args[3] != 0);
+	o->owner = (pid_t)k.owner;
+	o->value = k.value;
+	o->shared = k.shared;
 }
 
 static int fd_link(pid_t pid, int fd, char *buf, size_t n)
@@ -476,13 +399,56 @@ static void classify_child(struct builder *b, int ti, int idtype_all, pid_t who)
 			wg_add_peer(o, b->all[i].pid);
 }
 
+/* A wait we cannot tell apart: in the disk state, at least that. */
+static enum wg_state unclassified(const struct snap_thread *t)
+{
+	return t->state == 'D' ? WG_DISK : WG_UNKNOWN;
+}
+
+/* wait4(pid, status, options, rusage), waitid(idtype, id, ...): who may end it. */
+static void classify_wait(struct builder *b, int ti)
+{
+	struct snapshot *s = b->s;
+	struct snap_thread *t = &s->st[ti];
+
+	if (t->nr == NR_WAIT4) {
+		classify_child(b, ti, 0, (pid_t)(int32_t)t->args[0]);
+		describe(s, ti, "wait4(%d)", (int)(int32_t)t->args[0]);
+	} else {		/* waitid: P_PID = 1 */
+		classify_child(b, ti, t->args[0] != 1, (pid_t)(int32_t)t->args[1]);
+		describe(s, ti, "waitid(%d, %d)", (int)t->args[0], (int)(int32_t)t->args[1]);
+	}
+}
+
+/* A poll-like wait ends by itself when it has a timeout: where each call keeps it. */
+static enum wg_state poll_state(const struct snap_thread *t)
+{
+	int64_t a2 = (int64_t)t->args[2], a3 = (int64_t)t->args[3];
+
+	switch (t->nr) {
+	case NR_POLL:		/* poll(fds, n, timeout ms) */
+		return (int32_t)a2 >= 0 ? WG_TIMED : WG_EXTERNAL;
+	case NR_EPOLL_WAIT:	/* epoll_wait, epoll_pwait(epfd, events, max, timeout ms) */
+	case NR_EPOLL_PWAIT:
+		return (int32_t)a3 >= 0 ? WG_TIMED : WG_EXTERNAL;
+	case NR_SELECT:		/* select, pselect6: timeout pointer */
+	case NR_PSELECT6:
+		return t->args[4] ? WG_TIMED : WG_EXTERNAL;
+	case NR_PPOLL:		/* ppoll, epoll_pwait2: timeout pointer */
+		return t->args[2] ? WG_TIMED : WG_EXTERNAL;
+	case NR_EPOLL_PWAIT2:
+		return t->args[3] ? WG_TIMED : WG_EXTERNAL;
+	default:		/* io_uring_enter, io_getevents: events from outside */
+		return WG_EXTERNAL;
+	}
+}
+
 static void classify(struct builder *b, int ti)
 {
 	struct snapshot *s = b->s;
 	struct wg_thread *th = &s->g.threads[ti];
 	struct snap_thread *t = &s->st[ti];
 	const char *name = t->nr >= 0 ? syscall_name(t->nr) : NULL;
-	int64_t a2 = (int64_t)t->args[2], a3 = (int64_t)t->args[3];
 
 	if (th->state == WG_ZOMBIE || th->state == WG_STOPPED)
 		return;
@@ -500,50 +466,39 @@ static void classify(struct builder *b, int ti)
 	else
 		describe(s, ti, "syscall %ld", t->nr);
 	th->state = WG_UNKNOWN;
-	switch (t->nr) {
-	case 202:		/* futex */
-		classify_futex(s, ti, H_NONE);
+	/* the kinds of wait come from the syscall table; the arguments, call by call, here */
+	switch (syscall_wait(t->nr)) {
+	case SW_FUTEX:
+		if (t->nr == NR_FUTEX)
+			classify_futex(s, ti, FK_NONE);
+		else	/* futex_wait, futex_waitv: another argument layout, no glibc user */
+			th->state = unclassified(t);
 		break;
-	case 0: case 17: case 19: case 45: case 47: case 295:	/* read, pread, readv, recv* */
-		classify_fd(s, ti, 0);
+	case SW_READ:
+	case SW_WRITE:
+		/* splice and tee may block on either of their two fds */
+		if (t->nr == NR_SPLICE || t->nr == NR_TEE)
+			th->state = unclassified(t);
+		else
+			classify_fd(s, ti, syscall_wait(t->nr) == SW_WRITE);
 		break;
-	case 1: case 18: case 20: case 44: case 46: case 296:	/* write, pwrite, writev, send* */
-		classify_fd(s, ti, 1);
+	case SW_CHILD:
+		classify_wait(b, ti);
 		break;
-	case 61:		/* wait4(pid, status, options, rusage) */
-		classify_child(b, ti, 0, (pid_t)(int32_t)t->args[0]);
-		describe(s, ti, "wait4(%d)", (int)(int32_t)t->args[0]);
-		break;
-	case 247:		/* waitid(idtype, id, ...): P_PID = 1 */
-		classify_child(b, ti, t->args[0] != 1, (pid_t)(int32_t)t->args[1]);
-		describe(s, ti, "waitid(%d, %d)", (int)t->args[0], (int)(int32_t)t->args[1]);
-		break;
-	case 35: case 230: case 219:	/* nanosleep, clock_nanosleep, restart_syscall */
+	case SW_SLEEP:
 		th->state = WG_TIMED;
 		break;
-	case 7:			/* poll(fds, n, timeout ms) */
-		th->state = (int32_t)a2 >= 0 ? WG_TIMED : WG_EXTERNAL;
+	case SW_POLL:
+		th->state = poll_state(t);
 		break;
-	case 232: case 281:	/* epoll_wait, epoll_pwait(epfd, events, max, timeout ms) */
-		th->state = (int32_t)a3 >= 0 ? WG_TIMED : WG_EXTERNAL;
+	case SW_SIGNAL:		/* a signal from anyone ends it; rt_sigtimedwait's timeout too */
+		th->state = t->nr == NR_RT_SIGTIMEDWAIT && t->args[2] ? WG_TIMED : WG_EXTERNAL;
 		break;
-	case 23: case 270:	/* select, pselect6: timeout pointer */
-		th->state = t->args[4] ? WG_TIMED : WG_EXTERNAL;
-		break;
-	case 271: case 441:	/* ppoll, epoll_pwait2: timeout pointer */
-		th->state = t->args[t->nr == 271 ? 2 : 3] ? WG_TIMED : WG_EXTERNAL;
-		break;
-	case 128:		/* rt_sigtimedwait */
-		th->state = t->args[2] ? WG_TIMED : WG_EXTERNAL;
-		break;
-	case 34: case 130:	/* pause, rt_sigsuspend: a signal from anyone ends it */
-	case 42: case 43: case 288:	/* connect, accept */
-	case 208: case 426: case 333:	/* io_getevents, io_uring_enter, io_pgetevents */
-	case 65: case 220: case 69: case 70:	/* SysV semop, msgsnd, msgrcv */
+	case SW_ACCEPT:		/* accept, connect: the other side is outside our view */
 		th->state = WG_EXTERNAL;
 		break;
 	default:
-		th->state = t->state == 'D' ? WG_DISK : WG_UNKNOWN;
+		th->state = unclassified(t);
 		break;
 	}
 }
@@ -705,18 +660,18 @@ int snapshot_take(struct snapshot *s, pid_t pid, unsigned flags)
 	return 0;
 }
 
-static enum hint hint_from_stack(const char *const *funcs, size_t n)
+static enum futex_kind_id hint_from_stack(const char *const *funcs, size_t n)
 {
-	static const struct { const char *prefix; enum hint h; } t[] = {
-		{ "pthread_cond_", H_COND },	{ "__pthread_cond_", H_COND },
-		{ "sem_", H_SEM },		{ "__new_sem_", H_SEM },
-		{ "do_futex_wait", H_SEM },	{ "pthread_rwlock_", H_RWLOCK },
-		{ "__pthread_rwlock_", H_RWLOCK }, { "pthread_barrier_wait", H_BARRIER },
-		{ "pthread_join", H_JOIN },	{ "__pthread_clockjoin", H_JOIN },
-		{ "pthread_clockjoin", H_JOIN }, { "pthread_timedjoin", H_JOIN },
-		{ "pthread_mutex_", H_MUTEX },	{ "__pthread_mutex_", H_MUTEX },
-		{ "___pthread_mutex_", H_MUTEX }, { "__lll_lock_wait", H_MUTEX },
-		{ "PyThread_acquire_lock", H_SEM },
+	static const struct { const char *prefix; enum futex_kind_id h; } t[] = {
+		{ "pthread_cond_", FK_CONDVAR },	{ "__pthread_cond_", FK_CONDVAR },
+		{ "sem_", FK_SEMAPHORE },		{ "__new_sem_", FK_SEMAPHORE },
+		{ "do_futex_wait", FK_SEMAPHORE },	{ "pthread_rwlock_", FK_RWLOCK },
+		{ "__pthread_rwlock_", FK_RWLOCK },	{ "pthread_barrier_wait", FK_BARRIER },
+		{ "pthread_join", FK_JOIN },		{ "__pthread_clockjoin", FK_JOIN },
+		{ "pthread_clockjoin", FK_JOIN },	{ "pthread_timedjoin", FK_JOIN },
+		{ "pthread_mutex_", FK_MUTEX },		{ "__pthread_mutex_", FK_MUTEX },
+		{ "___pthread_mutex_", FK_MUTEX },	{ "__lll_lock_wait", FK_MUTEX },
+		{ "PyThread_acquire_lock", FK_SEMAPHORE },
 	};
 
 	/* the first pthread entry point from the top decides */
@@ -727,19 +682,19 @@ static enum hint hint_from_stack(const char *const *funcs, size_t n)
 			if (!strncmp(funcs[i], t[k].prefix, strlen(t[k].prefix)))
 				return t[k].h;
 	}
-	return H_NONE;
+	return FK_NONE;
 }
 
 void snapshot_refine(struct snapshot *s, int ti, const char *const *funcs, size_t n)
 {
 	struct snap_thread *t = &s->st[ti];
 	struct wg_thread *th = &s->g.threads[ti];
-	enum hint h;
+	enum futex_kind_id h;
 
-	if (t->nr != 202 || (th->state != WG_BLOCKED && th->state != WG_TIMED))
+	if (t->nr != NR_FUTEX || (th->state != WG_BLOCKED && th->state != WG_TIMED))
 		return;
 	h = hint_from_stack(funcs, n);
-	if (h == H_NONE)
+	if (h == FK_NONE)
 		return;
 	classify_futex(s, ti, h);
 }
@@ -774,9 +729,9 @@ static int wait_moved(struct snapshot *s, size_t i)
 		struct wg_object *o = &s->g.objects[th->obj];
 		uint32_t owner = 0;
 
-		if (o->kind == WG_MUTEX && o->owner && s->st[i].nr == 202 &&
+		if (o->kind == WG_MUTEX && o->owner && s->st[i].nr == NR_FUTEX &&
 		    FUTEX_CMD((int)s->st[i].args[1]) == FUTEX_WAIT &&
-		    procmem_read(th->pid, s->st[i].args[0] + MUTEX_OWNER, &owner, 4) == 4 &&
+		    procmem_read(th->pid, s->st[i].args[0] + FK_MUTEX_OWNER, &owner, 4) == 4 &&
 		    (pid_t)owner != o->owner)
 			return 1;
 	}

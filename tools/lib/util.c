@@ -199,33 +199,6 @@ ssize_t read_small_file(const char *path, char *buf, size_t n)
 	return got;
 }
 
-const char *syscall_name(long nr)
-{
-	/* x86-64 numbers of the calls a blocked thread is usually in */
-	static const struct { long nr; const char *name; } t[] = {
-		{0, "read"}, {1, "write"}, {7, "poll"}, {17, "pread64"}, {18, "pwrite64"},
-		{19, "readv"}, {20, "writev"}, {23, "select"}, {34, "pause"}, {35, "nanosleep"},
-		{42, "connect"}, {43, "accept"}, {44, "sendto"}, {45, "recvfrom"}, {46, "sendmsg"},
-		{47, "recvmsg"}, {56, "clone"}, {57, "fork"}, {59, "execve"}, {60, "exit"},
-		{61, "wait4"}, {62, "kill"}, {72, "fcntl"}, {74, "fsync"}, {202, "futex"},
-		{230, "clock_nanosleep"}, {231, "exit_group"}, {232, "epoll_wait"},
-		{247, "waitid"}, {270, "pselect6"}, {271, "ppoll"}, {281, "epoll_pwait"},
-		{288, "accept4"}, {299, "recvmmsg"}, {307, "sendmmsg"}, {426, "io_uring_enter"},
-		{435, "clone3"}, {441, "epoll_pwait2"}, {449, "futex_waitv"}, {454, "futex_wake"},
-		{455, "futex_wait"}, {456, "futex_requeue"}, {128, "rt_sigtimedwait"},
-		{130, "rt_sigsuspend"}, {33, "dup2"}, {3, "close"}, {2, "open"}, {257, "openat"},
-		{4, "stat"}, {5, "fstat"}, {9, "mmap"}, {11, "munmap"}, {39, "getpid"},
-		{24, "sched_yield"}, {16, "ioctl"}, {32, "dup"}, {22, "pipe"}, {293, "pipe2"},
-		{284, "eventfd"}, {290, "eventfd2"}, {283, "timerfd_create"}, {41, "socket"},
-		{49, "bind"}, {50, "listen"}, {73, "flock"}, {101, "ptrace"}, {8, "lseek"},
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (t[i].nr == nr)
-			return t[i].name;
-	return NULL;
-}
-
 int mkdir_p(const char *path)
 {
 	char buf[PATH_MAX];

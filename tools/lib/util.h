@@ -36,7 +36,4 @@ uint64_t parse_size(const char *s);
 /* Read a whole small file (procfs) into buf, NUL-terminated; bytes read or -1 (errno set). */
 ssize_t read_small_file(const char *path, char *buf, size_t n);
 
-/* Syscall name for x86-64 numbers we care about ("futex", "read"); NULL if unknown. */
-const char *syscall_name(long nr);
-
 #endif

@@ -2,24 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "syscalls.h"
+#include "model/futexkind.h"
 #include "model/model.h"
+#include "model/model_internal.h"
 #include "trace/trace.h"
+#include "lib/syscall_table.h"
 #include "lib/util.h"
-
-/* futex commands (linux/futex.h) */
-#define FUTEX_CMD_MASK 0x7f
-#define FUTEX_WAIT 0
-#define FUTEX_LOCK_PI 6
-#define FUTEX_TRYLOCK_PI 8
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAIT_REQUEUE_PI 11
-#define FUTEX_LOCK_PI2 13
-#define FUTEX_TID_MASK 0x3fffffff
-#define FUTEX_PRIVATE_FLAG 128
-
-#define NR_FUTEX 202
-#define NR_FUTEX_WAITV 449
-#define NR_FUTEX_WAIT 455
 
 void model_init(struct model *m)
 {
@@ -79,7 +68,16 @@ const struct m_stack *model_stack(const struct model *m, int32_t id)
 	return i < 0 ? NULL : &m->stacks[i];
 }
 
-static struct m_process *new_process(struct model *m, uint32_t pid, uint64_t ts)
+const char *model_comm(const struct model *m, uint32_t tid, const char *tid0)
+{
+	const struct m_thread *t = tid ? model_thread(m, tid) : NULL;
+
+	if (!tid)
+		return tid0;
+	return t && t->comm[0] ? t->comm : "?";
+}
+
+struct m_process *model_new_process(struct model *m, uint32_t pid, uint64_t ts)
 {
 	struct m_process *p;
 
@@ -102,7 +100,7 @@ static struct m_process *get_process(struct model *m, uint32_t pid, uint64_t ts)
 	/* a pid seen again after its process died is a new process (pid reuse) */
 	if (p && !p->exited)
 		return p;
-	return new_process(m, pid, ts);
+	return model_new_process(m, pid, ts);
 }
 
 static struct m_thread *new_thread(struct model *m, uint32_t tid, uint64_t ts)
@@ -126,7 +124,7 @@ static struct m_thread *new_thread(struct model *m, uint32_t tid, uint64_t ts)
 }
 
 /* The thread with this tid; a tid seen again after its thread exited is a new thread. */
-static struct m_thread *get_thread(struct model *m, uint32_t tid, uint64_t ts)
+struct m_thread *model_get_thread(struct model *m, uint32_t tid, uint64_t ts)
 {
 	struct m_thread *t = model_thread(m, tid);
 
@@ -170,27 +168,13 @@ static void set_state(struct model *m, struct m_thread *t, int state, uint64_t t
 
 int wait_kind_of_syscall(int32_t nr)
 {
-	switch (nr) {
-	case NR_FUTEX: case NR_FUTEX_WAITV: case NR_FUTEX_WAIT:
-		return WK_FUTEX;
-	case 35: case 230: case 34:
-		return WK_SLEEP;
-	case 0: case 17: case 19: case 45: case 47: case 299: case 295: case 327:
-		return WK_READ;
-	case 1: case 18: case 20: case 44: case 46: case 307: case 296: case 328: case 40:
-	case 275: case 276:
-		return WK_WRITE;
-	case 7: case 23: case 232: case 270: case 271: case 281: case 441: case 426:
-		return WK_POLL;
-	case 43: case 288: case 42:
-		return WK_ACCEPT;
-	case 61: case 247:
-		return WK_CHILD;
-	case 128: case 130:
-		return WK_SIGNAL;
-	default:
-		return WK_OTHER;
-	}
+	static const uint8_t kind[SW_NKINDS] = {
+		[SW_OTHER] = WK_OTHER,	[SW_FUTEX] = WK_FUTEX,	[SW_SLEEP] = WK_SLEEP,
+		[SW_READ] = WK_READ,	[SW_WRITE] = WK_WRITE,	[SW_POLL] = WK_POLL,
+		[SW_ACCEPT] = WK_ACCEPT, [SW_CHILD] = WK_CHILD,	[SW_SIGNAL] = WK_SIGNAL,
+	};
+
+	return kind[syscall_wait(nr)];
 }
 
 static int is_thread_of(const struct model *m, uint32_t tid, uint32_t pid)
@@ -200,12 +184,6 @@ static int is_thread_of(const struct model *m, uint32_t tid, uint32_t pid)
 	return t && t->pid == pid && t->state != TH_EXITED;
 }
 
-/*
- * What a futex wait is, from its op, value and the words around the address (glibc 2.36
- * layouts, docs/design.md): a mutex waits with value 2 and has __owner at +8; pthread_join
- * waits on the joined thread's tid word with that tid as value; a semaphore waits at value 0
- * with its waiter count at +4; other bitset waits are condition variables.
- */
 static uint64_t cv_key(uint32_t pid, uint64_t addr)
 {
 	return addr * 31 + pid;
@@ -223,53 +201,67 @@ static int really_condvar(const struct model *m, uint32_t pid, uint64_t addr)
 	       idmap_get(&m->cv_words, cv_key(pid, addr - 4)) >= 0;
 }
 
+struct waiter {
+	const struct model *m;
+	uint32_t pid;
+};
+
+/* Is tid a live thread of the waiter's process (a pthread_join target)? */
+static int thread_of_waiter(const void *ctx, uint32_t tid)
+{
+	const struct waiter *w = ctx;
+
+	return is_thread_of(w->m, tid, w->pid);
+}
+
+/* What a futex wait is: the glibc object from the words the probe read (model/futexkind.c). */
 static void classify_futex(struct model *m, const struct m_thread *t,
 			   const struct ev_switch_sleep *e, struct m_wait *w)
 {
-	uint32_t cmd = (uint32_t)e->arg1 & FUTEX_CMD_MASK, val = e->arg2;
+	static const uint8_t wk[FK_NKINDS] = {
+		[FK_NONE] = WK_FUTEX,	 [FK_FUTEX] = WK_FUTEX,	    [FK_MUTEX] = WK_MUTEX,
+		[FK_LOCK] = WK_LOCK,	 [FK_RWLOCK] = WK_RWLOCK,   [FK_CONDVAR] = WK_CONDVAR,
+		[FK_SEMAPHORE] = WK_SEMAPHORE, [FK_BARRIER] = WK_FUTEX, [FK_JOIN] = WK_JOIN,
+		[FK_NOT_WAIT] = WK_FUTEX,
+	};
+	struct waiter ctx = {m, t->pid};
+	struct futex_wait fw;
+	struct futex_kind k;
 
 	w->kind = WK_FUTEX;
 	w->fval = e->word0;
 	if (e->nr != NR_FUTEX)
 		return;	/* futex2 calls: no glibc user yet */
-	switch (cmd) {
-	case FUTEX_LOCK_PI:
-	case FUTEX_LOCK_PI2:
-	case FUTEX_TRYLOCK_PI:
-		w->kind = WK_MUTEX;
-		w->holder = e->word0 & FUTEX_TID_MASK;
-		return;
-	case FUTEX_WAIT_REQUEUE_PI:
-		w->kind = WK_CONDVAR;
-		return;
-	case FUTEX_WAIT:
-	case FUTEX_WAIT_BITSET:
-		break;
-	default:
-		return;
-	}
-	if (val && e->word0 == val && is_thread_of(m, val, t->pid) && val != t->tid) {
-		w->kind = WK_JOIN;
-		w->holder = val;
-	} else if (val == 2 && cmd == FUTEX_WAIT) {
-		/* __lll_lock_wait: a mutex has its owner at +8; glibc-internal locks have none */
-		w->kind = e->word8 ? WK_MUTEX : WK_LOCK;
-		w->holder = e->word8 & FUTEX_TID_MASK;
-		if (w->holder && w->holder > 0x400000)	/* pid_max: not a tid */
-			w->kind = WK_LOCK, w->holder = 0;
-	} else if (cmd == FUTEX_WAIT_BITSET && e->word0 == 0 && val == 0 && e->word4 >= 1 &&
-		   e->word4 < 0x100000 && !(e->arg0 & 7) &&
-		   e->word8 == (((uint32_t)e->arg1 & FUTEX_PRIVATE_FLAG) ^ FUTEX_PRIVATE_FLAG)) {
-		/* struct new_sem: u64 data (value, waiters << 32) then `private`: LLL_PRIVATE (0)
-		 * or LLL_SHARED (128), the inverse of the wait's FUTEX_PRIVATE_FLAG; a condvar's
-		 * signal word is followed by other data */
-		w->kind = WK_SEMAPHORE;
-	} else if (cmd == FUTEX_WAIT_BITSET) {
-		w->kind = WK_CONDVAR;
-		/* a semaphore's waiter count includes its waiter: none at +4 means not a sem_t */
-		if (e->word4 == 0)
-			idmap_put(&m->cv_words, cv_key(t->pid, e->arg0), 1);
-	}
+	futex_wait_of_switch(&fw, e);
+	fw.is_thread = thread_of_waiter;
+	fw.ctx = &ctx;
+	futex_classify(&fw, &k);
+	w->kind = wk[k.kind];
+	w->holder = k.owner;
+	/* a semaphore's waiter count includes its waiter: none at +4 means not a sem_t */
+	if (k.kind == FK_CONDVAR && (fw.op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET && !e->word4)
+		idmap_put(&m->cv_words, cv_key(t->pid, e->arg0), 1);
+}
+
+/* Why a thread that went to sleep waits: its syscall, and for a futex the glibc object. */
+static struct m_wait wait_of_switch(struct model *m, const struct m_thread *t,
+				    const struct ev_hdr *h)
+{
+	const struct ev_switch_sleep *e = (const void *)h;
+	struct m_wait w = {.nr = -1, .stack_id = -1, .kind = WK_OTHER};
+
+	if (h->type != EV_SWITCH_SLEEP)
+		return w;	/* no context recorded: an in-kernel wait */
+	w.nr = e->nr;
+	w.obj = e->arg0;
+	w.ret_addr = e->ret_addr;
+	w.stack_id = e->stack_id;
+	w.kind = wait_kind_of_syscall(e->nr);
+	if (w.kind == WK_FUTEX)
+		classify_futex(m, t, e, &w);
+	else if (w.kind == WK_CHILD)
+		w.obj = (uint64_t)(int64_t)(int32_t)e->arg0;
+	return w;
 }
 
 static void on_switch(struct model *m, const struct ev_hdr *h)
@@ -278,7 +270,7 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
 	struct m_thread *prev = NULL, *next = NULL;
 
 	if (h->tid) {
-		prev = get_thread(m, h->tid, h->ts);
+		prev = model_get_thread(m, h->tid, h->ts);
 		if (prev->state != TH_RUNNING && prev->state != TH_UNKNOWN)
 			m->anomalies[AN_SWITCH_OUT_NOT_RUNNING]++;
 		if (prev->state == TH_UNKNOWN && prev->niv == 0)
@@ -297,23 +289,8 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
 			break;
 		case TS_SLEEPING:
 		case TS_DISK: {
-			struct m_wait w = {.nr = -1, .stack_id = -1};
+			struct m_wait w = wait_of_switch(m, prev, h);
 
-			if (h->type == EV_SWITCH_SLEEP) {
-				const struct ev_switch_sleep *e = (const void *)h;
-
-				w.nr = e->nr;
-				w.obj = e->arg0;
-				w.ret_addr = e->ret_addr;
-				w.stack_id = e->stack_id;
-				w.kind = wait_kind_of_syscall(e->nr);
-				if (w.kind == WK_FUTEX)
-					classify_futex(m, prev, e, &w);
-				else if (w.kind == WK_CHILD)
-					w.obj = (uint64_t)(int64_t)(int32_t)e->arg0;
-			} else {
-				w.kind = WK_OTHER;
-			}
 			set_state(m, prev, TH_BLOCKED, h->ts);
 			prev->wait = w;
 			break;
@@ -328,7 +305,7 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
 		}
 	}
 	if (s->next_tid) {
-		next = get_thread(m, s->next_tid, h->ts);
+		next = model_get_thread(m, s->next_tid, h->ts);
 		if (next->state == TH_BLOCKED)
 			m->anomalies[AN_SWITCH_IN_BLOCKED]++;
 		else if (next->state == TH_RUNNING && next != prev)
@@ -341,7 +318,7 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
 static void on_wakeup(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_wakeup *e = (const void *)h;
-	struct m_thread *t = get_thread(m, h->tid, h->ts);
+	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 	struct m_wakeup *wk;
 
 	GROW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
@@ -369,14 +346,14 @@ static void on_fork(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_fork *f = (const void *)h;
 	struct m_process *parent = model_process(m, f->parent_pid);
-	struct m_thread *t = get_thread(m, h->tid, h->ts);
+	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 
 	t->pid = f->child_pid;
 	t->flags = 0;	/* born here: nothing before is unknown */
 	memcpy(t->comm, f->comm, CLAB_COMM_LEN);
 	t->comm[CLAB_COMM_LEN - 1] = 0;
 	if (!parent) {
-		parent = new_process(m, f->parent_pid, h->ts);
+		parent = model_new_process(m, f->parent_pid, h->ts);
 		memcpy(parent->comm, f->comm, CLAB_COMM_LEN);
 	}
 	if (f->flags & FORKF_THREAD) {
@@ -411,7 +388,7 @@ static void on_exec(struct model *m, const struct ev_hdr *h)
 	char fn[sizeof(e->filename) + 1];
 
 	if (!p)
-		p = new_process(m, e->pid, h->ts);
+		p = model_new_process(m, e->pid, h->ts);
 	p->execs++;
 	memcpy(fn, e->filename, sizeof(e->filename));
 	fn[sizeof(e->filename)] = 0;
@@ -419,7 +396,7 @@ static void on_exec(struct model *m, const struct ev_hdr *h)
 	p->exe = xstrdup(fn);
 	memcpy(p->comm, e->comm, CLAB_COMM_LEN);
 	p->comm[CLAB_COMM_LEN - 1] = 0;
-	t = get_thread(m, h->tid, h->ts);
+	t = model_get_thread(m, h->tid, h->ts);
 	t->pid = e->pid;
 	t->is_leader = 1;
 	memcpy(t->comm, p->comm, CLAB_COMM_LEN);
@@ -428,7 +405,7 @@ static void on_exec(struct model *m, const struct ev_hdr *h)
 static void on_exit_ev(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_exit *e = (const void *)h;
-	struct m_thread *t = get_thread(m, h->tid, h->ts);
+	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 
 	if (!t->pid)
 		t->pid = e->pid;
@@ -438,7 +415,7 @@ static void on_exit_ev(struct model *m, const struct ev_hdr *h)
 		struct m_process *p = model_process(m, e->pid);
 
 		if (!p)
-			p = new_process(m, e->pid, h->ts);
+			p = model_new_process(m, e->pid, h->ts);
 		p->exited = 1;
 		p->died = h->ts;
 		p->exit_code = e->exit_code;
@@ -448,7 +425,7 @@ static void on_exit_ev(struct model *m, const struct ev_hdr *h)
 static void on_futex(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_futex *e = (const void *)h;
-	struct m_thread *t = get_thread(m, h->tid, h->ts);
+	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 	uint64_t dur = e->flags & FUTEXF_DUR_US ? (uint64_t)e->dur * 1000 : e->dur;
 	struct m_futex *f;
 
@@ -467,7 +444,7 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	case FUTEX_WAIT_REQUEUE_PI:
 		t->futex_waits++;
 		break;
-	case 1: case 10: case 7:	/* FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_UNLOCK_PI */
+	case FUTEX_WAKE: case FUTEX_WAKE_BITSET: case FUTEX_UNLOCK_PI:
 		t->futex_wakes++;
 		break;
 	default:
@@ -495,143 +472,6 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 		t->wait.timed = !!(e->flags & FUTEXF_TIMEOUT);
 		t->wait.timed_out = e->ret == -110;
 	}
-}
-
-static void on_meta_task(struct model *m, const struct ev_hdr *h)
-{
-	const struct ev_meta_task *e = (const void *)h;
-	struct m_thread *t = get_thread(m, h->tid, h->ts);
-	struct m_process *p = model_process(m, e->pid);
-
-	t->pid = e->pid;
-	memcpy(t->comm, e->comm, CLAB_COMM_LEN);
-	t->comm[CLAB_COMM_LEN - 1] = 0;
-	if (!p) {
-		p = new_process(m, e->pid, h->ts);
-		p->ppid = e->ppid;
-	}
-	if (h->tid == e->pid) {
-		t->is_leader = 1;
-		memcpy(p->comm, t->comm, CLAB_COMM_LEN);
-		p->ppid = e->ppid;
-	}
-}
-
-static void on_meta_cmdline(struct model *m, const struct ev_hdr *h)
-{
-	size_t n = h->size - sizeof(struct ev_meta_cmdline);
-	const char *s = (const char *)h + sizeof(struct ev_meta_cmdline);
-	struct m_process *p = model_process(m, h->tid);
-	char *c;
-
-	if (!p)
-		p = new_process(m, h->tid, h->ts);
-	c = xmalloc(n + 1);
-	memcpy(c, s, n);
-	c[n] = 0;
-	/* NUL-separated args, padded with NULs: join with spaces, trim the padding */
-	while (n > 0 && c[n - 1] == 0)
-		n--;
-	for (size_t i = 0; i < n; i++)
-		if (c[i] == 0)
-			c[i] = ' ';
-	free(p->cmdline);
-	p->cmdline = c;
-}
-
-static void on_meta_maps(struct model *m, const struct ev_hdr *h)
-{
-	const struct ev_meta_maps *e = (const void *)h;
-	struct m_process *p = model_process(m, h->tid);
-	size_t n = h->size - sizeof(*e);
-	struct map_entry me = {};
-	char *path;
-
-	if (!p)
-		p = new_process(m, h->tid, h->ts);
-	if (h->type == EV_META_MAPS_RESET) {
-		procmaps_clear(&p->maps);
-		return;
-	}
-	path = xmalloc(n + 1);
-	memcpy(path, (const char *)h + sizeof(*e), n);
-	path[n] = 0;
-	me.start = e->start;
-	me.end = e->end;
-	me.pgoff = e->pgoff;
-	me.prot = e->prot;
-	me.build_id_len = e->build_id_len <= 20 ? e->build_id_len : 0;
-	memcpy(me.build_id, e->build_id, 20);
-	me.path = path;
-	procmaps_add(&p->maps, &me);
-	free(path);
-}
-
-static void on_meta_stack(struct model *m, const struct ev_hdr *h)
-{
-	const struct ev_meta_stack *e = (const void *)h;
-	size_t n = (h->size - sizeof(*e)) / 8;
-	struct m_stack *s;
-
-	if (e->nframes < n)
-		n = e->nframes;
-	if (model_stack(m, (int32_t)h->tid))
-		return;
-	GROW(m->stacks, m->cap_stacks, m->nstacks + 1);
-	s = &m->stacks[m->nstacks];
-	s->id = (int32_t)h->tid;
-	s->n = n;
-	s->ips = xmalloc(n * 8 + 8);
-	memcpy(s->ips, (const char *)h + sizeof(*e), n * 8);
-	idmap_put(&m->stack_index, h->tid, m->nstacks);
-	m->nstacks++;
-}
-
-static void on_meta_lost(struct model *m, const struct ev_hdr *h)
-{
-	const struct ev_meta_lost *e = (const void *)h;
-	uint32_t cpu = h->tid;
-	uint64_t grew = 0;
-
-	if (cpu > 4096)
-		return;
-	if (cpu >= m->nlost_cpu) {
-		size_t n = cpu + 1;
-
-		m->lost_cpu = xrealloc(m->lost_cpu, n * LOST_NKINDS * sizeof(uint64_t));
-		memset(m->lost_cpu + m->nlost_cpu * LOST_NKINDS, 0,
-		       (n - m->nlost_cpu) * LOST_NKINDS * sizeof(uint64_t));
-		m->lost_cpu_ts = xrealloc(m->lost_cpu_ts, n * sizeof(uint64_t));
-		memset(m->lost_cpu_ts + m->nlost_cpu, 0, (n - m->nlost_cpu) * sizeof(uint64_t));
-		m->nlost_cpu = n;
-	}
-	for (int k = 0; k < LOST_NKINDS; k++) {
-		uint64_t *c = &m->lost_cpu[cpu * LOST_NKINDS + k];
-
-		if (e->count[k] > *c) {
-			m->lost[k] += e->count[k] - *c;
-			if (k != LOST_STACK && k != LOST_USER_READ)
-				grew += e->count[k] - *c;
-			*c = e->count[k];
-		}
-	}
-	/* by_type is cumulative per CPU too, but only the ring buffer kind feeds it: keep the max */
-	for (int i = 0; i < 16; i++)
-		if (e->by_type[i] > m->lost_by_type[i])
-			m->lost_by_type[i] = e->by_type[i];
-	if (grew) {
-		struct m_loss_window *w;
-
-		GROW(m->losses, m->cap_losses, m->nlosses + 1);
-		w = &m->losses[m->nlosses++];
-		/* since this CPU's previous counters: another CPU's record in between says
-		 * nothing about when this one lost its events */
-		w->from = m->lost_cpu_ts[cpu] ? m->lost_cpu_ts[cpu] : m->t_first;
-		w->to = h->ts;
-		w->count = grew;
-	}
-	m->lost_seen_ts = h->ts;
-	m->lost_cpu_ts[cpu] = h->ts;
 }
 
 /* KEEP(m, field, h): point rec.field at h when it is whole; one line per kept record type */
@@ -671,7 +511,7 @@ void model_event(struct model *m, const struct ev_hdr *h)
 		on_exit_ev(m, h);
 		break;
 	case EV_RENAME: {
-		struct m_thread *t = get_thread(m, h->tid, h->ts);
+		struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 
 		memcpy(t->comm, ((const struct ev_rename *)h)->comm, CLAB_COMM_LEN);
 		t->comm[CLAB_COMM_LEN - 1] = 0;
@@ -680,39 +520,6 @@ void model_event(struct model *m, const struct ev_hdr *h)
 	case EV_FUTEX:
 		on_futex(m, h);
 		break;
-	case EV_META_TASK:
-		on_meta_task(m, h);
-		break;
-	case EV_META_CMDLINE:
-		on_meta_cmdline(m, h);
-		break;
-	case EV_META_MAPS:
-	case EV_META_MAPS_RESET:
-		on_meta_maps(m, h);
-		break;
-	case EV_META_STACK:
-		on_meta_stack(m, h);
-		break;
-	case EV_META_LOST:
-		on_meta_lost(m, h);
-		break;
-	case EV_META_FD:
-		fdtable_add(&m->fdt, h);
-		break;
-	case EV_META_CLOCK: {
-		const struct ev_meta_clock *c = (const void *)h;
-
-		m->clock_mono = c->mono_ns;
-		m->clock_real = c->real_ns;
-		break;
-	}
-	case EV_META_STATUS: {
-		const struct ev_meta_status *s = (const void *)h;
-
-		m->exit_status = s->exit_status;
-		m->stop_reason = s->reason;
-		break;
-	}
 	case EV_LOCK:
 		KEEP(m, lock, h);
 		break;
@@ -726,6 +533,7 @@ void model_event(struct model *m, const struct ev_hdr *h)
 		KEEP(m, gil, h);
 		break;
 	default:
+		model_meta_event(m, h);	/* what the recorder says besides the probes */
 		break;
 	}
 }

@@ -39,13 +39,13 @@ enum wait_kind {
 	WK_SEMAPHORE,
 	WK_JOIN,		/* pthread_join: the futex is the joined thread's tid word */
 	WK_FUTEX,		/* another futex wait */
-	WK_SLEEP,		/* nanosleep, clock_nanosleep, pause */
+	WK_SLEEP,		/* nanosleep, clock_nanosleep, restart_syscall */
 	WK_READ,		/* read, recv...: on an fd */
 	WK_WRITE,
-	WK_POLL,		/* epoll_wait, poll, select, io_uring_enter */
-	WK_ACCEPT,
+	WK_POLL,		/* epoll_wait, poll, select, io_uring_enter, io_getevents */
+	WK_ACCEPT,		/* accept, accept4, connect */
 	WK_CHILD,		/* wait4, waitid */
-	WK_SIGNAL,		/* rt_sigtimedwait, sigsuspend */
+	WK_SIGNAL,		/* pause, rt_sigsuspend, rt_sigtimedwait */
 	WK_OTHER,		/* another syscall, or a page fault / in-kernel wait */
 	WK_NKINDS
 };
@@ -228,6 +228,9 @@ void model_finish(struct model *m, uint64_t end_ts);
 struct m_thread *model_thread(const struct model *m, uint32_t tid);
 struct m_process *model_process(const struct model *m, uint32_t pid);
 const struct m_stack *model_stack(const struct model *m, int32_t id);
+/* A thread's name for a report: its comm, "?" when unknown; tid 0 (the idle task, or no
+ * thread at all) is named by the caller ("swapper", "-"). */
+const char *model_comm(const struct model *m, uint32_t tid, const char *tid0);
 /* Total events lost (ring buffer, maps): what every report shows. */
 uint64_t model_lost_total(const struct model *m);
 /* Does [from, to] overlap a window where events were lost? */
@@ -238,7 +241,7 @@ const char *wait_kind_name(int k);
 const char *block_class_name(int c);
 int wait_kind_class(int k);
 const char *anomaly_name(int a);
-/* The wait a syscall number means (before futex details). */
+/* The wait a syscall number means (before futex details): its kind in lib/syscall_table.c. */
 int wait_kind_of_syscall(int32_t nr);
 
 /* The records the model was fed, in time order, as its event stream (model_from_trace sets

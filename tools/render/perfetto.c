@@ -167,13 +167,6 @@ static void maybe_flush(struct pf_ctx *c)
 		c->err = -1;
 }
 
-static const char *comm_of(const struct model *m, uint32_t tid)
-{
-	const struct m_thread *t = tid ? model_thread(m, tid) : NULL;
-
-	return !tid ? "swapper" : t && t->comm[0] ? t->comm : "?";
-}
-
 static void bundle_close(struct pf_ctx *c)
 {
 	if (c->cpu < 0)
@@ -226,11 +219,11 @@ static void ftrace_event(struct pf_ctx *c, const struct ev_hdr *h, int *last_cpu
 		pb_u64(b, FE_TIMESTAMP, h->ts);
 		pb_u64(b, FE_PID, h->tid);
 		sub = pb_begin(b, FE_SCHED_SWITCH);
-		pb_str(b, 1, comm_of(c->m, h->tid));
+		pb_str(b, 1, model_comm(c->m, h->tid, "swapper"));
 		pb_u64(b, 2, h->tid);
 		pb_u64(b, 3, 120);
 		pb_i64(b, 4, h->tid ? prev_state_bits(s->prev_state) : 0);
-		pb_str(b, 5, comm_of(c->m, s->next_tid));
+		pb_str(b, 5, model_comm(c->m, s->next_tid, "swapper"));
 		pb_u64(b, 6, s->next_tid);
 		pb_u64(b, 7, 120);
 		break;
@@ -244,7 +237,7 @@ static void ftrace_event(struct pf_ctx *c, const struct ev_hdr *h, int *last_cpu
 		pb_u64(b, FE_TIMESTAMP, h->ts);
 		pb_u64(b, FE_PID, w->waker_tid);	/* the waker emits sched_waking */
 		sub = pb_begin(b, h->type == EV_WAKEUP ? FE_SCHED_WAKING : FE_SCHED_WAKEUP_NEW);
-		pb_str(b, 1, comm_of(c->m, h->tid));
+		pb_str(b, 1, model_comm(c->m, h->tid, "swapper"));
 		pb_u64(b, 2, h->tid);
 		pb_u64(b, 3, 120);
 		pb_u64(b, 4, 1);
@@ -289,7 +282,7 @@ static void ftrace_event(struct pf_ctx *c, const struct ev_hdr *h, int *last_cpu
 		pb_u64(b, FE_TIMESTAMP, h->ts);
 		pb_u64(b, FE_PID, h->tid);
 		sub = pb_begin(b, FE_PROCESS_EXIT);
-		pb_str(b, 1, comm_of(c->m, h->tid));
+		pb_str(b, 1, model_comm(c->m, h->tid, "swapper"));
 		pb_u64(b, 2, h->tid);
 		pb_u64(b, 3, e->pid);
 		pb_u64(b, 4, 120);

@@ -7,6 +7,7 @@
 #include "lib/json.h"
 #include "model/model.h"
 #include "model/procsyms.h"
+#include "render/log2hist.h"
 #include "render/report.h"
 #include "symbols/symbolize.h"
 #include "lib/util.h"
@@ -57,13 +58,6 @@ static struct cont_lock_ev *lock_events(const struct model *m, size_t *n)
 
 /* ---- text ---------------------------------------------------------------------------------- */
 
-static const char *comm_of(const struct model *m, uint32_t tid)
-{
-	const struct m_thread *t = model_thread(m, tid);
-
-	return t && t->comm[0] ? t->comm : "?";
-}
-
 /* "func (file:line)", "func+0x12 [module]" or "0x..." */
 static const char *frame_str(char *buf, size_t n, const struct cont_frame *f)
 {
@@ -93,7 +87,7 @@ static const char *holders_str(char *buf, size_t n, const struct model *m,
 	buf[0] = 0;
 	for (size_t i = 0; i < o->nholders && i < 2 && len + 1 < n; i++)
 		len += snprintf(buf + len, n - len, "%s%s", i ? "," : "",
-				comm_of(m, o->holders[i].tid));
+				model_comm(m, o->holders[i].tid, "?"));
 	if (o->nholders > 2 && len + 1 < n)
 		snprintf(buf + len, n - len, ",+%zu", o->nholders - 2);
 	return o->nholders ? buf : "-";
@@ -113,27 +107,16 @@ static void text_row(FILE *out, const struct model *m, const struct cont_obj *o)
 
 static void text_hist(FILE *out, const struct cont_obj *o)
 {
-	int lo = CONT_HIST_BUCKETS, hi = -1;
-	uint32_t max = 0;
-	char a[16], b[16];
+	static const struct log2hist_style st = {"    ", 8, LH_EMPTY_SHOW, 1};
+	uint64_t h[CONT_HIST_BUCKETS];
+	int any = 0;
 
 	for (int i = 0; i < CONT_HIST_BUCKETS; i++)
-		if (o->hist[i]) {
-			lo = i < lo ? i : lo;
-			hi = i;
-			max = o->hist[i] > max ? o->hist[i] : max;
-		}
-	if (hi < 0)
+		any |= (h[i] = o->hist[i]) != 0;
+	if (!any)
 		return;
 	fprintf(out, "  wait histogram:\n");
-	for (int i = lo; i <= hi; i++) {
-		int bar = max ? (int)((uint64_t)o->hist[i] * 40 / max) : 0;
-
-		fmt_dur(a, sizeof(a), 1ull << i);
-		fmt_dur(b, sizeof(b), 2ull << i);
-		fprintf(out, "    %9s .. %-9s %8u |%-40.*s|\n", a, b, o->hist[i], bar,
-			"****************************************");
-	}
+	log2hist_text(out, h, CONT_HIST_BUCKETS, &st);
 }
 
 static void text_detail(FILE *out, const struct model *m, const struct cont_obj *o)
@@ -150,17 +133,17 @@ static void text_detail(FILE *out, const struct model *m, const struct cont_obj 
 	fputc('\n', out);
 	fprintf(out, "  waiters:");
 	for (size_t i = 0; i < o->nwaiters && i < 8; i++)
-		fprintf(out, "%s %s (%u) %s/%u", i ? "," : "", comm_of(m, o->waiters[i].tid),
-			o->waiters[i].tid, fmt_dur(a, sizeof(a), o->waiters[i].ns),
-			o->waiters[i].waits);
+		fprintf(out, "%s %s (%u) %s/%u", i ? "," : "",
+			model_comm(m, o->waiters[i].tid, "?"), o->waiters[i].tid,
+			fmt_dur(a, sizeof(a), o->waiters[i].ns), o->waiters[i].waits);
 	fputc('\n', out);
 	if (o->nholders) {
 		fprintf(out, "  %s while they waited:",
 			cont_kind_is_lock(o->kind) || o->kind == CK_JOIN ? "held by" : "woken by");
 		for (size_t i = 0; i < o->nholders && i < 8; i++)
-			fprintf(out, "%s %s (%u) %s/%u", i ? "," : "", comm_of(m, o->holders[i].tid),
-				o->holders[i].tid, fmt_dur(a, sizeof(a), o->holders[i].ns),
-				o->holders[i].waits);
+			fprintf(out, "%s %s (%u) %s/%u", i ? "," : "",
+				model_comm(m, o->holders[i].tid, "?"), o->holders[i].tid,
+				fmt_dur(a, sizeof(a), o->holders[i].ns), o->holders[i].waits);
 		if (o->holder_unknown_ns)
 			fprintf(out, ", unknown %s", fmt_dur(a, sizeof(a), o->holder_unknown_ns));
 		fputc('\n', out);
@@ -294,7 +277,7 @@ static void json_parties(struct json *j, const char *key, const struct model *m,
 	for (size_t i = 0; i < n; i++) {
 		json_obj_begin(j, NULL);
 		json_kv_u64(j, "tid", v[i].tid);
-		json_kv_str(j, "comm", comm_of(m, v[i].tid));
+		json_kv_str(j, "comm", model_comm(m, v[i].tid, "?"));
 		json_kv_u64(j, "waits", v[i].waits);
 		json_kv_u64(j, "wait_ns", v[i].ns);
 		json_kv_u64(j, "handoffs", v[i].handoffs);

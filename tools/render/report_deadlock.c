@@ -10,24 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "syscalls.h"
 #include "lib/json.h"
 #include "render/lockorder_report.h"
 #include "model/model.h"
+#include "analysis/waitgraph.h"
+#include "render/deadlock_json.h"
 #include "render/report.h"
 #include "lib/util.h"
-
-#define MAX_CYCLE 16
 
 /* A thread's last wait, when it is a mutex wait with a known owner and no timeout. */
 struct last_wait {
 	const struct m_thread *t;
 	struct m_wait w;
 	uint64_t start, end;
-};
-
-struct rcycle {
-	size_t n;
-	size_t idx[MAX_CYCLE];	/* in the last_wait array; idx[i] waits for idx[i + 1]'s lock */
 };
 
 static int last_mutex_wait(const struct model *m, const struct m_thread *t, struct last_wait *lw)
@@ -49,7 +45,7 @@ static int last_mutex_wait(const struct model *m, const struct m_thread *t, stru
 	if (iv->wakeup >= 0 && (size_t)iv->wakeup < m->nwakeups) {
 		const struct m_wakeup *wk = &m->wakeups[iv->wakeup];
 
-		if (wk->waker_nr == 202 && wk->obj == iv->w.obj)
+		if (wk->waker_nr == NR_FUTEX && wk->obj == iv->w.obj)
 			return 0;	/* handed over: the lock was released */
 	}
 	/*
@@ -70,86 +66,90 @@ static int last_mutex_wait(const struct model *m, const struct m_thread *t, stru
 	return lw->w.kind == WK_MUTEX && lw->w.holder && lw->w.holder != t->tid && !lw->w.timed;
 }
 
-/* Cycles whose waits all overlap at one instant. A cycle seen where events were lost could be
- * an artefact of the missing events: it is counted in *uncertain and not reported as one. */
-static size_t find_cycles(const struct model *m, struct last_wait *lw, size_t n,
-			  struct rcycle **out, size_t *uncertain)
+/* The last waits as a wait-for graph: graph thread i is lw[i], waiting on its mutex, whose
+ * owner is the holder the futex classifier read; the graph's cycle finder does the rest. */
+static void build_graph(const struct model *m, struct lo_report *rep, const struct last_wait *lw,
+			size_t n, struct waitgraph *g)
 {
-	struct rcycle *c = NULL;
-	size_t nc = 0;
+	char name[192];
 
-	for (size_t a = 0; a < n; a++) {
-		struct rcycle cy = {.n = 1, .idx = {a}};
-		uint64_t lo = lw[a].start, hi = lw[a].end;
-		size_t cur = a;
-		int closed = 0, smallest = 1;
+	waitgraph_init(g);
+	for (size_t i = 0; i < n; i++) {
+		pid_t pid = (pid_t)lw[i].t->pid;
+		int ti = wg_add_thread(g, (pid_t)lw[i].t->tid, pid, lw[i].t->comm, WG_BLOCKED);
+		struct wg_object *o;
 
-		while (cy.n < MAX_CYCLE) {
-			size_t next = n;
+		if (wg_find_process(g, pid) < 0) {
+			const struct m_process *p = model_process(m, (uint32_t)pid);
 
-			for (size_t b = 0; b < n; b++)
-				if (lw[b].t->tid == lw[cur].w.holder && lw[b].t->pid == lw[cur].t->pid)
-					next = b;
-			if (next == n)
-				break;
-			/* every wait of the cycle at one instant */
-			lo = lw[next].start > lo ? lw[next].start : lo;
-			hi = lw[next].end < hi ? lw[next].end : hi;
-			if (lo >= hi)
-				break;
-			if (next == a) {
-				closed = 1;
-				break;
-			}
-			cy.idx[cy.n++] = next;
-			cur = next;
+			wg_add_process(g, pid, p ? (pid_t)p->ppid : 0, model_comm(m, (uint32_t)pid, "?"),
+				       p ? p->exe : NULL);
 		}
-		if (!closed)
+		g->threads[ti].obj = wg_object(g, pid, WG_MUTEX, lw[i].w.obj);
+		o = &g->objects[g->threads[ti].obj];
+		o->owner = (pid_t)lw[i].w.holder;
+		lo_report_lock_name(rep, pid, lw[i].w.obj, name, sizeof(name));
+		wg_set_str(&o->name, name);
+	}
+}
+
+/* The cycles of the graph whose waits all overlap at one instant. A cycle seen where events
+ * were lost could be an artefact of the missing events: it is counted in *uncertain and not
+ * reported as one. Returns the findings kept, as indices into g->findings. */
+static size_t find_cycles(const struct model *m, const struct last_wait *lw,
+			  struct waitgraph *g, size_t **out, size_t *uncertain)
+{
+	size_t *keep, nk = 0;
+
+	waitgraph_analyze(g);
+	keep = xcalloc(g->nfindings + 1, sizeof(*keep));
+	for (size_t f = 0; f < g->nfindings; f++) {
+		const struct wg_finding *fd = &g->findings[f];
+		uint64_t lo = 0, hi = UINT64_MAX;
+
+		/* mutexes of one process: a cycle through another is not this report's */
+		if (fd->kind != WG_F_CYCLE)
 			continue;
-		/* found once: from its thread with the lowest tid */
-		for (size_t k = 1; k < cy.n; k++)
-			smallest &= lw[cy.idx[k]].t->tid > lw[a].t->tid;
-		if (!smallest)
-			continue;
+		for (size_t k = 0; k < fd->nthreads; k++) {
+			const struct last_wait *w = &lw[fd->threads[k]];
+
+			lo = w->start > lo ? w->start : lo;
+			hi = w->end < hi ? w->end : hi;
+		}
+		if (lo >= hi)
+			continue;	/* never all blocked at once */
 		if (m->nlosses && model_uncertain(m, lo, hi == UINT64_MAX ? m->t_last : hi)) {
 			(*uncertain)++;
 			continue;
 		}
-		c = xrealloc(c, (nc + 1) * sizeof(*c));
-		c[nc++] = cy;
+		keep[nk++] = f;
 	}
-	*out = c;
-	return nc;
+	*out = keep;
+	return nk;
 }
 
 struct ctx {
 	const struct model *m;
 	struct lo_report *rep;
 	struct last_wait *lw;
-	struct rcycle *cyc;
+	struct waitgraph g;
+	size_t *cyc;		/* kept findings of g */
 	size_t ncyc;
 	size_t nuncertain;	/* cycles across lost events, not reported */
 };
-
-static const char *comm_of(const struct model *m, uint32_t pid)
-{
-	const struct m_process *p = model_process(m, pid);
-
-	return p ? p->comm : "?";
-}
 
 static void text_cycles(FILE *f, struct ctx *c)
 {
 	char a[192], b[192];
 
 	for (size_t i = 0; i < c->ncyc; i++) {
-		const struct rcycle *cy = &c->cyc[i];
-		pid_t pid = (pid_t)c->lw[cy->idx[0]].t->pid;
+		const struct wg_finding *fd = &c->g.findings[c->cyc[i]];
+		pid_t pid = (pid_t)c->lw[fd->threads[0]].t->pid;
 
-		fprintf(f, "\nDEADLOCK %zu (cycle): lock cycle between %zu threads of pid %d (%s)\n",
-			i + 1, cy->n, (int)pid, comm_of(c->m, (uint32_t)pid));
-		for (size_t k = 0; k < cy->n; k++) {
-			const struct last_wait *w = &c->lw[cy->idx[k]];
+		wg_finding_summary(&c->g, fd, a, sizeof(a));
+		fprintf(f, "\nDEADLOCK %zu (cycle): %s\n", i + 1, a);
+		for (size_t k = 0; k < fd->nthreads; k++) {
+			const struct last_wait *w = &c->lw[fd->threads[k]];
 			const struct m_stack *st = model_stack(c->m, w->w.stack_id);
 
 			lo_report_lock_name(c->rep, pid, w->w.obj, a, sizeof(a));
@@ -168,58 +168,86 @@ static void text_cycles(FILE *f, struct ctx *c)
 	}
 }
 
-static void json_cycles(struct json *j, struct ctx *c)
+/* What the trace knows of a thread in a cycle besides the graph: when its wait began and the
+ * code it waits from. */
+static void trace_thread(struct json *j, const struct waitgraph *g, int ti, void *ctx)
 {
+	struct ctx *c = ctx;
+	const struct last_wait *w = &c->lw[ti];
 	char buf[192];
 
-	for (size_t i = 0; i < c->ncyc; i++) {
-		const struct rcycle *cy = &c->cyc[i];
-		pid_t pid = (pid_t)c->lw[cy->idx[0]].t->pid;
+	lo_report_code_name(c->rep, g->threads[ti].pid, w->w.ret_addr, buf, sizeof(buf));
+	json_kv_str(j, "site", w->w.ret_addr ? buf : NULL);
+	json_kv_f64(j, "since_s", (w->start - c->m->t_first) / 1e9);
+}
 
-		json_obj_begin(j, NULL);
-		json_kv_str(j, "kind", "cycle");
-		snprintf(buf, sizeof(buf), "lock cycle between %zu threads of pid %d (%s)", cy->n,
-			 (int)pid, comm_of(c->m, (uint32_t)pid));
-		json_kv_str(j, "summary", buf);
-		json_arr_begin(j, "threads");
-		for (size_t k = 0; k < cy->n; k++) {
-			const struct last_wait *w = &c->lw[cy->idx[k]];
-			/* it holds what the previous thread of the cycle waits for */
-			const struct last_wait *prev = &c->lw[cy->idx[(k + cy->n - 1) % cy->n]];
+static void json_cycles(struct json *j, struct ctx *c)
+{
+	const struct deadlock_json_hooks h = { trace_thread, NULL, c };
 
-			json_obj_begin(j, NULL);
-			json_kv_i64(j, "tid", w->t->tid);
-			json_kv_i64(j, "pid", w->t->pid);
-			json_kv_str(j, "comm", w->t->comm);
-			json_kv_hex(j, "waits_for", w->w.obj);
-			json_arr_begin(j, "holds");
-			json_hex(j, prev->w.obj);
-			json_arr_end(j);
-			lo_report_code_name(c->rep, pid, w->w.ret_addr, buf, sizeof(buf));
-			json_kv_str(j, "at", w->w.ret_addr ? buf : NULL);
-			json_kv_f64(j, "since_s", (w->start - c->m->t_first) / 1e9);
-			json_obj_end(j);
-		}
-		json_arr_end(j);
-		json_arr_begin(j, "objects");
-		for (size_t k = 0; k < cy->n; k++) {
-			const struct last_wait *w = &c->lw[cy->idx[k]];
+	for (size_t i = 0; i < c->ncyc; i++)
+		deadlock_json_finding(j, &c->g, &c->g.findings[c->cyc[i]], &h);
+}
 
-			json_obj_begin(j, NULL);
-			json_kv_hex(j, "addr", w->w.obj);
-			json_kv_i64(j, "pid", pid);
-			lo_report_lock_name(c->rep, pid, w->w.obj, buf, sizeof(buf));
-			json_kv_str(j, "name", buf);
-			json_kv_str(j, "kind", "mutex");
-			json_kv_i64(j, "owner", w->w.holder);
-			json_obj_end(j);
-		}
-		json_arr_end(j);
-		json_arr_begin(j, "pids");
-		json_i64(j, pid);
-		json_arr_end(j);
-		json_obj_end(j);
-	}
+/* The lock-order edges the --locks probes recorded. */
+static void lock_edges(const struct model *m, struct lockorder *lo)
+{
+	lockorder_init(lo);
+	for (size_t i = 0; i < m->rec.nlock_edge; i++)
+		lockorder_add_record(lo, m->rec.lock_edge[i]);
+	for (size_t i = 0; i < m->rec.nlock; i++)
+		if (m->rec.lock[i]->op == LOCK_OP_HELD_OVERFLOW)
+			lockorder_overflow(lo, m->rec.lock[i]->hdr.tid);
+}
+
+static void write_json(FILE *out, struct ctx *c, const struct lockorder *lo)
+{
+	struct json j;
+
+	json_init(&j, out, 1);
+	json_obj_begin(&j, NULL);
+	json_kv_u64(&j, "version", 1);
+	json_kv_str(&j, "source", "trace");
+	json_obj_begin(&j, "summary");
+	json_kv_u64(&j, "deadlocks", c->ncyc + c->rep->real);
+	json_kv_u64(&j, "cycles", c->ncyc);
+	json_kv_u64(&j, "cycles_across_lost_events", c->nuncertain);
+	json_kv_u64(&j, "potential", c->rep->real);
+	json_kv_u64(&j, "lock_order_edges", lo->n);
+	json_obj_end(&j);
+	report_json_lost(c->m, &j);
+	json_arr_begin(&j, "deadlocks");
+	json_cycles(&j, c);
+	lo_report_json(&j, c->rep);
+	json_arr_end(&j);
+	json_arr_begin(&j, "held_overflow_tids");
+	for (size_t i = 0; i < lo->noverflow; i++)
+		json_i64(&j, lo->overflow_tids[i]);
+	json_arr_end(&j);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+static void write_text(FILE *out, struct ctx *c, const struct lockorder *lo)
+{
+	size_t n = c->ncyc + c->rep->real;
+
+	fprintf(out, "conlab report deadlock: %zu deadlock%s (%zu cycle%s, %zu potential), "
+		"%zu lock-order edges\n", n, n == 1 ? "" : "s", c->ncyc, c->ncyc == 1 ? "" : "s",
+		c->rep->real, lo->n);
+	text_cycles(out, c);
+	if (!lo->n)
+		fprintf(out, "\nno lock-order edges in this trace (record with --locks for "
+			"potential deadlocks)\n");
+	else
+		lo_report_text(out, c->rep);
+	if (!c->ncyc)
+		fprintf(out, "\nno wait-for cycle at the end of the trace\n");
+	if (c->nuncertain)
+		fprintf(out, "%zu wait-for cycle%s formed while events were lost: not reported, "
+			"they could be made of missing events\n", c->nuncertain,
+			c->nuncertain == 1 ? "" : "s");
+	report_lost_line(c->m, out);
 }
 
 int report_deadlock(const struct model *m, const struct report_opts *o, FILE *out)
@@ -230,63 +258,20 @@ int report_deadlock(const struct model *m, const struct report_opts *o, FILE *ou
 	size_t nlw = 0;
 	int rc;
 
-	lockorder_init(&lo);
-	for (size_t i = 0; i < m->rec.nlock_edge; i++)
-		lockorder_add_record(&lo, m->rec.lock_edge[i]);
-	for (size_t i = 0; i < m->rec.nlock; i++)
-		if (m->rec.lock[i]->op == LOCK_OP_HELD_OVERFLOW)
-			lockorder_overflow(&lo, m->rec.lock[i]->hdr.tid);
+	lock_edges(m, &lo);
 	lo_report_init(&rep, &lo, m, NULL, 0);
 	c.lw = xcalloc(m->nthreads ? m->nthreads : 1, sizeof(*c.lw));
 	for (size_t i = 0; i < m->nthreads; i++)
 		nlw += last_mutex_wait(m, &m->threads[i], &c.lw[nlw]);
-	c.ncyc = find_cycles(m, c.lw, nlw, &c.cyc, &c.nuncertain);
-
-	if (o->format == FMT_JSON) {
-		struct json j;
-
-		json_init(&j, out, 1);
-		json_obj_begin(&j, NULL);
-		json_kv_u64(&j, "version", 1);
-		json_kv_str(&j, "source", "trace");
-		json_obj_begin(&j, "summary");
-		json_kv_u64(&j, "deadlocks", c.ncyc + rep.real);
-		json_kv_u64(&j, "cycles", c.ncyc);
-		json_kv_u64(&j, "cycles_across_lost_events", c.nuncertain);
-		json_kv_u64(&j, "potential", rep.real);
-		json_kv_u64(&j, "lock_order_edges", lo.n);
-		json_obj_end(&j);
-		report_json_lost(m, &j);
-		json_arr_begin(&j, "deadlocks");
-		json_cycles(&j, &c);
-		lo_report_json(&j, &rep);
-		json_arr_end(&j);
-		json_arr_begin(&j, "held_overflow_tids");
-		for (size_t i = 0; i < lo.noverflow; i++)
-			json_i64(&j, lo.overflow_tids[i]);
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
-	} else {
-		fprintf(out, "conlab report deadlock: %zu deadlock%s (%zu cycle%s, %zu potential), "
-			"%zu lock-order edges\n", c.ncyc + rep.real, c.ncyc + rep.real == 1 ? "" : "s",
-			c.ncyc, c.ncyc == 1 ? "" : "s", rep.real, lo.n);
-		text_cycles(out, &c);
-		if (!lo.n)
-			fprintf(out, "\nno lock-order edges in this trace (record with --locks for "
-				"potential deadlocks)\n");
-		else
-			lo_report_text(out, &rep);
-		if (!c.ncyc)
-			fprintf(out, "\nno wait-for cycle at the end of the trace\n");
-		if (c.nuncertain)
-			fprintf(out, "%zu wait-for cycle%s formed while events were lost: not reported, "
-				"they could be made of missing events\n", c.nuncertain,
-				c.nuncertain == 1 ? "" : "s");
-		report_lost_line(m, out);
-	}
+	build_graph(m, &rep, c.lw, nlw, &c.g);
+	c.ncyc = find_cycles(m, c.lw, &c.g, &c.cyc, &c.nuncertain);
+	if (o->format == FMT_JSON)
+		write_json(out, &c, &lo);
+	else
+		write_text(out, &c, &lo);
 	rc = c.ncyc + rep.real ? 1 : 0;
 	free(c.cyc);
+	waitgraph_free(&c.g);
 	free(c.lw);
 	lo_report_free(&rep);
 	lockorder_free(&lo);

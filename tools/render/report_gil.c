@@ -13,6 +13,7 @@
 #include "lib/json.h"
 #include "model/model.h"
 #include "model/procsyms.h"
+#include "render/log2hist.h"
 #include "render/report.h"
 #include "symbols/symbolize.h"
 #include "lib/util.h"
@@ -152,21 +153,10 @@ static void text_proc(const struct model *m, const struct gil_process *g, int to
 	fprintf(out, "    (GIL%% = GIL-WAIT / (ON-CPU + RUNNABLE + GIL-WAIT): the share of the time "
 		"it wanted to run spent waiting for the GIL)\n");
 	if (g->timeouts) {
-		uint64_t max = 0;
+		static const struct log2hist_style st = {"    ", 6, LH_EMPTY_SKIP, 0};
 
 		fprintf(out, "  timed-out GIL waits by duration:\n");
-		for (int i = 0; i < GIL_HIST; i++)
-			if (g->timeout_hist[i] > max)
-				max = g->timeout_hist[i];
-		for (int i = 0; i < GIL_HIST; i++) {
-			if (!g->timeout_hist[i])
-				continue;
-			fprintf(out, "    [%9s, %9s) %6" PRIu64 " ", fmt_dur(a, sizeof(a), 1ull << i),
-				fmt_dur(b, sizeof(b), 2ull << i), g->timeout_hist[i]);
-			for (uint64_t k = 0; k < (g->timeout_hist[i] * 40 + max - 1) / max; k++)
-				fputc('#', out);
-			fputc('\n', out);
-		}
+		log2hist_text(out, g->timeout_hist, GIL_HIST, &st);
 	}
 	if (g->nhandoffs) {
 		size_t n = g->nhandoffs < (size_t)top ? g->nhandoffs : (size_t)top;

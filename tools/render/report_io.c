@@ -10,8 +10,10 @@
 #include "analysis/loops.h"
 #include "model/model.h"
 #include "model/procsyms.h"
+#include "render/log2hist.h"
 #include "render/report.h"
 #include "symbols/symbolize.h"
+#include "lib/syscall_table.h"
 #include "lib/util.h"
 
 struct io_ctx {
@@ -126,38 +128,7 @@ static double pct(uint64_t a, uint64_t b)
 	return b ? 100.0 * a / b : 0.0;
 }
 
-static void text_hist(FILE *out, const uint64_t *h, const char *indent)
-{
-	uint64_t max = 0;
-	int lo = LOOP_HIST, hi = -1;
-	char a[16], b[16];
-
-	for (int i = 0; i < LOOP_HIST; i++)
-		if (h[i]) {
-			if (i < lo)
-				lo = i;
-			hi = i;
-			if (h[i] > max)
-				max = h[i];
-		}
-	for (int i = lo; i <= hi; i++) {
-		int bar = max ? (int)((h[i] * 40 + max - 1) / max) : 0, z = i;
-
-		while (z <= hi && !h[z])
-			z++;
-		if (z - i >= 3) {	/* a run of empty buckets: one line */
-			fprintf(out, "%s%-22s\n", indent, "...");
-			i = z - 1;
-			continue;
-		}
-
-		fprintf(out, "%s[%9s, %9s) %7" PRIu64 " ", indent, fmt_dur(a, sizeof(a), 1ull << i),
-			fmt_dur(b, sizeof(b), 2ull << i), h[i]);
-		for (int k = 0; k < bar; k++)
-			fputs("#", out);
-		fputc('\n', out);
-	}
-}
+static const struct log2hist_style gap_hist = {"    ", 7, LH_EMPTY_FOLD, 0};
 
 static const char *role_text(const struct loop_fd *f, const struct model *m, char *buf, size_t n)
 {
@@ -246,7 +217,7 @@ static void text_loop(struct io_ctx *c, const struct loop *l, FILE *out)
 	fprintf(out, "  in the gaps: on CPU %s, runnable %s, blocked %s\n",
 		fmt_dur(a, sizeof(a), l->gap_on_cpu), fmt_dur(b, sizeof(b), l->gap_runnable),
 		fmt_dur(d, sizeof(d), l->gap_blocked));
-	text_hist(out, l->hist, "    ");
+	log2hist_text(out, l->hist, LOOP_HIST, &gap_hist);
 	fprintf(out, "  longest busy gaps:\n");
 	for (size_t i = 0; i < l->ntop && (int)i < top; i++) {
 		const struct loop_gap *g = &l->top[i];

@@ -6,6 +6,7 @@
 #include "lib/json.h"
 #include "render/report.h"
 #include "analysis/timeline.h"
+#include "lib/syscall_table.h"
 #include "lib/util.h"
 
 static void json_iv(struct json *j, const struct timeline *tl, const struct tl_iv *v)
