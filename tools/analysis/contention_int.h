@@ -1,0 +1,34 @@
+/*
+ * contention_int.h — what the contention modules share among themselves (contention.c builds
+ * the objects, contention_locks.c adds the lock probes' holds, contention_names.c names them);
+ * not for other users of contention.h.
+ */
+#ifndef CONLAB_CONTENTION_INT_H
+#define CONLAB_CONTENTION_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis/contention.h"
+#include "lib/idmap.h"
+
+struct m_thread;
+
+/* Objects by (pid, addr). */
+struct objtab {
+	struct contention *c;
+	size_t cap;
+	struct idmap idx;
+};
+
+uint64_t cont_obj_key(uint32_t pid, uint64_t addr);
+/* The object of (pid, addr), made (kind futex) when new; its index in *index. */
+struct cont_obj *cont_obj_get(struct objtab *t, uint32_t pid, uint64_t addr, size_t *index);
+/* The party of tid in *v, added when new. */
+struct cont_party *cont_party_get(struct cont_party **v, size_t *n, uint32_t tid);
+/* The caller of o with this return address and stack, added when new. */
+struct cont_caller *cont_caller_get(struct cont_obj *o, uint64_t ret_addr, int32_t stack_id);
+/* The first interval of t that ends after ts (intervals are in time order). */
+size_t cont_iv_search(const struct m_thread *t, uint64_t ts);
+
+#endif
