@@ -398,12 +398,11 @@ static void classify_futex(struct snapshot *s, int ti, enum hint hint)
 		return;
 	}
 	if (hint == H_SEM || (hint == H_NONE && sem_like(t))) {
-		uint32_t priv = 128;
-
 		o = set_wait(s, ti, WG_SEMAPHORE, uaddr, timed);
 		o->value = have_word ? (int64_t)word : -1;
-		memw(t, SEM_PRIVATE, &priv);
-		o->shared = priv == 0;
+		/* a private wait can be ended only by a thread of its own process; the op says
+		 * which (glibc's sem_t.private is 0 for a private semaphore, 128 for pshared) */
+		o->shared = !(op & 128);
 		return;
 	}
 	if (hint == H_BARRIER) {
