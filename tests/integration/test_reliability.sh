@@ -212,16 +212,6 @@ check "without sudo: the command runs as the caller (root)" test "$(cat direct.o
 # The doctor killed at any moment (SIGTERM, SIGKILL) leaves every thread of the target as it
 # was: not traced, not stopped, in the same call with the same registers and context-switch
 # counts (a thread that was stopped or woken, even for a restarted call, counts a switch).
-# thread_state PID...: tid, state, /proc syscall line and switch counts of every thread
-thread_state() {
-	local p s
-	for p in "$@"; do
-		for s in /proc/"$p"/task/*; do
-			echo "${s##*/} $(sed 's/.*) //' "$s/stat" | cut -c1) $(cat "$s/syscall")" \
-				"$(grep ctxt_switches "$s/status" | tr -s '\t\n' '  ')"
-		done
-	done
-}
 # kill_doctor_often PID N: start the doctor on PID N times, killing it after 0-0.27 s
 kill_doctor_often() {
 	local i dp
@@ -247,8 +237,8 @@ if "$CONLAB" deadlock --help > /dev/null 2>&1; then
 	check "doctor killed mid-walk: no thread left stopped" \
 		test -z "$(grep -h '^State:' /proc/"$ap"/task/*/status | grep -E '[tT] \(')"
 	thread_state "$ap" > doctor.after
-	check "doctor killed mid-walk: every thread in the same call, same switch counts" \
-		diff doctor.before doctor.after
+	same_state "doctor killed mid-walk: every thread in the same call, same switch counts" \
+		doctor.before doctor.after
 	kill -KILL -- "-$ap" 2> /dev/null
 	wait "$ap" 2> /dev/null
 
