@@ -321,8 +321,8 @@ python_undisturbed() {
 	for p in $PHUNG; do thread_state "$p" > "$TMP/pyafter.$p"; done
 	for p in $PHUNG; do cat "$TMP/pyafter.$p"; done > "$TMP/pyafter"
 	touch "$TMP/pystop"
-	wait_line "$TMP/py.sleep" '^result=' 3
-	wait_line "$TMP/py.qget" '^result=' 3
+	wait_line "$TMP/py.sleep" '^result=' 10
+	wait_line "$TMP/py.qget" '^result=' 10
 
 	check "python, $RUNS diagnoses: exit 1 each time" \
 		sh -c "cat '$TMP'/py[0-9]*.rc | sort -u | tr -d '\n' | grep -qx 1"
@@ -368,20 +368,24 @@ PY
 	done
 	check "python control: SIGSTOP + SIGCONT of each hung program is seen in its threads' state" \
 		test -z "$moved"
-	# stop each sleeper inside its call (clock_nanosleep 230, futex 202)
+	# stop each sleeper inside its call (clock_nanosleep 230, futex 202), three times in
+	# three different calls: a stop that falls between two calls is not counted
 	for k in sleep queue; do
-		wait_line "$TMP/pyc.$k" '^sleeping=' 5
+		wait_line "$TMP/pyc.$k" '^sleeping=' 20
 		p=$(lastkv "$TMP/pyc.$k" pid)
-		for ((i = 0; i < 100; i++)); do
-			case $(cut -d' ' -f1 /proc/"$p"/syscall 2> /dev/null) in 230|202) break ;; esac
-			sleep 0.01
+		for ((n = 0; n < 3; n++)); do
+			for ((i = 0; i < 100; i++)); do
+				case $(cut -d' ' -f1 /proc/"$p"/syscall 2> /dev/null) in 230|202) break ;; esac
+				sleep 0.01
+			done
+			kill -STOP "$p"
+			sleep 0.05
+			kill -CONT "$p"
+			sleep 0.15
 		done
-		kill -STOP "$p"
-		sleep 0.05
-		kill -CONT "$p"
 	done
 	touch "$TMP/pystop2"
-	for k in sleep queue; do wait_line "$TMP/pyc.$k" '^result=' 3; done
+	for k in sleep queue; do wait_line "$TMP/pyc.$k" '^result=' 10; done
 	for k in sleep queue; do
 		check "python control: a stopped $k is restarted, seen as an extra switch" \
 			grep -qE "^result=$k calls=[0-9]+ disturbed=[1-9][0-9]* extra_switches=[1-9]" \
