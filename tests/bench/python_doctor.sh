@@ -45,8 +45,10 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/nul
 	echo "python-doctor: skipped: $PY is not CPython 3.11"
 	exit 0
 fi
+echo "python-doctor: $(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) CPUs, Linux $(uname -r)," \
+	"load average $(cut -d' ' -f1-3 /proc/loadavg)"
 start "$PY" debian
-echo "python-doctor: $N threads blocked on one Lock, Debian's $("$PY" -V 2>&1)"
+echo "python-doctor: $N threads blocked on one Lock, Debian's $("$PY" -V 2>&1) (target: under 500 ms)"
 runs "conlab deadlock (Python + C stacks)" "$B/conlab" deadlock -p "$PID" --format json -o "$T/d.json"
 "$PY" - "$T/d.json" <<'PYEOF'
 import json, sys
@@ -70,6 +72,7 @@ else
 		"the version of python3.11 ($REL); installing it would upgrade the interpreter"
 fi
 kill -KILL "$PID"
+echo "python-doctor: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 PYENV=${PYENV_ROOT:-/root/.pyenv}/versions
 U=$(ls -d "$PYENV"/3.11.*/bin/python3.11 2>/dev/null | head -1)

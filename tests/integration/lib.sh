@@ -93,6 +93,27 @@ wait_blocked() {
 	return 1
 }
 
+# thread_state PID...: one line per thread of each process: tid, state letter, its syscall line
+# (number, arguments, stack and instruction pointers) and its context-switch counts. A thread
+# that was stopped or woken, even for a call the kernel restarted, counts a switch: two equal
+# outputs mean nothing moved any thread in between.
+thread_state() {
+	local p s
+	for p in "$@"; do
+		for s in /proc/"$p"/task/*; do
+			echo "${s##*/} $(sed 's/.*) //' "$s/stat" | cut -c1) $(cat "$s/syscall")" \
+				"$(grep ctxt_switches "$s/status" | tr -s '\t\n' '  ')"
+		done
+	done
+}
+
+# same_state NAME BEFORE AFTER: pass when two thread_state outputs are equal, else fail with
+# the lines that differ
+same_state() {
+	local d
+	if d=$(diff "$2" "$3"); then pass "$1"; else fail "$1" "$(echo "$d" | tr '\n' ' ')"; fi
+}
+
 # jq-like checks without jq: pyjson FILE 'python expression over j' -> exit status
 pyjson() {
 	python3 -c 'import json,sys

@@ -212,17 +212,7 @@ check "without sudo: the command runs as the caller (root)" test "$(cat direct.o
 # The doctor killed at any moment (SIGTERM, SIGKILL) leaves every thread of the target as it
 # was: not traced, not stopped, in the same call with the same registers and context-switch
 # counts (a thread that was stopped or woken, even for a restarted call, counts a switch).
-# thread_state PID...: tid, state, /proc syscall line and switch counts of every thread
-thread_state() {
-	local p s
-	for p in "$@"; do
-		for s in /proc/"$p"/task/*; do
-			echo "${s##*/} $(sed 's/.*) //' "$s/stat" | cut -c1) $(cat "$s/syscall")" \
-				"$(grep ctxt_switches "$s/status" | tr -s '\t\n' '  ')"
-		done
-	done
-}
-# kill_doctor_often PID N: start the doctor on PID N times, killing it after 0-0.27 s
+# kill_doctor_often PID N: start the doctor on PID N times, killing it after 0 to 0.1 s
 kill_doctor_often() {
 	local i dp
 	for ((i = 0; i < $2; i++)); do
@@ -247,27 +237,92 @@ if "$CONLAB" deadlock --help > /dev/null 2>&1; then
 	check "doctor killed mid-walk: no thread left stopped" \
 		test -z "$(grep -h '^State:' /proc/"$ap"/task/*/status | grep -E '[tT] \(')"
 	thread_state "$ap" > doctor.after
-	check "doctor killed mid-walk: every thread in the same call, same switch counts" \
-		diff doctor.before doctor.after
+	same_state "doctor killed mid-walk: every thread in the same call, same switch counts" \
+		doctor.before doctor.after
 	kill -KILL -- "-$ap" 2> /dev/null
 	wait "$ap" 2> /dev/null
 
-	# a child blocked in a 1 MiB pipe write that has moved part of its data: any stop or
-	# interrupt ends it short, and the program says so
-	start_bg bp "$WL/blocked" --kind pipe
-	for ((i = 0; i < 100; i++)); do
-		bc=$(cut -d' ' -f1 /proc/"$bp"/task/"$bp"/children 2> /dev/null)
-		[ -n "$bc" ] && wait_blocked "$bc" 1 && wait_blocked "$bp" 1 && break
-		sleep 0.05
+	# The no-stop path over calls any stop would disturb: a tree of a C child blocked in a
+	# 1 MiB pipe write that has moved part of its data, its Python twin and the Python teller
+	# ABBA (on Debian's python3). The doctor is killed at delays spread over one diagnosis's
+	# measured time and, where strace is installed, exactly at fixed points inside it (strace
+	# delivers the SIGKILL on entry to the N-th call): every bpf() call of the register read
+	# (the iterator's load, link and each read) and process_vm_readv() calls spread over the
+	# memory reads.
+	DEB=/usr/bin/python3
+	pyprogs=
+	if "$DEB" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2> /dev/null; then
+		pyprogs="'$DEB' '$PYWL/blocked.py' --kind pipe > pypipe.out 2>&1 &
+			'$DEB' '$PYWL/bank_abba.py' > bank.out 2>&1 &"
+		: > pypipe.out
+		: > bank.out
+	fi
+	setsid bash -c "'$WL/blocked' --kind pipe > cpipe.out 2>&1 & $pyprogs wait" &
+	tp=$!
+	_pids+=("$tp")
+	disown
+	tree=$tp
+	for f in cpipe ${pyprogs:+pypipe bank}; do
+		for ((i = 0; i < 200; i++)); do grep -qs '^hang=' $f.out && break; sleep 0.05; done
+		tree="$tree $(lastkv $f.out pid) $(lastkv $f.out child)"
 	done
-	thread_state "$bp" "$bc" > doctor.before
-	kill_doctor_often "$bp" 20
+	for p in $tree; do wait_blocked "$p" 10; done
+	want=$([ -n "$pyprogs" ] && echo 3 || echo 1)	# two pipe cycles and the tellers' cycle
+	for ((i = 0; i < 40; i++)); do	# until the tellers are in their last waits
+		t0=$(date +%s%N)
+		"$CONLAB" deadlock -p "$tp" --format json -o tree.json > /dev/null 2>&1
+		t1=$(date +%s%N)
+		pyjson tree.json "len(j['deadlocks']) == $want" && break
+		sleep 0.25
+	done
+	check "doctor over the tree: its $want deadlocks found, no thread stopped" pyjson tree.json \
+		"len(j['deadlocks']) == $want and j['snapshot']['threads_stopped'] == 0"
+	wall=$(((t1 - t0) / 1000000))
+	thread_state $tree > doctor.before
+	killed=0
+	for ((i = 0; i <= 5; i++)); do
+		"$CONLAB" deadlock -p "$tp" > /dev/null 2>&1 &
+		dp=$!
+		sleep "$(awk "BEGIN { print $wall * $i / 5000 }")"
+		kill -KILL "$dp" 2> /dev/null
+		wait "$dp" 2> /dev/null
+		[ $? = 137 ] && killed=$((killed + 1))
+	done
+	echo "     (6 kills at 0, 20%, ..., 100% of a ${wall} ms diagnosis: $killed landed before its end)"
+	if command -v strace > /dev/null; then
+		strace -f -q -o calls.st -e trace=bpf,process_vm_readv "$CONLAB" deadlock -p "$tp" \
+			> /dev/null 2>&1
+		nb=$(grep -c ' bpf(' calls.st)
+		nv=$(grep -c ' process_vm_readv(' calls.st)
+		# the register read begins with the iterator program's load (the calls before it are
+		# libbpf's feature probes), then per process: a link, an iterator read, and one more
+		# read after the memory read to check that nothing moved
+		first=$(grep ' bpf(' calls.st | grep -n 'BPF_PROG_TYPE_TRACING' | head -1 | cut -d: -f1)
+		first=${first:-1}
+		points=
+		for k in $(seq "$first" $((first + 3))) "$nb"; do points="$points bpf:$k"; done
+		for k in 1 $((nv / 2)) $((nv * 9 / 10)); do points="$points process_vm_readv:$k"; done
+		landed=0
+		for pt in $points; do
+			{ strace -f -q -o kill.st -e trace="${pt%%:*}" \
+				-e inject="${pt%%:*}:signal=KILL:when=${pt#*:}" \
+				"$CONLAB" deadlock -p "$tp" > /dev/null 2>&1; } 2> /dev/null
+			grep -q 'killed by SIGKILL' kill.st && landed=$((landed + 1))
+		done
+		check "doctor killed on entry to bpf() calls $first-$((first + 3)) and $nb (the register read) and process_vm_readv() calls 1, $((nv / 2)), $((nv * 9 / 10)) of $nv: every kill landed" \
+			test "$landed" = 8
+	else
+		echo "     (strace is not installed: no kills at fixed calls)"
+	fi
 	sleep 0.2
-	thread_state "$bp" "$bc" > doctor.after
-	check "doctor killed mid-walk (20 times) over a partial pipe write: nothing moved" \
-		diff doctor.before doctor.after
-	kill -KILL -- "-$bp" 2> /dev/null
-	wait "$bp" 2> /dev/null
+	thread_state $tree > doctor.after
+	check "doctor killed mid-walk: no thread of the tree left traced or stopped" \
+		sh -c "! grep -h '^TracerPid:\|^State:' $(printf '/proc/%s/task/*/status ' $tree) |
+			grep -qE 'TracerPid:.*[1-9]|State:.*[tT] \('"
+	same_state "doctor killed mid-walk over partial pipe writes (C and Python) and the tellers: every thread in the same call, same switch counts" \
+		doctor.before doctor.after
+	check "the pipe writers' calls never returned" sh -c "! grep -qs '^disturbed=' cpipe.out pypipe.out"
+	kill -KILL -- "-$tp" 2> /dev/null
 fi
 
 # ---- hostile targets ----------------------------------------------------------------------

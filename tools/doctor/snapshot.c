@@ -191,8 +191,11 @@ static void read_thread(struct snapshot *s, pid_t pid, pid_t tid)
 	t->nr = SNAP_NR_NONE;
 	if (state != 'Z' && state != 'X')
 		read_syscall(pid, tid, t);
+	/* only a thread outside a syscall is described by where it sleeps: one file less a
+	 * thread for the others (a third of the /proc reads of 1,000 blocked threads) */
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", (int)pid, (int)tid);
-	if (read_small_file(path, t->wchan, sizeof(t->wchan)) < 0 || !strcmp(t->wchan, "0"))
+	if (t->nr >= 0 || read_small_file(path, t->wchan, sizeof(t->wchan)) < 0 ||
+	    !strcmp(t->wchan, "0"))
 		t->wchan[0] = 0;
 	if (t->nr == NR_FUTEX && state != 'R')
 		read_neighbourhood(pid, t);
