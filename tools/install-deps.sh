@@ -6,7 +6,8 @@ set -eu
 
 PKGS="clang llvm make libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcmocka-dev pkg-config \
 liburing-dev libzstd-dev zstd python3 python3-gevent python3-twisted python3-eventlet procps \
-protobuf-compiler chromium python3-mpi4py openmpi-bin rabbitmq-server python3-celery python3-pyro4"
+protobuf-compiler chromium python3-mpi4py openmpi-bin rabbitmq-server python3-celery python3-pyro4 \
+strace"
 [ "${1:-}" = bench ] && PKGS="$PKGS bc linux-perf valgrind"
 
 missing=""
