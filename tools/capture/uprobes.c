@@ -395,13 +395,43 @@ int uprobes_find_libc(pid_t pid, char *path, size_t n)
 	return 0;
 }
 
+/* One of glibc's dynamic symbols: a lock function we probe gets its probe spots. */
+struct plan_walk {
+	struct up_plan *plan;
+	const struct elf_file *f;
+};
+
+static int plan_sym(void *ctx, const char *name, const GElf_Sym *s, int hidden)
+{
+	struct plan_walk *w = ctx;
+
+	/* the default version only: sem_wait@@GLIBC_2.34, not an old compat one */
+	if (GELF_ST_TYPE(s->st_info) != STT_FUNC || hidden)
+		return 0;
+	for (int k = 0; k < LKP_NPROBES; k++) {
+		struct up_func *fn = &w->plan->funcs[k];
+		uint8_t code[160];
+		ssize_t got;
+
+		if (fn->found || strcmp(name, fn->name))
+			continue;
+		if (elf_vaddr_to_off(w->f->e, s->st_value, &fn->file_off))
+			continue;
+		got = pread(w->f->fd, code, s->st_size && s->st_size < sizeof(code) ? s->st_size :
+			    sizeof(code), fn->file_off);
+		if (got <= 0)
+			continue;
+		fn->nsites = uprobes_sites(code, got, fn->retprobe, fn->sites, UP_MAX_SITES);
+		fn->found = 1;
+	}
+	return 0;
+}
+
 int uprobes_plan(struct up_plan *plan, const char *libc)
 {
-	Elf_Scn *scn = NULL, *vscn = NULL;
-	Elf_Data *syms = NULL, *vers = NULL;
-	GElf_Shdr sh, symsh = {};
-	Elf *e;
-	int fd;
+	struct elf_file f;
+	struct plan_walk w = {plan, &f};
+	int rc;
 
 	memset(plan, 0, sizeof(*plan));
 	snprintf(plan->libc, sizeof(plan->libc), "%s", libc);
@@ -410,66 +440,12 @@ int uprobes_plan(struct up_plan *plan, const char *libc)
 		plan->funcs[lock_funcs[i].probe].probe = lock_funcs[i].probe;
 		plan->funcs[lock_funcs[i].probe].retprobe = lock_funcs[i].retprobe;
 	}
-	elf_version(EV_CURRENT);
-	fd = open(libc, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail("cannot open %s: %s", libc, strerror(errno));
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (!e) {
-		close(fd);
-		return fail("%s: not an ELF file", libc);
-	}
-	while ((scn = elf_nextscn(e, scn))) {
-		if (!gelf_getshdr(scn, &sh))
-			continue;
-		if (sh.sh_type == SHT_DYNSYM) {
-			syms = elf_getdata(scn, NULL);
-			symsh = sh;
-		} else if (sh.sh_type == SHT_GNU_versym) {
-			vscn = scn;
-		}
-	}
-	if (vscn)
-		vers = elf_getdata(vscn, NULL);
-	if (!syms) {
-		elf_end(e);
-		close(fd);
+	if (elf_file_open(&f, libc))
+		return fail("cannot read %s as an ELF file", libc);
+	rc = elf_each_sym(&f, SHT_DYNSYM, plan_sym, &w);
+	elf_file_close(&f);
+	if (rc < 0)
 		return fail("%s has no dynamic symbols", libc);
-	}
-	size_t nsyms = symsh.sh_entsize ? symsh.sh_size / symsh.sh_entsize : 0;
-
-	for (size_t i = 0; i < nsyms; i++) {
-		GElf_Sym s;
-		const char *name;
-
-		if (!gelf_getsym(syms, i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_value)
-			continue;
-		/* the default version only: sem_wait@@GLIBC_2.34, not an old compat one */
-		if (vers && (i + 1) * 2 <= vers->d_size &&
-		    (((const uint16_t *)vers->d_buf)[i] & 0x8000))
-			continue;
-		name = elf_strptr(e, symsh.sh_link, s.st_name);
-		if (!name)
-			continue;
-		for (int k = 0; k < LKP_NPROBES; k++) {
-			struct up_func *f = &plan->funcs[k];
-			uint8_t code[160];
-			ssize_t got;
-
-			if (f->found || strcmp(name, f->name))
-				continue;
-			if (elf_vaddr_to_off(e, s.st_value, &f->file_off))
-				continue;
-			got = pread(fd, code, s.st_size && s.st_size < sizeof(code) ? s.st_size :
-				    sizeof(code), f->file_off);
-			if (got <= 0)
-				continue;
-			f->nsites = uprobes_sites(code, got, f->retprobe, f->sites, UP_MAX_SITES);
-			f->found = 1;
-		}
-	}
-	elf_end(e);
-	close(fd);
 	if (!plan->funcs[LKP_MUTEX_LOCK].found || !plan->funcs[LKP_MUTEX_UNLOCK].found)
 		return fail("%s has no pthread_mutex_lock/unlock: not glibc?", libc);
 	return 0;
