@@ -20,6 +20,7 @@
 #include "capture/source.h"
 #include "capture/target.h"
 #include "trace/trace.h"
+#include "lib/procdir.h"
 #include "lib/util.h"
 
 #define POLL_NS 5000000ull		/* drain every 5 ms: no wakeup per record */
@@ -147,20 +148,24 @@ static void write_task(struct recorder *r, pid_t pid, pid_t tid)
 }
 
 /* The threads that exist already when we attach to a running process. */
+struct task_walk {
+	struct recorder *r;
+	pid_t pid;
+};
+
+static int write_one(void *ctx, pid_t tid)
+{
+	struct task_walk *w = ctx;
+
+	write_task(w->r, w->pid, tid);
+	return 0;
+}
+
 static void write_threads(struct recorder *r, pid_t pid)
 {
-	char path[64];
-	struct dirent *d;
-	DIR *dir;
+	struct task_walk w = {r, pid};
 
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	dir = opendir(path);
-	if (!dir)
-		return;
-	while ((d = readdir(dir)))
-		if (d->d_name[0] >= '0' && d->d_name[0] <= '9')
-			write_task(r, pid, atoi(d->d_name));
-	closedir(dir);
+	proc_each_tid(pid, write_one, &w);
 }
 
 static void fill_build_id(struct recorder *r, struct map_entry *e)
@@ -418,17 +423,16 @@ static void recorder_cpu(const struct recorder *r)
 }
 
 /* -a: name every thread that exists now; later ones come with their fork records. */
+static int write_process(void *ctx, pid_t pid)
+{
+	if (pid != getpid())
+		write_threads(ctx, pid);
+	return 0;
+}
+
 static void write_all_tasks(struct recorder *r)
 {
-	struct dirent *d;
-	DIR *dir = opendir("/proc");
-
-	if (!dir)
-		return;
-	while ((d = readdir(dir)))
-		if (d->d_name[0] >= '1' && d->d_name[0] <= '9' && atoi(d->d_name) != getpid())
-			write_threads(r, atoi(d->d_name));
-	closedir(dir);
+	proc_each_pid(write_process, r);
 }
 
 static int start_targets(struct recorder *r, struct target_cmd *tc)

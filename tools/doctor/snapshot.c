@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "syscalls.h"
+#include "lib/procdir.h"
 #include "lib/procmem.h"
 #include "model/futexkind.h"
 #include "doctor/snapshot.h"
@@ -136,27 +137,25 @@ static pid_t tgid_of(pid_t tid)
 	return p ? (pid_t)atoi(p + 6) : 0;
 }
 
+static int note_parent(void *ctx, pid_t pid)
+{
+	struct builder *b = ctx;
+	char path[64], state, comm[32];
+	unsigned long flags;
+	pid_t ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_stat(path, &state, &ppid, &flags, comm, sizeof(comm)))
+		return 0;
+	GROW(b->all, b->cap_all, b->nall + 1);
+	b->all[b->nall++] = (struct pidpair){ pid, ppid };
+	return 0;
+}
+
+/* Every process's parent: the descendants of the target come from it. */
 static void scan_all(struct builder *b)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char path[64], state, comm[32];
-		pid_t pid = (pid_t)atoi(de->d_name), ppid;
-		unsigned long flags;
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		if (read_stat(path, &state, &ppid, &flags, comm, sizeof(comm)))
-			continue;
-		GROW(b->all, b->cap_all, b->nall + 1);
-		b->all[b->nall++] = (struct pidpair){ pid, ppid };
-	}
-	closedir(d);
+	proc_each_pid(note_parent, b);
 }
 
 /* ---- threads ------------------------------------------------------------------------------ */
@@ -201,15 +200,27 @@ static void read_thread(struct snapshot *s, pid_t pid, pid_t tid)
 		read_neighbourhood(pid, t);
 }
 
+struct task_walk {
+	struct snapshot *s;
+	pid_t pid;
+};
+
+static int read_one(void *ctx, pid_t tid)
+{
+	struct task_walk *w = ctx;
+
+	read_thread(w->s, w->pid, tid);
+	return 0;
+}
+
 static int read_process(struct builder *b, pid_t pid)
 {
 	struct snapshot *s = b->s;
 	char path[64], comm[32], exe[4096] = "", state;
 	unsigned long flags;
 	pid_t ppid;
+	struct task_walk w = {s, pid};
 	ssize_t n;
-	DIR *d;
-	struct dirent *de;
 	int pi;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -223,18 +234,7 @@ static int read_process(struct builder *b, pid_t pid)
 	memset(&s->sp[pi], 0, sizeof(s->sp[pi]));
 	s->sp[pi].maps_ok = !procmaps_read(&s->sp[pi].maps, pid, 0);
 
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		pid_t tid = (pid_t)atoi(de->d_name);
-
-		if (tid > 0)
-			read_thread(s, pid, tid);
-	}
-	closedir(d);
-	return 0;
+	return proc_each_tid(pid, read_one, &w);
 }
 
 /* ---- classification ----------------------------------------------------------------------- */

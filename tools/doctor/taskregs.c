@@ -19,6 +19,7 @@
 #include "taskregs.skel.h"
 #include "taskregs_fixed.skel.h"
 #include "taskregs_btf.h"
+#include "lib/procdir.h"
 #include "lib/util.h"
 
 /* libbpf's messages would be noise here: when the loader fails we say why in one line */
@@ -322,28 +323,28 @@ static int proc_thread(pid_t pid, pid_t tid, struct task_regs *t)
 	return 0;
 }
 
+struct regs_walk {
+	pid_t pid;
+	struct task_regs **out;
+	size_t *n, cap;
+};
+
+static int read_one(void *ctx, pid_t tid)
+{
+	struct regs_walk *w = ctx;
+
+	GROW(*w->out, w->cap, *w->n + 1);
+	if (!proc_thread(w->pid, tid, &(*w->out)[*w->n]))
+		(*w->n)++;
+	return 0;
+}
+
+/* The fallback without BPF: each thread's stack and instruction pointers from /proc. */
 static int read_proc(pid_t pid, struct task_regs **out, size_t *n)
 {
-	char path[64];
-	struct dirent *de;
-	size_t cap = 0;
-	DIR *d;
+	struct regs_walk w = {pid, out, n, 0};
 
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		pid_t tid = (pid_t)atoi(de->d_name);
-
-		if (tid <= 0)
-			continue;
-		GROW(*out, cap, *n + 1);
-		if (!proc_thread(pid, tid, &(*out)[*n]))
-			(*n)++;
-	}
-	closedir(d);
-	return 0;
+	return proc_each_tid(pid, read_one, &w);
 }
 
 int taskregs_read(struct taskregs *r, pid_t pid, struct task_regs **out, size_t *n)
