@@ -201,6 +201,10 @@ static void test_arithmetic_and_functions(void **state)
 	assert_int_equal(check(state, "overlap(contention.spans) == 3", m, 256), 1);
 	assert_int_equal(check(state, "overlap(contention.spans[start_ns!=12]) == 2", m, 256), 1);
 	assert_int_equal(check(state, "overlap(contention.empty) == 0", m, 256), 1);
+	/* 0-20 covered without a break; 12-13 alone is one period too */
+	assert_int_equal(check(state, "periods(contention.spans) == 1", m, 256), 1);
+	assert_int_equal(check(state, "periods(contention.spans[start_ns!=5]) == 2", m, 256), 1);
+	assert_int_equal(check(state, "periods(contention.empty) == 0", m, 256), 1);
 }
 
 static void test_eval_errors(void **state)

@@ -1091,7 +1091,8 @@ static void elements(const struct val *v, struct val *out)
 		push_item(out, v->it[i]);
 }
 
-/* overlap(): the most intervals (objects with start_ns and end_ns) open at one moment. An
+/* overlap(): the most intervals (objects with start_ns and end_ns) open at one moment;
+ * periods(): the separate stretches of time they cover (where at least one is open). An
  * interval ends before one that starts at the same time: touching is not overlapping. */
 struct edge {
 	double t;
@@ -1107,10 +1108,10 @@ static int edge_cmp(const void *a, const void *b)
 	return x->d - y->d;
 }
 
-static int max_overlap(struct evalctx *c, const struct val *el, double *out)
+static int sweep(struct evalctx *c, const char *fn, const struct val *el, double *out)
 {
 	struct edge *ev = calloc(2 * el->n + 1, sizeof(*ev));
-	int open = 0, most = 0;
+	int open = 0, most = 0, periods = 0;
 
 	if (!ev)
 		return everr(c, "out of memory");
@@ -1121,18 +1122,19 @@ static int max_overlap(struct evalctx *c, const struct val *el, double *out)
 
 		if (!s || !e || s->type != JV_NUM || e->type != JV_NUM) {
 			free(ev);
-			return everr(c, "overlap(): an element without start_ns and end_ns");
+			return everr(c, "%s(): an element without start_ns and end_ns", fn);
 		}
 		ev[2 * i] = (struct edge){s->num, 1};
 		ev[2 * i + 1] = (struct edge){e->num, -1};
 	}
 	qsort(ev, 2 * el->n, sizeof(*ev), edge_cmp);
 	for (size_t i = 0; i < 2 * el->n; i++) {
+		periods += open == 0 && ev[i].d > 0;
 		open += ev[i].d;
 		most = open > most ? open : most;
 	}
 	free(ev);
-	*out = most;
+	*out = strcmp(fn, "periods") ? most : periods;
 	return 0;
 }
 
@@ -1197,9 +1199,9 @@ static int eval_call(struct evalctx *c, const struct lab_expr *e, struct val *ou
 		ret = 0;
 		goto done;
 	}
-	if (!strcmp(fn, "overlap")) {
+	if (!strcmp(fn, "overlap") || !strcmp(fn, "periods")) {
 		elements(&a, &el);
-		if (max_overlap(c, &el, &num) == 0) {
+		if (sweep(c, fn, &el, &num) == 0) {
 			push_num(out, num);
 			ret = 0;
 		}
@@ -1212,7 +1214,7 @@ static int eval_call(struct evalctx *c, const struct lab_expr *e, struct val *ou
 		goto done;
 	}
 	if (strcmp(fn, "sum") && strcmp(fn, "max") && strcmp(fn, "min") && strcmp(fn, "avg")) {
-		everr(c, "unknown function %s() (len count sum max min avg abs ratio exists default overlap)", fn);
+		everr(c, "unknown function %s() (len count sum max min avg abs ratio exists default overlap periods)", fn);
 		goto done;
 	}
 	elements(&a, &el);
