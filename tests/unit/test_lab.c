@@ -20,6 +20,8 @@ static const char *report_json =
 	"   \"wait_ns_total\": 1000},"
 	"  {\"name\": \"stripe\\u005b1]\", \"kind\": \"mutex\", \"contention\": true, \"waits\": 2,"
 	"   \"wait_ns_total\": 100}],"
+	" \"spans\": [{\"start_ns\": 0, \"end_ns\": 10}, {\"start_ns\": 5, \"end_ns\": 15},"
+	"   {\"start_ns\": 10, \"end_ns\": 20}, {\"start_ns\": 12, \"end_ns\": 13}],"
 	" \"series\": [1, 2.5, -3e2], \"empty\": [], \"nothing\": null,"
 	" \"text\": \"a\\\"b\\n\\u00e9\"}";
 
@@ -195,6 +197,14 @@ static void test_arithmetic_and_functions(void **state)
 	assert_int_equal(check(state, "ground.hang != \"abba\"", m, 256), 1);
 	assert_int_equal(check(state, "ground.result > 0", m, 256), 0);
 	assert_string_equal(m, "0");
+	/* 5-15, 10-20 and 12-13 at once; 0-10 has ended when 10-20 starts */
+	assert_int_equal(check(state, "overlap(contention.spans) == 3", m, 256), 1);
+	assert_int_equal(check(state, "overlap(contention.spans[start_ns!=12]) == 2", m, 256), 1);
+	assert_int_equal(check(state, "overlap(contention.empty) == 0", m, 256), 1);
+	/* 0-20 covered without a break; 12-13 alone is one period too */
+	assert_int_equal(check(state, "periods(contention.spans) == 1", m, 256), 1);
+	assert_int_equal(check(state, "periods(contention.spans[start_ns!=5]) == 2", m, 256), 1);
+	assert_int_equal(check(state, "periods(contention.empty) == 0", m, 256), 1);
 }
 
 static void test_eval_errors(void **state)
@@ -215,6 +225,8 @@ static void test_eval_errors(void **state)
 	assert_int_equal(check(state, "ground.hang < 3", m, 256), -1);
 	assert_int_equal(check(state, "max(contention.empty) == 0", m, 256), -1);
 	assert_int_equal(check(state, "nosuch(1) == 1", m, 256), -1);
+	assert_int_equal(check(state, "overlap(contention.series) == 1", m, 256), -1);
+	assert_non_null(strstr(m, "start_ns"));
 }
 
 static void test_expect_syntax(void **state)

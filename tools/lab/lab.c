@@ -1091,6 +1091,53 @@ static void elements(const struct val *v, struct val *out)
 		push_item(out, v->it[i]);
 }
 
+/* overlap(): the most intervals (objects with start_ns and end_ns) open at one moment;
+ * periods(): the separate stretches of time they cover (where at least one is open). An
+ * interval ends before one that starts at the same time: touching is not overlapping. */
+struct edge {
+	double t;
+	int d;
+};
+
+static int edge_cmp(const void *a, const void *b)
+{
+	const struct edge *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->d - y->d;
+}
+
+static int sweep(struct evalctx *c, const char *fn, const struct val *el, double *out)
+{
+	struct edge *ev = calloc(2 * el->n + 1, sizeof(*ev));
+	int open = 0, most = 0, periods = 0;
+
+	if (!ev)
+		return everr(c, "out of memory");
+	for (size_t i = 0; i < el->n; i++) {
+		const struct jv *o = el->it[i].t == IT_NODE ? el->it[i].node : NULL;
+		const struct jv *s = o ? jv_get(o, "start_ns") : NULL;
+		const struct jv *e = o ? jv_get(o, "end_ns") : NULL;
+
+		if (!s || !e || s->type != JV_NUM || e->type != JV_NUM) {
+			free(ev);
+			return everr(c, "%s(): an element without start_ns and end_ns", fn);
+		}
+		ev[2 * i] = (struct edge){s->num, 1};
+		ev[2 * i + 1] = (struct edge){e->num, -1};
+	}
+	qsort(ev, 2 * el->n, sizeof(*ev), edge_cmp);
+	for (size_t i = 0; i < 2 * el->n; i++) {
+		periods += open == 0 && ev[i].d > 0;
+		open += ev[i].d;
+		most = open > most ? open : most;
+	}
+	free(ev);
+	*out = strcmp(fn, "periods") ? most : periods;
+	return 0;
+}
+
 static int eval_call(struct evalctx *c, const struct lab_expr *e, struct val *out)
 {
 	const char *fn = e->str;
@@ -1152,6 +1199,14 @@ static int eval_call(struct evalctx *c, const struct lab_expr *e, struct val *ou
 		ret = 0;
 		goto done;
 	}
+	if (!strcmp(fn, "overlap") || !strcmp(fn, "periods")) {
+		elements(&a, &el);
+		if (sweep(c, fn, &el, &num) == 0) {
+			push_num(out, num);
+			ret = 0;
+		}
+		goto done;
+	}
 	if (!strcmp(fn, "len") || !strcmp(fn, "count")) {
 		elements(&a, &el);
 		push_num(out, el.n);
@@ -1159,7 +1214,7 @@ static int eval_call(struct evalctx *c, const struct lab_expr *e, struct val *ou
 		goto done;
 	}
 	if (strcmp(fn, "sum") && strcmp(fn, "max") && strcmp(fn, "min") && strcmp(fn, "avg")) {
-		everr(c, "unknown function %s() (len count sum max min avg abs ratio exists default)", fn);
+		everr(c, "unknown function %s() (len count sum max min avg abs ratio exists default overlap periods)", fn);
 		goto done;
 	}
 	elements(&a, &el);
