@@ -1,4 +1,5 @@
 /* util.c — errors, allocation, time and parsing helpers. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -214,4 +215,16 @@ int mkdir_p(const char *path)
 	if (mkdir(buf, 0755) && errno != EEXIST)
 		return fail("cannot create %s: %s", buf, strerror(errno));
 	return 0;
+}
+
+char *str_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
 }

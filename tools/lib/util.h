@@ -36,4 +36,7 @@ uint64_t parse_size(const char *s);
 /* Read a whole small file (procfs) into buf, NUL-terminated; bytes read or -1 (errno set). */
 ssize_t read_small_file(const char *path, char *buf, size_t n);
 
+/* s without its leading and trailing white space (cut in place). */
+char *str_trim(char *s);
+
 #endif
