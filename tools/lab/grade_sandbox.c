@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lab/grade.h"
+#include "lab/labrun.h"
 #include "lib/util.h"
 
 static int ends_with(const char *s, const char *suffix)
@@ -63,25 +64,9 @@ static int pick_program(const char *dir, char *rel, size_t n)
 /* Can the sandbox's user run this interpreter (one in root's home cannot)? */
 static int runs_as(const char *python, int uid, int gid)
 {
-	pid_t pid = fork();
-	int st;
+	char *argv[] = {(char *)python, "-c", "pass", NULL};
 
-	if (pid < 0)
-		return 0;
-	if (pid == 0) {
-		int fd = open("/dev/null", O_RDWR);
-
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		if (setgroups(0, NULL) || setgid(gid) || setuid(uid) || chdir("/"))
-			_exit(126);
-		execl(python, python, "-c", "pass", (char *)NULL);
-		_exit(127);
-	}
-	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	return lab_run_quiet(argv, uid, gid) == 0;
 }
 
 static void limits_of(struct sandbox_limits *l, const struct grade_opts *o, double wall_default)

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -198,9 +199,7 @@ static int on_path(const char *cmd, char *found, size_t n)
 	return 0;
 }
 
-/* Run argv quietly (stdin, stdout, stderr on /dev/null) and return its exit status, -1 if it
- * could not run. For the needs checks only. */
-static int run_quiet(char *const argv[])
+int lab_run_quiet(char *const argv[], int uid, int gid)
 {
 	pid_t pid = fork();
 	int st;
@@ -215,6 +214,8 @@ static int run_quiet(char *const argv[])
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		if (uid >= 0 && (setgroups(0, NULL) || setgid(gid) || setuid(uid) || chdir("/")))
+			_exit(126);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -288,7 +289,7 @@ int lab_check_needs(struct labctx *c, char *missing, size_t n)
 			for (size_t p = 0; p < 2 && !ok; p++) {
 				char *argv[] = {(char *)pythons[p], "-c", code, NULL};
 
-				if (run_quiet(argv) == 0) {
+				if (lab_run_quiet(argv, -1, -1) == 0) {
 					ok = 1;
 					resolve_python(pythons[p], c->python, sizeof(c->python));
 				}

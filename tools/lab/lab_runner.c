@@ -21,6 +21,7 @@
 #include "lab/lab_predict.h"
 #include "lab/lab_service.h"
 #include "lab/labrun.h"
+#include "lib/procdir.h"
 #include "lib/jsonread.h"
 #include "render/report.h"
 #include "lib/util.h"
@@ -84,36 +85,30 @@ static int build_cmd(const struct labctx *c, const struct run *r, char *line, si
 	return 0;
 }
 
+struct session_walk {
+	pid_t sid, *pids, *ppids;
+	int n, max;
+};
+
+static int note_member(void *ctx, pid_t pid)
+{
+	struct session_walk *w = ctx;
+	struct proc_stat st;
+
+	if (proc_read_stat(pid, &st) || st.session != w->sid || st.state == 'Z' || st.state == 'X')
+		return 0;
+	w->pids[w->n] = pid;
+	w->ppids[w->n] = st.ppid;
+	return ++w->n >= w->max;
+}
 /* The processes of session sid still alive, up to max. */
 static int session_members(pid_t sid, pid_t *pids, pid_t *ppids, int max)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
+	struct session_walk w = {sid, pids, ppids, 0, max};
 
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) && n < max) {
-		char path[300], buf[1024], *rp, state;
-		int ppid, pgrp, session;
-		pid_t pid = strtol(de->d_name, &rp, 10);
-
-		if (*rp || pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		if (read_small_file(path, buf, sizeof(buf)) <= 0)
-			continue;
-		rp = strrchr(buf, ')');
-		if (!rp || sscanf(rp + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4)
-			continue;
-		if (session != sid || state == 'Z' || state == 'X')
-			continue;
-		pids[n] = pid;
-		ppids[n] = ppid;
-		n++;
-	}
-	closedir(d);
-	return n;
+	if (max > 0)
+		proc_each_pid(note_member, &w);
+	return w.n;
 }
 
 static void kill_session(pid_t sid)

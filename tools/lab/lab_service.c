@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "lab/lab_service.h"
+#include "lib/procdir.h"
 #include "lib/util.h"
 
 #define RABBITMQ_SERVER "/usr/lib/rabbitmq/bin/rabbitmq-server"
@@ -189,33 +190,25 @@ static int wait_gone(pid_t pid, double limit_s)
 	return 0;
 }
 
+/* A child of this process: killed (it is the broker's, or the command's), *found set. */
+static int kill_child(void *ctx, pid_t pid)
+{
+	struct proc_stat st;
+
+	if (proc_read_stat(pid, &st) || st.ppid != getpid())
+		return 0;
+	*(int *)ctx = 1;
+	kill(pid, SIGKILL);
+	return 0;
+}
+
 /* End the children left to this subreaper (the VM's helpers) and reap them. */
 static void reap_orphans(void)
 {
 	for (int round = 0; round < 50; round++) {
-		DIR *d = opendir("/proc");
-		struct dirent *de;
 		int found = 0;
 
-		if (!d)
-			return;
-		while ((de = readdir(d))) {
-			char path[300], buf[512], *rp, state;
-			int ppid;
-			pid_t pid = strtol(de->d_name, &rp, 10);
-
-			if (*rp || pid <= 0)
-				continue;
-			snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-			if (read_small_file(path, buf, sizeof(buf)) <= 0)
-				continue;
-			rp = strrchr(buf, ')');
-			if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid())
-				continue;
-			found = 1;
-			kill(pid, SIGKILL);
-		}
-		closedir(d);
+		proc_each_pid(kill_child, &found);
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 		if (!found)

@@ -81,6 +81,9 @@ int lab_do_run(struct labctx *c, struct run *r);
 /* The run of a variant (or the student's), made on first use. */
 struct run *lab_get_run(struct labctx *c, const char *variant, int student);
 void lab_free_runs(struct labctx *c);
+/* Run argv quietly (stdin, stdout, stderr on /dev/null), as uid:gid from / when uid >= 0; its
+ * exit status, or -1 when it could not run. For the needs checks and the sandbox's probes. */
+int lab_run_quiet(char *const argv[], int uid, int gid);
 /* The first line of a file, for a message. */
 void lab_first_line(const char *path, char *buf, size_t n);
 /* Run argv in a session of its own with its output in out and err, for at most limit_s

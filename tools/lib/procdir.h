@@ -16,4 +16,15 @@ int proc_each_pid(proc_id_fn fn, void *ctx);
 /* Each thread of pid (/proc/PID/task). 0, or -errno (ESRCH-like: the process is gone). */
 int proc_each_tid(pid_t pid, proc_id_fn fn, void *ctx);
 
+/* What /proc/PID/stat says of a process (fields 3 to 6 and 9, and the name). */
+struct proc_stat {
+	char state;		/* R, S, D, Z, T, ... */
+	pid_t ppid, pgrp, session;
+	unsigned long flags;	/* PF_*: PF_KTHREAD for a kernel thread */
+	char comm[32];
+};
+
+/* 0, or -1 when the process is gone (or its stat cannot be read). */
+int proc_read_stat(pid_t pid, struct proc_stat *st);
+
 #endif
