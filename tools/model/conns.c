@@ -446,3 +446,21 @@ void conns_json(const struct conns *cs, struct json *j)
 	json_kv_u64(j, "in_reader_ns_total", t.in_reader_ns);
 	json_obj_end(j);
 }
+
+void conns_model_text(const struct model *m, int top, FILE *out)
+{
+	struct conns cs;
+
+	conns_build(m, &cs);
+	conns_text(&cs, top, out);
+	conns_free(&cs);
+}
+
+void conns_model_json(const struct model *m, struct json *j)
+{
+	struct conns cs;
+
+	conns_build(m, &cs);
+	conns_json(&cs, j);
+	conns_free(&cs);
+}

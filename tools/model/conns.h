@@ -89,5 +89,8 @@ struct json;
  * messages (sorts cs), nothing when there is none; and the JSON array "connections". */
 void conns_text(struct conns *cs, int top, FILE *out);
 void conns_json(const struct conns *cs, struct json *j);
+/* The connections of m built, written and freed: the section summary and contention add. */
+void conns_model_text(const struct model *m, int top, FILE *out);
+void conns_model_json(const struct model *m, struct json *j);
 
 #endif

@@ -406,13 +406,7 @@ static int json(const struct model *m, const struct contention *c, FILE *out)
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
-	{
-		struct conns cs;
-
-		conns_build(m, &cs);
-		conns_json(&cs, &j);
-		conns_free(&cs);
-	}
+	conns_model_json(m, &j);
 	json_obj_end(&j);
 	json_end(&j);
 	return 0;
@@ -485,14 +479,8 @@ int report_contention(const struct model *m, const struct report_opts *o, FILE *
 		ret = folded(m, &c, out);
 	else
 		ret = text(m, &c, o, out);
-	if (o->format == FMT_TEXT) {
-		/* waits on another process: the messages that ended them */
-		struct conns cs;
-
-		conns_build(m, &cs);
-		conns_text(&cs, o->top ? o->top : 15, out);
-		conns_free(&cs);
-	}
+	if (o->format == FMT_TEXT)	/* waits on another process: the messages that ended them */
+		conns_model_text(m, o->top ? o->top : 15, out);
 	contention_free(&c);
 	procsyms_free(&sx);
 	return ret;

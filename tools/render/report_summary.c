@@ -210,13 +210,7 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 				fmt_dur(a, sizeof(a), fx[i].total), fmt_dur(b, sizeof(b), fx[i].max));
 		}
 	}
-	{
-		struct conns cs;
-
-		conns_build(m, &cs);
-		conns_text(&cs, o->top ? o->top : 15, out);
-		conns_free(&cs);
-	}
+	conns_model_text(m, o->top ? o->top : 15, out);
 	for (int k = 0; k < AN_NKINDS; k++)
 		if (m->anomalies[k])
 			fprintf(out, "note: %llu × %s (events missing or out of order)\n",
@@ -314,13 +308,7 @@ static int json(const struct model *m, FILE *out)
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
-	{
-		struct conns cs;
-
-		conns_build(m, &cs);
-		conns_json(&cs, &j);
-		conns_free(&cs);
-	}
+	conns_model_json(m, &j);
 	json_obj_end(&j);
 	json_end(&j);
 	procsyms_free(&ps);
