@@ -77,6 +77,8 @@ static void forget(struct live *l, pid_t tid)
 		}
 }
 
+static void py_potential(struct live *l, uint64_t now, int force);
+
 /* Report with the doctor while the process is alive, then do what was asked. */
 static int act(struct live *l, const char *why)
 {
@@ -109,6 +111,9 @@ static int act(struct live *l, const char *why)
 		doctor_render(d, "live", NULL);
 		doctor_result_free(d);
 	}
+	/* the last chance to name the Python locks of new potential deadlocks: after the kill
+	 * there is no process to read them from */
+	py_potential(l, now_mono_ns(), 1);
 	switch (l->action) {
 	case ON_STOP:
 		kill(pid, SIGSTOP);
@@ -302,8 +307,9 @@ static void shm_overflow(void *ctx, pid_t tid)
 }
 
 /* New edges between Python Locks: name their locks and threads now, while the process lives
- * (its threads may have ended by the report), and say each new potential deadlock at once. */
-static void py_potential(struct live *l, uint64_t now)
+ * (its threads may have ended by the report), and say each new potential deadlock at once.
+ * `force`: now, not after the 20 ms since the last search (a deadlock is about to be acted on). */
+static void py_potential(struct live *l, uint64_t now, int force)
 {
 	struct lo_cycle *cyc;
 	size_t n, real = 0;
@@ -311,7 +317,7 @@ static void py_potential(struct live *l, uint64_t now)
 
 	/* at most every 20 ms: a program whose Condition waits make new edges all the time is
 	 * not searched at every drain */
-	if (l->py.named_edges == l->py.py_edges || now - l->py_searched < 20000000ull)
+	if (l->py.named_edges == l->py.py_edges || (!force && now - l->py_searched < 20000000ull))
 		return;
 	l->py_searched = now;
 	l->py.named_edges = l->py.py_edges;
@@ -344,7 +350,7 @@ static int on_tick(void *ctx, uint64_t now)
 		l->shm_read = now;
 		preload_shm_collect(l->shm, &(struct preload_sink){ shm_edge, shm_overflow, &l->lo });
 	}
-	py_potential(l, now);
+	py_potential(l, now, 0);
 	/* a cycle closed in the events just read: act now that all of them are in (an owner
 	 * another CPU's probe reported can come after the wait that needed it) */
 	if (l->closed_ts && !l->reported) {
