@@ -214,12 +214,15 @@ unit: $(UNIT_BINS)
 integration: $(OUTPUT)/conlab workloads
 	$(Q)./tests/run-integration.sh $(OUTPUT)
 
+# demo and test build on every CPU (a plain `make` is as serial as the user asks)
+JOBS := $(shell nproc 2>/dev/null || echo 2)
+
 test: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) all
 	$(Q)./tests/run-all.sh $(OUTPUT)
 
 demo: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) all
 	$(Q)./tools/demo.sh $(OUTPUT)
 
 bench:

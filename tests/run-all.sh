@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/run-all.sh BUILD_DIR — everything `make test` runs: unit tests, workload checks,
-# integration tests with real BPF, the unit tests again under ASan+UBSan (BUILD-san) and a
-# short fuzz run (BUILD-fuzz, 20 s; `make fuzz` runs longer). Prints one totals line per
+# integration tests with real BPF, the unit tests again under ASan+UBSan and a short fuzz run
+# (both in BUILD-fuzz, 10 s of fuzzing; `make fuzz` runs longer). Prints one totals line per
 # suite and exits non-zero if any suite failed.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-build}
@@ -18,6 +18,6 @@ suite unit "$ROOT"/tests/run-unit.sh "$B"
 suite workloads "$ROOT"/tests/workloads/run.sh "$B"
 suite integration "$ROOT"/tests/run-integration.sh "$B"
 suite sanitizers "$ROOT"/tests/run-san.sh "$B"
-suite fuzz "$ROOT"/tests/fuzz/run.sh "$B" "${FUZZ_TEST_SECONDS:-20}"
+suite fuzz "$ROOT"/tests/fuzz/run.sh "$B" "${FUZZ_TEST_SECONDS:-10}"
 echo "all tests: $([ $status = 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - start )) s"
 exit $status

@@ -1,17 +1,16 @@
 #!/bin/bash
 # tests/run-san.sh BUILD_DIR — the unit tests built with AddressSanitizer and UBSan (any
-# finding, leaks included, fails the test) in their own tree BUILD-san, so that the
-# instrumented objects never mix with the normal build. Totals line "san-unit: N passed, N failed".
+# finding, leaks included, fails the test) in the instrumented tree BUILD-fuzz that the fuzz
+# harness shares (share-gen.sh), never mixed with the normal build.
+# Totals line "san-unit: N passed, N failed".
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-build}
 case $B in /*) ;; *) B=$ROOT/$B ;; esac
-S=$B-san
+S=$B-fuzz
 passed=0
 failed=0
 . "$ROOT/tests/share-gen.sh"
-share_generated "$B" "$S"
-if ! out=$(make -C "$ROOT" --no-print-directory -j2 OUTPUT="$S" SAN=address,undefined \
-	unit-bins 2>&1); then
+if ! out=$(instrumented_make "$B" unit-bins 2>&1); then
 	echo "FAIL sanitizer build: $(echo "$out" | tail -3 | tr '\n' ' ')"
 	echo "san-unit: 0 passed, 1 failed"
 	exit 1

@@ -9,7 +9,7 @@
 #
 # Crashes are kept as BUILD-fuzz/crash-*; replay one with BUILD-fuzz/fuzz/fuzz_trace FILE.
 # Prints a totals line "fuzz: N passed, N failed" (one check per step) and exits non-zero on
-# any failure. `make fuzz` runs it for FUZZ_SECONDS (60); `make test` for 20 seconds.
+# any failure. `make fuzz` runs it for FUZZ_SECONDS (60); `make test` for 10 seconds.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${1:-build}
@@ -31,9 +31,7 @@ totals() {
 
 # 1. build (the BPF parts are the main build's: only the C objects are compiled again)
 . "$ROOT/tests/share-gen.sh"
-share_generated "$B" "$F"
-if ! out=$(make -C "$ROOT" --no-print-directory -j2 OUTPUT="$F" CC="$CLANG" SAN=address,undefined \
-	CFLAGS="-g -O1 -fsanitize=fuzzer-no-link" "$FUZZER" 2>&1); then
+if ! out=$(CLANG=$CLANG instrumented_make "$B" "$FUZZER" 2>&1); then
 	bad "build the fuzz harness" "$(echo "$out" | tail -3 | tr '\n' ' ')"
 	totals
 fi

@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 require_bpf contention
 
 # within PCT percent (or SLACK ns) of the workload's own number
-near() { python3 -c "import sys; a,b,p,s=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=max(b*p/100,s) else 1)" "$@"; }
+near() { "$PYH" -c "import sys; a,b,p,s=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=max(b*p/100,s) else 1)" "$@"; }
 
 # --- a hot and a cold lock; the holder sleeps with the hot one held ------------------------
 out=$TMP/ll.out
@@ -22,7 +22,7 @@ check "hot lock on top, by name" pyjson "$TMP/ll.json" \
 check "hot lock is a mutex held by the workers" pyjson "$TMP/ll.json" \
 	"(lambda o: o['kind'] == 'mutex' and len(o['holders']) >= 2 and
 	  all(h['comm'].startswith('lockloop-') for h in o['holders']))([o for o in j['objects'] if o['contention']][0])"
-got=$(python3 -c "import json; print([o for o in json.load(open('$TMP/ll.json'))['objects'] if o['name']=='shared_lock'][0]['wait_ns_total'])")
+got=$("$PYH" -c "import json; print([o for o in json.load(open('$TMP/ll.json'))['objects'] if o['name']=='shared_lock'][0]['wait_ns_total'])")
 check "hot lock total wait $got within 15% of the workload's $want" near "$got" "$want" 15 0
 check "cold lock below the hot one" pyjson "$TMP/ll.json" \
 	"all(o['wait_ns_total'] < [o for o in j['objects'] if o['contention']][0]['wait_ns_total'] for o in j['objects'] if o['name'] == 'cold_lock')"
@@ -72,7 +72,7 @@ for locks in global striped; do
 	"$CONLAB" contention --quiet --format json -o "$TMP/t-$locks.json" -- "$WL/table" --locks $locks \
 		--threads 3 --ops 2000 --hold-ns 20000 --think-ns 20000 > "$TMP/t-$locks.out" 2>/dev/null
 	want=$(lastkv "$TMP/t-$locks.out" wait_ns_total)
-	got=$(python3 -c "import json; print(sum(o['wait_ns_total'] for o in json.load(open('$TMP/t-$locks.json'))['objects'] if o['name'].startswith(('table_lock','stripe_lock'))))")
+	got=$("$PYH" -c "import json; print(sum(o['wait_ns_total'] for o in json.load(open('$TMP/t-$locks.json'))['objects'] if o['name'].startswith(('table_lock','stripe_lock'))))")
 	check "table --locks $locks: wait $got within 15% of $want (or 2 ms)" near "$got" "$want" 15 2000000
 done
 check "global: table_lock on top" pyjson "$TMP/t-global.json" \
@@ -88,12 +88,12 @@ check "pcqueue: condvar waits are kind condvar, named, apart" pyjson "$TMP/pc.js
 	"([o for o in j['objects'] if o['kind'] == 'condvar' and o['name'] in ('not_full', 'not_empty')] and
 	  all(not o['contention'] for o in j['objects'] if o['kind'] == 'condvar'))"
 full=$(lastkv "$TMP/pc.out" full_ns)
-got=$(python3 -c "import json; print(sum(o['wait_ns_total'] for o in json.load(open('$TMP/pc.json'))['objects'] if o['name']=='not_full'))")
+got=$("$PYH" -c "import json; print(sum(o['wait_ns_total'] for o in json.load(open('$TMP/pc.json'))['objects'] if o['name']=='not_full'))")
 # The producer's own clock around pthread_cond_wait also runs while it takes the queue's mutex
 # back after the signal (a wait on another object, longer the busier the machine): conlab's
 # condvar wait is at most the program's and not far below it.
 check "pcqueue: producer's wait on not_full $got within its own $full, at least a quarter" \
-	python3 -c "import sys; g, f = map(float, sys.argv[1:]); sys.exit(0 if f / 4 <= g <= f * 1.02 + 2e6 else 1)" "$got" "$full"
+	"$PYH" -c "import sys; g, f = map(float, sys.argv[1:]); sys.exit(0 if f / 4 <= g <= f * 1.02 + 2e6 else 1)" "$got" "$full"
 
 # --- Python: threading.Lock and the GIL ------------------------------------------------------
 if command -v python3 > /dev/null; then

@@ -135,7 +135,7 @@ sorted(j['deadlocks'][0]['pids']) == sorted([$PID, $CHILD])"
 not_stopped "pipe: parent and child not left stopped" "$PID" "$CHILD"
 
 # ---- Python: threading.Lock ABBA with bare acquire() (test_python_doctor.sh has the rest) ---
-if python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+if "$PYH" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
 	run_wl py OUT PID python3 "$PYWL/abba_lock.py"
 	doctor py "$PID"
 	check "python: no-owner over lock_a and lock_b, read as Python Locks" pj "$TMP/py.json" "

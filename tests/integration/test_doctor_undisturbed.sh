@@ -90,7 +90,7 @@ wait_line "$TMP/nanosleep.out" '^result=' 3
 wait_line "$TMP/epoll.out" '^result=' 3
 
 check "$RUNS diagnoses: exit 1, the pipe's cross-process cycle each time, no thread stopped" \
-	python3 - "$TMP" "$RUNS" "$PP" "$PC" <<'PY'
+	"$PYH" - "$TMP" "$RUNS" "$PP" "$PC" <<'PY'
 import json, sys
 tmp, runs, pp, pc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 for i in range(1, runs + 1):
@@ -102,7 +102,7 @@ for i in range(1, runs + 1):
     assert j["snapshot"]["threads_stopped"] == 0 and j["snapshot"]["stop_max_us"] == 0, f"run {i}"
 PY
 check "the blocked threads' stacks were read in place (write_once, recv_all on their stacks)" \
-	python3 - "$TMP" "$RUNS" "$SW" "$PR" "$PC" <<'PY'
+	"$PYH" - "$TMP" "$RUNS" "$SW" "$PR" "$PC" <<'PY'
 import json, sys
 tmp, runs, *pids = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:])
 want = {pids[0]: "write_once", pids[1]: "recv_all", pids[2]: "write_once"}
@@ -113,7 +113,7 @@ for i in range(1, runs + 1):
             fns = [f["function"] for f in t["stack"]]
             assert want[t["tid"]] in fns and t["stop_us"] == 0, f"run {i} tid {t['tid']}: {fns}"
 PY
-check "the sleepers were seen asleep in their calls, with stacks" python3 - "$TMP" "$RUNS" \
+check "the sleepers were seen asleep in their calls, with stacks" "$PYH" - "$TMP" "$RUNS" \
 	"$(firstkv "$TMP/nanosleep.out" tid)" "$(firstkv "$TMP/epoll.out" tid)" <<'PY'
 import json, sys
 tmp, runs, *tids = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:])
@@ -126,7 +126,7 @@ for i in range(1, runs + 1):
 assert seen == set(tids), seen
 PY
 check "registers from /proc: exit 1, the same cycle, stacks through write_once, no stop" \
-	python3 - "$TMP" "$PP" "$PC" <<'PY'
+	"$PYH" - "$TMP" "$PP" "$PC" <<'PY'
 import json, sys
 tmp, pp, pc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 j = json.load(open(f"{tmp}/proc.json"))

@@ -38,7 +38,7 @@ chmod 755 "$TMP"
 mkdir -m 755 "$TMP/teacher"
 echo precious > "$TMP/teacher/precious.txt"
 port=$((20000 + RANDOM % 20000))
-start_bg listener python3 -c '
+start_bg listener "$PYH" -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
@@ -84,7 +84,7 @@ grep -q "^grading 90-grading: 10/10 done" "$TMP/batch.err" && pass "batch: progr
 # status: what each program did, as the result says it
 want() {	# want NAME PYTHON-CONDITION-ON-j DESCRIPTION
 	if pyjson "$R/$1.json" "$2"; then pass "$1: $3"; else
-		fail "$1: $3" "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))
+		fail "$1: $3" "$("$PYH" -c 'import json,sys; j=json.load(open(sys.argv[1]))
 print(j["status"], j["score"])' "$R/$1.json" 2>&1)"; fi
 }
 want good 'j["passed"] and j["score"] == j["max_score"] == 5 and j["status"] == "exit 0"' \
@@ -123,7 +123,7 @@ grep -q '^common failures:' "$TMP/batch.out" &&
 	fail "summary" "$(cat "$TMP/batch.out")"
 
 # JUnit XML as CI systems read it: one suite a submission, failures counted right
-python3 - "$R/junit.xml" <<'EOF' && pass "junit.xml parses and its counts agree" || fail "junit.xml" "see above"
+"$PYH" - "$R/junit.xml" <<'EOF' && pass "junit.xml parses and its counts agree" || fail "junit.xml" "see above"
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 assert root.tag == "testsuites", root.tag
@@ -170,7 +170,7 @@ fi
 "$CONLAB" lab check 90 --program "$S/printer" --format gradescope --output "$TMP/results.json" \
 	-d "$TMP/gs" > /dev/null 2>&1
 rc=$?
-python3 - "$TMP/results.json" <<'EOF' && [ $rc = 1 ] && pass "gradescope results.json: tests[] with scores, exit 1" || fail "gradescope" "exit $rc"
+"$PYH" - "$TMP/results.json" <<'EOF' && [ $rc = 1 ] && pass "gradescope results.json: tests[] with scores, exit 1" || fail "gradescope" "exit $rc"
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert isinstance(j["score"], (int, float)) and isinstance(j["output"], str)

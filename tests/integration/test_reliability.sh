@@ -148,7 +148,7 @@ check "truncated files: every partial read says 'truncated'" test "$silent" = 0
 
 # mutate FILE OUT OFFSET FORMAT VALUE: write a packed value into a copy
 mutate() {
-	python3 -c 'import struct,sys
+	"$PYH" -c 'import struct,sys
 d=bytearray(open(sys.argv[1],"rb").read())
 off=int(sys.argv[3]); v=struct.pack(sys.argv[4], int(sys.argv[5], 0))
 d[off:off+len(v)]=v
@@ -371,7 +371,7 @@ else
 fi
 
 # PID reuse, made by hand: pid 4242 forks, dies and is forked again
-python3 - reuse.clab << 'EOF'
+"$PYH" - reuse.clab << 'EOF'
 import struct, sys, zlib
 def hdr(ts, tid, typ, size): return struct.pack("<QIHH", ts, tid, typ, size)
 def fork(ts, ppid, child): return hdr(ts, child, 4, 48) + struct.pack("<IIII", ppid, ppid, child, 0) + b"child".ljust(16, b"\0")
