@@ -148,24 +148,15 @@ static void write_task(struct recorder *r, pid_t pid, pid_t tid)
 }
 
 /* The threads that exist already when we attach to a running process. */
-struct task_walk {
-	struct recorder *r;
-	pid_t pid;
-};
-
-static int write_one(void *ctx, pid_t tid)
+static int write_one(void *r, pid_t pid, pid_t tid)
 {
-	struct task_walk *w = ctx;
-
-	write_task(w->r, w->pid, tid);
+	write_task(r, pid, tid);
 	return 0;
 }
 
 static void write_threads(struct recorder *r, pid_t pid)
 {
-	struct task_walk w = {r, pid};
-
-	proc_each_tid(pid, write_one, &w);
+	proc_each_tid(pid, write_one, r);
 }
 
 static void fill_build_id(struct recorder *r, struct map_entry *e)

@@ -138,12 +138,6 @@ static void help(FILE *f)
 	fprintf(f, "\n%s", tail);
 }
 
-static int bad(const char *fmt, const char *arg)
-{
-	errmsg(fmt, arg);
-	return -1;
-}
-
 /* One option of `deadlock -p PID`; 0, or -1 after one error line. */
 static int doctor_option(struct doctor_opts *o, long *pid, int key, const char *arg)
 {
@@ -153,7 +147,7 @@ static int doctor_option(struct doctor_opts *o, long *pid, int key, const char *
 	case 'p':
 		*pid = strtol(arg, &end, 10);
 		if (end == arg || *end || *pid <= 0 || *pid > INT32_MAX)
-			return bad("invalid pid '%s'", arg);
+			return fail("invalid pid '%s'", arg);
 		return 0;
 	case 'f':
 		if (!strcmp(arg, "text"))
@@ -163,7 +157,7 @@ static int doctor_option(struct doctor_opts *o, long *pid, int key, const char *
 		else if (!strcmp(arg, "dot"))
 			o->format = DOCTOR_DOT;
 		else
-			return bad("unknown format '%s' (text, json or dot)", arg);
+			return fail("unknown format '%s' (text, json or dot)", arg);
 		return 0;
 	case 'o':
 		o->output = arg;
@@ -183,7 +177,7 @@ static int doctor_option(struct doctor_opts *o, long *pid, int key, const char *
 	case OPT_MAX_FRAMES:
 		o->max_frames = strtoul(arg, &end, 10);
 		if (end == arg || *end || !o->max_frames || o->max_frames > STACKWALK_MAX_FRAMES * 2)
-			return bad("invalid --max-frames '%s' (1-128)", arg);
+			return fail("invalid --max-frames '%s' (1-128)", arg);
 		return 0;
 	}
 	return -1;
@@ -197,7 +191,7 @@ static int live_option(struct live_opts *o, int key, const char *arg)
 	switch (key) {
 	case 'f':
 		if (strcmp(arg, "json") && strcmp(arg, "text"))
-			return bad("unknown format '%s' (text or json)", arg);
+			return fail("unknown format '%s' (text or json)", arg);
 		o->json = !strcmp(arg, "json");
 		return 0;
 	case 'o':
@@ -211,7 +205,7 @@ static int live_option(struct live_opts *o, int key, const char *arg)
 		else if (!strcmp(arg, "preload"))
 			o->locks = LIVE_LOCKS_PRELOAD;
 		else
-			return bad("invalid --locks '%s' (auto, uprobes, preload)", arg);
+			return fail("invalid --locks '%s' (auto, uprobes, preload)", arg);
 		return 0;
 	case OPT_ON_DEADLOCK:
 		if (!strcmp(arg, "kill"))
@@ -221,19 +215,19 @@ static int live_option(struct live_opts *o, int key, const char *arg)
 		else if (!strcmp(arg, "continue"))
 			o->action = ON_CONTINUE;
 		else
-			return bad("invalid --on-deadlock '%s' (stop, kill, continue)", arg);
+			return fail("invalid --on-deadlock '%s' (stop, kill, continue)", arg);
 		return 0;
 	case OPT_STALL:
 		/* 0 turns it off; parse_seconds says -1 for what is not a time */
 		s = parse_seconds(arg);
 		if (s < 0)
-			return bad("bad --stall '%s' (seconds, e.g. 5 or 500ms; 0 = off)", arg);
+			return fail("bad --stall '%s' (seconds, e.g. 5 or 500ms; 0 = off)", arg);
 		o->stall = s;
 		return 0;
 	case OPT_DURATION:
 		o->rec.duration = parse_seconds(arg);
 		if (o->rec.duration <= 0)
-			return bad("bad --duration '%s' (seconds, e.g. 5 or 500ms)", arg);
+			return fail("bad --duration '%s' (seconds, e.g. 5 or 500ms)", arg);
 		return 0;
 	case OPT_TRACE:
 		o->trace = arg;
@@ -246,7 +240,7 @@ static int live_option(struct live_opts *o, int key, const char *arg)
 		char err[256];
 
 		if (sandbox_spec_parse(&sb, arg, err, sizeof(err)))
-			return bad("--sandbox: %s", err);
+			return fail("--sandbox: %s", err);
 		o->rec.sandbox = arg;	/* lab check: a submission */
 		return 0;
 	}

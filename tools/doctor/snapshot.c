@@ -200,16 +200,9 @@ static void read_thread(struct snapshot *s, pid_t pid, pid_t tid)
 		read_neighbourhood(pid, t);
 }
 
-struct task_walk {
-	struct snapshot *s;
-	pid_t pid;
-};
-
-static int read_one(void *ctx, pid_t tid)
+static int read_one(void *s, pid_t pid, pid_t tid)
 {
-	struct task_walk *w = ctx;
-
-	read_thread(w->s, w->pid, tid);
+	read_thread(s, pid, tid);
 	return 0;
 }
 
@@ -219,7 +212,6 @@ static int read_process(struct builder *b, pid_t pid)
 	char path[64], comm[32], exe[4096] = "", state;
 	unsigned long flags;
 	pid_t ppid;
-	struct task_walk w = {s, pid};
 	ssize_t n;
 	int pi;
 
@@ -234,7 +226,7 @@ static int read_process(struct builder *b, pid_t pid)
 	memset(&s->sp[pi], 0, sizeof(s->sp[pi]));
 	s->sp[pi].maps_ok = !procmaps_read(&s->sp[pi].maps, pid, 0);
 
-	return proc_each_tid(pid, read_one, &w);
+	return proc_each_tid(pid, read_one, s);
 }
 
 /* ---- classification ----------------------------------------------------------------------- */

@@ -324,17 +324,16 @@ static int proc_thread(pid_t pid, pid_t tid, struct task_regs *t)
 }
 
 struct regs_walk {
-	pid_t pid;
 	struct task_regs **out;
 	size_t *n, cap;
 };
 
-static int read_one(void *ctx, pid_t tid)
+static int read_one(void *ctx, pid_t pid, pid_t tid)
 {
 	struct regs_walk *w = ctx;
 
 	GROW(*w->out, w->cap, *w->n + 1);
-	if (!proc_thread(w->pid, tid, &(*w->out)[*w->n]))
+	if (!proc_thread(pid, tid, &(*w->out)[*w->n]))
 		(*w->n)++;
 	return 0;
 }
@@ -342,7 +341,7 @@ static int read_one(void *ctx, pid_t tid)
 /* The fallback without BPF: each thread's stack and instruction pointers from /proc. */
 static int read_proc(pid_t pid, struct task_regs **out, size_t *n)
 {
-	struct regs_walk w = {pid, out, n, 0};
+	struct regs_walk w = {out, n, 0};
 
 	return proc_each_tid(pid, read_one, &w);
 }

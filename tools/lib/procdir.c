@@ -8,7 +8,8 @@
 #include "lib/procdir.h"
 #include "lib/util.h"
 
-static int each_number(const char *dir, proc_id_fn fn, void *ctx)
+/* Each numbered entry of dir: fn(ctx, id), or tfn(ctx, pid, id) when tfn is given. */
+static int each_number(const char *dir, proc_id_fn fn, proc_tid_fn tfn, pid_t pid, void *ctx)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -21,7 +22,7 @@ static int each_number(const char *dir, proc_id_fn fn, void *ctx)
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;	/* ".", "..", "self", "sys", ... */
 		id = (pid_t)atoi(de->d_name);
-		if (id > 0 && fn(ctx, id))
+		if (id > 0 && (tfn ? tfn(ctx, pid, id) : fn(ctx, id)))
 			break;
 	}
 	closedir(d);
@@ -30,15 +31,15 @@ static int each_number(const char *dir, proc_id_fn fn, void *ctx)
 
 int proc_each_pid(proc_id_fn fn, void *ctx)
 {
-	return each_number("/proc", fn, ctx);
+	return each_number("/proc", fn, NULL, 0, ctx);
 }
 
-int proc_each_tid(pid_t pid, proc_id_fn fn, void *ctx)
+int proc_each_tid(pid_t pid, proc_tid_fn fn, void *ctx)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	return each_number(path, fn, ctx);
+	return each_number(path, NULL, fn, pid, ctx);
 }
 
 int proc_read_stat(pid_t pid, struct proc_stat *st)

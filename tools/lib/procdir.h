@@ -13,8 +13,10 @@ typedef int (*proc_id_fn)(void *ctx, pid_t id);
 
 /* Each process on the system. 0, or -errno when /proc cannot be read. */
 int proc_each_pid(proc_id_fn fn, void *ctx);
+/* Called with each thread of a process and the process; a non-zero return stops the walk. */
+typedef int (*proc_tid_fn)(void *ctx, pid_t pid, pid_t tid);
 /* Each thread of pid (/proc/PID/task). 0, or -errno (ESRCH-like: the process is gone). */
-int proc_each_tid(pid_t pid, proc_id_fn fn, void *ctx);
+int proc_each_tid(pid_t pid, proc_tid_fn fn, void *ctx);
 
 /* What /proc/PID/stat says of a process (fields 3 to 6 and 9, and the name). */
 struct proc_stat {
