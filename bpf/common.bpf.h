@@ -19,6 +19,31 @@
 #define CONLAB_MAP extern
 #endif
 
+/*
+ * One handler attached as a tracepoint twice: tp_btf/TP (tp_NAME) where the kernel has BTF,
+ * raw_tp/TP (raw_NAME) where it has not; user space loads one of each pair (source.c).
+ * The arguments after the call are BPF_PROG's.
+ */
+#define TP_TWINS(tp, name, call, ...)						\
+	SEC("tp_btf/" #tp)							\
+	int BPF_PROG(tp_##name, __VA_ARGS__)					\
+	{									\
+		return call;							\
+	}									\
+	SEC("raw_tp/" #tp)							\
+	int BPF_PROG(raw_##name, __VA_ARGS__)					\
+	{									\
+		return call;							\
+	}
+
+/* A uprobe or uretprobe program whose body is one call taking its registers (ctx). */
+#define PROBE_CALL(sec, name, call)						\
+	SEC(sec)								\
+	int name(struct pt_regs *ctx)						\
+	{									\
+		return call;							\
+	}
+
 /* Set by user space before load. */
 extern const volatile __u32 trace_all;	/* -a: every process but conlab itself */
 extern const volatile __u32 self_tgid;	/* conlab's own process, never traced */

@@ -41,20 +41,6 @@ static __always_inline int gil_event(struct pt_regs *ctx, __u32 op, int entry)
 	return 0;
 }
 
-SEC("uprobe")
-int gil_take(struct pt_regs *ctx)
-{
-	return gil_event(ctx, GIL_TAKE_START, 1);
-}
-
-SEC("uretprobe")
-int gil_take_ret(struct pt_regs *ctx)
-{
-	return gil_event(ctx, GIL_TAKE_DONE, 0);
-}
-
-SEC("uprobe")
-int gil_drop(struct pt_regs *ctx)
-{
-	return gil_event(ctx, GIL_DROP, 1);
-}
+PROBE_CALL("uprobe", gil_take, gil_event(ctx, GIL_TAKE_START, 1))
+PROBE_CALL("uretprobe", gil_take_ret, gil_event(ctx, GIL_TAKE_DONE, 0))
+PROBE_CALL("uprobe", gil_drop, gil_event(ctx, GIL_DROP, 1))

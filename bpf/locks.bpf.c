@@ -408,59 +408,15 @@ static __always_inline int try_exit(struct pt_regs *ctx)
 	return 0;
 }
 
-SEC("uprobe")
-int lk_mutex_lock(struct pt_regs *ctx)
-{
-	return acquire_probe(ctx, LKP_MUTEX_LOCK, 0);
-}
-
-SEC("uprobe")
-int lk_mutex_unlock(struct pt_regs *ctx)
-{
-	return on_release(ctx, LKP_MUTEX_UNLOCK, 0);
-}
-
-SEC("uprobe")
-int lk_mutex_trylock(struct pt_regs *ctx)
-{
-	return try_enter(ctx, LKP_MUTEX_TRYLOCK, 0);
-}
-
-SEC("uretprobe")
-int lk_try_ret(struct pt_regs *ctx)
-{
-	return try_exit(ctx);
-}
-
-SEC("uprobe")
-int lk_rw_rdlock(struct pt_regs *ctx)
-{
-	return acquire_probe(ctx, LKP_RW_RDLOCK, LEF_TO_READ);
-}
-
-SEC("uprobe")
-int lk_rw_wrlock(struct pt_regs *ctx)
-{
-	return acquire_probe(ctx, LKP_RW_WRLOCK, 0);
-}
-
-SEC("uprobe")
-int lk_rw_tryrdlock(struct pt_regs *ctx)
-{
-	return try_enter(ctx, LKP_RW_TRYRDLOCK, LEF_TO_READ);
-}
-
-SEC("uprobe")
-int lk_rw_trywrlock(struct pt_regs *ctx)
-{
-	return try_enter(ctx, LKP_RW_TRYWRLOCK, 0);
-}
-
-SEC("uprobe")
-int lk_rw_unlock(struct pt_regs *ctx)
-{
-	return on_release(ctx, LKP_RW_UNLOCK, 0);
-}
+PROBE_CALL("uprobe", lk_mutex_lock, acquire_probe(ctx, LKP_MUTEX_LOCK, 0))
+PROBE_CALL("uprobe", lk_mutex_unlock, on_release(ctx, LKP_MUTEX_UNLOCK, 0))
+PROBE_CALL("uprobe", lk_mutex_trylock, try_enter(ctx, LKP_MUTEX_TRYLOCK, 0))
+PROBE_CALL("uretprobe", lk_try_ret, try_exit(ctx))
+PROBE_CALL("uprobe", lk_rw_rdlock, acquire_probe(ctx, LKP_RW_RDLOCK, LEF_TO_READ))
+PROBE_CALL("uprobe", lk_rw_wrlock, acquire_probe(ctx, LKP_RW_WRLOCK, 0))
+PROBE_CALL("uprobe", lk_rw_tryrdlock, try_enter(ctx, LKP_RW_TRYRDLOCK, LEF_TO_READ))
+PROBE_CALL("uprobe", lk_rw_trywrlock, try_enter(ctx, LKP_RW_TRYWRLOCK, 0))
+PROBE_CALL("uprobe", lk_rw_unlock, on_release(ctx, LKP_RW_UNLOCK, 0))
 
 SEC("uprobe")
 int lk_sem_wait(struct pt_regs *ctx)
@@ -483,29 +439,10 @@ int lk_sem_wait(struct pt_regs *ctx)
 
 /* Timed waits (CPython's acquire(timeout=...) is a sem_clockwait): a wait that can end without
  * the lock, so like a trylock it makes no edge of its own; what it took is held. */
-SEC("uprobe")
-int lk_sem_clockwait(struct pt_regs *ctx)
-{
-	return try_enter(ctx, LKP_SEM_CLOCKWAIT, LEF_SEM);
-}
-
-SEC("uprobe")
-int lk_sem_timedwait(struct pt_regs *ctx)
-{
-	return try_enter(ctx, LKP_SEM_TIMEDWAIT, LEF_SEM);
-}
-
-SEC("uprobe")
-int lk_sem_trywait(struct pt_regs *ctx)
-{
-	return try_enter(ctx, LKP_SEM_TRYWAIT, LEF_SEM);
-}
-
-SEC("uprobe")
-int lk_sem_post(struct pt_regs *ctx)
-{
-	return on_release(ctx, LKP_SEM_POST, 1);
-}
+PROBE_CALL("uprobe", lk_sem_clockwait, try_enter(ctx, LKP_SEM_CLOCKWAIT, LEF_SEM))
+PROBE_CALL("uprobe", lk_sem_timedwait, try_enter(ctx, LKP_SEM_TIMEDWAIT, LEF_SEM))
+PROBE_CALL("uprobe", lk_sem_trywait, try_enter(ctx, LKP_SEM_TRYWAIT, LEF_SEM))
+PROBE_CALL("uprobe", lk_sem_post, on_release(ctx, LKP_SEM_POST, 1))
 
 /* A lock at addr is gone: the next one there is a new lock. */
 static __always_inline void bump_gen(__u64 addr)

@@ -103,50 +103,12 @@ static __always_inline int handle_rename(struct task_struct *t, const char *comm
 	return 0;
 }
 
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
-{
-	return handle_fork(parent, child);
-}
+TP_TWINS(sched_process_fork, fork, handle_fork(parent, child),
+	 struct task_struct *parent, struct task_struct *child)
 
-SEC("raw_tp/sched_process_fork")
-int BPF_PROG(raw_fork, struct task_struct *parent, struct task_struct *child)
-{
-	return handle_fork(parent, child);
-}
+TP_TWINS(sched_process_exec, exec, handle_exec(p, old_pid, bprm),
+	 struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
-{
-	return handle_exec(p, old_pid, bprm);
-}
+TP_TWINS(sched_process_exit, exit, handle_exit(p), struct task_struct *p)
 
-SEC("raw_tp/sched_process_exec")
-int BPF_PROG(raw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
-{
-	return handle_exec(p, old_pid, bprm);
-}
-
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(tp_exit, struct task_struct *p)
-{
-	return handle_exit(p);
-}
-
-SEC("raw_tp/sched_process_exit")
-int BPF_PROG(raw_exit, struct task_struct *p)
-{
-	return handle_exit(p);
-}
-
-SEC("tp_btf/task_rename")
-int BPF_PROG(tp_rename, struct task_struct *t, const char *comm)
-{
-	return handle_rename(t, comm);
-}
-
-SEC("raw_tp/task_rename")
-int BPF_PROG(raw_rename, struct task_struct *t, const char *comm)
-{
-	return handle_rename(t, comm);
-}
+TP_TWINS(task_rename, rename, handle_rename(t, comm), struct task_struct *t, const char *comm)

@@ -309,54 +309,14 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u16 type)
 	return 0;
 }
 
-SEC("tp_btf/sched_waking")
-int BPF_PROG(tp_waking, struct task_struct *p)
-{
-	return handle_waking(p);
-}
+TP_TWINS(sched_waking, waking, handle_waking(p), struct task_struct *p)
 
-SEC("raw_tp/sched_waking")
-int BPF_PROG(raw_waking, struct task_struct *p)
-{
-	return handle_waking(p);
-}
+TP_TWINS(sched_switch, switch, handle_switch(ctx, preempt, prev, next, prev_state),
+	 bool preempt, struct task_struct *prev, struct task_struct *next,
+	 unsigned int prev_state)
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(tp_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
-{
-	return handle_switch(ctx, preempt, prev, next, prev_state);
-}
+TP_TWINS(sched_wakeup, wakeup, handle_wakeup(p, EV_WAKEUP), struct task_struct *p)
 
-SEC("raw_tp/sched_switch")
-int BPF_PROG(raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
-{
-	return handle_switch(ctx, preempt, prev, next, prev_state);
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(tp_wakeup, struct task_struct *p)
-{
-	return handle_wakeup(p, EV_WAKEUP);
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(raw_wakeup, struct task_struct *p)
-{
-	return handle_wakeup(p, EV_WAKEUP);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(tp_wakeup_new, struct task_struct *p)
-{
-	return handle_wakeup(p, EV_WAKEUP_NEW);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(raw_wakeup_new, struct task_struct *p)
-{
-	return handle_wakeup(p, EV_WAKEUP_NEW);
-}
+TP_TWINS(sched_wakeup_new, wakeup_new, handle_wakeup(p, EV_WAKEUP_NEW), struct task_struct *p)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

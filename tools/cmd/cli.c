@@ -193,6 +193,26 @@ static int parse_pids(struct cli *c, const char *arg)
 	return 0;
 }
 
+int cli_set_duration(struct record_opts *r, const char *arg)
+{
+	r->duration = parse_seconds(arg);
+	if (r->duration <= 0)
+		return fail("bad --duration '%s' (seconds, e.g. 5 or 500ms)", arg);
+	return 0;
+}
+
+int cli_set_sandbox(struct record_opts *r, const char *arg)
+{
+	/* set up by `lab check` for a submission: checked here, entered by the child */
+	struct sandbox sb;
+	char err[256];
+
+	if (sandbox_spec_parse(&sb, arg, err, sizeof(err)))
+		return fail("--sandbox: %s", err);
+	r->sandbox = arg;
+	return 0;
+}
+
 /* One recording option; 0, or -1 after one error line. */
 static int rec_option(struct cli *c, int key, const char *arg)
 {
@@ -209,10 +229,7 @@ static int rec_option(struct cli *c, int key, const char *arg)
 		c->trace_path = arg;
 		return 0;
 	case OPT_DURATION:
-		c->rec.duration = parse_seconds(arg);
-		if (c->rec.duration <= 0)
-			return fail("bad --duration '%s' (seconds, e.g. 5 or 500ms)", arg);
-		return 0;
+		return cli_set_duration(&c->rec, arg);
 	case OPT_BUFFER:
 		c->rec.buffer = parse_size(arg);
 		if (c->rec.buffer < 4096)
@@ -230,16 +247,8 @@ static int rec_option(struct cli *c, int key, const char *arg)
 	case OPT_NO_LOOP:
 		c->rec.no_loop_waits = 1;
 		return 0;
-	case OPT_SANDBOX: {
-		/* set up by `lab check` for a submission: checked here, entered by the child */
-		struct sandbox sb;
-		char err[256];
-
-		if (sandbox_spec_parse(&sb, arg, err, sizeof(err)))
-			return fail("--sandbox: %s", err);
-		c->rec.sandbox = arg;
-		return 0;
-	}
+	case OPT_SANDBOX:
+		return cli_set_sandbox(&c->rec, arg);
 	case OPT_LOCKS:
 		/* lock uprobes: hold times for contention, lock order for deadlocks */
 		c->rec.locks = REC_LOCKS_ORDER | REC_LOCKS_EVENTS;

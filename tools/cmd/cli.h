@@ -57,6 +57,10 @@ struct optset;
 void cli_report_options(struct optset *s, const struct report_kind *k, int with_input);
 /* Apply one parsed report option (key, arg) to o: 0, or -1 after one error line. */
 int cli_report_option(struct report_opts *o, int key, const char *arg);
+/* --duration S and --sandbox SPEC, shared with `deadlock -- CMD`: 0, or -1 after one error
+ * line. */
+int cli_set_duration(struct record_opts *r, const char *arg);
+int cli_set_sandbox(struct record_opts *r, const char *arg);
 /* Say why an option is refused ("record has no --sort (a report option: ...)"). */
 void cli_refused(const char *cmd, const char *arg);
 

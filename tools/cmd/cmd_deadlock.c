@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/options.h"
-#include "capture/sandbox.h"
 #include "doctor/doctor.h"
 #include "doctor/livedeadlock.h"
 #include "doctor/stackwalk.h"
@@ -225,25 +225,15 @@ static int live_option(struct live_opts *o, int key, const char *arg)
 		o->stall = s;
 		return 0;
 	case OPT_DURATION:
-		o->rec.duration = parse_seconds(arg);
-		if (o->rec.duration <= 0)
-			return fail("bad --duration '%s' (seconds, e.g. 5 or 500ms)", arg);
-		return 0;
+		return cli_set_duration(&o->rec, arg);
 	case OPT_TRACE:
 		o->trace = arg;
 		return 0;
 	case OPT_QUIET:
 		o->rec.status = 0;
 		return 0;
-	case OPT_SANDBOX: {
-		struct sandbox sb;
-		char err[256];
-
-		if (sandbox_spec_parse(&sb, arg, err, sizeof(err)))
-			return fail("--sandbox: %s", err);
-		o->rec.sandbox = arg;	/* lab check: a submission */
-		return 0;
-	}
+	case OPT_SANDBOX:
+		return cli_set_sandbox(&o->rec, arg);	/* lab check: a submission */
 	case 'v':
 		o->verbose = 1;
 		return 0;

@@ -599,22 +599,12 @@ static void usage(FILE *f)
 
 int cmd_lab(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		usage(stdout);
-		return 0;
-	}
-	if (!strcmp(argv[1], "list"))
-		return lab_list(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "run"))
-		return lab_run(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "check"))
-		return lab_check(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "service"))
-		return lab_service_main(argc - 1, argv + 1);
-	errmsg("unknown lab command '%s' (list, run, check, service)", argv[1]);
-	return 2;
+	static const struct command sub[] = {
+		{"list", lab_list, NULL},
+		{"run", lab_run, NULL},
+		{"check", lab_check, NULL},
+		{"service", lab_service_main, NULL},	/* a private broker around a command (lab 20) */
+	};
+
+	return command_dispatch("conlab lab", sub, sizeof(sub) / sizeof(sub[0]), usage, argc, argv);
 }

@@ -11,12 +11,6 @@
 #define CONLAB_VERSION "0.1"
 #endif
 
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *help;
-};
-
 static const struct command commands[] = {
 	{"record", cmd_record, "record a program's threads, processes and waits into a trace file"},
 	{"report", cmd_report, "report on a trace file: summary, timeline, contention, deadlock, io, gil"},
@@ -41,21 +35,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		usage(stdout);
-		return 0;
-	}
-	if (!strcmp(argv[1], "--version")) {
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
 		printf("conlab %s\n", CONLAB_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "conlab: unknown command '%s' (see conlab --help)\n", argv[1]);
-	return 2;
+	return command_dispatch("conlab", commands, sizeof(commands) / sizeof(commands[0]), usage,
+				argc, argv);
 }

@@ -406,6 +406,15 @@ void conns_text(struct conns *cs, int top, FILE *out)
 	relay_text(cs, top, out);
 }
 
+/* The relay split of one connection, or of all (relay_totals): the same four fields. */
+static void relay_json(const struct conn *c, struct json *j)
+{
+	json_kv_u64(j, "relayed", c->relayed);
+	json_kv_u64(j, "in_relay_ns_total", c->in_relay_ns);
+	json_kv_u64(j, "relayed_answered", c->relayed_answered);
+	json_kv_u64(j, "in_reader_ns_total", c->in_reader_ns);
+}
+
 void conns_json(const struct conns *cs, struct json *j)
 {
 	struct conn t;
@@ -429,10 +438,7 @@ void conns_json(const struct conns *cs, struct json *j)
 		json_kv_u64(j, "reader_busy_ns", c->reader_busy_ns);
 		json_kv_u64(j, "answered", c->answered);
 		json_kv_u64(j, "answer_ns_total", c->answer_ns);
-		json_kv_u64(j, "relayed", c->relayed);
-		json_kv_u64(j, "in_relay_ns_total", c->in_relay_ns);
-		json_kv_u64(j, "relayed_answered", c->relayed_answered);
-		json_kv_u64(j, "in_reader_ns_total", c->in_reader_ns);
+		relay_json(c, j);
 		json_kv_u64(j, "first_ns", c->first_ts);
 		json_kv_u64(j, "last_ns", c->last_ts);
 		json_obj_end(j);
@@ -440,10 +446,7 @@ void conns_json(const struct conns *cs, struct json *j)
 	json_arr_end(j);
 	relay_totals(cs, &t);
 	json_obj_begin(j, "relay_split");
-	json_kv_u64(j, "relayed", t.relayed);
-	json_kv_u64(j, "in_relay_ns_total", t.in_relay_ns);
-	json_kv_u64(j, "relayed_answered", t.relayed_answered);
-	json_kv_u64(j, "in_reader_ns_total", t.in_reader_ns);
+	relay_json(&t, j);
 	json_obj_end(j);
 }
 
