@@ -104,6 +104,22 @@ j['processes'][0]['runtime'].startswith('CPython 3.11') and j['warning'] is None
 }
 bank debian "$DEB"
 
+# ---- locks reached through a subscript: named as the code names them, held since their `with` --
+run_py shelves "$DEB" shelves_abba.py
+L=$(line shelves_abba.py "with shelves\[dst\].guard:")
+H=$(line shelves_abba.py "with shelves\[src\].guard:")
+doctor shelves "$PID" cycle
+check "shelves ABBA: shelves['a'].guard and shelves['b'].guard, reached as shelves[dst].guard, held since line $H" \
+	pj "$TMP/shelves.json" "
+sorted((t['name'], t['at']['line']) for t in j['deadlocks'][0]['threads']) ==
+  [('clerk-1', $L), ('clerk-2', $L)] and
+sorted((o['name'], o['expr'], o['held_as'], o['held_at']) for o in j['deadlocks'][0]['objects']) ==
+  [(\"shelves['a'].guard\", 'shelves[dst].guard', \"shelves['a'].guard\", 'move (shelves_abba.py:$H)'),
+   (\"shelves['b'].guard\", 'shelves[dst].guard', \"shelves['b'].guard\", 'move (shelves_abba.py:$H)')] and
+{o['name']: o['owner'] for o in j['deadlocks'][0]['objects']} ==
+  {\"shelves['a'].guard\": $(lastkv "$OUT" clerk1), \"shelves['b'].guard\": $(lastkv "$OUT" clerk2)}"
+stop "$PID"
+
 # ---- the same ABBA with bare acquire(): no holder can be known from memory --------------------
 run_py acquire "$DEB" abba_lock.py
 L=$(line abba_lock.py "second.acquire()        # never")

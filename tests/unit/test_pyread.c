@@ -293,6 +293,36 @@ static uint64_t build_two_threads(struct img *m)
 	return mkruntime(m, t1, mkdict(m, 2, k_mod, v_mod, 0));
 }
 
+/* The exception table CPython 3.11 compiles for
+ *	def f(a, b):
+ *	    with a:		# BEFORE_WITH at unit 2
+ *	        x = 1
+ *	        with b:		# BEFORE_WITH at unit 7
+ *	            y = 2
+ * (dis: 6 to 14 -> 92 [1] lasti, 16 to 20 -> 46 [2] lasti, 22 to 44 -> 92 [1] lasti, then the
+ * handlers' own entries at depths 3 and 4): which `with` keeps its __exit__ in which slot. */
+static void test_exctable(void **state)
+{
+	static const uint8_t t[] = {
+		0x83, 0x05, 0x2e, 0x03, 0x88, 0x03, 0x17, 0x05, 0x8b, 0x0c, 0x2e, 0x03,
+		0x97, 0x04, 0x1b, 0x09, 0x9b, 0x03, 0x2e, 0x03, 0x9e, 0x01, 0x1b, 0x09,
+		0x9f, 0x03, 0x2e, 0x03, 0xae, 0x04, 0x32, 0x07, 0xb5, 0x01, 0x32, 0x07,
+	};
+
+	(void)state;
+	/* at the inner BEFORE_WITH (unit 7): slot 0 is the outer with, begun at unit 3 */
+	assert_int_equal(py_exctable_with_start(t, sizeof(t), 7, 0), 3);
+	/* inside the inner block (unit 9): slot 1 is the inner with, slot 0 still the outer */
+	assert_int_equal(py_exctable_with_start(t, sizeof(t), 9, 1), 8);
+	assert_int_equal(py_exctable_with_start(t, sizeof(t), 9, 0), 3);
+	/* before any with, or a slot no with keeps: none */
+	assert_int_equal(py_exctable_with_start(t, sizeof(t), 1, 0), -1);
+	assert_int_equal(py_exctable_with_start(t, sizeof(t), 9, 2), -1);
+	/* garbage: not the start of an entry, a cut table */
+	assert_int_equal(py_exctable_with_start((const uint8_t *)"\x03\x05", 2, 7, 0), -1);
+	assert_int_equal(py_exctable_with_start(t, 2, 7, 0), -1);
+}
+
 static void test_walk(void **state)
 {
 	struct img *m = img_new();
@@ -617,6 +647,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_linetable),
+		cmocka_unit_test(test_exctable),
 		cmocka_unit_test_teardown(test_walk, teardown),
 		cmocka_unit_test_teardown(test_bad_memory, teardown),
 		cmocka_unit_test(test_unknown_version),

@@ -13,13 +13,11 @@
 #include <string.h>
 
 #include "python/pylocks.h"
+#include "python/pynames.h"
 #include "python/pyread.h"
 #include "lib/util.h"
 #include "analysis/waitgraph.h"
 
-#define MAX_SLOTS 512		/* locals + value stack read per frame */
-#define MAX_SEARCH 64		/* attributes or items looked at per object */
-#define MAX_GLOBALS 1024
 
 enum lk { LK_NONE, LK_LOCK, LK_RLOCK };
 
@@ -27,6 +25,7 @@ struct held {
 	uint64_t lock;
 	pid_t tid;
 	size_t frame;		/* index in the holder's frames */
+	int line;		/* of the `with` that took it; 0: unknown */
 };
 
 struct pyl {
@@ -79,17 +78,39 @@ static uint64_t lock_sem(struct py_reader *r, uint64_t lock, enum lk k)
 }
 
 /* Is value the object a naming search looks for? */
-static int hit(struct pyl *c, uint64_t value, uint64_t target)
+/* pynames' matcher for by_sem: is value a Lock or RLock whose semaphore is target? */
+static int sem_of(void *ctx, uint64_t value, uint64_t target)
 {
+	struct pyl *c = ctx;
 	enum lk k;
 
-	if (!c->by_sem)
-		return value == target;
 	if (!py_ptr_ok(value) || (k = lock_kind(c->r, value)) == LK_NONE ||
 	    lock_sem(c->r, value, k) != target)
 		return 0;
 	c->found_kind = k;
 	return 1;
+}
+
+/* A namer for target as c looks for it (by address, or by_sem by its semaphore). */
+static struct py_namer namer(struct pyl *c, uint64_t target)
+{
+	return (struct py_namer){ c->r, target, c->by_sem ? sem_of : NULL, c };
+}
+
+static int name_in(struct pyl *c, const struct py_frame *fr, uint64_t target, int where,
+		   char *out, size_t n)
+{
+	struct py_namer nm = namer(c, target);
+
+	return py_name_in(&nm, fr, where, out, n);
+}
+
+static int name_object(struct pyl *c, const struct py_frame *fr, uint64_t target, char *out,
+		       size_t n, char *local, size_t nl)
+{
+	struct py_namer nm = namer(c, target);
+
+	return py_name_object(&nm, fr, out, n, local, nl);
 }
 
 /* P a lock, or a builtin method bound to one: the lock (and the method's name), else 0. */
@@ -113,30 +134,15 @@ static uint64_t as_lock(struct py_reader *r, uint64_t p, enum lk *k, char *meth,
 	return self;
 }
 
-/* The slots of a frame (locals then value stack); how many were read. */
-static int frame_slots(struct py_reader *r, const struct py_frame *fr, uint64_t *slots,
-		       int *nlocals)
-{
-	int nlp, ss, n;
-
-	if (py_code_sizes(r, fr->code, &nlp, &ss))
-		return 0;
-	n = nlp + ss < MAX_SLOTS ? nlp + ss : MAX_SLOTS;
-	*nlocals = nlp < n ? nlp : n;
-	if (n <= 0 || py_read(r, fr->addr + r->L->fr_localsplus, slots, (size_t)n * 8))
-		return 0;
-	return n;
-}
-
 /* ---- what a thread waits on --------------------------------------------------------------- */
 
 static void find_lock(struct pyl *c, const struct py_thread *pt, uint64_t futex, struct pywait *w)
 {
-	uint64_t slots[MAX_SLOTS];
+	uint64_t slots[PY_MAX_SLOTS];
 	char meth[32];
 
 	for (size_t k = 0; k < pt->nframes && k < 2 && !w->lock; k++) {
-		int nl, n = frame_slots(c->r, &pt->frames[k], slots, &nl);
+		int nl, n = py_frame_slots(c->r, &pt->frames[k], slots, PY_MAX_SLOTS, &nl);
 
 		for (int i = 0; i < n; i++) {
 			enum lk kind;
@@ -225,187 +231,15 @@ static void find_object(struct pyl *c, const struct py_thread *pt, struct pywait
 		w->frame = pt->nframes - 1;
 }
 
-/* ---- naming: the expression that reaches an object from a frame ------------------------- */
-
-struct search {
-	struct pyl *c;
-	uint64_t target;
-	const char *prefix;
-	char *out;
-	size_t n;
-	int found;
-};
-
-static int search_item(struct search *s, const char *fmt, const char *key, long idx)
-{
-	if (s->found)
-		return 1;
-	if (key)
-		snprintf(s->out, s->n, fmt, s->prefix, key);
-	else
-		snprintf(s->out, s->n, fmt, s->prefix, idx);
-	s->found = 1;
-	return 1;
-}
-
-static int attr_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg)
-{
-	struct search *s = arg;
-	char name[96];
-
-	if (!hit(s->c, value, s->target) || py_str(r, key, name, sizeof(name)))
-		return 0;
-	return search_item(s, "%s.%s", name, 0);
-}
-
-static int dictval_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg)
-{
-	struct search *s = arg;
-	char name[96];
-	int64_t i;
-
-	if (!hit(s->c, value, s->target))
-		return 0;
-	if (!py_str(r, key, name, sizeof(name)))
-		return search_item(s, "%s['%s']", name, 0);
-	if (!py_long(r, key, &i))
-		return search_item(s, "%s[%ld]", NULL, (long)i);
-	return 0;
-}
-
-/* Is target one step inside obj (an attribute, an item of a list, tuple or dict)? */
-static int inside(struct pyl *c, uint64_t obj, const char *name, uint64_t target, char *out,
-		  size_t n)
-{
-	struct py_reader *r = c->r;
-	struct search s = { c, target, name, out, n, 0 };
-	const char *tn = py_type_name(r, obj);
-	uint64_t items[MAX_SEARCH], arr = 0;
-	int64_t size = 0;
-
-	if (!tn)
-		return 0;
-	if (!strcmp(tn, "list") || !strcmp(tn, "tuple")) {
-		int list = tn[0] == 'l';
-
-		if (py_read(r, obj + r->L->var_size, &size, 8) || size <= 0)
-			return 0;
-		if (size > MAX_SEARCH)
-			size = MAX_SEARCH;
-		if (list && (py_read_ptr(r, obj + r->L->list_items, &arr) || !py_ptr_ok(arr)))
-			return 0;
-		if (py_read(r, list ? arr : obj + r->L->tuple_items, items, (size_t)size * 8))
-			return 0;
-		for (int64_t i = 0; i < size; i++)
-			if (hit(c, items[i], target))
-				return search_item(&s, "%s[%ld]", NULL, (long)i);
-		return 0;
-	}
-	if (!strcmp(tn, "dict")) {
-		py_dict_each(r, obj, MAX_SEARCH, dictval_cb, &s);
-		return s.found;
-	}
-	if (py_type_flags(r, obj) & PY_TPFLAGS_HEAPTYPE)
-		py_attrs_each(r, obj, MAX_SEARCH, attr_cb, &s);
-	return s.found;
-}
-
-struct gsearch {
-	struct pyl *c;
-	uint64_t target;
-	int deep;
-	char *out;
-	size_t n;
-	int found;
-};
-
-static int global_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg)
-{
-	struct gsearch *s = arg;
-	char name[96];
-
-	if (py_str(r, key, name, sizeof(name)) || name[0] == '_')
-		return 0;	/* module dunders and private helpers are not how programs name */
-	if (!s->deep && hit(s->c, value, s->target)) {
-		snprintf(s->out, s->n, "%s", name);
-		s->found = 1;
-	} else if (s->deep && inside(s->c, value, name, s->target, s->out, s->n)) {
-		s->found = 1;
-	}
-	return s->found;
-}
-
-#define IN_LOCALS 1
-#define IN_GLOBALS 2
-
-/* Name target from frame fr: its locals, one step into them, the globals, one step into them
- * (where asked). */
-static int name_in(struct pyl *c, const struct py_frame *fr, uint64_t target, int where,
-		   char *out, size_t n)
-{
-	struct py_reader *r = c->r;
-	uint64_t slots[MAX_SLOTS], globals = 0;
-	int nl, ns = frame_slots(r, fr, slots, &nl);
-
-	for (int i = 0; i < nl && i < ns; i++) {
-		const char *tn = py_ptr_ok(slots[i]) ? py_type_name(r, slots[i]) : NULL;
-
-		if (tn && !strcmp(tn, "cell"))	/* a variable a closure shares */
-			py_read_ptr(r, slots[i] + r->L->cell_ref, &slots[i]);
-	}
-	for (int deep = 0; deep < 2 && (where & IN_LOCALS); deep++)
-		for (int i = 0; i < nl && i < ns; i++) {
-			const char *name = py_local_name(r, fr->code, i);
-
-			if (!name || !py_ptr_ok(slots[i]))
-				continue;
-			if (!deep && slots[i] == target) {
-				snprintf(out, n, "%s", name);
-				return 1;
-			}
-			if (deep && inside(c, slots[i], name, target, out, n))
-				return 1;
-		}
-	if (!(where & IN_GLOBALS) || py_read_ptr(r, fr->addr + r->L->fr_globals, &globals) ||
-	    !py_ptr_ok(globals))
-		return 0;
-	for (int deep = 0; deep < 2; deep++) {
-		struct gsearch s = { c, target, deep, out, n, 0 };
-
-		py_dict_each(r, globals, MAX_GLOBALS, global_cb, &s);
-		if (s.found)
-			return 1;
-	}
-	return 0;
-}
-
-/* The name people know an object by: a global's path when there is one ("bob.lock": the same
- * from every thread), else the frame's local expression. *local gets the local one when it
- * differs ("dst.lock"). */
-static int name_object(struct pyl *c, const struct py_frame *fr, uint64_t target, char *out,
-		       size_t n, char *local, size_t nl)
-{
-	int g = name_in(c, fr, target, IN_GLOBALS, out, n);
-
-	local[0] = 0;
-	if (!name_in(c, fr, target, IN_LOCALS, local, nl))
-		return g;
-	if (!g)
-		snprintf(out, n, "%s", local);
-	if (!strcmp(out, local))
-		local[0] = 0;
-	return 1;
-}
-
 /* ---- holders -------------------------------------------------------------------------------- */
 
-static void held_add(struct pyl *c, uint64_t lock, pid_t tid, size_t frame)
+static void held_add(struct pyl *c, uint64_t lock, pid_t tid, size_t frame, int line)
 {
 	for (size_t i = 0; i < c->nheld; i++)
 		if (c->held[i].lock == lock)
 			return;
 	GROW(c->held, c->cap_held, c->nheld + 1);
-	c->held[c->nheld++] = (struct held){ lock, tid, frame };
+	c->held[c->nheld++] = (struct held){ lock, tid, frame, line };
 }
 
 /* Locks held by `with` in each frame of a thread: __exit__ of a locked Lock on its live
@@ -413,12 +247,12 @@ static void held_add(struct pyl *c, uint64_t lock, pid_t tid, size_t frame)
 static void scan_with(struct pyl *c, const struct py_thread *pt, int low_slot)
 {
 	struct py_reader *r = c->r;
-	uint64_t slots[MAX_SLOTS];
+	uint64_t slots[PY_MAX_SLOTS];
 	char meth[32];
 
 	for (size_t k = 0; k < pt->nframes; k++) {
 		const struct py_frame *fr = &pt->frames[k];
-		int nl, n = frame_slots(r, fr, slots, &nl), top = n;
+		int nl, n = py_frame_slots(r, fr, slots, PY_MAX_SLOTS, &nl), top = n;
 		int32_t stacktop;
 
 		if (fr->top)
@@ -437,7 +271,7 @@ static void scan_with(struct pyl *c, const struct py_thread *pt, int low_slot)
 			    kind != LK_LOCK || strcmp(meth, "__exit__"))
 				continue;
 			if (!py_read(r, l + r->L->lock_locked, &locked, 1) && locked == 1)
-				held_add(c, l, pt->tid, k);
+				held_add(c, l, pt->tid, k, py_with_line(r, fr, i - nl));
 		}
 	}
 }
@@ -471,11 +305,12 @@ static const struct py_thread *joined_thread(struct pyl *c, uint64_t lock)
 
 /* ---- putting it in the graph ---------------------------------------------------------------- */
 
-static void where(const struct py_frame *fr, char *buf, size_t n)
+/* "move (bank.py:14)": the frame's function, and line (0: the frame's own). */
+static void where(const struct py_frame *fr, int line, char *buf, size_t n)
 {
 	const char *b = strrchr(fr->file, '/') ? strrchr(fr->file, '/') + 1 : fr->file;
 
-	snprintf(buf, n, "%s (%s:%d)", fr->qualname, b, fr->line);
+	snprintf(buf, n, "%s (%s:%d)", fr->qualname, b, line ? line : fr->line);
 }
 
 static void describe_holder(struct pyl *c, struct wg_object *o, const struct held *h)
@@ -490,7 +325,7 @@ static void describe_holder(struct pyl *c, struct wg_object *o, const struct hel
 	if (name_object(c, &ht->frames[h->frame], h->lock, expr, sizeof(expr), local,
 			sizeof(local)))
 		wg_set_str(&o->held_as, expr);
-	where(&ht->frames[h->frame], at, sizeof(at));
+	where(&ht->frames[h->frame], h->line, at, sizeof(at));
 	wg_set_str(&o->held_at, at);
 }
 
@@ -509,12 +344,12 @@ static int probed_holder(struct pyl *c, struct wg_object *o, uint64_t lock)
 	o->held_probe = 1;
 	for (size_t k = 0; ht && k < ht->nframes; k++) {
 		if (pylocks_stdlib_file(ht->frames[k].file) ||
-		    !name_in(c, &ht->frames[k], lock, IN_LOCALS, local, sizeof(local)) ||
+		    !name_in(c, &ht->frames[k], lock, PY_IN_LOCALS, local, sizeof(local)) ||
 		    !name_object(c, &ht->frames[k], lock, expr, sizeof(expr), local,
 				 sizeof(local)))
 			continue;
 		wg_set_str(&o->held_as, expr);
-		where(&ht->frames[k], at, sizeof(at));
+		where(&ht->frames[k], 0, at, sizeof(at));
 		wg_set_str(&o->held_at, at);
 		break;
 	}
@@ -718,6 +553,7 @@ void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid,
 int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, const char **type)
 {
 	struct pyl c = { .r = r, .by_sem = 1 };
+	struct py_namer nm;
 	uint64_t modules, mod, dict;
 
 	out[0] = 0;
@@ -726,14 +562,10 @@ int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, con
 	mod = py_dict_get(r, modules, "__main__");
 	if (!mod || py_read_ptr(r, mod + r->L->mod_dict, &dict) || !py_ptr_ok(dict))
 		return -1;
-	for (int deep = 0; deep < 2; deep++) {
-		struct gsearch s = { &c, sem, deep, out, n, 0 };
-
-		py_dict_each(r, dict, MAX_GLOBALS, global_cb, &s);
-		if (s.found) {
-			*type = c.found_kind == LK_RLOCK ? "RLock" : "Lock";
-			return 0;
-		}
+	nm = namer(&c, sem);
+	if (!py_name_in_dict(&nm, dict, out, n)) {
+		*type = c.found_kind == LK_RLOCK ? "RLock" : "Lock";
+		return 0;
 	}
 	return -1;
 }

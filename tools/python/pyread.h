@@ -36,6 +36,7 @@ struct py_layout {
 	uint32_t fr_localsplus, fr_is_entry;	/* _PyInterpreterFrame */
 	uint32_t co_stacksize, co_firstlineno, co_nlocalsplus, co_localsplusnames;
 	uint32_t co_filename, co_qualname, co_linetable, co_firsttraceable, co_code;
+	uint32_t co_exceptiontable;
 	uint32_t ob_type, var_size;	/* PyObject.ob_type, PyVarObject.ob_size */
 	uint32_t tp_name, tp_flags, tp_dictoffset, ht_cached_keys;	/* PyTypeObject */
 	uint32_t tuple_items, list_items, cell_ref, mod_dict, long_digits;
@@ -63,6 +64,7 @@ struct py_frame {
 	const char *qualname;	/* owned by the reader's code cache; "?" when unreadable */
 	const char *file;
 	int line;		/* 0: unknown */
+	int lasti;		/* the instruction it is at (code units from co_code) */
 	int top;		/* the thread's current frame: its stacktop is not kept */
 	int entry;		/* the first frame of a _PyEval_EvalFrameDefault call */
 };
@@ -157,12 +159,26 @@ uint64_t py_attr(struct py_reader *r, uint64_t obj, const char *name);
 
 /* The line of instruction index lasti in a 3.11 location table (co_linetable). */
 int py_linetable_line(const uint8_t *tab, size_t n, int firstlineno, int lasti);
+/*
+ * In a 3.11 exception table (co_exceptiontable), the first instruction of the `with` block
+ * that, at instruction lasti, keeps its __exit__ in value-stack slot `slot`; -1 when the table
+ * has none. Its BEFORE_WITH is the instruction before it.
+ */
+int py_exctable_with_start(const uint8_t *tab, size_t n, int lasti, int slot);
+/* The line of the `with` statement of frame fr whose __exit__ is in value-stack slot `slot`
+ * (0 = the first above the locals); 0 when its code does not say. */
+int py_with_line(struct py_reader *r, const struct py_frame *fr, int slot);
 /* Local variable i of a frame's code ("src"), NULL when unreadable. */
 const char *py_local_name(struct py_reader *r, uint64_t code, int i);
 /* The line of a frame of code stopped at prev_instr; qualname and file of code (NULL). */
 int py_code_line(struct py_reader *r, uint64_t code, uint64_t prev_instr);
 const char *py_code_qualname(struct py_reader *r, uint64_t code);
 const char *py_code_file(struct py_reader *r, uint64_t code);
+#define PY_MAX_SLOTS 512	/* locals + value stack a caller reads of one frame */
+/* A frame's slots, locals then value stack, at most max of them: how many were read (0 when
+ * unreadable); *nlocals of them are locals. */
+int py_frame_slots(struct py_reader *r, const struct py_frame *fr, uint64_t *slots, int max,
+		   int *nlocals);
 /* co_nlocalsplus and co_stacksize of a code object; 0 or -1. */
 int py_code_sizes(struct py_reader *r, uint64_t code, int *nlocalsplus, int *stacksize);
 

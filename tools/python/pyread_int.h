@@ -11,6 +11,9 @@ struct py_code {
 	int firstlineno, firsttraceable, nlocalsplus, stacksize;
 	uint8_t *linetable;
 	size_t nlinetable;
+	uint8_t *exctable;		/* co_exceptiontable, read on first use */
+	size_t nexctable;
+	int exctable_read;
 	uint64_t localsplusnames;	/* a tuple of str */
 	char **locals;			/* names, read on first use */
 	int nlocals_read;

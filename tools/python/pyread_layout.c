@@ -24,6 +24,7 @@ static const struct py_layout layouts[] = {
 		.co_stacksize = 68, .co_firstlineno = 72, .co_nlocalsplus = 76,
 		.co_localsplusnames = 96, .co_filename = 112, .co_qualname = 128,
 		.co_linetable = 136, .co_firsttraceable = 168, .co_code = 184,
+		.co_exceptiontable = 40,
 		.ob_type = 8, .var_size = 16,
 		.tp_name = 24, .tp_flags = 0xa8, .tp_dictoffset = 0x120, .ht_cached_keys = 0x368,
 		.tuple_items = 24, .list_items = 24, .cell_ref = 16, .mod_dict = 16,

@@ -102,6 +102,62 @@ int py_linetable_line(const uint8_t *tab, size_t n, int firstlineno, int lasti)
 	return 0;
 }
 
+/* An exception-table number: 6-bit groups, most significant first, bit 6 = more follow. */
+static unsigned bvarint(const uint8_t *t, size_t n, size_t *i)
+{
+	unsigned v = 0;
+	uint8_t b;
+
+	do {
+		if (*i >= n || v >> 26)
+			return v;
+		b = t[(*i)++];
+		v = v << 6 | (b & 63);
+	} while (b & 64);
+	return v;
+}
+
+struct exc_entry {
+	int start, end, target, depth, lasti;
+};
+
+/* Entry at *i (its first byte has bit 7 set); 0, or -1 at the end or on a malformed table. */
+static int exc_next(const uint8_t *t, size_t n, size_t *i, struct exc_entry *e)
+{
+	unsigned dl;
+
+	if (*i >= n || !(t[*i] & 0x80))
+		return -1;
+	e->start = (int)bvarint(t, n, i);
+	e->end = e->start + (int)bvarint(t, n, i);
+	e->target = (int)bvarint(t, n, i);
+	dl = bvarint(t, n, i);
+	e->depth = (int)(dl >> 1);
+	e->lasti = dl & 1;
+	return 0;
+}
+
+int py_exctable_with_start(const uint8_t *tab, size_t n, int lasti, int slot)
+{
+	/* A with block's body is covered by entries that keep the stack down to its __exit__
+	 * (depth slot + 1) and push lasti; an inner block splits it into pieces that share
+	 * one handler. The piece that began last at or before lasti is the block's; its
+	 * earliest piece begins right after BEFORE_WITH. */
+	struct exc_entry e;
+	int target = -1, best = -1, first = -1;
+	size_t i = 0;
+
+	while (!exc_next(tab, n, &i, &e))
+		if (e.depth == slot + 1 && e.lasti && e.start <= lasti && e.start > best) {
+			best = e.start;
+			target = e.target;
+		}
+	for (i = 0; target >= 0 && !exc_next(tab, n, &i, &e);)
+		if (e.target == target && e.depth == slot + 1 && (first < 0 || e.start < first))
+			first = e.start;
+	return first;
+}
+
 /* ---- code objects ------------------------------------------------------------------------- */
 
 static size_t code_slot(const struct py_reader *r, uint64_t code)
@@ -138,13 +194,32 @@ static char *read_str_dup(struct py_reader *r, uint64_t obj)
 	return xstrdup(py_str(r, obj, buf, sizeof(buf)) ? "?" : buf);
 }
 
+/* A bytes object's contents (malloc'd, *n bytes), NULL when unreadable. */
+static uint8_t *read_bytes(struct py_reader *r, uint64_t obj, size_t *n)
+{
+	uint8_t *b;
+	int64_t len;
+
+	*n = 0;
+	/* its size, then the bytes, at 32 */
+	if (!py_ptr_ok(obj) || py_read(r, obj + r->L->var_size, &len, 8) || len <= 0 ||
+	    len > 1 << 20)
+		return NULL;
+	b = xmalloc((size_t)len);
+	if (py_read(r, obj + 32, b, (size_t)len)) {
+		free(b);
+		return NULL;
+	}
+	*n = (size_t)len;
+	return b;
+}
+
 static struct py_code *code_read(struct py_reader *r, uint64_t code)
 {
 	const struct py_layout *L = r->L;
 	struct py_code *c;
 	uint8_t hdr[192];
 	uint64_t qual, file, tab;
-	int64_t len;
 	const char *tn = py_type_name(r, code);
 
 	if (!tn || strcmp(tn, "code") || py_read(r, code, hdr, L->co_code))
@@ -165,17 +240,7 @@ static struct py_code *code_read(struct py_reader *r, uint64_t code)
 		c->stacksize = 0;
 	c->qualname = read_str_dup(r, qual);
 	c->file = read_str_dup(r, file);
-	/* co_linetable is a bytes object: its size, then the bytes */
-	if (py_ptr_ok(tab) && !py_read(r, tab + L->var_size, &len, 8) && len > 0 &&
-	    len <= 1 << 20) {
-		c->linetable = xmalloc((size_t)len);
-		if (py_read(r, tab + 32, c->linetable, (size_t)len)) {
-			free(c->linetable);
-			c->linetable = NULL;
-		} else {
-			c->nlinetable = (size_t)len;
-		}
-	}
+	c->linetable = read_bytes(r, tab, &c->nlinetable);
 	return c;
 }
 
@@ -205,6 +270,7 @@ void py_codes_free(struct py_reader *r)
 		free(c->qualname);
 		free(c->file);
 		free(c->linetable);
+		free(c->exctable);
 		for (int k = 0; c->locals && k < c->nlocalsplus; k++)
 			free(c->locals[k]);
 		free(c->locals);
@@ -253,6 +319,21 @@ int py_code_sizes(struct py_reader *r, uint64_t code, int *nlocalsplus, int *sta
 	return 0;
 }
 
+int py_frame_slots(struct py_reader *r, const struct py_frame *fr, uint64_t *slots, int max,
+		   int *nlocals)
+{
+	int nlp, ss, n;
+
+	*nlocals = 0;
+	if (py_code_sizes(r, fr->code, &nlp, &ss))
+		return 0;
+	n = nlp + ss < max ? nlp + ss : max;
+	*nlocals = nlp < n ? nlp : n;
+	if (n <= 0 || py_read(r, fr->addr + r->L->fr_localsplus, slots, (size_t)n * 8))
+		return 0;
+	return n;
+}
+
 int py_code_line(struct py_reader *r, uint64_t code, uint64_t prev_instr)
 {
 	const struct py_code *c = py_code_get(r, code);
@@ -261,6 +342,30 @@ int py_code_line(struct py_reader *r, uint64_t code, uint64_t prev_instr)
 	if (!c || !c->linetable)
 		return 0;
 	return py_linetable_line(c->linetable, c->nlinetable, c->firstlineno, lasti);
+}
+
+#define OP_BEFORE_WITH 53	/* 3.11's opcode (no specialised forms) */
+
+int py_with_line(struct py_reader *r, const struct py_frame *fr, int slot)
+{
+	struct py_code *c = (struct py_code *)py_code_get(r, fr->code);
+	uint64_t tab;
+	uint8_t op;
+	int start;
+
+	if (!c || !c->linetable)
+		return 0;
+	if (!c->exctable_read) {
+		c->exctable_read = 1;
+		if (!py_read_ptr(r, c->addr + r->L->co_exceptiontable, &tab))
+			c->exctable = read_bytes(r, tab, &c->nexctable);
+	}
+	start = c->exctable ? py_exctable_with_start(c->exctable, c->nexctable, fr->lasti, slot)
+			    : -1;
+	if (start < 1 || py_read(r, c->addr + r->L->co_code + (uint64_t)(start - 1) * 2, &op, 1) ||
+	    op != OP_BEFORE_WITH)
+		return 0;
+	return py_linetable_line(c->linetable, c->nlinetable, c->firstlineno, start - 1);
 }
 
 const char *py_code_qualname(struct py_reader *r, uint64_t code)
@@ -337,6 +442,7 @@ static void walk_frames(struct py_reader *r, struct py_thread *t)
 		fr->top = depth == 0;
 		fr->entry = hdr[L->fr_is_entry] != 0;
 		lasti = (int)(((int64_t)prev_instr - (int64_t)(code + L->co_code)) / 2);
+		fr->lasti = lasti;
 		fr->line = c->linetable ? py_linetable_line(c->linetable, c->nlinetable,
 							   c->firstlineno, lasti) : 0;
 		f = prev;
