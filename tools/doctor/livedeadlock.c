@@ -52,6 +52,7 @@ struct live {
 	struct pylw py;		/* --locks on a CPython command: its Locks' owners and names */
 	size_t py_cycles;	/* potential deadlocks between Python Locks said so far */
 	uint64_t py_searched;	/* when they were last looked for */
+	size_t py_named_upto;	/* edges of lo named when first seen */
 };
 
 static struct lthread *thr(struct live *l, pid_t tid)
@@ -316,13 +317,18 @@ static void py_potential(struct live *l, uint64_t now, int force)
 	char a[160], b[160];
 
 	/* at most every 20 ms: a program whose Condition waits make new edges all the time is
-	 * not searched at every drain */
-	if (l->py.named_edges == l->py.py_edges || (!force && now - l->py_searched < 20000000ull))
+	 * not searched at every drain; but at once for a lock or thread not named yet, which
+	 * may be gone in a few ms (a program that ends right after its inversion) */
+	if (l->py.named_edges == l->py.py_edges)
+		return;
+	if (!force && now - l->py_searched < 20000000ull &&
+	    !pylw_unnamed(&l->py, &l->lo, l->py_named_upto))
 		return;
 	l->py_searched = now;
 	l->py.named_edges = l->py.py_edges;
 	n = lockorder_cycles(&l->lo, &cyc);
-	pylw_name_cycles(&l->py, &l->lo, cyc, n);
+	pylw_name(&l->py, &l->lo, l->py_named_upto, cyc, n);
+	l->py_named_upto = l->lo.n;
 	for (size_t i = 0; i < n; i++) {
 		const struct lo_edge *e0 = &l->lo.e[cyc[i].edges[0]];
 
@@ -542,7 +548,7 @@ int deadlock_live(const struct live_opts *o)
 	if (!trace_load(&tr, ro.output) && !model_from_trace(&m, &tr))
 		have_model = 1;
 	lo_report_init(&rep, &l.lo, have_model ? &m : NULL, l.sym, l.pid);
-	pylw_name_cycles(&l.py, &l.lo, rep.cyc, rep.ncyc);	/* still running (--duration) */
+	pylw_name(&l.py, &l.lo, l.py_named_upto, rep.cyc, rep.ncyc);	/* still running (--duration) */
 	rep.py = &l.py;
 	if (json && l.diag) {
 		struct doctor_extra x = {rep.real, extra_summary, extra_json, NULL, &end};

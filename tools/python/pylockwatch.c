@@ -257,8 +257,29 @@ static size_t name_thread(struct pylw *w, struct py_reader *r, pid_t tid)
 	return 1;
 }
 
-size_t pylw_name_cycles(struct pylw *w, const struct lockorder *lo, const struct lo_cycle *cyc,
-			size_t ncyc)
+/* The edge's locks and thread: how many names were found. */
+static size_t name_edge(struct pylw *w, struct py_reader *r, const struct lo_edge *e)
+{
+	if (!(e->flags & LO_PY) || e->pid != w->pid)
+		return 0;
+	return name_lock(w, r, e->from) + name_lock(w, r, e->to) + name_thread(w, r, e->tid);
+}
+
+int pylw_unnamed(const struct pylw *w, const struct lockorder *lo, size_t from)
+{
+	for (size_t i = from; i < lo->n; i++) {
+		const struct lo_edge *e = &lo->e[i];
+
+		if ((e->flags & LO_PY) && e->pid == w->pid &&
+		    (!name_of(w->locks, w->nlocks, e->from) || !name_of(w->locks, w->nlocks, e->to) ||
+		     !name_of(w->threads, w->nthreads, (uint64_t)e->tid)))
+			return 1;
+	}
+	return 0;
+}
+
+size_t pylw_name(struct pylw *w, const struct lockorder *lo, size_t from,
+		 const struct lo_cycle *cyc, size_t ncyc)
 {
 	struct proc_maps m = { 0 };
 	struct py_reader r;
@@ -266,7 +287,7 @@ size_t pylw_name_cycles(struct pylw *w, const struct lockorder *lo, const struct
 	size_t found = 0;
 	pid_t pid = w->pid;
 
-	if (!pid || !ncyc)
+	if (!pid || (from >= lo->n && !ncyc))
 		return 0;
 	if (procmaps_read(&m, pid, 0))
 		return 0;
@@ -280,15 +301,11 @@ size_t pylw_name_cycles(struct pylw *w, const struct lockorder *lo, const struct
 		return 0;
 	}
 	py_read_thread_names(&r);
+	for (size_t i = from; i < lo->n; i++)
+		found += name_edge(w, &r, &lo->e[i]);
 	for (size_t c = 0; c < ncyc; c++)
-		for (size_t k = 0; k < cyc[c].n; k++) {
-			const struct lo_edge *e = &lo->e[cyc[c].edges[k]];
-
-			if (!(e->flags & LO_PY) || e->pid != pid)
-				continue;
-			found += name_lock(w, &r, e->from) + name_lock(w, &r, e->to);
-			found += name_thread(w, &r, e->tid);
-		}
+		for (size_t k = 0; k < cyc[c].n; k++)
+			found += name_edge(w, &r, &lo->e[cyc[c].edges[k]]);
 	py_reader_free(&r);
 	return found;
 }

@@ -78,10 +78,16 @@ pid_t pylw_owner(const struct pylw *w, uint64_t sem);
 /* An EV_LOCK_EDGE record into e: 1 to keep it (Python edges flagged LO_PY), 0 to drop it. */
 int pylw_edge(struct pylw *w, const struct ev_lock_edge *r, struct lo_edge *e);
 
-/* While the process lives: look up the Python names of the locks and threads of the Python
- * edges of cycles cyc (lockorder_cycles() of lo). Returns how many names were found. */
-size_t pylw_name_cycles(struct pylw *w, const struct lockorder *lo, const struct lo_cycle *cyc,
-			size_t ncyc);
+/*
+ * While the process lives: look up the Python names of the locks and threads of lo's Python
+ * edges from index `from` on (the new ones: named when first seen, since a program may end
+ * before its inversion is searched for) and of the edges of cycles cyc (lockorder_cycles() of
+ * lo: named again, as a freed Lock's address is reused). Returns how many names were found.
+ */
+size_t pylw_name(struct pylw *w, const struct lockorder *lo, size_t from,
+		 const struct lo_cycle *cyc, size_t ncyc);
+/* Has a Python edge of lo from index `from` on a lock or thread not looked up yet? */
+int pylw_unnamed(const struct pylw *w, const struct lockorder *lo, size_t from);
 /* Names found, NULL when none. */
 const char *pylw_lock_name(const struct pylw *w, uint64_t sem, const char **type);
 const char *pylw_thread_name(const struct pylw *w, pid_t tid);
