@@ -289,79 +289,80 @@ static void text_terminal(FILE *f, const struct waitgraph *g, const struct wg_fi
 	}
 }
 
-void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_meta *m)
+/* One finding: what it is, its threads and objects, who is blocked behind it, its stacks. */
+static void text_finding(FILE *f, const struct waitgraph *g, const struct doctor_meta *m,
+			 size_t i)
 {
-	char a[128], buf[512], d1[32], d2[32];
-	size_t nrun = 0;
+	const struct wg_finding *fd = &g->findings[i];
+	char a[128], buf[512];
 
-	fprintf(f, "conlab deadlock: %s: %zu process%s, %zu thread%s, %zu stuck, %zu deadlock%s\n",
-		wg_proc_label(g, m->pid, a, sizeof(a)), g->nprocs, g->nprocs == 1 ? "" : "es",
-		g->nthreads, g->nthreads == 1 ? "" : "s", g->nstuck, g->nfindings,
-		g->nfindings == 1 ? "" : "s");
-	if (m->warning)
-		fprintf(f, "warning: %s\n", m->warning);
+	wg_finding_summary(g, fd, buf, sizeof(buf));
+	fprintf(f, "\nDEADLOCK %zu (%s): %s\n", i + 1, wg_finding_name(fd->kind), buf);
+	if (fd->kind == WG_F_CYCLE || fd->kind == WG_F_CROSS_PROCESS)
+		text_cycle(f, g, fd);
+	else
+		text_terminal(f, g, fd);
+	for (size_t k = 0; k < fd->nbehind; k++) {
+		const struct wg_thread *t = &g->threads[fd->behind[k]];
 
-	for (size_t i = 0; i < g->nfindings; i++) {
-		const struct wg_finding *fd = &g->findings[i];
-
-		wg_finding_summary(g, fd, buf, sizeof(buf));
-		fprintf(f, "\nDEADLOCK %zu (%s): %s\n", i + 1, wg_finding_name(fd->kind), buf);
-		if (fd->kind == WG_F_CYCLE || fd->kind == WG_F_CROSS_PROCESS)
-			text_cycle(f, g, fd);
-		else
-			text_terminal(f, g, fd);
-		for (size_t k = 0; k < fd->nbehind; k++) {
-			const struct wg_thread *t = &g->threads[fd->behind[k]];
-
-			wait_words(g, t, buf, sizeof(buf));
-			fprintf(f, "%s  %s waits for %s\n", k ? "" : "  blocked behind it:\n",
-				thread_label(g, t->tid, a, sizeof(a)), buf);
-		}
-		if (m->with_stacks) {
-			fprintf(f, "  stacks:\n");
-			for (size_t k = 0; k < fd->nthreads; k++) {
-				const struct wg_thread *t = &g->threads[fd->threads[k]];
-
-				fprintf(f, "    %s:\n", thread_label(g, t->tid, a, sizeof(a)));
-				print_stack(f, t, "      ", m->native);
-			}
-		}
+		wait_words(g, t, buf, sizeof(buf));
+		fprintf(f, "%s  %s waits for %s\n", k ? "" : "  blocked behind it:\n",
+			thread_label(g, t->tid, a, sizeof(a)), buf);
 	}
+	if (!m->with_stacks)
+		return;
+	fprintf(f, "  stacks:\n");
+	for (size_t k = 0; k < fd->nthreads; k++) {
+		const struct wg_thread *t = &g->threads[fd->threads[k]];
+
+		fprintf(f, "    %s:\n", thread_label(g, t->tid, a, sizeof(a)));
+		print_stack(f, t, "      ", m->native);
+	}
+}
+
+/* The threads in no finding: their state, what they wait for, and where. */
+static void text_not_stuck(FILE *f, const struct waitgraph *g, const struct doctor_meta *m)
+{
+	char a[128], buf[512];
+	size_t nrun = 0;
 
 	for (size_t i = 0; i < g->nthreads; i++)
 		nrun += !g->threads[i].stuck && g->threads[i].state != WG_ZOMBIE;
-	if (nrun) {
-		fprintf(f, "\nnot stuck (%zu):\n", nrun);
-		for (size_t i = 0; i < g->nthreads; i++) {
-			const struct wg_thread *t = &g->threads[i];
+	if (!nrun)
+		return;
+	fprintf(f, "\nnot stuck (%zu):\n", nrun);
+	for (size_t i = 0; i < g->nthreads; i++) {
+		const struct wg_thread *t = &g->threads[i];
 
-			if (t->stuck || t->state == WG_ZOMBIE)
-				continue;
-			fprintf(f, "  %-24s %-13s", thread_label(g, t->tid, a, sizeof(a)),
-				wg_state_name(t->state));
-			if (t->obj >= 0) {
-				wait_words(g, t, buf, sizeof(buf));
-				fprintf(f, " %s %s", t->state == WG_TIMED ? "timed wait for" : "waits for",
-					buf);
-				if (t->state == WG_BLOCKED)
-					fprintf(f, " (a live thread can still end it)");
-			} else if (t->wait_desc) {
-				fprintf(f, " %s", t->wait_desc);
-			}
-			fputc('\n', f);
-			if (t->nlang && t->state != WG_RUNNING) {
-				dr_py_print_frame(f, t->pid, dr_py_wait_frame(t), "      ");
-			} else if (m->with_stacks && t->nstack && t->state != WG_RUNNING) {
-				const struct wg_frame *w = main_frame(t, 0);
+		if (t->stuck || t->state == WG_ZOMBIE)
+			continue;
+		fprintf(f, "  %-24s %-13s", thread_label(g, t->tid, a, sizeof(a)),
+			wg_state_name(t->state));
+		if (t->obj >= 0) {
+			wait_words(g, t, buf, sizeof(buf));
+			fprintf(f, " %s %s", t->state == WG_TIMED ? "timed wait for" : "waits for", buf);
+			if (t->state == WG_BLOCKED)
+				fprintf(f, " (a live thread can still end it)");
+		} else if (t->wait_desc) {
+			fprintf(f, " %s", t->wait_desc);
+		}
+		fputc('\n', f);
+		if (t->nlang && t->state != WG_RUNNING) {
+			dr_py_print_frame(f, t->pid, dr_py_wait_frame(t), "      ");
+		} else if (m->with_stacks && t->nstack && t->state != WG_RUNNING) {
+			const struct wg_frame *w = main_frame(t, 0);
 
-				if (w)
-					fprintf(f, "      at %s\n", frame_where(w, buf, sizeof(buf)));
-			}
+			if (w)
+				fprintf(f, "      at %s\n", frame_where(w, buf, sizeof(buf)));
 		}
 	}
-	dr_py_print_tasks(f, g);
-	if (m->extra && m->extra->text)
-		m->extra->text(f, m->extra->ctx);
+}
+
+/* What the snapshot saw change, the verdict when nothing was found, and what it cost. */
+static void text_footer(FILE *f, const struct waitgraph *g, const struct doctor_meta *m)
+{
+	char d1[32], d2[32];
+
 	if (m->changed)
 		fprintf(f, "\n%zu thread%s changed what %s waiting for while we looked: making "
 			   "progress, not stuck.\n", m->changed, m->changed == 1 ? "" : "s",
@@ -376,6 +377,25 @@ void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_
 	else if (m->with_stacks)
 		fprintf(f, "\nsnapshot: %s; no thread stopped (stacks of sleeping threads read "
 			   "in place)\n", fmt_dur(d1, sizeof(d1), m->total_ns));
+}
+
+void doctor_report_text(FILE *f, const struct waitgraph *g, const struct doctor_meta *m)
+{
+	char a[128];
+
+	fprintf(f, "conlab deadlock: %s: %zu process%s, %zu thread%s, %zu stuck, %zu deadlock%s\n",
+		wg_proc_label(g, m->pid, a, sizeof(a)), g->nprocs, g->nprocs == 1 ? "" : "es",
+		g->nthreads, g->nthreads == 1 ? "" : "s", g->nstuck, g->nfindings,
+		g->nfindings == 1 ? "" : "s");
+	if (m->warning)
+		fprintf(f, "warning: %s\n", m->warning);
+	for (size_t i = 0; i < g->nfindings; i++)
+		text_finding(f, g, m, i);
+	text_not_stuck(f, g, m);
+	dr_py_print_tasks(f, g);
+	if (m->extra && m->extra->text)
+		m->extra->text(f, m->extra->ctx);
+	text_footer(f, g, m);
 }
 
 /* ---- JSON --------------------------------------------------------------------------------- */
