@@ -85,9 +85,10 @@ static const char *syms_text(int s)
 	}
 }
 
-static void text_proc(const struct model *m, const struct gil_process *g, int top, FILE *out)
+/* What is known of the process's GIL: how it was measured, parallelism, hand-off counts. */
+static void text_gil_head(const struct model *m, const struct gil_process *g, FILE *out)
 {
-	char a[32], b[32], c[32], d[32], path[512], n1[48], n2[48];
+	char a[32], b[32], c[32], path[512];
 	int syms = interp_syms(m, g->pid, path, sizeof(path));
 
 	fprintf(out, "\nprocess %u (%s): CPython %s\n", g->pid, g->comm,
@@ -132,6 +133,13 @@ static void text_proc(const struct model *m, const struct gil_process *g, int to
 			", voluntary release (the holder blocked or finished) %" PRIu64 "\n",
 			g->nhandoffs, g->forced, g->voluntary);
 	}
+}
+
+/* One row a thread: where its time went, and its GIL waits. */
+static void text_gil_threads(const struct gil_process *g, FILE *out)
+{
+	char a[32], b[32], c[32], d[32], n1[48];
+
 	fprintf(out, "    %-20s %9s %9s %9s %6s %9s %7s %8s %7s %7s %9s%s\n", "THREAD", "ON-CPU",
 		"RUNNABLE", "GIL-WAIT", "GIL%", "BLOCKED", "WAITS", "TIMEOUTS", "FORCED", "VOLUNT",
 		"MAX-WAIT", g->method == GIL_UPROBES ? "      HELD" : "");
@@ -152,6 +160,14 @@ static void text_proc(const struct model *m, const struct gil_process *g, int to
 	}
 	fprintf(out, "    (GIL%% = GIL-WAIT / (ON-CPU + RUNNABLE + GIL-WAIT): the share of the time "
 		"it wanted to run spent waiting for the GIL)\n");
+}
+
+static void text_proc(const struct model *m, const struct gil_process *g, int top, FILE *out)
+{
+	char a[32], b[32], n1[48], n2[48];
+
+	text_gil_head(m, g, out);
+	text_gil_threads(g, out);
 	if (g->timeouts) {
 		static const struct log2hist_style st = {"    ", 6, LH_EMPTY_SKIP, 0};
 
