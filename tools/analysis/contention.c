@@ -255,11 +255,135 @@ static void thread_add(struct cont_thread *ct, uint32_t obj, uint64_t ns)
 						    .max_ns = ns};
 }
 
+/* The lock hand-offs seen so far: each waiter's acquisition and its waker's release. */
+struct handoffs {
+	struct handoff *v;
+	size_t n, cap;
+};
+
+/* Who held the object while t waited, as far as the trace says. */
+static void add_holder(struct cont_obj *ob, const struct model *m, const struct m_thread *t,
+		       const struct m_interval *iv, uint64_t start, uint64_t bend, uint64_t d)
+{
+	/* the owner read at switch-out, else the thread that woke us (it released the lock,
+	 * posted the semaphore, signalled, exited) */
+	uint32_t holder = iv->w.holder;
+	struct cont_party *h;
+	const struct m_thread *ht;
+
+	if (!holder && iv->waker != t->tid)
+		holder = iv->waker;
+	if (!holder) {
+		ob->holder_unknown_ns += d;
+		return;
+	}
+	h = cont_party_get(&ob->holders, &ob->nholders, holder);
+	ht = model_thread(m, holder);
+	h->waits++;
+	h->ns += d;
+	if (d > h->max_ns)
+		h->max_ns = d;
+	if (iv->waker == holder)
+		h->handoffs++;
+	if (ht && ht != t)
+		holder_overlap(ob, ht, start, bend);
+}
+
+/* When thread t's wait (interval k) ended: woken but not yet on a CPU, it still waits. */
+static uint64_t wait_end(const struct m_thread *t, size_t k)
+{
+	if (k + 1 < t->niv && t->iv[k + 1].state == TH_RUNNABLE && t->iv[k + 1].start == t->iv[k].end)
+		return t->iv[k + 1].end;
+	return t->iv[k].end;
+}
+
+/* One wait of thread t (interval k, kind), clipped to [from, to): counted on its object, its
+ * waiter, holder and caller, and the thread; a lock's hand-off noted. */
+static void add_wait(struct contention *c, struct objtab *tab, const struct model *m,
+		     const struct m_thread *t, size_t k, int kind, uint64_t from, uint64_t to,
+		     struct cont_thread *ct, struct handoffs *hv)
+{
+	const struct m_interval *iv = &t->iv[k];
+	uint64_t start = iv->start, bend = iv->end, end = wait_end(t, k), d;
+	struct cont_party *w;
+	struct cont_caller *cl;
+	struct cont_obj *ob;
+	size_t oi;
+
+	start = start > from ? start : from;
+	end = end < to ? end : to;
+	bend = bend < end ? bend : end;
+	d = end - start;
+
+	ob = cont_obj_get(tab, t->pid, iv->w.obj, &oi);
+	ob->kind_votes[kind]++;
+	ob->waits++;
+	ob->wait_total += d;
+	ob->blocked_total += bend > start ? bend - start : 0;
+	if (d > ob->wait_max)
+		ob->wait_max = d;
+	ob->timed_out += iv->w.timed_out;
+	ob->hist[cont_hist_bucket(d)]++;
+	c->waits_total++;
+
+	w = cont_party_get(&ob->waiters, &ob->nwaiters, t->tid);
+	w->waits++;
+	w->ns += d;
+	if (d > w->max_ns)
+		w->max_ns = d;
+	add_holder(ob, m, t, iv, start, bend, d);
+	cl = cont_caller_get(ob, iv->w.ret_addr, iv->w.stack_id);
+	cl->waits++;
+	cl->ns += d;
+	ct->wait_ns[kind] += d;
+	thread_add(ct, oi, d);
+
+	if (cont_kind_is_lock(kind)) {
+		GROW(hv->v, hv->cap, hv->n + 2);
+		hv->v[hv->n++] = (struct handoff){.ts = end, .obj = oi, .tid = t->tid, .acquire = 1};
+		if (iv->waker && iv->waker != t->tid)
+			hv->v[hv->n++] = (struct handoff){.ts = iv->end, .obj = oi, .tid = iv->waker};
+	}
+}
+
+/* Contended holds: a thread got the lock at the end of its wait and held it until it woke the
+ * next waiter. Without lock uprobes this is all we know of hold times. */
+static void contended_holds(struct contention *c, struct handoffs *hv)
+{
+	qsort(hv->v, hv->n, sizeof(*hv->v), cmp_handoff);
+	for (size_t i = 0; i < hv->n;) {
+		uint32_t obj = hv->v[i].obj, owner = 0;
+		uint64_t since = 0;
+		struct cont_obj *ob = &c->objs[obj];
+
+		for (; i < hv->n && hv->v[i].obj == obj; i++) {
+			const struct handoff *h = &hv->v[i];
+			uint64_t d;
+
+			if (h->acquire) {
+				owner = h->tid;
+				since = h->ts;
+				continue;
+			}
+			if (!owner || h->tid != owner || h->ts < since)
+				continue;
+			d = h->ts - since;
+			if (cont_kind_is_lock(ob->kind)) {
+				ob->chold_n++;
+				ob->chold_total += d;
+				if (d > ob->chold_max)
+					ob->chold_max = d;
+			}
+			owner = 0;
+		}
+	}
+}
+
 void contention_build(struct contention *c, const struct model *m, const struct cont_opts *o)
 {
 	struct objtab tab = {.c = c};
-	struct handoff *hv = NULL;
-	size_t nhv = 0, caphv = 0, capth = 0;
+	struct handoffs hv = {0};
+	size_t capth = 0;
 	uint64_t from = o && o->from ? o->from : 0, to = o && o->to ? o->to : UINT64_MAX;
 
 	memset(c, 0, sizeof(*c));
@@ -276,113 +400,19 @@ void contention_build(struct contention *c, const struct model *m, const struct 
 
 		for (size_t k = 0; k < t->niv; k++) {
 			const struct m_interval *iv = &t->iv[k];
-			uint64_t start = iv->start, bend = iv->end, end = iv->end, d;
 			int kind = iv->state == TH_BLOCKED ? cont_kind_of(m, t, iv->w.kind) : -1;
-			uint32_t holder;
-			struct cont_obj *ob;
-			size_t oi;
 
-			if (kind < 0)
+			if (kind < 0 || wait_end(t, k) <= from || iv->start >= to)
 				continue;
-			/* woken but not yet on a CPU: still waiting for the object */
-			if (k + 1 < t->niv && t->iv[k + 1].state == TH_RUNNABLE &&
-			    t->iv[k + 1].start == iv->end)
-				end = t->iv[k + 1].end;
-			if (end <= from || start >= to)
-				continue;
-			start = start > from ? start : from;
-			end = end < to ? end : to;
-			bend = bend < end ? bend : end;
-			d = end - start;
-
 			if (!ct)
 				ct = thread_get(c, &capth, t, m);
-			ob = cont_obj_get(&tab, t->pid, iv->w.obj, &oi);
-			ob->kind_votes[kind]++;
-			ob->waits++;
-			ob->wait_total += d;
-			ob->blocked_total += bend > start ? bend - start : 0;
-			if (d > ob->wait_max)
-				ob->wait_max = d;
-			ob->timed_out += iv->w.timed_out;
-			ob->hist[cont_hist_bucket(d)]++;
-			c->waits_total++;
-
-			struct cont_party *w = cont_party_get(&ob->waiters, &ob->nwaiters, t->tid);
-
-			w->waits++;
-			w->ns += d;
-			if (d > w->max_ns)
-				w->max_ns = d;
-
-			/* Who held it: the owner read at switch-out, else the thread that woke us
-			 * (it released the lock, posted the semaphore, signalled, exited). */
-			holder = iv->w.holder;
-			if (!holder && iv->waker != t->tid)
-				holder = iv->waker;
-			if (holder) {
-				struct cont_party *h = cont_party_get(&ob->holders, &ob->nholders, holder);
-				const struct m_thread *ht = model_thread(m, holder);
-
-				h->waits++;
-				h->ns += d;
-				if (d > h->max_ns)
-					h->max_ns = d;
-				if (iv->waker == holder)
-					h->handoffs++;
-				if (ht && ht != t)
-					holder_overlap(ob, ht, start, bend);
-			} else {
-				ob->holder_unknown_ns += d;
-			}
-
-			struct cont_caller *cl = cont_caller_get(ob, iv->w.ret_addr, iv->w.stack_id);
-
-			cl->waits++;
-			cl->ns += d;
-
-			ct->wait_ns[kind] += d;
-			thread_add(ct, oi, d);
-
-			if (cont_kind_is_lock(kind)) {
-				GROW(hv, caphv, nhv + 2);
-				hv[nhv++] = (struct handoff){.ts = end, .obj = oi, .tid = t->tid,
-							     .acquire = 1};
-				if (iv->waker && iv->waker != t->tid)
-					hv[nhv++] = (struct handoff){.ts = iv->end, .obj = oi,
-								     .tid = iv->waker};
-			}
+			add_wait(c, &tab, m, t, k, kind, from, to, ct, &hv);
 		}
 	}
 	for (size_t i = 0; i < c->nobjs; i++)
 		c->objs[i].kind = vote_kind(&c->objs[i]);
-
-	/* Contended holds: a thread got the lock at the end of its wait and held it until it
-	 * woke the next waiter. Without lock uprobes this is all we know of hold times. */
-	qsort(hv, nhv, sizeof(*hv), cmp_handoff);
-	for (size_t i = 0; i < nhv;) {
-		uint32_t obj = hv[i].obj, owner = 0;
-		uint64_t since = 0;
-		struct cont_obj *ob = &c->objs[obj];
-
-		for (; i < nhv && hv[i].obj == obj; i++) {
-			if (hv[i].acquire) {
-				owner = hv[i].tid;
-				since = hv[i].ts;
-			} else if (owner && hv[i].tid == owner && hv[i].ts >= since) {
-				uint64_t d = hv[i].ts - since;
-
-				if (cont_kind_is_lock(ob->kind)) {
-					ob->chold_n++;
-					ob->chold_total += d;
-					if (d > ob->chold_max)
-						ob->chold_max = d;
-				}
-				owner = 0;
-			}
-		}
-	}
-	free(hv);
+	contended_holds(c, &hv);
+	free(hv.v);
 	idmap_free(&tab.idx);
 }
 
