@@ -498,16 +498,21 @@ struct gil_tstate {
 	uint64_t want, hold;	/* take_gil entered / returned, 0 none open */
 };
 
-static void uprobes_process(const struct model *m, struct gil_process *g,
-			    const struct ev_gil *const *ev, size_t n, gil_cause_fn cause, void *ctx)
-{
-	struct gil_tstate *ts = xcalloc(g->nthreads, sizeof(*ts));
-	uint64_t *forced_holds = NULL, last_drop_held = 0;
-	size_t nfh = 0, cap_fh = 0, cap_h = 0, cap_holds = 0;
-	uint32_t last_tid = 0;
-	int last_cause = GC_OTHER;
+/* Walking one process's GIL records in time order. */
+struct gil_walk {
+	const struct model *m;
+	struct gil_process *g;
+	struct gil_tstate *ts;		/* per g->threads */
+	uint64_t *forced_holds;		/* holds ended by a forced drop: the switch interval */
+	size_t nfh, cap_fh, cap_h, cap_holds;
+	uint32_t last_tid;		/* who held it last */
+	uint64_t last_drop_held;	/* how long, when it was dropped since */
+	int last_cause;			/* why it was dropped */
+};
 
-	/* the exact data replaces the inferred episodes and hand-offs */
+/* The exact data replaces the inferred episodes and hand-offs. */
+static void forget_inferred(struct gil_process *g)
+{
 	free(g->handoffs);
 	g->handoffs = NULL;
 	g->nhandoffs = 0;
@@ -521,87 +526,107 @@ static void uprobes_process(const struct model *m, struct gil_process *g,
 		gt->gil_wait = gt->waits = gt->acquisitions = gt->forced = gt->voluntary = 0;
 		gt->episode_max = 0;
 	}
+}
+
+/* gt took the GIL at ts: its wait, and a hand-off when another thread had it. */
+static void took(struct gil_walk *w, struct gil_thread *gt, struct gil_tstate *st, uint64_t ts)
+{
+	struct gil_process *g = w->g;
+	uint64_t waited = st->want ? ts - st->want : 0;
+	uint64_t slept = st->want ? blocked_within(model_thread(w->m, gt->tid), st->want, ts) : 0;
+
+	gt->takes++;
+	gt->gil_wait += slept;
+	g->gil_wait += slept;
+	if (slept) {
+		gt->waits++;
+		g->waits++;
+	}
+	if (waited > gt->episode_max)
+		gt->episode_max = waited;
+	if (w->last_tid && w->last_tid != gt->tid) {
+		struct gil_handoff *h;
+
+		GROW(g->handoffs, w->cap_h, g->nhandoffs + 1);
+		h = &g->handoffs[g->nhandoffs++];
+		memset(h, 0, sizeof(*h));
+		h->ts = ts;
+		h->waited = waited;
+		h->from = w->last_tid;
+		h->to = gt->tid;
+		h->cause = (uint8_t)w->last_cause;
+		h->forced = w->last_cause == GC_FORCED;
+		h->held = w->last_drop_held;
+		gt->acquisitions++;
+		if (h->forced)
+			gt->forced++, g->forced++;
+		else
+			gt->voluntary++, g->voluntary++;
+	}
+	st->want = 0;
+	st->hold = ts;
+	w->last_tid = gt->tid;	/* the holder now, whoever held it before */
+	w->last_drop_held = 0;
+}
+
+/* gt dropped the GIL at ts, for cause c: the hold it ends. */
+static void dropped(struct gil_walk *w, struct gil_thread *gt, struct gil_tstate *st,
+		    uint64_t ts, int c)
+{
+	struct gil_process *g = w->g;
+
+	g->drops[c]++;
+	w->last_drop_held = 0;
+	if (st->hold && ts >= st->hold) {
+		struct gil_hold *hd;
+		uint64_t d = ts - st->hold;
+
+		GROW(g->holds, w->cap_holds, g->nholds + 1);
+		hd = &g->holds[g->nholds++];
+		hd->from = st->hold;
+		hd->to = ts;
+		hd->tid = gt->tid;
+		hd->cause = (uint8_t)c;
+		gt->held += d;
+		g->held += d;
+		w->last_drop_held = d;
+		if (c == GC_FORCED) {
+			GROW(w->forced_holds, w->cap_fh, w->nfh + 1);
+			w->forced_holds[w->nfh++] = d;
+		}
+	}
+	st->hold = 0;
+	w->last_tid = gt->tid;
+	w->last_cause = c;
+}
+
+static void uprobes_process(const struct model *m, struct gil_process *g,
+			    const struct ev_gil *const *ev, size_t n, gil_cause_fn cause, void *ctx)
+{
+	struct gil_walk w = { .m = m, .g = g, .last_cause = GC_OTHER };
+
+	w.ts = xcalloc(g->nthreads, sizeof(*w.ts));
+	forget_inferred(g);
 	for (size_t i = 0; i < n; i++) {
 		const struct ev_gil *e = ev[i];
 		struct gil_thread *gt;
 		struct gil_tstate *st;
+		int c;
 
 		if (e->pid != g->pid || !(gt = gthread(g, e->hdr.tid)))
 			continue;
-		st = &ts[gt - g->threads];
+		st = &w.ts[gt - g->threads];
 		switch (e->op) {
 		case GIL_TAKE_START:
 			st->want = e->hdr.ts;
 			break;
-		case GIL_TAKE_DONE: {
-			uint64_t waited = st->want ? e->hdr.ts - st->want : 0;
-			uint64_t slept = st->want ? blocked_within(model_thread(m, gt->tid), st->want,
-								    e->hdr.ts) : 0;
-
-			gt->takes++;
-			gt->gil_wait += slept;
-			g->gil_wait += slept;
-			if (slept) {
-				gt->waits++;
-				g->waits++;
-			}
-			if (waited > gt->episode_max)
-				gt->episode_max = waited;
-			if (last_tid && last_tid != gt->tid) {
-				struct gil_handoff *h;
-
-				GROW(g->handoffs, cap_h, g->nhandoffs + 1);
-				h = &g->handoffs[g->nhandoffs++];
-				memset(h, 0, sizeof(*h));
-				h->ts = e->hdr.ts;
-				h->waited = waited;
-				h->from = last_tid;
-				h->to = gt->tid;
-				h->cause = (uint8_t)last_cause;
-				h->forced = last_cause == GC_FORCED;
-				h->held = last_drop_held;
-				gt->acquisitions++;
-				if (h->forced)
-					gt->forced++, g->forced++;
-				else
-					gt->voluntary++, g->voluntary++;
-			}
-			st->want = 0;
-			st->hold = e->hdr.ts;
-			last_tid = gt->tid;	/* the holder now, whoever held it before */
-			last_drop_held = 0;
+		case GIL_TAKE_DONE:
+			took(&w, gt, st, e->hdr.ts);
 			break;
-		}
-		case GIL_DROP: {
-			int c = cause ? cause(ctx, g->pid, e->ret_addr) : GC_OTHER;
-
-			if (c < 0 || c >= GC_NCAUSES)
-				c = GC_OTHER;
-			g->drops[c]++;
-			last_drop_held = 0;
-			if (st->hold && e->hdr.ts >= st->hold) {
-				struct gil_hold *hd;
-				uint64_t d = e->hdr.ts - st->hold;
-
-				GROW(g->holds, cap_holds, g->nholds + 1);
-				hd = &g->holds[g->nholds++];
-				hd->from = st->hold;
-				hd->to = e->hdr.ts;
-				hd->tid = gt->tid;
-				hd->cause = (uint8_t)c;
-				gt->held += d;
-				g->held += d;
-				last_drop_held = d;
-				if (c == GC_FORCED) {
-					GROW(forced_holds, cap_fh, nfh + 1);
-					forced_holds[nfh++] = d;
-				}
-			}
-			st->hold = 0;
-			last_tid = gt->tid;
-			last_cause = c;
+		case GIL_DROP:
+			c = cause ? cause(ctx, g->pid, e->ret_addr) : GC_OTHER;
+			dropped(&w, gt, st, e->hdr.ts, c < 0 || c >= GC_NCAUSES ? GC_OTHER : c);
 			break;
-		}
 		}
 	}
 	for (size_t i = 0; i < g->nthreads; i++) {
@@ -611,12 +636,12 @@ static void uprobes_process(const struct model *m, struct gil_process *g,
 				    gt->blocked_other - gt->gil_wait : 0;
 	}
 	/* the switch interval: the median hold that ended in a forced drop */
-	if (nfh) {
-		qsort(forced_holds, nfh, sizeof(*forced_holds), cmp_u64);
-		g->interval_est = forced_holds[nfh / 2];
+	if (w.nfh) {
+		qsort(w.forced_holds, w.nfh, sizeof(*w.forced_holds), cmp_u64);
+		g->interval_est = w.forced_holds[w.nfh / 2];
 	}
-	free(forced_holds);
-	free(ts);
+	free(w.forced_holds);
+	free(w.ts);
 }
 
 int gil_analyze_uprobes(struct gil_report *r, const struct model *m, const struct ev_gil *const *ev,
