@@ -291,14 +291,10 @@ static void thread_window(const struct model *m, struct gil_process *g)
 	}
 }
 
-static void analyze_process(const struct model *m, struct gil_process *g)
+/* The process's threads and their times, from the model; its wall time. */
+static void process_threads(const struct model *m, struct gil_process *g)
 {
-	uint64_t first = 0, last = 0, *tdur = NULL;
-	size_t ntd = 0, cap = 0;
-	/* per thread episode state, indexed like g->threads */
-	uint64_t *ep_start, *ep_last;
-	int *ep_to;
-	const struct m_futex **ep_f;
+	uint64_t first = 0, last = 0;
 
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const struct m_thread *t = &m->threads[i];
@@ -326,27 +322,34 @@ static void analyze_process(const struct model *m, struct gil_process *g)
 		g->on_cpu += t->time_in[TH_RUNNING];
 	}
 	g->wall = last > first ? last - first : 0;
-	thread_window(m, g);
-	if (!g->gil_addr || !g->nthreads)
-		return;
-	ep_start = xcalloc(g->nthreads, sizeof(*ep_start));
-	ep_last = xcalloc(g->nthreads, sizeof(*ep_last));
-	ep_to = xcalloc(g->nthreads, sizeof(*ep_to));
-	ep_f = xcalloc(g->nthreads, sizeof(*ep_f));
+}
+
+/* A thread's run of GIL waits with no gap longer than EPISODE_GAP_NS: one want of the GIL. */
+struct episode {
+	uint64_t start, last;
+	int timed_out;		/* one of its waits timed out */
+	const struct m_futex *f;	/* its latest wait; NULL: none open */
+};
+
+/* The futex waits on the GIL's condvar: counts, timeouts and each thread's episodes; the
+ * timed-out waits' durations go to *tdur (the switch interval). */
+static void gil_futex_waits(const struct model *m, struct gil_process *g, uint64_t **tdur,
+			    size_t *ntd)
+{
+	struct episode *ep = xcalloc(g->nthreads, sizeof(*ep));
+	size_t cap = 0;
+
 	for (size_t i = 0; i < m->nfutexes; i++) {
 		const struct m_futex *f = &m->futexes[i];
 		uint32_t cmd = f->op & FUTEX_CMD_MASK;
 		struct gil_thread *gt;
-		size_t ti;
+		struct episode *e;
 		uint64_t start;
 
 		if (cond_key(f->uaddr) != g->gil_addr ||
-		    (cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT))
+		    (cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT) || !(gt = gthread(g, f->tid)))
 			continue;
-		gt = gthread(g, f->tid);
-		if (!gt)
-			continue;
-		ti = gt - g->threads;
+		e = &ep[gt - g->threads];
 		start = f->ts > f->dur ? f->ts - f->dur : 0;
 		gt->waits++;
 		gt->gil_wait += f->dur;
@@ -356,27 +359,32 @@ static void analyze_process(const struct model *m, struct gil_process *g)
 			gt->timeouts++;
 			g->timeouts++;
 			g->timeout_hist[log2_bucket(f->dur)]++;
-			GROW(tdur, cap, ntd + 1);
-			tdur[ntd++] = f->dur;
+			GROW(*tdur, cap, *ntd + 1);
+			(*tdur)[(*ntd)++] = f->dur;
 		}
-		if (ep_f[ti] && start > ep_last[ti] + EPISODE_GAP_NS) {
-			end_episode(m, g, gt, ep_start[ti], ep_last[ti], ep_to[ti], ep_f[ti]);
-			ep_f[ti] = NULL;
+		if (e->f && start > e->last + EPISODE_GAP_NS) {
+			end_episode(m, g, gt, e->start, e->last, e->timed_out, e->f);
+			e->f = NULL;
 		}
-		if (!ep_f[ti]) {
-			ep_start[ti] = start;
-			ep_to[ti] = 0;
+		if (!e->f) {
+			e->start = start;
+			e->timed_out = 0;
 		}
-		ep_f[ti] = f;
-		ep_last[ti] = f->ts;
-		ep_to[ti] |= f->ret == ETIMEDOUT_RET;
+		e->f = f;
+		e->last = f->ts;
+		e->timed_out |= f->ret == ETIMEDOUT_RET;
 	}
 	for (size_t ti = 0; ti < g->nthreads; ti++)
-		if (ep_f[ti])
-			end_episode(m, g, &g->threads[ti], ep_start[ti], ep_last[ti], ep_to[ti],
-				    ep_f[ti]);
-	/* GIL wait = time asleep on the GIL (the futex calls' durations also hold the runnable
-	 * delay after the wakeup, which is counted as runnable); it is not "blocked elsewhere" */
+		if (ep[ti].f)
+			end_episode(m, g, &g->threads[ti], ep[ti].start, ep[ti].last,
+				    ep[ti].timed_out, ep[ti].f);
+	free(ep);
+}
+
+/* GIL wait = time asleep on the GIL (the futex calls' durations also hold the runnable delay
+ * after the wakeup, which is counted as runnable); it is not "blocked elsewhere". */
+static void gil_asleep(const struct model *m, struct gil_process *g)
+{
 	g->gil_wait = 0;
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const struct m_thread *t = &m->threads[i];
@@ -392,6 +400,19 @@ static void analyze_process(const struct model *m, struct gil_process *g)
 								      : 0;
 		g->gil_wait += gt->gil_wait;
 	}
+}
+
+static void analyze_process(const struct model *m, struct gil_process *g)
+{
+	uint64_t *tdur = NULL;
+	size_t ntd = 0;
+
+	process_threads(m, g);
+	thread_window(m, g);
+	if (!g->gil_addr || !g->nthreads)
+		return;
+	gil_futex_waits(m, g, &tdur, &ntd);
+	gil_asleep(m, g);
 	if (ntd) {
 		qsort(tdur, ntd, sizeof(*tdur), cmp_u64);
 		g->interval_est = tdur[ntd / 2];
@@ -403,10 +424,6 @@ static void analyze_process(const struct model *m, struct gil_process *g)
 		if (!g->handoffs[i].from && g->handoffs[i - 1].to != g->handoffs[i].to)
 			g->handoffs[i].from = g->handoffs[i - 1].to;
 	free(tdur);
-	free(ep_start);
-	free(ep_last);
-	free(ep_to);
-	free(ep_f);
 }
 
 int gil_analyze(struct gil_report *r, const struct model *m)
