@@ -245,6 +245,90 @@ static void note_wakers(const struct model *m, struct loop *l, const struct ev_w
 	}
 }
 
+/* The fds a loop's waits were on, and how often each: the one waited on most is its fd. */
+struct wait_fds {
+	struct idmap idx;
+	uint64_t *fd;
+	uint32_t *n;
+	size_t nfd;
+	uint64_t best_n;
+};
+
+static void count_fd(struct wait_fds *w, struct loop *l, uint64_t fd)
+{
+	int64_t idx = idmap_get(&w->idx, fd);
+
+	if (idx < 0) {
+		idx = (int64_t)w->nfd++;
+		w->fd[idx] = fd;
+		idmap_put(&w->idx, fd, idx);
+	}
+	if (++w->n[idx] > w->best_n) {
+		w->best_n = w->n[idx];
+		l->wait_fd = fd;
+	}
+}
+
+/* Timer lag: the deadline wait i asked for, against the first return from a wait at or after
+ * it (a deadline that falls in a busy gap is served late). *last_deadline: the previous one
+ * measured, so that the waits of one deadline count once. */
+static void timer_lag(struct loop *l, const struct ev_waitcall *const *c, size_t n, size_t i,
+		      uint64_t *last_deadline)
+{
+	uint64_t dl = call_enter(c[i]) + (uint64_t)c[i]->timeout_us * 1000;
+	size_t j = i;
+
+	if (c[i]->timeout_us <= 0 ||
+	    !(dl > *last_deadline + SAME_DEADLINE_NS || dl + SAME_DEADLINE_NS < *last_deadline))
+		return;
+	while (j < n && c[j]->hdr.ts < dl)
+		j++;
+	if (j < n) {
+		uint64_t lag = c[j]->hdr.ts - dl;
+
+		l->lag_n++;
+		l->lag_sum += lag;
+		l->lag_hist[log2_bucket(lag)]++;
+		if (lag > l->lag_max) {
+			l->lag_max = lag;
+			l->lag_max_at = dl;
+		}
+	}
+	*last_deadline = dl;
+}
+
+/* What one wait returned: events, a timeout, an error. */
+static void count_result(struct loop *l, const struct ev_waitcall *c)
+{
+	if (c->ret > 0)
+		l->events += c->ret;
+	else if (c->ret == 0 && c->timeout_us >= 0)
+		l->timed_out++;
+	else if (c->ret < 0)
+		l->errors++;
+	if (c->timeout_us == 0)
+		l->zero_timeout_calls++;
+	note_timeout(l, c->timeout_us);
+}
+
+/* The busy gap from one wait's return to the next wait: where the loop's time went. */
+static void add_gap(const struct model *m, const struct m_thread *t, size_t *pos, struct loop *l,
+		    uint64_t start, uint64_t end, uint64_t *gaps, size_t *ng)
+{
+	struct loop_gap g = {.start = start, .end = end < start ? start : end};
+
+	if (t)
+		split_gap(m, t, pos, l, &g);
+	l->busy += g.end - g.start;
+	l->gap_on_cpu += g.on_cpu;
+	l->gap_runnable += g.runnable;
+	l->gap_blocked += g.blocked;
+	l->uncertain |= g.uncertain;
+	gaps[(*ng)++] = g.end - g.start;
+	l->hist[log2_bucket(g.end - g.start)]++;
+	keep_top(l, &g);
+}
+
 static void analyze_thread(const struct model *m, struct loop *l, const struct ev_waitcall *const *c,
 			   size_t n, const struct loops_opts *o)
 {
@@ -252,11 +336,9 @@ static void analyze_thread(const struct model *m, struct loop *l, const struct e
 	uint64_t *gaps = xcalloc(n ? n : 1, sizeof(*gaps));
 	uint64_t sys_count[WAIT_SYS_N] = {}, last_deadline = 0;
 	size_t pos = 0, ng = 0;
-	struct idmap fds = {};
-	uint64_t best_fd_n = 0;
-	uint32_t *fd_n = xcalloc(n ? n : 1, sizeof(*fd_n));
-	uint64_t *fd_v = xcalloc(n ? n : 1, sizeof(*fd_v));
-	size_t nfdv = 0, j;
+	struct wait_fds wf = {
+		.fd = xcalloc(n ? n : 1, sizeof(*wf.fd)), .n = xcalloc(n ? n : 1, sizeof(*wf.n)),
+	};
 
 	(void)o;
 	if (t) {
@@ -267,70 +349,14 @@ static void analyze_thread(const struct model *m, struct loop *l, const struct e
 	l->first = call_enter(c[0]);
 	l->last = c[n - 1]->hdr.ts;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t enter = call_enter(c[i]), exit = c[i]->hdr.ts;
-		int64_t idx;
-
-		l->idle += exit - enter;
+		l->idle += c[i]->hdr.ts - call_enter(c[i]);
 		if (c[i]->sys < WAIT_SYS_N)
 			sys_count[c[i]->sys]++;
-		if (c[i]->ret > 0)
-			l->events += c[i]->ret;
-		else if (c[i]->ret == 0 && c[i]->timeout_us >= 0)
-			l->timed_out++;
-		else if (c[i]->ret < 0)
-			l->errors++;
-		if (c[i]->timeout_us == 0)
-			l->zero_timeout_calls++;
-		note_timeout(l, c[i]->timeout_us);
-		idx = idmap_get(&fds, c[i]->arg0);
-		if (idx < 0) {
-			idx = nfdv++;
-			fd_v[idx] = c[i]->arg0;
-			idmap_put(&fds, c[i]->arg0, idx);
-		}
-		if (++fd_n[idx] > best_fd_n) {
-			best_fd_n = fd_n[idx];
-			l->wait_fd = c[i]->arg0;
-		}
-		/* timer lag: the deadline this wait asked for, against the first return from a
-		 * wait at or after it (a deadline that falls in a busy gap is served late) */
-		if (c[i]->timeout_us > 0) {
-			uint64_t dl = enter + (uint64_t)c[i]->timeout_us * 1000;
-
-			if (dl > last_deadline + SAME_DEADLINE_NS || dl + SAME_DEADLINE_NS < last_deadline) {
-				j = i;
-				while (j < n && c[j]->hdr.ts < dl)
-					j++;
-				if (j < n) {
-					uint64_t lag = c[j]->hdr.ts - dl;
-
-					l->lag_n++;
-					l->lag_sum += lag;
-					l->lag_hist[log2_bucket(lag)]++;
-					if (lag > l->lag_max) {
-						l->lag_max = lag;
-						l->lag_max_at = dl;
-					}
-				}
-				last_deadline = dl;
-			}
-		}
-		if (i + 1 < n) {
-			struct loop_gap g = {.start = exit, .end = call_enter(c[i + 1])};
-
-			if (g.end < g.start)
-				g.end = g.start;
-			if (t)
-				split_gap(m, t, &pos, l, &g);
-			l->busy += g.end - g.start;
-			l->gap_on_cpu += g.on_cpu;
-			l->gap_runnable += g.runnable;
-			l->gap_blocked += g.blocked;
-			l->uncertain |= g.uncertain;
-			gaps[ng++] = g.end - g.start;
-			l->hist[log2_bucket(g.end - g.start)]++;
-			keep_top(l, &g);
-		}
+		count_result(l, c[i]);
+		count_fd(&wf, l, c[i]->arg0);
+		timer_lag(l, c, n, i, &last_deadline);
+		if (i + 1 < n)
+			add_gap(m, t, &pos, l, c[i]->hdr.ts, call_enter(c[i + 1]), gaps, &ng);
 	}
 	for (int s = 0; s < WAIT_SYS_N; s++)
 		if (sys_count[s] > sys_count[l->sys])
@@ -343,17 +369,14 @@ static void analyze_thread(const struct model *m, struct loop *l, const struct e
 		l->gap_max = gaps[ng - 1];
 	}
 	if (l->sys <= WAIT_SYS_EPOLL_PWAIT2 || l->sys == WAIT_SYS_IO_URING_ENTER)
-		for (size_t i = 0; i < nfdv; i++) {
-			struct loop_fd *f = get_fd(l, fd_v[i], l->pid, LFD_WAIT, 0, -1);
-
-			f->other += fd_n[i];
-		}
+		for (size_t i = 0; i < wf.nfd; i++)
+			get_fd(l, wf.fd[i], l->pid, LFD_WAIT, 0, -1)->other += wf.n[i];
 	note_wakers(m, l, c, n);
 	qsort(l->blocks, l->nblocks, sizeof(*l->blocks), cmp_block);
 	qsort(l->timeouts, l->ntimeouts, sizeof(*l->timeouts), cmp_timeout);
-	idmap_free(&fds);
-	free(fd_n);
-	free(fd_v);
+	idmap_free(&wf.idx);
+	free(wf.n);
+	free(wf.fd);
 	free(gaps);
 }
 
