@@ -242,15 +242,10 @@ static void ended_in_wait_line(const struct timeline *tl, const struct tl_lane *
 		lane_name(tl, l->end_by, by, sizeof(by)));
 }
 
-int timeline_render_text(const struct timeline *tl, const struct model *m,
-			 const struct report_opts *o, FILE *out)
+/* What is shown, of how much, and the legend of the lane glyphs, wrapped at width. */
+static void text_head(const struct timeline *tl, const struct model *m, int width, FILE *out)
 {
-	int width = o->width >= 40 ? o->width : 80, label = 22, ncell = width - label - 1;
-	struct cell *cells = xcalloc(ncell, sizeof(*cells));
-	char a[32], b[32], c[32], d[32], e[48], f[48];
-	size_t nw;
-	struct wagg *w;
-	int top = o->top ? o->top : 15;
+	char a[32];
 
 	fprintf(out, "conlab timeline: %s shown (%.3f-%.3f s of %.3f s)\n%zu processes, %zu threads, "
 		"%llu events\n", fmt_dur(a, sizeof(a), tl->t1 - tl->t0),
@@ -272,6 +267,15 @@ int timeline_render_text(const struct timeline *tl, const struct model *m,
 		col += len + 1;
 	}
 	fprintf(out, "\n        ! uncertain (a guess across lost events), blank: no data\n\n");
+}
+
+/* The time axis, then a lane a thread, under its process's header. */
+static void text_lanes(const struct timeline *tl, const struct report_opts *o, int width,
+		       FILE *out)
+{
+	int label = 22, ncell = width - label - 1;
+	struct cell *cells = xcalloc(ncell, sizeof(*cells));
+
 	axis(tl, label, ncell, out);
 	for (size_t p = 0; p < tl->nprocs; p++) {
 		const struct tl_proc *pr = &tl->procs[p];
@@ -293,8 +297,15 @@ int timeline_render_text(const struct timeline *tl, const struct model *m,
 		}
 	}
 	free(cells);
+}
 
-	w = aggregate_wakeups(tl, &nw);
+/* Who woke whom, through what: the top pairs. */
+static void text_wakeups(const struct timeline *tl, int top, FILE *out)
+{
+	char e[48], f[48];
+	size_t nw;
+	struct wagg *w = aggregate_wakeups(tl, &nw);
+
 	fprintf(out, "\nwakeups: %zu between traced threads, %llu by the kernel (timer, signal, I/O)\n",
 		tl->narrows, (unsigned long long)tl->kernel_wakeups);
 	if (nw)
@@ -307,6 +318,12 @@ int timeline_render_text(const struct timeline *tl, const struct model *m,
 	if (nw > (size_t)top)
 		fprintf(out, "  ... %zu more pairs (--top N)\n", nw - top);
 	free(w);
+}
+
+/* A row a thread: its time by state, and the reason it waited longest on. */
+static void text_threads(const struct timeline *tl, FILE *out)
+{
+	char a[32], b[32], c[32], d[32];
 
 	fprintf(out, "\nper thread\n  %-16s %7s %8s %8s %8s %8s  %s\n", "THREAD", "TID", "ON-CPU",
 		"RUNNABLE", "BLOCKED", "UNKNOWN", "MOST ON");
@@ -329,13 +346,20 @@ int timeline_render_text(const struct timeline *tl, const struct model *m,
 			fprintf(out, "  (died inside its wait)");
 		fputc('\n', out);
 	}
+}
+
+/* The whole run: time by state, blocked time by reason, parallelism. */
+static void text_totals(const struct timeline *tl, int width, FILE *out)
+{
+	char a[32], b[32], c[32], d[32], e[48];
+	int col;
+
 	fprintf(out, "\nrun: on-CPU %s, runnable %s, blocked %s,\n     unknown %s (%s of it from "
 		"lost events)\n", fmt_dur(a, sizeof(a), tl->time_in[TH_RUNNING]),
 		fmt_dur(b, sizeof(b), tl->time_in[TH_RUNNABLE]),
 		fmt_dur(c, sizeof(c), tl->time_in[TH_BLOCKED]),
 		fmt_dur(d, sizeof(d), tl->time_in[TH_UNKNOWN]), fmt_dur(e, sizeof(e), tl->lost_ns));
-	int col = fprintf(out, "blocked by reason:");
-
+	col = fprintf(out, "blocked by reason:");
 	for (int k = 1; k < WK_NKINDS; k++)
 		if (tl->blocked_kind[k]) {
 			if (col > width - 24) {
@@ -353,6 +377,18 @@ int timeline_render_text(const struct timeline *tl, const struct model *m,
 		fprintf(out, " %u:%.0f%%", n, 100.0 * tl->par_time[n] / span);
 	}
 	fputc('\n', out);
+}
+
+int timeline_render_text(const struct timeline *tl, const struct model *m,
+			 const struct report_opts *o, FILE *out)
+{
+	int width = o->width >= 40 ? o->width : 80;
+
+	text_head(tl, m, width, out);
+	text_lanes(tl, o, width, out);
+	text_wakeups(tl, o->top ? o->top : 15, out);
+	text_threads(tl, out);
+	text_totals(tl, width, out);
 	if (tl->anomalies)
 		fprintf(out, "note: %llu unexpected transitions in the model (events missing or out of "
 			"order)\n", (unsigned long long)tl->anomalies);
