@@ -203,6 +203,22 @@ static uint64_t prev_state_bits(int s)
 	}
 }
 
+/* An ftrace event of the bundle of cpu: its time, the task it is for, and the field of its
+ * kind (begun: *sub); returns the event, to pb_end() after *sub. */
+static size_t event_begin(struct pf_ctx *c, int cpu, uint64_t ts, uint64_t pid, uint32_t field,
+			  size_t *sub)
+{
+	struct pb *b = &c->b;
+	size_t ev;
+
+	bundle_for(c, cpu);
+	ev = pb_begin(b, BUNDLE_EVENT);
+	pb_u64(b, FE_TIMESTAMP, ts);
+	pb_u64(b, FE_PID, pid);
+	*sub = pb_begin(b, field);
+	return ev;
+}
+
 static void ftrace_event(struct pf_ctx *c, const struct ev_hdr *h, int *last_cpu)
 {
 	struct pb *b = &c->b;
@@ -214,11 +230,7 @@ static void ftrace_event(struct pf_ctx *c, const struct ev_hdr *h, int *last_cpu
 		const struct ev_switch *s = (const void *)h;
 
 		*last_cpu = s->cpu;
-		bundle_for(c, s->cpu);
-		ev = pb_begin(b, BUNDLE_EVENT);
-		pb_u64(b, FE_TIMESTAMP, h->ts);
-		pb_u64(b, FE_PID, h->tid);
-		sub = pb_begin(b, FE_SCHED_SWITCH);
+		ev = event_begin(c, s->cpu, h->ts, h->tid, FE_SCHED_SWITCH, &sub);
 		pb_str(b, 1, model_comm(c->m, h->tid, "swapper"));
 		pb_u64(b, 2, h->tid);
 		pb_u64(b, 3, 120);
@@ -232,11 +244,9 @@ static void ftrace_event(struct pf_ctx *c, const struct ev_hdr *h, int *last_cpu
 	case EV_WAKEUP_NEW: {
 		const struct ev_wakeup *w = (const void *)h;
 
-		bundle_for(c, w->cpu);
-		ev = pb_begin(b, BUNDLE_EVENT);
-		pb_u64(b, FE_TIMESTAMP, h->ts);
-		pb_u64(b, FE_PID, w->waker_tid);	/* the waker emits sched_waking */
-		sub = pb_begin(b, h->type == EV_WAKEUP ? FE_SCHED_WAKING : FE_SCHED_WAKEUP_NEW);
+		/* the waker emits sched_waking */
+		ev = event_begin(c, w->cpu, h->ts, w->waker_tid,
+				 h->type == EV_WAKEUP ? FE_SCHED_WAKING : FE_SCHED_WAKEUP_NEW, &sub);
 		pb_str(b, 1, model_comm(c->m, h->tid, "swapper"));
 		pb_u64(b, 2, h->tid);
 		pb_u64(b, 3, 120);
@@ -249,11 +259,7 @@ static void ftrace_event(struct pf_ctx *c, const struct ev_hdr *h, int *last_cpu
 		char comm[CLAB_COMM_LEN + 1] = {0};
 
 		memcpy(comm, f->comm, CLAB_COMM_LEN);
-		bundle_for(c, *last_cpu);
-		ev = pb_begin(b, BUNDLE_EVENT);
-		pb_u64(b, FE_TIMESTAMP, h->ts);
-		pb_u64(b, FE_PID, f->parent_tid);
-		sub = pb_begin(b, FE_TASK_NEWTASK);
+		ev = event_begin(c, *last_cpu, h->ts, f->parent_tid, FE_TASK_NEWTASK, &sub);
 		pb_u64(b, 1, h->tid);
 		pb_str(b, 2, comm);
 		pb_u64(b, 3, f->flags & FORKF_THREAD ? 0x10000 : 0);	/* CLONE_THREAD */
@@ -264,11 +270,7 @@ static void ftrace_event(struct pf_ctx *c, const struct ev_hdr *h, int *last_cpu
 		char fn[sizeof(e->filename) + 1] = {0};
 
 		memcpy(fn, e->filename, sizeof(e->filename));
-		bundle_for(c, *last_cpu);
-		ev = pb_begin(b, BUNDLE_EVENT);
-		pb_u64(b, FE_TIMESTAMP, h->ts);
-		pb_u64(b, FE_PID, h->tid);
-		sub = pb_begin(b, FE_PROCESS_EXEC);
+		ev = event_begin(c, *last_cpu, h->ts, h->tid, FE_PROCESS_EXEC, &sub);
 		pb_str(b, 1, fn);
 		pb_u64(b, 2, h->tid);
 		pb_u64(b, 3, e->old_tid);
@@ -277,11 +279,7 @@ static void ftrace_event(struct pf_ctx *c, const struct ev_hdr *h, int *last_cpu
 	case EV_EXIT: {
 		const struct ev_exit *e = (const void *)h;
 
-		bundle_for(c, *last_cpu);
-		ev = pb_begin(b, BUNDLE_EVENT);
-		pb_u64(b, FE_TIMESTAMP, h->ts);
-		pb_u64(b, FE_PID, h->tid);
-		sub = pb_begin(b, FE_PROCESS_EXIT);
+		ev = event_begin(c, *last_cpu, h->ts, h->tid, FE_PROCESS_EXIT, &sub);
 		pb_str(b, 1, model_comm(c->m, h->tid, "swapper"));
 		pb_u64(b, 2, h->tid);
 		pb_u64(b, 3, e->pid);
