@@ -223,10 +223,98 @@ static int text(const struct model *m, const struct gil_report *r, const struct 
 	return 0;
 }
 
+/* A process's GIL: how it was measured, the totals, the timeout histogram. */
+static void json_gil_process(const struct model *m, const struct gil_process *g, struct json *j)
+{
+	char path[512];
+	int syms = interp_syms(m, g->pid, path, sizeof(path));
+
+	json_kv_u64(j, "pid", g->pid);
+	json_kv_str(j, "comm", g->comm);
+	json_kv_str(j, "version", g->version);
+	json_kv_str(j, "method", g->method == GIL_UPROBES ? "uprobes" : "futex-inferred");
+	json_kv_u64(j, "held_ns", g->held);
+	json_kv_u64(j, "holds", g->nholds);
+	json_obj_begin(j, "drops");
+	for (int k = 0; k < GC_NCAUSES; k++)
+		json_kv_u64(j, gil_cause_name(k), g->drops[k]);
+	json_obj_end(j);
+	json_kv_str(j, "gil_symbols", syms == SYMS_PRESENT ? "present" :
+		    syms == SYMS_ABSENT ? "absent" : "unknown");
+	if (g->gil_addr)
+		json_kv_hex(j, "gil_addr", g->gil_addr);
+	else
+		json_kv_null(j, "gil_addr");
+	json_kv_u64(j, "wall_ns", g->wall);
+	json_kv_u64(j, "on_cpu_ns", g->on_cpu);
+	json_kv_f64(j, "parallelism", g->wall ? (double)g->on_cpu / g->wall : 0.0);
+	json_kv_u64(j, "threaded_wall_ns", g->mt_wall);
+	json_kv_u64(j, "threaded_on_cpu_ns", g->mt_on_cpu);
+	json_kv_f64(j, "threaded_parallelism",
+		    g->mt_wall ? (double)g->mt_on_cpu / g->mt_wall : 0.0);
+	json_kv_u64(j, "gil_wait_ns", g->gil_wait);
+	json_kv_u64(j, "waits", g->waits);
+	json_kv_u64(j, "timeouts", g->timeouts);
+	json_kv_u64(j, "switch_interval_est_ns", g->interval_est);
+	json_kv_u64(j, "handoffs", g->nhandoffs);
+	json_kv_u64(j, "forced", g->forced);
+	json_kv_u64(j, "voluntary", g->voluntary);
+	json_arr_begin(j, "timeout_log2_hist");
+	for (int k = 0; k < GIL_HIST; k++)
+		json_u64(j, g->timeout_hist[k]);
+	json_arr_end(j);
+}
+
+static void json_gil_threads(const struct gil_process *g, struct json *j)
+{
+	json_arr_begin(j, "threads");
+	for (size_t k = 0; k < g->nthreads; k++) {
+		const struct gil_thread *t = &g->threads[k];
+
+		json_obj_begin(j, NULL);
+		json_kv_u64(j, "tid", t->tid);
+		json_kv_str(j, "comm", t->comm);
+		json_kv_u64(j, "on_cpu_ns", t->on_cpu);
+		json_kv_u64(j, "runnable_ns", t->runnable);
+		json_kv_u64(j, "gil_wait_ns", t->gil_wait);
+		json_kv_u64(j, "blocked_other_ns", t->blocked_other);
+		json_kv_u64(j, "waits", t->waits);
+		json_kv_u64(j, "timeouts", t->timeouts);
+		json_kv_u64(j, "acquisitions_after_wait", t->acquisitions);
+		json_kv_u64(j, "forced", t->forced);
+		json_kv_u64(j, "voluntary", t->voluntary);
+		json_kv_u64(j, "max_wait_ns", t->episode_max);
+		json_kv_u64(j, "held_ns", t->held);
+		json_kv_u64(j, "takes", t->takes);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void json_gil_handoffs(const struct model *m, const struct gil_process *g, struct json *j)
+{
+	json_arr_begin(j, "handoff_list");
+	for (size_t k = 0; k < g->nhandoffs; k++) {
+		const struct gil_handoff *h = &g->handoffs[k];
+
+		json_obj_begin(j, NULL);
+		json_kv_u64(j, "ts_ns", h->ts - m->t_first);
+		json_kv_u64(j, "from", h->from);
+		json_kv_u64(j, "to", h->to);
+		json_kv_u64(j, "waited_ns", h->waited);
+		json_kv_str(j, "cause", h->forced ? "forced" : "voluntary");
+		if (g->method == GIL_UPROBES) {
+			json_kv_str(j, "release", gil_cause_name(h->cause));
+			json_kv_u64(j, "from_held_ns", h->held);
+		}
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
 static int json(const struct model *m, const struct gil_report *r, FILE *out)
 {
 	struct json j;
-	char path[512];
 
 	json_init(&j, out, 1);
 	json_obj_begin(&j, NULL);
@@ -238,85 +326,13 @@ static int json(const struct model *m, const struct gil_report *r, FILE *out)
 	json_arr_begin(&j, "processes");
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct gil_process *g = &r->procs[i];
-		int syms;
 
 		if (!g->is_python)
 			continue;
-		syms = interp_syms(m, g->pid, path, sizeof(path));
 		json_obj_begin(&j, NULL);
-		json_kv_u64(&j, "pid", g->pid);
-		json_kv_str(&j, "comm", g->comm);
-		json_kv_str(&j, "version", g->version);
-		json_kv_str(&j, "method", g->method == GIL_UPROBES ? "uprobes" : "futex-inferred");
-		json_kv_u64(&j, "held_ns", g->held);
-		json_kv_u64(&j, "holds", g->nholds);
-		json_obj_begin(&j, "drops");
-		for (int k = 0; k < GC_NCAUSES; k++)
-			json_kv_u64(&j, gil_cause_name(k), g->drops[k]);
-		json_obj_end(&j);
-		json_kv_str(&j, "gil_symbols", syms == SYMS_PRESENT ? "present" :
-			    syms == SYMS_ABSENT ? "absent" : "unknown");
-		if (g->gil_addr)
-			json_kv_hex(&j, "gil_addr", g->gil_addr);
-		else
-			json_kv_null(&j, "gil_addr");
-		json_kv_u64(&j, "wall_ns", g->wall);
-		json_kv_u64(&j, "on_cpu_ns", g->on_cpu);
-		json_kv_f64(&j, "parallelism", g->wall ? (double)g->on_cpu / g->wall : 0.0);
-		json_kv_u64(&j, "threaded_wall_ns", g->mt_wall);
-		json_kv_u64(&j, "threaded_on_cpu_ns", g->mt_on_cpu);
-		json_kv_f64(&j, "threaded_parallelism",
-			    g->mt_wall ? (double)g->mt_on_cpu / g->mt_wall : 0.0);
-		json_kv_u64(&j, "gil_wait_ns", g->gil_wait);
-		json_kv_u64(&j, "waits", g->waits);
-		json_kv_u64(&j, "timeouts", g->timeouts);
-		json_kv_u64(&j, "switch_interval_est_ns", g->interval_est);
-		json_kv_u64(&j, "handoffs", g->nhandoffs);
-		json_kv_u64(&j, "forced", g->forced);
-		json_kv_u64(&j, "voluntary", g->voluntary);
-		json_arr_begin(&j, "timeout_log2_hist");
-		for (int k = 0; k < GIL_HIST; k++)
-			json_u64(&j, g->timeout_hist[k]);
-		json_arr_end(&j);
-		json_arr_begin(&j, "threads");
-		for (size_t k = 0; k < g->nthreads; k++) {
-			const struct gil_thread *t = &g->threads[k];
-
-			json_obj_begin(&j, NULL);
-			json_kv_u64(&j, "tid", t->tid);
-			json_kv_str(&j, "comm", t->comm);
-			json_kv_u64(&j, "on_cpu_ns", t->on_cpu);
-			json_kv_u64(&j, "runnable_ns", t->runnable);
-			json_kv_u64(&j, "gil_wait_ns", t->gil_wait);
-			json_kv_u64(&j, "blocked_other_ns", t->blocked_other);
-			json_kv_u64(&j, "waits", t->waits);
-			json_kv_u64(&j, "timeouts", t->timeouts);
-			json_kv_u64(&j, "acquisitions_after_wait", t->acquisitions);
-			json_kv_u64(&j, "forced", t->forced);
-			json_kv_u64(&j, "voluntary", t->voluntary);
-			json_kv_u64(&j, "max_wait_ns", t->episode_max);
-			json_kv_u64(&j, "held_ns", t->held);
-			json_kv_u64(&j, "takes", t->takes);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		json_arr_begin(&j, "handoff_list");
-		for (size_t k = 0; k < g->nhandoffs; k++) {
-			const struct gil_handoff *h = &g->handoffs[k];
-
-			json_obj_begin(&j, NULL);
-			json_kv_u64(&j, "ts_ns", h->ts - m->t_first);
-			json_kv_u64(&j, "from", h->from);
-			json_kv_u64(&j, "to", h->to);
-			json_kv_u64(&j, "waited_ns", h->waited);
-			json_kv_str(&j, "cause", h->forced ? "forced" : "voluntary");
-			if (g->method == GIL_UPROBES) {
-				json_kv_str(&j, "release", gil_cause_name(h->cause));
-				json_kv_u64(&j, "from_held_ns", h->held);
-			}
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
+		json_gil_process(m, g, &j);
+		json_gil_threads(g, &j);
+		json_gil_handoffs(m, g, &j);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
