@@ -375,6 +375,9 @@ int lab_do_run(struct labctx *c, struct run *r)
 		argv[a++] = "json";
 		argv[a++] = "-o";
 		argv[a++] = r->deadlock_json;
+		/* the trace too: the timeline and every other report of the run */
+		argv[a++] = "--trace";
+		argv[a++] = r->trace;
 	} else {
 		argv[a++] = "record";
 		argv[a++] = "--quiet";
