@@ -545,8 +545,7 @@ static const struct jv *report_doc(struct labctx *c, struct run *r, const char *
 	memset(d, 0, sizeof(*d));
 	d->source = xstrdup(kind);
 	if (access(r->trace, R_OK)) {
-		snprintf(d->why, sizeof(d->why), "this variant is captured by conlab deadlock, "
-			 "which keeps no trace for other reports");
+		snprintf(d->why, sizeof(d->why), "the run kept no trace for other reports");
 		goto have;
 	}
 	if (!k || !(k->formats & FMT_BIT(FMT_JSON))) {
