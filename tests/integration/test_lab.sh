@@ -180,6 +180,13 @@ if echo "$out" | grep -q '^rc=0$' &&
 else
 	fail "lab check --program" "$(echo "$out" | head -3 | tr '\n' ' ')"
 fi
+# the MPI lab's printout-only program ran as its reference does: four ranks under mpirun
+if [[ " $ready " == *" 19-mpi "* ]]; then
+	grep -q '^conlab: mpirun.openmpi exited' "$TMP/19-mpi-fake/reference.err" &&
+		[ "$(grep -c '^ranks=' "$TMP/19-mpi-fake/reference.out")" = 4 ] &&
+		pass "lab check --program: the student's program runs under the reference's mpirun" ||
+		fail "lab check --program under mpirun" "$(head -3 "$TMP/19-mpi-fake/reference.err")"
+fi
 out=$("$CONLAB" lab check 01 --program "$TMP/nonexistent" 2>&1)
 [ $? = 2 ] && pass "lab check --program: a missing program is an error" \
 	|| fail "lab check missing program" "$out"

@@ -383,6 +383,15 @@ else
 		expect "py thread_module thread" "none finished" eq "$(get finished)" 0
 	run "py abba_lock ordered" "$PY3" "$PY/abba_lock.py" --ordered --iters 50 && \
 		expect "py abba_lock ordered" "no hang" eq "$(get hang)" none
+	for m in global striped; do
+		run "py table $m" "$PY3" "$PY/table.py" --locks $m --ops 500 && \
+			expect "py table $m" "no update lost" eq "$(get sum)" "$(get expected_sum)"
+	done
+	run "py barber" "$PY3" "$PY/barber.py" --customers 5 --cut-ms 2 && \
+		expect "py barber" "every customer served, one at a time" eq \
+			"$(get served):$(get max_in_chair)" 5:1
+	run "py barber broken" "$PY3" "$PY/barber.py" --variant broken --customers 5 --cut-ms 2 && \
+		expect "py barber broken" "every customer served" eq "$(get served)" 5
 	run "py green_frameworks threads" "$PY3" "$PY/green_frameworks.py" --framework threads \
 		--sleeps 2 --sleep-ms 5 --cpu-ms 5 && \
 		expect "py green_frameworks threads" "4 kernel threads" eq "$(get tids_used)" 4

@@ -242,6 +242,32 @@ static void usage_run(FILE *f)
 		   "  --no-ask      print the questions instead of asking them\n");
 }
 
+static const char *jstr(const struct jv *o, const char *key)
+{
+	const struct jv *v = jv_get(o, key);
+
+	return v && v->type == JV_STR ? v->str : NULL;
+}
+
+/* A potential deadlock's lock-order edges: which thread took which lock while holding which. */
+static void show_edges(const struct jv *e)
+{
+	for (size_t i = 0; e && e->type == JV_ARR && i < e->n; i++) {
+		const struct jv *x = &e->items[i], *tid = jv_get(x, "tid");
+		const struct jv *py = jv_get(x, "python");
+		const char *th = jstr(x, "thread");
+
+		printf("    %s -> %s: taken in this order by %s", jstr(x, "from") ?: "?",
+		       jstr(x, "to") ?: "?", th ? th : "thread");
+		if (tid && tid->type == JV_NUM)
+			printf(" (tid %.0f)", tid->num);
+		/* a Python edge's site is the interpreter's: the names say more */
+		if (jstr(x, "to_site") && !(py && py->type == JV_BOOL && py->num))
+			printf(", at %s", jstr(x, "to_site"));
+		printf("\n");
+	}
+}
+
 static void show_report(struct labctx *c, struct run *r, const char *kind)
 {
 	const struct report_kind *k = report_kind_find(kind);
@@ -249,6 +275,8 @@ static void show_report(struct labctx *c, struct run *r, const char *kind)
 
 	if (!strcmp(kind, "deadlock") && r->hung)
 		printf("\n== conlab deadlock -p PID (the hung program, diagnosed while it hung)\n\n");
+	else if (!strcmp(kind, "deadlock") && r->has_deadlock)
+		printf("\n== conlab deadlock --locks -- CMD (found while the program ran)\n\n");
 	else
 		printf("\n== conlab report %s -i %s\n\n", kind, r->trace);
 	if (!strcmp(kind, "deadlock") && (r->hung || r->has_deadlock)) {
@@ -275,6 +303,7 @@ static void show_report(struct labctx *c, struct run *r, const char *kind)
 
 				printf("  %s: %s\n", k && k->type == JV_STR ? k->str : "?",
 				       sm && sm->type == JV_STR ? sm->str : "");
+				show_edges(jv_get(&d->items[i], "edges"));
 			}
 			jv_free(&j);
 			return;

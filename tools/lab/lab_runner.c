@@ -49,17 +49,41 @@ static const struct lab_variant *variant_of(const struct labctx *c, const struct
 	return lab_variant_find(&c->lab, r->student ? c->lab.check_variant : r->variant);
 }
 
+/* The word of a variant's command that names its program: the first one in the lab's own
+ * folders ({py}, {wl}, {labs}), else the first word (or the one after {python}). */
+static int program_word(char **w, int nw)
+{
+	for (int i = 0; i < nw; i++)
+		if (!strncmp(w[i], "{py}/", 5) || !strncmp(w[i], "{wl}/", 5) ||
+		    !strncmp(w[i], "{labs}/", 7))
+			return i;
+	return nw > 1 && !strcmp(w[0], "{python}") ? 1 : 0;
+}
+
+/* Append words[from, to) to line at *o, expanded, each after a blank when *o > 0. */
+static void add_words(const struct labctx *c, char **w, int from, int to, char *line, size_t n,
+		      size_t *o)
+{
+	char x[4096];
+
+	for (int i = from; i < to && *o < n; i++) {
+		lab_expand(c, w[i], x, sizeof(x));
+		*o += snprintf(line + *o, n - *o, "%s%s", *o ? " " : "", x);
+	}
+}
+
 /*
- * The command of a run. For the student's program: the program with the lab's `student`
- * arguments, or else the arguments of the checked variant after its program (the word after
- * {python} when the reference is a Python script). A .py program runs under {python}.
+ * The command of a run. For the student's program: the checked variant's command with the
+ * student's program in place of the variant's (a launcher before it, such as mpirun, stays),
+ * followed by the lab's `student` arguments, or else by the variant's own arguments. A .py
+ * program runs under {python}.
  */
 static int build_cmd(const struct labctx *c, const struct run *r, char *line, size_t n)
 {
 	const struct lab_variant *v = variant_of(c, r);
-	char ref[4096], *argv[MAX_ARGS];
+	char raw[4096], *w[MAX_ARGS];
 	size_t o = 0, plen = c->program ? strlen(c->program) : 0;
-	int argc, first;
+	int nw = 0, at = 0, pre;
 
 	if (!r->student) {
 		if (!v)
@@ -67,21 +91,27 @@ static int build_cmd(const struct labctx *c, const struct run *r, char *line, si
 		lab_expand(c, v->cmd, line, n);
 		return 0;
 	}
-	if (plen > 3 && !strcmp(c->program + plen - 3, ".py"))
-		o += snprintf(line + o, n - o, "%s ", c->python);
-	o += snprintf(line + o, n - o, "%s", c->program);
+	line[0] = 0;
+	if (v) {
+		snprintf(raw, sizeof(raw), "%s", v->cmd);
+		nw = split_words(raw, w, MAX_ARGS);
+		if (nw < 0)
+			return fail("lab %s: variant %s: too many words", c->lab.name, v->name);
+		at = program_word(w, nw);
+	}
+	/* the launcher, without the interpreter the variant's own script ran under */
+	pre = at > 0 && !strcmp(w[at - 1], "{python}") ? at - 1 : at;
+	add_words(c, w, 0, pre, line, n, &o);
+	if (plen > 3 && !strcmp(c->program + plen - 3, ".py") && o < n)
+		o += snprintf(line + o, n - o, "%s%s", o ? " " : "", c->python);
+	if (o < n)
+		o += snprintf(line + o, n - o, "%s%s", o ? " " : "", c->program);
 	if (c->lab.student_args) {
-		lab_expand(c, c->lab.student_args, ref, sizeof(ref));
-		snprintf(line + o, n - o, " %s", ref);
+		lab_expand(c, c->lab.student_args, raw, sizeof(raw));
+		snprintf(line + o, n - o, " %s", raw);
 		return 0;
 	}
-	if (!v)
-		return 0;
-	lab_expand(c, v->cmd, ref, sizeof(ref));
-	argc = split_words(ref, argv, MAX_ARGS);
-	first = argc > 1 && strstr(v->cmd, "{python}") == v->cmd ? 2 : 1;
-	for (int i = first; i < argc && o < n; i++)
-		o += snprintf(line + o, n - o, " %s", argv[i]);
+	add_words(c, w, at + 1, nw, line, n, &o);
 	return 0;
 }
 
@@ -375,6 +405,9 @@ int lab_do_run(struct labctx *c, struct run *r)
 		argv[a++] = "json";
 		argv[a++] = "-o";
 		argv[a++] = r->deadlock_json;
+		/* the trace too: the timeline and every other report of the run */
+		argv[a++] = "--trace";
+		argv[a++] = r->trace;
 	} else {
 		argv[a++] = "record";
 		argv[a++] = "--quiet";
@@ -512,8 +545,7 @@ static const struct jv *report_doc(struct labctx *c, struct run *r, const char *
 	memset(d, 0, sizeof(*d));
 	d->source = xstrdup(kind);
 	if (access(r->trace, R_OK)) {
-		snprintf(d->why, sizeof(d->why), "this variant is captured by conlab deadlock, "
-			 "which keeps no trace for other reports");
+		snprintf(d->why, sizeof(d->why), "the run kept no trace for other reports");
 		goto have;
 	}
 	if (!k || !(k->formats & FMT_BIT(FMT_JSON))) {

@@ -8,11 +8,12 @@ lock the other holds. HANGS ON PURPOSE (unless --no-hang or --ordered); kill it.
   --pdb      abba-1 enters the debugger (breakpoint()) just before its second acquire: pdb
              stops that one thread; the others go on (or stay stuck) without it.
 The ground-truth line is
-printed and flushed before the hang. On CPython 3.11/3.12 a threading.Lock is a POSIX
+printed and flushed before the hang (wait_line: the line where both threads wait). On CPython 3.11/3.12 a threading.Lock is a POSIX
 semaphore, so the futex each thread sleeps on is the lock's own address.
 """
 import argparse
 import ctypes
+import inspect
 import sys
 import threading
 import time
@@ -48,6 +49,12 @@ def path(name, first, second, holding, delay, iters):
     second.acquire()        # never returns: the other thread holds it
     second.release()
     first.release()
+
+
+def wait_line():
+    """The line of path()'s second acquire(), where each hung thread waits."""
+    src, start = inspect.getsourcelines(path)
+    return start + next(i for i, text in enumerate(src) if "second.acquire()  " in text)
 
 
 def main():
@@ -93,7 +100,8 @@ def main():
     print(f"abba-2 (tid {tids['abba-2']}) holds lock_b and will wait for lock_a")
     wl.truth(hang="abba", pid=wl.pid(), holder_a=tids["abba-1"], holder_b=tids["abba-2"],
              waiter_a=tids["abba-2"], waiter_b=tids["abba-1"], cycle="abba-1,abba-2",
-             futex_a=futex_addr(lock_a), futex_b=futex_addr(lock_b), delay_ms=a.delay_ms)
+             futex_a=futex_addr(lock_a), futex_b=futex_addr(lock_b), delay_ms=a.delay_ms,
+             wait_line=wait_line())
     t1.join()
     t2.join()
 

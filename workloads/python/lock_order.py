@@ -9,11 +9,14 @@ Both threads stay alive until the program ends, so their names can be read while
   --ordered     the fix: both threads take ledger.lock first
   --wait-stdin  after the truth line, wait for a line on stdin before ending (a test ends it
                 once conlab has said what it saw)
+  --linger S    after the truth line, stay S seconds before ending: time for a tracer to read
+                the names of the locks and threads while they exist (shown, never graded)
 """
 import argparse
 import os
 import sys
 import threading
+import time
 
 
 class Ledger:
@@ -51,6 +54,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ordered", action="store_true", help="one lock order for both threads")
     ap.add_argument("--wait-stdin", action="store_true", help="end after a line on stdin")
+    ap.add_argument("--linger", type=float, default=0, metavar="S",
+                    help="stay S seconds after the truth line")
     a = ap.parse_args()
     left_done, right_done = threading.Event(), threading.Event()
     t1 = threading.Thread(target=left, args=(left_done,), name="left")
@@ -63,6 +68,8 @@ def main():
           f"right={t2.native_id} entries={','.join(ledger.entries)}", flush=True)
     if a.wait_stdin:
         sys.stdin.readline()
+    if a.linger > 0:
+        time.sleep(a.linger)
     finish.set()
     t1.join()
     t2.join()
