@@ -34,6 +34,7 @@ say "2. five philosophers who all take the left fork first: a deadlock" \
 	"$W/philo --variant naive &   conlab deadlock -p \$!"
 setsid "$W/philo" --variant naive > "$OUT/naive.out" 2>&1 &
 pid=$!
+disown	# killed on purpose below: no "Killed" job notice
 for _ in $(seq 1 50); do
 	grep -q hang= "$OUT/naive.out" 2>/dev/null && break
 	sleep 0.1
@@ -42,7 +43,6 @@ sleep 0.3
 "$C" deadlock -p "$pid"
 rc=$?
 kill -KILL -- "-$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
 echo
 echo "conlab deadlock exited with $rc (1 = a deadlock was found). Traces are in $OUT."
 [ "$rc" = 1 ]
