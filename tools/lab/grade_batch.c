@@ -19,12 +19,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "lab/grade.h"
+#include "lab/labrun.h"
 #include "lib/json.h"
 #include "lib/util.h"
 
@@ -143,25 +143,10 @@ static int start(struct batch *b, struct sub *s)
 	if (o->fsize_limit)
 		add_arg(argv, &a, "--file-size-limit", num[5]);
 	argv[a] = NULL;
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
+	/* graded again on resume if the batch dies: it does not go on without the batch */
+	pid = lab_spawn(argv, log, log, LAB_SPAWN_PDEATH);
 	if (pid < 0)
-		return fail("cannot fork: %s", strerror(errno));
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		int in = open("/dev/null", O_RDONLY);
-
-		/* graded again on resume if the batch dies: do not go on without it */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (fd < 0 || in < 0)
-			_exit(2);
-		dup2(in, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(b->self, argv);
-		_exit(2);
-	}
+		return -1;
 	s->pid = pid;
 	s->t0 = now_s();
 	b->running++;

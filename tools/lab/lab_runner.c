@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -187,12 +188,9 @@ static void stop_interrupted(pid_t sid)
  * limit_s. Returns the exit code (128+signal), or -1 when it had to be killed or could not
  * run. The session id (the child's pid) goes to *sid.
  */
-int lab_spawn_wait(char *const argv[], const char *out, const char *err, double limit_s,
-		      pid_t *sid)
+pid_t lab_spawn(char *const argv[], const char *out, const char *err, int flags)
 {
-	double t0 = mono_s();
 	pid_t pid;
-	int st;
 
 	fflush(stdout);
 	fflush(stderr);
@@ -202,9 +200,14 @@ int lab_spawn_wait(char *const argv[], const char *out, const char *err, double 
 	if (pid == 0) {
 		int in = open("/dev/null", O_RDONLY);
 		int o = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 1;
-		int e = err ? open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 2;
+		/* one file for both: one open, so that they share its offset */
+		int e = err && out && !strcmp(err, out) ? o :
+			err ? open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 2;
 
-		setsid();
+		if (flags & LAB_SPAWN_SESSION)
+			setsid();
+		if (flags & LAB_SPAWN_PDEATH)
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (in < 0 || o < 0 || e < 0)
 			_exit(126);
 		dup2(in, 0);
@@ -215,6 +218,18 @@ int lab_spawn_wait(char *const argv[], const char *out, const char *err, double 
 		execv(argv[0], argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+int lab_spawn_wait(char *const argv[], const char *out, const char *err, double limit_s,
+		      pid_t *sid)
+{
+	double t0 = mono_s();
+	pid_t pid = lab_spawn(argv, out, err, LAB_SPAWN_SESSION);
+	int st;
+
+	if (pid < 0)
+		return -1;
 	if (sid)
 		*sid = pid;
 	lab_interrupt_catch(1);

@@ -88,6 +88,12 @@ int lab_run_quiet(char *const argv[], int uid, int gid);
 void lab_first_line(const char *path, char *buf, size_t n);
 /* Run argv in a session of its own with its output in out and err, for at most limit_s
  * seconds; its exit status (or -1); the session id in *sid for what is left of it. */
+#define LAB_SPAWN_SESSION 1	/* the child in a session of its own (killed as a group) */
+#define LAB_SPAWN_PDEATH 2	/* the child gets SIGTERM when this process dies */
+/* Start argv (argv[0]: the program's path) with stdin from /dev/null and stdout and stderr to
+ * the files out and err (NULL: kept; the same path: one file); its pid, or -1 after one error
+ * line. The child exits 126 when a file cannot be opened, 127 when argv cannot run. */
+pid_t lab_spawn(char *const argv[], const char *out, const char *err, int flags);
 int lab_spawn_wait(char *const argv[], const char *out, const char *err, double limit_s,
 		   pid_t *sid);
 /* The lab_doc_fn of expectations: the document `source` (a report kind, ground, run,
