@@ -491,6 +491,62 @@ static void usage_check(FILE *f)
 		"\n%s", grade_options_help());
 }
 
+/* What a check runs (the variant, or the program), what it needs, where it works; 0, or -1
+ * after one error line. */
+static int check_prepare(struct labctx *c, const char *variant, const char *dir)
+{
+	char missing[1024];
+
+	c->checked = variant ? variant : c->lab.check_variant;
+	if (!c->program && !lab_variant_find(&c->lab, c->checked))
+		return fail("lab %s has no variant '%s'%s", c->lab.name, c->checked,
+			    c->lab.nvariants ? "" : ": check your own program with --program PATH");
+	lab_pick_python(c->python, sizeof(c->python));
+	if (lab_check_needs(c, missing, sizeof(missing)))
+		return fail("lab %s cannot be checked here: missing %s", c->lab.name, missing);
+	if (!c->lab.nexpects)
+		return fail("lab %s has no expectations", c->lab.name);
+	if (dir)
+		snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	else
+		snprintf(c->dir, sizeof(c->dir), "conlab-lab/%s/check", c->lab.name);
+	return mkdir_p(c->dir) ? -1 : 0;
+}
+
+/* Each expectation (the key ones with keys_only) measured and said, then the verdict: 0 when
+ * all hold, 1 when one does not. */
+static int check_text(struct labctx *c, int keys_only)
+{
+	int passed = 0, evaluated = 0, key_failed = 0;
+
+	for (size_t i = 0; i < c->lab.nexpects; i++) {
+		const struct lab_expect *e = &c->lab.expects[i];
+		struct lab_result res;
+
+		if (keys_only && !e->key)
+			continue;
+		evaluated++;
+		lab_eval(e, lab_lookup, c, &res);
+		passed += res.pass;
+		if (!res.pass && e->key)
+			key_failed = 1;
+		printf("%s%s %s\n", res.pass ? "PASS" : "FAIL", e->key ? " [key]" : "", e->text);
+		if (res.error)
+			printf("       cannot evaluate: %s\n", res.measured);
+		else
+			printf("       measured %s, wanted %s %s\n", res.measured,
+			       lab_cmp_name(e->cmp), res.wanted);
+		if (e->note)
+			printf("       (%s)\n", e->note);
+	}
+	if (c->sandbox.status[0])
+		printf("the program: %s\n", c->sandbox.status);
+	printf("%s: %d of %d %sexpectations hold%s\n", passed == evaluated ? "PASS" : "FAIL",
+	       passed, evaluated, keys_only ? "key " : "",
+	       key_failed ? ", the key one does not" : "");
+	return passed == evaluated ? 0 : 1;
+}
+
 static int lab_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -505,8 +561,7 @@ static int lab_check(int argc, char **argv)
 	};
 	struct labctx c = {0};
 	const char *variant = NULL, *dir = NULL;
-	char missing[1024];
-	int opt, ret = 2, passed = 0, key_failed = 0, keys_only = 0, evaluated = 0;
+	int opt, ret = 2, keys_only = 0;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "d:qh", opts, NULL)) != -1) {
@@ -545,26 +600,7 @@ static int lab_check(int argc, char **argv)
 					   : grade_batch(c.self, argv[optind], &c.lab, &c.grading);
 		goto out;
 	}
-	c.checked = variant ? variant : c.lab.check_variant;
-	if (!c.program && !lab_variant_find(&c.lab, c.checked)) {
-		errmsg("lab %s has no variant '%s'%s", c.lab.name, c.checked,
-		       c.lab.nvariants ? "" : ": check your own program with --program PATH");
-		goto out;
-	}
-	lab_pick_python(c.python, sizeof(c.python));
-	if (lab_check_needs(&c, missing, sizeof(missing))) {
-		errmsg("lab %s cannot be checked here: missing %s", c.lab.name, missing);
-		goto out;
-	}
-	if (!c.lab.nexpects) {
-		errmsg("lab %s has no expectations", c.lab.name);
-		goto out;
-	}
-	if (dir)
-		snprintf(c.dir, sizeof(c.dir), "%s", dir);
-	else
-		snprintf(c.dir, sizeof(c.dir), "conlab-lab/%s/check", c.lab.name);
-	if (mkdir_p(c.dir))
+	if (check_prepare(&c, variant, dir))
 		goto out;
 	if (c.grading.format == GRADE_TEXT)
 		printf("lab %s — %s: checking %s\n", c.lab.name, c.lab.title,
@@ -579,32 +615,7 @@ static int lab_check(int argc, char **argv)
 					&c.grading);
 		goto out;
 	}
-	for (size_t i = 0; i < c.lab.nexpects; i++) {
-		const struct lab_expect *e = &c.lab.expects[i];
-		struct lab_result res;
-
-		if (keys_only && !e->key)
-			continue;
-		evaluated++;
-		lab_eval(e, lab_lookup, &c, &res);
-		passed += res.pass;
-		if (!res.pass && e->key)
-			key_failed = 1;
-		printf("%s%s %s\n", res.pass ? "PASS" : "FAIL", e->key ? " [key]" : "", e->text);
-		if (res.error)
-			printf("       cannot evaluate: %s\n", res.measured);
-		else
-			printf("       measured %s, wanted %s %s\n", res.measured,
-			       lab_cmp_name(e->cmp), res.wanted);
-		if (e->note)
-			printf("       (%s)\n", e->note);
-	}
-	if (c.sandbox.status[0])
-		printf("the program: %s\n", c.sandbox.status);
-	printf("%s: %d of %d %sexpectations hold%s\n", passed == evaluated ? "PASS" : "FAIL",
-	       passed, evaluated, keys_only ? "key " : "",
-	       key_failed ? ", the key one does not" : "");
-	ret = passed == evaluated ? 0 : 1;
+	ret = check_text(&c, keys_only);
 out:
 	grade_run_end(&c.sandbox);
 	lab_free_runs(&c);
