@@ -356,6 +356,57 @@ static void write_timeline(struct labctx *c, struct run *r, int fmt, const char 
 	}
 }
 
+/* The variant lab run shows, what it needs, where it works; 0, or -1 after one error line. */
+static int run_prepare(struct labctx *c, const char *variant, const char *dir)
+{
+	char missing[1024];
+
+	if (!variant)
+		return fail("lab %s has no bundled program to run", c->lab.name);
+	if (!lab_variant_find(&c->lab, variant))
+		return fail("lab %s has no variant '%s'", c->lab.name, variant);
+	lab_pick_python(c->python, sizeof(c->python));
+	if (lab_check_needs(c, missing, sizeof(missing)))
+		return fail("lab %s cannot run here: missing %s", c->lab.name, missing);
+	if (dir)
+		snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	else
+		snprintf(c->dir, sizeof(c->dir), "conlab-lab/%s", c->lab.name);
+	if (mkdir_p(c->dir))
+		return -1;
+	c->text_deadlock = 1;
+	c->checked = variant;
+	return 0;
+}
+
+/* The program's output, its answers hidden until the reveal, then the predictions beside
+ * what was measured (kept in predictions.md). */
+static void run_output(struct labctx *c, struct run *r, struct lab_predict *pred)
+{
+	char outp[PATH_MAX + 16], line[4096];
+	FILE *f;
+
+	snprintf(outp, sizeof(outp), "%s.out", r->base);
+	printf("\n== the program's output (%s)%s\n\n", outp,
+	       pred->nhidden ? ", answers hidden (?) until the reveal" : "");
+	f = fopen(outp, "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			lab_predict_hide(pred, line, sizeof(line));
+			fputs(line, stdout);
+		}
+		fclose(f);
+	}
+	if (pred->n) {
+		char path[PATH_MAX + 32];
+
+		printf("\n== Your predictions beside what was measured\n\n");
+		lab_predict_reveal(pred, lab_lookup, c, stdout);
+		snprintf(path, sizeof(path), "%s/predictions.md", c->dir);
+		lab_predict_save(pred, lab_lookup, c, path);
+	}
+}
+
 static int lab_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -369,11 +420,9 @@ static int lab_run(int argc, char **argv)
 	};
 	struct labctx c = {0};
 	const char *variant = NULL, *dir = NULL, *answers = NULL;
-	char missing[1024], outp[PATH_MAX + 16], line[4096];
 	int reveal = 0, ask = 1, opt, ret = 0;
 	struct lab_predict pred = {0};
 	struct run *r;
-	FILE *f;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
@@ -395,30 +444,10 @@ static int lab_run(int argc, char **argv)
 		return 2;
 	if (!variant)
 		variant = c.lab.run_variant;
-	if (!variant || !lab_variant_find(&c.lab, variant)) {
-		if (!variant)
-			errmsg("lab %s has no bundled program to run", c.lab.name);
-		else
-			errmsg("lab %s has no variant '%s'", c.lab.name, variant);
+	if (run_prepare(&c, variant, dir)) {
 		ret = 2;
 		goto out;
 	}
-	lab_pick_python(c.python, sizeof(c.python));
-	if (lab_check_needs(&c, missing, sizeof(missing))) {
-		errmsg("lab %s cannot run here: missing %s", c.lab.name, missing);
-		ret = 2;
-		goto out;
-	}
-	if (dir)
-		snprintf(c.dir, sizeof(c.dir), "%s", dir);
-	else
-		snprintf(c.dir, sizeof(c.dir), "conlab-lab/%s", c.lab.name);
-	if (mkdir_p(c.dir)) {
-		ret = 2;
-		goto out;
-	}
-	c.text_deadlock = 1;
-	c.checked = variant;
 	printf("lab %s — %s\n\n", c.lab.name, c.lab.title);
 	list_variants(&c, variant);
 	predict_before(&c, &pred, answers, ask && isatty(0) && isatty(1));
@@ -428,25 +457,7 @@ static int lab_run(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
-	snprintf(outp, sizeof(outp), "%s.out", r->base);
-	printf("\n== the program's output (%s)%s\n\n", outp,
-	       pred.nhidden ? ", answers hidden (?) until the reveal" : "");
-	f = fopen(outp, "r");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			lab_predict_hide(&pred, line, sizeof(line));
-			fputs(line, stdout);
-		}
-		fclose(f);
-	}
-	if (pred.n) {
-		char path[PATH_MAX + 32];
-
-		printf("\n== Your predictions beside what was measured\n\n");
-		lab_predict_reveal(&pred, lab_lookup, &c, stdout);
-		snprintf(path, sizeof(path), "%s/predictions.md", c.dir);
-		lab_predict_save(&pred, lab_lookup, &c, path);
-	}
+	run_output(&c, r, &pred);
 	print_section(&c, "What to look at", "What to look at");
 	if (!c.lab.nshow)
 		show_report(&c, r, "summary");
