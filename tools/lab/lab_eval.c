@@ -214,110 +214,114 @@ static int filter_set(struct evalctx *c, const struct val *v)
 	return 0;
 }
 
+/* The JSON values a reference has reached so far. */
+struct nodes {
+	const struct jv **v;
+	size_t n, cap;
+};
+
+static void nodes_add(struct nodes *s, const struct jv *j)
+{
+	GROW(s->v, s->cap, s->n + 1);
+	s->v[s->n++] = j;
+}
+
+/* A filter step on node j: on a selection (a[f==1][g==2]) it keeps or drops j; on an array
+ * it picks from the array's elements. lv: the filter's value. 0, or -1 after an error. */
+static int filter_step(struct evalctx *c, const struct lab_step *s, int selection,
+		       const struct jv *j, const struct val *lv, struct nodes *nxt)
+{
+	int r;
+
+	if (selection && j->type == JV_OBJ) {
+		if ((r = filter_keeps(c, j, s, lv)) < 0)
+			return -1;
+		if (r)
+			nodes_add(nxt, j);
+		return 0;
+	}
+	if (j->type != JV_ARR)
+		return 0;
+	for (size_t x = 0; x < j->n; x++) {
+		if ((r = filter_keeps(c, &j->items[x], s, lv)) < 0)
+			return -1;
+		if (r)
+			nodes_add(nxt, &j->items[x]);
+	}
+	return 0;
+}
+
+/* One step from every node of cur into nxt. After [*] or a filter the values are a
+ * selection: an index picks from it, a member name maps over it; otherwise an index goes
+ * into the array at hand. 0, or -1 after an error. */
+static int ref_step(struct evalctx *c, const struct lab_step *s, int selection,
+		    const struct nodes *cur, struct nodes *nxt)
+{
+	struct val lv = {0};
+	int ret = 0;
+
+	if (s->kind == STEP_FILTER && (eval(c, s->lit, &lv) || filter_set(c, &lv))) {
+		val_free(&lv);
+		return -1;
+	}
+	for (size_t k = 0; k < cur->n && !ret; k++) {
+		const struct jv *j = cur->v[k], *m;
+		long ix;
+
+		switch (s->kind) {
+		case STEP_KEY:
+			if ((m = jv_get(j, s->key)))
+				nodes_add(nxt, m);
+			break;
+		case STEP_INDEX:
+			if (selection) {
+				ix = s->index < 0 ? (long)cur->n + s->index : s->index;
+				if (k == 0 && ix >= 0 && (size_t)ix < cur->n)
+					nodes_add(nxt, cur->v[ix]);
+			} else if (j->type == JV_ARR) {
+				ix = s->index < 0 ? (long)j->n + s->index : s->index;
+				if (ix >= 0 && (size_t)ix < j->n)
+					nodes_add(nxt, &j->items[ix]);
+			}
+			break;
+		case STEP_ALL:
+			if (j->type == JV_ARR || j->type == JV_OBJ)
+				for (size_t x = 0; x < j->n; x++)
+					nodes_add(nxt, &j->items[x]);
+			break;
+		case STEP_FILTER:
+			ret = filter_step(c, s, selection, j, &lv, nxt);
+			break;
+		}
+	}
+	val_free(&lv);
+	return ret;
+}
+
 static int eval_ref(struct evalctx *c, const struct lab_expr *e, struct val *out)
 {
-	const struct jv **cur = NULL, **nxt = NULL;
-	size_t ncur = 0, nnxt = 0, capc = 0, capn = 0;
+	struct nodes cur = {0}, nxt = {0}, t;
 	char why[256] = "", where[300];
 	const struct jv *root = c->doc(c->dctx, e->variant, e->source, why, sizeof(why));
-	int ret = -1;
+	int ret = -1, selection = 0;
 
 	if (!root)
 		return everr(c, "%s%s%s: %s", e->variant ? e->variant : "", e->variant ? ":" : "",
 			     e->source, why[0] ? why : "not available");
-	/* After [*] or a filter the values are a selection: an index picks from it, a member
-	 * name maps over it. Otherwise an index goes into the array at hand. */
-	int selection = 0;
-
-	GROW(cur, capc, 1);
-	cur[ncur++] = root;
+	nodes_add(&cur, root);
 	for (size_t i = 0; i < e->nsteps; i++) {
 		const struct lab_step *s = &e->steps[i];
-		struct val lv = {0};
 
-		nnxt = 0;
-		if (s->kind == STEP_FILTER) {
-			if (eval(c, s->lit, &lv) || filter_set(c, &lv)) {
-				val_free(&lv);
-				goto done;
-			}
-		}
-		for (size_t k = 0; k < ncur; k++) {
-			const struct jv *j = cur[k], *m;
-
-			switch (s->kind) {
-			case STEP_KEY:
-				m = jv_get(j, s->key);
-				if (m) {
-					GROW(nxt, capn, nnxt + 1);
-					nxt[nnxt++] = m;
-				}
-				break;
-			case STEP_INDEX:
-				if (selection) {
-					long ix = s->index < 0 ? (long)ncur + s->index : s->index;
-
-					if (k == 0 && ix >= 0 && (size_t)ix < ncur) {
-						GROW(nxt, capn, nnxt + 1);
-						nxt[nnxt++] = cur[ix];
-					}
-				} else if (j->type == JV_ARR) {
-					long ix = s->index < 0 ? (long)j->n + s->index : s->index;
-
-					if (ix >= 0 && (size_t)ix < j->n) {
-						GROW(nxt, capn, nnxt + 1);
-						nxt[nnxt++] = &j->items[ix];
-					}
-				}
-				break;
-			case STEP_ALL:
-				if (j->type == JV_ARR || j->type == JV_OBJ)
-					for (size_t x = 0; x < j->n; x++) {
-						GROW(nxt, capn, nnxt + 1);
-						nxt[nnxt++] = &j->items[x];
-					}
-				break;
-			case STEP_FILTER:
-				/* on a selection (a[f==1][g==2]) the filter keeps or drops each
-				 * element; on an array it picks from the array's elements */
-				if (selection && j->type == JV_OBJ) {
-					int r = filter_keeps(c, j, s, &lv);
-
-					if (r < 0) {
-						val_free(&lv);
-						goto done;
-					}
-					if (r) {
-						GROW(nxt, capn, nnxt + 1);
-						nxt[nnxt++] = j;
-					}
-					break;
-				}
-				if (j->type != JV_ARR)
-					break;
-				for (size_t x = 0; x < j->n; x++) {
-					int r = filter_keeps(c, &j->items[x], s, &lv);
-
-					if (r < 0) {
-						val_free(&lv);
-						goto done;
-					}
-					if (r) {
-						GROW(nxt, capn, nnxt + 1);
-						nxt[nnxt++] = &j->items[x];
-					}
-				}
-				break;
-			}
-		}
-		val_free(&lv);
+		nxt.n = 0;
+		if (ref_step(c, s, selection, &cur, &nxt))
+			goto done;
 		if (s->kind == STEP_ALL || s->kind == STEP_FILTER)
 			selection = 1;
 		else if (s->kind == STEP_INDEX)
 			selection = 0;
 		/* A key or index that matches nothing is an error (a typo, or a report without
 		 * that member); a filter that selects nothing is an answer (len(...) == 0). */
-		if (!nnxt && ncur && (s->kind == STEP_KEY || s->kind == STEP_INDEX)) {
+		if (!nxt.n && cur.n && (s->kind == STEP_KEY || s->kind == STEP_INDEX)) {
 			describe_ref(e, where, sizeof(where));
 			if (s->kind == STEP_KEY)
 				everr(c, "%s: no member '%s'", where, s->key);
@@ -325,23 +329,16 @@ static int eval_ref(struct evalctx *c, const struct lab_expr *e, struct val *out
 				everr(c, "%s: index %ld out of range", where, s->index);
 			goto done;
 		}
-		{
-			const struct jv **t = cur;
-			size_t tc = capc;
-
-			cur = nxt;
-			capc = capn;
-			ncur = nnxt;
-			nxt = t;
-			capn = tc;
-		}
+		t = cur;
+		cur = nxt;
+		nxt = t;
 	}
-	for (size_t k = 0; k < ncur; k++)
-		push_node(out, cur[k]);
+	for (size_t k = 0; k < cur.n; k++)
+		push_node(out, cur.v[k]);
 	ret = 0;
 done:
-	free(cur);
-	free(nxt);
+	free(cur.v);
+	free(nxt.v);
 	return ret;
 }
 
