@@ -401,94 +401,66 @@ static int sweep(struct evalctx *c, const char *fn, const struct val *el, double
 	return 0;
 }
 
-static int eval_call(struct evalctx *c, const struct lab_expr *e, struct val *out)
+/* exists(x): 1 when x evaluates to something; default(x, d): x, or d when x has no value.
+ * Neither reports an error of its first argument. */
+static int call_guarded(struct evalctx *c, const struct lab_expr *e, struct val *out)
 {
-	const char *fn = e->str;
-	struct val a = {0}, el = {0};
-	struct item x, y;
-	double num, acc;
-	int ret = -1;
+	struct evalctx quiet = {.doc = c->doc, .dctx = c->dctx};
+	struct val a = {0};
+	struct item x;
+	int exists = !strcmp(e->str, "exists");
 
-	if (!strcmp(fn, "exists")) {
-		struct evalctx quiet = {.doc = c->doc, .dctx = c->dctx};
-
-		if (e->nargs != 1)
-			return everr(c, "exists() takes one argument");
+	if (e->nargs != (exists ? 1 : 2))
+		return everr(c, exists ? "exists() takes one argument" :
+			     "default() takes two arguments");
+	if (exists) {
 		push_num(out, eval(&quiet, e->args[0], &a) == 0 && a.n > 0);
 		val_free(&a);
 		return 0;
 	}
-	if (!strcmp(fn, "default")) {
-		struct evalctx quiet = {.doc = c->doc, .dctx = c->dctx};
-
-		if (e->nargs != 2)
-			return everr(c, "default() takes two arguments");
-		if (eval(&quiet, e->args[0], &a) == 0 && scalar(&quiet, &a, "", &x) == 0) {
-			push_item(out, x);
-			val_free(&a);
-			return 0;
-		}
+	if (eval(&quiet, e->args[0], &a) == 0 && scalar(&quiet, &a, "", &x) == 0) {
+		push_item(out, x);
 		val_free(&a);
-		return eval(c, e->args[1], out);
-	}
-	if (!strcmp(fn, "ratio")) {
-		struct val b = {0};
-
-		if (e->nargs != 2)
-			return everr(c, "ratio() takes two arguments");
-		if (eval(c, e->args[0], &a) || scalar(c, &a, "ratio's first argument", &x) ||
-		    as_number(c, &x, "ratio's first argument", &num) || eval(c, e->args[1], &b) ||
-		    scalar(c, &b, "ratio's second argument", &y) ||
-		    as_number(c, &y, "ratio's second argument", &acc)) {
-			val_free(&a);
-			val_free(&b);
-			return -1;
-		}
-		val_free(&a);
-		val_free(&b);
-		if (acc == 0)
-			return everr(c, "ratio(): the second value is 0");
-		push_num(out, num / acc);
 		return 0;
 	}
-	if (e->nargs != 1)
-		return everr(c, "%s() takes one argument", fn);
-	if (eval(c, e->args[0], &a))
+	val_free(&a);
+	return eval(c, e->args[1], out);
+}
+
+/* ratio(a, b): a / b of two single numbers. */
+static int call_ratio(struct evalctx *c, const struct lab_expr *e, struct val *out)
+{
+	struct val a = {0}, b = {0};
+	struct item x, y;
+	double num, den;
+	int bad;
+
+	if (e->nargs != 2)
+		return everr(c, "ratio() takes two arguments");
+	bad = eval(c, e->args[0], &a) || scalar(c, &a, "ratio's first argument", &x) ||
+	      as_number(c, &x, "ratio's first argument", &num) || eval(c, e->args[1], &b) ||
+	      scalar(c, &b, "ratio's second argument", &y) ||
+	      as_number(c, &y, "ratio's second argument", &den);
+	val_free(&a);
+	val_free(&b);
+	if (bad)
 		return -1;
-	if (!strcmp(fn, "abs")) {
-		if (scalar(c, &a, "abs's argument", &x) || as_number(c, &x, "abs's argument", &num))
-			goto done;
-		push_num(out, fabs(num));
-		ret = 0;
-		goto done;
-	}
-	if (!strcmp(fn, "overlap") || !strcmp(fn, "periods")) {
-		elements(&a, &el);
-		if (sweep(c, fn, &el, &num) == 0) {
-			push_num(out, num);
-			ret = 0;
-		}
-		goto done;
-	}
-	if (!strcmp(fn, "len") || !strcmp(fn, "count")) {
-		elements(&a, &el);
-		push_num(out, el.n);
-		ret = 0;
-		goto done;
-	}
-	if (strcmp(fn, "sum") && strcmp(fn, "max") && strcmp(fn, "min") && strcmp(fn, "avg")) {
-		everr(c, "unknown function %s() (len count sum max min avg abs ratio exists default overlap periods)", fn);
-		goto done;
-	}
-	elements(&a, &el);
-	if (!el.n && strcmp(fn, "sum")) {
-		everr(c, "%s() of nothing", fn);
-		goto done;
-	}
-	acc = 0;
-	for (size_t i = 0; i < el.n; i++) {
-		if (as_number(c, &el.it[i], "an element", &num))
-			goto done;
+	if (den == 0)
+		return everr(c, "ratio(): the second value is 0");
+	push_num(out, num / den);
+	return 0;
+}
+
+/* sum, max, min, avg over the elements of el. */
+static int call_fold(struct evalctx *c, const char *fn, const struct val *el, struct val *out)
+{
+	double num, acc = 0;
+
+	if (!el->n && strcmp(fn, "sum"))
+		return everr(c, "%s() of nothing", fn);
+	for (size_t i = 0; i < el->n; i++) {
+		if (as_number(c, &el->it[i], "an element", &num))
+			return -1;
 		if (!strcmp(fn, "max"))
 			acc = i == 0 || num > acc ? num : acc;
 		else if (!strcmp(fn, "min"))
@@ -497,10 +469,51 @@ static int eval_call(struct evalctx *c, const struct lab_expr *e, struct val *ou
 			acc += num;
 	}
 	if (!strcmp(fn, "avg"))
-		acc /= el.n;
+		acc /= el->n;
 	push_num(out, acc);
-	ret = 0;
-done:
+	return 0;
+}
+
+static int eval_call(struct evalctx *c, const struct lab_expr *e, struct val *out)
+{
+	const char *fn = e->str;
+	struct val a = {0}, el = {0};
+	struct item x;
+	double num = 0;
+	int ret = -1;
+
+	if (!strcmp(fn, "exists") || !strcmp(fn, "default"))
+		return call_guarded(c, e, out);
+	if (!strcmp(fn, "ratio"))
+		return call_ratio(c, e, out);
+	if (e->nargs != 1)
+		return everr(c, "%s() takes one argument", fn);
+	if (eval(c, e->args[0], &a))
+		return -1;
+	if (!strcmp(fn, "abs")) {
+		if (!scalar(c, &a, "abs's argument", &x) &&
+		    !as_number(c, &x, "abs's argument", &num)) {
+			push_num(out, fabs(num));
+			ret = 0;
+		}
+	} else if (!strcmp(fn, "overlap") || !strcmp(fn, "periods")) {
+		elements(&a, &el);
+		if (sweep(c, fn, &el, &num) == 0) {
+			push_num(out, num);
+			ret = 0;
+		}
+	} else if (!strcmp(fn, "len") || !strcmp(fn, "count")) {
+		elements(&a, &el);
+		push_num(out, el.n);
+		ret = 0;
+	} else if (!strcmp(fn, "sum") || !strcmp(fn, "max") || !strcmp(fn, "min") ||
+		   !strcmp(fn, "avg")) {
+		elements(&a, &el);
+		ret = call_fold(c, fn, &el, out);
+	} else {
+		everr(c, "unknown function %s() (len count sum max min avg abs ratio exists default "
+		      "overlap periods)", fn);
+	}
 	val_free(&a);
 	val_free(&el);
 	return ret;
