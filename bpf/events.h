@@ -48,6 +48,7 @@ enum ev_type {
 	EV_META_MAPS_RESET = 70,/* the maps of a process are replaced (exec, or a new snapshot) */
 	EV_META_STACK = 71,	/* a user stack from the kernel's stack map, by id */
 	EV_META_FD = 72,	/* what one fd of a traced process is: socket, pipe, file, ... */
+	EV_META_THREAD_NAME = 73,/* a runtime's own name of a thread (a Python threading.Thread) */
 	EV_TYPE_MAX
 };
 
@@ -338,6 +339,22 @@ struct ev_meta_fd {
 	__u16 kind;		/* enum fd_kind */
 	__u16 flags;		/* FDF_* */
 	/* char desc[] */
+};
+
+/* EV_META_THREAD_NAME: hdr.tid = the thread's kernel tid. The name its language runtime gives
+ * it (Python: threading.Thread.name, which 3.11 does not put in comm), read from the process's
+ * memory while it runs; written when first read and again when it changed. A NUL-terminated
+ * UTF-8 name follows. Reports show it in place of comm. */
+struct ev_meta_thread_name {
+	struct ev_hdr hdr;
+	__u32 pid;
+	__u16 runtime;		/* enum thread_name_runtime */
+	__u16 pad;
+	/* char name[] */
+};
+
+enum thread_name_runtime {
+	TNR_PYTHON = 1,		/* CPython: threading._active, the Thread's _name */
 };
 
 enum fd_kind {

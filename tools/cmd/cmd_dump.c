@@ -167,6 +167,14 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 			(const char *)(f + 1));
 		break;
 	}
+	case EV_META_THREAD_NAME: {
+		const struct ev_meta_thread_name *t = (const void *)h;
+
+		fprintf(out, "thrname  pid %u runtime %u %.*s", t->pid, t->runtime,
+			(int)strnlen((const char *)(t + 1), h->size - sizeof(*t)),
+			(const char *)(t + 1));
+		break;
+	}
 	case EV_GIL: {
 		const struct ev_gil *g = (const void *)h;
 

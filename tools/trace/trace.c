@@ -35,6 +35,7 @@ size_t ev_min_size(uint16_t type)
 	case EV_META_MAPS_RESET: return sizeof(struct ev_meta_maps_reset);
 	case EV_META_STACK: return sizeof(struct ev_meta_stack);
 	case EV_META_FD: return sizeof(struct ev_meta_fd) + 1;
+	case EV_META_THREAD_NAME: return sizeof(struct ev_meta_thread_name) + 1;
 	default: return 0;
 	}
 }
