@@ -90,7 +90,14 @@ PROC="[p for p in j['processes'] if p['pid']==j['processes'][0]['pid']][0]"
 # stretches, so upper bounds on waits and holds scale with it (lower bounds are the program's).
 BUSY="(1 + sum(t['runnable_ns'] for t in $PROC['threads'] if t['comm'].startswith('worker')) / max(1, sum(t['on_cpu_ns'] for t in $PROC['threads'] if t['comm'].startswith('worker'))))"
 
-if gil_run gil4 "$PYWL/gil.py" --threads 4 --ms 100; then
+# WL_PYTHON_NAMES=1: the workers are named through threading only, as in a plain Python
+# program (3.11 leaves their comm "python3"): the names in the report were read from memory
+if WL_PYTHON_NAMES=1 gil_run gil4 "$PYWL/gil.py" --threads 4 --ms 100; then
+	TIDS=$(lastkv "$TMP/gil4.out" tids)
+	check "gil 4 threads: each worker by its threading name and tid (the kernel's name is python3)" \
+		pyjson "$TMP/gil4.json" "sorted((t['tid'], t['comm']) for t in $PROC['threads'] if t['tid'] in [$TIDS]) == [(tid, f'worker-{i}') for i, tid in enumerate([$TIDS])] and [t['comm'] for t in $PROC['threads'] if t['tid'] == $PROC['pid']] == ['MainThread']"
+	check "gil 4 threads: the text report says worker-0/${TIDS%%,*}" grep -q \
+		"worker-0/${TIDS%%,*} " <("$CONLAB" report gil -i "$TMP/gil4.clab")
 	check "gil 4 threads: CPython found, GIL futex inferred" pyjson "$TMP/gil4.json" \
 		"$PROC['gil_addr'] and $PROC['method']=='futex-inferred' and $PROC['version'].startswith('3.')"
 	# The GIL lets one thread run at a time: their summed on-CPU time is at most about the

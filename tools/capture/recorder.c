@@ -552,6 +552,9 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			break;
 		}
 		now = now_mono_ns();
+		/* before a hook may kill the target: what is read now is its last chance */
+		if (r.lang)
+			r.lang->tick(r.lang_st, now, &r.w);
 		if (r.stop) {
 			res->reason = STOP_DEADLOCK;
 			break;
@@ -571,8 +574,6 @@ int record_run(const struct record_opts *o, struct record_result *res)
 				refresh_proc(&r, p);
 			}
 		}
-		if (r.lang)
-			r.lang->tick(r.lang_st, now, &r.w);
 		if (now - last_maps >= MAPS_EVERY_NS) {
 			last_maps = now;
 			write_stacks(&r);

@@ -6,9 +6,11 @@
  * (_bootstrap_inner registers it, then sets the _started event start() waits for), and 3.11
  * never puts the name in comm, so the name can only be read from memory while the process
  * lives. The recorder says when a thread appears (its EV_FORK, drained within a poll, 5 ms);
- * the process is then read at each of the next NEW_THREAD_READS polls, which catches a thread
- * that lives a few milliseconds, and every READ_EVERY_NS after that for renames (`t.name = `)
- * and threads of a process found already running. A read is only thread states and one dict:
+ * the process is then read at every poll until that thread has a name (or for PENDING_NS: a
+ * thread started by _thread or by C code never gets one), so a thread is named at the first
+ * poll after it registered, before a deadlock it takes part in can be acted on (the recorder
+ * reads before its hooks run). Every READ_EVERY_NS after that, for renames (`t.name = `) and
+ * the threads of a process found already running. A read is only thread states and one dict:
  * tens of process_vm_readv calls, a few tens of µs of the recorder's time, none of the
  * target's (nothing is stopped). The last read is at the end of the recording, for the
  * processes still alive. A thread that starts and ends between two polls keeps its comm.
@@ -26,7 +28,7 @@
 #include "trace/trace.h"
 
 #define READ_EVERY_NS 100000000ull	/* 100 ms: renames, threads found running */
-#define NEW_THREAD_READS 10		/* polls after a thread appeared: its first 50 ms */
+#define PENDING_NS 2000000000ull	/* a new thread not named after 2 s never will be */
 #define NAME_READS 50000		/* read budget of one pass (a pass takes tens) */
 
 struct pyrec_proc {
@@ -34,7 +36,9 @@ struct pyrec_proc {
 	unsigned version;
 	uint64_t runtime;
 	int unreadable;		/* the version's layout is not known: never read again */
-	int due;		/* reads left at every poll */
+	pid_t *pending;		/* new threads not named yet: read at every poll */
+	size_t npending, cap_pending;
+	uint64_t pending_until;	/* then give up on them */
 	uint64_t next_ns;	/* the next periodic read */
 	struct pyrec_names names;
 };
@@ -112,8 +116,13 @@ static void read_names(struct pyrec_proc *p, struct trace_writer *w)
 		for (size_t i = 0; i < r.nthreads; i++) {
 			const struct py_thread *t = &r.threads[i];
 
-			if (t->tid > 0 && t->name && pyrec_names_update(&p->names, t->tid, t->name))
+			if (t->tid <= 0 || !t->name)
+				continue;
+			if (pyrec_names_update(&p->names, t->tid, t->name))
 				write_name(w, pid, t->tid, t->name);
+			for (size_t k = 0; k < p->npending; k++)
+				if (p->pending[k] == t->tid)
+					p->pending[k--] = p->pending[--p->npending];
 		}
 	py_reader_free(&r);
 }
@@ -139,16 +148,17 @@ static void pr_maps(void *vst, pid_t pid, const struct proc_maps *m)
 	p->pid = pid;
 	p->version = f.version;
 	p->runtime = f.runtime;
-	p->due = NEW_THREAD_READS;
 }
 
 static void pr_thread(void *vst, pid_t pid, pid_t tid)
 {
 	struct pyrec_proc *p = find(vst, pid);
 
-	(void)tid;
-	if (p)
-		p->due = NEW_THREAD_READS;
+	if (!p)
+		return;
+	GROW(p->pending, p->cap_pending, p->npending + 1);
+	p->pending[p->npending++] = tid;
+	p->pending_until = now_mono_ns() + PENDING_NS;
 }
 
 static void pr_tick(void *vst, uint64_t now, struct trace_writer *w)
@@ -158,10 +168,10 @@ static void pr_tick(void *vst, uint64_t now, struct trace_writer *w)
 	for (size_t i = 0; i < st->n; i++) {
 		struct pyrec_proc *p = &st->v[i];
 
-		if (p->unreadable || (p->due <= 0 && now < p->next_ns))
+		if (p->npending && now >= p->pending_until)
+			p->npending = 0;
+		if (p->unreadable || (!p->npending && now < p->next_ns))
 			continue;
-		if (p->due > 0)
-			p->due--;
 		p->next_ns = now + READ_EVERY_NS;
 		read_names(p, w);
 	}
@@ -175,6 +185,7 @@ static void pr_forget(void *vst, pid_t pid)
 	if (!p)
 		return;
 	pyrec_names_free(&p->names);
+	free(p->pending);
 	*p = st->v[--st->n];
 }
 
@@ -186,6 +197,7 @@ static void pr_close(void *vst, struct trace_writer *w)
 		if (w && !st->v[i].unreadable)
 			read_names(&st->v[i], w);
 		pyrec_names_free(&st->v[i].names);
+		free(st->v[i].pending);
 	}
 	free(st->v);
 	free(st);
