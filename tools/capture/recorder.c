@@ -374,6 +374,10 @@ static int on_record(void *ctx, const struct ev_hdr *h, size_t size)
 	case EV_SWITCH_SLEEP:
 		note_stack(r, ((const struct ev_switch_sleep *)h)->stack_id);
 		break;
+	case EV_PY_STACK:
+		if (r->lang)
+			r->lang->event(r->lang_st, h, &r->w);
+		break;
 	}
 	if (r->o->on_event) {
 		int s = r->o->on_event(r->o->hook_ctx, h);
@@ -522,7 +526,10 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		goto out;
 	if (o->lang) {
 		r.lang = o->lang;
-		r.lang_st = o->lang->open();
+		/* CONLAB_PY_STACKS=0: Python stacks off, for the benchmark of their cost */
+		const char *ps = getenv("CONLAB_PY_STACKS");
+
+		r.lang_st = o->lang->open(o->stacks && !(ps && !strcmp(ps, "0")) ? r.src : NULL);
 	}
 
 	struct ev_meta_clock ck = {{0, 0, EV_META_CLOCK, sizeof(ck)}, 0, 0};

@@ -12,20 +12,23 @@
 
 #include "events.h"
 
+struct bpf_source;
 struct proc_maps;
 struct trace_writer;
 
 /*
  * A language runtime read from the traced processes' memory while they run (python/pyrecord.h
  * for CPython): the recorder knows no language, it only says when a process's maps changed,
- * when a thread appeared, when a process is gone, and lets it write its metadata records at
- * every poll. Each call is cheap for a process that is not the runtime's.
+ * when a thread appeared, when a process is gone, hands it the records its probes made
+ * (EV_PY_STACK), and lets it write its metadata records at every poll. Each call is cheap for a
+ * process that is not the runtime's.
  */
 struct record_lang {
-	void *(*open)(void);
+	void *(*open)(struct bpf_source *src);	/* src NULL: no stacks (--no-stacks) */
 	void (*maps)(void *st, pid_t pid, const struct proc_maps *m);
 	void (*thread)(void *st, pid_t pid, pid_t tid);
 	void (*tick)(void *st, uint64_t now_ns, struct trace_writer *w);
+	void (*event)(void *st, const struct ev_hdr *h, struct trace_writer *w);
 	void (*forget)(void *st, pid_t pid);	/* exited, or exec'd (maps() follows) */
 	void (*close)(void *st, struct trace_writer *w);	/* last reads, then free */
 };

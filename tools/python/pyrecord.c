@@ -16,20 +16,33 @@
  * processes still alive. A thread that starts and ends between two polls keeps its comm.
  *
  * Only what changed is written, so a recording holds one record per thread and name.
+ *
+ * Python stacks. Once a process's interpreter has a thread, the switch probe is told where a
+ * thread's state is (bpf/pystack.h): the slot of CPython's autoTSSkey in glibc's struct
+ * pthread, found by looking for a known thread state at each of the first 32 keys' slots
+ * (fs_base + 0x310 + key * 16 + 8 on glibc 2.36 x86-64; a process where no slot holds it gets
+ * no Python stacks, and says so with -v). Each EV_PY_STACK's frames are resolved here while the
+ * process lives, once per (code, instruction) and process, into EV_META_PY_FRAME records.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/source.h"
+#include "lib/idmap.h"
 #include "lib/procmem.h"
 #include "lib/util.h"
 #include "python/pyfind.h"
 #include "python/pyread.h"
 #include "python/pyrecord.h"
 #include "trace/trace.h"
+#include "pystack.h"
 
 #define READ_EVERY_NS 100000000ull	/* 100 ms: renames, threads found running */
 #define PENDING_NS 2000000000ull	/* a new thread not named after 2 s never will be */
 #define NAME_READS 50000		/* read budget of one pass (a pass takes tens) */
+#define FRAME_READS 20000		/* read budget of one stack's new frames */
+#define TSS_BASE 0x310			/* glibc 2.36 x86-64: struct pthread.specific_1stblock */
+#define TSS_KEYS 32			/* PTHREAD_KEY_2NDLEVEL_SIZE: keys in that first block */
 
 struct pyrec_proc {
 	pid_t pid;
@@ -41,11 +54,16 @@ struct pyrec_proc {
 	uint64_t pending_until;	/* then give up on them */
 	uint64_t next_ns;	/* the next periodic read */
 	struct pyrec_names names;
+	int stacks;		/* 1: the probe walks its stacks, -1: cannot, 0: not yet */
+	int reader_ok;
+	struct py_reader rd;	/* kept: its code cache serves every stack of the process */
+	struct idmap frames;	/* prev_instr -> low bits of its code: EV_META_PY_FRAME written */
 };
 
 struct pyrec {
 	struct pyrec_proc *v;
 	size_t n, cap;
+	struct bpf_source *src;	/* NULL: no Python stacks */
 };
 
 int pyrec_names_update(struct pyrec_names *ns, pid_t tid, const char *name)
@@ -99,8 +117,60 @@ static void write_name(struct trace_writer *w, pid_t pid, pid_t tid, const char 
 	trace_write2(w, &rec, sizeof(rec), name, strlen(name) + 1);
 }
 
+/* The offset from a thread's fs_base (its pthread_self, the thread state's thread_id) to the
+ * TSD slot that holds its PyThreadState: the same for every thread that has one. 0: not found. */
+static uint64_t tss_offset(const struct py_reader *r, pid_t pid)
+{
+	uint64_t off = 0;
+
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct py_thread *t = &r->threads[i];
+		uint64_t slot[TSS_KEYS * 2];
+
+		if (!t->pthread || !t->tstate ||
+		    procmem_read(pid, t->pthread + TSS_BASE, slot, sizeof(slot)) != sizeof(slot))
+			continue;
+		if (off) {
+			uint64_t v = slot[(off - TSS_BASE) / 8];
+
+			if (v && v != t->tstate)
+				return 0;	/* another thread's slot holds something else */
+			continue;
+		}
+		for (int k = 0; k < TSS_KEYS; k++)
+			if (slot[k * 2 + 1] == t->tstate) {
+				off = TSS_BASE + k * 16 + 8;
+				break;
+			}
+	}
+	return off;
+}
+
+/* Tell the probe how to walk this process's Python stacks (once its interpreter has threads). */
+static void setup_stacks(struct pyrec *st, struct pyrec_proc *p, const struct py_reader *r)
+{
+	const struct py_layout *L = r->L;
+	struct py_bpf_proc bp = {0};
+
+	if (!st->src || p->stacks || !r->nthreads)
+		return;
+	bp.tss_off = tss_offset(r, p->pid);
+	bp.ts_cframe = L->ts_cframe;
+	bp.cf_current_frame = L->cf_current_frame;
+	bp.fr_code = L->fr_code;
+	bp.fr_previous = L->fr_previous;
+	bp.fr_prev_instr = L->fr_prev_instr;
+	if (!bp.tss_off || bp.fr_code + 8 > PY_FRAME_WINDOW ||
+	    bp.fr_previous + 8 > PY_FRAME_WINDOW || bp.fr_prev_instr + 8 > PY_FRAME_WINDOW ||
+	    source_set_python(st->src, p->pid, &bp)) {
+		p->stacks = -1;
+		return;
+	}
+	p->stacks = 1;
+}
+
 /* One pass over a process's thread states and threading._active; the changed names written. */
-static void read_names(struct pyrec_proc *p, struct trace_writer *w)
+static void read_names(struct pyrec *st, struct pyrec_proc *p, struct trace_writer *w)
 {
 	struct py_reader r;
 	pid_t pid = p->pid;
@@ -112,7 +182,9 @@ static void read_names(struct pyrec_proc *p, struct trace_writer *w)
 	}
 	r.no_frames = 1;
 	r.max_reads = NAME_READS;
-	if (!py_read_threads(&r) && py_read_thread_names(&r) > 0)
+	if (!py_read_threads(&r))
+		setup_stacks(st, p, &r);
+	if (r.nthreads && py_read_thread_names(&r) > 0)
 		for (size_t i = 0; i < r.nthreads; i++) {
 			const struct py_thread *t = &r.threads[i];
 
@@ -127,9 +199,63 @@ static void read_names(struct pyrec_proc *p, struct trace_writer *w)
 	py_reader_free(&r);
 }
 
-static void *pr_open(void)
+static void write_frame(struct trace_writer *w, pid_t pid, uint64_t code, uint64_t prev_instr,
+			int line, const char *qualname, const char *file)
 {
-	return xcalloc(1, sizeof(struct pyrec));
+	struct ev_meta_py_frame rec = {};
+	char tail[1024];
+	int n = snprintf(tail, sizeof(tail), "%s%c%s", qualname, 0, file);
+
+	if (n < 0 || (size_t)n >= sizeof(tail))
+		n = sizeof(tail) - 1;
+	tail[n] = 0;
+	rec.hdr.ts = now_mono_ns();
+	rec.hdr.tid = (uint32_t)pid;
+	rec.hdr.type = EV_META_PY_FRAME;
+	rec.code = code;
+	rec.prev_instr = prev_instr;
+	rec.line = line;
+	trace_write2(w, &rec, sizeof(rec), tail, (size_t)n + 1);
+}
+
+/* A Python stack from the probe: its frames not seen before are named now, while they live. */
+static void pr_event(void *vst, const struct ev_hdr *h, struct trace_writer *w)
+{
+	const struct ev_py_stack *e = (const void *)h;
+	struct pyrec_proc *p;
+	size_t n;
+
+	if (h->type != EV_PY_STACK || h->size < offsetof(struct ev_py_stack, frames))
+		return;
+	p = find(vst, (pid_t)e->pid);
+	if (!p || !p->reader_ok)
+		return;
+	n = (h->size - offsetof(struct ev_py_stack, frames)) / sizeof(e->frames[0]);
+	if (e->nframes < n)
+		n = e->nframes;
+	p->rd.nreads = 0;
+	p->rd.max_reads = FRAME_READS;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t code = e->frames[i].code, pi = e->frames[i].prev_instr;
+		int64_t had = idmap_get(&p->frames, pi);
+		const char *q, *f;
+
+		if (had >= 0 && (uint32_t)had == (uint32_t)code)
+			continue;
+		idmap_put(&p->frames, pi, (uint32_t)code);
+		q = py_code_qualname(&p->rd, code);
+		f = py_code_file(&p->rd, code);
+		write_frame(w, p->pid, code, pi, q ? py_code_line(&p->rd, code, pi) : 0,
+			    q ? q : "?", f ? f : "?");
+	}
+}
+
+static void *pr_open(struct bpf_source *src)
+{
+	struct pyrec *st = xcalloc(1, sizeof(struct pyrec));
+
+	st->src = src;
+	return st;
 }
 
 /* Maps changed: a process not known as CPython yet is looked for the interpreter (only files
@@ -143,11 +269,14 @@ static void pr_maps(void *vst, pid_t pid, const struct proc_maps *m)
 	if (find(st, pid) || py_find(pid, m, &f) <= 0)
 		return;
 	GROW(st->v, st->cap, st->n + 1);
+	for (size_t i = 0; i < st->n; i++)
+		st->v[i].rd.ctx = &st->v[i].pid;	/* the array may have moved */
 	p = &st->v[st->n++];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	p->version = f.version;
 	p->runtime = f.runtime;
+	p->reader_ok = !py_reader_init(&p->rd, read_pid, &p->pid, f.version, f.runtime);
 }
 
 static void pr_thread(void *vst, pid_t pid, pid_t tid)
@@ -173,8 +302,18 @@ static void pr_tick(void *vst, uint64_t now, struct trace_writer *w)
 		if (p->unreadable || (!p->npending && now < p->next_ns))
 			continue;
 		p->next_ns = now + READ_EVERY_NS;
-		read_names(p, w);
+		read_names(st, p, w);
 	}
+}
+
+static void proc_free(struct pyrec *st, struct pyrec_proc *p)
+{
+	if (p->stacks > 0 && st->src)
+		source_set_python(st->src, (uint32_t)p->pid, NULL);
+	pyrec_names_free(&p->names);
+	free(p->pending);
+	py_reader_free(&p->rd);
+	idmap_free(&p->frames);
 }
 
 static void pr_forget(void *vst, pid_t pid)
@@ -184,9 +323,11 @@ static void pr_forget(void *vst, pid_t pid)
 
 	if (!p)
 		return;
-	pyrec_names_free(&p->names);
-	free(p->pending);
+	proc_free(st, p);
 	*p = st->v[--st->n];
+	/* the reader reads through &p->pid: the moved entry's must follow it */
+	if (p < st->v + st->n)
+		p->rd.ctx = &p->pid;
 }
 
 static void pr_close(void *vst, struct trace_writer *w)
@@ -195,9 +336,8 @@ static void pr_close(void *vst, struct trace_writer *w)
 
 	for (size_t i = 0; i < st->n; i++) {
 		if (w && !st->v[i].unreadable)
-			read_names(&st->v[i], w);
-		pyrec_names_free(&st->v[i].names);
-		free(st->v[i].pending);
+			read_names(st, &st->v[i], w);
+		proc_free(st, &st->v[i]);
 	}
 	free(st->v);
 	free(st);
@@ -208,6 +348,7 @@ const struct record_lang pyrecord_lang = {
 	.maps = pr_maps,
 	.thread = pr_thread,
 	.tick = pr_tick,
+	.event = pr_event,
 	.forget = pr_forget,
 	.close = pr_close,
 };
