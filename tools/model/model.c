@@ -6,6 +6,7 @@
 #include "model/futexkind.h"
 #include "model/model.h"
 #include "model/model_internal.h"
+#include "model/pystacks.h"
 #include "trace/trace.h"
 #include "lib/syscall_table.h"
 #include "lib/util.h"
@@ -25,6 +26,7 @@ void model_free(struct model *m)
 		free(m->procs[i].exe);
 		procmaps_free(&m->procs[i].maps);
 	}
+	model_py_free(m);
 	for (size_t i = 0; i < m->nstacks; i++)
 		free(m->stacks[i].ips);
 	free(m->threads);
@@ -520,6 +522,9 @@ void model_event(struct model *m, const struct ev_hdr *h)
 	case EV_FUTEX:
 		on_futex(m, h);
 		break;
+	case EV_PY_STACK:
+		model_py_stack(m, h);
+		break;
 	case EV_LOCK:
 		KEEP(m, lock, h);
 		break;
@@ -552,6 +557,7 @@ void model_finish(struct model *m, uint64_t end_ts)
 		return;
 	m->finished = 1;
 	fdtable_finish(&m->fdt);
+	model_py_finish(m);
 	if (!end_ts)
 		end_ts = m->t_last;
 	for (size_t i = 0; i < m->nthreads; i++) {

@@ -60,6 +60,8 @@ enum block_class {
 	BC_NCLASSES
 };
 
+struct m_python;
+
 struct m_wait {
 	uint64_t obj;		/* futex address, fd, pid waited for */
 	uint64_t ret_addr;	/* return address into the program (0 unknown) */
@@ -212,6 +214,7 @@ struct model {
 	size_t nlost_cpu;
 	uint64_t lost_seen_ts;		/* time of the last loss counter record */
 	uint64_t *lost_cpu_ts;		/* per CPU: time of its last loss counter record */
+	struct m_python *py;		/* Python frames and stacks (model/pystacks.h), or NULL */
 	/* the recording's end */
 	int32_t exit_status;
 	uint32_t stop_reason;

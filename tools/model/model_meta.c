@@ -8,6 +8,7 @@
 
 #include "model/model.h"
 #include "model/model_internal.h"
+#include "model/pystacks.h"
 #include "lib/util.h"
 
 static void on_meta_task(struct model *m, const struct ev_hdr *h)
@@ -194,6 +195,9 @@ void model_meta_event(struct model *m, const struct ev_hdr *h)
 		break;
 	case EV_META_THREAD_NAME:
 		on_meta_thread_name(m, h);
+		break;
+	case EV_META_PY_FRAME:
+		model_py_frame(m, h);
 		break;
 	case EV_META_CLOCK: {
 		const struct ev_meta_clock *c = (const void *)h;
