@@ -61,6 +61,13 @@ if io_run as_sleep python3 "$PYWL/asyncio_loop.py" --handler sleep --requests 12
 		"[l for l in j['loops'] if l['tid']==$LT and l['wait_syscall'].startswith('epoll')]"
 	check "asyncio sleep: clock_nanosleep ~100 ms on the loop thread, twice" pyjson \
 		"$TMP/as_sleep.json" "[b for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls'] if b['syscall']=='clock_nanosleep' and b['count']==2 and 95e6 <= b['max_ns'] < 300e6]"
+	# the Python stack at the blocking switch-out names the coroutine and its line
+	LS=$(grep -n "time.sleep(block_ms / 1000)         # the bug" "$PYWL/asyncio_loop.py" | cut -d: -f1)
+	check "asyncio sleep: the blocking call is made by the coroutine handle at line $LS" pyjson \
+		"$TMP/as_sleep.json" "[b['site'] for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls'] if b['syscall']=='clock_nanosleep'] == ['asyncio_loop.py:$LS (handle)']"
+	check "asyncio sleep: the text says so" grep -q \
+		"loop thread blocked .* in clock_nanosleep at asyncio_loop.py:$LS (handle)" \
+		<("$CONLAB" report io -i "$TMP/as_sleep.clab")
 	check "asyncio sleep: its 10 ms ticker came back late, by most of the block" pyjson \
 		"$TMP/as_sleep.json" "[l for l in j['loops'] if l['tid']==$LT and l['timer_lag']['max_ns'] > 50e6 and [t for t in l['timeouts'] if 5000 <= t['timeout_us'] <= 10000]]"
 else

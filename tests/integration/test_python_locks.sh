@@ -83,6 +83,13 @@ check "abba recorded: timeline lanes name them, and the main thread MainThread" 
 	"$TMP/abba.timeline.json" "sorted((t['tid'], t['comm']) for p in j['processes'] for t in p['threads']
 if t['tid'] in ($A1, $A2)) == $NAMES and
 [t['comm'] for p in j['processes'] for t in p['threads'] if t['tid'] == p['pid']] == ['MainThread']"
+# the Python stack the switch probe walked when each thread blocked for good: the caller of each
+# deadlocked wait is path() at the second acquire (the program holds both threads at a barrier
+# and waits 50 ms before it, ten polls of the recorder after their start)
+check "abba recorded: the deadlocked waits are called from path at line $L, by Python stack" \
+	pj "$TMP/abba.contention.json" "sorted(w['tid'] for o in j['objects'] for c in o['callers'][:1]
+if c['frames'] and (c['frames'][c['top']]['func'], c['frames'][c['top']]['line']) == ('path', $L)
+for w in o['waiters']) == sorted([$A1, $A2])"
 check "abba recorded: contention text names a waiter abba-N (tid)" grep -qE \
 	"waiters: .*(abba-1 \($A1\)|abba-2 \($A2\))" <("$CONLAB" report contention -i "$TMP/abba.clab")
 

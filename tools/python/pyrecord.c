@@ -39,6 +39,7 @@
 
 #define READ_EVERY_NS 100000000ull	/* 100 ms: renames, threads found running */
 #define PENDING_NS 2000000000ull	/* a new thread not named after 2 s never will be */
+#define SETUP_NS 5000000000ull		/* an interpreter with no thread after 5 s: stop looking */
 #define NAME_READS 50000		/* read budget of one pass (a pass takes tens) */
 #define FRAME_READS 20000		/* read budget of one stack's new frames */
 #define TSS_BASE 0x310			/* glibc 2.36 x86-64: struct pthread.specific_1stblock */
@@ -55,6 +56,7 @@ struct pyrec_proc {
 	uint64_t next_ns;	/* the next periodic read */
 	struct pyrec_names names;
 	int stacks;		/* 1: the probe walks its stacks, -1: cannot, 0: not yet */
+	uint64_t setup_until;	/* till then, read at every poll until stacks is set */
 	int reader_ok;
 	struct py_reader rd;	/* kept: its code cache serves every stack of the process */
 	struct idmap frames;	/* prev_instr -> low bits of its code: EV_META_PY_FRAME written */
@@ -277,6 +279,7 @@ static void pr_maps(void *vst, pid_t pid, const struct proc_maps *m)
 	p->version = f.version;
 	p->runtime = f.runtime;
 	p->reader_ok = !py_reader_init(&p->rd, read_pid, &p->pid, f.version, f.runtime);
+	p->setup_until = now_mono_ns() + SETUP_NS;
 }
 
 static void pr_thread(void *vst, pid_t pid, pid_t tid)
@@ -299,7 +302,12 @@ static void pr_tick(void *vst, uint64_t now, struct trace_writer *w)
 
 		if (p->npending && now >= p->pending_until)
 			p->npending = 0;
-		if (p->unreadable || (!p->npending && now < p->next_ns))
+		if (p->unreadable)
+			continue;
+		/* right after exec the interpreter has no thread yet; the stacks of its first
+		 * blocking calls need the probe set up as soon as it has one */
+		if (!p->npending && now < p->next_ns &&
+		    !(st->src && !p->stacks && now < p->setup_until))
 			continue;
 		p->next_ns = now + READ_EVERY_NS;
 		read_names(st, p, w);
