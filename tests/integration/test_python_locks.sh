@@ -90,6 +90,9 @@ check "abba recorded: the deadlocked waits are called from path at line $L, by P
 	pj "$TMP/abba.contention.json" "sorted(w['tid'] for o in j['objects'] for c in o['callers'][:1]
 if c['frames'] and (c['frames'][c['top']]['func'], c['frames'][c['top']]['line']) == ('path', $L)
 for w in o['waiters']) == sorted([$A1, $A2])"
+check "abba recorded: the timeline's last wait of each (its hover) says path (abba_lock.py:$L)" \
+	pj "$TMP/abba.timeline.json" "sorted(t['tid'] for p in j['processes'] for t in p['threads']
+if [i.get('python') for i in t['intervals'] if i['state'] == 'blocked'][-1:] == ['path (abba_lock.py:$L)']) == sorted([$A1, $A2])"
 check "abba recorded: contention text names a waiter abba-N (tid)" grep -qE \
 	"waiters: .*(abba-1 \($A1\)|abba-2 \($A2\))" <("$CONLAB" report contention -i "$TMP/abba.clab")
 
