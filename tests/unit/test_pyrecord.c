@@ -68,6 +68,14 @@ static void fork_thread(struct model *m, uint64_t ts, uint32_t tid)
 	model_event(m, &f.hdr);
 }
 
+static void set_comm(struct model *m, uint64_t ts, uint32_t tid, const char *comm)
+{
+	struct ev_rename r = {{ts, tid, EV_RENAME, sizeof(r)}};
+
+	strncpy(r.comm, comm, sizeof(r.comm) - 1);
+	model_event(m, &r.hdr);
+}
+
 static void test_model_shows_the_python_name(void **state)
 {
 	struct ev_meta_task t = {{0, PID, EV_META_TASK, sizeof(t)}, PID, 1, "python3"};
@@ -87,10 +95,19 @@ static void test_model_shows_the_python_name(void **state)
 	model_event(&m, name_rec(&n, 23, PID + 50, PID + 1, "intruder"));
 	/* an empty name changes nothing */
 	model_event(&m, name_rec(&n, 24, PID, PID + 1, ""));
+	/* a thread the program named itself keeps that name, whichever record comes first */
+	fork_thread(&m, 25, PID + 3);
+	fork_thread(&m, 26, PID + 4);
+	model_event(&m, name_rec(&n, 27, PID, PID + 3, "Thread-3"));
+	set_comm(&m, 28, PID + 3, "worker");
+	set_comm(&m, 29, PID + 4, "loop");
+	model_event(&m, name_rec(&n, 30, PID, PID + 4, "Thread-4"));
 	model_finish(&m, 40);
 	assert_string_equal(model_comm(&m, PID + 1, "-"), "teller-1");
 	assert_string_equal(model_comm(&m, PID + 2, "-"), "ThreadPoolExecu");
 	assert_string_equal(model_comm(&m, PID, "-"), "MainThread");
+	assert_string_equal(model_comm(&m, PID + 3, "-"), "worker");
+	assert_string_equal(model_comm(&m, PID + 4, "-"), "loop");
 	/* the process keeps its program's name */
 	assert_string_equal(model_process(&m, PID)->comm, "python3");
 	model_free(&m);

@@ -401,6 +401,7 @@ static void on_exec(struct model *m, const struct ev_hdr *h)
 	t = model_get_thread(m, h->tid, h->ts);
 	t->pid = e->pid;
 	t->is_leader = 1;
+	t->renamed = 0;	/* exec's own rename came just before: the program has not named it */
 	memcpy(t->comm, p->comm, CLAB_COMM_LEN);
 }
 
@@ -517,6 +518,7 @@ void model_event(struct model *m, const struct ev_hdr *h)
 
 		memcpy(t->comm, ((const struct ev_rename *)h)->comm, CLAB_COMM_LEN);
 		t->comm[CLAB_COMM_LEN - 1] = 0;
+		t->renamed = 1;	/* over a runtime's name (EV_META_THREAD_NAME), whatever the order */
 		break;
 	}
 	case EV_FUTEX:

@@ -97,6 +97,7 @@ struct m_thread {
 	uint8_t state;		/* current (during feeding), final after model_finish */
 	uint8_t exited;
 	uint8_t is_leader;
+	uint8_t renamed;	/* the program named it (prctl, pthread_setname_np): keep that name */
 	uint16_t cpu;
 	uint64_t since;		/* start of the current state */
 	struct m_wait wait;	/* current wait when blocked */

@@ -83,8 +83,9 @@ static void on_meta_maps(struct model *m, const struct ev_hdr *h)
 
 /* A runtime's name of a thread (Python's threading.Thread.name) replaces its comm in every
  * report: the recorder read it while the thread ran, so it applies to the thread's whole life.
- * Cut to comm's length like any other thread name; a record for a tid now in another process
- * (the tid was reused) is dropped. */
+ * A name the program gave the thread itself (prctl, pthread_setname_np: EV_RENAME) wins, before
+ * or after. Cut to comm's length like any other thread name; a record for a tid now in another
+ * process (the tid was reused) is dropped. */
 static void on_meta_thread_name(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_meta_thread_name *e = (const void *)h;
@@ -95,7 +96,7 @@ static void on_meta_thread_name(struct model *m, const struct ev_hdr *h)
 	if (!n)
 		return;
 	t = model_get_thread(m, h->tid, h->ts);
-	if (t->pid && t->pid != e->pid)
+	if ((t->pid && t->pid != e->pid) || t->renamed)
 		return;
 	t->pid = e->pid;
 	if (n > CLAB_COMM_LEN - 1)
