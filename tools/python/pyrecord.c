@@ -7,7 +7,8 @@
  * never puts the name in comm, so the name can only be read from memory while the process
  * lives. The recorder says when a thread appears (its EV_FORK, drained within a poll, 5 ms);
  * the process is then read at every poll until that thread has a name (or for PENDING_NS: a
- * thread started by _thread or by C code never gets one), so a thread is named at the first
+ * thread started by _thread or by C code never gets one; the main thread is pending from when
+ * the interpreter is found, till the program imports threading), so a thread is named at the first
  * poll after it registered, before a deadlock it takes part in can be acted on (the recorder
  * reads before its hooks run). Every READ_EVERY_NS after that, for renames (`t.name = `) and
  * the threads of a process found already running. A read is only thread states and one dict:
@@ -260,6 +261,8 @@ static void *pr_open(struct bpf_source *src)
 	return st;
 }
 
+static void pr_thread(void *vst, pid_t pid, pid_t tid);
+
 /* Maps changed: a process not known as CPython yet is looked for the interpreter (only files
  * named python3.N or libpython3.N are opened, so another program costs a scan of its maps). */
 static void pr_maps(void *vst, pid_t pid, const struct proc_maps *m)
@@ -280,6 +283,8 @@ static void pr_maps(void *vst, pid_t pid, const struct proc_maps *m)
 	p->runtime = f.runtime;
 	p->reader_ok = !py_reader_init(&p->rd, read_pid, &p->pid, f.version, f.runtime);
 	p->setup_until = now_mono_ns() + SETUP_NS;
+	/* the main thread is named once the program imports threading: pending like a new one */
+	pr_thread(st, pid, pid);
 }
 
 static void pr_thread(void *vst, pid_t pid, pid_t tid)
