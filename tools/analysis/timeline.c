@@ -132,8 +132,8 @@ static void add_piece(struct tl_lane *l, const struct tl_iv *p)
  * index in names; 0 for any other wait. */
 static uint32_t py_site(struct tl_ctx *c, const struct m_wait *w)
 {
-	const struct m_stack *st = w->stack_id >= PY_STACK_ID_BASE ? model_stack(c->m, w->stack_id) :
-								      NULL;
+	const struct m_stack *st =
+		w->stack_id >= PY_STACK_ID_BASE ? model_stack(c->m, w->stack_id) : NULL;
 	char buf[300];
 
 	for (uint32_t i = 0; st && i < st->n; i++) {

@@ -123,7 +123,8 @@ void model_py_stack(struct model *m, const struct ev_hdr *h)
 	uint32_t fr[PY_STACK_MAX], n;
 
 	/* the wait this stack belongs to began at this very switch-out */
-	if (!t || t->state != TH_BLOCKED || t->since != h->ts || t->wait.stack_id >= PY_STACK_ID_BASE)
+	if (!t || t->state != TH_BLOCKED || t->since != h->ts ||
+	    t->wait.stack_id >= PY_STACK_ID_BASE)
 		return;
 	n = (uint32_t)((h->size - offsetof(struct ev_py_stack, frames)) / sizeof(e->frames[0]));
 	if (e->nframes < n)
