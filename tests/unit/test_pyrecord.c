@@ -175,6 +175,7 @@ static void test_python_stack_on_the_wait(void **state)
 		uint64_t ips[2];
 	} nat = {{{100, 7, EV_META_STACK, sizeof(nat)}, 2, 0}, {0x1111, 0x2222}};
 	const uint64_t fr[] = {0xc0de1, 0xc0de1 + 0xc0, 0xc0de2, 0xc0de2 + 0xd0};
+	const uint64_t bad[] = {0xbad0, 0xbad0 + 0x10};
 	const struct m_thread *th;
 	const struct m_stack *st;
 	const struct m_pyframe *f;
@@ -194,6 +195,9 @@ static void test_python_stack_on_the_wait(void **state)
 	pystack(&m, 45, PID, 2, fr);	/* not at a switch-out: ignored */
 	block(&m, 50, PID, -1);		/* blocked with no Python stack */
 	run(&m, 60, PID);
+	block(&m, 62, PID, 7);
+	pystack(&m, 62, PID, 1, bad);	/* frames never named: the native stack alone */
+	run(&m, 64, PID);
 	model_event(&m, &nat.s.hdr);	/* the native stack comes later, as recorded */
 	pyframe(&m, 0xc0de1, 0xc0de1 + 0xc0, 42, "handle", "/srv/app.py");
 	model_finish(&m, 70);
@@ -206,11 +210,18 @@ static void test_python_stack_on_the_wait(void **state)
 
 		if (iv->state != TH_BLOCKED)
 			continue;
-		assert_true(iv->start == 10 || iv->start == 30 || iv->start == 50);
-		assert_int_equal(iv->w.stack_id, iv->start == 50 ? -1 : PY_STACK_ID_BASE);
+		assert_true(iv->start == 10 || iv->start == 30 || iv->start == 50 ||
+			    iv->start == 62);
+		assert_int_equal(iv->w.stack_id, iv->start == 50 ? -1 :
+						 iv->start == 62 ? PY_STACK_ID_BASE + 1 :
+						 PY_STACK_ID_BASE);
 		blocked++;
 	}
-	assert_int_equal(blocked, 3);
+	assert_int_equal(blocked, 4);
+	st = model_stack(&m, PY_STACK_ID_BASE + 1);
+	assert_non_null(st);
+	assert_int_equal(st->n, 2);
+	assert_int_equal(st->ips[1], 0x2222);
 	st = model_stack(&m, PY_STACK_ID_BASE);
 	assert_non_null(st);
 	/* the native frames, then the Python ones, innermost first */

@@ -146,17 +146,24 @@ void model_py_finish(struct model *m)
 	for (size_t i = 0; py && i < py->nmerges; i++) {
 		const struct py_merge *g = &py->merges[i];
 		const struct m_stack *nat = model_stack(m, g->native);
-		uint32_t nn = nat ? nat->n : 0;
+		uint32_t nn = nat ? nat->n : 0, named = 0, np;
 		struct m_stack *s;
+
+		/* no frame the recorder could name (the process exec'd or ended before it read
+		 * them, or the walk read another program's memory right after an exec): the
+		 * native stack alone */
+		for (uint32_t k = 0; k < g->n; k++)
+			named += py->frames[g->frames[k]].qualname != NULL;
+		np = named ? g->n : 0;
 
 		GROW(m->stacks, m->cap_stacks, m->nstacks + 1);
 		s = &m->stacks[m->nstacks];
 		s->id = PY_STACK_ID_BASE + (int32_t)i;
-		s->n = g->n + nn;
+		s->n = np + nn;
 		s->ips = xmalloc((size_t)s->n * 8 + 8);
 		if (nn)
 			memcpy(s->ips, nat->ips, (size_t)nn * 8);
-		for (uint32_t k = 0; k < g->n; k++)
+		for (uint32_t k = 0; k < np; k++)
 			s->ips[nn + k] = PYPC_TAG | g->frames[k];
 		idmap_put(&m->stack_index, (uint32_t)s->id, (uint32_t)m->nstacks);
 		m->nstacks++;
