@@ -157,13 +157,17 @@ static void setup_stacks(struct pyrec *st, struct pyrec_proc *p, const struct py
 
 	if (!st->src || p->stacks || !r->nthreads)
 		return;
+	/* not found yet: the interpreter makes its first thread state a moment before it
+	 * creates the key and sets it; looked for again at the next poll (till setup_until) */
 	bp.tss_off = tss_offset(r, p->pid);
+	if (!bp.tss_off)
+		return;
 	bp.ts_cframe = L->ts_cframe;
 	bp.cf_current_frame = L->cf_current_frame;
 	bp.fr_code = L->fr_code;
 	bp.fr_previous = L->fr_previous;
 	bp.fr_prev_instr = L->fr_prev_instr;
-	if (!bp.tss_off || bp.fr_code + 8 > PY_FRAME_WINDOW ||
+	if (bp.fr_code + 8 > PY_FRAME_WINDOW ||
 	    bp.fr_previous + 8 > PY_FRAME_WINDOW || bp.fr_prev_instr + 8 > PY_FRAME_WINDOW ||
 	    source_set_python(st->src, p->pid, &bp)) {
 		p->stacks = -1;
