@@ -146,6 +146,8 @@ void model_py_finish(struct model *m)
 	for (size_t i = 0; py && i < py->nmerges; i++) {
 		const struct py_merge *g = &py->merges[i];
 		const struct m_stack *nat = model_stack(m, g->native);
+		/* taken now: growing m->stacks below moves the native stack's entry */
+		const uint64_t *nat_ips = nat ? nat->ips : NULL;
 		uint32_t nn = nat ? nat->n : 0, named = 0, np;
 		struct m_stack *s;
 
@@ -162,7 +164,7 @@ void model_py_finish(struct model *m)
 		s->n = np + nn;
 		s->ips = xmalloc((size_t)s->n * 8 + 8);
 		if (nn)
-			memcpy(s->ips, nat->ips, (size_t)nn * 8);
+			memcpy(s->ips, nat_ips, (size_t)nn * 8);
 		for (uint32_t k = 0; k < np; k++)
 			s->ips[nn + k] = PYPC_TAG | g->frames[k];
 		idmap_put(&m->stack_index, (uint32_t)s->id, (uint32_t)m->nstacks);
