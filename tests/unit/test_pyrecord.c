@@ -199,6 +199,11 @@ static void test_python_stack_on_the_wait(void **state)
 	pystack(&m, 62, PID, 1, bad);	/* frames never named: the native stack alone */
 	run(&m, 64, PID);
 	model_event(&m, &nat.s.hdr);	/* the native stack comes later, as recorded */
+	/* other stacks up to the table's capacity: the merged ones make it grow (and move) */
+	for (uint32_t id = 100; m.nstacks < m.cap_stacks; id++) {
+		nat.s.hdr.tid = id;
+		model_event(&m, &nat.s.hdr);
+	}
 	pyframe(&m, 0xc0de1, 0xc0de1 + 0xc0, 42, "handle", "/srv/app.py");
 	model_finish(&m, 70);
 
