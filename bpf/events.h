@@ -36,6 +36,7 @@ enum ev_type {
 	EV_WAKEUP_NEW = 10,	/* a new traced task made runnable for the first time (ev_wakeup) */
 	EV_WAITCALL = 11,	/* a traced thread's event-loop wait (epoll_wait, poll, ...) returned */
 	EV_GIL = 12,		/* GIL uprobes: a CPython thread began / finished taking the GIL, dropped it */
+	EV_PY_STACK = 13,	/* a CPython thread's Python frames at its blocking switch-out */
 	EV_LOCK_EDGE = 20,	/* lock uprobes (--locks): a lock-order edge, first time seen */
 
 	/* made in user space */
@@ -48,6 +49,8 @@ enum ev_type {
 	EV_META_MAPS_RESET = 70,/* the maps of a process are replaced (exec, or a new snapshot) */
 	EV_META_STACK = 71,	/* a user stack from the kernel's stack map, by id */
 	EV_META_FD = 72,	/* what one fd of a traced process is: socket, pipe, file, ... */
+	EV_META_THREAD_NAME = 73,/* a runtime's own name of a thread (a Python threading.Thread) */
+	EV_META_PY_FRAME = 74,	/* a Python frame of an EV_PY_STACK: function, file, line */
 	EV_TYPE_MAX
 };
 
@@ -246,6 +249,30 @@ enum gil_op {
 	GIL_DROP = 3,		/* entered drop_gil: the thread lets it go */
 };
 
+/*
+ * EV_PY_STACK: hdr.tid = the thread, hdr.ts = its EV_SWITCH_SLEEP's (the record follows it).
+ * The Python frames of a CPython thread that went to sleep, innermost first: each frame's code
+ * object and its last instruction (prev_instr), as the thread state found through the thread's
+ * TLS leads to them (bpf/sched.bpf.c). Names and lines come in EV_META_PY_FRAME records.
+ */
+#define PY_STACK_MAX 24
+
+struct ev_py_frame {
+	__u64 code;		/* PyCodeObject * */
+	__u64 prev_instr;	/* _Py_CODEUNIT * of the frame's last instruction */
+};
+
+struct ev_py_stack {
+	struct ev_hdr hdr;
+	__u32 pid;
+	__u16 nframes;
+	__u16 flags;		/* PYSF_* */
+	struct ev_py_frame frames[PY_STACK_MAX];	/* nframes of them: the record ends there */
+};
+
+#define PYSF_TRUNCATED 0x1	/* more frames than PY_STACK_MAX */
+#define PYSF_READ_FAILED 0x2	/* a frame could not be read: the walk stopped there */
+
 /* ---- metadata records, made in user space ---- */
 
 /* EV_META_TASK: hdr.tid = tid */
@@ -338,6 +365,34 @@ struct ev_meta_fd {
 	__u16 kind;		/* enum fd_kind */
 	__u16 flags;		/* FDF_* */
 	/* char desc[] */
+};
+
+/* EV_META_THREAD_NAME: hdr.tid = the thread's kernel tid. The name its language runtime gives
+ * it (Python: threading.Thread.name, which 3.11 does not put in comm), read from the process's
+ * memory while it runs; written when first read and again when it changed. A NUL-terminated
+ * UTF-8 name follows. Reports show it in place of comm. */
+struct ev_meta_thread_name {
+	struct ev_hdr hdr;
+	__u32 pid;
+	__u16 runtime;		/* enum thread_name_runtime */
+	__u16 pad;
+	/* char name[] */
+};
+
+enum thread_name_runtime {
+	TNR_PYTHON = 1,		/* CPython: threading._active, the Thread's _name */
+};
+
+/* EV_META_PY_FRAME: hdr.tid = pid. What one (code, prev_instr) of an EV_PY_STACK is, read
+ * from the process while it lived: qualified function name and file follow, each
+ * NUL-terminated. Written once per pair and process. */
+struct ev_meta_py_frame {
+	struct ev_hdr hdr;
+	__u64 code;
+	__u64 prev_instr;
+	__s32 line;		/* 0 unknown */
+	__u32 pad;
+	/* char qualname[]; char file[] */
 };
 
 enum fd_kind {

@@ -61,6 +61,13 @@ if io_run as_sleep python3 "$PYWL/asyncio_loop.py" --handler sleep --requests 12
 		"[l for l in j['loops'] if l['tid']==$LT and l['wait_syscall'].startswith('epoll')]"
 	check "asyncio sleep: clock_nanosleep ~100 ms on the loop thread, twice" pyjson \
 		"$TMP/as_sleep.json" "[b for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls'] if b['syscall']=='clock_nanosleep' and b['count']==2 and 95e6 <= b['max_ns'] < 300e6]"
+	# the Python stack at the blocking switch-out names the coroutine and its line
+	LS=$(grep -n "time.sleep(block_ms / 1000)         # the bug" "$PYWL/asyncio_loop.py" | cut -d: -f1)
+	check "asyncio sleep: the blocking call is made by the coroutine handle at line $LS" pyjson \
+		"$TMP/as_sleep.json" "[b['site'] for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls'] if b['syscall']=='clock_nanosleep'] == ['asyncio_loop.py:$LS (handle)']"
+	check "asyncio sleep: the text says so" grep -q \
+		"loop thread blocked .* in clock_nanosleep at asyncio_loop.py:$LS (handle)" \
+		<("$CONLAB" report io -i "$TMP/as_sleep.clab")
 	check "asyncio sleep: its 10 ms ticker came back late, by most of the block" pyjson \
 		"$TMP/as_sleep.json" "[l for l in j['loops'] if l['tid']==$LT and l['timer_lag']['max_ns'] > 50e6 and [t for t in l['timeouts'] if 5000 <= t['timeout_us'] <= 10000]]"
 else
@@ -90,7 +97,14 @@ PROC="[p for p in j['processes'] if p['pid']==j['processes'][0]['pid']][0]"
 # stretches, so upper bounds on waits and holds scale with it (lower bounds are the program's).
 BUSY="(1 + sum(t['runnable_ns'] for t in $PROC['threads'] if t['comm'].startswith('worker')) / max(1, sum(t['on_cpu_ns'] for t in $PROC['threads'] if t['comm'].startswith('worker'))))"
 
-if gil_run gil4 "$PYWL/gil.py" --threads 4 --ms 100; then
+# WL_PYTHON_NAMES=1: the workers are named through threading only, as in a plain Python
+# program (3.11 leaves their comm "python3"): the names in the report were read from memory
+if WL_PYTHON_NAMES=1 gil_run gil4 "$PYWL/gil.py" --threads 4 --ms 100; then
+	TIDS=$(lastkv "$TMP/gil4.out" tids)
+	check "gil 4 threads: each worker by its threading name and tid (the kernel's name is python3)" \
+		pyjson "$TMP/gil4.json" "sorted((t['tid'], t['comm']) for t in $PROC['threads'] if t['tid'] in [$TIDS]) == [(tid, f'worker-{i}') for i, tid in enumerate([$TIDS])] and [t['comm'] for t in $PROC['threads'] if t['tid'] == $PROC['pid']] == ['MainThread']"
+	check "gil 4 threads: the text report says worker-0/${TIDS%%,*}" grep -q \
+		"worker-0/${TIDS%%,*} " <("$CONLAB" report gil -i "$TMP/gil4.clab")
 	check "gil 4 threads: CPython found, GIL futex inferred" pyjson "$TMP/gil4.json" \
 		"$PROC['gil_addr'] and $PROC['method']=='futex-inferred' and $PROC['version'].startswith('3.')"
 	# The GIL lets one thread run at a time: their summed on-CPU time is at most about the

@@ -27,11 +27,16 @@ line() { grep -n -- "$2" "$PYWL/$1" | head -1 | cut -d: -f1; }
 
 # ---- the bare-acquire() ABBA, live: the cycle with both holders -------------------------------
 # abba_lock.py makes the hang certain (each thread holds its first lock at a barrier before
-# taking the second); conlab kills it once the cycle is reported
+# taking the second); conlab kills it once the cycle is reported. WL_PYTHON_NAMES=1: its threads
+# have their threading names only (comm stays python3), so a report that names them read them;
+# the JSON run keeps its trace for the recorded reports below.
 L=$(line abba_lock.py "second.acquire()        # never")
 for fmt in json text; do
-	timeout 60 "$CONLAB" deadlock --locks --quiet --format $fmt -o "$TMP/abba.$fmt" \
-		-- "$DEB" "$PYWL/abba_lock.py" > "$TMP/abba.$fmt.out" 2> "$TMP/abba.$fmt.err"
+	keep=()
+	[ $fmt = json ] && keep=(--trace "$TMP/abba.clab")
+	WL_PYTHON_NAMES=1 timeout 60 "$CONLAB" deadlock --locks --quiet --format $fmt \
+		-o "$TMP/abba.$fmt" "${keep[@]}" -- "$DEB" "$PYWL/abba_lock.py" \
+		> "$TMP/abba.$fmt.out" 2> "$TMP/abba.$fmt.err"
 	echo $? > "$TMP/abba.$fmt.rc"
 done
 OUT=$TMP/abba.json.out
@@ -63,6 +68,33 @@ check "abba --locks text: who holds what and waits for what, by Python names" gr
 check "abba --locks text: the line as a traceback shows it, and how the holder is known" \
 	sh -c "grep -q 'File \"$PYWL/abba_lock.py\", line $L, in path' '$TMP/abba.text' &&
 	       grep -q 'it took lock_b with acquire() (seen by the lock probes) and holds it in path (abba_lock.py:$L)' '$TMP/abba.text'"
+
+# the recording of that run: the two threads by their Python names in the recorded reports (the
+# recorder reads the names of a thread until it has one, before the cycle is acted on)
+NAMES="[($A1, 'abba-1'), ($A2, 'abba-2')]"
+for kind in contention summary timeline; do
+	"$CONLAB" report $kind -i "$TMP/abba.clab" --format json > "$TMP/abba.$kind.json" 2> /dev/null
+done
+check "abba recorded: contention names abba-1 and abba-2 by tid" pj "$TMP/abba.contention.json" \
+	"sorted((t['tid'], t['comm']) for t in j['threads'] if t['tid'] in ($A1, $A2)) == $NAMES"
+check "abba recorded: summary names them" pj "$TMP/abba.summary.json" \
+	"sorted((t['tid'], t['comm']) for p in j['processes'] for t in p['threads'] if t['tid'] in ($A1, $A2)) == $NAMES"
+check "abba recorded: timeline lanes name them, and the main thread MainThread" pj \
+	"$TMP/abba.timeline.json" "sorted((t['tid'], t['comm']) for p in j['processes'] for t in p['threads']
+if t['tid'] in ($A1, $A2)) == $NAMES and
+[t['comm'] for p in j['processes'] for t in p['threads'] if t['tid'] == p['pid']] == ['MainThread']"
+# the Python stack the switch probe walked when each thread blocked for good: the caller of each
+# deadlocked wait is path() at the second acquire (the program holds both threads at a barrier
+# and waits 50 ms before it, ten polls of the recorder after their start)
+check "abba recorded: the deadlocked waits are called from path at line $L, by Python stack" \
+	pj "$TMP/abba.contention.json" "sorted(w['tid'] for o in j['objects'] for c in o['callers'][:1]
+if c['frames'] and (c['frames'][c['top']]['func'], c['frames'][c['top']]['line']) == ('path', $L)
+for w in o['waiters']) == sorted([$A1, $A2])"
+check "abba recorded: the timeline's last wait of each (its hover) says path (abba_lock.py:$L)" \
+	pj "$TMP/abba.timeline.json" "sorted(t['tid'] for p in j['processes'] for t in p['threads']
+if [i.get('python') for i in t['intervals'] if i['state'] == 'blocked'][-1:] == ['path (abba_lock.py:$L)']) == sorted([$A1, $A2])"
+check "abba recorded: contention text names a waiter abba-N (tid)" grep -qE \
+	"waiters: .*(abba-1 \($A1\)|abba-2 \($A2\))" <("$CONLAB" report contention -i "$TMP/abba.clab")
 
 # ---- an inversion that never hangs: named while the program runs ---------------------------------
 # lock_order.py takes the two orders one after the other, keeps its threads alive and waits

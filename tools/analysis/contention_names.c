@@ -7,6 +7,7 @@
 #include "analysis/contention_int.h"
 #include "events.h"
 #include "model/model.h"
+#include "model/pystacks.h"
 #include "lib/util.h"
 
 /* ---- names and caller frames ------------------------------------------------------------ */
@@ -46,17 +47,21 @@ static void caller_frames(struct cont_caller *cl, const struct model *m, uint32_
 			  const struct cont_resolver *r)
 {
 	const struct m_stack *st = cl->stack_id >= 0 ? model_stack(m, cl->stack_id) : NULL;
-	uint32_t n = 0, have_ret = 0;
+	uint32_t n = 0, have_ret = 0, py_top = CONT_MAX_FRAMES;
 
+	/* a Python stack (model/pystacks.h): its innermost frame is the caller, the return
+	 * address is inside the interpreter */
 	if (st)
 		for (uint32_t i = 0; i < st->n; i++)
-			have_ret |= st->ips[i] == cl->ret_addr;
+			have_ret |= st->ips[i] == cl->ret_addr || model_py_pc(m, st->ips[i]);
 	for (uint32_t i = 0; st && i < st->n && n < CONT_MAX_FRAMES; i++) {
 		struct cont_frame f;
 
 		if (!st->ips[i])
 			break;
 		resolve_frame(r, pid, st->ips[i], i > 0, &f);
+		if (py_top == CONT_MAX_FRAMES && model_py_pc(m, st->ips[i]))
+			py_top = n;
 		if (f.in_main && cl->top < 0 && cl->ret_addr && !have_ret) {
 			resolve_frame(r, pid, cl->ret_addr, 1, &cl->frames[n]);
 			cl->top = n++;
@@ -73,6 +78,8 @@ static void caller_frames(struct cont_caller *cl, const struct model *m, uint32_
 		resolve_frame(r, pid, cl->ret_addr, 1, &cl->frames[n]);
 		cl->top = n++;
 	}
+	if (py_top < n)
+		cl->top = py_top;	/* the Python code that waited is the caller */
 	if (cl->top < 0 && n)
 		cl->top = 0;
 	cl->nframes = n;

@@ -7,6 +7,7 @@
 #include "lib/idmap.h"
 #include "model/procsyms.h"
 #include "model/conns.h"
+#include "model/pystacks.h"
 #include "analysis/timeline.h"
 #include "lib/syscall_table.h"
 #include "lib/util.h"
@@ -127,6 +128,29 @@ static void add_piece(struct tl_lane *l, const struct tl_iv *p)
 		l->lost_ns += d;
 }
 
+/* The innermost Python frame of a wait with a Python stack (model/pystacks.h), as 1 + its
+ * index in names; 0 for any other wait. */
+static uint32_t py_site(struct tl_ctx *c, const struct m_wait *w)
+{
+	const struct m_stack *st =
+		w->stack_id >= PY_STACK_ID_BASE ? model_stack(c->m, w->stack_id) : NULL;
+	char buf[300];
+
+	for (uint32_t i = 0; st && i < st->n; i++) {
+		const struct m_pyframe *f = model_py_pc(c->m, st->ips[i]);
+		const char *b;
+
+		if (!f)
+			continue;
+		if (!f->qualname)
+			return 0;
+		b = f->file && strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file;
+		snprintf(buf, sizeof(buf), "%s (%s:%d)", f->qualname, b ? b : "?", f->line);
+		return (uint32_t)intern(c, buf) + 1;
+	}
+	return 0;
+}
+
 /* One model interval, clipped to the window, cut where events were lost. */
 static void add_interval(struct tl_ctx *c, struct tl_lane *l, const struct m_interval *iv,
 			 int proc)
@@ -151,6 +175,7 @@ static void add_interval(struct tl_ctx *c, struct tl_lane *l, const struct m_int
 		p.waker = iv->waker;
 		p.timed_out = iv->w.timed_out;
 		p.name = wait_name(c, proc, &iv->w, iv->start);
+		p.site = py_site(c, &iv->w);
 	}
 	for (size_t k = 0; k < m->nlosses && s < e; k++) {
 		const struct m_loss_window *w = &m->losses[k];

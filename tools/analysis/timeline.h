@@ -39,6 +39,8 @@ struct tl_iv {
 	uint8_t guess;		/* TLF_LOST: the state the model had carried over the gap */
 	uint8_t timed_out;	/* blocked: a timed wait that expired */
 	uint8_t pad;
+	uint32_t site;		/* blocked: 1 + index in names of the Python code that waited
+				 * ("transfer (bank.py:30)", from its Python stack), 0 none */
 };
 
 struct tl_lane {

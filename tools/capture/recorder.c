@@ -69,6 +69,8 @@ struct recorder {
 	int cmd_status;
 	struct fdscan *fds;		/* what each traced process's fds are (EV_META_FD) */
 	double cpu0_ms;			/* own CPU time when the target started */
+	const struct record_lang *lang;	/* o->lang, and its state */
+	void *lang_st;
 };
 
 /* Set from the signal handler: the only global, since handlers take no context. */
@@ -199,6 +201,8 @@ static void refresh_maps(struct recorder *r, struct rproc *p)
 	for (size_t i = 0; i < m.n; i++)
 		if (m.v[i].path[0] == '/')
 			fill_build_id(r, &m.v[i]);
+	if (r->lang)
+		r->lang->maps(r->lang_st, p->pid, &m);
 
 	struct ev_meta_maps_reset rs = {{now_mono_ns(), p->pid, EV_META_MAPS_RESET, sizeof(rs)}};
 
@@ -342,6 +346,8 @@ static int on_record(void *ctx, const struct ev_hdr *h, size_t size)
 
 		if (!(f->flags & FORKF_THREAD) && !r->o->all)
 			add_proc(r, f->child_pid);
+		if ((f->flags & FORKF_THREAD) && r->lang)
+			r->lang->thread(r->lang_st, f->child_pid, h->tid);
 		break;
 	}
 	case EV_EXEC:
@@ -350,6 +356,8 @@ static int on_record(void *ctx, const struct ev_hdr *h, size_t size)
 			p->fast_polls = 20;
 			write_cmdline(r, p->pid);
 		}
+		if (r->lang)
+			r->lang->forget(r->lang_st, ((const struct ev_exec *)h)->pid);
 		break;
 	case EV_EXIT:
 		if (((const struct ev_exit *)h)->flags & EXITF_GROUP_DEAD) {
@@ -359,10 +367,16 @@ static int on_record(void *ctx, const struct ev_hdr *h, size_t size)
 				r->live_procs--;
 				fdscan_forget(r->fds, p->pid);
 			}
+			if (r->lang)
+				r->lang->forget(r->lang_st, ((const struct ev_exit *)h)->pid);
 		}
 		break;
 	case EV_SWITCH_SLEEP:
 		note_stack(r, ((const struct ev_switch_sleep *)h)->stack_id);
+		break;
+	case EV_PY_STACK:
+		if (r->lang)
+			r->lang->event(r->lang_st, h, &r->w);
 		break;
 	}
 	if (r->o->on_event) {
@@ -510,6 +524,13 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	r.src = source_open(&so, on_record, &r);
 	if (!r.src)
 		goto out;
+	if (o->lang) {
+		r.lang = o->lang;
+		/* CONLAB_PY_STACKS=0: Python stacks off, for the benchmark of their cost */
+		const char *ps = getenv("CONLAB_PY_STACKS");
+
+		r.lang_st = o->lang->open(o->stacks && !(ps && !strcmp(ps, "0")) ? r.src : NULL);
+	}
 
 	struct ev_meta_clock ck = {{0, 0, EV_META_CLOCK, sizeof(ck)}, 0, 0};
 
@@ -538,6 +559,9 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			break;
 		}
 		now = now_mono_ns();
+		/* before a hook may kill the target: what is read now is its last chance */
+		if (r.lang)
+			r.lang->tick(r.lang_st, now, &r.w);
 		if (r.stop) {
 			res->reason = STOP_DEADLOCK;
 			break;
@@ -635,6 +659,8 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	res->seconds = (now_mono_ns() - t0) / 1e9;
 	ret = 0;
 out:
+	if (r.lang)
+		r.lang->close(r.lang_st, r.w.fd >= 0 ? &r.w : NULL);
 	if (r.w.fd >= 0) {
 		struct ev_meta_status st = {{now_mono_ns(), 0, EV_META_STATUS, sizeof(st)}};
 

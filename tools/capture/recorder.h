@@ -12,6 +12,27 @@
 
 #include "events.h"
 
+struct bpf_source;
+struct proc_maps;
+struct trace_writer;
+
+/*
+ * A language runtime read from the traced processes' memory while they run (python/pyrecord.h
+ * for CPython): the recorder knows no language, it only says when a process's maps changed,
+ * when a thread appeared, when a process is gone, hands it the records its probes made
+ * (EV_PY_STACK), and lets it write its metadata records at every poll. Each call is cheap for a
+ * process that is not the runtime's.
+ */
+struct record_lang {
+	void *(*open)(struct bpf_source *src);	/* src NULL: no stacks (--no-stacks) */
+	void (*maps)(void *st, pid_t pid, const struct proc_maps *m);
+	void (*thread)(void *st, pid_t pid, pid_t tid);
+	void (*tick)(void *st, uint64_t now_ns, struct trace_writer *w);
+	void (*event)(void *st, const struct ev_hdr *h, struct trace_writer *w);
+	void (*forget)(void *st, pid_t pid);	/* exited, or exec'd (maps() follows) */
+	void (*close)(void *st, struct trace_writer *w);	/* last reads, then free */
+};
+
 struct record_opts {
 	const char *output;	/* trace file to write */
 	double duration;	/* seconds, 0 = until the target ends or a signal */
@@ -28,6 +49,7 @@ struct record_opts {
 	int no_futex_calls;	/* no EV_FUTEX records: cheaper, but no timeouts and call counts */
 	int no_loop_waits;	/* no EV_WAITCALL records */
 	const char *sandbox;	/* the command runs in this sandbox (sandbox.h spec), or NULL */
+	const struct record_lang *lang;	/* runtimes to read (Python thread names), or NULL */
 	/* Live hooks (may be NULL): every record as it is drained, and every poll tick.
 	 * A non-zero return stops the recording (STOP_DEADLOCK); REC_HOOK_KILLED says the hook
 	 * killed the target, whose deaths are then recorded before the recording ends. */

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "conlab.skel.h"
+#include "pystack.h"
 #include "capture/gilprobe.h"
 #include "capture/source.h"
 #include "capture/uprobes.h"
@@ -362,6 +363,24 @@ int source_set_text(struct bpf_source *s, uint32_t tgid, uint64_t lo, uint64_t h
 	uint64_t v[2] = {lo, hi};
 
 	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.text_ranges), &tgid, v, BPF_ANY);
+}
+
+int source_set_python(struct bpf_source *s, uint32_t tgid, const struct py_bpf_proc *p)
+{
+	int fd = bpf_map__fd(s->skel->maps.py_procs);
+
+	if (!p) {
+		if (bpf_map_delete_elem(fd, &tgid) == 0 && s->skel->bss->py_nprocs > 0)
+			s->skel->bss->py_nprocs--;
+		return 0;
+	}
+	if (bpf_map_update_elem(fd, &tgid, p, BPF_NOEXIST)) {
+		if (errno == EEXIST)
+			return bpf_map_update_elem(fd, &tgid, p, BPF_ANY);
+		return -1;
+	}
+	s->skel->bss->py_nprocs++;
+	return 0;
 }
 
 int source_drain(struct bpf_source *s)

@@ -36,6 +36,10 @@ int source_attach_locks(struct bpf_source *s, uint32_t pid);
  * per file: 1 attached now, 0 not (no take_gil/drop_gil symbols, done before, --gil off), -1
  * when the kernel refused (said on stderr). */
 int source_attach_gil(struct bpf_source *s, const char *path);
+/* The switch probe walks the Python stacks of a CPython process's threads (bpf/pystack.h);
+ * p NULL: not any more. 0 or -1 (the map is full). */
+struct py_bpf_proc;
+int source_set_python(struct bpf_source *s, uint32_t tgid, const struct py_bpf_proc *p);
 /* Drain what the ring buffer holds now; records drained or -1. */
 int source_drain(struct bpf_source *s);
 /* Per-CPU loss counters as EV_META_LOST records (hdr.tid = cpu); returns the CPU count. */

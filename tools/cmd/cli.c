@@ -8,6 +8,7 @@
 #include "cmd/options.h"
 #include "capture/sandbox.h"
 #include "lib/util.h"
+#include "python/pyrecord.h"
 
 /* Long options without a short letter: above any char. */
 enum {
@@ -272,6 +273,7 @@ static void cli_defaults(struct cli *c)
 	c->rec.stacks = 1;
 	c->rec.status = 1;
 	c->rec.buffer = 16u << 20;
+	c->rec.lang = &pyrecord_lang;	/* Python thread names in the trace */
 	c->rep.format = FMT_TEXT;
 	c->rep.color = isatty(1) && !getenv("NO_COLOR");
 	c->rep.width = 80;

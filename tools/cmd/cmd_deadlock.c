@@ -16,6 +16,7 @@
 #include "doctor/livedeadlock.h"
 #include "doctor/stackwalk.h"
 #include "lib/util.h"
+#include "python/pyrecord.h"
 
 /* Which mode takes an option: `who` of the table below. */
 enum { DOCTOR_MODE = 1, LIVE_MODE = 2 };
@@ -255,6 +256,7 @@ int cmd_deadlock(int argc, char **argv)
 		if (!strcmp(argv[i], "--"))
 			mode = LIVE_MODE;
 	live_opts_init(&l);
+	l.rec.lang = &pyrecord_lang;	/* Python thread names in the trace */
 	optset_take(&s, table, mode);
 	opts = optset_getopt(&s, shorts, sizeof(shorts));
 	opterr = 0;	/* an unknown option is refused below, by name */

@@ -167,6 +167,36 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 			(const char *)(f + 1));
 		break;
 	}
+	case EV_META_THREAD_NAME: {
+		const struct ev_meta_thread_name *t = (const void *)h;
+
+		fprintf(out, "thrname  pid %u runtime %u %.*s", t->pid, t->runtime,
+			(int)strnlen((const char *)(t + 1), h->size - sizeof(*t)),
+			(const char *)(t + 1));
+		break;
+	}
+	case EV_PY_STACK: {
+		const struct ev_py_stack *p = (const void *)h;
+		size_t n = (h->size - offsetof(struct ev_py_stack, frames)) / sizeof(p->frames[0]);
+
+		fprintf(out, "pystack  pid %u, %u frames%s:", p->pid, p->nframes,
+			p->flags & PYSF_TRUNCATED ? " (cut)" : "");
+		for (size_t i = 0; i < n && i < p->nframes; i++)
+			fprintf(out, " 0x%" PRIx64 "/0x%" PRIx64, (uint64_t)p->frames[i].code,
+				(uint64_t)p->frames[i].prev_instr);
+		break;
+	}
+	case EV_META_PY_FRAME: {
+		const struct ev_meta_py_frame *f = (const void *)h;
+		const char *q = (const char *)(f + 1);
+		size_t room = h->size - sizeof(*f), ql = strnlen(q, room);
+
+		fprintf(out, "pyframe  pid %u code 0x%" PRIx64 " at 0x%" PRIx64 ": %.*s (%.*s:%d)",
+			h->tid, (uint64_t)f->code, (uint64_t)f->prev_instr, (int)ql, q,
+			ql < room ? (int)strnlen(q + ql + 1, room - ql - 1) : 0,
+			ql < room ? q + ql + 1 : "", f->line);
+		break;
+	}
 	case EV_GIL: {
 		const struct ev_gil *g = (const void *)h;
 

@@ -6,6 +6,7 @@
 #include "model/futexkind.h"
 #include "model/model.h"
 #include "model/model_internal.h"
+#include "model/pystacks.h"
 #include "trace/trace.h"
 #include "lib/syscall_table.h"
 #include "lib/util.h"
@@ -25,6 +26,7 @@ void model_free(struct model *m)
 		free(m->procs[i].exe);
 		procmaps_free(&m->procs[i].maps);
 	}
+	model_py_free(m);
 	for (size_t i = 0; i < m->nstacks; i++)
 		free(m->stacks[i].ips);
 	free(m->threads);
@@ -399,6 +401,7 @@ static void on_exec(struct model *m, const struct ev_hdr *h)
 	t = model_get_thread(m, h->tid, h->ts);
 	t->pid = e->pid;
 	t->is_leader = 1;
+	t->renamed = 0;	/* exec's own rename came just before: the program has not named it */
 	memcpy(t->comm, p->comm, CLAB_COMM_LEN);
 }
 
@@ -515,10 +518,14 @@ void model_event(struct model *m, const struct ev_hdr *h)
 
 		memcpy(t->comm, ((const struct ev_rename *)h)->comm, CLAB_COMM_LEN);
 		t->comm[CLAB_COMM_LEN - 1] = 0;
+		t->renamed = 1;	/* over a runtime's name (EV_META_THREAD_NAME), whatever the order */
 		break;
 	}
 	case EV_FUTEX:
 		on_futex(m, h);
+		break;
+	case EV_PY_STACK:
+		model_py_stack(m, h);
 		break;
 	case EV_LOCK:
 		KEEP(m, lock, h);
@@ -552,6 +559,7 @@ void model_finish(struct model *m, uint64_t end_ts)
 		return;
 	m->finished = 1;
 	fdtable_finish(&m->fdt);
+	model_py_finish(m);
 	if (!end_ts)
 		end_ts = m->t_last;
 	for (size_t i = 0; i < m->nthreads; i++) {

@@ -60,6 +60,8 @@ enum block_class {
 	BC_NCLASSES
 };
 
+struct m_python;
+
 struct m_wait {
 	uint64_t obj;		/* futex address, fd, pid waited for */
 	uint64_t ret_addr;	/* return address into the program (0 unknown) */
@@ -95,6 +97,7 @@ struct m_thread {
 	uint8_t state;		/* current (during feeding), final after model_finish */
 	uint8_t exited;
 	uint8_t is_leader;
+	uint8_t renamed;	/* the program named it (prctl, pthread_setname_np): keep that name */
 	uint16_t cpu;
 	uint64_t since;		/* start of the current state */
 	struct m_wait wait;	/* current wait when blocked */
@@ -212,6 +215,7 @@ struct model {
 	size_t nlost_cpu;
 	uint64_t lost_seen_ts;		/* time of the last loss counter record */
 	uint64_t *lost_cpu_ts;		/* per CPU: time of its last loss counter record */
+	struct m_python *py;		/* Python frames and stacks (model/pystacks.h), or NULL */
 	/* the recording's end */
 	int32_t exit_status;
 	uint32_t stop_reason;

@@ -1,6 +1,6 @@
 /*
  * model_meta.c — what the recorder's metadata records tell the model: names and parents of
- * the threads found at the start, command lines, mappings, stacks, loss counters, the clock
+ * the threads found at the start, their runtime's names (Python threads), command lines, mappings, stacks, loss counters, the clock
  * pair and how the recording ended.
  */
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #include "model/model.h"
 #include "model/model_internal.h"
+#include "model/pystacks.h"
 #include "lib/util.h"
 
 static void on_meta_task(struct model *m, const struct ev_hdr *h)
@@ -78,6 +79,30 @@ static void on_meta_maps(struct model *m, const struct ev_hdr *h)
 	me.path = path;
 	procmaps_add(&p->maps, &me);
 	free(path);
+}
+
+/* A runtime's name of a thread (Python's threading.Thread.name) replaces its comm in every
+ * report: the recorder read it while the thread ran, so it applies to the thread's whole life.
+ * A name the program gave the thread itself (prctl, pthread_setname_np: EV_RENAME) wins, before
+ * or after. Cut to comm's length like any other thread name; a record for a tid now in another
+ * process (the tid was reused) is dropped. */
+static void on_meta_thread_name(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_meta_thread_name *e = (const void *)h;
+	const char *name = (const char *)(e + 1);
+	size_t n = strnlen(name, h->size - sizeof(*e));
+	struct m_thread *t;
+
+	if (!n)
+		return;
+	t = model_get_thread(m, h->tid, h->ts);
+	if ((t->pid && t->pid != e->pid) || t->renamed)
+		return;
+	t->pid = e->pid;
+	if (n > CLAB_COMM_LEN - 1)
+		n = CLAB_COMM_LEN - 1;
+	memcpy(t->comm, name, n);
+	t->comm[n] = 0;
 }
 
 static void on_meta_stack(struct model *m, const struct ev_hdr *h)
@@ -168,6 +193,12 @@ void model_meta_event(struct model *m, const struct ev_hdr *h)
 		break;
 	case EV_META_FD:
 		fdtable_add(&m->fdt, h);
+		break;
+	case EV_META_THREAD_NAME:
+		on_meta_thread_name(m, h);
+		break;
+	case EV_META_PY_FRAME:
+		model_py_frame(m, h);
 		break;
 	case EV_META_CLOCK: {
 		const struct ev_meta_clock *c = (const void *)h;

@@ -4,6 +4,7 @@
 
 #include "model/model.h"
 #include "model/procsyms.h"
+#include "model/pystacks.h"
 #include "symbols/symbolize.h"
 #include "lib/util.h"
 
@@ -24,6 +25,8 @@ struct symbolizer *procsyms_get(struct procsyms *x, uint32_t pid)
 	GROW(x->v, x->cap, x->n + 1);
 	x->v[x->n].pid = pid;
 	x->v[x->n].s = p && p->maps.n ? symbolizer__new_maps(&p->maps) : NULL;
+	if (x->v[x->n].s)
+		model_py_symbols(x->m, pid, x->v[x->n].s);	/* its Python frames' made-up pcs */
 	return x->v[x->n++].s;
 }
 

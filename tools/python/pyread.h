@@ -93,6 +93,7 @@ struct py_reader {
 	uint64_t runtime;	/* address of _PyRuntime */
 	uint64_t interp;	/* the main interpreter */
 	size_t nreads, max_reads;
+	int no_frames;		/* py_read_threads: thread states only (the recorder's names) */
 	int partial;		/* some read failed or a bound was hit */
 	char why[160];		/* the first reason */
 	struct py_code **codes;	/* open-addressing cache by code address */

@@ -485,7 +485,8 @@ int py_read_threads(struct py_reader *r)
 		}
 		t->tid = (pid_t)tid;
 		r->nthreads++;
-		walk_frames(r, t);
+		if (!r->no_frames)
+			walk_frames(r, t);
 		if (py_read_ptr(r, ts + L->ts_next, &ts)) {
 			py_partial(r, "thread list cut after %zu threads", r->nthreads);
 			break;

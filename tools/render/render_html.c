@@ -57,7 +57,9 @@ static const char page_tail[] =
 	"  for(var i=0;i<n;i++){t+=L.iv[4*i];s[i]=t;e[i]=t+L.iv[4*i+1];c[i]=L.iv[4*i+2];a[i]=L.iv[4*i+3];}\n"
 	"  var hw={};\n"
 	"  for(var k=0;k<L.hw.length;k+=3)hw[L.hw[k]]=[L.hw[k+1],L.hw[k+2]];\n"
-	"  var lane={name:L.comm,tid:L.tid,pid:p.pid,depth:p.depth,s:s,e:e,c:c,a:a,hw:hw,row:rows.length};\n"
+	"  var py={};\n"
+	"  for(var k=0;k<L.py.length;k+=2)py[L.py[k]]=L.py[k+1];\n"
+	"  var lane={name:L.comm,tid:L.tid,pid:p.pid,depth:p.depth,s:s,e:e,c:c,a:a,hw:hw,py:py,row:rows.length};\n"
 	"  lanes.push(lane); rows.push({lane:lane});\n"
 	" });\n"
 	"});\n"
@@ -124,7 +126,7 @@ static const char page_tail[] =
 	"function describe(L,i){var c=L.c[i],st=STATES[c&7],k=KINDS[(c>>3)&31],s;\n"
 	" if(st==='running')s='running on CPU '+L.a[i];\n"
 	" else if(st==='runnable')s='runnable (waiting for a CPU)';\n"
-	" else if(st==='blocked'){s=k+(L.a[i]>=0?' '+D.names[L.a[i]]:'');var h=L.hw[i];if(h){if(h[0])s+=(k==='join'?' of ':' held by ')+who(h[0]);if(h[1])s+=', woken by '+who(h[1]);}}\n"
+	" else if(st==='blocked'){s=k+(L.a[i]>=0?' '+D.names[L.a[i]]:'');var h=L.hw[i];if(h){if(h[0])s+=(k==='join'?' of ':' held by ')+who(h[0]);if(h[1])s+=', woken by '+who(h[1]);}if(L.py[i]!==undefined)s+='\\nin '+D.names[L.py[i]];}\n"
 	" else if(c&512)s='unknown: events lost';\n"
 	" else s=st;\n"
 	" if((c&256)&&!(c&512))s+=' [uncertain]';return s;}\n"
@@ -197,6 +199,15 @@ static void lane_data(const struct timeline *tl, const struct tl_lane *l, FILE *
 		if (v->state != TH_BLOCKED || (!v->holder && !v->waker))
 			continue;
 		fprintf(out, "%s%zu,%u,%u", first ? "" : ",", k, v->holder, v->waker);
+		first = 0;
+	}
+	/* the Python code a wait was made by: interval, 1 + name */
+	fprintf(out, "],\"py\":[");
+	first = 1;
+	for (size_t k = 0; k < l->n; k++) {
+		if (l->iv[k].state != TH_BLOCKED || !l->iv[k].site)
+			continue;
+		fprintf(out, "%s%zu,%u", first ? "" : ",", k, l->iv[k].site - 1);
 		first = 0;
 	}
 	fprintf(out, "]}");

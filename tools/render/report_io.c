@@ -9,6 +9,7 @@
 #include "lib/json.h"
 #include "analysis/loops.h"
 #include "model/model.h"
+#include "model/pystacks.h"
 #include "model/procsyms.h"
 #include "render/log2hist.h"
 #include "render/report.h"
@@ -64,6 +65,11 @@ static const char *site(struct io_ctx *c, uint32_t pid, const struct m_wait *w, 
 	struct sym_code sc, leaf = {};
 	uint64_t leaf_pc = 0;
 
+	/* a Python stack (model/pystacks.h): the innermost Python frame made the call, e.g. the
+	 * coroutine that blocked the event loop */
+	for (uint32_t i = 0; s && st && i < st->n; i++)
+		if (model_py_pc(c->m, st->ips[i]) && !symbolizer__code(s, st->ips[i], 0, &sc))
+			return fmt_site(&sc, st->ips[i], buf, n);
 	for (uint32_t i = 0; s && st && i < st->n; i++) {
 		if (!st->ips[i] || symbolizer__code(s, st->ips[i], i ? SYM_RETADDR : 0, &sc))
 			continue;

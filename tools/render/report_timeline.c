@@ -27,6 +27,8 @@ static void json_iv(struct json *j, const struct timeline *tl, const struct tl_i
 			json_kv_u64(j, "woken_by", v->waker);
 		if (v->timed_out)
 			json_kv_bool(j, "timed_out", 1);
+		if (v->site)	/* the Python code that waited, from its Python stack */
+			json_kv_str(j, "python", tl_name(tl, (int32_t)v->site - 1));
 	}
 	if (v->flags & TLF_LOST) {
 		json_kv_str(j, "unknown_because", "events lost");

@@ -294,6 +294,20 @@ int symbolizer__code(struct symbolizer *s, uint64_t pc, unsigned flags, struct s
 	return c.module ? 0 : -1;
 }
 
+void symbolizer__set_code(struct symbolizer *s, uint64_t pc, const struct sym_code *c)
+{
+	struct sym_code k = *c;
+
+	k.func = intern(s, c->func);
+	k.file = intern(s, c->file);
+	k.module = intern(s, c->module);
+	for (uint64_t ret = 0; ret < 2; ret++) {
+		GROW(s->codes, s->cap_codes, s->ncodes + 1);
+		s->codes[s->ncodes].c = k;
+		idmap_put(&s->code_cache, (pc << 1) | ret, (uint32_t)s->ncodes++);
+	}
+}
+
 /* ---- data --------------------------------------------------------------------------------- */
 
 static int objsym_cmp(const void *x, const void *y)

@@ -42,6 +42,10 @@ void symbolizer__free(struct symbolizer *s);
 /* 0 when something is known (at least the module), -1 when nothing is; out is always set. */
 int symbolizer__code(struct symbolizer *s, uint64_t pc, unsigned flags, struct sym_code *out);
 
+/* Answer c for pc from now on (as a return address too): frames that are no machine code,
+ * such as a Python frame given a made-up pc (model/pystacks.h). */
+void symbolizer__set_code(struct symbolizer *s, uint64_t pc, const struct sym_code *c);
+
 /* Name of the global data object at addr: "fork_m[3]" (element from the DWARF type),
  * "ctx.holding" (struct member), "sym+0x10" without DWARF. 0, or -1 when addr is in no
  * object symbol (heap, stack, stripped file). */

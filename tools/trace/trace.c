@@ -35,6 +35,9 @@ size_t ev_min_size(uint16_t type)
 	case EV_META_MAPS_RESET: return sizeof(struct ev_meta_maps_reset);
 	case EV_META_STACK: return sizeof(struct ev_meta_stack);
 	case EV_META_FD: return sizeof(struct ev_meta_fd) + 1;
+	case EV_META_THREAD_NAME: return sizeof(struct ev_meta_thread_name) + 1;
+	case EV_META_PY_FRAME: return sizeof(struct ev_meta_py_frame) + 2;
+	case EV_PY_STACK: return offsetof(struct ev_py_stack, frames) + sizeof(struct ev_py_frame);
 	default: return 0;
 	}
 }

@@ -2,7 +2,9 @@
 
 CPython before 3.14 does not give OS threads the name of the threading.Thread, so every
 workload names its threads itself with prctl(PR_SET_NAME) through libc: the kernel's comm
-is what conlab shows.
+is what tools that know no Python show. With WL_PYTHON_NAMES=1 in the environment it does not:
+the threads have their threading names only, as in a plain Python program, so a tool that shows
+them has read them from the interpreter's memory (conlab does, in recordings and the doctor).
 """
 import ctypes
 import os
@@ -15,10 +17,13 @@ _PR_SET_NAME = 15
 # which runs ldconfig (and on some systems gcc) in child processes that would show up in
 # every trace as forks and execs of the workload.
 _libc = ctypes.CDLL(None, use_errno=True)
+_PYTHON_NAMES_ONLY = os.environ.get("WL_PYTHON_NAMES") == "1"
 
 
 def name_thread(name):
-    """Set the calling OS thread's kernel name (15 bytes at most)."""
+    """Set the calling OS thread's kernel name (15 bytes at most), unless WL_PYTHON_NAMES."""
+    if _PYTHON_NAMES_ONLY:
+        return
     _libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 
 

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/* pystacks.c — Python stacks merged into the model's wait stacks (see pystacks.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/idmap.h"
+#include "lib/util.h"
+#include "model/model.h"
+#include "model/pystacks.h"
+#include "symbols/symbolize.h"
+
+/* One merged stack: a native stack id and the Python frames on top of it. */
+struct py_merge {
+	int32_t native;		/* < 0: none */
+	uint32_t pid;
+	uint32_t n;
+	uint32_t *frames;	/* indexes into m_python.frames, innermost first */
+};
+
+struct m_python {
+	struct m_pyframe *frames;
+	size_t nframes, cap_frames;
+	struct idmap frame_index;	/* hash of (pid, code, prev_instr) -> frames[] */
+	struct py_merge *merges;
+	size_t nmerges, cap_merges;
+	struct idmap merge_index;	/* hash of (pid, native, frames) -> merges[] */
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 29);
+}
+
+static struct m_python *py_of(struct model *m)
+{
+	if (!m->py)
+		m->py = xcalloc(1, sizeof(*m->py));
+	return m->py;
+}
+
+/* The frame entry of (pid, code, prev_instr), made when first seen. */
+static uint32_t frame_get(struct m_python *py, uint32_t pid, uint64_t code, uint64_t pi)
+{
+	uint64_t key = mix(mix(mix(0, pid), code), pi);
+	int64_t at = idmap_get(&py->frame_index, key);
+	struct m_pyframe *f;
+
+	if (at >= 0) {
+		f = &py->frames[at];
+		if (f->pid == pid && f->code == code && f->prev_instr == pi)
+			return (uint32_t)at;
+	}
+	GROW(py->frames, py->cap_frames, py->nframes + 1);
+	f = &py->frames[py->nframes];
+	memset(f, 0, sizeof(*f));
+	f->pid = pid;
+	f->code = code;
+	f->prev_instr = pi;
+	if (at < 0)
+		idmap_put(&py->frame_index, key, (uint32_t)py->nframes);
+	return (uint32_t)py->nframes++;
+}
+
+void model_py_frame(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_meta_py_frame *e = (const void *)h;
+	struct m_python *py = py_of(m);
+	size_t room = h->size - sizeof(*e), ql;
+	const char *q = (const char *)(e + 1);
+	struct m_pyframe *f;
+
+	ql = strnlen(q, room);
+	if (ql >= room)
+		return;		/* no file after the name: not a frame record */
+	f = &py->frames[frame_get(py, h->tid, e->code, e->prev_instr)];
+	free(f->qualname);
+	free(f->file);
+	f->qualname = xstrdup(q);
+	ql++;
+	room = strnlen(q + ql, room - ql);
+	f->file = xmalloc(room + 1);
+	memcpy(f->file, q + ql, room);
+	f->file[room] = 0;
+	f->line = e->line;
+}
+
+static int32_t merge_get(struct m_python *py, uint32_t pid, int32_t native, const uint32_t *fr,
+			 uint32_t n)
+{
+	uint64_t key = mix(mix(mix(1, pid), (uint32_t)native), n);
+	struct py_merge *g;
+	int64_t at;
+
+	for (uint32_t i = 0; i < n; i++)
+		key = mix(key, fr[i]);
+	at = idmap_get(&py->merge_index, key);
+	if (at >= 0) {
+		g = &py->merges[at];
+		if (g->pid == pid && g->native == native && g->n == n &&
+		    !memcmp(g->frames, fr, n * sizeof(*fr)))
+			return PY_STACK_ID_BASE + (int32_t)at;
+	}
+	GROW(py->merges, py->cap_merges, py->nmerges + 1);
+	g = &py->merges[py->nmerges];
+	g->native = native;
+	g->pid = pid;
+	g->n = n;
+	g->frames = xmalloc(n * sizeof(*fr) + 1);
+	memcpy(g->frames, fr, n * sizeof(*fr));
+	if (at < 0)
+		idmap_put(&py->merge_index, key, (uint32_t)py->nmerges);
+	return PY_STACK_ID_BASE + (int32_t)py->nmerges++;
+}
+
+void model_py_stack(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_py_stack *e = (const void *)h;
+	struct m_thread *t = model_thread(m, h->tid);
+	struct m_python *py;
+	uint32_t fr[PY_STACK_MAX], n;
+
+	/* the wait this stack belongs to began at this very switch-out */
+	if (!t || t->state != TH_BLOCKED || t->since != h->ts ||
+	    t->wait.stack_id >= PY_STACK_ID_BASE)
+		return;
+	n = (uint32_t)((h->size - offsetof(struct ev_py_stack, frames)) / sizeof(e->frames[0]));
+	if (e->nframes < n)
+		n = e->nframes;
+	if (n > PY_STACK_MAX)
+		n = PY_STACK_MAX;
+	if (!n)
+		return;
+	py = py_of(m);
+	for (uint32_t i = 0; i < n; i++)
+		fr[i] = frame_get(py, e->pid, e->frames[i].code, e->frames[i].prev_instr);
+	t->wait.stack_id = merge_get(py, e->pid, t->wait.stack_id, fr, n);
+}
+
+void model_py_finish(struct model *m)
+{
+	struct m_python *py = m->py;
+
+	for (size_t i = 0; py && i < py->nmerges; i++) {
+		const struct py_merge *g = &py->merges[i];
+		const struct m_stack *nat = model_stack(m, g->native);
+		/* taken now: growing m->stacks below moves the native stack's entry */
+		const uint64_t *nat_ips = nat ? nat->ips : NULL;
+		uint32_t nn = nat ? nat->n : 0, named = 0, np;
+		struct m_stack *s;
+
+		/* no frame the recorder could name (the process exec'd or ended before it read
+		 * them, or the walk read another program's memory right after an exec): the
+		 * native stack alone */
+		for (uint32_t k = 0; k < g->n; k++)
+			named += py->frames[g->frames[k]].qualname != NULL;
+		np = named ? g->n : 0;
+
+		GROW(m->stacks, m->cap_stacks, m->nstacks + 1);
+		s = &m->stacks[m->nstacks];
+		s->id = PY_STACK_ID_BASE + (int32_t)i;
+		s->n = np + nn;
+		s->ips = xmalloc((size_t)s->n * 8 + 8);
+		if (nn)
+			memcpy(s->ips, nat_ips, (size_t)nn * 8);
+		for (uint32_t k = 0; k < np; k++)
+			s->ips[nn + k] = PYPC_TAG | g->frames[k];
+		idmap_put(&m->stack_index, (uint32_t)s->id, (uint32_t)m->nstacks);
+		m->nstacks++;
+	}
+}
+
+const struct m_pyframe *model_py_pc(const struct model *m, uint64_t pc)
+{
+	uint64_t i = pc & ~PYPC_TAG;
+
+	if ((pc & 0xff00000000000000ull) != PYPC_TAG || !m->py || i >= m->py->nframes)
+		return NULL;
+	return &m->py->frames[i];
+}
+
+void model_py_symbols(const struct model *m, uint32_t pid, struct symbolizer *s)
+{
+	for (size_t i = 0; m->py && i < m->py->nframes; i++) {
+		const struct m_pyframe *f = &m->py->frames[i];
+		struct sym_code c = {.module = "python", .in_main = 1};
+
+		if (f->pid != pid)
+			continue;
+		c.func = f->qualname ? f->qualname : "?";
+		c.file = f->file;
+		c.line = f->line;
+		symbolizer__set_code(s, PYPC_TAG | i, &c);
+	}
+}
+
+void model_py_free(struct model *m)
+{
+	struct m_python *py = m->py;
+
+	if (!py)
+		return;
+	for (size_t i = 0; i < py->nframes; i++) {
+		free(py->frames[i].qualname);
+		free(py->frames[i].file);
+	}
+	for (size_t i = 0; i < py->nmerges; i++)
+		free(py->merges[i].frames);
+	free(py->frames);
+	free(py->merges);
+	idmap_free(&py->frame_index);
+	idmap_free(&py->merge_index);
+	free(py);
+	m->py = NULL;
+}

@@ -1,0 +1,46 @@
+/*
+ * pystacks.h — Python stacks in the model: the EV_PY_STACK of a blocking switch-out becomes the
+ * wait's stack, the native frames the kernel saw and then the Python frames (innermost first):
+ * the interpreter's C frames inside the wait, then the Python code that made it. Every report
+ * that shows a wait's caller (contention callers, io's blocking call, the deadlock report) names
+ * the Python function and line without knowing Python.
+ *
+ * A Python frame is given a made-up pc, PYPC_TAG | its index in the model's frame table, that
+ * no machine code can have (non-canonical on x86-64); procsyms teaches each process's
+ * symbolizer what those pcs are (function, file, line, module "python"). The merged stacks get
+ * ids from PY_STACK_ID_BASE, above any id of the kernel's stack map.
+ */
+#ifndef CONLAB_PYSTACKS_H
+#define CONLAB_PYSTACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events.h"
+
+#define PYPC_TAG 0x7e00000000000000ull
+#define PY_STACK_ID_BASE 0x40000000
+
+struct model;
+struct symbolizer;
+
+struct m_pyframe {
+	uint32_t pid;
+	uint64_t code, prev_instr;
+	char *qualname, *file;	/* NULL: not resolved (the process was gone) */
+	int line;
+};
+
+/* EV_PY_STACK: the thread's current wait, begun at h->ts, gets the merged stack. */
+void model_py_stack(struct model *m, const struct ev_hdr *h);
+/* EV_META_PY_FRAME */
+void model_py_frame(struct model *m, const struct ev_hdr *h);
+/* Build the merged stacks (the native ones are known by now). */
+void model_py_finish(struct model *m);
+/* Teach pid's symbolizer the pcs of its Python frames. */
+void model_py_symbols(const struct model *m, uint32_t pid, struct symbolizer *s);
+/* The Python frame of a made-up pc, NULL for a real one. */
+const struct m_pyframe *model_py_pc(const struct model *m, uint64_t pc);
+void model_py_free(struct model *m);
+
+#endif

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pyrecord.c — Python thread names for a recording (see pyrecord.h).
+ *
+ * When to read. A Thread is in threading._active, under its name, before its start() returns
+ * (_bootstrap_inner registers it, then sets the _started event start() waits for), and 3.11
+ * never puts the name in comm, so the name can only be read from memory while the process
+ * lives. The recorder says when a thread appears (its EV_FORK, drained within a poll, 5 ms);
+ * the process is then read at every poll until that thread has a name (or for PENDING_NS: a
+ * thread started by _thread or by C code never gets one; the main thread is pending from when
+ * the interpreter is found, till the program imports threading), so a thread is named at the first
+ * poll after it registered, before a deadlock it takes part in can be acted on (the recorder
+ * reads before its hooks run). Every READ_EVERY_NS after that, for renames (`t.name = `) and
+ * the threads of a process found already running. A read is only thread states and one dict:
+ * tens of process_vm_readv calls, a few tens of µs of the recorder's time, none of the
+ * target's (nothing is stopped). The last read is at the end of the recording, for the
+ * processes still alive. A thread that starts and ends between two polls keeps its comm.
+ *
+ * Only what changed is written, so a recording holds one record per thread and name.
+ *
+ * Python stacks. Once a process's interpreter has a thread, the switch probe is told where a
+ * thread's state is (bpf/pystack.h): the slot of CPython's autoTSSkey in glibc's struct
+ * pthread, found by looking for a known thread state at each of the first 32 keys' slots
+ * (fs_base + 0x310 + key * 16 + 8 on glibc 2.36 x86-64; a process where no slot holds it gets
+ * no Python stacks, and says so with -v). Each EV_PY_STACK's frames are resolved here while the
+ * process lives, once per (code, instruction) and process, into EV_META_PY_FRAME records.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/source.h"
+#include "lib/idmap.h"
+#include "lib/procmem.h"
+#include "lib/util.h"
+#include "python/pyfind.h"
+#include "python/pyread.h"
+#include "python/pyrecord.h"
+#include "trace/trace.h"
+#include "pystack.h"
+
+#define READ_EVERY_NS 100000000ull	/* 100 ms: renames, threads found running */
+#define PENDING_NS 2000000000ull	/* a new thread not named after 2 s never will be */
+#define SETUP_NS 5000000000ull		/* an interpreter with no thread after 5 s: stop looking */
+#define NAME_READS 50000		/* read budget of one pass (a pass takes tens) */
+#define FRAME_READS 20000		/* read budget of one stack's new frames */
+#define TSS_BASE 0x310			/* glibc 2.36 x86-64: struct pthread.specific_1stblock */
+#define TSS_KEYS 32			/* PTHREAD_KEY_2NDLEVEL_SIZE: keys in that first block */
+
+struct pyrec_proc {
+	pid_t pid;
+	unsigned version;
+	uint64_t runtime;
+	int unreadable;		/* the version's layout is not known: never read again */
+	pid_t *pending;		/* new threads not named yet: read at every poll */
+	size_t npending, cap_pending;
+	uint64_t pending_until;	/* then give up on them */
+	uint64_t next_ns;	/* the next periodic read */
+	struct pyrec_names names;
+	int stacks;		/* 1: the probe walks its stacks, -1: cannot, 0: not yet */
+	uint64_t setup_until;	/* till then, read at every poll until stacks is set */
+	int reader_ok;
+	struct py_reader rd;	/* kept: its code cache serves every stack of the process */
+	struct idmap frames;	/* prev_instr -> low bits of its code: EV_META_PY_FRAME written */
+};
+
+struct pyrec {
+	struct pyrec_proc *v;
+	size_t n, cap;
+	struct bpf_source *src;	/* NULL: no Python stacks */
+};
+
+int pyrec_names_update(struct pyrec_names *ns, pid_t tid, const char *name)
+{
+	struct pyrec_name *e = NULL;
+
+	for (size_t i = 0; i < ns->n; i++)
+		if (ns->v[i].tid == tid) {
+			e = &ns->v[i];
+			break;
+		}
+	if (e && !strncmp(e->name, name, sizeof(e->name) - 1))
+		return 0;
+	if (!e) {
+		GROW(ns->v, ns->cap, ns->n + 1);
+		e = &ns->v[ns->n++];
+		e->tid = tid;
+	}
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	return 1;
+}
+
+void pyrec_names_free(struct pyrec_names *ns)
+{
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+static struct pyrec_proc *find(struct pyrec *st, pid_t pid)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (st->v[i].pid == pid)
+			return &st->v[i];
+	return NULL;
+}
+
+static ssize_t read_pid(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return procmem_read(*(pid_t *)ctx, addr, buf, len);
+}
+
+static void write_name(struct trace_writer *w, pid_t pid, pid_t tid, const char *name)
+{
+	struct ev_meta_thread_name rec = {};
+
+	rec.hdr.ts = now_mono_ns();
+	rec.hdr.tid = (uint32_t)tid;
+	rec.hdr.type = EV_META_THREAD_NAME;
+	rec.pid = (uint32_t)pid;
+	rec.runtime = TNR_PYTHON;
+	trace_write2(w, &rec, sizeof(rec), name, strlen(name) + 1);
+}
+
+/* The offset from a thread's fs_base (its pthread_self, the thread state's thread_id) to the
+ * TSD slot that holds its PyThreadState: the same for every thread that has one. 0: not found. */
+static uint64_t tss_offset(const struct py_reader *r, pid_t pid)
+{
+	uint64_t off = 0;
+
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct py_thread *t = &r->threads[i];
+		uint64_t slot[TSS_KEYS * 2];
+
+		if (!t->pthread || !t->tstate ||
+		    procmem_read(pid, t->pthread + TSS_BASE, slot, sizeof(slot)) != sizeof(slot))
+			continue;
+		if (off) {
+			uint64_t v = slot[(off - TSS_BASE) / 8];
+
+			if (v && v != t->tstate)
+				return 0;	/* another thread's slot holds something else */
+			continue;
+		}
+		for (int k = 0; k < TSS_KEYS; k++)
+			if (slot[k * 2 + 1] == t->tstate) {
+				off = TSS_BASE + k * 16 + 8;
+				break;
+			}
+	}
+	return off;
+}
+
+/* Tell the probe how to walk this process's Python stacks (once its interpreter has threads). */
+static void setup_stacks(struct pyrec *st, struct pyrec_proc *p, const struct py_reader *r)
+{
+	const struct py_layout *L = r->L;
+	struct py_bpf_proc bp = {0};
+
+	if (!st->src || p->stacks || !r->nthreads)
+		return;
+	/* not found yet: the interpreter makes its first thread state a moment before it
+	 * creates the key and sets it; looked for again at the next poll (till setup_until) */
+	bp.tss_off = tss_offset(r, p->pid);
+	if (!bp.tss_off)
+		return;
+	bp.ts_cframe = L->ts_cframe;
+	bp.cf_current_frame = L->cf_current_frame;
+	bp.fr_code = L->fr_code;
+	bp.fr_previous = L->fr_previous;
+	bp.fr_prev_instr = L->fr_prev_instr;
+	if (bp.fr_code + 8 > PY_FRAME_WINDOW ||
+	    bp.fr_previous + 8 > PY_FRAME_WINDOW || bp.fr_prev_instr + 8 > PY_FRAME_WINDOW ||
+	    source_set_python(st->src, p->pid, &bp)) {
+		p->stacks = -1;
+		return;
+	}
+	p->stacks = 1;
+}
+
+/* One pass over a process's thread states and threading._active; the changed names written. */
+static void read_names(struct pyrec *st, struct pyrec_proc *p, struct trace_writer *w)
+{
+	struct py_reader r;
+	pid_t pid = p->pid;
+
+	if (py_reader_init(&r, read_pid, &pid, p->version, p->runtime)) {
+		p->unreadable = 1;
+		py_reader_free(&r);
+		return;
+	}
+	r.no_frames = 1;
+	r.max_reads = NAME_READS;
+	if (!py_read_threads(&r))
+		setup_stacks(st, p, &r);
+	if (r.nthreads && py_read_thread_names(&r) > 0)
+		for (size_t i = 0; i < r.nthreads; i++) {
+			const struct py_thread *t = &r.threads[i];
+
+			if (t->tid <= 0 || !t->name)
+				continue;
+			if (pyrec_names_update(&p->names, t->tid, t->name))
+				write_name(w, pid, t->tid, t->name);
+			for (size_t k = 0; k < p->npending; k++)
+				if (p->pending[k] == t->tid)
+					p->pending[k--] = p->pending[--p->npending];
+		}
+	py_reader_free(&r);
+}
+
+static void write_frame(struct trace_writer *w, pid_t pid, uint64_t code, uint64_t prev_instr,
+			int line, const char *qualname, const char *file)
+{
+	struct ev_meta_py_frame rec = {};
+	char tail[1024];
+	int n = snprintf(tail, sizeof(tail), "%s%c%s", qualname, 0, file);
+
+	if (n < 0 || (size_t)n >= sizeof(tail))
+		n = sizeof(tail) - 1;
+	tail[n] = 0;
+	rec.hdr.ts = now_mono_ns();
+	rec.hdr.tid = (uint32_t)pid;
+	rec.hdr.type = EV_META_PY_FRAME;
+	rec.code = code;
+	rec.prev_instr = prev_instr;
+	rec.line = line;
+	trace_write2(w, &rec, sizeof(rec), tail, (size_t)n + 1);
+}
+
+/* A Python stack from the probe: its frames not seen before are named now, while they live. */
+static void pr_event(void *vst, const struct ev_hdr *h, struct trace_writer *w)
+{
+	const struct ev_py_stack *e = (const void *)h;
+	struct pyrec_proc *p;
+	size_t n;
+
+	if (h->type != EV_PY_STACK || h->size < offsetof(struct ev_py_stack, frames))
+		return;
+	p = find(vst, (pid_t)e->pid);
+	if (!p || !p->reader_ok)
+		return;
+	n = (h->size - offsetof(struct ev_py_stack, frames)) / sizeof(e->frames[0]);
+	if (e->nframes < n)
+		n = e->nframes;
+	p->rd.nreads = 0;
+	p->rd.max_reads = FRAME_READS;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t code = e->frames[i].code, pi = e->frames[i].prev_instr;
+		int64_t had = idmap_get(&p->frames, pi);
+		const char *q, *f;
+
+		if (had >= 0 && (uint32_t)had == (uint32_t)code)
+			continue;
+		idmap_put(&p->frames, pi, (uint32_t)code);
+		q = py_code_qualname(&p->rd, code);
+		f = py_code_file(&p->rd, code);
+		write_frame(w, p->pid, code, pi, q ? py_code_line(&p->rd, code, pi) : 0,
+			    q ? q : "?", f ? f : "?");
+	}
+}
+
+static void *pr_open(struct bpf_source *src)
+{
+	struct pyrec *st = xcalloc(1, sizeof(struct pyrec));
+
+	st->src = src;
+	return st;
+}
+
+static void pr_thread(void *vst, pid_t pid, pid_t tid);
+
+/* Maps changed: a process not known as CPython yet is looked for the interpreter (only files
+ * named python3.N or libpython3.N are opened, so another program costs a scan of its maps). */
+static void pr_maps(void *vst, pid_t pid, const struct proc_maps *m)
+{
+	struct pyrec *st = vst;
+	struct pyrec_proc *p;
+	struct py_found f;
+
+	if (find(st, pid) || py_find(pid, m, &f) <= 0)
+		return;
+	GROW(st->v, st->cap, st->n + 1);
+	for (size_t i = 0; i < st->n; i++)
+		st->v[i].rd.ctx = &st->v[i].pid;	/* the array may have moved */
+	p = &st->v[st->n++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->version = f.version;
+	p->runtime = f.runtime;
+	p->reader_ok = !py_reader_init(&p->rd, read_pid, &p->pid, f.version, f.runtime);
+	p->setup_until = now_mono_ns() + SETUP_NS;
+	/* the main thread is named once the program imports threading: pending like a new one */
+	pr_thread(st, pid, pid);
+}
+
+static void pr_thread(void *vst, pid_t pid, pid_t tid)
+{
+	struct pyrec_proc *p = find(vst, pid);
+
+	if (!p)
+		return;
+	GROW(p->pending, p->cap_pending, p->npending + 1);
+	p->pending[p->npending++] = tid;
+	p->pending_until = now_mono_ns() + PENDING_NS;
+}
+
+static void pr_tick(void *vst, uint64_t now, struct trace_writer *w)
+{
+	struct pyrec *st = vst;
+
+	for (size_t i = 0; i < st->n; i++) {
+		struct pyrec_proc *p = &st->v[i];
+
+		if (p->npending && now >= p->pending_until)
+			p->npending = 0;
+		if (p->unreadable)
+			continue;
+		/* right after exec the interpreter has no thread yet; the stacks of its first
+		 * blocking calls need the probe set up as soon as it has one */
+		if (!p->npending && now < p->next_ns &&
+		    !(st->src && !p->stacks && now < p->setup_until))
+			continue;
+		p->next_ns = now + READ_EVERY_NS;
+		read_names(st, p, w);
+	}
+}
+
+static void proc_free(struct pyrec *st, struct pyrec_proc *p)
+{
+	if (p->stacks > 0 && st->src)
+		source_set_python(st->src, (uint32_t)p->pid, NULL);
+	pyrec_names_free(&p->names);
+	free(p->pending);
+	py_reader_free(&p->rd);
+	idmap_free(&p->frames);
+}
+
+static void pr_forget(void *vst, pid_t pid)
+{
+	struct pyrec *st = vst;
+	struct pyrec_proc *p = find(st, pid);
+
+	if (!p)
+		return;
+	proc_free(st, p);
+	*p = st->v[--st->n];
+	/* the reader reads through &p->pid: the moved entry's must follow it */
+	if (p < st->v + st->n)
+		p->rd.ctx = &p->pid;
+}
+
+static void pr_close(void *vst, struct trace_writer *w)
+{
+	struct pyrec *st = vst;
+
+	for (size_t i = 0; i < st->n; i++) {
+		if (w && !st->v[i].unreadable)
+			read_names(st, &st->v[i], w);
+		proc_free(st, &st->v[i]);
+	}
+	free(st->v);
+	free(st);
+}
+
+const struct record_lang pyrecord_lang = {
+	.open = pr_open,
+	.maps = pr_maps,
+	.thread = pr_thread,
+	.tick = pr_tick,
+	.event = pr_event,
+	.forget = pr_forget,
+	.close = pr_close,
+};
