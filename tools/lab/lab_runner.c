@@ -378,37 +378,13 @@ static void diagnose_hung(struct labctx *c, struct run *r, pid_t sid)
 	}
 }
 
-int lab_do_run(struct labctx *c, struct run *r)
+/* conlab's own argv for run r of variant v: record (or deadlock --locks), the sandbox of a
+ * student's run, the lab's service, then the program's words; argv's length. */
+static int conlab_argv(struct labctx *c, struct run *r, const struct lab_variant *v,
+		       const char *dur, char **words, int nw, char **argv)
 {
-	const struct lab_variant *v = variant_of(c, r);
-	char line[8192], *words[MAX_ARGS], *argv[MAX_ARGS + 20], dur[32], outp[PATH_MAX + 8],
-		errp[PATH_MAX + 8];
-	double limit = v && v->hang_s > 0 ? v->hang_s : v ? v->timeout_s : 60, t0;
-	int nw, a = 0, rc;
-	pid_t sid = 0;
-	struct jv *f;
+	int a = 0;
 
-	r->done = 1;
-	if (build_cmd(c, r, line, sizeof(line))) {
-		r->failed = 1;
-		snprintf(r->why, sizeof(r->why), "no such variant");
-		return -1;
-	}
-	snprintf(r->base, sizeof(r->base), "%.3900s/%s", c->dir, r->variant);
-	snprintf(r->trace, sizeof(r->trace), "%s.clab", r->base);
-	snprintf(outp, sizeof(outp), "%s.out", r->base);
-	snprintf(errp, sizeof(errp), "%s.err", r->base);
-	if (!c->quiet)
-		printf("running %s: %s\n", r->variant, line);
-	nw = split_words(line, words, MAX_ARGS);
-	if (nw <= 0) {
-		r->failed = 1;
-		snprintf(r->why, sizeof(r->why), nw ? "command too long" : "empty command");
-		return -1;
-	}
-	if (r->student && c->sandbox.on)
-		limit = c->sandbox.wall_s;
-	snprintf(dur, sizeof(dur), "%.3f", limit);
 	argv[a++] = c->self;
 	if (v && v->capture_deadlock) {
 		/* the one-shot deadlock command writes its report to -o and keeps the trace */
@@ -429,7 +405,7 @@ int lab_do_run(struct labctx *c, struct run *r)
 		argv[a++] = "-o";
 		argv[a++] = r->trace;
 		argv[a++] = "--duration";
-		argv[a++] = dur;
+		argv[a++] = (char *)dur;
 		if (v && v->capture_locks)
 			argv[a++] = "--locks";
 	}
@@ -449,37 +425,16 @@ int lab_do_run(struct labctx *c, struct run *r)
 	for (int i = 0; i < nw; i++)
 		argv[a++] = words[i];
 	argv[a] = NULL;
-	unlink(r->trace);
-	t0 = mono_s();
-	/* the recorder itself gets the limit plus time to load BPF and write the trace */
-	rc = lab_spawn_wait(argv, outp, errp, limit + 60, &sid);
-	r->seconds = mono_s() - t0;
-	if (access(v && v->capture_deadlock ? r->deadlock_json : r->trace, R_OK)) {
-		char msg[300];
+	return a;
+}
 
-		lab_first_line(errp, msg, sizeof(msg));
-		r->failed = 1;
-		snprintf(r->why, sizeof(r->why), "recording failed: %s", msg[0] ? msg : "no output");
-		kill_session(sid);
-		return -1;
-	}
-	if (c->lab.service && lab_service_not_ready(errp, r->why, sizeof(r->why))) {
-		fprintf(stderr, "conlab: lab %s is not ready: %s\n", c->lab.name, r->why);
-		r->failed = 1;
-		kill_session(sid);
-		return -1;
-	}
-	{
-		pid_t pids[4], ppids[4];
+/* What run r's recording says once it ended: the run's status values, and a line for the
+ * student. rc: the recording command's exit status. */
+static void run_status(struct labctx *c, struct run *r, const struct lab_variant *v, int rc,
+		       const char *outp)
+{
+	struct jv *f;
 
-		r->hung = session_members(sid, pids, ppids, 4) > 0;
-	}
-	if (r->hung) {
-		diagnose_hung(c, r, sid);
-		kill_session(sid);
-	}
-	if (r->student)
-		grade_run_after(&c->sandbox, rc, r->hung, errp, !(v && v->capture_deadlock));
 	r->exit_code = r->hung ? -1 : rc;
 	r->has_ground = parse_ground(outp, &r->ground) == 0;
 	if (v && v->capture_deadlock) {
@@ -504,6 +459,67 @@ int lab_do_run(struct labctx *c, struct run *r)
 		printf("  %s after %.1f s%s\n",
 		       r->hung ? "still running (hung), stopped" : "finished", r->seconds,
 		       r->hung ? "" : (rc == 0 ? ", exit 0" : ", non-zero exit"));
+}
+
+int lab_do_run(struct labctx *c, struct run *r)
+{
+	const struct lab_variant *v = variant_of(c, r);
+	char line[8192], *words[MAX_ARGS], *argv[MAX_ARGS + 20], dur[32], outp[PATH_MAX + 8],
+		errp[PATH_MAX + 8];
+	double limit = v && v->hang_s > 0 ? v->hang_s : v ? v->timeout_s : 60, t0;
+	pid_t sid = 0, pids[4], ppids[4];
+	int nw, rc;
+
+	r->done = 1;
+	if (build_cmd(c, r, line, sizeof(line))) {
+		r->failed = 1;
+		snprintf(r->why, sizeof(r->why), "no such variant");
+		return -1;
+	}
+	snprintf(r->base, sizeof(r->base), "%.3900s/%s", c->dir, r->variant);
+	snprintf(r->trace, sizeof(r->trace), "%s.clab", r->base);
+	snprintf(outp, sizeof(outp), "%s.out", r->base);
+	snprintf(errp, sizeof(errp), "%s.err", r->base);
+	if (!c->quiet)
+		printf("running %s: %s\n", r->variant, line);
+	nw = split_words(line, words, MAX_ARGS);
+	if (nw <= 0) {
+		r->failed = 1;
+		snprintf(r->why, sizeof(r->why), nw ? "command too long" : "empty command");
+		return -1;
+	}
+	if (r->student && c->sandbox.on)
+		limit = c->sandbox.wall_s;
+	snprintf(dur, sizeof(dur), "%.3f", limit);
+	conlab_argv(c, r, v, dur, words, nw, argv);
+	unlink(r->trace);
+	t0 = mono_s();
+	/* the recorder itself gets the limit plus time to load BPF and write the trace */
+	rc = lab_spawn_wait(argv, outp, errp, limit + 60, &sid);
+	r->seconds = mono_s() - t0;
+	if (access(v && v->capture_deadlock ? r->deadlock_json : r->trace, R_OK)) {
+		char msg[300];
+
+		lab_first_line(errp, msg, sizeof(msg));
+		r->failed = 1;
+		snprintf(r->why, sizeof(r->why), "recording failed: %s", msg[0] ? msg : "no output");
+		kill_session(sid);
+		return -1;
+	}
+	if (c->lab.service && lab_service_not_ready(errp, r->why, sizeof(r->why))) {
+		fprintf(stderr, "conlab: lab %s is not ready: %s\n", c->lab.name, r->why);
+		r->failed = 1;
+		kill_session(sid);
+		return -1;
+	}
+	r->hung = session_members(sid, pids, ppids, 4) > 0;
+	if (r->hung) {
+		diagnose_hung(c, r, sid);
+		kill_session(sid);
+	}
+	if (r->student)
+		grade_run_after(&c->sandbox, rc, r->hung, errp, !(v && v->capture_deadlock));
+	run_status(c, r, v, rc, outp);
 	return 0;
 }
 
