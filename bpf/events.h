@@ -51,6 +51,7 @@ enum ev_type {
 	EV_META_FD = 72,	/* what one fd of a traced process is: socket, pipe, file, ... */
 	EV_META_THREAD_NAME = 73,/* a runtime's own name of a thread (a Python threading.Thread) */
 	EV_META_PY_FRAME = 74,	/* a Python frame of an EV_PY_STACK: function, file, line */
+	EV_META_SYNC_NAME = 75,	/* a runtime's name of a sync object (a Python Lock: "acct.lock") */
 	EV_TYPE_MAX
 };
 
@@ -393,6 +394,17 @@ struct ev_meta_py_frame {
 	__s32 line;		/* 0 unknown */
 	__u32 pad;
 	/* char qualname[]; char file[] */
+};
+
+/* EV_META_SYNC_NAME: hdr.tid = pid. The name a program reaches one of its sync objects by, at
+ * the futex address its threads sleep on (a Python Lock or RLock: its semaphore), read from the
+ * process's memory while it lived, as the doctor names it ("acct.lock", "shelves['b'].guard");
+ * written once per address and process. The name follows, NUL-terminated. */
+struct ev_meta_sync_name {
+	struct ev_hdr hdr;
+	__u64 addr;
+	char type[16];		/* the runtime's type: "Lock", "RLock" */
+	/* char name[] */
 };
 
 enum fd_kind {

@@ -93,6 +93,13 @@ for w in o['waiters']) == sorted([$A1, $A2])"
 check "abba recorded: the timeline's last wait of each (its hover) says path (abba_lock.py:$L)" \
 	pj "$TMP/abba.timeline.json" "sorted(t['tid'] for p in j['processes'] for t in p['threads']
 if [i.get('python') for i in t['intervals'] if i['state'] == 'blocked'][-1:] == ['path (abba_lock.py:$L)']) == sorted([$A1, $A2])"
+# the recorder names each Lock a thread sleeps on as the doctor does, while the program runs
+check "abba recorded: the two deadlocked Locks are named lock_a and lock_b, as the program names them" \
+	pj "$TMP/abba.contention.json" "sorted(o['name'] for o in j['objects'] if o['kind'] == 'pylock'
+and o['name'] in ('lock_a', 'lock_b') and [w for w in o['waiters'] if w['tid'] in ($A1, $A2)]) == ['lock_a', 'lock_b']"
+check "abba recorded: the timeline says what each waits on last by that name" pj "$TMP/abba.timeline.json" "
+sorted([i.get('object') for i in t['intervals'] if i['state'] == 'blocked'][-1] for p in j['processes']
+for t in p['threads'] if t['tid'] in ($A1, $A2)) == ['lock_a', 'lock_b']"
 check "abba recorded: contention text names a waiter abba-N (tid)" grep -qE \
 	"waiters: .*(abba-1 \($A1\)|abba-2 \($A2\))" <("$CONLAB" report contention -i "$TMP/abba.clab")
 

@@ -213,6 +213,7 @@ void contention_name(struct contention *c, const struct model *m, const struct c
 
 	for (size_t i = 0; i < c->nobjs; i++) {
 		struct cont_obj *o = &c->objs[i];
+		const char *pyname;
 
 		qsort(o->callers, o->ncallers, sizeof(*o->callers), cmp_caller);
 		for (size_t k = 0; k < o->ncallers; k++)
@@ -223,6 +224,12 @@ void contention_name(struct contention *c, const struct model *m, const struct c
 
 			snprintf(o->name, sizeof(o->name), "join(%s %u)", t && t->comm[0] ?
 				 t->comm : "thread", o->holders[0].tid);
+			continue;
+		}
+		/* a Python Lock, by the name the recorder read while the program ran */
+		if ((pyname = model_sync_name(m, o->pid, o->addr, NULL))) {
+			snprintf(o->name, sizeof(o->name), "%s", pyname);
+			o->named = 1;
 			continue;
 		}
 		if (r && r->data && !r->data(r->ctx, o->pid, o->addr, kind_size(o->kind), o->name,

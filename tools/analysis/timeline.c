@@ -37,9 +37,11 @@ static int32_t intern(struct tl_ctx *c, const char *s)
 	return tl->nnames++;
 }
 
-/* The name of a futex word: a global's symbol from the process's maps, else its address. */
+/* The name of a futex word: a Python Lock's name the recorder read, a global's symbol from the
+ * process's maps, else its address. */
 static int32_t futex_name(struct tl_ctx *c, int proc, uint64_t addr)
 {
+	const char *py = model_sync_name(c->m, c->tl->procs[proc].pid, addr, NULL);
 	char buf[160];
 	int64_t at;
 
@@ -47,8 +49,10 @@ static int32_t futex_name(struct tl_ctx *c, int proc, uint64_t addr)
 	if (at >= 0)
 		return at;
 	buf[0] = 0;
+	if (py)
+		snprintf(buf, sizeof(buf), "%s", py);
 	/* a pthread_mutex_t is 40 bytes: arrays of them are named by element */
-	if (c->o->symbolize)
+	if (!buf[0] && c->o->symbolize)
 		procsyms_data(&c->syms, c->tl->procs[proc].pid, addr, 40, buf, sizeof(buf));
 	if (!buf[0])
 		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)addr);

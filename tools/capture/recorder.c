@@ -373,6 +373,8 @@ static int on_record(void *ctx, const struct ev_hdr *h, size_t size)
 		break;
 	case EV_SWITCH_SLEEP:
 		note_stack(r, ((const struct ev_switch_sleep *)h)->stack_id);
+		if (r->lang)	/* what it sleeps on may be a runtime's lock (a Python Lock) */
+			r->lang->event(r->lang_st, h, &r->w);
 		break;
 	case EV_PY_STACK:
 		if (r->lang)

@@ -20,7 +20,7 @@ struct trace_writer;
  * A language runtime read from the traced processes' memory while they run (python/pyrecord.h
  * for CPython): the recorder knows no language, it only says when a process's maps changed,
  * when a thread appeared, when a process is gone, hands it the records its probes made
- * (EV_PY_STACK), and lets it write its metadata records at every poll. Each call is cheap for a
+ * (EV_PY_STACK) and the sleeps (EV_SWITCH_SLEEP: what a thread waits on), and lets it write its metadata records at every poll. Each call is cheap for a
  * process that is not the runtime's.
  */
 struct record_lang {

@@ -197,6 +197,15 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 			ql < room ? q + ql + 1 : "", f->line);
 		break;
 	}
+	case EV_META_SYNC_NAME: {
+		const struct ev_meta_sync_name *n = (const void *)h;
+
+		fprintf(out, "syncname pid %u addr 0x%" PRIx64 " %.*s %.*s", h->tid, (uint64_t)n->addr,
+			(int)strnlen(n->type, sizeof(n->type)), n->type,
+			(int)strnlen((const char *)(n + 1), h->size - sizeof(*n)),
+			(const char *)(n + 1));
+		break;
+	}
 	case EV_GIL: {
 		const struct ev_gil *g = (const void *)h;
 

@@ -200,6 +200,9 @@ void model_meta_event(struct model *m, const struct ev_hdr *h)
 	case EV_META_PY_FRAME:
 		model_py_frame(m, h);
 		break;
+	case EV_META_SYNC_NAME:
+		model_py_sync_name(m, h);
+		break;
 	case EV_META_CLOCK: {
 		const struct ev_meta_clock *c = (const void *)h;
 

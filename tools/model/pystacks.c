@@ -17,6 +17,13 @@ struct py_merge {
 	uint32_t *frames;	/* indexes into m_python.frames, innermost first */
 };
 
+struct m_sync_name {
+	uint32_t pid;
+	uint64_t addr;
+	char type[16];
+	char *name;
+};
+
 struct m_python {
 	struct m_pyframe *frames;
 	size_t nframes, cap_frames;
@@ -24,6 +31,8 @@ struct m_python {
 	struct py_merge *merges;
 	size_t nmerges, cap_merges;
 	struct idmap merge_index;	/* hash of (pid, native, frames) -> merges[] */
+	struct m_sync_name *names;	/* Python Locks by futex address (EV_META_SYNC_NAME) */
+	size_t nnames, cap_names;
 };
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -196,6 +205,50 @@ void model_py_symbols(const struct model *m, uint32_t pid, struct symbolizer *s)
 	}
 }
 
+void model_py_sync_name(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_meta_sync_name *e = (const void *)h;
+	char name[256];
+	size_t n = strnlen((const char *)(e + 1), h->size - sizeof(*e));
+	struct m_python *py;
+	struct m_sync_name *s;
+
+	if (!n)
+		return;
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, e + 1, n);
+	name[n] = 0;
+	py = py_of(m);
+	/* a later record for the same address (a new Lock where a freed one was) wins */
+	for (size_t i = 0; i < py->nnames; i++)
+		if (py->names[i].pid == h->tid && py->names[i].addr == e->addr) {
+			free(py->names[i].name);
+			py->names[i].name = xstrdup(name);
+			memcpy(py->names[i].type, e->type, sizeof(e->type));
+			py->names[i].type[sizeof(e->type) - 1] = 0;
+			return;
+		}
+	GROW(py->names, py->cap_names, py->nnames + 1);
+	s = &py->names[py->nnames++];
+	s->pid = h->tid;
+	s->addr = e->addr;
+	memcpy(s->type, e->type, sizeof(e->type));
+	s->type[sizeof(s->type) - 1] = 0;
+	s->name = xstrdup(name);
+}
+
+const char *model_sync_name(const struct model *m, uint32_t pid, uint64_t addr, const char **type)
+{
+	for (size_t i = 0; m->py && i < m->py->nnames; i++)
+		if (m->py->names[i].pid == pid && m->py->names[i].addr == addr) {
+			if (type)
+				*type = m->py->names[i].type;
+			return m->py->names[i].name;
+		}
+	return NULL;
+}
+
 void model_py_free(struct model *m)
 {
 	struct m_python *py = m->py;
@@ -210,6 +263,9 @@ void model_py_free(struct model *m)
 		free(py->merges[i].frames);
 	free(py->frames);
 	free(py->merges);
+	for (size_t i = 0; i < py->nnames; i++)
+		free(py->names[i].name);
+	free(py->names);
 	idmap_free(&py->frame_index);
 	idmap_free(&py->merge_index);
 	free(py);

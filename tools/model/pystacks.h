@@ -35,6 +35,10 @@ struct m_pyframe {
 void model_py_stack(struct model *m, const struct ev_hdr *h);
 /* EV_META_PY_FRAME */
 void model_py_frame(struct model *m, const struct ev_hdr *h);
+/* EV_META_SYNC_NAME: a Python Lock's name at its futex address. */
+void model_py_sync_name(struct model *m, const struct ev_hdr *h);
+/* The name and type of pid's sync object at futex address addr, NULL when none was read. */
+const char *model_sync_name(const struct model *m, uint32_t pid, uint64_t addr, const char **type);
 /* Build the merged stacks (the native ones are known by now). */
 void model_py_finish(struct model *m);
 /* Teach pid's symbolizer the pcs of its Python frames. */

@@ -25,14 +25,17 @@
  * no Python stacks, and says so with -v). Each EV_PY_STACK's frames are resolved here while the
  * process lives, once per (code, instruction) and process, into EV_META_PY_FRAME records.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "capture/source.h"
 #include "lib/idmap.h"
 #include "lib/procmem.h"
+#include "lib/syscall_table.h"
 #include "lib/util.h"
 #include "python/pyfind.h"
+#include "python/pylocks.h"
 #include "python/pyread.h"
 #include "python/pyrecord.h"
 #include "trace/trace.h"
@@ -61,12 +64,16 @@ struct pyrec_proc {
 	int reader_ok;
 	struct py_reader rd;	/* kept: its code cache serves every stack of the process */
 	struct idmap frames;	/* prev_instr -> low bits of its code: EV_META_PY_FRAME written */
+	struct idmap tried;	/* futex addresses looked up for a Lock's name */
+	uint64_t *unnamed;	/* slept on, not looked up yet: at the next poll */
+	size_t nunnamed, cap_unnamed, ntried;
 };
 
 struct pyrec {
 	struct pyrec_proc *v;
 	size_t n, cap;
 	struct bpf_source *src;	/* NULL: no Python stacks */
+	struct idmap tid_pid;	/* the CPython processes' threads: tid -> pid */
 };
 
 int pyrec_names_update(struct pyrec_names *ns, pid_t tid, const char *name)
@@ -195,6 +202,8 @@ static void read_names(struct pyrec *st, struct pyrec_proc *p, struct trace_writ
 		for (size_t i = 0; i < r.nthreads; i++) {
 			const struct py_thread *t = &r.threads[i];
 
+			if (t->tid > 0)
+				idmap_put(&st->tid_pid, (uint64_t)t->tid, pid);
 			if (t->tid <= 0 || !t->name)
 				continue;
 			if (pyrec_names_update(&p->names, t->tid, t->name))
@@ -225,6 +234,79 @@ static void write_frame(struct trace_writer *w, pid_t pid, uint64_t code, uint64
 	trace_write2(w, &rec, sizeof(rec), tail, (size_t)n + 1);
 }
 
+/*
+ * Lock names. A thread of a CPython process that sleeps in a futex wait may wait for a
+ * threading.Lock or RLock: its futex is the lock's semaphore. Each such address is looked up
+ * once, at the next poll (the lock is still there: the thread is waiting for it), as the doctor
+ * names a lock (pylocks_name_sem: a global of the main module, or one step inside one), and
+ * an EV_META_SYNC_NAME is written for what is found, so the reports name "acct.lock" and not
+ * the interpreter's C function. At most SYNC_TRIES addresses a process (a Condition's waits
+ * each sleep on a new lock that no global reaches) and SYNC_PER_POLL a poll.
+ */
+#define SYNC_TRIES 512
+#define SYNC_PER_POLL 16
+
+static void sync_slept(struct pyrec *st, const struct ev_hdr *h)
+{
+	const struct ev_switch_sleep *e = (const void *)h;
+	int64_t pid = idmap_get(&st->tid_pid, h->tid);
+	struct pyrec_proc *p = pid >= 0 ? find(st, (pid_t)pid) : NULL;
+
+	if (!p || !p->reader_ok || syscall_wait(e->nr) != SW_FUTEX || p->ntried >= SYNC_TRIES ||
+	    idmap_get(&p->tried, e->arg0) >= 0)
+		return;
+	idmap_put(&p->tried, e->arg0, 1);
+	p->ntried++;
+	GROW(p->unnamed, p->cap_unnamed, p->nunnamed + 1);
+	p->unnamed[p->nunnamed++] = e->arg0;
+}
+
+static void write_sync_name(struct trace_writer *w, pid_t pid, uint64_t addr, const char *type,
+			    const char *name)
+{
+	struct ev_meta_sync_name rec = {};
+
+	rec.hdr.ts = now_mono_ns();
+	rec.hdr.tid = (uint32_t)pid;
+	rec.hdr.type = EV_META_SYNC_NAME;
+	rec.addr = addr;
+	snprintf(rec.type, sizeof(rec.type), "%s", type ? type : "");
+	trace_write2(w, &rec, sizeof(rec), name, strlen(name) + 1);
+}
+
+/* The addresses slept on since the last poll: the Locks among them named. */
+static void name_syncs(struct pyrec_proc *p, struct trace_writer *w)
+{
+	size_t n = p->nunnamed < SYNC_PER_POLL ? p->nunnamed : SYNC_PER_POLL;
+	char name[192];
+	const char *type;
+
+	p->rd.nreads = 0;
+	p->rd.max_reads = NAME_READS;
+	if (!p->rd.interp &&
+	    py_read_ptr(&p->rd, p->rd.runtime + p->rd.L->rt_interp_head, &p->rd.interp))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char *tl;
+
+		if (pylocks_name_sem(&p->rd, p->unnamed[i], name, sizeof(name), &type))
+			continue;
+		/* a Thread's _tstate_lock is what join() waits on: say the join */
+		tl = strstr(name, "._tstate_lock");
+		if (tl && !tl[13] && tl > name) {
+			char join[sizeof(name) + 8];
+
+			*tl = 0;
+			snprintf(join, sizeof(join), "join(%s)", name);
+			write_sync_name(w, p->pid, p->unnamed[i], "Thread", join);
+			continue;
+		}
+		write_sync_name(w, p->pid, p->unnamed[i], type, name);
+	}
+	p->nunnamed -= n;
+	memmove(p->unnamed, p->unnamed + n, p->nunnamed * sizeof(*p->unnamed));
+}
+
 /* A Python stack from the probe: its frames not seen before are named now, while they live. */
 static void pr_event(void *vst, const struct ev_hdr *h, struct trace_writer *w)
 {
@@ -232,6 +314,8 @@ static void pr_event(void *vst, const struct ev_hdr *h, struct trace_writer *w)
 	struct pyrec_proc *p;
 	size_t n;
 
+	if (h->type == EV_SWITCH_SLEEP)
+		sync_slept(vst, h);
 	if (h->type != EV_PY_STACK || h->size < offsetof(struct ev_py_stack, frames))
 		return;
 	p = find(vst, (pid_t)e->pid);
@@ -293,10 +377,12 @@ static void pr_maps(void *vst, pid_t pid, const struct proc_maps *m)
 
 static void pr_thread(void *vst, pid_t pid, pid_t tid)
 {
-	struct pyrec_proc *p = find(vst, pid);
+	struct pyrec *st = vst;
+	struct pyrec_proc *p = find(st, pid);
 
 	if (!p)
 		return;
+	idmap_put(&st->tid_pid, (uint64_t)tid, pid);
 	GROW(p->pending, p->cap_pending, p->npending + 1);
 	p->pending[p->npending++] = tid;
 	p->pending_until = now_mono_ns() + PENDING_NS;
@@ -313,6 +399,8 @@ static void pr_tick(void *vst, uint64_t now, struct trace_writer *w)
 			p->npending = 0;
 		if (p->unreadable)
 			continue;
+		if (p->nunnamed && p->reader_ok)
+			name_syncs(p, w);
 		/* right after exec the interpreter has no thread yet; the stacks of its first
 		 * blocking calls need the probe set up as soon as it has one */
 		if (!p->npending && now < p->next_ns &&
@@ -331,6 +419,8 @@ static void proc_free(struct pyrec *st, struct pyrec_proc *p)
 	free(p->pending);
 	py_reader_free(&p->rd);
 	idmap_free(&p->frames);
+	idmap_free(&p->tried);
+	free(p->unnamed);
 }
 
 static void pr_forget(void *vst, pid_t pid)
@@ -357,6 +447,7 @@ static void pr_close(void *vst, struct trace_writer *w)
 		proc_free(st, &st->v[i]);
 	}
 	free(st->v);
+	idmap_free(&st->tid_pid);
 	free(st);
 }
 

@@ -37,6 +37,7 @@ size_t ev_min_size(uint16_t type)
 	case EV_META_FD: return sizeof(struct ev_meta_fd) + 1;
 	case EV_META_THREAD_NAME: return sizeof(struct ev_meta_thread_name) + 1;
 	case EV_META_PY_FRAME: return sizeof(struct ev_meta_py_frame) + 2;
+	case EV_META_SYNC_NAME: return sizeof(struct ev_meta_sync_name) + 1;
 	case EV_PY_STACK: return offsetof(struct ev_py_stack, frames) + sizeof(struct ev_py_frame);
 	default: return 0;
 	}
