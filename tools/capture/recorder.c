@@ -502,6 +502,145 @@ static int start_targets(struct recorder *r, struct target_cmd *tc)
 	return 0;
 }
 
+/* The state of the polling loop. */
+struct poll_state {
+	struct target_cmd *tc;
+	uint64_t t0, last_maps, last_status, deadline;
+	int cmd_done;
+};
+
+/* The processes' maps, fds and the stacks: at every poll for a new process, else every
+ * MAPS_EVERY_NS. */
+static void refresh_procs(struct recorder *r, struct poll_state *ps, uint64_t now)
+{
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct rproc *p = &r->procs[i];
+
+		if (p->gone)
+			continue;
+		if (p->fast_polls > 0 || now - ps->last_maps >= MAPS_EVERY_NS) {
+			if (p->fast_polls > 0)
+				p->fast_polls--;
+			refresh_proc(r, p);
+		}
+	}
+	if (now - ps->last_maps >= MAPS_EVERY_NS) {
+		ps->last_maps = now;
+		write_stacks(r);
+		trace_flush(&r->w);
+	}
+}
+
+/* Has the started command ended (reaped by the exit record's handler, or now)? */
+static int cmd_exited(struct recorder *r, struct poll_state *ps)
+{
+	int st;
+
+	if (!r->o->cmd || ps->cmd_done)
+		return 0;
+	if (r->cmd_reaped)
+		st = r->cmd_status;
+	else if (waitpid(ps->tc->pid, &st, WNOHANG) != ps->tc->pid)
+		return 0;
+	ps->cmd_done = 1;
+	r->res->exit_status = st;
+	return 1;
+}
+
+/* One poll: drain, let the runtime and the hooks look, refresh, write. The reason to stop,
+ * or 0 to go on. */
+static int poll_once(struct recorder *r, struct poll_state *ps)
+{
+	const struct record_opts *o = r->o;
+	struct timespec ts = {0, POLL_NS};
+	uint64_t now;
+
+	nanosleep(&ts, NULL);
+	if (source_drain(r->src) < 0) {
+		errmsg("failed to read the ring buffer");
+		return STOP_ERROR;
+	}
+	now = now_mono_ns();
+	/* before a hook may kill the target: what is read now is its last chance */
+	if (r->lang)
+		r->lang->tick(r->lang_st, now, &r->w);
+	if (r->stop)
+		return STOP_DEADLOCK;
+	if (o->on_tick && (r->stop = o->on_tick(o->hook_ctx, now)))
+		return STOP_DEADLOCK;
+	refresh_procs(r, ps, now);
+	write_lost(r);
+	if (now - ps->last_status >= 1000000000ull) {
+		ps->last_status = now;
+		status_line(r, ps->t0, 0);
+	}
+	if (r->w.error) {
+		errmsg("failed to write %s: %s; the file is readable up to this point",
+		       o->output, strerror(r->w.error));
+		r->write_error_said = 1;
+		return STOP_ERROR;
+	}
+	if (stop_signal)
+		return STOP_SIGNAL;
+	if (ps->deadline && now >= ps->deadline)
+		return STOP_DURATION;
+	if (cmd_exited(r, ps))
+		return STOP_COMMAND_EXIT;
+	if (!o->cmd && !o->all && r->live_procs <= 0)
+		return STOP_TARGET_GONE;
+	return 0;
+}
+
+/*
+ * A hook that killed the target: its threads die a few ms after the kill. Record the deaths
+ * (and reap our command), so that the trace ends with the program, not with threads the kill
+ * woke and left runnable. Bounded: a second at most.
+ */
+static void await_killed(struct recorder *r, struct poll_state *ps)
+{
+	uint64_t until = now_mono_ns() + 1000000000ull;
+
+	while (now_mono_ns() < until) {
+		struct timespec ts = {0, POLL_NS};
+		int st;
+
+		nanosleep(&ts, NULL);
+		source_drain(r->src);
+		if (r->o->cmd && !ps->cmd_done && waitpid(ps->tc->pid, &st, WNOHANG) == ps->tc->pid) {
+			ps->cmd_done = 1;
+			r->res->exit_status = st;
+		}
+		if (r->o->cmd ? ps->cmd_done : r->live_procs <= 0)
+			break;
+	}
+}
+
+/* The end record, then the file closed: ret, or -1 when the file could not be written. */
+static int finish_trace(struct recorder *r, int ret)
+{
+	struct record_result *res = r->res;
+	struct ev_meta_status st = {{now_mono_ns(), 0, EV_META_STATUS, sizeof(st)}};
+
+	st.exit_status = res->exit_status;
+	st.reason = res->reason;
+	st.events = res->events;
+	trace_write(&r->w, &st, sizeof(st));
+	res->lost = r->lost_total;
+	res->bytes = r->w.bytes;
+	if (trace_writer_close(&r->w) && ret == 0) {
+		if (!r->write_error_said)
+			errmsg("failed to write %s: %s", r->o->output,
+			       strerror(r->w.error ? r->w.error : errno));
+		ret = -1;
+	}
+	res->bytes = r->w.bytes;
+	if (ret == 0)
+		status_line(r, now_mono_ns() - (uint64_t)(res->seconds * 1e9), 1);
+	if (ret == 0 && getenv("CONLAB_BPF_STATS"))
+		recorder_cpu(r);
+	return ret;
+}
+
 int record_run(const struct record_opts *o, struct record_result *res)
 {
 	struct source_opts so = {o->all, o->buffer, o->stacks, o->verbose, o->locks, o->gil,
@@ -509,8 +648,8 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	struct target_cmd tc = {.pid = 0};
 	struct recorder r = {.o = o, .res = res};
 	struct sigaction sa = {.sa_handler = on_signal};
-	uint64_t t0, last_maps = 0, last_status = 0, deadline = 0;
-	int uid, gid, ret = -1, cmd_done = 0;
+	struct poll_state ps = {.tc = &tc};
+	int uid, gid, ret = -1, reason;
 
 	memset(res, 0, sizeof(*res));
 	res->exit_status = -1;
@@ -529,9 +668,9 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	if (o->lang) {
 		r.lang = o->lang;
 		/* CONLAB_PY_STACKS=0: Python stacks off, for the benchmark of their cost */
-		const char *ps = getenv("CONLAB_PY_STACKS");
+		const char *pys = getenv("CONLAB_PY_STACKS");
 
-		r.lang_st = o->lang->open(o->stacks && !(ps && !strcmp(ps, "0")) ? r.src : NULL);
+		r.lang_st = o->lang->open(o->stacks && !(pys && !strcmp(pys, "0")) ? r.src : NULL);
 	}
 
 	struct ev_meta_clock ck = {{0, 0, EV_META_CLOCK, sizeof(ck)}, 0, 0};
@@ -545,145 +684,29 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	sigaction(SIGHUP, &sa, NULL);
 	if (start_targets(&r, &tc))
 		goto out;
-	t0 = now_mono_ns();
+	ps.t0 = now_mono_ns();
 	r.cpu0_ms = cpu_ms();	/* loading and attaching are not draining */
 	if (o->duration > 0)
-		deadline = t0 + (uint64_t)(o->duration * 1e9);
+		ps.deadline = ps.t0 + (uint64_t)(o->duration * 1e9);
 
-	for (;;) {
-		struct timespec ts = {0, POLL_NS};
-		uint64_t now;
-
-		nanosleep(&ts, NULL);
-		if (source_drain(r.src) < 0) {
-			errmsg("failed to read the ring buffer");
-			res->reason = STOP_ERROR;
-			break;
-		}
-		now = now_mono_ns();
-		/* before a hook may kill the target: what is read now is its last chance */
-		if (r.lang)
-			r.lang->tick(r.lang_st, now, &r.w);
-		if (r.stop) {
-			res->reason = STOP_DEADLOCK;
-			break;
-		}
-		if (o->on_tick && (r.stop = o->on_tick(o->hook_ctx, now))) {
-			res->reason = STOP_DEADLOCK;
-			break;
-		}
-		for (size_t i = 0; i < r.nprocs; i++) {
-			struct rproc *p = &r.procs[i];
-
-			if (p->gone)
-				continue;
-			if (p->fast_polls > 0 || now - last_maps >= MAPS_EVERY_NS) {
-				if (p->fast_polls > 0)
-					p->fast_polls--;
-				refresh_proc(&r, p);
-			}
-		}
-		if (now - last_maps >= MAPS_EVERY_NS) {
-			last_maps = now;
-			write_stacks(&r);
-			trace_flush(&r.w);
-		}
-		write_lost(&r);
-		if (now - last_status >= 1000000000ull) {
-			last_status = now;
-			status_line(&r, t0, 0);
-		}
-		if (r.w.error) {
-			errmsg("failed to write %s: %s; the file is readable up to this point",
-			       o->output, strerror(r.w.error));
-			r.write_error_said = 1;
-			res->reason = STOP_ERROR;
-			break;
-		}
-		if (stop_signal) {
-			res->reason = STOP_SIGNAL;
-			break;
-		}
-		if (deadline && now >= deadline) {
-			res->reason = STOP_DURATION;
-			break;
-		}
-		if (o->cmd && !cmd_done) {
-			int st;
-
-			if (r.cmd_reaped) {
-				st = r.cmd_status;
-				cmd_done = 1;
-				res->exit_status = st;
-				res->reason = STOP_COMMAND_EXIT;
-				break;
-			}
-			if (waitpid(tc.pid, &st, WNOHANG) == tc.pid) {
-				cmd_done = 1;
-				res->exit_status = st;
-				res->reason = STOP_COMMAND_EXIT;
-				break;
-			}
-		}
-		if (!o->cmd && !o->all && r.live_procs <= 0) {
-			res->reason = STOP_TARGET_GONE;
-			break;
-		}
-	}
-	/*
-	 * A hook that killed the target: its threads die a few ms after the kill. Record the
-	 * deaths (and reap our command), so that the trace ends with the program, not with
-	 * threads the kill woke and left runnable. Bounded: a second at most.
-	 */
-	if (r.stop == REC_HOOK_KILLED) {
-		uint64_t until = now_mono_ns() + 1000000000ull;
-
-		while (now_mono_ns() < until) {
-			struct timespec ts = {0, POLL_NS};
-			int st;
-
-			nanosleep(&ts, NULL);
-			source_drain(r.src);
-			if (o->cmd && !cmd_done && waitpid(tc.pid, &st, WNOHANG) == tc.pid) {
-				cmd_done = 1;
-				res->exit_status = st;
-			}
-			if (o->cmd ? cmd_done : r.live_procs <= 0)
-				break;
-		}
-	}
+	while (!(reason = poll_once(&r, &ps)))
+		;
+	res->reason = reason;
+	if (r.stop == REC_HOOK_KILLED)
+		await_killed(&r, &ps);
 	/* what the kernel still holds */
 	source_drain(r.src);
 	if (r.stop && res->reason != STOP_DEADLOCK)
 		res->reason = STOP_DEADLOCK;
 	write_stacks(&r);
 	write_lost(&r);
-	res->seconds = (now_mono_ns() - t0) / 1e9;
+	res->seconds = (now_mono_ns() - ps.t0) / 1e9;
 	ret = 0;
 out:
 	if (r.lang)
 		r.lang->close(r.lang_st, r.w.fd >= 0 ? &r.w : NULL);
-	if (r.w.fd >= 0) {
-		struct ev_meta_status st = {{now_mono_ns(), 0, EV_META_STATUS, sizeof(st)}};
-
-		st.exit_status = res->exit_status;
-		st.reason = res->reason;
-		st.events = res->events;
-		trace_write(&r.w, &st, sizeof(st));
-		res->lost = r.lost_total;
-		res->bytes = r.w.bytes;
-		if (trace_writer_close(&r.w) && ret == 0) {
-			if (!r.write_error_said)
-				errmsg("failed to write %s: %s", o->output,
-				       strerror(r.w.error ? r.w.error : errno));
-			ret = -1;
-		}
-		res->bytes = r.w.bytes;
-		if (ret == 0)
-			status_line(&r, now_mono_ns() - (uint64_t)(res->seconds * 1e9), 1);
-		if (ret == 0 && getenv("CONLAB_BPF_STATS"))
-			recorder_cpu(&r);
-	}
+	if (r.w.fd >= 0)
+		ret = finish_trace(&r, ret);
 	source_close(r.src);
 	/* a command still running when we stop for a signal or the duration: leave it be,
 	 * as perf does, unless it is still held before exec */
