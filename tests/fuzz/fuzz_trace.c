@@ -142,7 +142,7 @@ static void fix_crcs(uint8_t *p, size_t size)
 	}
 }
 
-/* h lies whole in the file's bytes or in one decompressed chunk */
+/* h lies whole in one of the blocks the records were copied into */
 static int inside_buf(const struct ev_hdr *h, const uint8_t *p, size_t len)
 {
 	return (const uint8_t *)h >= p && (const uint8_t *)h + h->size <= p + len;
@@ -150,8 +150,6 @@ static int inside_buf(const struct ev_hdr *h, const uint8_t *p, size_t len)
 
 static int inside_any(const struct trace *t, const struct ev_hdr *h)
 {
-	if (inside_buf(h, t->data, t->size))
-		return 1;
 	for (size_t i = 0; i < t->nunpacked; i++)
 		if (inside_buf(h, t->unpacked[i].p, t->unpacked[i].len))
 			return 1;

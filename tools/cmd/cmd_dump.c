@@ -212,7 +212,7 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (trace_load(&t, input))
 		return 2;
-	trace_warn_damage(&t, input);
+	trace_warn_damage(&t.stats, input);
 	model_init(&m);
 	t0 = t.nrec ? t.rec[0]->ts : 0;
 	for (size_t i = 0; i < t.nrec; i++) {

@@ -44,6 +44,10 @@ void model_free(struct model *m)
 	free(m->rec.lock_edge);
 	free(m->rec.waitcall);
 	free(m->rec.gil);
+	free(m->own_stream);
+	for (size_t i = 0; i < m->kept.n; i++)
+		free(m->kept.block[i]);
+	free(m->kept.block);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -474,14 +478,47 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	}
 }
 
-/* KEEP(m, field, h): point rec.field at h when it is whole; one line per kept record type */
+#define KEPT_BLOCK (1u << 20)
+
+/* A copy of h that lives as long as the model, 8-byte aligned as in the file. */
+static const void *keep_copy(struct model *m, const struct ev_hdr *h)
+{
+	struct m_kept *k = &m->kept;
+	size_t need = ((size_t)h->size + 7) & ~(size_t)7;
+	uint8_t *p;
+
+	if (!k->n || k->used + need > KEPT_BLOCK) {
+		GROW(k->block, k->cap, k->n + 1);
+		k->block[k->n++] = xmalloc(KEPT_BLOCK);
+		k->used = 0;
+	}
+	p = k->block[k->n - 1] + k->used;
+	memcpy(p, h, h->size);
+	k->used += need;
+	return p;
+}
+
+/* KEEP(m, field, h): a copy of h in rec.field when it is whole; one line per kept record type */
 #define KEEP(m, f, h)                                                                     \
 	do {                                                                                  \
 		if ((h)->size >= sizeof(**(m)->rec.f)) {                                      \
 			GROW((m)->rec.f, (m)->rec.cap_##f, (m)->rec.n##f + 1);                \
-			(m)->rec.f[(m)->rec.n##f++] = (const void *)(h);                      \
+			(m)->rec.f[(m)->rec.n##f++] = keep_copy(m, h);                        \
 		}                                                                             \
 	} while (0)
+
+/* Keep h in the event stream when the report asked for its type and time. */
+static void keep_stream(struct model *m, const struct ev_hdr *h)
+{
+	const struct m_keep *k = &m->keep;
+
+	if (h->type >= 64 || !(k->stream_types & M_KEEP_TYPE(h->type)) ||
+	    h->ts < m->t_first + k->from_ns || (k->to_ns && h->ts > m->t_first + k->to_ns))
+		return;
+	GROW(m->own_stream, m->cap_stream, m->nstream + 1);
+	m->own_stream[m->nstream++] = keep_copy(m, h);
+	m->stream = (const struct ev_hdr *const *)m->own_stream;
+}
 
 void model_event(struct model *m, const struct ev_hdr *h)
 {
@@ -492,6 +529,8 @@ void model_event(struct model *m, const struct ev_hdr *h)
 			m->t_last = h->ts;
 	}
 	m->events++;
+	if (m->keep.stream_types)
+		keep_stream(m, h);
 	switch (h->type) {
 	case EV_SWITCH:
 	case EV_SWITCH_SLEEP:
@@ -609,6 +648,25 @@ int model_from_trace(struct model *m, const struct trace *t)
 		model_event(m, t->rec[i]);
 	model_finish(m, 0);
 	model_set_stream(m, (const struct ev_hdr *const *)t->rec, t->nrec);
+	return 0;
+}
+
+int model_from_file(struct model *m, const char *path, const struct m_keep *keep,
+		    struct trace_stats *stats)
+{
+	struct trace_reader r;
+	const struct ev_hdr *h;
+
+	model_init(m);
+	if (trace_open(&r, path))
+		return -1;
+	if (keep)
+		m->keep = *keep;
+	while ((h = trace_next(&r)))
+		model_event(m, h);
+	*stats = r.stats;
+	trace_close(&r);
+	model_finish(m, 0);
 	return 0;
 }
 

@@ -2,8 +2,8 @@
  * model.h — what the events mean: a state machine per thread, the process tree and the sync
  * objects, with their whole history (intervals, wakeups, futex calls) kept for the analyses.
  *
- * Pure C: no BPF, no file system. Feed it records in time order (struct trace sorts them)
- * with model_event(), close it with model_finish(), then read the arrays. Every analysis
+ * Pure C: no BPF. Feed it records in time order (the trace reader merges them) with
+ * model_event(), close it with model_finish(), then read the arrays. Every analysis
  * (summary, timeline, contention, deadlock, io, gil) is a function of this.
  *
  * Impossible transitions (a blocked thread switched in without a wakeup, a thread switched
@@ -162,6 +162,20 @@ struct m_loss_window {
 	uint64_t count;
 };
 
+/*
+ * What a report needs of the event stream besides the state: the records of these types
+ * (bit 1 << type; the probes' types are below 64) within [from_ns, to_ns] of the first event
+ * (to_ns 0: to the end). Nothing by default: a report that does not draw events costs no
+ * memory per event for them.
+ */
+struct m_keep {
+	uint64_t stream_types;
+	uint64_t from_ns, to_ns;
+};
+
+#define M_KEEP_TYPE(t) (1ull << (t))
+#define M_KEEP_ALL_PROBES (~0ull & ~1ull)	/* every probe record (types 1..63) */
+
 struct model {
 	struct m_thread *threads;
 	size_t nthreads, cap_threads;
@@ -186,7 +200,7 @@ struct model {
 	 * The records the state machine does not fold, in arrival order, for the analyses that
 	 * read them one by one: lock probes (contention's hold times, the held-lock overflow),
 	 * lock-order edges (potential deadlocks), event-loop wait calls (io), GIL probes (gil).
-	 * They point into the records the model was fed, which outlive it (a loaded trace).
+	 * Copies the model owns (in `kept`): a record fed is read during model_event only.
 	 */
 	struct m_records {
 		const struct ev_lock **lock;
@@ -196,10 +210,18 @@ struct model {
 		size_t nlock, nlock_edge, nwaitcall, ngil;
 		size_t cap_lock, cap_lock_edge, cap_waitcall, cap_gil;
 	} rec;
-	/* Every record fed, in time order (model_from_trace): the event stream, for what draws
-	 * each event (Perfetto's ftrace events, the timeline's marks). NULL when fed one by one. */
+	/* The event stream, for what draws each event (Perfetto's ftrace events, the timeline's
+	 * marks): the records fed of the types and in the window `keep` asks for, in time order.
+	 * Copies in `kept` (model_from_file), or the caller's records (model_set_stream). */
 	const struct ev_hdr *const *stream;
 	size_t nstream;
+	struct m_keep keep;
+	const struct ev_hdr **own_stream;
+	size_t cap_stream;
+	struct m_kept {			/* blocks the kept records are copied into */
+		uint8_t **block;
+		size_t n, cap, used;
+	} kept;
 
 	uint64_t t_first, t_last;	/* time span of the events */
 	uint64_t clock_mono, clock_real;	/* a clock pair, 0 unknown */
@@ -247,9 +269,15 @@ int wait_kind_of_syscall(int32_t nr);
 /* The records the model was fed, in time order, as its event stream (model_from_trace sets
  * it; a caller that feeds records one by one may). They must outlive the model. */
 void model_set_stream(struct model *m, const struct ev_hdr *const *rec, size_t n);
-/* Load a trace file and run it through a fresh model: the common start of every report. */
+/* Run a loaded trace through a fresh model; its records are the event stream. */
 struct trace;
+struct trace_stats;
 int model_from_trace(struct model *m, const struct trace *t);
+/* Read a trace file through a fresh model in bounded memory: the common start of every
+ * report. keep (NULL: nothing) says what of the event stream to keep; *stats the file's damage.
+ * On error one line and -1 (the model is empty then). */
+int model_from_file(struct model *m, const char *path, const struct m_keep *keep,
+		    struct trace_stats *stats);
 
 /* The fd's description with, for a pipe, the process at its other end when it was traced:
  * "pipe:[12345] from producer (pid 4242)". NULL when the fd is unknown at ts. */
