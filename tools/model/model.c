@@ -39,6 +39,7 @@ void model_free(struct model *m)
 	idmap_free(&m->pid_index);
 	idmap_free(&m->stack_index);
 	idmap_free(&m->cv_words);
+	idmap_free(&m->late_futex);
 	fdtable_free(&m->fdt);
 	free(m->rec.lock);
 	free(m->rec.lock_edge);
@@ -137,29 +138,56 @@ struct m_thread *model_get_thread(struct model *m, uint32_t tid, uint64_t ts)
 	return new_thread(m, tid, ts);
 }
 
+/* The window's bounds in trace time (history_window). */
+static void window_of(const struct model *m, uint64_t *t0, uint64_t *t1)
+{
+	*t0 = m->t_first + m->keep.from_ns;
+	*t1 = m->keep.to_ns ? m->t_first + m->keep.to_ns : UINT64_MAX;
+}
+
+/* Where a closed interval goes in t's history: a new slot, the last one (a blocked interval
+ * after the window replaces the one before it), or nowhere (NULL). */
+static struct m_interval *history_slot(struct model *m, struct m_thread *t,
+				       const struct m_interval *v)
+{
+	uint64_t t0, t1;
+
+	if (m->keep.history_window) {
+		window_of(m, &t0, &t1);
+		if (v->end < t0 || (v->start > t1 && v->state != TH_BLOCKED))
+			return NULL;
+		if (v->start > t1 && t->niv && t->iv[t->niv - 1].start > t1)
+			return &t->iv[t->niv - 1];
+	}
+	GROW(t->iv, t->cap_iv, t->niv + 1);
+	return &t->iv[t->niv++];
+}
+
 /* Close the current interval at ts and enter a new state. */
 static void set_state(struct model *m, struct m_thread *t, int state, uint64_t ts)
 {
-	(void)m;
 	if (ts < t->since)
 		ts = t->since;	/* equal-time events from two CPUs: never a negative interval */
 	if (ts > t->since || t->state == TH_BLOCKED) {
-		struct m_interval *iv;
+		struct m_interval v = {0}, *iv;
 
-		GROW(t->iv, t->cap_iv, t->niv + 1);
-		iv = &t->iv[t->niv++];
-		memset(iv, 0, sizeof(*iv));
-		iv->start = t->since;
-		iv->end = ts;
-		iv->state = t->state;
-		iv->flags = t->flags;
-		iv->cpu = t->cpu;
-		iv->wakeup = -1;
+		v.start = t->since;
+		v.end = ts;
+		v.state = t->state;
+		v.flags = t->flags;
+		v.cpu = t->cpu;
+		v.wakeup = -1;
 		if (t->state == TH_BLOCKED) {
-			iv->w = t->wait;
-			iv->waker = state == TH_RUNNABLE || state == TH_RUNNING ? t->waker : 0;
-			iv->wakeup = state == TH_RUNNABLE || state == TH_RUNNING ? t->wakeup : -1;
+			v.w = t->wait;
+			v.waker = state == TH_RUNNABLE || state == TH_RUNNING ? t->waker : 0;
+			v.wakeup = state == TH_RUNNABLE || state == TH_RUNNING ? t->wakeup : -1;
 		}
+		t->time_in[v.state] += v.end - v.start;
+		if (v.state == TH_BLOCKED)
+			t->blocked_in[wait_kind_class(v.w.kind)] += v.end - v.start;
+		iv = history_slot(m, t, &v);
+		if (iv)
+			*iv = v;
 	}
 	t->state = state;
 	t->since = ts;
@@ -323,10 +351,20 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_wakeup *e = (const void *)h;
 	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
-	struct m_wakeup *wk;
+	struct m_wakeup *wk, skip;
+	uint64_t t0, t1;
+	int keep = 1;
 
-	GROW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
-	wk = &m->wakeups[m->nwakeups];
+	if (m->keep.history_window) {
+		window_of(m, &t0, &t1);
+		keep = h->ts >= t0 && h->ts <= t1;
+	}
+	if (keep) {
+		GROW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
+		wk = &m->wakeups[m->nwakeups];
+	} else {
+		wk = &skip;
+	}
 	wk->ts = h->ts;
 	wk->waker = e->waker_tid;
 	wk->wakee = h->tid;
@@ -340,10 +378,10 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 	/* An unknown thread stays unknown: it may have been running when woken. */
 	if (t->state == TH_BLOCKED) {
 		t->waker = e->waker_tid;
-		t->wakeup = m->nwakeups;
+		t->wakeup = keep ? (int32_t)m->nwakeups : -1;
 		set_state(m, t, TH_RUNNABLE, h->ts);
 	}
-	m->nwakeups++;
+	m->nwakeups += keep;
 }
 
 static void on_fork(struct model *m, const struct ev_hdr *h)
@@ -426,6 +464,24 @@ static void on_exit_ev(struct model *m, const struct ev_hdr *h)
 	}
 }
 
+/* history_window: the calls in it and each thread's first after it. */
+static int keep_futex_call(struct model *m, const struct m_thread *t, uint64_t ts)
+{
+	uint64_t t0, t1, idx = t - m->threads;
+
+	if (!m->keep.history_window)
+		return 1;
+	window_of(m, &t0, &t1);
+	if (ts < t0)
+		return 0;
+	if (ts <= t1)
+		return 1;
+	if (idmap_get(&m->late_futex, idx) >= 0)
+		return 0;
+	idmap_put(&m->late_futex, idx, 1);
+	return 1;
+}
+
 static void on_futex(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_futex *e = (const void *)h;
@@ -433,16 +489,18 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	uint64_t dur = e->flags & FUTEXF_DUR_US ? (uint64_t)e->dur * 1000 : e->dur;
 	struct m_futex *f;
 
-	GROW(m->futexes, m->cap_futexes, m->nfutexes + 1);
-	f = &m->futexes[m->nfutexes++];
-	f->ts = h->ts;
-	f->uaddr = e->uaddr;
-	f->dur = dur;
-	f->tid = h->tid;
-	f->op = e->op;
-	f->val = e->val;
-	f->ret = e->ret;
-	f->flags = e->flags;
+	if (!m->keep.no_futex_calls && keep_futex_call(m, t, h->ts)) {
+		GROW(m->futexes, m->cap_futexes, m->nfutexes + 1);
+		f = &m->futexes[m->nfutexes++];
+		f->ts = h->ts;
+		f->uaddr = e->uaddr;
+		f->dur = dur;
+		f->tid = h->tid;
+		f->op = e->op;
+		f->val = e->val;
+		f->ret = e->ret;
+		f->flags = e->flags;
+	}
 	switch (e->syscall == FUTEX_SYS_FUTEX ? e->op & FUTEX_CMD_MASK : 0xff) {
 	case FUTEX_WAIT: case FUTEX_WAIT_BITSET: case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2:
 	case FUTEX_WAIT_REQUEUE_PI:
@@ -621,11 +679,8 @@ void model_finish(struct model *m, uint64_t end_ts)
 
 			if (m->nlosses && model_uncertain(m, iv->start, iv->end))
 				iv->flags |= IV_UNCERTAIN;
-			t->time_in[iv->state] += d;
 			if (iv->flags & IV_UNCERTAIN)
 				t->uncertain_ns += d;
-			if (iv->state == TH_BLOCKED)
-				t->blocked_in[wait_kind_class(iv->w.kind)] += d;
 		}
 	}
 }

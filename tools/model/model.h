@@ -163,14 +163,21 @@ struct m_loss_window {
 };
 
 /*
- * What a report needs of the event stream besides the state: the records of these types
- * (bit 1 << type; the probes' types are below 64) within [from_ns, to_ns] of the first event
- * (to_ns 0: to the end). Nothing by default: a report that does not draw events costs no
- * memory per event for them.
+ * What a report needs besides the state, so that what it does not read costs no memory per
+ * event: of the event stream, the records of these types (bit 1 << type; the probes' types are
+ * below 64) within [from_ns, to_ns] of the first event (to_ns 0: to the end), none by default;
+ * the futex calls (`futexes`) unless no_futex_calls.
  */
 struct m_keep {
 	uint64_t stream_types;
 	uint64_t from_ns, to_ns;
+	int no_futex_calls;
+	/* The threads' intervals, the wakeups and the futex calls only where [from_ns, to_ns]
+	 * needs them: the intervals that overlap it and each thread's last blocked one after it,
+	 * the wakeups in it (an interval's wakeup outside it is -1), the futex calls in it and each
+	 * thread's first one after it. The totals (time_in, blocked_in) stay the whole trace's;
+	 * uncertain_ns counts the kept intervals. */
+	int history_window;
 };
 
 #define M_KEEP_TYPE(t) (1ull << (t))
@@ -218,6 +225,8 @@ struct model {
 	struct m_keep keep;
 	const struct ev_hdr **own_stream;
 	size_t cap_stream;
+	struct idmap late_futex;	/* history_window: threads whose first futex call after it
+					 * is kept (by index in threads) */
 	struct m_kept {			/* blocks the kept records are copied into */
 		uint8_t **block;
 		size_t n, cap, used;

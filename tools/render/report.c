@@ -15,7 +15,7 @@
 static const struct report_kind kinds[] = {
 	{"summary", report_summary, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
 	 "per process and thread: on-CPU, runnable and blocked time by reason; top futex waits",
-	 "futex waits and connections listed (default 10 and 15)"},
+	 "futex waits and connections listed (default 10 and 15)", report_keep_state},
 	{"timeline", report_timeline,
 	 FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_PERFETTO) | FMT_BIT(FMT_HTML),
 	 ROPT_TOP | ROPT_WINDOW,
@@ -23,18 +23,24 @@ static const struct report_kind kinds[] = {
 	 "text: waker-woken pairs listed under the lanes (default 15)", report_timeline_keep},
 	{"io", report_io, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
 	 "event loops: idle vs busy, longest busy gaps and the blocking calls in them, timers",
-	 "longest gaps shown per loop (default 5)"},
+	 "longest gaps shown per loop (default 5)", report_keep_state},
 	{"gil", report_gil, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
 	 "CPython: GIL hand-offs (forced vs voluntary), GIL wait share per thread, parallelism",
 	 "hand-offs listed per process (default 12)"},
 	{"deadlock", report_deadlock, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), 0,
 	 "wait-for cycles at the end of the trace; lock-order inversions from --locks (exit 1)",
-	 NULL},
+	 NULL, report_keep_state},
 	{"contention", report_contention, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_FOLDED),
 	 ROPT_SORT | ROPT_TOP | ROPT_WINDOW,
 	 "per sync object: waits, holders, waiters, callers; condvar/join/GIL apart",
 	 "rows per table (default 20; connections 15)"},
 };
+
+void report_keep_state(const struct report_opts *o, struct m_keep *k)
+{
+	(void)o;
+	k->no_futex_calls = 1;
+}
 
 const struct report_kind *report_kind_find(const char *name)
 {

@@ -82,6 +82,8 @@ int report_contention(const struct model *m, const struct report_opts *o, FILE *
 int report_io(const struct model *m, const struct report_opts *o, FILE *out);
 int report_timeline(const struct model *m, const struct report_opts *o, FILE *out);
 void report_timeline_keep(const struct report_opts *o, struct m_keep *k);
+/* For the kinds that read neither the event stream nor the futex calls. */
+void report_keep_state(const struct report_opts *o, struct m_keep *k);
 
 int report_deadlock(const struct model *m, const struct report_opts *o, FILE *out);
 int report_gil(const struct model *m, const struct report_opts *o, FILE *out);
