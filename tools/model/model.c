@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "syscalls.h"
+#include "model/conns.h"
 #include "model/futexkind.h"
 #include "model/model.h"
 #include "model/model_internal.h"
@@ -152,6 +153,14 @@ static struct m_interval *history_slot(struct model *m, struct m_thread *t,
 {
 	uint64_t t0, t1;
 
+	if (m->keep.history != HIST_ALL && v->state != TH_BLOCKED)
+		return NULL;
+	if (m->keep.history == HIST_LAST_MUTEX) {
+		if (v->w.kind == WK_MUTEX)
+			t->niv = 0;	/* the waits before it are read no more */
+		else if (t->niv && t->iv[t->niv - 1].w.kind != WK_MUTEX)
+			return &t->iv[t->niv - 1];
+	}
 	if (m->keep.history_window) {
 		window_of(m, &t0, &t1);
 		if (v->end < t0 || (v->start > t1 && v->state != TH_BLOCKED))
@@ -359,6 +368,12 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 		window_of(m, &t0, &t1);
 		keep = h->ts >= t0 && h->ts <= t1;
 	}
+	/* the modes that keep some intervals keep the wakeups that end them */
+	if (m->keep.history != HIST_ALL)
+		keep = keep && t->state == TH_BLOCKED &&
+		       (m->keep.history != HIST_LAST_MUTEX || t->wait.kind == WK_MUTEX);
+	if (m->keep.message_wakeups_only)
+		keep = keep && e->waker_tid && conn_write_syscall(e->waker_nr);
 	if (keep) {
 		GROW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
 		wk = &m->wakeups[m->nwakeups];

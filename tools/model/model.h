@@ -178,6 +178,18 @@ struct m_keep {
 	 * thread's first one after it. The totals (time_in, blocked_in) stay the whole trace's;
 	 * uncertain_ns counts the kept intervals. */
 	int history_window;
+	int history;		/* enum m_history: which of the threads' intervals are kept */
+	int message_wakeups_only;	/* a wakeup only when its waker was writing: a message
+					 * between processes (model/conns.h) */
+};
+
+/* The threads' histories a report reads (m_thread.iv). In the modes but HIST_ALL a wakeup is
+ * kept only when it ends a kept interval. */
+enum m_history {
+	HIST_ALL = 0,		/* every interval */
+	HIST_BLOCKED,		/* the blocked intervals only */
+	HIST_LAST_MUTEX,	/* each thread's last wait on a mutex and its last blocked interval
+				 * after it: what the end-of-trace deadlock check reads */
 };
 
 #define M_KEEP_TYPE(t) (1ull << (t))

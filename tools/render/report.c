@@ -15,7 +15,7 @@
 static const struct report_kind kinds[] = {
 	{"summary", report_summary, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
 	 "per process and thread: on-CPU, runnable and blocked time by reason; top futex waits",
-	 "futex waits and connections listed (default 10 and 15)", report_keep_state},
+	 "futex waits and connections listed (default 10 and 15)", report_summary_keep},
 	{"timeline", report_timeline,
 	 FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_PERFETTO) | FMT_BIT(FMT_HTML),
 	 ROPT_TOP | ROPT_WINDOW,
@@ -29,7 +29,7 @@ static const struct report_kind kinds[] = {
 	 "hand-offs listed per process (default 12)"},
 	{"deadlock", report_deadlock, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), 0,
 	 "wait-for cycles at the end of the trace; lock-order inversions from --locks (exit 1)",
-	 NULL, report_keep_state},
+	 NULL, report_deadlock_keep},
 	{"contention", report_contention, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_FOLDED),
 	 ROPT_SORT | ROPT_TOP | ROPT_WINDOW,
 	 "per sync object: waits, holders, waiters, callers; condvar/join/GIL apart",

@@ -76,6 +76,7 @@ void report_json_lost(const struct model *m, struct json *j);
 
 /* kinds */
 int report_summary(const struct model *m, const struct report_opts *o, FILE *out);
+void report_summary_keep(const struct report_opts *o, struct m_keep *k);
 
 int report_contention(const struct model *m, const struct report_opts *o, FILE *out);
 
@@ -86,6 +87,7 @@ void report_timeline_keep(const struct report_opts *o, struct m_keep *k);
 void report_keep_state(const struct report_opts *o, struct m_keep *k);
 
 int report_deadlock(const struct model *m, const struct report_opts *o, FILE *out);
+void report_deadlock_keep(const struct report_opts *o, struct m_keep *k);
 int report_gil(const struct model *m, const struct report_opts *o, FILE *out);
 
 #endif
