@@ -7,7 +7,7 @@
  * The CPUs' records reach the file interleaved in blocks, as the ring buffer hands them over,
  * so the file is not in time order and the reader's merge has work to do.
  *
- *   gentrace OUT EVENTS
+ *   gentrace OUT EVENTS    prints the records written and the nanoseconds they span
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +153,8 @@ int main(int argc, char **argv)
 	trace_write(&w, &st, sizeof(st));
 	if (trace_writer_close(&w))
 		return 1;
-	printf("%llu\n", (unsigned long long)(written + 2 * pairs + 2));
+	/* records and the span of their times, in ns */
+	printf("%llu %llu\n", (unsigned long long)(written + 2 * pairs + 2),
+	       (unsigned long long)(st.hdr.ts - t0));
 	return 0;
 }
