@@ -168,7 +168,7 @@ static struct m_interval *history_slot(struct model *m, struct m_thread *t,
 		if (v->start > t1 && t->niv && t->iv[t->niv - 1].start > t1)
 			return &t->iv[t->niv - 1];
 	}
-	GROW(t->iv, t->cap_iv, t->niv + 1);
+	GROW_RAW(t->iv, t->cap_iv, t->niv + 1);
 	return &t->iv[t->niv++];
 }
 
@@ -293,7 +293,8 @@ static struct m_wait wait_of_switch(struct model *m, const struct m_thread *t,
 
 	if (h->type != EV_SWITCH_SLEEP)
 		return w;	/* no context recorded: an in-kernel wait */
-	w.nr = e->nr;
+	/* no x86-64 syscall number needs more (an x32 one, bit 30 set, reads as none) */
+	w.nr = e->nr >= -1 && e->nr <= INT16_MAX ? e->nr : -1;
 	w.obj = e->arg0;
 	w.ret_addr = e->ret_addr;
 	w.stack_id = e->stack_id;
@@ -375,7 +376,7 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 	if (m->keep.message_wakeups_only)
 		keep = keep && e->waker_tid && conn_write_syscall(e->waker_nr);
 	if (keep) {
-		GROW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
+		GROW_RAW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
 		wk = &m->wakeups[m->nwakeups];
 	} else {
 		wk = &skip;
@@ -505,7 +506,7 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	struct m_futex *f;
 
 	if (!m->keep.no_futex_calls && keep_futex_call(m, t, h->ts)) {
-		GROW(m->futexes, m->cap_futexes, m->nfutexes + 1);
+		GROW_RAW(m->futexes, m->cap_futexes, m->nfutexes + 1);
 		f = &m->futexes[m->nfutexes++];
 		f->ts = h->ts;
 		f->uaddr = e->uaddr;
@@ -575,7 +576,7 @@ static const void *keep_copy(struct model *m, const struct ev_hdr *h)
 #define KEEP(m, f, h)                                                                     \
 	do {                                                                                  \
 		if ((h)->size >= sizeof(**(m)->rec.f)) {                                      \
-			GROW((m)->rec.f, (m)->rec.cap_##f, (m)->rec.n##f + 1);                \
+			GROW_RAW((m)->rec.f, (m)->rec.cap_##f, (m)->rec.n##f + 1);            \
 			(m)->rec.f[(m)->rec.n##f++] = keep_copy(m, h);                        \
 		}                                                                             \
 	} while (0)
@@ -588,7 +589,7 @@ static void keep_stream(struct model *m, const struct ev_hdr *h)
 	if (h->type >= 64 || !(k->stream_types & M_KEEP_TYPE(h->type)) ||
 	    h->ts < m->t_first + k->from_ns || (k->to_ns && h->ts > m->t_first + k->to_ns))
 		return;
-	GROW(m->own_stream, m->cap_stream, m->nstream + 1);
+	GROW_RAW(m->own_stream, m->cap_stream, m->nstream + 1);
 	m->own_stream[m->nstream++] = keep_copy(m, h);
 	m->stream = (const struct ev_hdr *const *)m->own_stream;
 }

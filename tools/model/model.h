@@ -60,23 +60,25 @@ enum block_class {
 	BC_NCLASSES
 };
 
+/* 32 bytes, so that an interval is 64: the intervals are most of a report's memory. */
 struct m_wait {
 	uint64_t obj;		/* futex address, fd, pid waited for */
 	uint64_t ret_addr;	/* return address into the program (0 unknown) */
-	int32_t nr;		/* syscall, -1 none */
 	int32_t stack_id;	/* EV_META_STACK id, < 0 none */
 	uint32_t holder;	/* owner tid when known (mutex __owner, joined tid) */
 	uint32_t fval;		/* futex word at block time */
+	int16_t nr;		/* syscall (x86-64 numbers are below 512), -1 none */
 	uint8_t kind;		/* enum wait_kind */
-	uint8_t timed;		/* the wait had a timeout (known when its futex call returned) */
-	uint8_t timed_out;	/* ... and it expired */
-	uint8_t pad;
+	uint8_t timed : 1;	/* the wait had a timeout (known when its futex call returned) */
+	uint8_t timed_out : 1;	/* ... and it expired */
 };
+
+_Static_assert(sizeof(struct m_wait) == 32, "m_wait grew: every interval pays for it");
 
 #define IV_UNCERTAIN 0x1	/* overlaps a time when events were lost */
 #define IV_INFERRED 0x2		/* start not observed (state before the first event) */
 
-/* One stretch of a thread's life in one state. */
+/* One stretch of a thread's life in one state (64 bytes). */
 struct m_interval {
 	uint64_t start, end;
 	struct m_wait w;	/* TH_BLOCKED: why */
@@ -86,6 +88,8 @@ struct m_interval {
 	uint8_t state;		/* enum th_state */
 	uint8_t flags;		/* IV_* */
 };
+_Static_assert(sizeof(struct m_interval) == 64, "m_interval grew: a report holds millions");
+
 
 struct m_thread {
 	uint32_t tid, pid;
