@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "syscalls.h"
-#include "model/conns.h"
 #include "model/futexkind.h"
 #include "model/model.h"
 #include "model/model_internal.h"
@@ -139,39 +138,6 @@ struct m_thread *model_get_thread(struct model *m, uint32_t tid, uint64_t ts)
 	return new_thread(m, tid, ts);
 }
 
-/* The window's bounds in trace time (history_window). */
-static void window_of(const struct model *m, uint64_t *t0, uint64_t *t1)
-{
-	*t0 = m->t_first + m->keep.from_ns;
-	*t1 = m->keep.to_ns ? m->t_first + m->keep.to_ns : UINT64_MAX;
-}
-
-/* Where a closed interval goes in t's history: a new slot, the last one (a blocked interval
- * after the window replaces the one before it), or nowhere (NULL). */
-static struct m_interval *history_slot(struct model *m, struct m_thread *t,
-				       const struct m_interval *v)
-{
-	uint64_t t0, t1;
-
-	if (m->keep.history != HIST_ALL && v->state != TH_BLOCKED)
-		return NULL;
-	if (m->keep.history == HIST_LAST_MUTEX) {
-		if (v->w.kind == WK_MUTEX)
-			t->niv = 0;	/* the waits before it are read no more */
-		else if (t->niv && t->iv[t->niv - 1].w.kind != WK_MUTEX)
-			return &t->iv[t->niv - 1];
-	}
-	if (m->keep.history_window) {
-		window_of(m, &t0, &t1);
-		if (v->end < t0 || (v->start > t1 && v->state != TH_BLOCKED))
-			return NULL;
-		if (v->start > t1 && t->niv && t->iv[t->niv - 1].start > t1)
-			return &t->iv[t->niv - 1];
-	}
-	GROW_RAW(t->iv, t->cap_iv, t->niv + 1);
-	return &t->iv[t->niv++];
-}
-
 /* Close the current interval at ts and enter a new state. */
 static void set_state(struct model *m, struct m_thread *t, int state, uint64_t ts)
 {
@@ -194,7 +160,7 @@ static void set_state(struct model *m, struct m_thread *t, int state, uint64_t t
 		t->time_in[v.state] += v.end - v.start;
 		if (v.state == TH_BLOCKED)
 			t->blocked_in[wait_kind_class(v.w.kind)] += v.end - v.start;
-		iv = history_slot(m, t, &v);
+		iv = model_history_slot(m, t, &v);
 		if (iv)
 			*iv = v;
 	}
@@ -362,19 +328,8 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 	const struct ev_wakeup *e = (const void *)h;
 	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 	struct m_wakeup *wk, skip;
-	uint64_t t0, t1;
-	int keep = 1;
+	int keep = model_keep_wakeup(m, t, e);
 
-	if (m->keep.history_window) {
-		window_of(m, &t0, &t1);
-		keep = h->ts >= t0 && h->ts <= t1;
-	}
-	/* the modes that keep some intervals keep the wakeups that end them */
-	if (m->keep.history != HIST_ALL)
-		keep = keep && t->state == TH_BLOCKED &&
-		       (m->keep.history != HIST_LAST_MUTEX || t->wait.kind == WK_MUTEX);
-	if (m->keep.message_wakeups_only)
-		keep = keep && e->waker_tid && conn_write_syscall(e->waker_nr);
 	if (keep) {
 		GROW_RAW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
 		wk = &m->wakeups[m->nwakeups];
@@ -480,24 +435,6 @@ static void on_exit_ev(struct model *m, const struct ev_hdr *h)
 	}
 }
 
-/* history_window: the calls in it and each thread's first after it. */
-static int keep_futex_call(struct model *m, const struct m_thread *t, uint64_t ts)
-{
-	uint64_t t0, t1, idx = t - m->threads;
-
-	if (!m->keep.history_window)
-		return 1;
-	window_of(m, &t0, &t1);
-	if (ts < t0)
-		return 0;
-	if (ts <= t1)
-		return 1;
-	if (idmap_get(&m->late_futex, idx) >= 0)
-		return 0;
-	idmap_put(&m->late_futex, idx, 1);
-	return 1;
-}
-
 static void on_futex(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_futex *e = (const void *)h;
@@ -505,7 +442,7 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	uint64_t dur = e->flags & FUTEXF_DUR_US ? (uint64_t)e->dur * 1000 : e->dur;
 	struct m_futex *f;
 
-	if (!m->keep.no_futex_calls && keep_futex_call(m, t, h->ts)) {
+	if (!m->keep.no_futex_calls && model_keep_futex_call(m, t, h->ts)) {
 		GROW_RAW(m->futexes, m->cap_futexes, m->nfutexes + 1);
 		f = &m->futexes[m->nfutexes++];
 		f->ts = h->ts;
@@ -552,47 +489,14 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	}
 }
 
-#define KEPT_BLOCK (1u << 20)
-
-/* A copy of h that lives as long as the model, 8-byte aligned as in the file. */
-static const void *keep_copy(struct model *m, const struct ev_hdr *h)
-{
-	struct m_kept *k = &m->kept;
-	size_t need = ((size_t)h->size + 7) & ~(size_t)7;
-	uint8_t *p;
-
-	if (!k->n || k->used + need > KEPT_BLOCK) {
-		GROW(k->block, k->cap, k->n + 1);
-		k->block[k->n++] = xmalloc(KEPT_BLOCK);
-		k->used = 0;
-	}
-	p = k->block[k->n - 1] + k->used;
-	memcpy(p, h, h->size);
-	k->used += need;
-	return p;
-}
-
-/* KEEP(m, field, h): a copy of h in rec.field when it is whole; one line per kept record type */
+/* KEEP(m, field, h): a copy of h (model_keep.c) in rec.field when it is whole; one line per kept record type */
 #define KEEP(m, f, h)                                                                     \
 	do {                                                                                  \
 		if ((h)->size >= sizeof(**(m)->rec.f)) {                                      \
 			GROW_RAW((m)->rec.f, (m)->rec.cap_##f, (m)->rec.n##f + 1);            \
-			(m)->rec.f[(m)->rec.n##f++] = keep_copy(m, h);                        \
+			(m)->rec.f[(m)->rec.n##f++] = model_keep_copy(m, h);                        \
 		}                                                                             \
 	} while (0)
-
-/* Keep h in the event stream when the report asked for its type and time. */
-static void keep_stream(struct model *m, const struct ev_hdr *h)
-{
-	const struct m_keep *k = &m->keep;
-
-	if (h->type >= 64 || !(k->stream_types & M_KEEP_TYPE(h->type)) ||
-	    h->ts < m->t_first + k->from_ns || (k->to_ns && h->ts > m->t_first + k->to_ns))
-		return;
-	GROW_RAW(m->own_stream, m->cap_stream, m->nstream + 1);
-	m->own_stream[m->nstream++] = keep_copy(m, h);
-	m->stream = (const struct ev_hdr *const *)m->own_stream;
-}
 
 void model_event(struct model *m, const struct ev_hdr *h)
 {
@@ -604,7 +508,7 @@ void model_event(struct model *m, const struct ev_hdr *h)
 	}
 	m->events++;
 	if (m->keep.stream_types)
-		keep_stream(m, h);
+		model_keep_stream(m, h);
 	switch (h->type) {
 	case EV_SWITCH:
 	case EV_SWITCH_SLEEP:
@@ -722,24 +626,6 @@ int model_from_trace(struct model *m, const struct trace *t)
 	return 0;
 }
 
-int model_from_file(struct model *m, const char *path, const struct m_keep *keep,
-		    struct trace_stats *stats)
-{
-	struct trace_reader r;
-	const struct ev_hdr *h;
-
-	model_init(m);
-	if (trace_open(&r, path))
-		return -1;
-	if (keep)
-		m->keep = *keep;
-	while ((h = trace_next(&r)))
-		model_event(m, h);
-	*stats = r.stats;
-	trace_close(&r);
-	model_finish(m, 0);
-	return 0;
-}
 
 const char *th_state_name(int s)
 {
