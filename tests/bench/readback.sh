@@ -9,7 +9,8 @@
 # /usr/bin/time and prints its seconds, peak resident memory, and bytes per event: the peak
 # over the events, and beside it the growth over the same report of a 1,000-event trace
 # (what the events cost, without the binary and its libraries). Windowed reports read 10% of
-# the trace from its middle.
+# the trace from its middle. READBACK_TRACE=FILE reads a recorded trace instead (the window is
+# then 10% of its middle too, from the summary's span).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${1:-$ROOT/build}
@@ -28,11 +29,22 @@ cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$B" -I"$ROOT/bpf" -I"$ROOT/tools" \
 
 read -r small _ < <("$TMP/gentrace" "$TMP/small.clab" 1000)
 s=$(date +%s.%N)
-read -r events span < <("$TMP/gentrace" "$TMP/big.clab" "$EVENTS")
+if [ -n "${READBACK_TRACE:-}" ]; then
+	ln -s "$(realpath "$READBACK_TRACE")" "$TMP/big.clab"
+	head=$("$CONLAB" report summary -i "$TMP/big.clab" | head -1)
+	events=$(echo "$head" | grep -o '[0-9]* events' | grep -o '[0-9]*')
+	span=$(echo "$head" | grep -o '[0-9.]* [mu]*s traced' |
+		awk '{m = $2 == "ms" ? 1e6 : $2 == "us" ? 1e3 : 1e9; printf "%.0f", $1 * m}')
+	what="recorded"
+else
+	read -r events span < <("$TMP/gentrace" "$TMP/big.clab" "$EVENTS")
+	what="written"
+fi
 e=$(date +%s.%N)
-printf 'trace: %d events over %.3f s of trace time, %d bytes (%.1f bytes/event), written in %.1f s\n' \
-	"$events" "$(echo "$span / 1000000000" | bc -l)" "$(stat -c %s "$TMP/big.clab")" \
-	"$(echo "$(stat -c %s "$TMP/big.clab") / $events" | bc -l)" "$(echo "$e - $s" | bc)"
+size=$(stat -L -c %s "$TMP/big.clab")
+printf 'trace: %d events over %.3f s of trace time, %d bytes (%.1f bytes/event), %s in %.1f s\n' \
+	"$events" "$(echo "$span / 1000000000" | bc -l)" "$size" \
+	"$(echo "$size / $events" | bc -l)" "$what" "$(echo "$e - $s" | bc)"
 from=$(echo "scale=6; $span * 0.45 / 1000000000" | bc)
 to=$(echo "scale=6; $span * 0.55 / 1000000000" | bc)
 

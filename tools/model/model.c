@@ -328,14 +328,13 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 	const struct ev_wakeup *e = (const void *)h;
 	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 	struct m_wakeup *wk, skip;
-	int keep = model_keep_wakeup(m, t, e);
+	int64_t at = model_wakeup_slot(m, t, e);
 
-	if (keep) {
+	if (at == (int64_t)m->nwakeups) {
 		GROW_RAW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
-		wk = &m->wakeups[m->nwakeups];
-	} else {
-		wk = &skip;
+		m->nwakeups++;
 	}
+	wk = at >= 0 ? &m->wakeups[at] : &skip;
 	wk->ts = h->ts;
 	wk->waker = e->waker_tid;
 	wk->wakee = h->tid;
@@ -349,10 +348,9 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 	/* An unknown thread stays unknown: it may have been running when woken. */
 	if (t->state == TH_BLOCKED) {
 		t->waker = e->waker_tid;
-		t->wakeup = keep ? (int32_t)m->nwakeups : -1;
+		t->wakeup = (int32_t)at;
 		set_state(m, t, TH_RUNNABLE, h->ts);
 	}
-	m->nwakeups += keep;
 }
 
 static void on_fork(struct model *m, const struct ev_hdr *h)

@@ -22,9 +22,10 @@ void model_keep_stream(struct model *m, const struct ev_hdr *h);
 /* where a closed interval v of t goes in its history; NULL: not kept */
 struct m_interval *model_history_slot(struct model *m, struct m_thread *t,
 				      const struct m_interval *v);
-/* does the wakeup e of t (still in its state before it) go into m->wakeups? */
-int model_keep_wakeup(const struct model *m, const struct m_thread *t,
-		      const struct ev_wakeup *e);
+/* where the wakeup e of t (still in its state before it) goes in m->wakeups: an index,
+ * m->nwakeups to append, -1 nowhere */
+int64_t model_wakeup_slot(const struct model *m, const struct m_thread *t,
+			  const struct ev_wakeup *e);
 /* does t's futex call returning at ts go into m->futexes? */
 int model_keep_futex_call(struct model *m, const struct m_thread *t, uint64_t ts);
 

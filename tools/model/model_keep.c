@@ -76,10 +76,12 @@ struct m_interval *model_history_slot(struct model *m, struct m_thread *t,
 	return &t->iv[t->niv++];
 }
 
-/* A wakeup goes into m->wakeups: in the window, and in the modes that keep some intervals
- * only when it ends one of them (t is the wakee, before the wakeup changes its state). */
-int model_keep_wakeup(const struct model *m, const struct m_thread *t,
-		      const struct ev_wakeup *e)
+/* Where the wakeup e of t (still in its state before it) goes in m->wakeups: in the window,
+ * and in the modes that keep some intervals only when it ends one of them. An index to
+ * write, m->nwakeups to append, -1 not kept. HIST_LAST_MUTEX writes over the wakeup of the
+ * mutex wait this one replaces, so the array holds one per thread (in no time order). */
+int64_t model_wakeup_slot(const struct model *m, const struct m_thread *t,
+			  const struct ev_wakeup *e)
 {
 	uint64_t t0, t1;
 	int keep = 1;
@@ -93,7 +95,12 @@ int model_keep_wakeup(const struct model *m, const struct m_thread *t,
 		       (m->keep.history != HIST_LAST_MUTEX || t->wait.kind == WK_MUTEX);
 	if (m->keep.message_wakeups_only)
 		keep = keep && e->waker_tid && conn_write_syscall(e->waker_nr);
-	return keep;
+	if (!keep)
+		return -1;
+	if (m->keep.history == HIST_LAST_MUTEX && t->niv && t->iv[0].w.kind == WK_MUTEX &&
+	    t->iv[0].wakeup >= 0)
+		return t->iv[0].wakeup;
+	return (int64_t)m->nwakeups;
 }
 
 /* history_window: the calls in it and each thread's first after it. */
