@@ -123,7 +123,7 @@ static void add_piece(struct tl_lane *l, const struct tl_iv *p)
 {
 	uint64_t d = p->end - p->start;
 
-	GROW(l->iv, l->cap, l->n + 1);
+	GROW_RAW(l->iv, l->cap, l->n + 1);
 	l->iv[l->n++] = *p;
 	l->time_in[p->state] += d;
 	if (p->state == TH_BLOCKED)

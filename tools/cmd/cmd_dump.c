@@ -233,10 +233,10 @@ int cmd_dump(int argc, char **argv)
 		{},
 	};
 	const char *input = "conlab.clab";
-	struct trace t;
+	struct trace_reader r;
 	struct model m;
-	uint64_t t0;
-	int opt;
+	uint64_t t0 = 0;
+	int opt, have_t0 = 0;
 
 	while ((opt = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
 		if (opt == 'i') {
@@ -249,14 +249,17 @@ int cmd_dump(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (trace_load(&t, input))
+	if (trace_open(&r, input))
 		return 2;
-	trace_warn_damage(&t, input);
+	trace_warn_damage(&r.stats, input);
 	model_init(&m);
-	t0 = t.nrec ? t.rec[0]->ts : 0;
-	for (size_t i = 0; i < t.nrec; i++) {
-		const struct ev_hdr *h = t.rec[i];
-
+	/* dump reads names and fds, not the history: what the deadlock report keeps is least */
+	m.keep.no_futex_calls = 1;
+	m.keep.history = HIST_LAST_MUTEX;
+	for (const struct ev_hdr *h; (h = trace_next(&r));) {
+		if (!have_t0)
+			t0 = h->ts;
+		have_t0 = 1;
 		/* feed first so that names and renames are known when printing */
 		model_event(&m, h);
 		printf("%14.6f %16s/%-7u ", (double)(h->ts - t0) / 1e9,
@@ -265,6 +268,6 @@ int cmd_dump(int argc, char **argv)
 		putchar('\n');
 	}
 	model_free(&m);
-	trace_free(&t);
+	trace_close(&r);
 	return 0;
 }

@@ -491,7 +491,7 @@ int deadlock_live(const struct live_opts *o)
 	struct live l = {.action = o->action, .stall = o->stall, .verbose = o->verbose};
 	struct record_opts ro = o->rec;
 	struct record_result res;
-	struct trace tr = {0};
+	struct trace_stats tst;
 	struct model m;
 	struct lo_report rep;
 	struct ending end = {.l = &l, .rep = &rep, .res = &res, .m = &m};
@@ -547,7 +547,7 @@ int deadlock_live(const struct live_opts *o)
 		if (shm.warning[0])
 			fprintf(stderr, "conlab: %s\n", shm.warning);
 	}
-	if (!trace_load(&tr, ro.output) && !model_from_trace(&m, &tr))
+	if (!model_from_file(&m, ro.output, NULL, &tst))
 		have_model = 1;
 	lo_report_init(&rep, &l.lo, have_model ? &m : NULL, l.sym, l.pid);
 	pylw_name(&l.py, &l.lo, l.py_named_upto, rep.cyc, rep.ncyc);	/* still running (--duration) */
@@ -578,7 +578,6 @@ report_done:
 out:
 	if (have_model)
 		model_free(&m);
-	trace_free(&tr);
 	if (!keep)
 		unlink(tpath);
 	preload_shm_free(&shm);

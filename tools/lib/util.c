@@ -79,7 +79,7 @@ char *xstrdup(const char *s)
 	return p;
 }
 
-void grow_array(void **arr, size_t *cap, size_t need, size_t esz)
+void grow_array_raw(void **arr, size_t *cap, size_t need, size_t esz)
 {
 	size_t nc;
 
@@ -92,8 +92,17 @@ void grow_array(void **arr, size_t *cap, size_t need, size_t esz)
 		nc *= 2;
 	}
 	*arr = xrealloc(*arr, nc * esz);
-	memset((char *)*arr + *cap * esz, 0, (nc - *cap) * esz);
 	*cap = nc;
+}
+
+void grow_array(void **arr, size_t *cap, size_t need, size_t esz)
+{
+	size_t old = *cap;
+
+	if (need <= *cap)
+		return;
+	grow_array_raw(arr, cap, need, esz);
+	memset((char *)*arr + old * esz, 0, (*cap - old) * esz);
 }
 
 static uint64_t clock_ns(clockid_t c)

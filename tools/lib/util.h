@@ -22,6 +22,11 @@ char *xstrdup(const char *s);
 /* Grow *arr (element size esz) so that it holds at least need elements; *cap is updated. */
 void grow_array(void **arr, size_t *cap, size_t need, size_t esz);
 #define GROW(arr, cap, need) grow_array((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+/* The same without zeroing the new room, for the arrays that grow with a trace's events and
+ * whose elements are written whole before they are read: room not yet used is then not
+ * resident (a zeroed doubling made the reports' peak memory up to twice what they held). */
+void grow_array_raw(void **arr, size_t *cap, size_t need, size_t esz);
+#define GROW_RAW(arr, cap, need) grow_array_raw((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 
 uint64_t now_mono_ns(void);
 uint64_t now_real_ns(void);

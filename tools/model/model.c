@@ -41,11 +41,16 @@ void model_free(struct model *m)
 	idmap_free(&m->pid_index);
 	idmap_free(&m->stack_index);
 	idmap_free(&m->cv_words);
+	idmap_free(&m->late_futex);
 	fdtable_free(&m->fdt);
 	free(m->rec.lock);
 	free(m->rec.lock_edge);
 	free(m->rec.waitcall);
 	free(m->rec.gil);
+	free(m->own_stream);
+	for (size_t i = 0; i < m->kept.n; i++)
+		free(m->kept.block[i]);
+	free(m->kept.block);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -138,26 +143,28 @@ struct m_thread *model_get_thread(struct model *m, uint32_t tid, uint64_t ts)
 /* Close the current interval at ts and enter a new state. */
 static void set_state(struct model *m, struct m_thread *t, int state, uint64_t ts)
 {
-	(void)m;
 	if (ts < t->since)
 		ts = t->since;	/* equal-time events from two CPUs: never a negative interval */
 	if (ts > t->since || t->state == TH_BLOCKED) {
-		struct m_interval *iv;
+		struct m_interval v = {0}, *iv;
 
-		GROW(t->iv, t->cap_iv, t->niv + 1);
-		iv = &t->iv[t->niv++];
-		memset(iv, 0, sizeof(*iv));
-		iv->start = t->since;
-		iv->end = ts;
-		iv->state = t->state;
-		iv->flags = t->flags;
-		iv->cpu = t->cpu;
-		iv->wakeup = -1;
+		v.start = t->since;
+		v.end = ts;
+		v.state = t->state;
+		v.flags = t->flags;
+		v.cpu = t->cpu;
+		v.wakeup = -1;
 		if (t->state == TH_BLOCKED) {
-			iv->w = t->wait;
-			iv->waker = state == TH_RUNNABLE || state == TH_RUNNING ? t->waker : 0;
-			iv->wakeup = state == TH_RUNNABLE || state == TH_RUNNING ? t->wakeup : -1;
+			v.w = t->wait;
+			v.waker = state == TH_RUNNABLE || state == TH_RUNNING ? t->waker : 0;
+			v.wakeup = state == TH_RUNNABLE || state == TH_RUNNING ? t->wakeup : -1;
 		}
+		t->time_in[v.state] += v.end - v.start;
+		if (v.state == TH_BLOCKED)
+			t->blocked_in[wait_kind_class(v.w.kind)] += v.end - v.start;
+		iv = model_history_slot(m, t, &v);
+		if (iv)
+			*iv = v;
 	}
 	t->state = state;
 	t->since = ts;
@@ -254,7 +261,8 @@ static struct m_wait wait_of_switch(struct model *m, const struct m_thread *t,
 
 	if (h->type != EV_SWITCH_SLEEP)
 		return w;	/* no context recorded: an in-kernel wait */
-	w.nr = e->nr;
+	/* no x86-64 syscall number needs more (an x32 one, bit 30 set, reads as none) */
+	w.nr = e->nr >= -1 && e->nr <= INT16_MAX ? e->nr : -1;
 	w.obj = e->arg0;
 	w.ret_addr = e->ret_addr;
 	w.stack_id = e->stack_id;
@@ -321,10 +329,14 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_wakeup *e = (const void *)h;
 	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
-	struct m_wakeup *wk;
+	struct m_wakeup *wk, skip;
+	int64_t at = model_wakeup_slot(m, t, e);
 
-	GROW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
-	wk = &m->wakeups[m->nwakeups];
+	if (at == (int64_t)m->nwakeups) {
+		GROW_RAW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
+		m->nwakeups++;
+	}
+	wk = at >= 0 ? &m->wakeups[at] : &skip;
 	wk->ts = h->ts;
 	wk->waker = e->waker_tid;
 	wk->wakee = h->tid;
@@ -338,10 +350,9 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 	/* An unknown thread stays unknown: it may have been running when woken. */
 	if (t->state == TH_BLOCKED) {
 		t->waker = e->waker_tid;
-		t->wakeup = m->nwakeups;
+		t->wakeup = (int32_t)at;
 		set_state(m, t, TH_RUNNABLE, h->ts);
 	}
-	m->nwakeups++;
 }
 
 static void on_fork(struct model *m, const struct ev_hdr *h)
@@ -432,16 +443,18 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	uint64_t dur = e->flags & FUTEXF_DUR_US ? (uint64_t)e->dur * 1000 : e->dur;
 	struct m_futex *f;
 
-	GROW(m->futexes, m->cap_futexes, m->nfutexes + 1);
-	f = &m->futexes[m->nfutexes++];
-	f->ts = h->ts;
-	f->uaddr = e->uaddr;
-	f->dur = dur;
-	f->tid = h->tid;
-	f->op = e->op;
-	f->val = e->val;
-	f->ret = e->ret;
-	f->flags = e->flags;
+	if (!m->keep.no_futex_calls && model_keep_futex_call(m, t, h->ts)) {
+		GROW_RAW(m->futexes, m->cap_futexes, m->nfutexes + 1);
+		f = &m->futexes[m->nfutexes++];
+		f->ts = h->ts;
+		f->uaddr = e->uaddr;
+		f->dur = dur;
+		f->tid = h->tid;
+		f->op = e->op;
+		f->val = e->val;
+		f->ret = e->ret;
+		f->flags = e->flags;
+	}
 	switch (e->syscall == FUTEX_SYS_FUTEX ? e->op & FUTEX_CMD_MASK : 0xff) {
 	case FUTEX_WAIT: case FUTEX_WAIT_BITSET: case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2:
 	case FUTEX_WAIT_REQUEUE_PI:
@@ -477,12 +490,12 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	}
 }
 
-/* KEEP(m, field, h): point rec.field at h when it is whole; one line per kept record type */
+/* KEEP(m, field, h): a copy of h (model_keep.c) in rec.field when it is whole; one line per kept record type */
 #define KEEP(m, f, h)                                                                     \
 	do {                                                                                  \
 		if ((h)->size >= sizeof(**(m)->rec.f)) {                                      \
-			GROW((m)->rec.f, (m)->rec.cap_##f, (m)->rec.n##f + 1);                \
-			(m)->rec.f[(m)->rec.n##f++] = (const void *)(h);                      \
+			GROW_RAW((m)->rec.f, (m)->rec.cap_##f, (m)->rec.n##f + 1);            \
+			(m)->rec.f[(m)->rec.n##f++] = model_keep_copy(m, h);                        \
 		}                                                                             \
 	} while (0)
 
@@ -495,6 +508,8 @@ void model_event(struct model *m, const struct ev_hdr *h)
 			m->t_last = h->ts;
 	}
 	m->events++;
+	if (m->keep.stream_types)
+		model_keep_stream(m, h);
 	switch (h->type) {
 	case EV_SWITCH:
 	case EV_SWITCH_SLEEP:
@@ -590,11 +605,8 @@ void model_finish(struct model *m, uint64_t end_ts)
 
 			if (m->nlosses && model_uncertain(m, iv->start, iv->end))
 				iv->flags |= IV_UNCERTAIN;
-			t->time_in[iv->state] += d;
 			if (iv->flags & IV_UNCERTAIN)
 				t->uncertain_ns += d;
-			if (iv->state == TH_BLOCKED)
-				t->blocked_in[wait_kind_class(iv->w.kind)] += d;
 		}
 	}
 }
@@ -619,6 +631,7 @@ int model_from_trace(struct model *m, const struct trace *t)
 	model_set_stream(m, (const struct ev_hdr *const *)t->rec, t->nrec);
 	return 0;
 }
+
 
 const char *th_state_name(int s)
 {

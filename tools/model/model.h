@@ -2,8 +2,8 @@
  * model.h — what the events mean: a state machine per thread, the process tree and the sync
  * objects, with their whole history (intervals, wakeups, futex calls) kept for the analyses.
  *
- * Pure C: no BPF, no file system. Feed it records in time order (struct trace sorts them)
- * with model_event(), close it with model_finish(), then read the arrays. Every analysis
+ * Pure C: no BPF. Feed it records in time order (the trace reader merges them) with
+ * model_event(), close it with model_finish(), then read the arrays. Every analysis
  * (summary, timeline, contention, deadlock, io, gil) is a function of this.
  *
  * Impossible transitions (a blocked thread switched in without a wakeup, a thread switched
@@ -62,23 +62,25 @@ enum block_class {
 
 struct m_python;
 
+/* 32 bytes, so that an interval is 64: the intervals are most of a report's memory. */
 struct m_wait {
 	uint64_t obj;		/* futex address, fd, pid waited for */
 	uint64_t ret_addr;	/* return address into the program (0 unknown) */
-	int32_t nr;		/* syscall, -1 none */
 	int32_t stack_id;	/* EV_META_STACK id, < 0 none */
 	uint32_t holder;	/* owner tid when known (mutex __owner, joined tid) */
 	uint32_t fval;		/* futex word at block time */
+	int16_t nr;		/* syscall (x86-64 numbers are below 512), -1 none */
 	uint8_t kind;		/* enum wait_kind */
-	uint8_t timed;		/* the wait had a timeout (known when its futex call returned) */
-	uint8_t timed_out;	/* ... and it expired */
-	uint8_t pad;
+	uint8_t timed : 1;	/* the wait had a timeout (known when its futex call returned) */
+	uint8_t timed_out : 1;	/* ... and it expired */
 };
+
+_Static_assert(sizeof(struct m_wait) == 32, "m_wait grew: every interval pays for it");
 
 #define IV_UNCERTAIN 0x1	/* overlaps a time when events were lost */
 #define IV_INFERRED 0x2		/* start not observed (state before the first event) */
 
-/* One stretch of a thread's life in one state. */
+/* One stretch of a thread's life in one state (64 bytes). */
 struct m_interval {
 	uint64_t start, end;
 	struct m_wait w;	/* TH_BLOCKED: why */
@@ -88,6 +90,8 @@ struct m_interval {
 	uint8_t state;		/* enum th_state */
 	uint8_t flags;		/* IV_* */
 };
+_Static_assert(sizeof(struct m_interval) == 64, "m_interval grew: a report holds millions");
+
 
 struct m_thread {
 	uint32_t tid, pid;
@@ -165,6 +169,39 @@ struct m_loss_window {
 	uint64_t count;
 };
 
+/*
+ * What a report needs besides the state, so that what it does not read costs no memory per
+ * event: of the event stream, the records of these types (bit 1 << type; the probes' types are
+ * below 64) within [from_ns, to_ns] of the first event (to_ns 0: to the end), none by default;
+ * the futex calls (`futexes`) unless no_futex_calls.
+ */
+struct m_keep {
+	uint64_t stream_types;
+	uint64_t from_ns, to_ns;
+	int no_futex_calls;
+	/* The threads' intervals, the wakeups and the futex calls only where [from_ns, to_ns]
+	 * needs them: the intervals that overlap it and each thread's last blocked one after it,
+	 * the wakeups in it (an interval's wakeup outside it is -1), the futex calls in it and each
+	 * thread's first one after it. The totals (time_in, blocked_in) stay the whole trace's;
+	 * uncertain_ns counts the kept intervals. */
+	int history_window;
+	int history;		/* enum m_history: which of the threads' intervals are kept */
+	int message_wakeups_only;	/* a wakeup only when its waker was writing: a message
+					 * between processes (model/conns.h) */
+};
+
+/* The threads' histories a report reads (m_thread.iv). In the modes but HIST_ALL a wakeup is
+ * kept only when it ends a kept interval. */
+enum m_history {
+	HIST_ALL = 0,		/* every interval */
+	HIST_BLOCKED,		/* the blocked intervals only */
+	HIST_LAST_MUTEX,	/* each thread's last wait on a mutex and its last blocked interval
+				 * after it: what the end-of-trace deadlock check reads */
+};
+
+#define M_KEEP_TYPE(t) (1ull << (t))
+#define M_KEEP_ALL_PROBES (~0ull & ~1ull)	/* every probe record (types 1..63) */
+
 struct model {
 	struct m_thread *threads;
 	size_t nthreads, cap_threads;
@@ -189,7 +226,7 @@ struct model {
 	 * The records the state machine does not fold, in arrival order, for the analyses that
 	 * read them one by one: lock probes (contention's hold times, the held-lock overflow),
 	 * lock-order edges (potential deadlocks), event-loop wait calls (io), GIL probes (gil).
-	 * They point into the records the model was fed, which outlive it (a loaded trace).
+	 * Copies the model owns (in `kept`): a record fed is read during model_event only.
 	 */
 	struct m_records {
 		const struct ev_lock **lock;
@@ -199,10 +236,20 @@ struct model {
 		size_t nlock, nlock_edge, nwaitcall, ngil;
 		size_t cap_lock, cap_lock_edge, cap_waitcall, cap_gil;
 	} rec;
-	/* Every record fed, in time order (model_from_trace): the event stream, for what draws
-	 * each event (Perfetto's ftrace events, the timeline's marks). NULL when fed one by one. */
+	/* The event stream, for what draws each event (Perfetto's ftrace events, the timeline's
+	 * marks): the records fed of the types and in the window `keep` asks for, in time order.
+	 * Copies in `kept` (model_from_file), or the caller's records (model_set_stream). */
 	const struct ev_hdr *const *stream;
 	size_t nstream;
+	struct m_keep keep;
+	const struct ev_hdr **own_stream;
+	size_t cap_stream;
+	struct idmap late_futex;	/* history_window: threads whose first futex call after it
+					 * is kept (by index in threads) */
+	struct m_kept {			/* blocks the kept records are copied into */
+		uint8_t **block;
+		size_t n, cap, used;
+	} kept;
 
 	uint64_t t_first, t_last;	/* time span of the events */
 	uint64_t clock_mono, clock_real;	/* a clock pair, 0 unknown */
@@ -251,9 +298,15 @@ int wait_kind_of_syscall(int32_t nr);
 /* The records the model was fed, in time order, as its event stream (model_from_trace sets
  * it; a caller that feeds records one by one may). They must outlive the model. */
 void model_set_stream(struct model *m, const struct ev_hdr *const *rec, size_t n);
-/* Load a trace file and run it through a fresh model: the common start of every report. */
+/* Run a loaded trace through a fresh model; its records are the event stream. */
 struct trace;
+struct trace_stats;
 int model_from_trace(struct model *m, const struct trace *t);
+/* Read a trace file through a fresh model in bounded memory: the common start of every
+ * report. keep (NULL: nothing) says what of the event stream to keep; *stats the file's damage.
+ * On error one line and -1 (the model is empty then). */
+int model_from_file(struct model *m, const char *path, const struct m_keep *keep,
+		    struct trace_stats *stats);
 
 /* The fd's description with, for a pipe, the process at its other end when it was traced:
  * "pipe:[12345] from producer (pid 4242)". NULL when the fd is unknown at ts. */

@@ -15,26 +15,32 @@
 static const struct report_kind kinds[] = {
 	{"summary", report_summary, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
 	 "per process and thread: on-CPU, runnable and blocked time by reason; top futex waits",
-	 "futex waits and connections listed (default 10 and 15)"},
+	 "futex waits and connections listed (default 10 and 15)", report_summary_keep},
 	{"timeline", report_timeline,
 	 FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_PERFETTO) | FMT_BIT(FMT_HTML),
 	 ROPT_TOP | ROPT_WINDOW,
 	 "per thread lanes: running, runnable, blocked on what; who woke whom; parallelism",
-	 "text: waker-woken pairs listed under the lanes (default 15)"},
+	 "text: waker-woken pairs listed under the lanes (default 15)", report_timeline_keep},
 	{"io", report_io, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
 	 "event loops: idle vs busy, longest busy gaps and the blocking calls in them, timers",
-	 "longest gaps shown per loop (default 5)"},
+	 "longest gaps shown per loop (default 5)", report_keep_state},
 	{"gil", report_gil, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), ROPT_TOP,
 	 "CPython: GIL hand-offs (forced vs voluntary), GIL wait share per thread, parallelism",
 	 "hand-offs listed per process (default 12)"},
 	{"deadlock", report_deadlock, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON), 0,
 	 "wait-for cycles at the end of the trace; lock-order inversions from --locks (exit 1)",
-	 NULL},
+	 NULL, report_deadlock_keep},
 	{"contention", report_contention, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_FOLDED),
 	 ROPT_SORT | ROPT_TOP | ROPT_WINDOW,
 	 "per sync object: waits, holders, waiters, callers; condvar/join/GIL apart",
 	 "rows per table (default 20; connections 15)"},
 };
+
+void report_keep_state(const struct report_opts *o, struct m_keep *k)
+{
+	(void)o;
+	k->no_futex_calls = 1;
+}
 
 const struct report_kind *report_kind_find(const char *name)
 {
@@ -168,7 +174,8 @@ int report_check_opts(const char *kind, const struct report_opts *o)
 int report_run(const char *kind, const struct report_opts *o)
 {
 	const struct report_kind *k = report_kind_find(kind);
-	struct trace t;
+	struct trace_stats stats;
+	struct m_keep keep = {0};
 	struct model m;
 	char tmp[4096];
 	FILE *out = stdout;
@@ -176,10 +183,11 @@ int report_run(const char *kind, const struct report_opts *o)
 
 	if (report_check_opts(kind, o))
 		return 2;
-	if (trace_load(&t, o->input))
+	if (k->keep)
+		k->keep(o, &keep);
+	if (model_from_file(&m, o->input, &keep, &stats))
 		return 2;
-	trace_warn_damage(&t, o->input);
-	model_from_trace(&m, &t);
+	trace_warn_damage(&stats, o->input);
 	if (o->output && strcmp(o->output, "-")) {
 		out = open_output(o->output, tmp, sizeof(tmp));
 		if (!out) {
@@ -213,6 +221,5 @@ int report_run(const char *kind, const struct report_opts *o)
 	}
 done:
 	model_free(&m);
-	trace_free(&t);
 	return ret;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 struct model;
+struct m_keep;
 struct json;
 
 enum report_format {
@@ -52,6 +53,8 @@ struct report_kind {
 	unsigned opts;		/* enum report_kind_opt mask: anything else is refused */
 	const char *help;
 	const char *top_help;	/* what --top N counts, with its default */
+	/* What the kind needs of the event stream for these options (model.h), NULL: nothing. */
+	void (*keep)(const struct report_opts *o, struct m_keep *k);
 };
 
 const struct report_kind *report_kind_find(const char *name);
@@ -73,13 +76,18 @@ void report_json_lost(const struct model *m, struct json *j);
 
 /* kinds */
 int report_summary(const struct model *m, const struct report_opts *o, FILE *out);
+void report_summary_keep(const struct report_opts *o, struct m_keep *k);
 
 int report_contention(const struct model *m, const struct report_opts *o, FILE *out);
 
 int report_io(const struct model *m, const struct report_opts *o, FILE *out);
 int report_timeline(const struct model *m, const struct report_opts *o, FILE *out);
+void report_timeline_keep(const struct report_opts *o, struct m_keep *k);
+/* For the kinds that read neither the event stream nor the futex calls. */
+void report_keep_state(const struct report_opts *o, struct m_keep *k);
 
 int report_deadlock(const struct model *m, const struct report_opts *o, FILE *out);
+void report_deadlock_keep(const struct report_opts *o, struct m_keep *k);
 int report_gil(const struct model *m, const struct report_opts *o, FILE *out);
 
 #endif

@@ -26,6 +26,14 @@ struct last_wait {
 	uint64_t start, end;
 };
 
+/* The end-of-trace check reads each thread's last mutex wait (and whether it blocked again),
+ * the lock records and the threads' final states. */
+void report_deadlock_keep(const struct report_opts *o, struct m_keep *k)
+{
+	report_keep_state(o, k);
+	k->history = HIST_LAST_MUTEX;
+}
+
 static int last_mutex_wait(const struct model *m, const struct m_thread *t, struct last_wait *lw)
 {
 	const struct m_interval *iv = NULL;

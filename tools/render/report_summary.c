@@ -10,6 +10,15 @@
 #include "render/report.h"
 #include "lib/util.h"
 
+/* The summary reads the blocked intervals (futex waits, messages between processes) and the
+ * threads' totals; no event stream, no futex calls. */
+void report_summary_keep(const struct report_opts *o, struct m_keep *k)
+{
+	report_keep_state(o, k);
+	k->history = HIST_BLOCKED;
+	k->message_wakeups_only = 1;
+}
+
 /* A futex address aggregated over all blocked intervals on it. */
 struct fx_agg {
 	uint64_t addr;

@@ -231,6 +231,17 @@ int timeline_render_json(const struct timeline *tl, const struct model *m, FILE 
 	return 0;
 }
 
+/* The marks need forks, execs and exits; Perfetto draws every probe record. Only those in the
+ * window are kept, and with --from/--to the history only where the window needs it. */
+void report_timeline_keep(const struct report_opts *o, struct m_keep *k)
+{
+	k->stream_types = o->format == FMT_PERFETTO ? M_KEEP_ALL_PROBES :
+			  M_KEEP_TYPE(EV_FORK) | M_KEEP_TYPE(EV_EXEC) | M_KEEP_TYPE(EV_EXIT);
+	k->from_ns = o->from_ns;
+	k->to_ns = o->to_ns;
+	k->history_window = o->from_ns || o->to_ns;
+}
+
 int report_timeline(const struct model *m, const struct report_opts *o, FILE *out)
 {
 	struct tl_opts to = {.from_ns = o->from_ns, .to_ns = o->to_ns, .symbolize = 1};

@@ -249,190 +249,63 @@ int trace_writer_close(struct trace_writer *w)
 	return ret;
 }
 
-/* ---- reader ---- */
+/* ---- a whole trace in memory ---- */
 
-/* A record and its place in the file: records of decompressed chunks live in buffers of
- * their own, so their addresses say nothing of the file order. */
-struct rec_pos {
-	const struct ev_hdr *rec;
-	size_t pos;
-};
+#define TRACE_BLOCK (4u << 20)	/* records are copied into blocks of this size */
 
-static int cmp_rec(const void *a, const void *b)
+/* A copy of h in the current block, 8-byte aligned as in the file. */
+static const struct ev_hdr *keep_copy(struct trace *t, const struct ev_hdr *h)
 {
-	const struct rec_pos *x = a, *y = b;
+	struct trace_unpacked *b = t->nunpacked ? &t->unpacked[t->nunpacked - 1] : NULL;
+	size_t need = ((size_t)h->size + 7) & ~(size_t)7;
+	uint8_t *p;
 
-	if (x->rec->ts != y->rec->ts)
-		return x->rec->ts < y->rec->ts ? -1 : 1;
-	/* stable: records of equal time keep their file order */
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-static void sort_records(struct trace *t)
-{
-	struct rec_pos *v = xmalloc(t->nrec * sizeof(*v));
-
-	for (size_t i = 0; i < t->nrec; i++)
-		v[i] = (struct rec_pos){t->rec[i], i};
-	qsort(v, t->nrec, sizeof(*v), cmp_rec);
-	for (size_t i = 0; i < t->nrec; i++)
-		t->rec[i] = v[i].rec;
-	free(v);
-}
-
-/* Validate the records of one chunk and collect them. */
-static void take_records(struct trace *t, uint8_t *p, uint32_t len, size_t *cap)
-{
-	uint32_t off = 0;
-
-	while (off + sizeof(struct ev_hdr) <= len) {
-		struct ev_hdr h;
-		size_t min;
-
-		memcpy(&h, p + off, sizeof(h));
-		if (h.size < sizeof(struct ev_hdr) || h.size > len - off) {
-			t->stats.bad_records++;
-			return;	/* the rest of the chunk cannot be framed */
-		}
-		min = ev_min_size(h.type);
-		if (!min)
-			t->stats.unknown_records++;
-		else if (h.size < min)
-			t->stats.bad_records++;
-		else if (((uintptr_t)(p + off)) % 8)
-			t->stats.bad_records++;	/* writers keep 8-byte alignment */
-		else if (h.ts >> 62)
-			t->stats.bad_records++;	/* CLOCK_MONOTONIC of over 146 years: a forged time
-						 * that would turn negative in time arithmetic */
-		else {
-			GROW(t->rec, *cap, t->nrec + 1);
-			t->rec[t->nrec++] = (const struct ev_hdr *)(p + off);
-		}
-		off += h.size;
+	if (!b || b->len + need > TRACE_BLOCK) {
+		GROW(t->unpacked, t->nunpacked_cap, t->nunpacked + 1);
+		b = &t->unpacked[t->nunpacked++];
+		b->p = xmalloc(TRACE_BLOCK);
+		b->len = 0;
 	}
-	if (off != len)
-		t->stats.bad_records++;
+	p = b->p + b->len;
+	memcpy(p, h, h->size);
+	b->len += need;
+	return (const struct ev_hdr *)p;
 }
 
-/* Decompress a CLCZ payload (exactly one zstd frame) into a buffer of its own and take its
- * records. -1 when the frame is not one this writer could have made. */
-static int unpack_chunk(struct trace *t, const uint8_t *p, uint32_t len, size_t *cap)
+static int load_all(struct trace *t, struct trace_reader *r)
 {
-	unsigned long long raw = ZSTD_getFrameContentSize(p, len);
-	size_t fsz = ZSTD_findFrameCompressedSize(p, len);
-	uint8_t *buf;
-	size_t n;
+	const struct ev_hdr *h;
+	size_t cap = 0;
 
-	/* The content size is in the frame header and bounded before anything is allocated: by
-	 * what a writer flushes at, and by a ratio 10x what recordings show (at most 11:1), so
-	 * that a small hostile file cannot inflate to gigabytes. */
-	if (raw == ZSTD_CONTENTSIZE_UNKNOWN || raw == ZSTD_CONTENTSIZE_ERROR ||
-	    raw > TRACE_CHUNK_MAX || raw > (unsigned long long)len * TRACE_ZCHUNK_RATIO ||
-	    ZSTD_isError(fsz) || fsz != len)
-		return -1;
-	buf = xmalloc(raw ? raw : 1);
-	n = ZSTD_decompress(buf, raw, p, fsz);
-	if (ZSTD_isError(n) || n != raw) {
-		free(buf);
-		return -1;
+	t->version = r->version;
+	t->created_real_ns = r->created_real_ns;
+	t->stats = r->stats;
+	while ((h = trace_next(r))) {
+		GROW(t->rec, cap, t->nrec + 1);
+		t->rec[t->nrec++] = keep_copy(t, h);
 	}
-	GROW(t->unpacked, t->nunpacked_cap, t->nunpacked + 1);
-	t->unpacked[t->nunpacked++] = (struct trace_unpacked){buf, raw};
-	take_records(t, buf, raw, cap);
+	trace_close(r);
 	return 0;
 }
 
 int trace_load_mem(struct trace *t, const void *data, size_t size, const char *name)
 {
-	struct trace_file_header h;
-	size_t off, cap = 0;
+	struct trace_reader r;
 
 	memset(t, 0, sizeof(*t));
-	if (size == 0)
-		return fail("%s: empty file, not a conlab trace", name);
-	if (size < sizeof(h) || memcmp(data, TRACE_MAGIC, 8))
-		return fail("%s: not a conlab trace (bad magic)", name);
-	memcpy(&h, data, sizeof(h));
-	if (h.version > CLAB_WIRE_VERSION)
-		return fail("%s: trace format version %u is newer than this conlab (%u): upgrade conlab",
-			    name, h.version, CLAB_WIRE_VERSION);
-	if (h.version < 1 || h.header_size < sizeof(h) || h.header_size > size)
-		return fail("%s: corrupt trace header", name);
-	/* 8 extra bytes so that the payload can be realigned to 8 */
-	t->data = xmalloc(size + 8);
-	memcpy(t->data, data, size);
-	t->size = size;
-	t->version = h.version;
-	t->created_real_ns = h.created_real_ns;
-
-	off = h.header_size;
-	while (off < size) {
-		struct chunk_header ch;
-
-		if (size - off < sizeof(ch)) {
-			t->stats.truncated = 1;
-			t->stats.dropped_bytes += size - off;
-			break;
-		}
-		memcpy(&ch, t->data + off, sizeof(ch));
-		if ((ch.magic != TRACE_CHUNK_MAGIC && ch.magic != TRACE_ZCHUNK_MAGIC) ||
-		    ch.len > (64u << 20)) {
-			t->stats.bad_chunks++;
-			t->stats.dropped_bytes += size - off;
-			break;
-		}
-		if (chunk_span(&ch) > size - off - sizeof(ch)) {
-			t->stats.truncated = 1;
-			t->stats.dropped_bytes += size - off;
-			break;
-		}
-		if (crc32(0, t->data + off + sizeof(ch), ch.len) != ch.crc ||
-		    (ch.magic == TRACE_ZCHUNK_MAGIC &&
-		     unpack_chunk(t, t->data + off + sizeof(ch), ch.len, &cap))) {
-			t->stats.bad_chunks++;
-			t->stats.dropped_bytes += sizeof(ch) + chunk_span(&ch);
-		} else {
-			t->stats.chunks++;
-			if (ch.magic == TRACE_CHUNK_MAGIC)
-				take_records(t, t->data + off + sizeof(ch), ch.len, &cap);
-		}
-		off += sizeof(ch) + chunk_span(&ch);
-	}
-	t->stats.records = t->nrec;
-	if (t->nrec)
-		sort_records(t);
-	return 0;
+	if (trace_open_mem(&r, data, size, name))
+		return -1;
+	return load_all(t, &r);
 }
 
 int trace_load(struct trace *t, const char *path)
 {
-	struct stat st;
-	uint8_t *buf;
-	ssize_t r;
-	size_t got = 0;
-	int fd, ret;
+	struct trace_reader r;
 
 	memset(t, 0, sizeof(*t));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail("cannot open %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail("cannot read %s: not a regular file", path);
-	}
-	buf = xmalloc(st.st_size + 1);
-	while (got < (size_t)st.st_size) {
-		r = read(fd, buf + got, st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += r;
-	}
-	close(fd);
-	ret = trace_load_mem(t, buf, got, path);
-	free(buf);
-	return ret;
+	if (trace_open(&r, path))
+		return -1;
+	return load_all(t, &r);
 }
 
 void trace_free(struct trace *t)
@@ -440,15 +313,12 @@ void trace_free(struct trace *t)
 	for (size_t i = 0; i < t->nunpacked; i++)
 		free(t->unpacked[i].p);
 	free(t->unpacked);
-	free(t->data);
 	free(t->rec);
 	memset(t, 0, sizeof(*t));
 }
 
-void trace_warn_damage(const struct trace *t, const char *path)
+void trace_warn_damage(const struct trace_stats *s, const char *path)
 {
-	const struct trace_stats *s = &t->stats;
-
 	if (s->truncated)
 		errmsg("%s is truncated: read up to its last whole chunk (%llu records), "
 		       "dropped %llu bytes", path, (unsigned long long)s->records,

@@ -81,12 +81,61 @@ struct trace_stats {
 	int truncated;			/* the file ended inside a chunk */
 };
 
-struct trace {
-	uint8_t *data;			/* the whole file */
-	size_t size;
+/*
+ * Reading in bounded memory: records come out in time order (stable: equal times keep their
+ * file order) one at a time, from chunk-by-chunk reads. A first pass frames and validates every
+ * chunk and notes the time span of its records; the second decompresses a chunk when the
+ * merge reaches its first record, sorts it, and merges it with the other open chunks (a k-way
+ * merge on a heap). A recorder's chunks overlap only by the ring buffer's reordering, so a few
+ * chunks are open at a time, whatever the trace's length.
+ */
+struct trace_chunk_ix {		/* one chunk that holds valid records */
+	uint64_t off;		/* its payload in the file */
+	uint64_t first_ts, last_ts;
+	uint32_t magic, len;
+	uint32_t seq;		/* file order among these */
+};
+
+struct trace_cursor {		/* an open chunk: its records sorted, the next one at i */
+	uint8_t *buf;
+	const struct ev_hdr **rec;
+	size_t n, i;
+	uint32_t seq;
+};
+
+struct trace_reader {
+	int fd;			/* the file, or -1 when reading mem */
+	const uint8_t *mem;	/* trace_open_mem: the caller's bytes */
+	uint64_t size;
 	uint32_t version;
 	uint64_t created_real_ns;
-	struct trace_unpacked {		/* the records of each CLCZ chunk, decompressed */
+	struct trace_stats stats;	/* complete once opened (the first pass counts) */
+	struct trace_chunk_ix *ix;	/* by first_ts, then file order */
+	size_t nix, next_ix;
+	struct trace_cursor *heap;	/* open chunks, smallest (ts, seq) on top */
+	size_t nheap, cap_heap;
+	struct trace_cursor done;	/* the chunk the last record came from, when it ended */
+	int advance;		/* the last record handed out is still at the heap's top */
+	uint8_t *io;		/* a chunk's bytes as read */
+	size_t cap_io;
+	size_t open_max;	/* most chunks open at once (for tests and the benchmark) */
+	uint64_t handed;	/* records handed out */
+};
+
+/* Open a trace and validate its chunks; on error one line and -1. */
+int trace_open(struct trace_reader *r, const char *path);
+/* Same over bytes in memory, which must outlive the reader (not copied). */
+int trace_open_mem(struct trace_reader *r, const void *data, size_t size, const char *name);
+/* The next record in time order, valid until the next call; NULL at the end. */
+const struct ev_hdr *trace_next(struct trace_reader *r);
+void trace_close(struct trace_reader *r);
+
+/* A whole trace in memory: every record, copied, in time order (conlab dump, tests, fuzzing;
+ * the reports read with trace_next). */
+struct trace {
+	uint32_t version;
+	uint64_t created_real_ns;
+	struct trace_unpacked {		/* blocks the records are copied into */
 		uint8_t *p;
 		size_t len;
 	} *unpacked;
@@ -98,11 +147,11 @@ struct trace {
 
 /* Read and validate a whole trace file; on error prints one line and returns -1. */
 int trace_load(struct trace *t, const char *path);
-/* Same over a buffer in memory (fuzzing, tests); the buffer is copied. */
+/* Same over a buffer in memory (fuzzing, tests). */
 int trace_load_mem(struct trace *t, const void *data, size_t size, const char *name);
 void trace_free(struct trace *t);
 /* One line on stderr when the file was truncated or damaged ("read up to ..."). */
-void trace_warn_damage(const struct trace *t, const char *path);
+void trace_warn_damage(const struct trace_stats *s, const char *path);
 
 /* Minimum size of a record of this type, 0 for unknown types. */
 size_t ev_min_size(uint16_t type);
