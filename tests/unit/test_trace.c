@@ -17,30 +17,7 @@
 
 #include "trace/trace.h"
 
-struct fixture {
-	char path[64];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	int fd;
-
-	snprintf(f->path, sizeof(f->path), "/tmp/conlab-ut-XXXXXX");
-	fd = mkstemp(f->path);
-	close(fd);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	unlink(f->path);
-	free(f);
-	return 0;
-}
+#include "tmpfile_fixture.h"
 
 static void write_switches(const char *path, int n, uint64_t ts0, int packed)
 {

@@ -15,30 +15,7 @@
 #include "model/model.h"
 #include "trace/trace.h"
 
-struct fixture {
-	char path[64];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	int fd;
-
-	snprintf(f->path, sizeof(f->path), "/tmp/conlab-ut-XXXXXX");
-	fd = mkstemp(f->path);
-	close(fd);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	unlink(f->path);
-	free(f);
-	return 0;
-}
+#include "tmpfile_fixture.h"
 
 /* A rename record whose tid is its place in the file. */
 static void put(struct trace_writer *w, uint64_t ts, uint32_t seq)
