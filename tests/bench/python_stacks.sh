@@ -8,6 +8,8 @@
 #     run time divided by the EV_PY_STACK records of the run (target: at most 1.5 µs);
 #   - the C ping-pong: no CPython process, so the walk is never reached (py_nprocs is 0): the
 #     ns per run of sched_switch on and off should be the same within noise.
+#   - the GIL workload: the program's own wall time untraced and recorded with the stacks on and
+#     off, as ratios.
 # Runs alternate on and off; medians of RUNS (default 5).
 set -u
 B=${1:-build}
@@ -80,3 +82,23 @@ done
 printf '  C ping-pong: sched_switch %s ns/run with Python stacks on, %s off (no CPython process: the walk is never reached)\n' \
 	"$(awk '{printf "%.0f\n", $1 / $2}' "$TMP/c.1" | median)" \
 	"$(awk '{printf "%.0f\n", $1 / $2}' "$TMP/c.0" | median)"
+
+# The GIL workload (workloads/python/gil.py: 4 threads of pure-Python loops, 100 ms of CPU each,
+# the GIL handed over every switch interval, each hand-off a blocking switch of a Python
+# thread): its own wall time untraced, recorded with the Python stacks on and off.
+GILPY=$(cd "$(dirname "$0")/../.." && pwd)/workloads/python/gil.py
+gil_run() {
+	local name=$1
+	shift
+	"$@" "$PY" "$GILPY" --threads 4 --ms 100 > "$TMP/g.out" 2> /dev/null
+	kv "$TMP/g.out" wall_ns >> "$TMP/gil.$name"
+}
+for ((i = 0; i < RUNS; i++)); do
+	gil_run untraced
+	gil_run on env CONLAB_PY_STACKS=1 "$CONLAB" record --quiet -o "$TMP/g.clab" --
+	gil_run off env CONLAB_PY_STACKS=0 "$CONLAB" record --quiet -o "$TMP/g.clab" --
+done
+u=$(median < "$TMP/gil.untraced")
+printf '  GIL workload (4 threads): %.0f ms untraced; recorded %s with Python stacks, %s without\n' \
+	"$(awk "BEGIN {print $u / 1e6}")" "$(ratio "$(median < "$TMP/gil.on")" "$u")" \
+	"$(ratio "$(median < "$TMP/gil.off")" "$u")"
