@@ -46,6 +46,9 @@ def serve(ns_port, servertype):
     @Pyro4.expose
     class Work:
         def work(self, ms):
+            # the pool's worker threads are Pyro's (named Pyro-Worker-N in threading): named
+            # here, like the main thread, so that every server thread is pyro-server
+            name_thread("pyro-server")
             t0 = time.monotonic()
             time.sleep(ms / 1000)
             return {"tid": threading.get_native_id(), "ran_ms": (time.monotonic() - t0) * 1000}
