@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "model/model.h"
@@ -167,6 +168,30 @@ static void pyframe(struct model *m, uint64_t code, uint64_t pi, int line, const
 	model_event(m, &e.r.hdr);
 }
 
+/* Frame records before any stack, each new: the frame table grows while a frame is filled in
+ * (a record that indexed the table before growing it wrote through a stale pointer). */
+static void test_frames_first(void **state)
+{
+	struct model m;
+	char q[32];
+
+	(void)state;
+	model_init(&m);
+	for (int i = 0; i < 40; i++) {
+		snprintf(q, sizeof(q), "f%d", i);
+		pyframe(&m, 0xc0de00 + (uint64_t)i * 0x100, 0xc0de00 + (uint64_t)i * 0x100 + 8, i + 1,
+			q, "x.py");
+	}
+	for (int i = 0; i < 40; i++) {
+		const struct m_pyframe *f = model_py_pc(&m, PYPC_TAG | (uint64_t)i);
+
+		assert_non_null(f);
+		assert_int_equal(f->line, i + 1);
+		assert_string_equal(f->file, "x.py");
+	}
+	model_free(&m);
+}
+
 static void test_python_stack_on_the_wait(void **state)
 {
 	struct ev_meta_task t = {{0, PID, EV_META_TASK, sizeof(t)}, PID, 1, "python3"};
@@ -255,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_names_written_once_per_change),
 		cmocka_unit_test(test_record_min_size),
 		cmocka_unit_test(test_model_shows_the_python_name),
+		cmocka_unit_test(test_frames_first),
 		cmocka_unit_test(test_python_stack_on_the_wait),
 	};
 

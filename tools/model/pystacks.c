@@ -80,11 +80,14 @@ void model_py_frame(struct model *m, const struct ev_hdr *h)
 	size_t room = h->size - sizeof(*e), ql;
 	const char *q = (const char *)(e + 1);
 	struct m_pyframe *f;
+	uint32_t at;
 
 	ql = strnlen(q, room);
 	if (ql >= room)
 		return;		/* no file after the name: not a frame record */
-	f = &py->frames[frame_get(py, h->tid, e->code, e->prev_instr)];
+	/* frame_get() may move the array: index it after the call */
+	at = frame_get(py, h->tid, e->code, e->prev_instr);
+	f = &py->frames[at];
 	free(f->qualname);
 	free(f->file);
 	f->qualname = xstrdup(q);
