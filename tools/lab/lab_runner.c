@@ -179,6 +179,9 @@ static void stop_interrupted(pid_t sid)
 	}
 	kill_session(sid);
 	waitpid(sid, NULL, WNOHANG);
+	/* what left the session and lost its parent on the way (a broker's helper whose
+	 * service was killed before it could end it) came to us: end it too */
+	lab_reap_orphans();
 	errmsg("interrupted");
 	exit(130);
 }
@@ -225,8 +228,13 @@ int lab_spawn_wait(char *const argv[], const char *out, const char *err, double 
 		      pid_t *sid)
 {
 	double t0 = mono_s();
-	pid_t pid = lab_spawn(argv, out, err, LAB_SPAWN_SESSION);
+	pid_t pid;
 	int st;
+
+	/* a run's processes that leave its session and lose their parent come to us, so that a
+	 * Ctrl-C can end them (stop_interrupted) */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	pid = lab_spawn(argv, out, err, LAB_SPAWN_SESSION);
 
 	if (pid < 0)
 		return -1;

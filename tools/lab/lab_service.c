@@ -202,8 +202,7 @@ static int kill_child(void *ctx, pid_t pid)
 	return 0;
 }
 
-/* End the children left to this subreaper (the VM's helpers) and reap them. */
-static void reap_orphans(void)
+void lab_reap_orphans(void)
 {
 	for (int round = 0; round < 50; round++) {
 		int found = 0;
@@ -243,7 +242,7 @@ static void svc_stop(struct svc *s)
 		waitpid(s->epmd, NULL, 0);
 		s->epmd = 0;
 	}
-	reap_orphans();
+	lab_reap_orphans();
 	if (s->dir[0])
 		nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

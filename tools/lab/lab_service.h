@@ -22,6 +22,9 @@
 int lab_service_known(const char *name);
 /* `conlab lab service NAME [--port N] [--wait S] -- COMMAND...` (argv[0] is "service"). */
 int lab_service_main(int argc, char **argv);
+/* End the children left to this subreaper (a broker VM's helpers, in sessions of their own)
+ * and reap them. */
+void lab_reap_orphans(void);
 /*
  * Ctrl-C (or SIGTERM) while the lab runner waits for a run: lab_interrupt_catch(1) makes them
  * set a flag instead of ending `conlab lab` at once, so the runner can stop the run (the
