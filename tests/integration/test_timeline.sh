@@ -63,7 +63,15 @@ check "text shows lost events" grep -q "^lost events:" "$TMP/pc.txt"
 if command -v protoc > /dev/null; then
 	check "perfetto decodes (protoc --decode_raw)" bash -c "protoc --decode_raw < '$TMP/pc.pftrace' > '$TMP/pc.decoded'"
 	check "perfetto process tree names the threads" grep -q '"consumer-0"' "$TMP/pc.decoded"
-	check "perfetto has wait slices on the lock" grep -q '"mutex pcq_lock' "$TMP/pc.decoded"
+	# every lock and condvar wait of the timeline is a slice named by its reason and object
+	# (whether the mutex is ever contended depends on the run: only what the run had)
+	check "perfetto has a wait slice for each lock and condvar the threads waited on" \
+		"$PYH" -c "import json, sys
+j = json.load(open('$JSON'))
+d = open('$TMP/pc.decoded').read()
+want = {(i['reason'], i['object']) for p in j['processes'] for t in p['threads']
+        for i in t['intervals'] if i.get('reason') in ('mutex', 'condvar') and i.get('object')}
+sys.exit(0 if (want or not ($PW or $CW)) and all('\"%s %s' % w in d for w in want) else 1)"
 else
 	skip "perfetto decode" "protoc not installed"
 fi
