@@ -222,6 +222,14 @@ if [ -n "$U312" ]; then
 $RC == 1 and open('$TMP/v312.err').read() == 'conlab: pid $PID: CPython 3.12: layout not known, native frames only\n' and
 'CPython 3.12: layout not known' in j['warning'] and
 all('python' not in t for t in j['threads']) and j['deadlocks'][0]['kind'] == 'no-owner'"
+	# the recorder says it too, once for the process (three threads), and records the C view
+	"$CONLAB" record -p "$PID" --duration 0.2 -o "$TMP/v312.clab" 2> "$TMP/v312rec.err"
+	check "CPython 3.12 recorded: the same line on stderr, the recording made" \
+		grep -qxF "conlab: pid $PID: CPython 3.12: layout not known, native frames only" \
+		"$TMP/v312rec.err"
+	[ "$(grep -c 'layout not known' "$TMP/v312rec.err")" = 1 ] && [ -s "$TMP/v312.clab" ] &&
+		pass "CPython 3.12 recorded: said once, not per thread" ||
+		fail "CPython 3.12 recorded: said once" "$(cat "$TMP/v312rec.err")"
 	stop "$PID"
 else
 	skip "unknown version" "no CPython 3.12 (pyenv's) under $PYENV to stand for one"

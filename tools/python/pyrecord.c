@@ -370,6 +370,9 @@ static void pr_maps(void *vst, pid_t pid, const struct proc_maps *m)
 	p->version = f.version;
 	p->runtime = f.runtime;
 	p->reader_ok = !py_reader_init(&p->rd, read_pid, &p->pid, f.version, f.runtime);
+	/* once a process, as the doctor says it: its threads keep their comm and C stacks */
+	if (!p->reader_ok)
+		fprintf(stderr, "conlab: pid %d: %s\n", (int)pid, p->rd.why);
 	p->setup_until = now_mono_ns() + SETUP_NS;
 	/* the main thread is named once the program imports threading: pending like a new one */
 	pr_thread(st, pid, pid);
