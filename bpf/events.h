@@ -38,6 +38,7 @@ enum ev_type {
 	EV_GIL = 12,		/* GIL uprobes: a CPython thread began / finished taking the GIL, dropped it */
 	EV_PY_STACK = 13,	/* a CPython thread's Python frames at its blocking switch-out */
 	EV_LOCK_EDGE = 20,	/* lock uprobes (--locks): a lock-order edge, first time seen */
+	EV_LOCK_PY = 21,	/* the Python frames of a CPython thread's EV_LOCK_EDGE */
 
 	/* made in user space */
 	EV_META_TASK = 64,	/* a thread that existed when tracing started (or found later) */
@@ -273,6 +274,24 @@ struct ev_py_stack {
 
 #define PYSF_TRUNCATED 0x1	/* more frames than PY_STACK_MAX */
 #define PYSF_READ_FAILED 0x2	/* a frame could not be read: the walk stopped there */
+
+/*
+ * EV_LOCK_PY: hdr.tid = the thread; follows its EV_LOCK_EDGE (from, to). Where a thread of a
+ * CPython process took each of the edge's two semaphores (a threading.Lock), as its Python
+ * frames, innermost first: frames[0..nfrom) when it took `from`, frames[LOCK_PY_FRAMES..
+ * + nto) when it took `to`. Bounded at LOCK_PY_FRAMES each: the lines of the program that
+ * take locks are near the top. Names and lines come in EV_META_PY_FRAME records.
+ */
+#define LOCK_PY_FRAMES 4
+
+struct ev_lock_py {
+	struct ev_hdr hdr;
+	__u64 from, to;
+	__u32 pid;
+	__u8 nfrom, nto;
+	__u16 flags;		/* PYSF_* of either walk */
+	struct ev_py_frame frames[2 * LOCK_PY_FRAMES];
+};
 
 /* ---- metadata records, made in user space ---- */
 

@@ -21,6 +21,7 @@
  */
 #include "common.bpf.h"
 #include "locks.h"
+#include "pywalk.bpf.h"
 
 /* Set by user space before load. */
 const volatile __u32 lock_events = 0;	/* also send one EV_LOCK per acquire / release */
@@ -114,6 +115,88 @@ struct {
 
 __u32 lk_destroys = 0;
 
+/*
+ * Python lines. A semaphore acquisition by a thread of a CPython process (py_procs: a
+ * threading.Lock) walks its Python stack, LOCK_PY_FRAMES deep (pywalk.bpf.h), and keeps it
+ * by (thread, semaphore) while the lock may be held: where it was taken, for the edges out of
+ * it. An edge out of a Python thread is followed by an EV_LOCK_PY with both walks. Another
+ * process's acquisitions pay the lookup in py_procs, and none when no CPython process was found.
+ */
+struct py_site {
+	__u16 n;
+	__u16 flags;		/* PYSF_* */
+	__u32 pad;
+	struct ev_py_frame f[LOCK_PY_FRAMES];
+};
+
+struct py_site_key {
+	__u64 addr;
+	__u32 tid;
+	__u32 pad;
+};
+
+/* least recently used out: a site is only needed while its lock is held */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct py_site_key);
+	__type(value, struct py_site);
+} lk_py_sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct py_site);
+} lk_py_here SEC(".maps");
+
+/* The current thread's Python frames, if it is a thread of a CPython process with a Python
+ * state; NULL otherwise. Per-CPU: valid till the probe returns. */
+static __always_inline struct py_site *py_site_here(__u32 pid)
+{
+	const struct py_bpf_proc *pp = py_proc_of(pid);
+	struct py_site *s;
+	__u32 zero = 0;
+
+	if (!pp)
+		return NULL;
+	s = bpf_map_lookup_elem(&lk_py_here, &zero);
+	if (!s)
+		return NULL;
+	s->flags = 0;
+	s->n = py_walk(pp, s->f, LOCK_PY_FRAMES, &s->flags);
+	return s->n ? s : NULL;
+}
+
+/* The EV_LOCK_PY of an edge from -> to that thread tid just sent: from's kept site, to's here. */
+static __noinline void send_edge_py(__u32 tid, __u32 pid, __u64 from, __u64 to,
+				    const struct py_site *here)
+{
+	struct py_site_key k = {.addr = from, .tid = tid};
+	const struct py_site *was;
+	struct ev_lock_py *e;
+
+	if (!here)
+		return;
+	e = ev_reserve(sizeof(*e), EV_LOCK_PY, tid);
+	if (!e)
+		return;
+	__builtin_memset(e->frames, 0, sizeof(e->frames));
+	e->from = from;
+	e->to = to;
+	e->pid = pid;
+	e->flags = here->flags;
+	e->nto = here->n;
+	__builtin_memcpy(&e->frames[LOCK_PY_FRAMES], here->f, sizeof(here->f));
+	was = bpf_map_lookup_elem(&lk_py_sites, &k);
+	e->nfrom = was ? was->n : 0;
+	if (was) {
+		e->flags |= was->flags;
+		__builtin_memcpy(e->frames, was->f, sizeof(was->f));
+	}
+	ev_submit(e);
+}
+
 static __always_inline __u64 read_ret(struct pt_regs *ctx, int probe)
 {
 	__u64 ret = 0;
@@ -168,7 +251,7 @@ static __always_inline void send_lock_event(__u32 tid, __u64 addr, __u64 ret, __
 
 static __always_inline void send_edge(struct pt_regs *ctx, struct held_set *h, int i, __u32 tid,
 				      __u32 pid, __u64 addr, __u32 gen, __u64 ret, __u16 flags,
-				      __s32 *stack_id)
+				      __s32 *stack_id, const struct py_site *py)
 {
 	struct ev_lock_edge *e;
 	int k, n = 0;
@@ -205,6 +288,7 @@ static __always_inline void send_edge(struct pt_regs *ctx, struct held_set *h, i
 	e->nheld = n;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	ev_submit(e);
+	send_edge_py(tid, pid, h->s[i].addr, addr, py);
 }
 
 /* flags: LEF_TO_READ, LEF_FROM_TRY (a trylock: no edges), LEF_SEM */
@@ -212,6 +296,7 @@ static __always_inline int on_acquire(struct pt_regs *ctx, __u64 addr, __u64 ret
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, pid = id >> 32;
+	const struct py_site *py = NULL;
 	struct held_set *h;
 	__u64 gates = 0;
 	__s32 stack_id = -1000;
@@ -235,6 +320,8 @@ static __always_inline int on_acquire(struct pt_regs *ctx, __u64 addr, __u64 ret
 		}
 		gates ^= h->s[i].addr;
 	}
+	if (flags & LEF_SEM)
+		py = py_site_here(pid);
 	/* a trylock cannot block, so it makes no edge, but for a semaphore in owner mode user
 	 * space decides by the call site (a CPython Lock.acquire() starts with a trywait) */
 	if (!(flags & LEF_FROM_TRY) || (owner_events && (flags & LEF_SEM))) {
@@ -260,7 +347,7 @@ static __always_inline int on_acquire(struct pt_regs *ctx, __u64 addr, __u64 ret
 			/* a full dedup map sends the edge again rather than drop it */
 			if (bpf_map_update_elem(&lk_edges, &k, &one, BPF_NOEXIST))
 				count_lost(LOST_LOCKMAP, EV_LOCK_EDGE);
-			send_edge(ctx, h, i, tid, pid, addr, gen, ret, ef, &stack_id);
+			send_edge(ctx, h, i, tid, pid, addr, gen, ret, ef, &stack_id, py);
 		}
 	}
 	if (h->n < HELD_SLOTS) {
@@ -283,6 +370,11 @@ static __always_inline int on_acquire(struct pt_regs *ctx, __u64 addr, __u64 ret
 	}
 	if (flags & LEF_SEM)
 		bpf_map_update_elem(&lk_sem_owner, &addr, &tid, BPF_ANY);
+	if (py) {
+		struct py_site_key k = {.addr = addr, .tid = tid};
+
+		bpf_map_update_elem(&lk_py_sites, &k, py, BPF_ANY);
+	}
 out:
 	if (lock_events)
 		send_lock_event(tid, addr, ret, LOCK_OP_ACQUIRE, 0);

@@ -13,7 +13,7 @@
 #define CONLAB_DEFINE_MAPS
 #include "common.bpf.h"
 #include "syscalls.h"
-#include "pystack.h"
+#include "pywalk.bpf.h"
 
 const volatile __u32 trace_all = 0;
 const volatile __u32 self_tgid = 0;
@@ -182,24 +182,7 @@ static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep
 		e->stack_id = user_stack_id(ctx, regs, tgid, e->ret_addr);
 }
 
-/*
- * Python stacks at a blocking switch-out. CPython 3.11 keeps a thread's PyThreadState in a
- * pthread key (autoTSSkey); glibc keeps a key's value in the thread's struct pthread, which is
- * where fs_base points: user space found the slot's offset (py_bpf_proc.tss_off) by matching a
- * known thread's state. From the thread state: cframe -> current_frame -> previous ..., one
- * 64-byte read a frame, at most PY_STACK_MAX frames. Names and lines are resolved in user space.
- * Written by user space when it adds a process to py_procs: 0 keeps every other switch free
- * of the lookup.
- */
-__u32 py_nprocs = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct py_bpf_proc);
-} py_procs SEC(".maps");
-
+/* Python stacks at a blocking switch-out (the walk: pywalk.bpf.h), at most PY_STACK_MAX frames. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -207,47 +190,19 @@ struct {
 	__type(value, struct ev_py_stack);
 } py_scratch SEC(".maps");
 
-static __always_inline __u64 word_at(const __u64 *w, __u32 off)
-{
-	return w[(off / 8) & (PY_FRAME_WINDOW / 8 - 1)];
-}
-
 static __always_inline void py_stack(__u32 tid, __u32 tgid, __u64 ts)
 {
 	const struct py_bpf_proc *pp = bpf_map_lookup_elem(&py_procs, &tgid);
-	struct task_struct *task;
 	struct ev_py_stack *e;
-	__u64 tstate = 0, cframe = 0, frame = 0, w[PY_FRAME_WINDOW / 8];
-	__u32 zero = 0, n = 0, size;
+	__u32 zero = 0, n, size;
 
 	if (!pp)
 		return;
 	e = bpf_map_lookup_elem(&py_scratch, &zero);
 	if (!e)
 		return;
-	task = bpf_get_current_task_btf();
-	if (bpf_probe_read_user(&tstate, 8, (void *)(task->thread.fsbase + pp->tss_off)) || !tstate)
-		return;		/* not a Python thread (yet, or any more) */
-	if (bpf_probe_read_user(&cframe, 8, (void *)(tstate + pp->ts_cframe)) || !cframe ||
-	    bpf_probe_read_user(&frame, 8, (void *)(cframe + pp->cf_current_frame)))
-		return;
 	e->flags = 0;
-	for (int i = 0; i < PY_STACK_MAX; i++) {
-		if (!frame)
-			break;
-		if (bpf_probe_read_user(w, sizeof(w), (void *)frame)) {
-			e->flags |= PYSF_READ_FAILED;
-			break;
-		}
-		if (n >= PY_STACK_MAX)
-			break;
-		e->frames[n].code = word_at(w, pp->fr_code);
-		e->frames[n].prev_instr = word_at(w, pp->fr_prev_instr);
-		n++;
-		frame = word_at(w, pp->fr_previous);
-	}
-	if (frame && n == PY_STACK_MAX)
-		e->flags |= PYSF_TRUNCATED;
+	n = py_walk(pp, e->frames, PY_STACK_MAX, &e->flags);
 	if (!n)
 		return;
 	e->hdr.ts = ts;

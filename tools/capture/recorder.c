@@ -377,6 +377,7 @@ static int on_record(void *ctx, const struct ev_hdr *h, size_t size)
 			r->lang->event(r->lang_st, h, &r->w);
 		break;
 	case EV_PY_STACK:
+	case EV_LOCK_PY:
 		if (r->lang)
 			r->lang->event(r->lang_st, h, &r->w);
 		break;

@@ -186,6 +186,18 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 				(uint64_t)p->frames[i].prev_instr);
 		break;
 	}
+	case EV_LOCK_PY: {
+		const struct ev_lock_py *p = (const void *)h;
+
+		fprintf(out, "lockpy   pid %u 0x%" PRIx64 " -> 0x%" PRIx64 ", %u/%u frames:", p->pid,
+			(uint64_t)p->from, (uint64_t)p->to, p->nfrom, p->nto);
+		for (int i = 0; i < 2 * LOCK_PY_FRAMES; i++)
+			if (i < LOCK_PY_FRAMES ? i < p->nfrom : i - LOCK_PY_FRAMES < p->nto)
+				fprintf(out, "%s 0x%" PRIx64 "/0x%" PRIx64,
+					i == LOCK_PY_FRAMES ? " ->" : "",
+					(uint64_t)p->frames[i].code, (uint64_t)p->frames[i].prev_instr);
+		break;
+	}
 	case EV_META_PY_FRAME: {
 		const struct ev_meta_py_frame *f = (const void *)h;
 		const char *q = (const char *)(f + 1);

@@ -539,6 +539,9 @@ void model_event(struct model *m, const struct ev_hdr *h)
 	case EV_FUTEX:
 		on_futex(m, h);
 		break;
+	case EV_LOCK_PY:
+		model_lock_py(m, h);
+		break;
 	case EV_PY_STACK:
 		model_py_stack(m, h);
 		break;

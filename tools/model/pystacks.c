@@ -24,6 +24,14 @@ struct m_sync_name {
 	char *name;
 };
 
+/* An edge's two acquisitions: indexes into m_python.frames, innermost first. */
+struct m_lock_py {
+	uint32_t tid;
+	uint64_t from, to;
+	uint32_t nfrom, nto;
+	uint32_t fr[2 * LOCK_PY_FRAMES];
+};
+
 struct m_python {
 	struct m_pyframe *frames;
 	size_t nframes, cap_frames;
@@ -33,6 +41,8 @@ struct m_python {
 	struct idmap merge_index;	/* hash of (pid, native, frames) -> merges[] */
 	struct m_sync_name *names;	/* Python Locks by futex address (EV_META_SYNC_NAME) */
 	size_t nnames, cap_names;
+	struct m_lock_py *locks;	/* EV_LOCK_PY, in trace order */
+	size_t nlocks, cap_locks;
 };
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -184,6 +194,47 @@ void model_py_finish(struct model *m)
 	}
 }
 
+void model_lock_py(struct model *m, const struct ev_hdr *h)
+{
+	const struct ev_lock_py *e = (const void *)h;
+	struct m_python *py = py_of(m);
+	struct m_lock_py *l;
+
+	GROW(py->locks, py->cap_locks, py->nlocks + 1);
+	l = &py->locks[py->nlocks++];
+	memset(l, 0, sizeof(*l));
+	l->tid = h->tid;
+	l->from = e->from;
+	l->to = e->to;
+	l->nfrom = e->nfrom < LOCK_PY_FRAMES ? e->nfrom : LOCK_PY_FRAMES;
+	l->nto = e->nto < LOCK_PY_FRAMES ? e->nto : LOCK_PY_FRAMES;
+	for (uint32_t i = 0; i < l->nfrom; i++)
+		l->fr[i] = frame_get(py, e->pid, e->frames[i].code, e->frames[i].prev_instr);
+	for (uint32_t i = 0; i < l->nto; i++)
+		l->fr[LOCK_PY_FRAMES + i] = frame_get(py, e->pid, e->frames[LOCK_PY_FRAMES + i].code,
+						     e->frames[LOCK_PY_FRAMES + i].prev_instr);
+}
+
+int model_lock_sites(const struct model *m, uint32_t tid, uint64_t from, uint64_t to,
+		     struct m_lock_sites *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; m->py && i < m->py->nlocks; i++) {
+		const struct m_lock_py *l = &m->py->locks[i];
+
+		if (l->tid != tid || l->from != from || l->to != to)
+			continue;
+		out->nfrom = l->nfrom;
+		out->nto = l->nto;
+		for (uint32_t k = 0; k < l->nfrom; k++)
+			out->from[k] = &m->py->frames[l->fr[k]];
+		for (uint32_t k = 0; k < l->nto; k++)
+			out->to[k] = &m->py->frames[l->fr[LOCK_PY_FRAMES + k]];
+		return 0;
+	}
+	return -1;
+}
+
 const struct m_pyframe *model_py_pc(const struct model *m, uint64_t pc)
 {
 	uint64_t i = pc & ~PYPC_TAG;
@@ -269,6 +320,7 @@ void model_py_free(struct model *m)
 	for (size_t i = 0; i < py->nnames; i++)
 		free(py->names[i].name);
 	free(py->names);
+	free(py->locks);
 	idmap_free(&py->frame_index);
 	idmap_free(&py->merge_index);
 	free(py);

@@ -31,6 +31,12 @@ struct m_pyframe {
 	int line;
 };
 
+/* Where a thread took the two locks of a lock-order edge (EV_LOCK_PY), innermost first. */
+struct m_lock_sites {
+	const struct m_pyframe *from[LOCK_PY_FRAMES], *to[LOCK_PY_FRAMES];
+	uint32_t nfrom, nto;
+};
+
 /* EV_PY_STACK: the thread's current wait, begun at h->ts, gets the merged stack. */
 void model_py_stack(struct model *m, const struct ev_hdr *h);
 /* EV_META_PY_FRAME */
@@ -39,6 +45,12 @@ void model_py_frame(struct model *m, const struct ev_hdr *h);
 void model_py_sync_name(struct model *m, const struct ev_hdr *h);
 /* The name and type of pid's sync object at futex address addr, NULL when none was read. */
 const char *model_sync_name(const struct model *m, uint32_t pid, uint64_t addr, const char **type);
+/* EV_LOCK_PY */
+void model_lock_py(struct model *m, const struct ev_hdr *h);
+/* The Python frames of thread tid's edge from -> to (the first record of it): 0, or -1 when
+ * none was recorded (not a Python thread, or no Python stacks in the recording). */
+int model_lock_sites(const struct model *m, uint32_t tid, uint64_t from, uint64_t to,
+		     struct m_lock_sites *out);
 /* Build the merged stacks (the native ones are known by now). */
 void model_py_finish(struct model *m);
 /* Teach pid's symbolizer the pcs of its Python frames. */

@@ -23,7 +23,8 @@
  * pthread, found by looking for a known thread state at each of the first 32 keys' slots
  * (fs_base + 0x310 + key * 16 + 8 on glibc 2.36 x86-64; a process where no slot holds it gets
  * no Python stacks, and says so with -v). Each EV_PY_STACK's frames are resolved here while the
- * process lives, once per (code, instruction) and process, into EV_META_PY_FRAME records.
+ * process lives, once per (code, instruction) and process, into EV_META_PY_FRAME records; so
+ * are the frames of the lock probes' EV_LOCK_PY (where a Lock of a lock-order edge was taken).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,27 +308,14 @@ static void name_syncs(struct pyrec_proc *p, struct trace_writer *w)
 	memmove(p->unnamed, p->unnamed + n, p->nunnamed * sizeof(*p->unnamed));
 }
 
-/* A Python stack from the probe: its frames not seen before are named now, while they live. */
-static void pr_event(void *vst, const struct ev_hdr *h, struct trace_writer *w)
+/* Frames from a probe: those not seen before are named now, while they live. */
+static void name_frames(struct pyrec_proc *p, const struct ev_py_frame *fr, size_t n,
+			struct trace_writer *w)
 {
-	const struct ev_py_stack *e = (const void *)h;
-	struct pyrec_proc *p;
-	size_t n;
-
-	if (h->type == EV_SWITCH_SLEEP)
-		sync_slept(vst, h);
-	if (h->type != EV_PY_STACK || h->size < offsetof(struct ev_py_stack, frames))
-		return;
-	p = find(vst, (pid_t)e->pid);
-	if (!p || !p->reader_ok)
-		return;
-	n = (h->size - offsetof(struct ev_py_stack, frames)) / sizeof(e->frames[0]);
-	if (e->nframes < n)
-		n = e->nframes;
 	p->rd.nreads = 0;
 	p->rd.max_reads = FRAME_READS;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t code = e->frames[i].code, pi = e->frames[i].prev_instr;
+		uint64_t code = fr[i].code, pi = fr[i].prev_instr;
 		int64_t had = idmap_get(&p->frames, pi);
 		const char *q, *f;
 
@@ -339,6 +327,39 @@ static void pr_event(void *vst, const struct ev_hdr *h, struct trace_writer *w)
 		write_frame(w, p->pid, code, pi, q ? py_code_line(&p->rd, code, pi) : 0,
 			    q ? q : "?", f ? f : "?");
 	}
+}
+
+/* The frames of a lock-order edge's two acquisitions (EV_LOCK_PY). */
+static void lock_frames(struct pyrec *st, const struct ev_lock_py *e, struct trace_writer *w)
+{
+	struct pyrec_proc *p = find(st, (pid_t)e->pid);
+
+	if (!p || !p->reader_ok)
+		return;
+	name_frames(p, e->frames, e->nfrom < LOCK_PY_FRAMES ? e->nfrom : LOCK_PY_FRAMES, w);
+	name_frames(p, e->frames + LOCK_PY_FRAMES, e->nto < LOCK_PY_FRAMES ? e->nto : LOCK_PY_FRAMES,
+		    w);
+}
+
+static void pr_event(void *vst, const struct ev_hdr *h, struct trace_writer *w)
+{
+	const struct ev_py_stack *e = (const void *)h;
+	struct pyrec_proc *p;
+	size_t n;
+
+	if (h->type == EV_SWITCH_SLEEP)
+		sync_slept(vst, h);
+	if (h->type == EV_LOCK_PY && h->size >= sizeof(struct ev_lock_py))
+		lock_frames(vst, (const void *)h, w);
+	if (h->type != EV_PY_STACK || h->size < offsetof(struct ev_py_stack, frames))
+		return;
+	p = find(vst, (pid_t)e->pid);
+	if (!p || !p->reader_ok)
+		return;
+	n = (h->size - offsetof(struct ev_py_stack, frames)) / sizeof(e->frames[0]);
+	if (e->nframes < n)
+		n = e->nframes;
+	name_frames(p, e->frames, n, w);
 }
 
 static void *pr_open(struct bpf_source *src)

@@ -5,6 +5,7 @@
 #include "lib/json.h"
 #include "render/lockorder_report.h"
 #include "model/model.h"
+#include "model/pystacks.h"
 #include "python/pylockwatch.h"
 #include "symbols/symbolize.h"
 #include "lib/util.h"
@@ -78,25 +79,72 @@ static const struct m_stack *stack_of(struct lo_report *r, const struct lo_edge 
 	return r->m && e->stack_id >= 0 ? model_stack(r->m, e->stack_id) : NULL;
 }
 
-/* An edge between two CPython Locks: by Python names; its C sites and stack are the
- * interpreter's own, which say nothing of the program. */
+/* Where the edge's thread took its two locks in Python code (EV_LOCK_PY), if recorded. */
+static int py_sites(struct lo_report *r, const struct lo_edge *e, struct m_lock_sites *s)
+{
+	return r->m && !model_lock_sites(r->m, (uint32_t)e->tid, e->from, e->to, s) &&
+	       (s->nfrom || s->nto);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = path ? strrchr(path, '/') : NULL;
+
+	return b ? b + 1 : path ? path : "?";
+}
+
+/* " lock_order.py:33 in left" then the callers, one a line, innermost first. */
+static void py_site_text(FILE *f, const struct m_pyframe *const *fr, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(f, "%s%s:%d in %s\n", i ? "      from " : " ", base_name(fr[i]->file),
+			fr[i]->line, fr[i]->qualname ? fr[i]->qualname : "?");
+	if (!n)
+		fprintf(f, " (no Python frame recorded)\n");
+}
+
+/* An edge between two CPython Locks: by Python names and lines; its C sites and stack are
+ * the interpreter's own, which say nothing of the program. */
 static int python_edge(FILE *f, struct lo_report *r, const struct lo_edge *e)
 {
 	char who[128], a[160], b[160];
+	struct m_lock_sites s;
 
 	if (!(e->flags & LO_PY) || !r->py)
 		return 0;
 	pylw_thread_label(r->py, e->tid, who, sizeof(who));
 	pylw_lock_label(r->py, e->from, a, sizeof(a));
 	pylw_lock_label(r->py, e->to, b, sizeof(b));
-	fprintf(f, "  %s holds %s\n    then takes %s\n", who, a, b);
+	if (!py_sites(r, e, &s)) {
+		fprintf(f, "  %s holds %s\n    then takes %s\n", who, a, b);
+		return 1;
+	}
+	fprintf(f, "  %s holds %s taken at", who, a);
+	py_site_text(f, s.from, s.nfrom);
+	fprintf(f, "    then takes %s at", b);
+	py_site_text(f, s.to, s.nto);
 	return 1;
+}
+
+static void py_site_json(struct json *j, const char *key, const struct m_pyframe *const *fr,
+			 uint32_t n)
+{
+	json_arr_begin(j, key);
+	for (uint32_t i = 0; i < n; i++) {
+		json_obj_begin(j, NULL);
+		json_kv_str(j, "function", fr[i]->qualname);
+		json_kv_str(j, "file", fr[i]->file);
+		json_kv_i64(j, "line", fr[i]->line);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
 }
 
 void lo_report_text(FILE *f, struct lo_report *r)
 {
 	char a[160], b[160], s1[192], s2[192];
 	size_t real = 0, guarded = 0;
+	struct m_lock_sites ps;
 
 	for (size_t i = 0; i < r->ncyc; i++) {
 		const struct lo_cycle *cy = &r->cyc[i];
@@ -129,6 +177,12 @@ void lo_report_text(FILE *f, struct lo_report *r)
 				lo_report_code_name(r, e->pid, st->ips[fr], s1, sizeof(s1));
 				fprintf(f, "      #%u %s\n", fr, s1);
 			}
+			if (py_sites(r, e, &ps)) {
+				fprintf(f, "    in Python: %s taken at", a);
+				py_site_text(f, ps.from, ps.nfrom);
+				fprintf(f, "      then %s at", b);
+				py_site_text(f, ps.to, ps.nto);
+			}
 		}
 	}
 	for (size_t i = 0; i < r->lo->noverflow; i++)
@@ -141,6 +195,7 @@ void lo_report_text(FILE *f, struct lo_report *r)
 
 void lo_report_json(struct json *j, struct lo_report *r)
 {
+	struct m_lock_sites ps;
 	char buf[192];
 
 	for (size_t i = 0; i < r->ncyc; i++) {
@@ -176,6 +231,11 @@ void lo_report_json(struct json *j, struct lo_report *r)
 			json_kv_str(j, "from_site", buf);
 			lo_report_code_name(r, e->pid, e->to_ret, buf, sizeof(buf));
 			json_kv_str(j, "to_site", buf);
+			if (py_sites(r, e, &ps)) {
+				/* where the program took each lock, innermost first */
+				py_site_json(j, "from_python", ps.from, ps.nfrom);
+				py_site_json(j, "to_python", ps.to, ps.nto);
+			}
 			json_kv_bool(j, "from_read", !!(e->flags & LEF_FROM_READ));
 			json_kv_bool(j, "to_read", !!(e->flags & LEF_TO_READ));
 			json_arr_begin(j, "stack");

@@ -24,6 +24,7 @@ size_t ev_min_size(uint16_t type)
 	case EV_FUTEX: return sizeof(struct ev_futex);
 	case EV_LOCK: return sizeof(struct ev_lock);
 	case EV_LOCK_EDGE: return sizeof(struct ev_lock_edge);
+	case EV_LOCK_PY: return sizeof(struct ev_lock_py);
 	case EV_WAITCALL: return sizeof(struct ev_waitcall);
 	case EV_GIL: return sizeof(struct ev_gil);
 	case EV_META_TASK: return sizeof(struct ev_meta_task);
