@@ -113,7 +113,7 @@ inversion() {
 	mkfifo "$TMP/in.$tag"
 	exec 3<> "$TMP/in.$tag"
 	timeout 60 "$CONLAB" deadlock --locks --quiet --stall 0 --format json -o "$TMP/$tag.json" \
-		-- "$DEB" "$PYWL/lock_order.py" --wait-stdin "$@" < "$TMP/in.$tag" \
+		--trace "$TMP/$tag.clab" -- "$DEB" "$PYWL/lock_order.py" --wait-stdin "$@" < "$TMP/in.$tag" \
 		> "$TMP/$tag.out" 2> "$TMP/$tag.err" &
 	local cpid=$!
 	for ((i = 0; i < 400; i++)); do
@@ -140,6 +140,35 @@ len(j['deadlocks']) == 1 and j['deadlocks'][0]['kind'] == 'potential' and
 sorted((e['from'], e['to'], e['tid'], e['thread'], e['python']) for e in j['deadlocks'][0]['edges']) ==
   [('audit_lock (Lock)', 'ledger.lock (Lock)', $(lastkv "$OUT" right), 'right', True),
    ('ledger.lock (Lock)', 'audit_lock (Lock)', $(lastkv "$OUT" left), 'left', True)]"
+
+# where each thread took each lock, from the program's source: the probes' Python frames,
+# innermost first (the thread's function, then threading's Thread.run that called it)
+LL1=$(line lock_order.py "^    ledger.lock.acquire()")
+LL2=$(line lock_order.py "^    audit_lock.acquire()")
+RL1=$(line lock_order.py "^    with first:")
+RL2=$(line lock_order.py "^        with second:")
+check "inversion: the Python lines of both edges, left $LL1 then $LL2, right $RL1 then $RL2" \
+	pj "$TMP/inverted.json" "
+sorted((e['thread'], [(f['function'], f['file'].split('/')[-1], f['line']) for f in e['from_python'][:1]],
+        [(f['function'], f['file'].split('/')[-1], f['line']) for f in e['to_python'][:1]],
+        [f['function'] for f in e['from_python'][1:2] + e['to_python'][1:2]])
+       for e in j['deadlocks'][0]['edges']) ==
+  [('left', [('left', 'lock_order.py', $LL1)], [('left', 'lock_order.py', $LL2)], ['Thread.run'] * 2),
+   ('right', [('right', 'lock_order.py', $RL1)], [('right', 'lock_order.py', $RL2)], ['Thread.run'] * 2)]"
+# the same from the trace it kept, as text: each edge's lines under its thread
+"$CONLAB" report deadlock -i "$TMP/inverted.clab" > "$TMP/inverted.txt" 2>&1
+RC=$?
+check "inversion recorded: exit 1, each edge with its lines, innermost first (report deadlock)" \
+	"$DEB" -c 'import re,sys
+t = open(sys.argv[1]).read()
+rc, left, right, ll1, ll2, rl1, rl2 = sys.argv[2:]
+def edge(who, tid, a, b):
+    return re.search(r"^  %s \(tid %s\) holds .+ taken at lock_order\.py:%s in %s\n"
+                     r"      from threading\.py:\d+ in Thread\.run\n(      from .*\n)*"
+                     r"    then takes .+ at lock_order\.py:%s in %s\n"
+                     r"      from threading\.py:\d+ in Thread\.run\n" % (who, tid, a, who, b, who), t, re.M)
+sys.exit(0 if rc == "1" and edge("left", left, ll1, ll2) and edge("right", right, rl1, rl2) else 1)' \
+	"$TMP/inverted.txt" "$RC" "$(lastkv "$OUT" left)" "$(lastkv "$OUT" right)" "$LL1" "$LL2" "$RL1" "$RL2"
 
 inversion ordered --ordered
 [ "$RC" = 0 ] && pass "ordered: exit 0" || fail "ordered: exit 0" "rc=$RC"

@@ -151,11 +151,9 @@ pid_t pylw_owner(const struct pylw *w, uint64_t sem)
 	return 0;
 }
 
-int pylw_edge(struct pylw *w, const struct ev_lock_edge *r, struct lo_edge *e)
+/* r into e, a Python edge when py (an interpreter's semaphore call): 1 to keep it. */
+static int edge_of(const struct ev_lock_edge *r, int py, struct lo_edge *e)
 {
-	int py = (r->flags & LEF_SEM) && r->pid == (uint32_t)w->pid &&
-		 pylw_interp_site(w, r->to_ret);
-
 	*e = (struct lo_edge){
 		.from = r->from, .to = r->to, .from_gen = r->from_gen, .to_gen = r->to_gen,
 		.tid = r->hdr.tid, .pid = r->pid, .from_ret = r->from_ret, .to_ret = r->to_ret,
@@ -168,11 +166,29 @@ int pylw_edge(struct pylw *w, const struct ev_lock_edge *r, struct lo_edge *e)
 			return 0;	/* a C trylock: it cannot block */
 		e->flags &= ~LEF_TO_TRY;
 	}
-	if (py) {
+	if (py)
 		e->flags |= LO_PY;
-		w->py_edges++;
-	}
 	return 1;
+}
+
+int pylw_edge(struct pylw *w, const struct ev_lock_edge *r, struct lo_edge *e)
+{
+	int py = (r->flags & LEF_SEM) && r->pid == (uint32_t)w->pid &&
+		 pylw_interp_site(w, r->to_ret);
+
+	if (!edge_of(r, py, e))
+		return 0;
+	w->py_edges += py;
+	return 1;
+}
+
+int pylw_edge_recorded(const struct proc_maps *maps, const struct ev_lock_edge *r,
+		       struct lo_edge *e)
+{
+	const struct map_entry *me = maps ? procmaps_find(maps, r->to_ret) : NULL;
+	int py = (r->flags & LEF_SEM) && me && (me->prot & MAP_PROT_X) && interp_file(me->path);
+
+	return edge_of(r, py, e);
 }
 
 static struct pylw_name *name_of(struct pylw_name *v, size_t n, uint64_t key)

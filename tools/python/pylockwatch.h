@@ -31,6 +31,8 @@
 #include "analysis/lockorder.h"
 #include "python/pylocks.h"
 
+struct proc_maps;
+
 struct pylw_owner {
 	uint64_t sem;
 	pid_t tid;
@@ -77,6 +79,10 @@ pid_t pylw_owner(const struct pylw *w, uint64_t sem);
 
 /* An EV_LOCK_EDGE record into e: 1 to keep it (Python edges flagged LO_PY), 0 to drop it. */
 int pylw_edge(struct pylw *w, const struct ev_lock_edge *r, struct lo_edge *e);
+/* The same for a recorded one (`conlab report deadlock`), by the maps the trace saved of its
+ * process (NULL: none, a C edge). */
+int pylw_edge_recorded(const struct proc_maps *maps, const struct ev_lock_edge *r,
+		       struct lo_edge *e);
 
 /*
  * While the process lives: look up the Python names of the locks and threads of lo's Python

@@ -24,7 +24,8 @@
  * (fs_base + 0x310 + key * 16 + 8 on glibc 2.36 x86-64; a process where no slot holds it gets
  * no Python stacks, and says so with -v). Each EV_PY_STACK's frames are resolved here while the
  * process lives, once per (code, instruction) and process, into EV_META_PY_FRAME records; so
- * are the frames of the lock probes' EV_LOCK_PY (where a Lock of a lock-order edge was taken).
+ * are the frames of the lock probes' EV_LOCK_PY (where a Lock of a lock-order edge was taken),
+ * whose two Locks are named as a Lock slept on is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,19 +248,25 @@ static void write_frame(struct trace_writer *w, pid_t pid, uint64_t code, uint64
 #define SYNC_TRIES 512
 #define SYNC_PER_POLL 16
 
+/* addr is to be named at the next poll, unless it was looked up before. */
+static void want_name(struct pyrec_proc *p, uint64_t addr)
+{
+	if (p->ntried >= SYNC_TRIES || idmap_get(&p->tried, addr) >= 0)
+		return;
+	idmap_put(&p->tried, addr, 1);
+	p->ntried++;
+	GROW(p->unnamed, p->cap_unnamed, p->nunnamed + 1);
+	p->unnamed[p->nunnamed++] = addr;
+}
+
 static void sync_slept(struct pyrec *st, const struct ev_hdr *h)
 {
 	const struct ev_switch_sleep *e = (const void *)h;
 	int64_t pid = idmap_get(&st->tid_pid, h->tid);
 	struct pyrec_proc *p = pid >= 0 ? find(st, (pid_t)pid) : NULL;
 
-	if (!p || !p->reader_ok || syscall_wait(e->nr) != SW_FUTEX || p->ntried >= SYNC_TRIES ||
-	    idmap_get(&p->tried, e->arg0) >= 0)
-		return;
-	idmap_put(&p->tried, e->arg0, 1);
-	p->ntried++;
-	GROW(p->unnamed, p->cap_unnamed, p->nunnamed + 1);
-	p->unnamed[p->nunnamed++] = e->arg0;
+	if (p && p->reader_ok && syscall_wait(e->nr) == SW_FUTEX)
+		want_name(p, e->arg0);
 }
 
 static void write_sync_name(struct trace_writer *w, pid_t pid, uint64_t addr, const char *type,
@@ -329,13 +336,16 @@ static void name_frames(struct pyrec_proc *p, const struct ev_py_frame *fr, size
 	}
 }
 
-/* The frames of a lock-order edge's two acquisitions (EV_LOCK_PY). */
+/* The frames of a lock-order edge's two acquisitions (EV_LOCK_PY), and its two Locks named
+ * (a semaphore's address is its futex word's, as a sleeper's). */
 static void lock_frames(struct pyrec *st, const struct ev_lock_py *e, struct trace_writer *w)
 {
 	struct pyrec_proc *p = find(st, (pid_t)e->pid);
 
 	if (!p || !p->reader_ok)
 		return;
+	want_name(p, e->from);
+	want_name(p, e->to);
 	name_frames(p, e->frames, e->nfrom < LOCK_PY_FRAMES ? e->nfrom : LOCK_PY_FRAMES, w);
 	name_frames(p, e->frames + LOCK_PY_FRAMES, e->nto < LOCK_PY_FRAMES ? e->nto : LOCK_PY_FRAMES,
 		    w);

@@ -103,6 +103,36 @@ static void py_site_text(FILE *f, const struct m_pyframe *const *fr, uint32_t n)
 		fprintf(f, " (no Python frame recorded)\n");
 }
 
+/* A Python Lock: by the name read while the program ran (live), or the one the recorder
+ * wrote for it (a Lock a thread slept on), else by its semaphore. */
+static void py_lock_label(struct lo_report *r, const struct lo_edge *e, uint64_t sem, char *buf,
+			  size_t n)
+{
+	const char *type = NULL, *name;
+
+	if (r->py) {
+		pylw_lock_label(r->py, sem, buf, n);
+		return;
+	}
+	name = r->m ? model_sync_name(r->m, (uint32_t)e->pid, sem, &type) : NULL;
+	if (name)
+		snprintf(buf, n, "%s (%s)", name, type && *type ? type : "Lock");
+	else
+		snprintf(buf, n, "a Lock (semaphore %#llx)", (unsigned long long)sem);
+}
+
+static void py_thread_label(struct lo_report *r, pid_t tid, char *buf, size_t n)
+{
+	const struct m_thread *t = r->m ? model_thread(r->m, (uint32_t)tid) : NULL;
+
+	if (r->py)
+		pylw_thread_label(r->py, tid, buf, n);
+	else if (t && t->comm[0])
+		snprintf(buf, n, "%s (tid %d)", t->comm, (int)tid);
+	else
+		snprintf(buf, n, "thread %d", (int)tid);
+}
+
 /* An edge between two CPython Locks: by Python names and lines; its C sites and stack are
  * the interpreter's own, which say nothing of the program. */
 static int python_edge(FILE *f, struct lo_report *r, const struct lo_edge *e)
@@ -110,11 +140,11 @@ static int python_edge(FILE *f, struct lo_report *r, const struct lo_edge *e)
 	char who[128], a[160], b[160];
 	struct m_lock_sites s;
 
-	if (!(e->flags & LO_PY) || !r->py)
+	if (!(e->flags & LO_PY) || (!r->py && !r->m))
 		return 0;
-	pylw_thread_label(r->py, e->tid, who, sizeof(who));
-	pylw_lock_label(r->py, e->from, a, sizeof(a));
-	pylw_lock_label(r->py, e->to, b, sizeof(b));
+	py_thread_label(r, e->tid, who, sizeof(who));
+	py_lock_label(r, e, e->from, a, sizeof(a));
+	py_lock_label(r, e, e->to, b, sizeof(b));
 	if (!py_sites(r, e, &s)) {
 		fprintf(f, "  %s holds %s\n    then takes %s\n", who, a, b);
 		return 1;
@@ -124,6 +154,16 @@ static int python_edge(FILE *f, struct lo_report *r, const struct lo_edge *e)
 	fprintf(f, "    then takes %s at", b);
 	py_site_text(f, s.to, s.nto);
 	return 1;
+}
+
+/* A lock of an edge: a Python Lock by its Python name, else as C names it. */
+static void edge_lock_name(struct lo_report *r, const struct lo_edge *e, uint64_t addr,
+			   char *buf, size_t n)
+{
+	if ((e->flags & LO_PY) && (r->py || r->m))
+		py_lock_label(r, e, addr, buf, n);
+	else
+		lo_report_lock_name(r, e->pid, addr, buf, n);
 }
 
 static void py_site_json(struct json *j, const char *key, const struct m_pyframe *const *fr,
@@ -218,14 +258,17 @@ void lo_report_json(struct json *j, struct lo_report *r)
 			const struct m_stack *st = stack_of(r, e);
 
 			json_obj_begin(j, NULL);
-			lo_report_lock_name(r, e->pid, e->from, buf, sizeof(buf));
+			edge_lock_name(r, e, e->from, buf, sizeof(buf));
 			json_kv_str(j, "from", buf);
-			lo_report_lock_name(r, e->pid, e->to, buf, sizeof(buf));
+			edge_lock_name(r, e, e->to, buf, sizeof(buf));
 			json_kv_str(j, "to", buf);
 			json_kv_i64(j, "tid", e->tid);
-			if ((e->flags & LO_PY) && r->py) {
+			if ((e->flags & LO_PY) && (r->py || r->m)) {
+				const struct m_thread *t = r->m ? model_thread(r->m, (uint32_t)e->tid) : NULL;
+
 				json_kv_bool(j, "python", 1);
-				json_kv_str(j, "thread", pylw_thread_name(r->py, e->tid));
+				json_kv_str(j, "thread", r->py ? pylw_thread_name(r->py, e->tid) :
+					    t && t->comm[0] ? t->comm : NULL);
 			}
 			lo_report_code_name(r, e->pid, e->from_ret, buf, sizeof(buf));
 			json_kv_str(j, "from_site", buf);

@@ -17,6 +17,7 @@
 #include "analysis/waitgraph.h"
 #include "render/deadlock_json.h"
 #include "render/report.h"
+#include "python/pylockwatch.h"
 #include "lib/util.h"
 
 /* A thread's last wait, when it is a mutex wait with a known owner and no timeout. */
@@ -201,8 +202,16 @@ static void json_cycles(struct json *j, struct ctx *c)
 static void lock_edges(const struct model *m, struct lockorder *lo)
 {
 	lockorder_init(lo);
-	for (size_t i = 0; i < m->rec.nlock_edge; i++)
-		lockorder_add_record(lo, m->rec.lock_edge[i]);
+	for (size_t i = 0; i < m->rec.nlock_edge; i++) {
+		const struct ev_lock_edge *r = m->rec.lock_edge[i];
+		const struct m_process *p = model_process(m, r->pid);
+		struct lo_edge e;
+
+		/* an edge into a CPython Lock taken by a trywait is one (Lock.acquire() tries,
+		 * then waits), as `conlab deadlock --locks` decides it */
+		if (pylw_edge_recorded(p ? &p->maps : NULL, r, &e))
+			lockorder_add(lo, &e);
+	}
 	for (size_t i = 0; i < m->rec.nlock; i++)
 		if (m->rec.lock[i]->op == LOCK_OP_HELD_OVERFLOW)
 			lockorder_overflow(lo, m->rec.lock[i]->hdr.tid);
