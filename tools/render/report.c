@@ -33,7 +33,7 @@ static const struct report_kind kinds[] = {
 	{"contention", report_contention, FMT_BIT(FMT_TEXT) | FMT_BIT(FMT_JSON) | FMT_BIT(FMT_FOLDED),
 	 ROPT_SORT | ROPT_TOP | ROPT_WINDOW,
 	 "per sync object: waits, holders, waiters, callers; condvar/join/GIL apart",
-	 "rows per table (default 20; connections 15)"},
+	 "rows per table (default 20; connections 15)", report_contention_keep},
 };
 
 void report_keep_state(const struct report_opts *o, struct m_keep *k)

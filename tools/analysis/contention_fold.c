@@ -1,0 +1,723 @@
+/*
+ * contention_fold.c — the tables of contention_build() made as the records pass, for a report
+ * that should not hold the whole history (see contention.h, contention_fold_new).
+ *
+ * The model hands each thread's intervals over as it closes them (struct m_fold). A wait (a
+ * blocked interval on a sync object) is held until the interval after it closes: woken but not
+ * yet on a CPU, it still waits, so it is counted when its waiter gets a CPU back. What its
+ * holder did meanwhile is read when its blocked part ends, from the holder's recent intervals:
+ * every thread keeps its intervals back to the start of the oldest wait open at the time (any
+ * thread may be the one that ends it) and no further.
+ *
+ * What only the end of the trace says is kept apart by the waits' own kind (enum wait_kind)
+ * and mapped then: whether a process is Python (its sem_t waits are Python locks), whether a
+ * semaphore-like word is a condvar's (model_wait_is_condvar). The contended holds replay the
+ * hand-offs in time order, those no later wait can precede; for the objects whose semaphore
+ * waits may turn out to be locks (Python) once with them and once without.
+ *
+ * The tables come out in contention_build()'s order (thread by thread, each thread's waits in
+ * time order): each object, caller, waiter and holder remembers the first wait that made it,
+ * by (thread, wait number), and is sorted by it at the end.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/contention.h"
+#include "analysis/contention_int.h"
+#include "model/model.h"
+#include "lib/util.h"
+
+/* Recompute the oldest open wait's start after this many intervals. */
+#define HORIZON_EVERY 1024
+/* Replay the hand-offs when this many wait. */
+#define HANDOFF_BATCH 4096
+/* A counted wait a futex return may still mark: a call's `from` is when it went to sleep, so a
+ * later call's is after this return (1 µs: the unit of a call's time past 4.29 s); a return
+ * not recorded leaves a wait unmarked after a second. */
+#define RECENT_SLACK_NS 1000ull
+#define RECENT_STALE_NS 1000000000ull
+
+/* One closed interval of a thread, as much as a holder's overlap needs. */
+struct cf_iv {
+	uint64_t start, end;
+	uint8_t state;
+	uint8_t asleep;		/* blocked, not on a futex (sleep, I/O) */
+};
+
+/* A wait whose blocked part ended, not counted yet (its runnable stretch may follow). */
+struct cf_wait {
+	uint64_t start, end;	/* the blocked interval */
+	struct m_wait w;
+	uint32_t waker;
+	uint64_t hs[5], hsleep;	/* what its holder did meanwhile (holder_state_ns) */
+	int overlap;		/* 1: hs done; 0: closed by model_finish, done at the end */
+};
+
+/* A counted wait a futex call's return can still mark timed out. */
+struct cf_recent {
+	uint64_t end, uaddr;
+	uint32_t obj;
+	uint8_t timed_out;
+};
+
+struct cf_thread {
+	struct cf_iv *iv;	/* recent history: [head, n) */
+	size_t head, n, cap;
+	uint64_t horizon;	/* no open wait it may hold began before: the history after */
+	uint64_t open;		/* (horizons_update) */
+	uint64_t first_start, last_end;
+	int seen;
+	struct cf_wait pend;
+	int pending;
+	struct cf_recent *recent;
+	size_t nrecent, cap_recent;
+	uint32_t seq;		/* waits counted */
+	struct cont_twait *objs;	/* its waits per object, as cont_thread.objs */
+	uint64_t *sem_ns;	/* of which on semaphore-like waits (a condvar's, or not) */
+	size_t nobjs;
+	uint64_t wk_ns[WK_NKINDS];	/* its other waits' time by wait kind */
+};
+
+/* Per object, besides its struct cont_obj: votes by wait kind, the hand-off replay (variant
+ * 0: lock waits; 1: also semaphore waits), and the first wait of it and of its parties. */
+struct cf_obj {
+	uint64_t key;
+	uint32_t wk_votes[WK_NKINDS];
+	uint32_t owner[2];
+	uint64_t since[2], chn[2], chtotal[2], chmax[2];
+	uint64_t *caller_key, *waiter_key, *holder_key;
+};
+
+struct cf_handoff {
+	uint64_t ts, key;
+	uint32_t obj, tid;
+	uint8_t acquire, sem;
+};
+
+struct contention_fold {
+	struct m_fold hooks;
+	uint64_t from_ns, to_ns;	/* the window, from the first event (0: none) */
+	struct contention c;
+	struct objtab tab;
+	struct cf_obj *ob;	/* beside c.objs (nob of them: c moves out at the end) */
+	size_t nob, cap_ob;
+	struct cf_thread *th;	/* by model thread index */
+	size_t nth, cap_th;
+	struct cf_handoff *hv;
+	size_t nhv, cap_hv;
+	size_t until_horizon;	/* intervals until the horizons are updated */
+	int built;
+};
+
+static void window(const struct contention_fold *f, const struct model *m, uint64_t *from,
+		   uint64_t *to)
+{
+	*from = f->from_ns ? m->t_first + f->from_ns : 0;
+	*to = f->to_ns ? m->t_first + f->to_ns : UINT64_MAX;
+}
+
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static struct cf_thread *fold_thread(struct contention_fold *f, const struct model *m,
+				     const struct m_thread *t)
+{
+	/* every thread the model has: a hook may read another (a holder) while holding one */
+	if (f->nth < m->nthreads) {
+		GROW(f->th, f->cap_th, m->nthreads);
+		f->nth = m->nthreads;
+	}
+	return &f->th[t - m->threads];
+}
+
+/* ---- the threads' recent history ---------------------------------------------------------- */
+
+/* Each thread's horizon: the start of the oldest wait open now (in the window) that it may be
+ * the holder of: one whose holder is known (a mutex's owner, a joined thread) is its holder's
+ * only; one whose holder is not known yet is anyone's (whoever wakes the waiter). */
+static void horizons_update(struct contention_fold *f, const struct model *m, uint64_t now)
+{
+	uint64_t from, to, anyone = now;
+
+	window(f, m, &from, &to);
+	for (size_t i = 0; i < f->nth; i++)
+		f->th[i].open = now;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i], *h;
+
+		if (t->state != TH_BLOCKED || cont_kind_of_wait(t->wait.kind, 0) < 0 ||
+		    t->since >= to)
+			continue;
+		h = t->wait.holder ? model_thread(m, t->wait.holder) : NULL;
+		if (!t->wait.holder)
+			anyone = min64(anyone, t->since);
+		else if (h && (size_t)(h - m->threads) < f->nth)
+			f->th[h - m->threads].open = min64(f->th[h - m->threads].open, t->since);
+	}
+	for (size_t i = 0; i < f->nth; i++)
+		f->th[i].horizon = max64(f->th[i].horizon, max64(from, min64(anyone, f->th[i].open)));
+}
+
+static void history_add(struct contention_fold *f, const struct model *m, struct cf_thread *ft,
+			const struct m_interval *v)
+{
+	if (!m->finished && !f->until_horizon--) {
+		horizons_update(f, m, v->end);
+		f->until_horizon = HORIZON_EVERY;
+	}
+	/* what no open wait overlaps is read no more (not while model_finish closes them: the
+	 * waits it closes are read at the end) */
+	while (!m->finished && ft->head < ft->n && ft->iv[ft->head].end <= ft->horizon)
+		ft->head++;
+	if (ft->head && ft->head >= ft->n / 2) {
+		memmove(ft->iv, ft->iv + ft->head, (ft->n - ft->head) * sizeof(*ft->iv));
+		ft->n -= ft->head;
+		ft->head = 0;
+	}
+	GROW(ft->iv, ft->cap, ft->n + 1);
+	ft->iv[ft->n++] = (struct cf_iv){
+		.start = v->start, .end = v->end, .state = v->state,
+		.asleep = v->state == TH_BLOCKED && wait_kind_class(v->w.kind) != BC_FUTEX};
+}
+
+/* The first of t's recent intervals that ends after ts. */
+static size_t history_search(const struct cf_thread *ft, uint64_t ts)
+{
+	size_t lo = ft->head, hi = ft->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ft->iv[mid].end <= ts)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void overlap_add(struct cf_wait *w, uint64_t a, uint64_t b, uint64_t s, uint64_t e,
+			int state, int asleep)
+{
+	s = max64(s, a);
+	e = min64(e, b);
+	if (e <= s || state >= 5)
+		return;
+	w->hs[state] += e - s;
+	if (asleep)
+		w->hsleep += e - s;
+}
+
+/* What the holder of wait w (of thread t) did during its blocked part, clipped to the window:
+ * holder_overlap() of contention.c over the holder's recent intervals and its open one. */
+static void holder_meanwhile(struct contention_fold *f, const struct model *m,
+			     const struct m_thread *t, struct cf_wait *w)
+{
+	uint32_t holder = w->w.holder;
+	const struct m_thread *h;
+	struct cf_thread *fh;
+	uint64_t from, to, a, b;
+
+	w->overlap = 1;
+	if (!holder && w->waker != t->tid)
+		holder = w->waker;
+	h = holder ? model_thread(m, holder) : NULL;
+	if (!h || h == t)
+		return;
+	window(f, m, &from, &to);
+	a = max64(w->start, from);
+	b = min64(w->end, to);
+	fh = fold_thread(f, m, h);
+	for (size_t i = history_search(fh, a); i < fh->n && fh->iv[i].start < b; i++)
+		overlap_add(w, a, b, fh->iv[i].start, fh->iv[i].end, fh->iv[i].state,
+			    fh->iv[i].asleep);
+	if (!m->finished && h->state != TH_EXITED)
+		overlap_add(w, a, b, h->since, UINT64_MAX, h->state,
+			    h->state == TH_BLOCKED && wait_kind_class(h->wait.kind) != BC_FUTEX);
+}
+
+/* ---- contended holds: the hand-offs in time order ---------------------------------------- */
+
+static int cmp_handoff(const void *x, const void *y)
+{
+	const struct cf_handoff *a = x, *b = y;
+
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	if (a->acquire != b->acquire)
+		return a->acquire ? -1 : 1;
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+static void handoff(struct contention_fold *f, const struct cf_handoff *e)
+{
+	struct cf_obj *o = &f->ob[e->obj];
+
+	for (int v = e->sem; v < 2; v++) {
+		uint64_t d;
+
+		if (e->acquire) {
+			o->owner[v] = e->tid;
+			o->since[v] = e->ts;
+			continue;
+		}
+		if (!o->owner[v] || e->tid != o->owner[v] || e->ts < o->since[v])
+			continue;
+		d = e->ts - o->since[v];
+		o->chn[v]++;
+		o->chtotal[v] += d;
+		o->chmax[v] = max64(o->chmax[v], d);
+		o->owner[v] = 0;
+	}
+}
+
+/* Replay the hand-offs before `until`: no wait counted later has one as early. */
+static void handoffs_replay(struct contention_fold *f, uint64_t until)
+{
+	size_t n = 0;
+
+	qsort(f->hv, f->nhv, sizeof(*f->hv), cmp_handoff);
+	while (n < f->nhv && f->hv[n].ts < until)
+		handoff(f, &f->hv[n++]);
+	memmove(f->hv, f->hv + n, (f->nhv - n) * sizeof(*f->hv));
+	f->nhv -= n;
+}
+
+/* A wait counted now hands off at its end (the acquire, clipped to the window) and at its
+ * wakeup (the release): the earliest later hand-off is a pending wait's wakeup, or now. */
+static void handoffs_flush(struct contention_fold *f, const struct model *m, uint64_t now)
+{
+	uint64_t from, to, until;
+
+	if (f->nhv < HANDOFF_BATCH)
+		return;
+	window(f, m, &from, &to);
+	until = min64(now, to);
+	for (size_t i = 0; i < f->nth; i++)
+		if (f->th[i].pending)
+			until = min64(until, f->th[i].pend.end);
+	handoffs_replay(f, until);
+}
+
+static void handoff_add(struct contention_fold *f, uint64_t ts, uint64_t key, uint32_t obj,
+			uint32_t tid, int acquire, int sem)
+{
+	GROW(f->hv, f->cap_hv, f->nhv + 1);
+	f->hv[f->nhv++] = (struct cf_handoff){.ts = ts, .key = key, .obj = obj, .tid = tid,
+					      .acquire = acquire, .sem = sem};
+}
+
+/* ---- counting a wait ---------------------------------------------------------------------- */
+
+/* The party of tid in *v, with the key of the first wait that made it. */
+static struct cont_party *party(struct cont_party **v, size_t *n, uint64_t **keys, uint32_t tid,
+				uint64_t key)
+{
+	size_t had = *n;
+	struct cont_party *p = cont_party_get(v, n, tid);
+
+	if (*n > had) {
+		*keys = xrealloc(*keys, *n * sizeof(**keys));
+		(*keys)[*n - 1] = key;
+	}
+	return p;
+}
+
+static void thread_wait(struct cf_thread *ft, uint32_t obj, const struct cf_wait *w, uint64_t d)
+{
+	size_t k;
+
+	for (k = 0; k < ft->nobjs && ft->objs[k].obj != obj; k++)
+		;
+	if (k == ft->nobjs) {
+		ft->objs = xrealloc(ft->objs, (k + 1) * sizeof(*ft->objs));
+		ft->sem_ns = xrealloc(ft->sem_ns, (k + 1) * sizeof(*ft->sem_ns));
+		ft->objs[k] = (struct cont_twait){.obj = obj};
+		ft->sem_ns[k] = 0;
+		ft->nobjs++;
+	}
+	ft->objs[k].waits++;
+	ft->objs[k].ns += d;
+	ft->objs[k].max_ns = max64(ft->objs[k].max_ns, d);
+	if (w->w.kind == WK_SEMAPHORE)
+		ft->sem_ns[k] += d;
+	else
+		ft->wk_ns[w->w.kind] += d;
+}
+
+static void recent_add(struct cf_thread *ft, const struct cf_wait *w, uint32_t obj)
+{
+	size_t keep = 0;
+
+	/* a wait long over whose call's return was not recorded is no more marked */
+	for (size_t i = 0; i < ft->nrecent; i++)
+		if (ft->recent[i].end + RECENT_STALE_NS >= w->end)
+			ft->recent[keep++] = ft->recent[i];
+	ft->nrecent = keep;
+	GROW(ft->recent, ft->cap_recent, ft->nrecent + 1);
+	ft->recent[ft->nrecent++] = (struct cf_recent){.end = w->end, .uaddr = w->w.obj,
+						       .obj = obj, .timed_out = w->w.timed_out};
+}
+
+/* add_wait() of contention.c: thread t's pending wait ended at wend. */
+static void count_wait(struct contention_fold *f, const struct model *m, const struct m_thread *t,
+		       struct cf_thread *ft, uint64_t wend)
+{
+	struct contention *c = &f->c;
+	struct cf_wait *w = &ft->pend;
+	uint64_t from, to, start, end, bend, d, key;
+	uint32_t holder = w->w.holder;
+	struct cont_obj *ob;
+	struct cf_obj *fo;
+	struct cont_party *p;
+	size_t oi, had = c->nobjs, ncl;
+
+	ft->pending = 0;
+	window(f, m, &from, &to);
+	if (wend <= from)
+		return;
+	if (!w->overlap)
+		holder_meanwhile(f, m, t, w);
+	start = max64(w->start, from);
+	end = min64(wend, to);
+	bend = min64(w->end, end);
+	d = end - start;
+	key = (uint64_t)(t - m->threads) << 32 | ft->seq++;
+
+	ob = cont_obj_get(&f->tab, t->pid, w->w.obj, &oi);
+	if (c->nobjs > had) {
+		GROW(f->ob, f->cap_ob, c->nobjs);
+		f->nob = c->nobjs;
+		f->ob[oi].key = key;
+	}
+	fo = &f->ob[oi];
+	fo->wk_votes[w->w.kind]++;
+	ob->waits++;
+	ob->wait_total += d;
+	ob->blocked_total += bend > start ? bend - start : 0;
+	ob->wait_max = max64(ob->wait_max, d);
+	ob->timed_out += w->w.timed_out;
+	ob->hist[cont_hist_bucket(d)]++;
+	c->waits_total++;
+
+	p = party(&ob->waiters, &ob->nwaiters, &fo->waiter_key, t->tid, key);
+	p->waits++;
+	p->ns += d;
+	p->max_ns = max64(p->max_ns, d);
+
+	if (!holder && w->waker != t->tid)
+		holder = w->waker;
+	if (holder) {
+		p = party(&ob->holders, &ob->nholders, &fo->holder_key, holder, key);
+		p->waits++;
+		p->ns += d;
+		p->max_ns = max64(p->max_ns, d);
+		if (w->waker == holder)
+			p->handoffs++;
+		for (int s = 0; s < 5; s++)
+			ob->holder_state_ns[s] += w->hs[s];
+		ob->holder_sleep_ns += w->hsleep;
+	} else {
+		ob->holder_unknown_ns += d;
+	}
+
+	ncl = ob->ncallers;
+	struct cont_caller *cl = cont_caller_get(ob, w->w.ret_addr, w->w.stack_id);
+
+	if (ob->ncallers > ncl) {
+		fo->caller_key = xrealloc(fo->caller_key, ob->ncallers * sizeof(*fo->caller_key));
+		fo->caller_key[ob->ncallers - 1] = key;
+	}
+	cl->waits++;
+	cl->ns += d;
+	thread_wait(ft, oi, w, d);
+	recent_add(ft, w, oi);
+
+	if (w->w.kind == WK_MUTEX || w->w.kind == WK_RWLOCK || w->w.kind == WK_LOCK ||
+	    w->w.kind == WK_SEMAPHORE) {
+		int sem = w->w.kind == WK_SEMAPHORE;
+
+		handoff_add(f, end, key, oi, t->tid, 1, sem);
+		if (w->waker && w->waker != t->tid)
+			handoff_add(f, w->end, key, oi, w->waker, 0, sem);
+	}
+}
+
+/* ---- the model's hooks -------------------------------------------------------------------- */
+
+static void on_interval(void *ctx, const struct model *m, const struct m_thread *t,
+			const struct m_interval *v)
+{
+	struct contention_fold *f = ctx;
+	struct cf_thread *ft = fold_thread(f, m, t);
+	uint64_t from, to;
+
+	if (ft->pending)	/* wait_end(): the runnable stretch right after it, if that is v */
+		count_wait(f, m, t, ft,
+			   v->state == TH_RUNNABLE && v->start == ft->pend.end ? v->end
+									  : ft->pend.end);
+	if (!ft->seen)
+		ft->first_start = v->start;
+	ft->seen = 1;
+	ft->last_end = v->end;
+	history_add(f, m, ft, v);
+	window(f, m, &from, &to);
+	if (v->state == TH_BLOCKED && cont_kind_of_wait(v->w.kind, 0) >= 0 && v->start < to) {
+		ft->pend = (struct cf_wait){.start = v->start, .end = v->end, .w = v->w,
+					    .waker = v->waker};
+		ft->pending = 1;
+		if (!m->finished)
+			holder_meanwhile(f, m, t, &ft->pend);
+	}
+	handoffs_flush(f, m, v->end);
+}
+
+static void on_futex_return(void *ctx, const struct model *m, const struct m_thread *t,
+			    uint64_t from, uint64_t uaddr, int timed, int timed_out)
+{
+	struct contention_fold *f = ctx;
+	struct cf_thread *ft = fold_thread(f, m, t);
+	size_t keep = 0;
+
+	(void)timed;
+	if (ft->pending && ft->pend.end >= from && ft->pend.w.obj == uaddr)
+		ft->pend.w.timed_out = timed_out;
+	for (size_t i = 0; i < ft->nrecent; i++) {
+		struct cf_recent *r = &ft->recent[i];
+
+		if (r->end >= from && r->uaddr == uaddr) {
+			f->c.objs[r->obj].timed_out += (uint64_t)timed_out - r->timed_out;
+			r->timed_out = timed_out;
+		}
+		/* a later call began after this one returned: it marks none of these */
+		if (r->end + RECENT_SLACK_NS >= m->t_last)
+			ft->recent[keep++] = *r;
+	}
+	ft->nrecent = keep;
+}
+
+static void fold_free(struct contention_fold *f)
+{
+	for (size_t i = 0; i < f->nth; i++) {
+		free(f->th[i].iv);
+		free(f->th[i].recent);
+		free(f->th[i].objs);
+		free(f->th[i].sem_ns);
+	}
+	for (size_t i = 0; i < f->nob; i++) {
+		free(f->ob[i].caller_key);
+		free(f->ob[i].waiter_key);
+		free(f->ob[i].holder_key);
+	}
+	free(f->th);
+	free(f->ob);
+	free(f->hv);
+	idmap_free(&f->tab.idx);
+	contention_free(&f->c);
+	free(f);
+}
+
+static void on_release(void *ctx)
+{
+	fold_free(ctx);
+}
+
+struct contention_fold *contention_fold_new(uint64_t from_ns, uint64_t to_ns)
+{
+	struct contention_fold *f = xcalloc(1, sizeof(*f));
+
+	f->hooks = (struct m_fold){.interval = on_interval, .futex_return = on_futex_return,
+				   .release = on_release, .ctx = f};
+	f->from_ns = from_ns;
+	f->to_ns = to_ns;
+	f->tab.c = &f->c;
+	return f;
+}
+
+const struct m_fold *contention_fold_hooks(struct contention_fold *f)
+{
+	return &f->hooks;
+}
+
+struct contention_fold *contention_fold_of(const struct model *m)
+{
+	const struct m_fold *h = m->keep.fold;
+
+	return h && h->interval == on_interval ? h->ctx : NULL;
+}
+
+/* ---- the end: the kinds, the threads, contention_build()'s order ------------------------- */
+
+struct key_index {
+	uint64_t key;
+	size_t i;
+};
+
+static int cmp_key(const void *x, const void *y)
+{
+	const struct key_index *a = x, *b = y;
+
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/* Sort n elements of size sz at base by their keys (distinct), keys along. */
+static void sort_by_key(void *base, size_t n, size_t sz, uint64_t *keys)
+{
+	struct key_index *v;
+	uint8_t *copy;
+
+	if (n < 2)
+		return;
+	v = xcalloc(n, sizeof(*v));
+	copy = xcalloc(n, sz);
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct key_index){keys[i], i};
+	qsort(v, n, sizeof(*v), cmp_key);
+	memcpy(copy, base, n * sz);
+	for (size_t i = 0; i < n; i++) {
+		memcpy((uint8_t *)base + i * sz, copy + v[i].i * sz, sz);
+		keys[i] = v[i].key;
+	}
+	free(copy);
+	free(v);
+}
+
+/* A wait's object kind, the end of the trace known. */
+static int final_kind(int wk, int python, int condvar)
+{
+	return cont_kind_of_wait(wk == WK_SEMAPHORE && condvar ? WK_CONDVAR : wk, python);
+}
+
+static void objects_finish(struct contention_fold *f, const struct model *m)
+{
+	struct contention *c = &f->c;
+
+	for (size_t i = 0; i < c->nobjs; i++) {
+		struct cont_obj *o = &c->objs[i];
+		struct cf_obj *fo = &f->ob[i];
+		int py = cont_is_python(m, o->pid), cv = model_wait_is_condvar(m, o->pid, o->addr);
+		int v = py && !cv;	/* its semaphore waits are Python locks */
+
+		for (int wk = 0; wk < WK_NKINDS; wk++)
+			if (fo->wk_votes[wk])
+				o->kind_votes[final_kind(wk, py, cv)] += fo->wk_votes[wk];
+		o->kind = cont_vote_kind(o);
+		if (cont_kind_is_lock(o->kind)) {
+			o->chold_n = fo->chn[v];
+			o->chold_total = fo->chtotal[v];
+			o->chold_max = fo->chmax[v];
+		}
+		sort_by_key(o->callers, o->ncallers, sizeof(*o->callers), fo->caller_key);
+		sort_by_key(o->waiters, o->nwaiters, sizeof(*o->waiters), fo->waiter_key);
+		sort_by_key(o->holders, o->nholders, sizeof(*o->holders), fo->holder_key);
+	}
+}
+
+/* Objects in the order of their first wait, thread by thread; the threads' indexes along. */
+static void objects_order(struct contention_fold *f)
+{
+	struct contention *c = &f->c;
+	struct key_index *v = xcalloc(c->nobjs + 1, sizeof(*v));
+	struct cont_obj *objs = xcalloc(c->nobjs + 1, sizeof(*objs));
+	struct cf_obj *fo = xcalloc(c->nobjs + 1, sizeof(*fo));
+	uint32_t *newidx = xcalloc(c->nobjs + 1, sizeof(*newidx));
+
+	for (size_t i = 0; i < c->nobjs; i++)
+		v[i] = (struct key_index){f->ob[i].key, i};
+	qsort(v, c->nobjs, sizeof(*v), cmp_key);
+	for (size_t i = 0; i < c->nobjs; i++) {
+		objs[i] = c->objs[v[i].i];
+		fo[i] = f->ob[v[i].i];
+		newidx[v[i].i] = i;
+	}
+	free(c->objs);
+	c->objs = objs;
+	free(f->ob);
+	f->ob = fo;
+	f->cap_ob = c->nobjs + 1;
+	for (size_t i = 0; i < f->nth; i++)
+		for (size_t k = 0; k < f->th[i].nobjs; k++)
+			f->th[i].objs[k].obj = newidx[f->th[i].objs[k].obj];
+	free(newidx);
+	free(v);
+}
+
+/* thread_get() of contention.c: the threads that waited, by model index. */
+static void threads_finish(struct contention_fold *f, const struct model *m)
+{
+	struct contention *c = &f->c;
+	size_t cap = 0;
+
+	for (size_t i = 0; i < f->nth; i++) {
+		struct cf_thread *ft = &f->th[i];
+		const struct m_thread *t = &m->threads[i];
+		struct cont_thread *ct;
+		uint64_t born = t->born, died = t->died;
+		int py;
+
+		if (!ft->nobjs)
+			continue;
+		if (!died)
+			died = ft->seen ? ft->last_end : m->t_last;
+		if (ft->seen && (!born || ft->first_start < born))
+			born = ft->first_start;
+		GROW(c->threads, cap, c->nthreads + 1);
+		ct = &c->threads[c->nthreads++];
+		memset(ct, 0, sizeof(*ct));
+		ct->tid = t->tid;
+		ct->pid = t->pid;
+		memcpy(ct->comm, t->comm, sizeof(ct->comm));
+		ct->comm[sizeof(ct->comm) - 1] = 0;
+		ct->life = died > born ? died - born : 0;
+		py = cont_is_python(m, t->pid);
+		for (int wk = 0; wk < WK_NKINDS; wk++)
+			if (ft->wk_ns[wk])
+				ct->wait_ns[final_kind(wk, py, 0)] += ft->wk_ns[wk];
+		for (size_t k = 0; k < ft->nobjs; k++)
+			if (ft->sem_ns[k]) {
+				const struct cont_obj *o = &c->objs[ft->objs[k].obj];
+
+				ct->wait_ns[final_kind(WK_SEMAPHORE, py,
+						       model_wait_is_condvar(m, o->pid, o->addr))] +=
+					ft->sem_ns[k];
+			}
+		ct->objs = ft->objs;
+		ct->nobjs = ft->nobjs;
+		ft->objs = NULL;
+		ft->nobjs = 0;
+	}
+}
+
+void contention_fold_finish(struct contention_fold *f, const struct model *m,
+			    struct contention *c)
+{
+	uint64_t from, to;
+
+	if (!f->built) {
+		for (size_t i = 0; i < f->nth && i < m->nthreads; i++)
+			if (f->th[i].pending)
+				count_wait(f, m, &m->threads[i], &f->th[i], f->th[i].pend.end);
+		handoffs_replay(f, UINT64_MAX);
+		objects_finish(f, m);
+		objects_order(f);
+		threads_finish(f, m);
+		window(f, m, &from, &to);
+		f->c.duration = m->t_last > m->t_first ? m->t_last - m->t_first : 0;
+		if (f->from_ns || f->to_ns) {
+			uint64_t a = max64(from, m->t_first), b = min64(to, m->t_last);
+
+			f->c.duration = b > a ? b - a : 0;
+		}
+		f->built = 1;
+	}
+	*c = f->c;
+	memset(&f->c, 0, sizeof(f->c));
+	f->tab.c = &f->c;
+}
