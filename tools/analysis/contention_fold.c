@@ -37,9 +37,10 @@
 #define RECENT_SLACK_NS 1000ull
 #define RECENT_STALE_NS 1000000000ull
 
-/* One closed interval of a thread, as much as a holder's overlap needs. */
+/* One closed interval of a thread, as much as a holder's overlap needs (16 bytes): a thread's
+ * intervals follow each other, so each begins where the one before it ended. */
 struct cf_iv {
-	uint64_t start, end;
+	uint64_t end;
 	uint8_t state;
 	uint8_t asleep;		/* blocked, not on a futex (sleep, I/O) */
 };
@@ -63,6 +64,7 @@ struct cf_recent {
 struct cf_thread {
 	struct cf_iv *iv;	/* recent history: [head, n) */
 	size_t head, n, cap;
+	uint64_t head_start;	/* where iv[head] begins */
 	uint64_t horizon;	/* no open wait it may hold began before: the history after */
 	uint64_t open;		/* (horizons_update) */
 	uint64_t first_start, last_end;
@@ -175,15 +177,17 @@ static void history_add(struct contention_fold *f, const struct model *m, struct
 	/* what no open wait overlaps is read no more (not while model_finish closes them: the
 	 * waits it closes are read at the end) */
 	while (!m->finished && ft->head < ft->n && ft->iv[ft->head].end <= ft->horizon)
-		ft->head++;
+		ft->head_start = ft->iv[ft->head++].end;
 	if (ft->head && ft->head >= ft->n / 2) {
 		memmove(ft->iv, ft->iv + ft->head, (ft->n - ft->head) * sizeof(*ft->iv));
 		ft->n -= ft->head;
 		ft->head = 0;
 	}
-	GROW(ft->iv, ft->cap, ft->n + 1);
+	if (ft->head == ft->n)
+		ft->head_start = v->start;
+	GROW_RAW(ft->iv, ft->cap, ft->n + 1);
 	ft->iv[ft->n++] = (struct cf_iv){
-		.start = v->start, .end = v->end, .state = v->state,
+		.end = v->end, .state = v->state,
 		.asleep = v->state == TH_BLOCKED && wait_kind_class(v->w.kind) != BC_FUTEX};
 }
 
@@ -235,9 +239,13 @@ static void holder_meanwhile(struct contention_fold *f, const struct model *m,
 	a = max64(w->start, from);
 	b = min64(w->end, to);
 	fh = fold_thread(f, m, h);
-	for (size_t i = history_search(fh, a); i < fh->n && fh->iv[i].start < b; i++)
-		overlap_add(w, a, b, fh->iv[i].start, fh->iv[i].end, fh->iv[i].state,
-			    fh->iv[i].asleep);
+	for (size_t i = history_search(fh, a); i < fh->n; i++) {
+		uint64_t start = i == fh->head ? fh->head_start : fh->iv[i - 1].end;
+
+		if (start >= b)
+			break;
+		overlap_add(w, a, b, start, fh->iv[i].end, fh->iv[i].state, fh->iv[i].asleep);
+	}
 	if (!m->finished && h->state != TH_EXITED)
 		overlap_add(w, a, b, h->since, UINT64_MAX, h->state,
 			    h->state == TH_BLOCKED && wait_kind_class(h->wait.kind) != BC_FUTEX);
@@ -309,7 +317,7 @@ static void handoffs_flush(struct contention_fold *f, const struct model *m, uin
 static void handoff_add(struct contention_fold *f, uint64_t ts, uint64_t key, uint32_t obj,
 			uint32_t tid, int acquire, int sem)
 {
-	GROW(f->hv, f->cap_hv, f->nhv + 1);
+	GROW_RAW(f->hv, f->cap_hv, f->nhv + 1);
 	f->hv[f->nhv++] = (struct cf_handoff){.ts = ts, .key = key, .obj = obj, .tid = tid,
 					      .acquire = acquire, .sem = sem};
 }
