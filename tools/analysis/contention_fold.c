@@ -291,6 +291,8 @@ static void handoffs_replay(struct contention_fold *f, uint64_t until)
 {
 	size_t n = 0;
 
+	if (!f->nhv)
+		return;
 	qsort(f->hv, f->nhv, sizeof(*f->hv), cmp_handoff);
 	while (n < f->nhv && f->hv[n].ts < until)
 		handoff(f, &f->hv[n++]);
