@@ -717,6 +717,53 @@ static void test_condvar_words_merged(void **state)
 	model_free(&m);
 }
 
+/* Waits open across thousands of intervals (a join, a condvar wait no one's holder is known
+ * of) while others hand a mutex back and forth: the fold notes their holders' totals instead
+ * of keeping the history; the tables are the same (build checks it against the fold). */
+static void test_long_waits(void **state)
+{
+	struct model m;
+	struct contention c;
+	const struct cont_obj *o;
+	uint64_t join_word = 0x7f00001000, t = 1000;
+
+	(void)state;
+	start(&m);
+	sw(&m, 2, 0, PID);
+	block(&m, 10, PID, join_word, FUTEX_WAIT_PRIV, A, A, 0, 0, CALLER, -1);	/* joins A */
+	block(&m, 20, C, CV, FUTEX_WAIT_BITSET_PRIV, 6, 6, 0, 0, CALLER2, -1);
+	for (int r = 0; r < 3000; r++, t += 1000) {
+		uint32_t w = r & 1 ? A : B, h = r & 1 ? B : A;
+
+		block_mutex(&m, t, w, HOT, h);
+		if (r % 7 == 0)
+			nanosleep_block(&m, t + 100, h);	/* the holder asleep with it */
+		if (r % 7 == 0)
+			wake(&m, t + 300, h, 0, 0);
+		wake(&m, t + 500, w, h, HOT);
+		sw(&m, t + 600, 0, w);
+	}
+	wake(&m, t, C, B, CV);		/* B signals C */
+	sw(&m, t + 10, 0, C);
+	wake(&m, t + 20, PID, A, join_word);	/* A exits: main's join ends */
+	sw(&m, t + 30, 0, PID);
+	analyse(&c, &m, t + 100);
+
+	o = contention_find(&c, PID, HOT);
+	assert_non_null(o);
+	assert_int_equal(o->waits, 3000);
+	assert_true(o->holder_sleep_ns > 0);
+	o = contention_find(&c, PID, join_word);
+	assert_non_null(o);
+	assert_int_equal(o->waits, 1);
+	assert_true(o->holder_state_ns[TH_BLOCKED] > 0 && o->holder_state_ns[TH_RUNNING] > 0);
+	o = contention_find(&c, PID, CV);
+	assert_non_null(o);
+	assert_true(o->holder_state_ns[TH_BLOCKED] > 0 && o->holder_state_ns[TH_RUNNING] > 0);
+	contention_free(&c);
+	model_free(&m);
+}
+
 static void test_sort_keys(void **state)
 {
 	(void)state;
@@ -739,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_python_gil),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_condvar_words_merged),
+		cmocka_unit_test(test_long_waits),
 		cmocka_unit_test(test_sort_keys),
 	};
 

@@ -7,7 +7,11 @@
  * yet on a CPU, it still waits, so it is counted when its waiter gets a CPU back. What its
  * holder did meanwhile is read when its blocked part ends, from the holder's recent intervals:
  * every thread keeps its intervals back to the start of the oldest wait open at the time (any
- * thread may be the one that ends it) and no further.
+ * thread may be the one that ends it) and no further. A wait still open a while later (one
+ * that would pin the history for long: a join, a thread idle on a condvar) notes instead what
+ * its holder had done so far (its time per state within the window), or when the holder is not
+ * known yet every thread's, and pins nothing: what the holder did meanwhile is then the
+ * difference between its totals when the wait ends and the note.
  *
  * What only the end of the trace says is kept apart by the waits' own kind (enum wait_kind)
  * and mapped then: whether a process is Python (its sem_t waits are Python locks), whether a
@@ -52,7 +56,13 @@ struct cf_wait {
 	uint32_t waker;
 	uint64_t hs[5], hsleep;	/* what its holder did meanwhile (holder_state_ns) */
 	int overlap;		/* 1: hs done; 0: closed by model_finish, done at the end */
+	uint64_t *note;		/* its holder's totals when it began (struct cf_note), or NULL */
+	size_t nnote;
 };
+
+/* A thread's time per state (0..4) and asleep (5) within the window: when a long wait began
+ * (a note), or over its closed intervals (cf_thread.total). */
+#define NOTE_LEN 6
 
 /* A counted wait a futex call's return can still mark timed out. */
 struct cf_recent {
@@ -67,6 +77,10 @@ struct cf_thread {
 	uint64_t head_start;	/* where iv[head] begins */
 	uint64_t horizon;	/* no open wait it may hold began before: the history after */
 	uint64_t open;		/* (horizons_update) */
+	uint64_t total[NOTE_LEN];	/* over its closed intervals, within the window */
+	uint64_t *note;		/* its open wait's note (its holder's row, or every thread's) */
+	size_t nnote;
+	uint64_t note_since;	/* the wait it is for began then */
 	uint64_t first_start, last_end;
 	int seen;
 	struct cf_wait pend;
@@ -108,6 +122,7 @@ struct contention_fold {
 	struct cf_handoff *hv;
 	size_t nhv, cap_hv;
 	size_t until_horizon;	/* intervals until the horizons are updated */
+	uint64_t last_update;	/* when they were last: a wait open since before is noted */
 	int built;
 };
 
@@ -141,21 +156,98 @@ static struct cf_thread *fold_thread(struct contention_fold *f, const struct mod
 
 /* ---- the threads' recent history ---------------------------------------------------------- */
 
+static uint64_t clipped(const struct contention_fold *f, const struct model *m, uint64_t s,
+			uint64_t e)
+{
+	uint64_t from, to;
+
+	window(f, m, &from, &to);
+	s = max64(s, from);
+	e = min64(e, to);
+	return e > s ? e - s : 0;
+}
+
+static size_t history_search(const struct cf_thread *ft, uint64_t ts);
+
+/* h's time per state within the window up to x: its totals less what its recent intervals
+ * after x hold, plus its open interval up to x (read while its history after x is kept). */
+static void totals_at(struct contention_fold *f, const struct model *m, const struct m_thread *h,
+		      uint64_t x, uint64_t *out)
+{
+	struct cf_thread *fh = fold_thread(f, m, h);
+
+	memcpy(out, fh->total, sizeof(fh->total));
+	for (size_t i = history_search(fh, x); i < fh->n; i++) {
+		uint64_t start = i == fh->head ? fh->head_start : fh->iv[i - 1].end;
+		uint64_t d = clipped(f, m, max64(start, x), fh->iv[i].end);
+
+		out[fh->iv[i].state] -= d;
+		if (fh->iv[i].asleep)
+			out[5] -= d;
+	}
+	if (!m->finished && h->state != TH_EXITED && x > h->since) {
+		uint64_t d = clipped(f, m, h->since, x);
+
+		out[h->state] += d;
+		if (h->state == TH_BLOCKED && wait_kind_class(h->wait.kind) != BC_FUTEX)
+			out[5] += d;
+	}
+}
+
+/* Note the totals of the holder of t's open wait, or of every thread when it is not known
+ * yet; 0: not worth it (the history it pins is smaller than every thread's note). */
+static int note_wait(struct contention_fold *f, const struct model *m, const struct m_thread *t,
+		     size_t kept)
+{
+	struct cf_thread *ft = &f->th[t - m->threads];
+	size_t n = t->wait.holder ? 1 : f->nth;
+
+	/* every thread's note costs 6 totals a thread; a kept interval 16 bytes: note when the
+	 * history kept is more than 4 times that */
+	if (!t->wait.holder && kept < 12 * f->nth)
+		return 0;
+	ft->note = xcalloc(n * NOTE_LEN, sizeof(*ft->note));
+	ft->nnote = n;
+	ft->note_since = t->since;
+	if (t->wait.holder) {
+		const struct m_thread *h = model_thread(m, t->wait.holder);
+
+		if (h)
+			totals_at(f, m, h, t->since, ft->note);
+		return 1;
+	}
+	for (size_t i = 0; i < n && i < m->nthreads; i++)
+		totals_at(f, m, &m->threads[i], t->since, ft->note + i * NOTE_LEN);
+	return 1;
+}
+
 /* Each thread's horizon: the start of the oldest wait open now (in the window) that it may be
  * the holder of: one whose holder is known (a mutex's owner, a joined thread) is its holder's
  * only; one whose holder is not known yet is anyone's (whoever wakes the waiter). */
 static void horizons_update(struct contention_fold *f, const struct model *m, uint64_t now)
 {
 	uint64_t from, to, anyone = now;
+	size_t kept = 0;
 
 	window(f, m, &from, &to);
-	for (size_t i = 0; i < f->nth; i++)
+	for (size_t i = 0; i < f->nth; i++) {
 		f->th[i].open = now;
-	for (size_t i = 0; i < m->nthreads; i++) {
+		kept += f->th[i].n - f->th[i].head;
+	}
+	for (size_t i = 0; i < m->nthreads && i < f->nth; i++) {
 		const struct m_thread *t = &m->threads[i], *h;
+		struct cf_thread *ft = &f->th[i];
 
 		if (t->state != TH_BLOCKED || cont_kind_of_wait(t->wait.kind, 0) < 0 ||
 		    t->since >= to)
+			continue;
+		if (ft->note && ft->note_since == t->since)
+			continue;	/* noted: it pins nothing */
+		if (ft->note) {
+			free(ft->note);
+			ft->note = NULL;
+		}
+		if (t->since < f->last_update && note_wait(f, m, t, kept))
 			continue;
 		h = t->wait.holder ? model_thread(m, t->wait.holder) : NULL;
 		if (!t->wait.holder)
@@ -165,6 +257,7 @@ static void horizons_update(struct contention_fold *f, const struct model *m, ui
 	}
 	for (size_t i = 0; i < f->nth; i++)
 		f->th[i].horizon = max64(f->th[i].horizon, max64(from, min64(anyone, f->th[i].open)));
+	f->last_update = now;
 }
 
 static void history_add(struct contention_fold *f, const struct model *m, struct cf_thread *ft,
@@ -189,6 +282,13 @@ static void history_add(struct contention_fold *f, const struct model *m, struct
 	ft->iv[ft->n++] = (struct cf_iv){
 		.end = v->end, .state = v->state,
 		.asleep = v->state == TH_BLOCKED && wait_kind_class(v->w.kind) != BC_FUTEX};
+	if (v->state < 5) {
+		uint64_t d = clipped(f, m, v->start, v->end);
+
+		ft->total[v->state] += d;
+		if (ft->iv[ft->n - 1].asleep)
+			ft->total[5] += d;
+	}
 }
 
 /* The first of t's recent intervals that ends after ts. */
@@ -221,8 +321,8 @@ static void overlap_add(struct cf_wait *w, uint64_t a, uint64_t b, uint64_t s, u
 
 /* What the holder of wait w (of thread t) did during its blocked part, clipped to the window:
  * holder_overlap() of contention.c over the holder's recent intervals and its open one. */
-static void holder_meanwhile(struct contention_fold *f, const struct model *m,
-			     const struct m_thread *t, struct cf_wait *w)
+static void holder_overlap_of(struct contention_fold *f, const struct model *m,
+			      const struct m_thread *t, struct cf_wait *w)
 {
 	uint32_t holder = w->w.holder;
 	const struct m_thread *h;
@@ -235,6 +335,19 @@ static void holder_meanwhile(struct contention_fold *f, const struct model *m,
 	h = holder ? model_thread(m, holder) : NULL;
 	if (!h || h == t)
 		return;
+	if (w->note) {		/* the difference of its totals */
+		uint64_t now[NOTE_LEN], zero[NOTE_LEN] = {0};
+		const uint64_t *at = w->w.holder ? w->note
+				     : (size_t)(h - m->threads) < w->nnote
+					     ? w->note + (h - m->threads) * NOTE_LEN
+					     : zero;
+
+		totals_at(f, m, h, w->end, now);
+		for (int s = 0; s < 5; s++)
+			w->hs[s] = now[s] - at[s];
+		w->hsleep = now[5] - at[5];
+		return;
+	}
 	window(f, m, &from, &to);
 	a = max64(w->start, from);
 	b = min64(w->end, to);
@@ -249,6 +362,14 @@ static void holder_meanwhile(struct contention_fold *f, const struct model *m,
 	if (!m->finished && h->state != TH_EXITED)
 		overlap_add(w, a, b, h->since, UINT64_MAX, h->state,
 			    h->state == TH_BLOCKED && wait_kind_class(h->wait.kind) != BC_FUTEX);
+}
+
+static void holder_meanwhile(struct contention_fold *f, const struct model *m,
+			     const struct m_thread *t, struct cf_wait *w)
+{
+	holder_overlap_of(f, m, t, w);
+	free(w->note);
+	w->note = NULL;
 }
 
 /* ---- contended holds: the hand-offs in time order ---------------------------------------- */
@@ -391,8 +512,11 @@ static void count_wait(struct contention_fold *f, const struct model *m, const s
 
 	ft->pending = 0;
 	window(f, m, &from, &to);
-	if (wend <= from)
+	if (wend <= from) {
+		free(w->note);
+		w->note = NULL;
 		return;
+	}
 	if (!w->overlap)
 		holder_meanwhile(f, m, t, w);
 	start = max64(w->start, from);
@@ -483,6 +607,11 @@ static void on_interval(void *ctx, const struct model *m, const struct m_thread 
 		ft->pend = (struct cf_wait){.start = v->start, .end = v->end, .w = v->w,
 					    .waker = v->waker};
 		ft->pending = 1;
+		if (ft->note && ft->note_since == v->start) {	/* the wait noted */
+			ft->pend.note = ft->note;
+			ft->pend.nnote = ft->nnote;
+			ft->note = NULL;
+		}
 		if (!m->finished)
 			holder_meanwhile(f, m, t, &ft->pend);
 	}
@@ -516,6 +645,8 @@ static void on_futex_return(void *ctx, const struct model *m, const struct m_thr
 static void fold_free(struct contention_fold *f)
 {
 	for (size_t i = 0; i < f->nth; i++) {
+		free(f->th[i].note);
+		free(f->th[i].pend.note);
 		free(f->th[i].iv);
 		free(f->th[i].recent);
 		free(f->th[i].objs);
