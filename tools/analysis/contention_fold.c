@@ -26,9 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/contention.h"
-#include "analysis/contention_int.h"
-#include "model/model.h"
+#include "analysis/contention_fold_int.h"
 #include "lib/util.h"
 
 /* Recompute the oldest open wait's start after this many intervals. */
@@ -40,108 +38,6 @@
  * not recorded leaves a wait unmarked after a second. */
 #define RECENT_SLACK_NS 1000ull
 #define RECENT_STALE_NS 1000000000ull
-
-/* One closed interval of a thread, as much as a holder's overlap needs (16 bytes): a thread's
- * intervals follow each other, so each begins where the one before it ended. */
-struct cf_iv {
-	uint64_t end;
-	uint8_t state;
-	uint8_t asleep;		/* blocked, not on a futex (sleep, I/O) */
-};
-
-/* A wait whose blocked part ended, not counted yet (its runnable stretch may follow). */
-struct cf_wait {
-	uint64_t start, end;	/* the blocked interval */
-	struct m_wait w;
-	uint32_t waker;
-	uint64_t hs[5], hsleep;	/* what its holder did meanwhile (holder_state_ns) */
-	int overlap;		/* 1: hs done; 0: closed by model_finish, done at the end */
-	uint64_t *note;		/* its holder's totals when it began (struct cf_note), or NULL */
-	size_t nnote;
-};
-
-/* A thread's time per state (0..4) and asleep (5) within the window: when a long wait began
- * (a note), or over its closed intervals (cf_thread.total). */
-#define NOTE_LEN 6
-
-/* A counted wait a futex call's return can still mark timed out. */
-struct cf_recent {
-	uint64_t end, uaddr;
-	uint32_t obj;
-	uint8_t timed_out;
-};
-
-struct cf_thread {
-	struct cf_iv *iv;	/* recent history: [head, n) */
-	size_t head, n, cap;
-	uint64_t head_start;	/* where iv[head] begins */
-	uint64_t horizon;	/* no open wait it may hold began before: the history after */
-	uint64_t open;		/* (horizons_update) */
-	uint64_t total[NOTE_LEN];	/* over its closed intervals, within the window */
-	uint64_t *note;		/* its open wait's note (its holder's row, or every thread's) */
-	size_t nnote;
-	uint64_t note_since;	/* the wait it is for began then */
-	uint64_t first_start, last_end;
-	int seen;
-	struct cf_wait pend;
-	int pending;
-	struct cf_recent *recent;
-	size_t nrecent, cap_recent;
-	uint32_t seq;		/* waits counted */
-	struct cont_twait *objs;	/* its waits per object, as cont_thread.objs */
-	uint64_t *sem_ns;	/* of which on semaphore-like waits (a condvar's, or not) */
-	size_t nobjs;
-	uint64_t wk_ns[WK_NKINDS];	/* its other waits' time by wait kind */
-};
-
-/* Per object, besides its struct cont_obj: votes by wait kind, the hand-off replay (variant
- * 0: lock waits; 1: also semaphore waits), and the first wait of it and of its parties. */
-struct cf_obj {
-	uint64_t key;
-	uint32_t wk_votes[WK_NKINDS];
-	uint32_t owner[2];
-	uint64_t since[2], chn[2], chtotal[2], chmax[2];
-	uint64_t *caller_key, *waiter_key, *holder_key;
-};
-
-struct cf_handoff {
-	uint64_t ts, key;
-	uint32_t obj, tid;
-	uint8_t acquire, sem;
-};
-
-struct contention_fold {
-	struct m_fold hooks;
-	uint64_t from_ns, to_ns;	/* the window, from the first event (0: none) */
-	struct contention c;
-	struct objtab tab;
-	struct cf_obj *ob;	/* beside c.objs (nob of them: c moves out at the end) */
-	size_t nob, cap_ob;
-	struct cf_thread *th;	/* by model thread index */
-	size_t nth, cap_th;
-	struct cf_handoff *hv;
-	size_t nhv, cap_hv;
-	size_t until_horizon;	/* intervals until the horizons are updated */
-	uint64_t last_update;	/* when they were last: a wait open since before is noted */
-	int built;
-};
-
-static void window(const struct contention_fold *f, const struct model *m, uint64_t *from,
-		   uint64_t *to)
-{
-	*from = f->from_ns ? m->t_first + f->from_ns : 0;
-	*to = f->to_ns ? m->t_first + f->to_ns : UINT64_MAX;
-}
-
-static uint64_t min64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
-static uint64_t max64(uint64_t a, uint64_t b)
-{
-	return a > b ? a : b;
-}
 
 static struct cf_thread *fold_thread(struct contention_fold *f, const struct model *m,
 				     const struct m_thread *t)
@@ -255,8 +151,11 @@ static void horizons_update(struct contention_fold *f, const struct model *m, ui
 		else if (h && (size_t)(h - m->threads) < f->nth)
 			f->th[h - m->threads].open = min64(f->th[h - m->threads].open, t->since);
 	}
-	for (size_t i = 0; i < f->nth; i++)
-		f->th[i].horizon = max64(f->th[i].horizon, max64(from, min64(anyone, f->th[i].open)));
+	for (size_t i = 0; i < f->nth; i++) {
+		struct cf_thread *ft = &f->th[i];
+
+		ft->horizon = max64(ft->horizon, max64(from, min64(anyone, ft->open)));
+	}
 	f->last_update = now;
 }
 
@@ -694,148 +593,6 @@ struct contention_fold *contention_fold_of(const struct model *m)
 	return h && h->interval == on_interval ? h->ctx : NULL;
 }
 
-/* ---- the end: the kinds, the threads, contention_build()'s order ------------------------- */
-
-struct key_index {
-	uint64_t key;
-	size_t i;
-};
-
-static int cmp_key(const void *x, const void *y)
-{
-	const struct key_index *a = x, *b = y;
-
-	return a->key < b->key ? -1 : a->key > b->key;
-}
-
-/* Sort n elements of size sz at base by their keys (distinct), keys along. */
-static void sort_by_key(void *base, size_t n, size_t sz, uint64_t *keys)
-{
-	struct key_index *v;
-	uint8_t *copy;
-
-	if (n < 2)
-		return;
-	v = xcalloc(n, sizeof(*v));
-	copy = xcalloc(n, sz);
-	for (size_t i = 0; i < n; i++)
-		v[i] = (struct key_index){keys[i], i};
-	qsort(v, n, sizeof(*v), cmp_key);
-	memcpy(copy, base, n * sz);
-	for (size_t i = 0; i < n; i++) {
-		memcpy((uint8_t *)base + i * sz, copy + v[i].i * sz, sz);
-		keys[i] = v[i].key;
-	}
-	free(copy);
-	free(v);
-}
-
-/* A wait's object kind, the end of the trace known. */
-static int final_kind(int wk, int python, int condvar)
-{
-	return cont_kind_of_wait(wk == WK_SEMAPHORE && condvar ? WK_CONDVAR : wk, python);
-}
-
-static void objects_finish(struct contention_fold *f, const struct model *m)
-{
-	struct contention *c = &f->c;
-
-	for (size_t i = 0; i < c->nobjs; i++) {
-		struct cont_obj *o = &c->objs[i];
-		struct cf_obj *fo = &f->ob[i];
-		int py = cont_is_python(m, o->pid), cv = model_wait_is_condvar(m, o->pid, o->addr);
-		int v = py && !cv;	/* its semaphore waits are Python locks */
-
-		for (int wk = 0; wk < WK_NKINDS; wk++)
-			if (fo->wk_votes[wk])
-				o->kind_votes[final_kind(wk, py, cv)] += fo->wk_votes[wk];
-		o->kind = cont_vote_kind(o);
-		if (cont_kind_is_lock(o->kind)) {
-			o->chold_n = fo->chn[v];
-			o->chold_total = fo->chtotal[v];
-			o->chold_max = fo->chmax[v];
-		}
-		sort_by_key(o->callers, o->ncallers, sizeof(*o->callers), fo->caller_key);
-		sort_by_key(o->waiters, o->nwaiters, sizeof(*o->waiters), fo->waiter_key);
-		sort_by_key(o->holders, o->nholders, sizeof(*o->holders), fo->holder_key);
-	}
-}
-
-/* Objects in the order of their first wait, thread by thread; the threads' indexes along. */
-static void objects_order(struct contention_fold *f)
-{
-	struct contention *c = &f->c;
-	struct key_index *v = xcalloc(c->nobjs + 1, sizeof(*v));
-	struct cont_obj *objs = xcalloc(c->nobjs + 1, sizeof(*objs));
-	struct cf_obj *fo = xcalloc(c->nobjs + 1, sizeof(*fo));
-	uint32_t *newidx = xcalloc(c->nobjs + 1, sizeof(*newidx));
-
-	for (size_t i = 0; i < c->nobjs; i++)
-		v[i] = (struct key_index){f->ob[i].key, i};
-	qsort(v, c->nobjs, sizeof(*v), cmp_key);
-	for (size_t i = 0; i < c->nobjs; i++) {
-		objs[i] = c->objs[v[i].i];
-		fo[i] = f->ob[v[i].i];
-		newidx[v[i].i] = i;
-	}
-	free(c->objs);
-	c->objs = objs;
-	free(f->ob);
-	f->ob = fo;
-	f->cap_ob = c->nobjs + 1;
-	for (size_t i = 0; i < f->nth; i++)
-		for (size_t k = 0; k < f->th[i].nobjs; k++)
-			f->th[i].objs[k].obj = newidx[f->th[i].objs[k].obj];
-	free(newidx);
-	free(v);
-}
-
-/* thread_get() of contention.c: the threads that waited, by model index. */
-static void threads_finish(struct contention_fold *f, const struct model *m)
-{
-	struct contention *c = &f->c;
-	size_t cap = 0;
-
-	for (size_t i = 0; i < f->nth; i++) {
-		struct cf_thread *ft = &f->th[i];
-		const struct m_thread *t = &m->threads[i];
-		struct cont_thread *ct;
-		uint64_t born = t->born, died = t->died;
-		int py;
-
-		if (!ft->nobjs)
-			continue;
-		if (!died)
-			died = ft->seen ? ft->last_end : m->t_last;
-		if (ft->seen && (!born || ft->first_start < born))
-			born = ft->first_start;
-		GROW(c->threads, cap, c->nthreads + 1);
-		ct = &c->threads[c->nthreads++];
-		memset(ct, 0, sizeof(*ct));
-		ct->tid = t->tid;
-		ct->pid = t->pid;
-		memcpy(ct->comm, t->comm, sizeof(ct->comm));
-		ct->comm[sizeof(ct->comm) - 1] = 0;
-		ct->life = died > born ? died - born : 0;
-		py = cont_is_python(m, t->pid);
-		for (int wk = 0; wk < WK_NKINDS; wk++)
-			if (ft->wk_ns[wk])
-				ct->wait_ns[final_kind(wk, py, 0)] += ft->wk_ns[wk];
-		for (size_t k = 0; k < ft->nobjs; k++)
-			if (ft->sem_ns[k]) {
-				const struct cont_obj *o = &c->objs[ft->objs[k].obj];
-
-				ct->wait_ns[final_kind(WK_SEMAPHORE, py,
-						       model_wait_is_condvar(m, o->pid, o->addr))] +=
-					ft->sem_ns[k];
-			}
-		ct->objs = ft->objs;
-		ct->nobjs = ft->nobjs;
-		ft->objs = NULL;
-		ft->nobjs = 0;
-	}
-}
-
 void contention_fold_finish(struct contention_fold *f, const struct model *m,
 			    struct contention *c)
 {
@@ -846,9 +603,7 @@ void contention_fold_finish(struct contention_fold *f, const struct model *m,
 			if (f->th[i].pending)
 				count_wait(f, m, &m->threads[i], &f->th[i], f->th[i].pend.end);
 		handoffs_replay(f, UINT64_MAX);
-		objects_finish(f, m);
-		objects_order(f);
-		threads_finish(f, m);
+		cf_tables_finish(f, m);
 		window(f, m, &from, &to);
 		f->c.duration = m->t_last > m->t_first ? m->t_last - m->t_first : 0;
 		if (f->from_ns || f->to_ns) {
