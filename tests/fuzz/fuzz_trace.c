@@ -82,6 +82,12 @@ static void kind_model(struct model *m, const struct trace *t, const struct repo
 	if (k->keep)
 		k->keep(o, &m->keep);
 	for (size_t i = 0; i < t->nrec; i++)
+		if (t->rec[i]->type < 64 && (m->keep.whole_if_types & (1ull << t->rec[i]->type))) {
+			model_free(m);	/* model_from_file reads it again keeping everything */
+			model_init(m);
+			break;
+		}
+	for (size_t i = 0; i < t->nrec; i++)
 		model_event(m, t->rec[i]);
 	model_finish(m, 0);
 }

@@ -49,6 +49,17 @@ check "text: caller with file:line" grep -q "lock_timed (lockloop.c:[0-9]*)" "$T
 "$CONLAB" report contention -i "$TMP/ll.clab" --format folded > "$TMP/ll.folded" 2>&1
 check "folded: stacks end in the lock with a weight" \
 	grep -qE "^lockloop;.*;critical_\(lockloop\.c:[0-9]+\);lock_timed_\(lockloop\.c:[0-9]+\);shared_lock_\[mutex\] [0-9]+$" "$TMP/ll.folded"
+# the report folds the waits as the records pass: the same as from the whole history
+same_as_whole() {
+	local tr=$1 what=$2
+	shift 2
+	"$CONLAB" report contention -i "$tr" "$@" > "$TMP/fold.out" 2>&1
+	CONLAB_REPORT_WHOLE=1 "$CONLAB" report contention -i "$tr" "$@" > "$TMP/whole.out" 2>&1
+	check "$what: the same as from the whole history" cmp -s "$TMP/fold.out" "$TMP/whole.out"
+}
+same_as_whole "$TMP/ll.clab" "text"
+same_as_whole "$TMP/ll.clab" "json" --format json
+same_as_whole "$TMP/ll.clab" "--from/--to, json" --format json --from 0.05 --to 0.2
 if "$CONLAB" report contention -i "$TMP/ll.clab" --sort nonsense > /dev/null 2>"$TMP/err"; then
 	fail "bad --sort refused" "exit 0"
 else
@@ -99,11 +110,12 @@ check "pcqueue: producer's wait on not_full $got within its own $full, at least 
 
 # --- Python: threading.Lock and the GIL ------------------------------------------------------
 if command -v python3 > /dev/null; then
-	"$CONLAB" contention --quiet --format json -o "$TMP/py.json" -- python3 "$PYWL/race.py" \
-		--variant locked --iters 200000 > "$TMP/py.out" 2>/dev/null
+	"$CONLAB" contention --quiet --format json -o "$TMP/py.json" --trace "$TMP/py.clab" -- \
+		python3 "$PYWL/race.py" --variant locked --iters 200000 > "$TMP/py.out" 2>/dev/null
 	inc=$(lastkv "$TMP/py.out" inc_tid)
 	dec=$(lastkv "$TMP/py.out" dec_tid)
 	waits=$(lastkv "$TMP/py.out" lock_waits)
+	same_as_whole "$TMP/py.clab" "python: json" --format json
 	check "python: GIL hand-offs are kind gil, not contention" pyjson "$TMP/py.json" \
 		"all(not o['contention'] for o in j['objects'] if o['kind'] == 'gil')"
 	if [ "${waits:-0}" -gt 0 ]; then

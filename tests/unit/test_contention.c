@@ -6,10 +6,166 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis/contention.h"
 #include "model/model.h"
+
+/*
+ * Every table contention_build() makes here is made again by the fold (contention_fold.c) from
+ * the same records, and must be the same: the records fed are kept (feed) and replayed through
+ * a model that keeps no history (same_as_fold).
+ */
+static struct fed {
+	struct ev_hdr **rec;
+	size_t n;
+	uint64_t end;	/* model_finish's */
+} fed;
+
+static void fed_clear(void)
+{
+	for (size_t i = 0; i < fed.n; i++)
+		free(fed.rec[i]);
+	free(fed.rec);
+	memset(&fed, 0, sizeof(fed));
+}
+
+static void feed(struct model *m, const struct ev_hdr *h)
+{
+	fed.rec = realloc(fed.rec, (fed.n + 1) * sizeof(*fed.rec));
+	fed.rec[fed.n] = malloc(h->size);
+	memcpy(fed.rec[fed.n++], h, h->size);
+	model_event(m, h);
+}
+
+static void finish(struct model *m, uint64_t end)
+{
+	fed.end = end;
+	model_finish(m, end);
+}
+
+static void same_parties(const struct cont_party *a, const struct cont_party *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(a[i].tid, b[i].tid);
+		assert_int_equal(a[i].waits, b[i].waits);
+		assert_int_equal(a[i].ns, b[i].ns);
+		assert_int_equal(a[i].handoffs, b[i].handoffs);
+		assert_int_equal(a[i].max_ns, b[i].max_ns);
+	}
+}
+
+static void same_obj(const struct cont_obj *a, const struct cont_obj *b)
+{
+	assert_int_equal(a->addr, b->addr);
+	assert_int_equal(a->pid, b->pid);
+	assert_int_equal(a->kind, b->kind);
+	assert_memory_equal(a->kind_votes, b->kind_votes, sizeof(a->kind_votes));
+	assert_int_equal(a->waits, b->waits);
+	assert_int_equal(a->wait_total, b->wait_total);
+	assert_int_equal(a->wait_max, b->wait_max);
+	assert_int_equal(a->blocked_total, b->blocked_total);
+	assert_int_equal(a->timed_out, b->timed_out);
+	assert_memory_equal(a->hist, b->hist, sizeof(a->hist));
+	assert_int_equal(a->nwaiters, b->nwaiters);
+	same_parties(a->waiters, b->waiters, a->nwaiters);
+	assert_int_equal(a->nholders, b->nholders);
+	same_parties(a->holders, b->holders, a->nholders);
+	assert_int_equal(a->holder_unknown_ns, b->holder_unknown_ns);
+	assert_memory_equal(a->holder_state_ns, b->holder_state_ns, sizeof(a->holder_state_ns));
+	assert_int_equal(a->holder_sleep_ns, b->holder_sleep_ns);
+	assert_int_equal(a->chold_n, b->chold_n);
+	assert_int_equal(a->chold_total, b->chold_total);
+	assert_int_equal(a->chold_max, b->chold_max);
+	assert_int_equal(a->ncallers, b->ncallers);
+	for (size_t i = 0; i < a->ncallers; i++) {
+		assert_int_equal(a->callers[i].ret_addr, b->callers[i].ret_addr);
+		assert_int_equal(a->callers[i].stack_id, b->callers[i].stack_id);
+		assert_int_equal(a->callers[i].waits, b->callers[i].waits);
+		assert_int_equal(a->callers[i].ns, b->callers[i].ns);
+	}
+}
+
+struct fed_at {
+	struct ev_hdr *h;
+	size_t i;	/* order fed: equal times keep it, as the trace reader does */
+};
+
+static int cmp_fed(const void *x, const void *y)
+{
+	const struct fed_at *a = x, *b = y;
+
+	if (a->h->ts != b->h->ts)
+		return a->h->ts < b->h->ts ? -1 : 1;
+	return (a->i > b->i) - (a->i < b->i);
+}
+
+/* The records fed in time order (as a trace is read: the tests feed each thread's in order,
+ * not always all of them), through a model that keeps everything and one that folds. */
+static void same_as_fold(const struct model *m, const struct cont_opts *o)
+{
+	struct fed_at *rec = calloc(fed.n + 1, sizeof(*rec));
+	uint64_t from = o && o->from ? o->from - m->t_first : 0;
+	uint64_t to = o && o->to ? o->to - m->t_first : 0;
+	struct contention_fold *f = contention_fold_new(from, to);
+	struct contention c, d;
+	struct model wm, fm;
+
+	for (size_t i = 0; i < fed.n; i++)
+		rec[i] = (struct fed_at){fed.rec[i], i};
+	qsort(rec, fed.n, sizeof(*rec), cmp_fed);
+	model_init(&wm);
+	model_init(&fm);
+	fm.keep.history = HIST_MESSAGES;
+	fm.keep.message_wakeups_only = 1;
+	fm.keep.no_futex_calls = 1;
+	fm.keep.fold = contention_fold_hooks(f);
+	for (size_t i = 0; i < fed.n; i++) {
+		model_event(&wm, rec[i].h);
+		model_event(&fm, rec[i].h);
+	}
+	model_finish(&wm, fed.end);
+	model_finish(&fm, fed.end);
+	contention_build(&c, &wm, o);
+	assert_ptr_equal(contention_fold_of(&fm), f);
+	contention_fold_finish(f, &fm, &d);
+	assert_int_equal(d.duration, c.duration);
+	assert_int_equal(d.waits_total, c.waits_total);
+	assert_int_equal(d.nobjs, c.nobjs);
+	for (size_t i = 0; i < c.nobjs; i++)
+		same_obj(&c.objs[i], &d.objs[i]);
+	assert_int_equal(d.nthreads, c.nthreads);
+	for (size_t i = 0; i < c.nthreads; i++) {
+		const struct cont_thread *a = &c.threads[i], *b = &d.threads[i];
+
+		assert_int_equal(a->tid, b->tid);
+		assert_int_equal(a->pid, b->pid);
+		assert_string_equal(a->comm, b->comm);
+		assert_int_equal(a->life, b->life);
+		assert_memory_equal(a->wait_ns, b->wait_ns, sizeof(a->wait_ns));
+		assert_int_equal(a->nobjs, b->nobjs);
+		assert_memory_equal(a->objs, b->objs, a->nobjs * sizeof(*a->objs));
+	}
+	contention_free(&c);
+	contention_free(&d);
+	model_free(&wm);
+	model_free(&fm);
+	free(rec);
+}
+
+/* contention_build(), checked against the fold */
+static void build(struct contention *c, const struct model *m, const struct cont_opts *o)
+{
+	contention_build(c, m, o);
+	same_as_fold(m, o);
+}
+
+#define model_init(m) (fed_clear(), model_init(m))
+#define model_free(m) (fed_clear(), model_free(m))
+#define model_event(m, h) feed(m, h)
+#define model_finish(m, end) finish(m, end)
+#define contention_build(c, m, o) build(c, m, o)
 
 #define PID 100
 #define A 101
@@ -561,6 +717,53 @@ static void test_condvar_words_merged(void **state)
 	model_free(&m);
 }
 
+/* Waits open across thousands of intervals (a join, a condvar wait no one's holder is known
+ * of) while others hand a mutex back and forth: the fold notes their holders' totals instead
+ * of keeping the history; the tables are the same (build checks it against the fold). */
+static void test_long_waits(void **state)
+{
+	struct model m;
+	struct contention c;
+	const struct cont_obj *o;
+	uint64_t join_word = 0x7f00001000, t = 1000;
+
+	(void)state;
+	start(&m);
+	sw(&m, 2, 0, PID);
+	block(&m, 10, PID, join_word, FUTEX_WAIT_PRIV, A, A, 0, 0, CALLER, -1);	/* joins A */
+	block(&m, 20, C, CV, FUTEX_WAIT_BITSET_PRIV, 6, 6, 0, 0, CALLER2, -1);
+	for (int r = 0; r < 3000; r++, t += 1000) {
+		uint32_t w = r & 1 ? A : B, h = r & 1 ? B : A;
+
+		block_mutex(&m, t, w, HOT, h);
+		if (r % 7 == 0)
+			nanosleep_block(&m, t + 100, h);	/* the holder asleep with it */
+		if (r % 7 == 0)
+			wake(&m, t + 300, h, 0, 0);
+		wake(&m, t + 500, w, h, HOT);
+		sw(&m, t + 600, 0, w);
+	}
+	wake(&m, t, C, B, CV);		/* B signals C */
+	sw(&m, t + 10, 0, C);
+	wake(&m, t + 20, PID, A, join_word);	/* A exits: main's join ends */
+	sw(&m, t + 30, 0, PID);
+	analyse(&c, &m, t + 100);
+
+	o = contention_find(&c, PID, HOT);
+	assert_non_null(o);
+	assert_int_equal(o->waits, 3000);
+	assert_true(o->holder_sleep_ns > 0);
+	o = contention_find(&c, PID, join_word);
+	assert_non_null(o);
+	assert_int_equal(o->waits, 1);
+	assert_true(o->holder_state_ns[TH_BLOCKED] > 0 && o->holder_state_ns[TH_RUNNING] > 0);
+	o = contention_find(&c, PID, CV);
+	assert_non_null(o);
+	assert_true(o->holder_state_ns[TH_BLOCKED] > 0 && o->holder_state_ns[TH_RUNNING] > 0);
+	contention_free(&c);
+	model_free(&m);
+}
+
 static void test_sort_keys(void **state)
 {
 	(void)state;
@@ -583,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_python_gil),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_condvar_words_merged),
+		cmocka_unit_test(test_long_waits),
 		cmocka_unit_test(test_sort_keys),
 	};
 

@@ -139,6 +139,63 @@ static void test_message_wakeups_only(void **state)
 	model_free(&part);
 }
 
+/* The connections table's mode: the waits a message ended (here B's write ends A's mutex wait
+ * every third round) and the blocked interval after each, nothing else. */
+static void test_messages(void **state)
+{
+	struct m_keep k = {.history = HIST_MESSAGES, .message_wakeups_only = 1};
+	struct model all, part;
+	const struct m_thread *ta, *tp;
+	size_t j = 0, after = 0;
+
+	(void)state;
+	for (int w = 0; w < 2; w++) {
+		struct model *m = w ? &part : &all;
+		struct ev_fork f = {{1, B, EV_FORK, sizeof(f)}, A, PID, PID, FORKF_THREAD, "b"};
+
+		model_init(m);
+		if (w)
+			m->keep = k;
+		model_event(m, &f.hdr);
+		for (uint64_t r = 0; r < ROUNDS; r++) {
+			uint64_t t = 1000 + 1000 * r;
+			struct ev_wakeup wr = {{t + 300, A, EV_WAKEUP, sizeof(wr)}, 7, B, 1, 0};
+
+			sw(m, t, 0, A);
+			sleep_on(m, t + 100, A, B, 1);
+			if (r % 3 == 0)
+				model_event(m, &wr.hdr);	/* B's write(7, ...) */
+			else
+				wake(m, t + 300, A, B);
+			sleep_on(m, t + 400, B, A, 0);
+			sleep_on(m, t + 500, A, 0, 0);
+			wake(m, t + 900, A, 0);
+			wake(m, t + 950, B, 0);
+		}
+		model_finish(m, 0);
+	}
+	ta = model_thread(&all, A);
+	tp = model_thread(&part, A);
+	for (size_t i = 0; i < ta->niv; i++) {
+		int message = ta->iv[i].state == TH_BLOCKED && ta->iv[i].wakeup >= 0 &&
+			      all.wakeups[ta->iv[i].wakeup].waker_nr == 1;
+
+		if (ta->iv[i].state != TH_BLOCKED || (!message && !after))
+			continue;
+		assert_true(j < tp->niv);
+		assert_true(same_iv(&ta->iv[i], &tp->iv[j]));
+		assert_int_equal(tp->iv[j].wakeup >= 0, message);
+		j++;
+		after = message;
+	}
+	assert_int_equal(j, tp->niv);
+	assert_int_equal(j, 2 * ((ROUNDS + 2) / 3));
+	assert_int_equal(part.nwakeups, (ROUNDS + 2) / 3);
+	assert_int_equal(model_thread(&part, B)->niv, 0);
+	model_free(&all);
+	model_free(&part);
+}
+
 static void test_last_mutex_wait(void **state)
 {
 	struct m_keep k = {.history = HIST_LAST_MUTEX};
@@ -221,6 +278,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blocked_only),
 		cmocka_unit_test(test_message_wakeups_only),
+		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_last_mutex_wait),
 		cmocka_unit_test(test_window),
 	};

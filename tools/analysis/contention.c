@@ -28,7 +28,7 @@ int cont_hist_bucket(uint64_t ns)
 	return b < CONT_HIST_BUCKETS ? b : CONT_HIST_BUCKETS - 1;
 }
 
-static int is_python(const struct model *m, uint32_t pid)
+int cont_is_python(const struct model *m, uint32_t pid)
 {
 	const struct m_process *p = model_process(m, pid);
 	const char *s;
@@ -45,7 +45,7 @@ static int is_python(const struct model *m, uint32_t pid)
  * the GIL (and the switch condition beside it); every Python-level lock (threading.Lock, RLock,
  * and the Condition, Event and Queue built on them) is a sem_t.
  */
-static int cont_kind_of(const struct model *m, const struct m_thread *t, int wk)
+int cont_kind_of_wait(int wk, int python)
 {
 	switch (wk) {
 	case WK_MUTEX:
@@ -55,9 +55,9 @@ static int cont_kind_of(const struct model *m, const struct m_thread *t, int wk)
 	case WK_LOCK:
 		return CK_LOCK;
 	case WK_SEMAPHORE:
-		return is_python(m, t->pid) ? CK_PYLOCK : CK_SEMAPHORE;
+		return python ? CK_PYLOCK : CK_SEMAPHORE;
 	case WK_CONDVAR:
-		return is_python(m, t->pid) ? CK_GIL : CK_CONDVAR;
+		return python ? CK_GIL : CK_CONDVAR;
 	case WK_JOIN:
 		return CK_JOIN;
 	case WK_FUTEX:
@@ -67,9 +67,14 @@ static int cont_kind_of(const struct model *m, const struct m_thread *t, int wk)
 	}
 }
 
+static int cont_kind_of(const struct model *m, const struct m_thread *t, int wk)
+{
+	return cont_kind_of_wait(wk, cont_is_python(m, t->pid));
+}
+
 /* An object's kind from its waits: a mutex whose owner field read 0 at one wait (released in
  * between) still is a mutex; otherwise the most frequent kind wins. */
-static int vote_kind(const struct cont_obj *o)
+int cont_vote_kind(const struct cont_obj *o)
 {
 	int best = CK_FUTEX;
 
@@ -410,7 +415,7 @@ void contention_build(struct contention *c, const struct model *m, const struct 
 		}
 	}
 	for (size_t i = 0; i < c->nobjs; i++)
-		c->objs[i].kind = vote_kind(&c->objs[i]);
+		c->objs[i].kind = cont_vote_kind(&c->objs[i]);
 	contended_holds(c, &hv);
 	free(hv.v);
 	idmap_free(&tab.idx);

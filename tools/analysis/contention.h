@@ -14,6 +14,15 @@
  * A wait is one blocked interval on a futex plus the runnable stretch right after it (the
  * thread was woken but had not run yet: it still waited). Objects are keyed by (process,
  * address); shared futexes between processes show once per process.
+ *
+ * The same tables as the records pass, without the model's history (a report on a long trace):
+ *
+ *	struct contention_fold *f = contention_fold_new(from_ns, to_ns);
+ *	keep.fold = contention_fold_hooks(f);    the model owns f from here (model_free)
+ *	model_from_file(&m, path, &keep, &st);   ... or model_event() each record, model_finish()
+ *	contention_fold_finish(f, &m, &c);       c as contention_build() makes it, then as above
+ *
+ * The lock uprobes' records (contention_add_locks) still need the whole model.
  */
 #ifndef CONLAB_CONTENTION_H
 #define CONLAB_CONTENTION_H
@@ -163,6 +172,17 @@ struct cont_resolver {
 };
 
 void contention_build(struct contention *c, const struct model *m, const struct cont_opts *o);
+
+struct m_fold;
+struct contention_fold;
+/* A fold for a window of [from_ns, to_ns] from the first event (0, 0: the whole trace). */
+struct contention_fold *contention_fold_new(uint64_t from_ns, uint64_t to_ns);
+const struct m_fold *contention_fold_hooks(struct contention_fold *f);
+/* The contention fold the model was fed through, or NULL. */
+struct contention_fold *contention_fold_of(const struct model *m);
+/* After model_finish(): the tables into *c (the caller frees c); once. */
+void contention_fold_finish(struct contention_fold *f, const struct model *m,
+			    struct contention *c);
 void contention_add_locks(struct contention *c, const struct model *m,
 			  const struct cont_lock_ev *ev, size_t n);
 void contention_name(struct contention *c, const struct model *m, const struct cont_resolver *r);

@@ -28,6 +28,14 @@ struct cont_obj *cont_obj_get(struct objtab *t, uint32_t pid, uint64_t addr, siz
 struct cont_party *cont_party_get(struct cont_party **v, size_t *n, uint32_t tid);
 /* The caller of o with this return address and stack, added when new. */
 struct cont_caller *cont_caller_get(struct cont_obj *o, uint64_t ret_addr, int32_t stack_id);
+/* Is pid a CPython process (its program's name)? Its sem_t waits are Python locks, its
+ * condvar waits the GIL's. */
+int cont_is_python(const struct model *m, uint32_t pid);
+/* The object kind of a wait of this kind (enum wait_kind) in a Python process or not; -1: not
+ * a wait on a sync object. */
+int cont_kind_of_wait(int wk, int python);
+/* An object's kind from its kind_votes. */
+int cont_vote_kind(const struct cont_obj *o);
 /* The first interval of t that ends after ts (intervals are in time order). */
 size_t cont_iv_search(const struct m_thread *t, uint64_t ts);
 

@@ -19,6 +19,8 @@ void model_init(struct model *m)
 
 void model_free(struct model *m)
 {
+	if (m->keep.fold && m->keep.fold->release)
+		m->keep.fold->release(m->keep.fold->ctx);
 	for (size_t i = 0; i < m->nthreads; i++)
 		free(m->threads[i].iv);
 	for (size_t i = 0; i < m->nprocs; i++) {
@@ -162,6 +164,8 @@ static void set_state(struct model *m, struct m_thread *t, int state, uint64_t t
 		t->time_in[v.state] += v.end - v.start;
 		if (v.state == TH_BLOCKED)
 			t->blocked_in[wait_kind_class(v.w.kind)] += v.end - v.start;
+		if (m->keep.fold)
+			m->keep.fold->interval(m->keep.fold->ctx, m, t, &v);
 		iv = model_history_slot(m, t, &v);
 		if (iv)
 			*iv = v;
@@ -208,6 +212,11 @@ static int really_condvar(const struct model *m, uint32_t pid, uint64_t addr)
 	return idmap_get(&m->cv_words, cv_key(pid, addr)) >= 0 ||
 	       idmap_get(&m->cv_words, cv_key(pid, addr + 4)) >= 0 ||
 	       idmap_get(&m->cv_words, cv_key(pid, addr - 4)) >= 0;
+}
+
+int model_wait_is_condvar(const struct model *m, uint32_t pid, uint64_t addr)
+{
+	return m->cv_words.n && really_condvar(m, pid, addr);
 }
 
 struct waiter {
@@ -488,6 +497,9 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 		t->wait.timed = !!(e->flags & FUTEXF_TIMEOUT);
 		t->wait.timed_out = e->ret == -110;
 	}
+	if (m->keep.fold)
+		m->keep.fold->futex_return(m->keep.fold->ctx, m, t, from, e->uaddr,
+					   !!(e->flags & FUTEXF_TIMEOUT), e->ret == -110);
 }
 
 /* KEEP(m, field, h): a copy of h (model_keep.c) in rec.field when it is whole; one line per kept record type */

@@ -188,6 +188,27 @@ struct m_keep {
 	int history;		/* enum m_history: which of the threads' intervals are kept */
 	int message_wakeups_only;	/* a wakeup only when its waker was writing: a message
 					 * between processes (model/conns.h) */
+	const struct m_fold *fold;	/* what sums the intervals as they close, or NULL */
+	uint64_t whole_if_types;	/* model_from_file: a record of these types (bit 1 << type)
+					 * makes it read the file again keeping everything (keep
+					 * = {0}): what the report reads depends on the trace */
+};
+
+/*
+ * A report that sums the threads' intervals instead of reading them afterwards folds them as
+ * they close: every interval of every thread, whatever the history keeps, in the order the
+ * records close them (each thread's in time order), then those model_finish() closes (with
+ * m->finished set: the model is whole only after it). A futex call's return marks the blocked
+ * intervals on its word since `from` timed / timed out (the model does the same to its history).
+ */
+struct model;
+struct m_fold {
+	void (*interval)(void *ctx, const struct model *m, const struct m_thread *t,
+			 const struct m_interval *v);
+	void (*futex_return)(void *ctx, const struct model *m, const struct m_thread *t,
+			     uint64_t from, uint64_t uaddr, int timed, int timed_out);
+	void (*release)(void *ctx);	/* the fold is no more needed (model_free) */
+	void *ctx;
 };
 
 /* The threads' histories a report reads (m_thread.iv). In the modes but HIST_ALL a wakeup is
@@ -197,6 +218,9 @@ enum m_history {
 	HIST_BLOCKED,		/* the blocked intervals only */
 	HIST_LAST_MUTEX,	/* each thread's last wait on a mutex and its last blocked interval
 				 * after it: what the end-of-trace deadlock check reads */
+	HIST_MESSAGES,		/* the blocked intervals a kept wakeup ended (with
+				 * message_wakeups_only: a message) and each one's next blocked
+				 * interval: what the connections table (model/conns.h) reads */
 };
 
 #define M_KEEP_TYPE(t) (1ull << (t))
@@ -287,6 +311,9 @@ uint64_t model_lost_total(const struct model *m);
 /* Does [from, to] overlap a window where events were lost? */
 int model_uncertain(const struct model *m, uint64_t from, uint64_t to);
 
+/* Is a semaphore-like wait of pid on addr a condvar's (model_finish relabels those waits)? */
+int model_wait_is_condvar(const struct model *m, uint32_t pid, uint64_t addr);
+
 const char *th_state_name(int s);
 const char *wait_kind_name(int k);
 const char *block_class_name(int c);
@@ -304,7 +331,8 @@ struct trace_stats;
 int model_from_trace(struct model *m, const struct trace *t);
 /* Read a trace file through a fresh model in bounded memory: the common start of every
  * report. keep (NULL: nothing) says what of the event stream to keep; *stats the file's damage.
- * On error one line and -1 (the model is empty then). */
+ * On error one line and -1 (the model is empty then). A fold in keep is the model's: released
+ * by model_free (fold->release), or by model_from_file when whole_if_types drops it. */
 int model_from_file(struct model *m, const char *path, const struct m_keep *keep,
 		    struct trace_stats *stats);
 

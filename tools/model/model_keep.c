@@ -59,6 +59,9 @@ struct m_interval *model_history_slot(struct model *m, struct m_thread *t,
 
 	if (m->keep.history != HIST_ALL && v->state != TH_BLOCKED)
 		return NULL;
+	if (m->keep.history == HIST_MESSAGES && v->wakeup < 0 &&
+	    !(t->niv && t->iv[t->niv - 1].wakeup >= 0))
+		return NULL;	/* (the one after a message is kept whatever ended it) */
 	if (m->keep.history == HIST_LAST_MUTEX) {
 		if (v->w.kind == WK_MUTEX)
 			t->niv = 0;	/* the waits before it are read no more */
@@ -128,12 +131,22 @@ int model_from_file(struct model *m, const char *path, const struct m_keep *keep
 	const struct ev_hdr *h;
 
 	model_init(m);
-	if (trace_open(&r, path))
+	if (trace_open(&r, path)) {
+		if (keep && keep->fold && keep->fold->release)
+			keep->fold->release(keep->fold->ctx);
 		return -1;
+	}
 	if (keep)
 		m->keep = *keep;
-	while ((h = trace_next(&r)))
+	while ((h = trace_next(&r))) {
+		if (h->type < 64 && (m->keep.whole_if_types & M_KEEP_TYPE(h->type))) {
+			/* the report needs every record kept: start again with everything */
+			trace_close(&r);
+			model_free(m);
+			return model_from_file(m, path, NULL, stats);
+		}
 		model_event(m, h);
+	}
 	*stats = r.stats;
 	trace_close(&r);
 	model_finish(m, 0);

@@ -88,6 +88,7 @@ void report_keep_state(const struct report_opts *o, struct m_keep *k);
 
 int report_deadlock(const struct model *m, const struct report_opts *o, FILE *out);
 void report_deadlock_keep(const struct report_opts *o, struct m_keep *k);
+void report_contention_keep(const struct report_opts *o, struct m_keep *k);
 int report_gil(const struct model *m, const struct report_opts *o, FILE *out);
 
 #endif

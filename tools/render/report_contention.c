@@ -56,6 +56,21 @@ static struct cont_lock_ev *lock_events(const struct model *m, size_t *n)
 	return v;
 }
 
+/*
+ * What the report keeps: the contention tables are folded as the intervals close
+ * (analysis/contention_fold.c); the model keeps only what the connections table reads. The
+ * lock uprobes' records are matched against the whole history: a trace with them is read again
+ * whole.
+ */
+void report_contention_keep(const struct report_opts *o, struct m_keep *k)
+{
+	report_keep_state(o, k);
+	k->history = HIST_MESSAGES;
+	k->message_wakeups_only = 1;
+	k->fold = contention_fold_hooks(contention_fold_new(o->from_ns, o->to_ns));
+	k->whole_if_types = M_KEEP_TYPE(EV_LOCK);
+}
+
 /* ---- text ---------------------------------------------------------------------------------- */
 
 /* "func (file:line)", "func+0x12 [module]" or "0x..." */
@@ -466,7 +481,10 @@ int report_contention(const struct model *m, const struct report_opts *o, FILE *
 		co.from = m->t_first + o->from_ns;
 	if (o->to_ns)
 		co.to = m->t_first + o->to_ns;
-	contention_build(&c, m, &co);
+	if (contention_fold_of(m))
+		contention_fold_finish(contention_fold_of(m), m, &c);
+	else
+		contention_build(&c, m, &co);
 	lk = lock_events(m, &nlk);
 	if (nlk)
 		contention_add_locks(&c, m, lk, nlk);
