@@ -223,17 +223,12 @@ static int cmp_handoff(const void *a, const void *b)
 	return (int)y->acquire - (int)x->acquire;
 }
 
-static struct cont_thread *thread_get(struct contention *c, size_t *cap, const struct m_thread *t,
-				      const struct model *m)
+/* A row for thread t, alive from born to died (the whole build and the fold both make them). */
+struct cont_thread *cont_thread_add(struct contention *c, size_t *cap, const struct m_thread *t,
+				    uint64_t born, uint64_t died)
 {
 	struct cont_thread *ct;
-	uint64_t born = t->born, died = t->died;
 
-	if (!died)	/* alive at the end: its history runs to the end of the trace */
-		died = t->niv ? t->iv[t->niv - 1].end : m->t_last;
-
-	if (t->niv && (!born || t->iv[0].start < born))
-		born = t->iv[0].start;
 	GROW(c->threads, *cap, c->nthreads + 1);
 	ct = &c->threads[c->nthreads++];
 	memset(ct, 0, sizeof(*ct));
@@ -243,6 +238,19 @@ static struct cont_thread *thread_get(struct contention *c, size_t *cap, const s
 	ct->comm[sizeof(ct->comm) - 1] = 0;
 	ct->life = died > born ? died - born : 0;
 	return ct;
+}
+
+static struct cont_thread *thread_get(struct contention *c, size_t *cap, const struct m_thread *t,
+				      const struct model *m)
+{
+	uint64_t born = t->born, died = t->died;
+
+	if (!died)	/* alive at the end: its history runs to the end of the trace */
+		died = t->niv ? t->iv[t->niv - 1].end : m->t_last;
+
+	if (t->niv && (!born || t->iv[0].start < born))
+		born = t->iv[0].start;
+	return cont_thread_add(c, cap, t, born, died);
 }
 
 static void thread_add(struct cont_thread *ct, uint32_t obj, uint64_t ns)

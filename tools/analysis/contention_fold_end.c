@@ -122,14 +122,7 @@ static void threads_finish(struct contention_fold *f, const struct model *m)
 			died = ft->seen ? ft->last_end : m->t_last;
 		if (ft->seen && (!born || ft->first_start < born))
 			born = ft->first_start;
-		GROW(c->threads, cap, c->nthreads + 1);
-		ct = &c->threads[c->nthreads++];
-		memset(ct, 0, sizeof(*ct));
-		ct->tid = t->tid;
-		ct->pid = t->pid;
-		memcpy(ct->comm, t->comm, sizeof(ct->comm));
-		ct->comm[sizeof(ct->comm) - 1] = 0;
-		ct->life = died > born ? died - born : 0;
+		ct = cont_thread_add(c, &cap, t, born, died);
 		py = cont_is_python(m, t->pid);
 		for (int wk = 0; wk < WK_NKINDS; wk++)
 			if (ft->wk_ns[wk])

@@ -31,6 +31,8 @@ struct cont_caller *cont_caller_get(struct cont_obj *o, uint64_t ret_addr, int32
 /* Is pid a CPython process (its program's name)? Its sem_t waits are Python locks, its
  * condvar waits the GIL's. */
 int cont_is_python(const struct model *m, uint32_t pid);
+struct cont_thread *cont_thread_add(struct contention *c, size_t *cap, const struct m_thread *t,
+				    uint64_t born, uint64_t died);
 /* The object kind of a wait of this kind (enum wait_kind) in a Python process or not; -1: not
  * a wait on a sync object. */
 int cont_kind_of_wait(int wk, int python);
