@@ -66,8 +66,11 @@ struct pyrec_proc {
 	int reader_ok;
 	struct py_reader rd;	/* kept: its code cache serves every stack of the process */
 	struct idmap frames;	/* prev_instr -> low bits of its code: EV_META_PY_FRAME written */
-	struct idmap tried;	/* futex addresses looked up for a Lock's name */
+	struct idmap tried;	/* futex addresses looked up for a Lock's name: see want_name */
+	uint64_t t0;		/* when the process was found */
 	uint64_t *unnamed;	/* slept on, not looked up yet: at the next poll */
+	uint64_t *later;	/* to look up again: see want_name */
+	size_t nlater, cap_later;
 	size_t nunnamed, cap_unnamed, ntried;
 };
 
@@ -242,19 +245,43 @@ static void write_frame(struct trace_writer *w, pid_t pid, uint64_t code, uint64
  * once, at the next poll (the lock is still there: the thread is waiting for it), as the doctor
  * names a lock (pylocks_name_sem: a global of the main module, or one step inside one), and
  * an EV_META_SYNC_NAME is written for what is found, so the reports name "acct.lock" and not
- * the interpreter's C function. At most SYNC_TRIES addresses a process (a Condition's waits
- * each sleep on a new lock that no global reaches) and SYNC_PER_POLL a poll.
+ * the interpreter's C function. A lookup that found no name is tried again when the address is
+ * slept on or taken again SYNC_RETRY_MS later: CPython frees a Lock's semaphore with the Lock
+ * and malloc hands the memory to the next one, so a later Lock (the program's own, taken after
+ * the imports' locks came and went) often sits where a nameless one was. At most SYNC_TRIES
+ * addresses a process (a Condition's waits each sleep on a new lock that no global reaches)
+ * and SYNC_PER_POLL a poll.
  */
-#define SYNC_TRIES 512
+#define SYNC_TRIES 4096
 #define SYNC_PER_POLL 16
+#define SYNC_RETRY_MS 50
 
-/* addr is to be named at the next poll, unless it was looked up before. */
+/* p->tried: 0 named or queued; else the ms (since p->t0, plus 1) of a lookup that failed,
+ * with SYNC_AGAIN set once the address is used again: it is in p->later, looked up again when
+ * SYNC_RETRY_MS have passed (its next use may well be its last). */
+#define SYNC_AGAIN 0x80000000u
+static uint32_t tried_ms(const struct pyrec_proc *p)
+{
+	return (uint32_t)((now_mono_ns() - p->t0) / 1000000) + 1;
+}
+
+/* addr is to be named at the next poll, unless it was named, or looked up for nothing lately. */
 static void want_name(struct pyrec_proc *p, uint64_t addr)
 {
-	if (p->ntried >= SYNC_TRIES || idmap_get(&p->tried, addr) >= 0)
+	int64_t at = idmap_get(&p->tried, addr);
+
+	if (at == 0 || (at > 0 && ((uint32_t)at & SYNC_AGAIN)))
 		return;
-	idmap_put(&p->tried, addr, 1);
-	p->ntried++;
+	if (at > 0 && tried_ms(p) < (uint32_t)at + SYNC_RETRY_MS) {
+		idmap_put(&p->tried, addr, (uint32_t)at | SYNC_AGAIN);
+		GROW(p->later, p->cap_later, p->nlater + 1);
+		p->later[p->nlater++] = addr;
+		return;
+	}
+	if (at < 0 && p->ntried >= SYNC_TRIES)
+		return;
+	p->ntried += at < 0;
+	idmap_put(&p->tried, addr, 0);
 	GROW(p->unnamed, p->cap_unnamed, p->nunnamed + 1);
 	p->unnamed[p->nunnamed++] = addr;
 }
@@ -282,6 +309,23 @@ static void write_sync_name(struct trace_writer *w, pid_t pid, uint64_t addr, co
 	trace_write2(w, &rec, sizeof(rec), name, strlen(name) + 1);
 }
 
+/* The addresses used again after a lookup that failed: queued once SYNC_RETRY_MS passed. */
+static void retry_syncs(struct pyrec_proc *p)
+{
+	uint32_t ms = tried_ms(p);
+
+	for (size_t i = 0; i < p->nlater; i++) {
+		int64_t at = idmap_get(&p->tried, p->later[i]);
+
+		if (at > 0 && ms < ((uint32_t)at & ~SYNC_AGAIN) + SYNC_RETRY_MS)
+			continue;
+		idmap_put(&p->tried, p->later[i], 0);
+		GROW(p->unnamed, p->cap_unnamed, p->nunnamed + 1);
+		p->unnamed[p->nunnamed++] = p->later[i];
+		p->later[i--] = p->later[--p->nlater];
+	}
+}
+
 /* The addresses slept on since the last poll: the Locks among them named. */
 static void name_syncs(struct pyrec_proc *p, struct trace_writer *w)
 {
@@ -297,8 +341,10 @@ static void name_syncs(struct pyrec_proc *p, struct trace_writer *w)
 	for (size_t i = 0; i < n; i++) {
 		char *tl;
 
-		if (pylocks_name_sem(&p->rd, p->unnamed[i], name, sizeof(name), &type))
+		if (pylocks_name_sem(&p->rd, p->unnamed[i], name, sizeof(name), &type)) {
+			idmap_put(&p->tried, p->unnamed[i], tried_ms(p));
 			continue;
+		}
 		/* a Thread's _tstate_lock is what join() waits on: say the join */
 		tl = strstr(name, "._tstate_lock");
 		if (tl && !tl[13] && tl > name) {
@@ -404,7 +450,8 @@ static void pr_maps(void *vst, pid_t pid, const struct proc_maps *m)
 	/* once a process, as the doctor says it: its threads keep their comm and C stacks */
 	if (!p->reader_ok)
 		fprintf(stderr, "conlab: pid %d: %s\n", (int)pid, p->rd.why);
-	p->setup_until = now_mono_ns() + SETUP_NS;
+	p->t0 = now_mono_ns();
+	p->setup_until = p->t0 + SETUP_NS;
 	/* the main thread is named once the program imports threading: pending like a new one */
 	pr_thread(st, pid, pid);
 }
@@ -433,6 +480,8 @@ static void pr_tick(void *vst, uint64_t now, struct trace_writer *w)
 			p->npending = 0;
 		if (p->unreadable)
 			continue;
+		if (p->nlater)
+			retry_syncs(p);
 		if (p->nunnamed && p->reader_ok)
 			name_syncs(p, w);
 		/* right after exec the interpreter has no thread yet; the stacks of its first
@@ -455,6 +504,7 @@ static void proc_free(struct pyrec *st, struct pyrec_proc *p)
 	idmap_free(&p->frames);
 	idmap_free(&p->tried);
 	free(p->unnamed);
+	free(p->later);
 }
 
 static void pr_forget(void *vst, pid_t pid)
