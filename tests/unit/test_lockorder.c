@@ -146,6 +146,32 @@ static void test_address_reuse_is_a_new_lock(void **state)
 	lockorder_free(&lo);
 }
 
+/* An order two threads agree on counts once; one thread's nesting, however often, does not;
+ * another instance at the same address (generation) or a C edge is another order. */
+static void test_shared_orders(void **state)
+{
+	struct lockorder lo;
+	struct lo_edge later = {.from = 0xa, .to = 0xb, .to_gen = 1, .tid = 12, .pid = 1,
+				.flags = LO_PY};
+
+	(void)state;
+	lockorder_init(&lo);
+	edge(&lo, 0xa, 0xb, 10, LO_PY, 0);
+	edge(&lo, 0xa, 0xb, 10, LO_PY, 0xc);	/* the same thread again, under another lock */
+	edge(&lo, 0xd, 0xa, 10, LO_PY, 0);	/* its own join lock over it */
+	edge(&lo, 0xe, 0xa, 11, LO_PY, 0);	/* the other's */
+	assert_int_equal(lockorder_shared(&lo, LO_PY), 0);
+	lockorder_add(&lo, &later);		/* 0xb freed and made again: not the same order */
+	assert_int_equal(lockorder_shared(&lo, LO_PY), 0);
+	edge(&lo, 0xa, 0xb, 11, LO_PY, 0);
+	edge(&lo, 0xa, 0xb, 13, LO_PY, 0);	/* a third thread: still one order */
+	edge(&lo, 0xf, 0x9, 10, 0, 0);
+	edge(&lo, 0xf, 0x9, 11, 0, 0);		/* a C order shared: counted without the flag only */
+	assert_int_equal(lockorder_shared(&lo, LO_PY), 1);
+	assert_int_equal(lockorder_shared(&lo, 0), 2);
+	lockorder_free(&lo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_read_read),
 		cmocka_unit_test(test_philosophers_smallest_first),
 		cmocka_unit_test(test_address_reuse_is_a_new_lock),
+		cmocka_unit_test(test_shared_orders),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

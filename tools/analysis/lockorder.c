@@ -35,6 +35,39 @@ void lockorder_add(struct lockorder *lo, const struct lo_edge *e)
 	lo->e[lo->n++] = *e;
 }
 
+static int same_order(const struct lo_edge *a, const struct lo_edge *b)
+{
+	return a->pid == b->pid && a->from == b->from && a->to == b->to &&
+	       a->from_gen == b->from_gen && a->to_gen == b->to_gen;
+}
+
+size_t lockorder_shared(const struct lockorder *lo, uint16_t flags)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < lo->n; i++) {
+		const struct lo_edge *a = &lo->e[i];
+		int counted = 0, other = 0;
+
+		if ((a->flags & flags) != flags)
+			continue;
+		/* counted once, at its first edge; shared when another thread's edge has it too */
+		for (size_t k = 0; k < lo->n && !counted; k++) {
+			const struct lo_edge *b = &lo->e[k];
+
+			if ((b->flags & flags) != flags || !same_order(a, b))
+				continue;
+			if (k < i)
+				counted = 1;
+			else if (b->tid != a->tid)
+				other = 1;
+		}
+		if (!counted && other)
+			n++;
+	}
+	return n;
+}
+
 void lockorder_add_record(struct lockorder *lo, const struct ev_lock_edge *r)
 {
 	struct lo_edge e = {

@@ -54,6 +54,11 @@ void lockorder_free(struct lockorder *lo);
 void lockorder_add(struct lockorder *lo, const struct lo_edge *e);
 void lockorder_add_record(struct lockorder *lo, const struct ev_lock_edge *r);
 void lockorder_overflow(struct lockorder *lo, pid_t tid);
+/* The lock orders (lock A, then lock B, each one instance of its address) that two threads or
+ * more both followed, among the edges whose flags have all of `flags`: where a lock order is
+ * agreed on rather than one thread's nesting (a thread's own join lock, held while it runs,
+ * is under every lock it takes, but no other thread's). */
+size_t lockorder_shared(const struct lockorder *lo, uint16_t flags);
 /* Every distinct cycle once (deduplicated by the code paths of its edges), smallest first;
  * *out is malloc'd. Returns the count. */
 size_t lockorder_cycles(const struct lockorder *lo, struct lo_cycle **out);

@@ -403,6 +403,7 @@ static void extra_summary(struct json *j, void *ctx)
 	json_kv_u64(j, "lock_order_edges", e->l->lo.n);
 	/* between two Python Locks (or RLocks): what a Python program's own nesting made */
 	json_kv_u64(j, "python_lock_edges", e->l->py.py_edges);
+	json_kv_u64(j, "python_shared_orders", lockorder_shared(&e->l->lo, LO_PY));
 	json_kv_u64(j, "lost", e->res->lost);
 }
 
