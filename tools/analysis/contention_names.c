@@ -165,6 +165,8 @@ static void merge_obj(struct contention *c, size_t di, size_t si)
 			if (j < keep) {
 				t->objs[j].waits += t->objs[k].waits;
 				t->objs[j].ns += t->objs[k].ns;
+				for (int kd = 0; kd < CK_NKINDS; kd++)
+					t->objs[j].kind_ns[kd] += t->objs[k].kind_ns[kd];
 				if (t->objs[k].max_ns > t->objs[j].max_ns)
 					t->objs[j].max_ns = t->objs[k].max_ns;
 			} else {
@@ -213,6 +215,7 @@ void contention_name(struct contention *c, const struct model *m, const struct c
 
 	for (size_t i = 0; i < c->nobjs; i++) {
 		struct cont_obj *o = &c->objs[i];
+		const struct m_pyframe *pf;
 		const char *pyname;
 
 		qsort(o->callers, o->ncallers, sizeof(*o->callers), cmp_caller);
@@ -224,6 +227,14 @@ void contention_name(struct contention *c, const struct model *m, const struct c
 
 			snprintf(o->name, sizeof(o->name), "join(%s %u)", t && t->comm[0] ?
 				 t->comm : "thread", o->holders[0].tid);
+			continue;
+		}
+		/* a Python Condition wait is counted on the line that waits (cont_wait_addr) */
+		if (o->kind == CK_CONDVAR && (pf = model_py_pc(m, o->addr)) && pf->qualname) {
+			const char *b = strrchr(pf->file, '/');
+
+			snprintf(o->name, sizeof(o->name), "condvar@%s (%s:%d)", pf->qualname,
+				 b ? b + 1 : pf->file, pf->line);
 			continue;
 		}
 		/* a Python Lock, by the name the recorder read while the program ran */
@@ -239,7 +250,8 @@ void contention_name(struct contention *c, const struct model *m, const struct c
 			continue;
 		}
 		if (o->kind == CK_GIL) {
-			snprintf(o->name, sizeof(o->name), "GIL@0x%llx", (unsigned long long)o->addr);
+			snprintf(o->name, sizeof(o->name), "GIL%s@0x%llx",
+				 o->kind_votes[CK_MUTEX] ? " mutex" : "", (unsigned long long)o->addr);
 			continue;
 		}
 		/* a heap object: name it by where it is waited on */
