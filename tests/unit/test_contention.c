@@ -881,6 +881,32 @@ static void test_python_condition_and_join(void **state)
 	model_free(&m);
 }
 
+/* A join that a kill ended (its waker is no thread of the process): not the joined thread's
+ * doing, so the join is named by the program's line that joins. */
+static void test_python_join_killed(void **state)
+{
+	static const int join[] = {F_TSTATE, F_JOIN, F_MAIN};
+	struct ev_exec ex = {{0, PID, EV_EXEC, sizeof(ex)}, PID, PID, "python3", "/usr/bin/python3"};
+	struct contention c;
+	struct model m;
+
+	(void)state;
+	model_init(&m);
+	model_event(&m, &ex.hdr);
+	task(&m, 0, PID, "main");
+	for (int i = F_WAIT; i <= F_BARRIER; i++)
+		pyframe(&m, 1, i);
+	sw(&m, 1, 0, PID);
+	py_wait(&m, PID, TSTATE, 0, 3, join, 999, 100, 5000);
+	analyse(&c, &m, 6000);
+	assert_int_equal(first_blocked(model_thread(&m, PID))->w.holder, 0);
+	assert_int_equal(c.nobjs, 1);
+	assert_int_equal(c.objs[0].kind, CK_JOIN);
+	assert_string_equal(c.objs[0].name, "join@main (prog.py:30)");
+	contention_free(&c);
+	model_free(&m);
+}
+
 /* A frame the recorder named only after the stack that used it (recordings made before it
  * named a frame first): the wait keeps the kind its futex words say. */
 static void test_python_frame_named_late(void **state)
@@ -1028,6 +1054,7 @@ int main(void)
 		cmocka_unit_test(test_python_gil),
 		cmocka_unit_test(test_py_wait_kind_of_frame),
 		cmocka_unit_test(test_python_condition_and_join),
+		cmocka_unit_test(test_python_join_killed),
 		cmocka_unit_test(test_python_frame_named_late),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_condvar_words_merged),

@@ -364,9 +364,11 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 	 * before switching out) changes nothing we can see. */
 	/* An unknown thread stays unknown: it may have been running when woken. */
 	if (t->state == TH_BLOCKED) {
-		/* a Python join's tstate Lock is released by the joined thread as it ends */
+		/* a Python join's tstate Lock is released by the joined thread as it ends (a
+		 * waker from elsewhere ended the wait otherwise: a kill) */
 		if (t->wait.py && t->wait.kind == WK_JOIN && !t->wait.holder &&
-		    e->waker_tid != t->tid)
+		    e->waker_tid != t->tid && model_thread(m, e->waker_tid) &&
+		    model_thread(m, e->waker_tid)->pid == t->pid)
 			t->wait.holder = e->waker_tid;
 		t->waker = e->waker_tid;
 		t->wakeup = (int32_t)at;

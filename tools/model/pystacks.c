@@ -204,13 +204,14 @@ uint64_t model_py_wait_site(const struct model *m, int32_t stack_id)
 	    (size_t)(stack_id - PY_STACK_ID_BASE) >= m->py->nmerges)
 		return 0;
 	g = &m->py->merges[stack_id - PY_STACK_ID_BASE];
-	/* below Condition.wait: wait_for is Condition's too, the caller is past it */
+	/* below the waiting frame: Condition.wait_for, Thread.join are threading's too */
 	for (uint32_t k = 1; k < g->n; k++) {
 		const struct m_pyframe *f = &m->py->frames[g->frames[k]];
 
 		if (!f->qualname || !f->file)
 			return 0;
-		if (strncmp(f->qualname, "Condition.", 10) || !is_threading_py(f->file))
+		if ((strncmp(f->qualname, "Condition.", 10) && strncmp(f->qualname, "Thread.", 7)) ||
+		    !is_threading_py(f->file))
 			return PYPC_TAG | g->frames[k];
 	}
 	return 0;

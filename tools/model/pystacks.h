@@ -48,9 +48,10 @@ void model_py_stack(struct model *m, const struct ev_hdr *h);
  * with m_wait.py set.
  */
 int py_wait_kind_of_frame(const char *qualname, const char *file);
-/* Where a Condition wait with this (merged) stack is made: the made-up pc (PYPC_TAG | frame) of
- * the first frame below threading's Condition methods (Queue.get, Event.wait, the program's
- * own line), 0 when the stack has none or it was not named. */
+/* Where a threading wait with this (merged) stack is made: the made-up pc (PYPC_TAG | frame) of
+ * the first frame below the waiting one that is not a method of threading's Condition or Thread
+ * (Queue.get, Event.wait, the program's own line), 0 when the stack has none or it was not
+ * named. */
 uint64_t model_py_wait_site(const struct model *m, int32_t stack_id);
 /* EV_META_PY_FRAME */
 void model_py_frame(struct model *m, const struct ev_hdr *h);
