@@ -817,6 +817,10 @@ static void test_python_condition_and_join(void **state)
 	py_wait(&m, B, PYLOCK, 0, 2, xfer, A, 3000, 4000);
 	py_wait(&m, B, WAITER2, 0, 4, barrier, A, 5000, 5500);
 	wait_on(&m, A, GILCV + 48, B, B, 6000, 6100, 6100);
+	/* pthread_cond_signal waiting on the GIL condvar's __g_refs[0] */
+	block(&m, 6500, B, GILCV + 16, FUTEX_WAIT_PRIV, 1, 1, 0, 0, 0, -1);
+	wake(&m, 6600, B, A, GILCV + 16);
+	sw(&m, 6600, 0, B);
 	block(&m, 7000, B, GILCV + 40, FUTEX_WAIT_BITSET_PRIV, 0, 0, 0, 0, 0, -1);
 	wake(&m, 7300, B, A, GILCV + 40);
 	sw(&m, 7300, 0, B);
@@ -868,6 +872,7 @@ static void test_python_condition_and_join(void **state)
 	snprintf(want, sizeof(want), "GIL mutex@0x%llx", (unsigned long long)(GILCV + 48));
 	assert_string_equal(o->name, want);
 	assert_int_equal(obj_at(&c, GILCV + 40)->kind, CK_GIL);
+	assert_int_equal(obj_at(&c, GILCV + 16)->kind, CK_GIL);
 	/* only the program's Lock is lock contention */
 	for (size_t i = 0; i < c.nobjs; i++)
 		assert_true(cont_kind_is_lock(c.objs[i].kind) == (c.objs[i].addr == PYLOCK));

@@ -430,8 +430,8 @@ void cont_gil_parts(struct contention *c)
 	for (size_t i = 0; i < c->nobjs; i++) {
 		struct cont_obj *o = &c->objs[i];
 
-		if (!((o->kind == CK_MUTEX && (gil_word(c, o->pid, o->addr - 4) ||
-					       gil_word(c, o->pid, o->addr - 8))) ||
+		if (!(((o->kind == CK_MUTEX || o->kind == CK_LOCK) &&
+		       (gil_word(c, o->pid, o->addr - 4) || gil_word(c, o->pid, o->addr - 8))) ||
 		      (o->kind == CK_FUTEX && gil_word(c, o->pid, o->addr + 24))))
 			continue;
 		o->kind = CK_GIL;

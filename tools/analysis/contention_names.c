@@ -270,7 +270,8 @@ void contention_name(struct contention *c, const struct model *m, const struct c
 		}
 		if (o->kind == CK_GIL) {
 			snprintf(o->name, sizeof(o->name), "GIL%s@0x%llx",
-				 o->kind_votes[CK_MUTEX] ? " mutex" : "", (unsigned long long)o->addr);
+				 o->kind_votes[CK_MUTEX] || o->kind_votes[CK_LOCK] ? " mutex" : "",
+				 (unsigned long long)o->addr);
 			continue;
 		}
 		/* a heap object: name it by where it is waited on */
