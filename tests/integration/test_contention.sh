@@ -125,6 +125,43 @@ if command -v python3 > /dev/null; then
 	else
 		skip "python: threading.Lock contention" "the workload saw no lock wait this run"
 	fi
+	# a Queue's waits in Condition.wait and main's join(): --sure-waits makes consumer-0 sleep
+	# in get() before the first put, and main in join(consumer-0) before the end markers
+	"$CONLAB" contention --quiet --format json -o "$TMP/qpc.json" --trace "$TMP/qpc.clab" -- \
+		"$PYH" "$PYWL/queue_pc.py" --sure-waits --items 200 > "$TMP/qpc.out" 2>/dev/null
+	cons=$(lastkv "$TMP/qpc.out" consumer_tids)
+	qmain=$(lastkv "$TMP/qpc.out" main_tid)
+	check "python: queue_pc --sure-waits ran" test "$(lastkv "$TMP/qpc.out" consumed)" = 200
+	check "python: consumer-0's waits in Queue.get are a condvar, not lock contention" \
+		pyjson "$TMP/qpc.json" \
+		"[o for o in j['objects'] if o['kind'] == 'condvar' and not o['contention'] and
+		  o['name'].startswith('condvar@Queue.get (queue.py:') and
+		  $cons in [w['tid'] for w in o['waiters']]]"
+	check "python: main's join() of consumer-0 is a join, held by consumer-0" \
+		pyjson "$TMP/qpc.json" \
+		"[o for o in j['objects'] if o['kind'] == 'join' and not o['contention'] and
+		  o['name'] == 'join(consumer-0 $cons)' and $qmain in [w['tid'] for w in o['waiters']]
+		  and o['holders'][0]['tid'] == $cons]"
+	check "python: no Condition.wait or join row under lock contention" pyjson "$TMP/qpc.json" \
+		"not [o for o in j['objects'] if o['contention'] and
+		      o['name'].startswith(('lock@Condition.', 'lock@Thread._wait_for_tstate_lock'))]"
+	same_as_whole "$TMP/qpc.clab" "python queue: text"
+	sed -n '/^lock contention/,/^waiting for an event/p' "$TMP/fold.out" > "$TMP/qpc-locks.txt"
+	sed -n '/^waiting for an event/,/^$/p' "$TMP/fold.out" > "$TMP/qpc-events.txt"
+	check "python queue: text lists the join as an event" \
+		grep -q "^join(consumer-0 $cons) *join " "$TMP/qpc-events.txt"
+	check "python queue: text lists the Queue's condvar as an event" \
+		grep -q "^condvar@Queue.get (queue.py: *condvar " "$TMP/qpc-events.txt"
+	check "python queue: text lists no Condition.wait or join lock" \
+		sh -c '! grep -q "^lock@\(Condition\.\|Thread\._wait_for\)" "$1"' - "$TMP/qpc-locks.txt"
+	same_as_whole "$TMP/qpc.clab" "python queue: json" --format json
+	"$CONLAB" report timeline -i "$TMP/qpc.clab" --format json -o "$TMP/qpc-tl.json" 2>/dev/null
+	check "python queue: timeline says join of consumer-0 and the condvar of Queue.get" \
+		pyjson "$TMP/qpc-tl.json" \
+		"(lambda th: [i for i in th[$qmain]['intervals'] if i.get('reason') == 'join' and
+		   i.get('holder') == $cons] and [i for i in th[$cons]['intervals']
+		   if i.get('reason') == 'condvar' and i.get('object', '').startswith('Queue.get (queue.py:')])(
+		   {t['tid']: t for p in j['processes'] for t in p['threads']})"
 fi
 
 # --- -p PID ---------------------------------------------------------------------------------

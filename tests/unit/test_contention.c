@@ -11,6 +11,7 @@
 
 #include "analysis/contention.h"
 #include "model/model.h"
+#include "model/pystacks.h"
 
 /*
  * Every table contention_build() makes here is made again by the fold (contention_fold.c) from
@@ -664,6 +665,278 @@ static void test_python_gil(void **state)
 	model_free(&m);
 }
 
+/* ---- Python: threading's waits by their innermost frame ---- */
+
+#define SEM_WAIT_OP (9 | 128 | 256)	/* sem_wait: FUTEX_WAIT_BITSET, private, CLOCK_REALTIME */
+#define WAITER1 0x7f0000b000	/* a Condition.wait's waiter Lock (a sem_t) */
+#define WAITER2 0x7f0000c000
+#define PYLOCK 0x7f0000d000	/* a threading.Lock the program takes */
+#define TSTATE 0x7f0000e000	/* a Thread's _tstate_lock */
+#define GILCV 0x7f0000f000	/* the GIL's pthread_cond_t; its mutex 48 bytes on */
+
+enum { F_WAIT, F_GET, F_CONS, F_TSTATE, F_JOIN, F_MAIN, F_XFER, F_WAITFOR, F_BARRIER };
+
+static const struct {
+	const char *q, *file;
+	int line;
+} pyf[] = {
+	[F_WAIT] = {"Condition.wait", "/usr/lib/python3.11/threading.py", 327},
+	[F_GET] = {"Queue.get", "/usr/lib/python3.11/queue.py", 171},
+	[F_CONS] = {"consumer", "/lab/prog.py", 12},
+	[F_TSTATE] = {"Thread._wait_for_tstate_lock", "/usr/lib/python3.11/threading.py", 1139},
+	[F_JOIN] = {"Thread.join", "/usr/lib/python3.11/threading.py", 1119},
+	[F_MAIN] = {"main", "/lab/prog.py", 30},
+	[F_XFER] = {"transfer", "/lab/prog.py", 20},
+	[F_WAITFOR] = {"Condition.wait_for", "/usr/lib/python3.11/threading.py", 360},
+	[F_BARRIER] = {"Barrier._wait", "/usr/lib/python3.11/threading.py", 700},
+};
+
+/* frame i is code 0x5000 + i * 0x100 at instruction +0x10 */
+static void pyframe(struct model *m, uint64_t ts, int i)
+{
+	struct {
+		struct ev_meta_py_frame r;
+		char tail[96];
+	} e = {};
+	size_t ql = strlen(pyf[i].q) + 1, fl = strlen(pyf[i].file) + 1;
+
+	e.r.hdr = (struct ev_hdr){ts, PID, EV_META_PY_FRAME, 0};
+	e.r.hdr.size = (sizeof(e.r) + ql + fl + 7) & ~7u;
+	e.r.code = 0x5000 + i * 0x100;
+	e.r.prev_instr = e.r.code + 0x10;
+	e.r.line = pyf[i].line;
+	memcpy(e.tail, pyf[i].q, ql);
+	memcpy(e.tail + ql, pyf[i].file, fl);
+	model_event(m, &e.r.hdr);
+}
+
+/* EV_PY_STACK of tid at ts, innermost first */
+static void pystack(struct model *m, uint64_t ts, uint32_t tid, int n, const int *fr)
+{
+	struct ev_py_stack e = {};
+
+	e.hdr = (struct ev_hdr){ts, tid, EV_PY_STACK, 0};
+	e.hdr.size = offsetof(struct ev_py_stack, frames) + n * sizeof(e.frames[0]);
+	e.pid = PID;
+	e.nframes = n;
+	for (int i = 0; i < n; i++) {
+		e.frames[i].code = 0x5000 + fr[i] * 0x100;
+		e.frames[i].prev_instr = e.frames[i].code + 0x10;
+	}
+	model_event(m, &e.hdr);
+}
+
+/* tid sleeps on a Python Lock at ts (w0: the semaphore's value read at the switch) with this
+ * Python stack; waker posts it at t1, tid runs at t1 */
+static void py_wait(struct model *m, uint32_t tid, uint64_t addr, uint32_t w0, int n,
+		    const int *fr, uint32_t waker, uint64_t t0, uint64_t t1)
+{
+	block(m, t0, tid, addr, SEM_WAIT_OP, 0, w0, 1, 0, 0, -1);
+	pystack(m, t0, tid, n, fr);
+	wake(m, t1, tid, waker, addr);
+	sw(m, t1, 0, tid);
+}
+
+static const struct cont_obj *obj_at(const struct contention *c, uint64_t addr)
+{
+	for (size_t i = 0; i < c->nobjs; i++)
+		if (c->objs[i].addr == addr)
+			return &c->objs[i];
+	return NULL;
+}
+
+static const struct cont_thread *thread_of(const struct contention *c, uint32_t tid)
+{
+	for (size_t i = 0; i < c->nthreads; i++)
+		if (c->threads[i].tid == tid)
+			return &c->threads[i];
+	return NULL;
+}
+
+static const struct m_interval *first_blocked(const struct m_thread *t)
+{
+	for (size_t k = 0; k < t->niv; k++)
+		if (t->iv[k].state == TH_BLOCKED)
+			return &t->iv[k];
+	fail();
+	return NULL;
+}
+
+static void test_py_wait_kind_of_frame(void **state)
+{
+	(void)state;
+	assert_int_equal(py_wait_kind_of_frame("Condition.wait", "/usr/lib/python3.11/threading.py"),
+			 WK_CONDVAR);
+	assert_int_equal(py_wait_kind_of_frame("Condition.wait", "threading.py"), WK_CONDVAR);
+	assert_int_equal(py_wait_kind_of_frame("Thread._wait_for_tstate_lock",
+					       "/x/lib/python3.11/threading.py"), WK_JOIN);
+	/* the program's own class of that name, another file of the stdlib, no name */
+	assert_int_equal(py_wait_kind_of_frame("Condition.wait", "/lab/mythreading.py"), 0);
+	assert_int_equal(py_wait_kind_of_frame("Condition.wait", "/lab/threading.pyc"), 0);
+	assert_int_equal(py_wait_kind_of_frame("Condition._acquire_restore",
+					       "/usr/lib/python3.11/threading.py"), 0);
+	assert_int_equal(py_wait_kind_of_frame("Thread.join", "/usr/lib/python3.11/threading.py"),
+			 0);
+	assert_int_equal(py_wait_kind_of_frame(NULL, NULL), 0);
+}
+
+/*
+ * A Queue's consumer waiting in Condition.wait on its waiter Lock waits for a notify, main's
+ * join() in Thread._wait_for_tstate_lock on the joined thread's tstate Lock: condvar and join,
+ * not lock contention; a Lock the program takes stays a pylock; the GIL's mutex beside its
+ * condvar is the GIL's. The fold makes the same tables (build).
+ */
+static void test_python_condition_and_join(void **state)
+{
+	static const int get[] = {F_WAIT, F_GET, F_CONS}, xfer[] = {F_XFER, F_MAIN};
+	static const int barrier[] = {F_WAIT, F_WAITFOR, F_BARRIER, F_MAIN};
+	static const int join[] = {F_TSTATE, F_JOIN, F_MAIN};
+	struct ev_exec ex = {{0, PID, EV_EXEC, sizeof(ex)}, PID, PID, "python3", "/usr/bin/python3"};
+	const struct cont_obj *o;
+	const struct cont_thread *ta;
+	const struct m_interval *iv;
+	struct contention c;
+	struct model m;
+	uint64_t site;
+	char want[96];
+
+	(void)state;
+	model_init(&m);
+	model_event(&m, &ex.hdr);
+	task(&m, 0, PID, "main");
+	task(&m, 0, A, "consumer");
+	task(&m, 0, B, "producer");
+	for (int i = F_WAIT; i <= F_BARRIER; i++)
+		pyframe(&m, 1, i);
+	sw(&m, 1, 0, PID);
+	sw(&m, 1, 0, A);
+	sw(&m, 1, 0, B);
+	py_wait(&m, A, WAITER1, 0, 3, get, B, 100, 1100);
+	/* posted between sem_wait's check and the switch: the words read 1 */
+	py_wait(&m, A, WAITER1, 1, 3, get, B, 2000, 2500);
+	py_wait(&m, B, PYLOCK, 0, 2, xfer, A, 3000, 4000);
+	py_wait(&m, B, WAITER2, 0, 4, barrier, A, 5000, 5500);
+	wait_on(&m, A, GILCV + 48, B, B, 6000, 6100, 6100);
+	/* pthread_cond_signal waiting on the GIL condvar's __g_refs[0] */
+	block(&m, 6500, B, GILCV + 16, FUTEX_WAIT_PRIV, 1, 1, 0, 0, 0, -1);
+	wake(&m, 6600, B, A, GILCV + 16);
+	sw(&m, 6600, 0, B);
+	block(&m, 7000, B, GILCV + 40, FUTEX_WAIT_BITSET_PRIV, 0, 0, 0, 0, 0, -1);
+	wake(&m, 7300, B, A, GILCV + 40);
+	sw(&m, 7300, 0, B);
+	py_wait(&m, PID, TSTATE, 0, 3, join, A, 8000, 9000);
+
+	model_finish(&m, 10000);
+	iv = first_blocked(model_thread(&m, A));
+	assert_int_equal(iv->w.kind, WK_CONDVAR);
+	assert_true(iv->w.py);
+	iv = first_blocked(model_thread(&m, PID));
+	assert_int_equal(iv->w.kind, WK_JOIN);
+	assert_int_equal(iv->w.holder, A);	/* the joined thread ended it */
+
+	contention_build(&c, &m, NULL);
+	contention_name(&c, &m, &fake);
+	contention_sort(&c, CS_TOTAL);
+	/* the consumer's waits, counted on the line that waits for the Condition */
+	site = model_py_wait_site(&m, first_blocked(model_thread(&m, A))->w.stack_id);
+	assert_non_null(model_py_pc(&m, site));
+	assert_string_equal(model_py_pc(&m, site)->qualname, "Queue.get");
+	o = obj_at(&c, site);
+	assert_non_null(o);
+	assert_int_equal(o->kind, CK_CONDVAR);
+	assert_string_equal(o->name, "condvar@Queue.get (queue.py:171)");
+	assert_int_equal(o->waits, 2);
+	assert_int_equal(o->wait_total, 1000 + 500);
+	assert_int_equal(o->holders[0].tid, B);
+	assert_null(obj_at(&c, WAITER1));
+	/* below Condition.wait_for: the Barrier */
+	for (o = NULL, site = 0; site < c.nobjs; site++)
+		if (!strcmp(c.objs[site].name, "condvar@Barrier._wait (threading.py:700)"))
+			o = &c.objs[site];
+	assert_non_null(o);
+	assert_int_equal(o->kind, CK_CONDVAR);
+	/* the program's Lock */
+	o = obj_at(&c, PYLOCK);
+	assert_non_null(o);
+	assert_int_equal(o->kind, CK_PYLOCK);
+	/* main's join of the consumer */
+	o = obj_at(&c, TSTATE);
+	assert_non_null(o);
+	assert_int_equal(o->kind, CK_JOIN);
+	snprintf(want, sizeof(want), "join(consumer %u)", A);
+	assert_string_equal(o->name, want);
+	/* the GIL's mutex */
+	o = obj_at(&c, GILCV + 48);
+	assert_non_null(o);
+	assert_int_equal(o->kind, CK_GIL);
+	snprintf(want, sizeof(want), "GIL mutex@0x%llx", (unsigned long long)(GILCV + 48));
+	assert_string_equal(o->name, want);
+	assert_int_equal(obj_at(&c, GILCV + 40)->kind, CK_GIL);
+	assert_int_equal(obj_at(&c, GILCV + 16)->kind, CK_GIL);
+	/* only the program's Lock is lock contention */
+	for (size_t i = 0; i < c.nobjs; i++)
+		assert_true(cont_kind_is_lock(c.objs[i].kind) == (c.objs[i].addr == PYLOCK));
+	ta = thread_of(&c, A);
+	assert_int_equal(ta->wait_ns[CK_MUTEX], 0);
+	assert_int_equal(ta->wait_ns[CK_PYLOCK], 0);
+	assert_int_equal(ta->wait_ns[CK_CONDVAR], 1500);
+	assert_int_equal(ta->wait_ns[CK_GIL], 100);
+	assert_int_equal(thread_of(&c, PID)->wait_ns[CK_JOIN], 1000);
+	contention_free(&c);
+	model_free(&m);
+}
+
+/* A join that a kill ended (its waker is no thread of the process): not the joined thread's
+ * doing, so the join is named by the program's line that joins. */
+static void test_python_join_killed(void **state)
+{
+	static const int join[] = {F_TSTATE, F_JOIN, F_MAIN};
+	struct ev_exec ex = {{0, PID, EV_EXEC, sizeof(ex)}, PID, PID, "python3", "/usr/bin/python3"};
+	struct contention c;
+	struct model m;
+
+	(void)state;
+	model_init(&m);
+	model_event(&m, &ex.hdr);
+	task(&m, 0, PID, "main");
+	for (int i = F_WAIT; i <= F_BARRIER; i++)
+		pyframe(&m, 1, i);
+	sw(&m, 1, 0, PID);
+	py_wait(&m, PID, TSTATE, 0, 3, join, 999, 100, 5000);
+	analyse(&c, &m, 6000);
+	assert_int_equal(first_blocked(model_thread(&m, PID))->w.holder, 0);
+	assert_int_equal(c.nobjs, 1);
+	assert_int_equal(c.objs[0].kind, CK_JOIN);
+	assert_string_equal(c.objs[0].name, "join@main (prog.py:30)");
+	contention_free(&c);
+	model_free(&m);
+}
+
+/* A frame the recorder named only after the stack that used it (recordings made before it
+ * named a frame first): the wait keeps the kind its futex words say. */
+static void test_python_frame_named_late(void **state)
+{
+	static const int get[] = {F_WAIT, F_GET, F_CONS};
+	struct ev_exec ex = {{0, PID, EV_EXEC, sizeof(ex)}, PID, PID, "python3", "/usr/bin/python3"};
+	struct contention c;
+	struct model m;
+
+	(void)state;
+	model_init(&m);
+	model_event(&m, &ex.hdr);
+	task(&m, 0, A, "consumer");
+	sw(&m, 1, 0, A);
+	py_wait(&m, A, WAITER1, 0, 3, get, B, 100, 1100);
+	for (int i = F_WAIT; i <= F_CONS; i++)
+		pyframe(&m, 1200, i);
+	analyse(&c, &m, 2000);
+	assert_int_equal(c.nobjs, 1);
+	assert_int_equal(c.objs[0].addr, WAITER1);
+	assert_int_equal(c.objs[0].kind, CK_PYLOCK);
+	contention_free(&c);
+	model_free(&m);
+}
+
 /* The --from/--to window clips waits. */
 static void test_window(void **state)
 {
@@ -784,6 +1057,10 @@ int main(void)
 		cmocka_unit_test(test_holders_at_once),
 		cmocka_unit_test(test_longest_wait),
 		cmocka_unit_test(test_python_gil),
+		cmocka_unit_test(test_py_wait_kind_of_frame),
+		cmocka_unit_test(test_python_condition_and_join),
+		cmocka_unit_test(test_python_join_killed),
+		cmocka_unit_test(test_python_frame_named_late),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_condvar_words_merged),
 		cmocka_unit_test(test_long_waits),

@@ -6,6 +6,7 @@
 #include "analysis/contention_int.h"
 #include "events.h"
 #include "model/model.h"
+#include "model/pystacks.h"
 #include "lib/util.h"
 
 const char *cont_kind_name(int k)
@@ -43,11 +44,27 @@ int cont_is_python(const struct model *m, uint32_t pid)
 /*
  * The object kind of one wait. In CPython (3.11/3.12) pthread condition variables are used by
  * the GIL (and the switch condition beside it); every Python-level lock (threading.Lock, RLock,
- * and the Condition, Event and Queue built on them) is a sem_t.
+ * and the Condition, Event and Queue built on them) is a sem_t. The waits of threading's
+ * Condition.wait and Thread.join on their Locks come with the kind their Python stack says
+ * (model/pystacks.h): a condition variable, a join.
  */
+int cont_wk(const struct m_wait *w)
+{
+	return w->py && w->kind == WK_CONDVAR ? CONT_WK_PYCOND : w->kind;
+}
+
+uint64_t cont_wait_addr(const struct model *m, const struct m_wait *w)
+{
+	uint64_t site = w->py && w->kind == WK_CONDVAR ? model_py_wait_site(m, w->stack_id) : 0;
+
+	return site ? site : w->obj;
+}
+
 int cont_kind_of_wait(int wk, int python)
 {
 	switch (wk) {
+	case CONT_WK_PYCOND:
+		return CK_CONDVAR;
 	case WK_MUTEX:
 		return CK_MUTEX;
 	case WK_RWLOCK:
@@ -253,19 +270,20 @@ static struct cont_thread *thread_get(struct contention *c, size_t *cap, const s
 	return cont_thread_add(c, cap, t, born, died);
 }
 
-static void thread_add(struct cont_thread *ct, uint32_t obj, uint64_t ns)
+static void thread_add(struct cont_thread *ct, uint32_t obj, uint64_t ns, int kind)
 {
 	for (size_t i = 0; i < ct->nobjs; i++)
 		if (ct->objs[i].obj == obj) {
 			ct->objs[i].waits++;
 			ct->objs[i].ns += ns;
+			ct->objs[i].kind_ns[kind] += ns;
 			if (ns > ct->objs[i].max_ns)
 				ct->objs[i].max_ns = ns;
 			return;
 		}
 	ct->objs = xrealloc(ct->objs, (ct->nobjs + 1) * sizeof(*ct->objs));
-	ct->objs[ct->nobjs++] = (struct cont_twait){.obj = obj, .waits = 1, .ns = ns,
-						    .max_ns = ns};
+	ct->objs[ct->nobjs] = (struct cont_twait){.obj = obj, .waits = 1, .ns = ns, .max_ns = ns};
+	ct->objs[ct->nobjs++].kind_ns[kind] = ns;
 }
 
 /* The lock hand-offs seen so far: each waiter's acquisition and its waker's release. */
@@ -328,7 +346,7 @@ static void add_wait(struct contention *c, struct objtab *tab, const struct mode
 	bend = bend < end ? bend : end;
 	d = end - start;
 
-	ob = cont_obj_get(tab, t->pid, iv->w.obj, &oi);
+	ob = cont_obj_get(tab, t->pid, cont_wait_addr(m, &iv->w), &oi);
 	ob->kind_votes[kind]++;
 	ob->waits++;
 	ob->wait_total += d;
@@ -349,7 +367,7 @@ static void add_wait(struct contention *c, struct objtab *tab, const struct mode
 	cl->waits++;
 	cl->ns += d;
 	ct->wait_ns[kind] += d;
-	thread_add(ct, oi, d);
+	thread_add(ct, oi, d, kind);
 
 	if (cont_kind_is_lock(kind)) {
 		GROW(hv->v, hv->cap, hv->n + 2);
@@ -392,6 +410,53 @@ static void contended_holds(struct contention *c, struct handoffs *hv)
 	}
 }
 
+/*
+ * CPython's GIL (3.11, 3.12: struct _gil_runtime_state) is a pthread condvar followed by its
+ * mutex, then the switch condvar and its mutex. A glibc mutex 4 or 8 bytes past a word the GIL's
+ * waits sleep on (__g_signals[1] or [0], the last words of the 48-byte pthread_cond_t) is that
+ * mutex, taken in take_gil and drop_gil; a futex 24 bytes before such a word is the condvar's
+ * __g_refs, which pthread_cond_signal waits on for the old group's waiters to leave. Waits on
+ * either are the GIL's hand-off, not contention of the program's.
+ */
+static int gil_word(const struct contention *c, uint32_t pid, uint64_t addr)
+{
+	const struct cont_obj *o = contention_find(c, pid, addr);
+
+	return o && o->kind == CK_GIL;
+}
+
+void cont_gil_parts(struct contention *c)
+{
+	for (size_t i = 0; i < c->nobjs; i++) {
+		struct cont_obj *o = &c->objs[i];
+
+		if (!(((o->kind == CK_MUTEX || o->kind == CK_LOCK) &&
+		       (gil_word(c, o->pid, o->addr - 4) || gil_word(c, o->pid, o->addr - 8))) ||
+		      (o->kind == CK_FUTEX && gil_word(c, o->pid, o->addr + 24))))
+			continue;
+		o->kind = CK_GIL;
+		o->chold_n = o->chold_total = o->chold_max = 0;
+		for (size_t k = 0; k < c->nthreads; k++) {
+			struct cont_thread *t = &c->threads[k];
+
+			for (size_t j = 0; j < t->nobjs; j++) {
+				struct cont_twait *w = &t->objs[j];
+
+				if (w->obj != i)
+					continue;
+				for (int kd = 0; kd < CK_NKINDS; kd++) {
+					if (kd == CK_GIL)
+						continue;
+					t->wait_ns[kd] -= w->kind_ns[kd];
+					t->wait_ns[CK_GIL] += w->kind_ns[kd];
+					w->kind_ns[CK_GIL] += w->kind_ns[kd];
+					w->kind_ns[kd] = 0;
+				}
+			}
+		}
+	}
+}
+
 void contention_build(struct contention *c, const struct model *m, const struct cont_opts *o)
 {
 	struct objtab tab = {.c = c};
@@ -413,7 +478,7 @@ void contention_build(struct contention *c, const struct model *m, const struct 
 
 		for (size_t k = 0; k < t->niv; k++) {
 			const struct m_interval *iv = &t->iv[k];
-			int kind = iv->state == TH_BLOCKED ? cont_kind_of(m, t, iv->w.kind) : -1;
+			int kind = iv->state == TH_BLOCKED ? cont_kind_of(m, t, cont_wk(&iv->w)) : -1;
 
 			if (kind < 0 || wait_end(t, k) <= from || iv->start >= to)
 				continue;
@@ -425,6 +490,7 @@ void contention_build(struct contention *c, const struct model *m, const struct 
 	for (size_t i = 0; i < c->nobjs; i++)
 		c->objs[i].kind = cont_vote_kind(&c->objs[i]);
 	contended_holds(c, &hv);
+	cont_gil_parts(c);
 	free(hv.v);
 	idmap_free(&tab.idx);
 }

@@ -126,6 +126,7 @@ struct cont_twait {
 	uint32_t waits;
 	uint64_t ns;
 	uint64_t max_ns;	/* its longest wait there */
+	uint64_t kind_ns[CK_NKINDS];	/* ns by the kind of each wait (cont_thread.wait_ns) */
 };
 
 struct cont_thread {

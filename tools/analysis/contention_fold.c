@@ -105,6 +105,7 @@ static int note_wait(struct contention_fold *f, const struct model *m, const str
 	ft->note = xcalloc(n * NOTE_LEN, sizeof(*ft->note));
 	ft->nnote = n;
 	ft->note_since = t->since;
+	ft->note_one = t->wait.holder != 0;
 	if (t->wait.holder) {
 		const struct m_thread *h = model_thread(m, t->wait.holder);
 
@@ -236,7 +237,8 @@ static void holder_overlap_of(struct contention_fold *f, const struct model *m,
 		return;
 	if (w->note) {		/* the difference of its totals */
 		uint64_t now[NOTE_LEN], zero[NOTE_LEN] = {0};
-		const uint64_t *at = w->w.holder ? w->note
+		/* a Python join's holder is known from its end (the joined thread woke it) */
+		const uint64_t *at = w->note_one ? w->note
 				     : (size_t)(h - m->threads) < w->nnote
 					     ? w->note + (h - m->threads) * NOTE_LEN
 					     : zero;
@@ -368,18 +370,15 @@ static void thread_wait(struct cf_thread *ft, uint32_t obj, const struct cf_wait
 		;
 	if (k == ft->nobjs) {
 		ft->objs = xrealloc(ft->objs, (k + 1) * sizeof(*ft->objs));
-		ft->sem_ns = xrealloc(ft->sem_ns, (k + 1) * sizeof(*ft->sem_ns));
+		ft->wk_obj_ns = xrealloc(ft->wk_obj_ns, (k + 1) * sizeof(*ft->wk_obj_ns));
 		ft->objs[k] = (struct cont_twait){.obj = obj};
-		ft->sem_ns[k] = 0;
+		memset(ft->wk_obj_ns[k], 0, sizeof(ft->wk_obj_ns[k]));
 		ft->nobjs++;
 	}
 	ft->objs[k].waits++;
 	ft->objs[k].ns += d;
 	ft->objs[k].max_ns = max64(ft->objs[k].max_ns, d);
-	if (w->w.kind == WK_SEMAPHORE)
-		ft->sem_ns[k] += d;
-	else
-		ft->wk_ns[w->w.kind] += d;
+	ft->wk_obj_ns[k][cont_wk(&w->w)] += d;
 }
 
 static void recent_add(struct cf_thread *ft, const struct cf_wait *w, uint32_t obj)
@@ -424,14 +423,14 @@ static void count_wait(struct contention_fold *f, const struct model *m, const s
 	d = end - start;
 	key = (uint64_t)(t - m->threads) << 32 | ft->seq++;
 
-	ob = cont_obj_get(&f->tab, t->pid, w->w.obj, &oi);
+	ob = cont_obj_get(&f->tab, t->pid, cont_wait_addr(m, &w->w), &oi);
 	if (c->nobjs > had) {
 		GROW(f->ob, f->cap_ob, c->nobjs);
 		f->nob = c->nobjs;
 		f->ob[oi].key = key;
 	}
 	fo = &f->ob[oi];
-	fo->wk_votes[w->w.kind]++;
+	fo->wk_votes[cont_wk(&w->w)]++;
 	ob->waits++;
 	ob->wait_total += d;
 	ob->blocked_total += bend > start ? bend - start : 0;
@@ -509,6 +508,7 @@ static void on_interval(void *ctx, const struct model *m, const struct m_thread 
 		if (ft->note && ft->note_since == v->start) {	/* the wait noted */
 			ft->pend.note = ft->note;
 			ft->pend.nnote = ft->nnote;
+			ft->pend.note_one = ft->note_one;
 			ft->note = NULL;
 		}
 		if (!m->finished)
@@ -549,7 +549,7 @@ static void fold_free(struct contention_fold *f)
 		free(f->th[i].iv);
 		free(f->th[i].recent);
 		free(f->th[i].objs);
-		free(f->th[i].sem_ns);
+		free(f->th[i].wk_obj_ns);
 	}
 	for (size_t i = 0; i < f->nob; i++) {
 		free(f->ob[i].caller_key);
@@ -604,6 +604,7 @@ void contention_fold_finish(struct contention_fold *f, const struct model *m,
 				count_wait(f, m, &m->threads[i], &f->th[i], f->th[i].pend.end);
 		handoffs_replay(f, UINT64_MAX);
 		cf_tables_finish(f, m);
+		cont_gil_parts(&f->c);
 		window(f, m, &from, &to);
 		f->c.duration = m->t_last > m->t_first ? m->t_last - m->t_first : 0;
 		if (f->from_ns || f->to_ns) {

@@ -59,7 +59,7 @@ static void objects_finish(struct contention_fold *f, const struct model *m)
 		int py = cont_is_python(m, o->pid), cv = model_wait_is_condvar(m, o->pid, o->addr);
 		int v = py && !cv;	/* its semaphore waits are Python locks */
 
-		for (int wk = 0; wk < WK_NKINDS; wk++)
+		for (int wk = 0; wk < CONT_NWK; wk++)
 			if (fo->wk_votes[wk])
 				o->kind_votes[final_kind(wk, py, cv)] += fo->wk_votes[wk];
 		o->kind = cont_vote_kind(o);
@@ -124,17 +124,20 @@ static void threads_finish(struct contention_fold *f, const struct model *m)
 			born = ft->first_start;
 		ct = cont_thread_add(c, &cap, t, born, died);
 		py = cont_is_python(m, t->pid);
-		for (int wk = 0; wk < WK_NKINDS; wk++)
-			if (ft->wk_ns[wk])
-				ct->wait_ns[final_kind(wk, py, 0)] += ft->wk_ns[wk];
 		for (size_t k = 0; k < ft->nobjs; k++) {
 			const struct cont_obj *o = &c->objs[ft->objs[k].obj];
-			int cv;
 
-			if (!ft->sem_ns[k])
-				continue;
-			cv = model_wait_is_condvar(m, o->pid, o->addr);
-			ct->wait_ns[final_kind(WK_SEMAPHORE, py, cv)] += ft->sem_ns[k];
+			for (int wk = 0; wk < CONT_NWK; wk++) {
+				uint64_t ns = ft->wk_obj_ns[k][wk];
+				int kd;
+
+				if (!ns)
+					continue;
+				kd = final_kind(wk, py, wk == WK_SEMAPHORE &&
+						model_wait_is_condvar(m, o->pid, o->addr));
+				ct->wait_ns[kd] += ns;
+				ft->objs[k].kind_ns[kd] += ns;
+			}
 		}
 		ct->objs = ft->objs;
 		ct->nobjs = ft->nobjs;

@@ -29,6 +29,7 @@ struct cf_wait {
 	int overlap;		/* 1: hs done; 0: closed by model_finish, done at the end */
 	uint64_t *note;		/* its holder's totals when it began (struct cf_note), or NULL */
 	size_t nnote;
+	int note_one;		/* the note is the holder's (known then), not every thread's */
 };
 
 /* A thread's time per state (0..4) and asleep (5) within the window: when a long wait began
@@ -52,6 +53,7 @@ struct cf_thread {
 	uint64_t *note;		/* its open wait's note (its holder's row, or every thread's) */
 	size_t nnote;
 	uint64_t note_since;	/* the wait it is for began then */
+	int note_one;		/* the note is its wait's holder's only */
 	uint64_t first_start, last_end;
 	int seen;
 	struct cf_wait pend;
@@ -60,16 +62,16 @@ struct cf_thread {
 	size_t nrecent, cap_recent;
 	uint32_t seq;		/* waits counted */
 	struct cont_twait *objs;	/* its waits per object, as cont_thread.objs */
-	uint64_t *sem_ns;	/* of which on semaphore-like waits (a condvar's, or not) */
+	uint64_t (*wk_obj_ns)[CONT_NWK];	/* beside objs: its time there by wait kind (cont_wk),
+						 * mapped to object kinds at the end */
 	size_t nobjs;
-	uint64_t wk_ns[WK_NKINDS];	/* its other waits' time by wait kind */
 };
 
 /* Per object, besides its struct cont_obj: votes by wait kind, the hand-off replay (variant
  * 0: lock waits; 1: also semaphore waits), and the first wait of it and of its parties. */
 struct cf_obj {
 	uint64_t key;
-	uint32_t wk_votes[WK_NKINDS];
+	uint32_t wk_votes[CONT_NWK];
 	uint32_t owner[2];
 	uint64_t since[2], chn[2], chtotal[2], chmax[2];
 	uint64_t *caller_key, *waiter_key, *holder_key;

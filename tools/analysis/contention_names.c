@@ -165,6 +165,8 @@ static void merge_obj(struct contention *c, size_t di, size_t si)
 			if (j < keep) {
 				t->objs[j].waits += t->objs[k].waits;
 				t->objs[j].ns += t->objs[k].ns;
+				for (int kd = 0; kd < CK_NKINDS; kd++)
+					t->objs[j].kind_ns[kd] += t->objs[k].kind_ns[kd];
 				if (t->objs[k].max_ns > t->objs[j].max_ns)
 					t->objs[j].max_ns = t->objs[k].max_ns;
 			} else {
@@ -207,23 +209,51 @@ static void strip_inner_offset(struct cont_obj *o)
 		*plus = 0;
 }
 
+/* A join's holder is the joined thread: a thread of the process (a wait a kill ended has the
+ * killer for its waker), or whatever a pthread_join's futex word said. */
+static int joined_thread(const struct model *m, const struct cont_obj *o)
+{
+	const struct m_thread *t = model_thread(m, o->holders[0].tid);
+
+	return !cont_is_python(m, o->pid) || (t && t->pid == o->pid);
+}
+
 void contention_name(struct contention *c, const struct model *m, const struct cont_resolver *r)
 {
 	uint8_t *dead;
 
 	for (size_t i = 0; i < c->nobjs; i++) {
 		struct cont_obj *o = &c->objs[i];
+		const struct m_pyframe *pf;
 		const char *pyname;
 
 		qsort(o->callers, o->ncallers, sizeof(*o->callers), cmp_caller);
 		for (size_t k = 0; k < o->ncallers; k++)
 			caller_frames(&o->callers[k], m, o->pid, r);
 		o->named = 0;
-		if (o->kind == CK_JOIN && o->nholders) {
+		if (o->kind == CK_JOIN && o->nholders && joined_thread(m, o)) {
 			const struct m_thread *t = model_thread(m, o->holders[0].tid);
 
 			snprintf(o->name, sizeof(o->name), "join(%s %u)", t && t->comm[0] ?
 				 t->comm : "thread", o->holders[0].tid);
+			continue;
+		}
+		/* a Python join that never ended: by the program's line that joins */
+		if (o->kind == CK_JOIN && o->ncallers && !model_sync_name(m, o->pid, o->addr, NULL) &&
+		    (pf = model_py_pc(m, model_py_wait_site(m, o->callers[0].stack_id))) &&
+		    pf->qualname) {
+			const char *b = strrchr(pf->file, '/');
+
+			snprintf(o->name, sizeof(o->name), "join@%s (%s:%d)", pf->qualname,
+				 b ? b + 1 : pf->file, pf->line);
+			continue;
+		}
+		/* a Python Condition wait is counted on the line that waits (cont_wait_addr) */
+		if (o->kind == CK_CONDVAR && (pf = model_py_pc(m, o->addr)) && pf->qualname) {
+			const char *b = strrchr(pf->file, '/');
+
+			snprintf(o->name, sizeof(o->name), "condvar@%s (%s:%d)", pf->qualname,
+				 b ? b + 1 : pf->file, pf->line);
 			continue;
 		}
 		/* a Python Lock, by the name the recorder read while the program ran */
@@ -239,7 +269,9 @@ void contention_name(struct contention *c, const struct model *m, const struct c
 			continue;
 		}
 		if (o->kind == CK_GIL) {
-			snprintf(o->name, sizeof(o->name), "GIL@0x%llx", (unsigned long long)o->addr);
+			snprintf(o->name, sizeof(o->name), "GIL%s@0x%llx",
+				 o->kind_votes[CK_MUTEX] || o->kind_votes[CK_LOCK] ? " mutex" : "",
+				 (unsigned long long)o->addr);
 			continue;
 		}
 		/* a heap object: name it by where it is waited on */

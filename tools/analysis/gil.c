@@ -98,10 +98,11 @@ static uint64_t find_gil(const struct model *m, uint32_t pid)
 			continue;
 		for (size_t k = 0; k < t->niv; k++) {
 			const struct m_interval *iv = &t->iv[k];
+			/* a threading Condition's or join's wait is on a Lock: a semaphore */
+			int is_sem = iv->w.kind == WK_SEMAPHORE || iv->w.py;
 			int64_t at;
 
-			if (iv->state != TH_BLOCKED ||
-			    (iv->w.kind != WK_SEMAPHORE && iv->w.kind != WK_CONDVAR))
+			if (iv->state != TH_BLOCKED || (!is_sem && iv->w.kind != WK_CONDVAR))
 				continue;
 			at = idmap_get(&sidx, cond_key(iv->w.obj));
 			if (at < 0) {
@@ -110,7 +111,7 @@ static uint64_t find_gil(const struct model *m, uint32_t pid)
 				idmap_put(&sidx, cond_key(iv->w.obj), ns);
 				at = ns++;
 			}
-			sembal[at] += iv->w.kind == WK_SEMAPHORE ? 1 : -3;
+			sembal[at] += is_sem ? 1 : -3;
 		}
 	}
 	for (size_t i = 0; i < sidx.cap; i++)
@@ -188,7 +189,7 @@ static int holder_dropped_on_request(const struct model *m, uint32_t holder, uin
 			continue;
 		if (iv->start > ts + DROP_WINDOW_NS)
 			return 0;
-		return iv->w.kind == WK_CONDVAR ? 1 : 0;
+		return iv->w.kind == WK_CONDVAR && !iv->w.py ? 1 : 0;
 	}
 	return 0;
 }

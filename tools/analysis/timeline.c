@@ -77,8 +77,21 @@ static int32_t wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uin
 		return futex_name(c, proc, w->obj);
 	case WK_CONDVAR: {
 		/* glibc condvars wait on __g_signals inside the 48-byte object: name the object */
-		int32_t at = futex_name(c, proc, w->obj);
-		const char *nm = c->tl->names[at], *plus = strrchr(nm, '+');
+		const struct m_pyframe *f = w->py ? model_py_pc(c->m, model_py_wait_site(c->m,
+								      w->stack_id)) : NULL;
+		const char *nm, *plus;
+		int32_t at;
+
+		if (f && f->qualname) {	/* threading's Condition: by the line that waits */
+			const char *b = strrchr(f->file, '/');
+
+			snprintf(buf, sizeof(buf), "%s (%s:%d)", f->qualname,
+				 b ? b + 1 : f->file, f->line);
+			return intern(c, buf);
+		}
+		at = futex_name(c, proc, w->obj);
+		nm = c->tl->names[at];
+		plus = strrchr(nm, '+');
 
 		if (plus && plus != nm && strtoull(plus + 1, NULL, 16) < 48) {
 			snprintf(buf, sizeof(buf), "%.*s", (int)(plus - nm), nm);

@@ -256,6 +256,12 @@ static void classify_futex(struct model *m, const struct m_thread *t,
 	futex_classify(&fw, &k);
 	w->kind = wk[k.kind];
 	w->holder = k.owner;
+	/* glibc's sem_wait waits on CLOCK_REALTIME at value 0; its waiter count at +4 and
+	 * `private` at +8 say a sem_t whose value 1 came between its check and the switch */
+	w->sem_posted = k.kind == FK_CONDVAR && (fw.op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET &&
+			(fw.op & FUTEX_CLOCK_REALTIME) && !fw.val && !(fw.uaddr & 7) &&
+			e->word0 == 1 && e->word4 >= 1 && e->word4 < (1u << 20) &&
+			e->word8 == ((fw.op & FUTEX_PRIVATE_FLAG) ^ FUTEX_PRIVATE_FLAG);
 	/* a semaphore's waiter count includes its waiter: none at +4 means not a sem_t */
 	if (k.kind == FK_CONDVAR && (fw.op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET && !e->word4)
 		idmap_put(&m->cv_words, cv_key(t->pid, e->arg0), 1);
@@ -358,6 +364,12 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 	 * before switching out) changes nothing we can see. */
 	/* An unknown thread stays unknown: it may have been running when woken. */
 	if (t->state == TH_BLOCKED) {
+		/* a Python join's tstate Lock is released by the joined thread as it ends (a
+		 * waker from elsewhere ended the wait otherwise: a kill) */
+		if (t->wait.py && t->wait.kind == WK_JOIN && !t->wait.holder &&
+		    e->waker_tid != t->tid && model_thread(m, e->waker_tid) &&
+		    model_thread(m, e->waker_tid)->pid == t->pid)
+			t->wait.holder = e->waker_tid;
 		t->waker = e->waker_tid;
 		t->wakeup = (int32_t)at;
 		set_state(m, t, TH_RUNNABLE, h->ts);

@@ -73,6 +73,11 @@ struct m_wait {
 	uint8_t kind;		/* enum wait_kind */
 	uint8_t timed : 1;	/* the wait had a timeout (known when its futex call returned) */
 	uint8_t timed_out : 1;	/* ... and it expired */
+	uint8_t py : 1;		/* kind said by the waiter's Python stack: a wait of threading's
+				 * Condition.wait (WK_CONDVAR) or Thread.join (WK_JOIN) on a Lock
+				 * (model/pystacks.h) */
+	uint8_t sem_posted : 1;	/* a sem_wait's words but for the value, 1: posted between its
+				 * check and the switch (futexkind takes it for a condvar) */
 };
 
 _Static_assert(sizeof(struct m_wait) == 32, "m_wait grew: every interval pays for it");

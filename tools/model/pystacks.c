@@ -137,6 +137,40 @@ static int32_t merge_get(struct m_python *py, uint32_t pid, int32_t native, cons
 	return PY_STACK_ID_BASE + (int32_t)py->nmerges++;
 }
 
+static int is_threading_py(const char *file)
+{
+	const char *b = strrchr(file, '/');
+
+	return !strcmp(b ? b + 1 : file, "threading.py");
+}
+
+int py_wait_kind_of_frame(const char *qualname, const char *file)
+{
+	if (!qualname || !file || !is_threading_py(file))
+		return 0;
+	if (!strcmp(qualname, "Condition.wait"))
+		return WK_CONDVAR;
+	if (!strcmp(qualname, "Thread._wait_for_tstate_lock"))
+		return WK_JOIN;
+	return 0;
+}
+
+/* A wait on a Lock whose innermost Python frame is threading's own waiting code is what that
+ * code waits for (py_wait_kind_of_frame). The recorder names a frame before the first stack
+ * that uses it (EV_META_PY_FRAME), so the kind is known before the wait ends. */
+static void py_wait_kind(struct m_thread *t, const struct m_pyframe *inner)
+{
+	int k;
+
+	if (t->wait.kind != WK_SEMAPHORE && !(t->wait.kind == WK_CONDVAR && t->wait.sem_posted))
+		return;
+	k = py_wait_kind_of_frame(inner->qualname, inner->file);
+	if (!k)
+		return;
+	t->wait.kind = (uint8_t)k;
+	t->wait.py = 1;
+}
+
 void model_py_stack(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_py_stack *e = (const void *)h;
@@ -159,6 +193,28 @@ void model_py_stack(struct model *m, const struct ev_hdr *h)
 	for (uint32_t i = 0; i < n; i++)
 		fr[i] = frame_get(py, e->pid, e->frames[i].code, e->frames[i].prev_instr);
 	t->wait.stack_id = merge_get(py, e->pid, t->wait.stack_id, fr, n);
+	py_wait_kind(t, &py->frames[fr[0]]);
+}
+
+uint64_t model_py_wait_site(const struct model *m, int32_t stack_id)
+{
+	const struct py_merge *g;
+
+	if (!m->py || stack_id < PY_STACK_ID_BASE ||
+	    (size_t)(stack_id - PY_STACK_ID_BASE) >= m->py->nmerges)
+		return 0;
+	g = &m->py->merges[stack_id - PY_STACK_ID_BASE];
+	/* below the waiting frame: Condition.wait_for, Thread.join are threading's too */
+	for (uint32_t k = 1; k < g->n; k++) {
+		const struct m_pyframe *f = &m->py->frames[g->frames[k]];
+
+		if (!f->qualname || !f->file)
+			return 0;
+		if ((strncmp(f->qualname, "Condition.", 10) && strncmp(f->qualname, "Thread.", 7)) ||
+		    !is_threading_py(f->file))
+			return PYPC_TAG | g->frames[k];
+	}
+	return 0;
 }
 
 void model_py_finish(struct model *m)

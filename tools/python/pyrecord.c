@@ -220,8 +220,11 @@ static void read_names(struct pyrec *st, struct pyrec_proc *p, struct trace_writ
 	py_reader_free(&r);
 }
 
-static void write_frame(struct trace_writer *w, pid_t pid, uint64_t code, uint64_t prev_instr,
-			int line, const char *qualname, const char *file)
+/* Stamped 1 ns before ts, the record that first uses the frame: a reader in time order knows a
+ * frame's name before the wait whose stack has it (the model says from its innermost frame what
+ * a wait on a Lock waits for: model/pystacks.h), not only a poll later. */
+static void write_frame(struct trace_writer *w, uint64_t ts, pid_t pid, uint64_t code,
+			uint64_t prev_instr, int line, const char *qualname, const char *file)
 {
 	struct ev_meta_py_frame rec = {};
 	char tail[1024];
@@ -230,7 +233,7 @@ static void write_frame(struct trace_writer *w, pid_t pid, uint64_t code, uint64
 	if (n < 0 || (size_t)n >= sizeof(tail))
 		n = sizeof(tail) - 1;
 	tail[n] = 0;
-	rec.hdr.ts = now_mono_ns();
+	rec.hdr.ts = ts ? ts - 1 : 0;
 	rec.hdr.tid = (uint32_t)pid;
 	rec.hdr.type = EV_META_PY_FRAME;
 	rec.code = code;
@@ -362,8 +365,8 @@ static void name_syncs(struct pyrec_proc *p, struct trace_writer *w)
 }
 
 /* Frames from a probe: those not seen before are named now, while they live. */
-static void name_frames(struct pyrec_proc *p, const struct ev_py_frame *fr, size_t n,
-			struct trace_writer *w)
+static void name_frames(struct pyrec_proc *p, uint64_t ts, const struct ev_py_frame *fr,
+			size_t n, struct trace_writer *w)
 {
 	p->rd.nreads = 0;
 	p->rd.max_reads = FRAME_READS;
@@ -377,7 +380,7 @@ static void name_frames(struct pyrec_proc *p, const struct ev_py_frame *fr, size
 		idmap_put(&p->frames, pi, (uint32_t)code);
 		q = py_code_qualname(&p->rd, code);
 		f = py_code_file(&p->rd, code);
-		write_frame(w, p->pid, code, pi, q ? py_code_line(&p->rd, code, pi) : 0,
+		write_frame(w, ts, p->pid, code, pi, q ? py_code_line(&p->rd, code, pi) : 0,
 			    q ? q : "?", f ? f : "?");
 	}
 }
@@ -392,9 +395,10 @@ static void lock_frames(struct pyrec *st, const struct ev_lock_py *e, struct tra
 		return;
 	want_name(p, e->from);
 	want_name(p, e->to);
-	name_frames(p, e->frames, e->nfrom < LOCK_PY_FRAMES ? e->nfrom : LOCK_PY_FRAMES, w);
-	name_frames(p, e->frames + LOCK_PY_FRAMES, e->nto < LOCK_PY_FRAMES ? e->nto : LOCK_PY_FRAMES,
+	name_frames(p, e->hdr.ts, e->frames, e->nfrom < LOCK_PY_FRAMES ? e->nfrom : LOCK_PY_FRAMES,
 		    w);
+	name_frames(p, e->hdr.ts, e->frames + LOCK_PY_FRAMES,
+		    e->nto < LOCK_PY_FRAMES ? e->nto : LOCK_PY_FRAMES, w);
 }
 
 static void pr_event(void *vst, const struct ev_hdr *h, struct trace_writer *w)
@@ -415,7 +419,7 @@ static void pr_event(void *vst, const struct ev_hdr *h, struct trace_writer *w)
 	n = (h->size - offsetof(struct ev_py_stack, frames)) / sizeof(e->frames[0]);
 	if (e->nframes < n)
 		n = e->nframes;
-	name_frames(p, e->frames, n, w);
+	name_frames(p, h->ts, e->frames, n, w);
 }
 
 static void *pr_open(struct bpf_source *src)

@@ -5,6 +5,12 @@ Thread "producer" puts --items items; --consumers threads "consumer-i" get them 
 consumer ends the run). With maxsize 1 every item makes the producer wait for room and a
 consumer wait for an item: about two wake-ups per item. With maxsize 1000 the producer runs
 ahead and few waits happen.
+
+--sure-waits makes two waits certain, whatever the scheduler does: the producer puts its first
+item only once consumer-0 sleeps in get() (it is among the Condition's waiters and its thread
+sleeps in an untimed futex wait: the waiter Lock's, the GIL's waits being timed or on a mutex),
+and the end-of-items markers only once the main thread sleeps in join() of consumer-0 (the
+same test on its thread, after it said it was joining), which cannot return before a marker.
 """
 import argparse
 import queue
@@ -13,20 +19,47 @@ import time
 import wl
 
 stats = {}
+FUTEX = 202  # x86_64
+FUTEX_WAIT_BITSET = 9
 
 
-def producer(q, items, consumers, produce_us):
+def sleeps_untimed(tid):
+    """Is thread tid asleep in an untimed FUTEX_WAIT_BITSET (sem_wait, not the GIL's waits)?"""
+    try:
+        with open("/proc/self/task/%d/syscall" % tid) as f:
+            nr, _, op, _, timeout = f.read().split()[:5]
+        with open("/proc/self/task/%d/stat" % tid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, ValueError, IndexError):
+        return False
+    return (nr == str(FUTEX) and int(op, 16) & 0x7f == FUTEX_WAIT_BITSET and
+            int(timeout, 16) == 0 and state == "S")
+
+
+def until(cond):
+    while not cond():
+        time.sleep(0.0005)
+
+
+def producer(q, items, consumers, produce_us, sure):
     stats["producer_tid"] = wl.tid()
     blocked = 0
+    if sure:
+        until(lambda: "consumer-0" in stats and q.not_empty._waiters and
+              sleeps_untimed(stats["consumer-0"][0]))
     for i in range(items):
         if produce_us:
             time.sleep(produce_us / 1e6)
         t0 = wl.now_ns()
         q.put(i)
         blocked += wl.now_ns() - t0
+    if sure:
+        until(lambda: stats.get("joining") and sleeps_untimed(stats["main_tid"]))
     for _ in range(consumers):
         q.put(None)
     stats["put_ns"] = blocked
+
+
 
 
 def consumer(name, q, consume_us):
@@ -50,21 +83,26 @@ def main():
     ap.add_argument("--consumers", type=int, default=1)
     ap.add_argument("--produce-us", type=int, default=0)
     ap.add_argument("--consume-us", type=int, default=0, help="a slow consumer's work")
+    ap.add_argument("--sure-waits", action="store_true",
+                    help="consumer-0 surely waits in get(), main surely in join()")
     a = ap.parse_args()
     wl.name_thread("queue-main")
     q = queue.Queue(maxsize=a.maxsize)
     names = [f"consumer-{i}" for i in range(a.consumers)]
     t0 = wl.now_ns()
     ts = [wl.named_thread(n, consumer, n, q, a.consume_us) for n in names]
-    ts.append(wl.named_thread("producer", producer, q, a.items, a.consumers, a.produce_us))
+    ts.append(wl.named_thread("producer", producer, q, a.items, a.consumers, a.produce_us,
+                              a.sure_waits))
+    stats["main_tid"] = wl.tid()
     for t in ts:
         t.start()
+    stats["joining"] = True
     for t in ts:
         t.join()
     wl.truth(maxsize=a.maxsize, items=a.items, consumers=a.consumers,
              consumed=sum(stats[n][1] for n in names), put_blocked_ns=stats["put_ns"],
              get_blocked_ns=sum(stats[n][2] for n in names),
-             producer_tid=stats["producer_tid"],
+             producer_tid=stats["producer_tid"], main_tid=stats["main_tid"],
              consumer_tids=",".join(str(stats[n][0]) for n in names),
              elapsed_ns=wl.now_ns() - t0)
 
