@@ -240,6 +240,16 @@ void report_timeline_keep(const struct report_opts *o, struct m_keep *k)
 	k->from_ns = o->from_ns;
 	k->to_ns = o->to_ns;
 	k->history_window = o->from_ns || o->to_ns;
+	/* The text chart of the whole trace is folded as the intervals close (analysis/
+	 * timeline_fold.c): no history. Lost events change the intervals they cover after the
+	 * fact: such a trace is read whole. */
+	if (o->format == FMT_TEXT && !k->history_window) {
+		k->history = HIST_NONE;
+		k->no_futex_calls = 1;
+		k->whole_if_lost = 1;
+		k->fold = timeline_fold_hooks(
+			timeline_fold_new(timeline_text_width(o) - TL_TEXT_LABEL - 1));
+	}
 }
 
 int report_timeline(const struct model *m, const struct report_opts *o, FILE *out)
@@ -252,7 +262,8 @@ int report_timeline(const struct model *m, const struct report_opts *o, FILE *ou
 		errmsg("the trace holds no scheduling events: nothing to draw");
 		return 2;
 	}
-	if (timeline_build(&tl, m, &to))
+	if (timeline_fold_of(m) ? timeline_fold_finish(timeline_fold_of(m), m, &tl) :
+				  timeline_build(&tl, m, &to))
 		return 2;
 	switch (o->format) {
 	case FMT_JSON:
