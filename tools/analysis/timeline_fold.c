@@ -29,7 +29,7 @@
 #include "lib/util.h"
 
 /* Sweep the parallelism after this many intervals. */
-#define SWEEP_EVERY 4096
+#define SWEEP_EVERY 512
 
 /* A semaphore-like word a thread waited on: a condvar's or not is known at the end. */
 struct tf_sem {
@@ -548,6 +548,7 @@ int timeline_fold_finish(struct timeline_fold *f, const struct model *m, struct 
 			    (unsigned long long)f->t0, (unsigned long long)f->t1);
 	if (tl_begin(&c, tl, m, &o))
 		return -1;
+	tl->t1 = end;	/* the intervals' latest end, which tl_begin() finds in the histories */
 	if (!f->spanned)	/* no interval at all */
 		f->last = tl->t0;
 	tl_build_lanes(&c, fill_folded, f);
