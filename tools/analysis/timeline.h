@@ -215,8 +215,8 @@ struct timeline_fold *timeline_fold_new(int ncell);
 const struct m_fold *timeline_fold_hooks(struct timeline_fold *f);
 /* The timeline fold the model was fed through, or NULL. */
 struct timeline_fold *timeline_fold_of(const struct model *m);
-/* After model_finish(): once; -1 with a line when the model's span was not the one known up
- * front (then nothing was folded right). */
+/* After model_finish(): once; -1 (and nothing in *tl) when the model lost events or its span
+ * was not the one known up front: then nothing was folded right, read the trace whole. */
 int timeline_fold_finish(struct timeline_fold *f, const struct model *m, struct timeline *tl);
 
 /* Spread piece v over the columns it covers of ncell over [t0, t1]: cells[c - lo] for column c

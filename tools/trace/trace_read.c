@@ -145,7 +145,8 @@ static void span_take(void *ctx, const struct ev_hdr *h)
 		s->last = h->ts;
 	s->n++;
 	if (h->type < EV_META_TASK || h->type == EV_META_CLOCK) {
-		if (!r->time_first || h->ts < r->time_first)
+		/* the model, fed in time order, keeps a first time of 0 only until the next */
+		if (h->ts && (!r->time_first || h->ts < r->time_first))
 			r->time_first = h->ts;
 		if (h->ts > r->time_last)
 			r->time_last = h->ts;
