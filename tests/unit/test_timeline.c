@@ -546,7 +546,8 @@ static void same_as_fold(struct fx *f, uint64_t end)
 					    sizeof(tl.lanes[i].blocked_kind));
 		}
 		assert_int_equal(ftl.max_par, tl.max_par);
-		assert_memory_equal(ftl.par_time, tl.par_time, (tl.max_par + 1) * sizeof(*tl.par_time));
+		assert_memory_equal(ftl.par_time, tl.par_time,
+				    (tl.max_par + 1) * sizeof(*tl.par_time));
 		assert_int_equal(ftl.narrows, tl.narrows);
 		assert_int_equal(ftl.kernel_wakeups, tl.kernel_wakeups);
 		whole = text_of(&tl, &f->m, widths[w]);
@@ -562,7 +563,8 @@ static void same_as_fold(struct fx *f, uint64_t end)
 
 /* prev switches out into a wait in syscall nr on arg0 (futex words as seen), next in */
 static void block_on(struct fx *f, uint64_t ts, uint32_t prev, uint32_t next, int cpu, int nr,
-		     uint64_t arg0, uint32_t op, uint32_t val, uint32_t w0, uint32_t w4, uint32_t w8)
+		     uint64_t arg0, uint32_t op, uint32_t val, uint32_t w0, uint32_t w4,
+		     uint32_t w8)
 {
 	struct ev_switch_sleep s = {};
 
@@ -644,26 +646,26 @@ static void storm(struct fx *f)
 
 		ts += 1 + rnd(&x) % 40;
 		if (r < 3) {
-			fd_is(f, ts, (ts / 20000) % 2 ? "pipe:[7]" : "tcp 127.0.0.1:1→127.0.0.1:2");
+			fd_is(f, ts, (ts / 20000) % 2 ? "pipe:[7]" : "tcp 127.0.0.1:1->2");
 		} else if (cur && r < 45) {	/* the running thread waits on something */
 			int k = rnd(&x) % 6, ci = cur - tids[0], n = -1;
+			uint32_t next;
 
 			for (int i = 0; i < 4; i++)
 				if (!state[(t + i) % 4])
 					n = (t + i) % 4;
+			next = n >= 0 ? tids[n] : 0;
 			if (k == 0)	/* a mutex the next thread holds */
-				block_on(f, ts, cur, n >= 0 ? tids[n] : 0, c, 202, MUTEX, 128, 2, 2, 0,
+				block_on(f, ts, cur, next, c, 202, MUTEX, 128, 2, 2, 0,
 					 tids[(ci + 1) % 4]);
 			else if (k == 1)	/* a semaphore */
-				block_on(f, ts, cur, n >= 0 ? tids[n] : 0, c, 202, 0x8000, 0x89, 0, 0,
-					 1, 0);
+				block_on(f, ts, cur, next, c, 202, 0x8000, 0x89, 0, 0, 1, 0);
 			else if (k == 2)	/* a condvar's word, until the end sem-like */
-				block_on(f, ts, cur, n >= 0 ? tids[n] : 0, c, 202, 0x9028, 0x189, 0,
-					 0, 2, 0);
+				block_on(f, ts, cur, next, c, 202, 0x9028, 0x189, 0, 0, 2, 0);
 			else if (k == 3)
-				block_on(f, ts, cur, n >= 0 ? tids[n] : 0, c, 0, 3, 0, 0, 0, 0, 0);
+				block_on(f, ts, cur, next, c, 0, 3, 0, 0, 0, 0, 0);
 			else
-				block_on(f, ts, cur, n >= 0 ? tids[n] : 0, c, 35, 0, 0, 0, 0, 0, 0);
+				block_on(f, ts, cur, next, c, 35, 0, 0, 0, 0, 0, 0);
 			state[ci] = 2;
 			cpu_of[c] = n >= 0 ? tids[n] : 0;
 			if (n >= 0)
@@ -725,7 +727,8 @@ static void storm(struct fx *f)
 	/* 203 ends the process: 202's wait ends with the exit_group */
 	wake_by(f, ts + 90, 202, 203, 231, 0);
 	{
-		struct ev_exit e = {{ts + 95, 203, EV_EXIT, sizeof(e)}, PID, 0, EXITF_GROUP_DEAD, 0};
+		struct ev_exit e = {{ts + 95, 203, EV_EXIT, sizeof(e)}, PID, 0, EXITF_GROUP_DEAD,
+				    0};
 
 		feed(f, &e, sizeof(e));
 	}

@@ -281,8 +281,8 @@ static void count_wakeup(struct timeline_fold *f, const struct model *m, struct 
 	}
 	pair_fields(m, v, &p);
 	key = (((uint64_t)p.th << 32 | p.waker) * 0x9e3779b97f4a7c15ull) ^ p.obj * 31 ^
-	      ((uint64_t)p.holder << 20) ^ ((uint64_t)p.fdep << 40) ^ ((uint64_t)(uint16_t)p.nr << 8) ^
-	      p.kind;
+	      ((uint64_t)p.holder << 20) ^ ((uint64_t)p.fdep << 40) ^
+	      ((uint64_t)(uint16_t)p.nr << 8) ^ p.kind;
 	while ((at = idmap_get(&f->pair_index, key)) >= 0 && !same_key(&f->pair[at], &p))
 		key++;
 	if (at < 0) {
@@ -495,7 +495,9 @@ static void fold_arrows(struct timeline_fold *f, struct tl_ctx *c)
 			continue;
 		iv.w.kind = wait_kind_at_end(m, t, iv.w.kind, iv.w.obj);
 		if (!iv.waker) {
-			if (t->died && tl_killed_in_call(ft->last.called ? &ft->last.call : NULL, &iv))
+			const struct m_futex *call = ft->last.called ? &ft->last.call : NULL;
+
+			if (t->died && tl_killed_in_call(call, &iv))
 				tl_ended_in_wait(c, &tl->lanes[to], &iv, 0);
 			continue;
 		}
@@ -545,7 +547,7 @@ int timeline_fold_finish(struct timeline_fold *f, const struct model *m, struct 
 		return -1;
 	if (tl_begin(&c, tl, m, &o))
 		return -1;
-	tl->t1 = end;	/* the intervals' latest end, which tl_begin() finds in the histories */
+	tl->t1 = end;	/* the intervals' latest end (tl_begin() looks in the histories) */
 	if (!f->spanned)	/* no interval at all */
 		f->last = tl->t0;
 	tl_build_lanes(&c, fill_folded, f);

@@ -210,7 +210,7 @@ struct m_fold {
 			 const struct m_interval *v);
 	void (*futex_return)(void *ctx, const struct model *m, const struct m_thread *t,
 			     uint64_t from, uint64_t uaddr, int timed, int timed_out,
-			     const struct m_futex *call);	/* the call: its time, its return */
+			     const struct m_futex *call);	/* the call: time, return */
 	void (*release)(void *ctx);	/* the fold is no more needed (model_free) */
 	void *ctx;
 };
