@@ -282,8 +282,9 @@ struct model {
 	} kept;
 
 	uint64_t t_first, t_last;	/* time span of the events */
-	uint64_t span_first, span_last;	/* model_from_file: what t_first and t_last will be once
-					 * every record is fed (the reader's first pass), 0 unknown */
+	/* model_from_file: what t_first and t_last will be once every record is fed (the
+	 * reader's first pass), 0 unknown */
+	uint64_t span_first, span_last;
 	uint64_t clock_mono, clock_real;	/* a clock pair, 0 unknown */
 	uint64_t events;		/* records fed */
 	uint64_t anomalies[AN_NKINDS];
