@@ -57,6 +57,14 @@ check "text fits 80 columns" awk 'length($0) > 80 { exit 1 }' "$TMP/pc.txt"
 check "text has no colour under NO_COLOR" bash -c "! grep -q $'\033' '$TMP/pc.txt'"
 check "text names the producer's lane" grep -q "producer $PT" "$TMP/pc.txt"
 check "text shows lost events" grep -q "^lost events:" "$TMP/pc.txt"
+# the whole trace's text is folded as the records pass: the same as from the whole history
+for w in 61 80 200; do
+	NO_COLOR=1 COLUMNS=$w "$CONLAB" report timeline -i "$TMP/pc.clab" > "$TMP/fold.txt" 2>&1
+	NO_COLOR=1 COLUMNS=$w CONLAB_REPORT_WHOLE=1 "$CONLAB" report timeline -i "$TMP/pc.clab" \
+		> "$TMP/whole.txt" 2>&1
+	check "text, $w columns: folded the same as from the whole history" \
+		cmp -s "$TMP/fold.txt" "$TMP/whole.txt"
+done
 
 # perfetto: decodes; carries the threads and sched_switch events
 "$CONLAB" report timeline -i "$TMP/pc.clab" --format perfetto -o "$TMP/pc.pftrace"

@@ -23,7 +23,7 @@
 /* The model plus the records fed to it (the timeline reads fork/exec/exit marks from them). */
 struct fx {
 	struct model m;
-	const struct ev_hdr *rec[64];
+	const struct ev_hdr *rec[8192];
 	size_t n;
 };
 
@@ -32,7 +32,7 @@ static void feed(struct fx *f, const void *ev, size_t size)
 	void *copy = malloc(size);
 
 	memcpy(copy, ev, size);
-	assert_true(f->n < 64);
+	assert_true(f->n < 8192);
 	f->rec[f->n++] = copy;
 	model_event(&f->m, copy);
 	model_set_stream(&f->m, f->rec, f->n);	/* the fixture's records are the event stream */
@@ -92,6 +92,9 @@ static void fx_free(struct fx *f)
 	model_free(&f->m);
 }
 
+/* the text chart folded is the whole build's (below) */
+static void same_as_fold(struct fx *f, uint64_t end);
+
 /* A and B start together; A waits for the mutex B holds, B hands it over at 50. With
  * `with_loss`, events were lost between 30 and 40. */
 static void scenario(struct fx *f, int with_loss)
@@ -144,6 +147,7 @@ static void test_pid_reuse_one_lane_per_thread(void **state)
 	assert_int_equal(timeline_build(&tl, &f.m, &o), 0);
 	assert_true(tl.nlanes <= f.m.nthreads);
 	timeline_free(&tl);
+	same_as_fold(&f, 70);
 	fx_free(&f);
 }
 
@@ -245,6 +249,7 @@ static void test_bursts_and_ended_in_wait(void **state)
 	assert_int_equal(lane(&tl, B)->end_by, C);
 	assert_int_equal(lane(&tl, B)->end_kind, WK_MUTEX);
 	timeline_free(&tl);
+	same_as_fold(&f, 900000);
 	fx_free(&f);
 }
 
@@ -483,6 +488,293 @@ static void test_html(void **state)
 	free(t);
 }
 
+/* ---- the text chart folded as the intervals close (analysis/timeline_fold.c) ------------- */
+
+static char *text_of(const struct timeline *tl, const struct model *m, int width)
+{
+	struct report_opts ro = {.format = FMT_TEXT, .width = width, .top = 1000};
+	char *buf = NULL;
+	size_t len;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_int_equal(timeline_render_text(tl, m, &ro, out), 0);
+	fclose(out);
+	return buf;
+}
+
+/* The fixture's records again through a model that keeps no history and folds the chart: the
+ * text is the whole build's, byte for byte, at several widths. */
+static void same_as_fold(struct fx *f, uint64_t end)
+{
+	static const int widths[] = {80, 61, 133, 40};
+	struct tl_opts o = {.symbolize = 1};
+
+	for (size_t w = 0; w < sizeof(widths) / sizeof(*widths); w++) {
+		struct report_opts ro = {.format = FMT_TEXT, .width = widths[w]};
+		struct timeline_fold *fold =
+			timeline_fold_new(timeline_text_width(&ro) - TL_TEXT_LABEL - 1);
+		struct timeline tl, ftl;
+		struct model fm;
+		char *whole, *folded;
+
+		assert_int_equal(timeline_build(&tl, &f->m, &o), 0);
+		model_init(&fm);
+		fm.keep.history = HIST_NONE;
+		fm.keep.no_futex_calls = 1;
+		fm.keep.fold = timeline_fold_hooks(fold);
+		fm.span_first = f->m.t_first;	/* as the reader's first pass knows them */
+		fm.span_last = tl.t1;
+		for (size_t i = 0; i < f->n; i++)
+			model_event(&fm, f->rec[i]);
+		model_finish(&fm, end);
+		model_set_stream(&fm, f->rec, f->n);
+		assert_ptr_equal(timeline_fold_of(&fm), fold);
+		assert_int_equal(timeline_fold_finish(fold, &fm, &ftl), 0);
+		/* nothing of the history was kept */
+		for (size_t i = 0; i < fm.nthreads; i++)
+			assert_int_equal(fm.threads[i].niv, 0);
+		assert_true(fm.nwakeups <= 1);
+		assert_int_equal(fm.nfutexes, 0);
+		for (size_t i = 0; i < ftl.nlanes; i++)
+			assert_int_equal(ftl.lanes[i].n, 0);
+		/* what the text rounds, exactly */
+		assert_int_equal(ftl.nlanes, tl.nlanes);
+		for (size_t i = 0; i < ftl.nlanes; i++) {
+			assert_memory_equal(ftl.lanes[i].time_in, tl.lanes[i].time_in,
+					    sizeof(tl.lanes[i].time_in));
+			assert_memory_equal(ftl.lanes[i].blocked_kind, tl.lanes[i].blocked_kind,
+					    sizeof(tl.lanes[i].blocked_kind));
+		}
+		assert_int_equal(ftl.max_par, tl.max_par);
+		assert_memory_equal(ftl.par_time, tl.par_time,
+				    (tl.max_par + 1) * sizeof(*tl.par_time));
+		assert_int_equal(ftl.narrows, tl.narrows);
+		assert_int_equal(ftl.kernel_wakeups, tl.kernel_wakeups);
+		whole = text_of(&tl, &f->m, widths[w]);
+		folded = text_of(&ftl, &fm, widths[w]);
+		assert_string_equal(folded, whole);
+		free(whole);
+		free(folded);
+		timeline_free(&tl);
+		timeline_free(&ftl);
+		model_free(&fm);
+	}
+}
+
+/* prev switches out into a wait in syscall nr on arg0 (futex words as seen), next in */
+static void block_on(struct fx *f, uint64_t ts, uint32_t prev, uint32_t next, int cpu, int nr,
+		     uint64_t arg0, uint32_t op, uint32_t val, uint32_t w0, uint32_t w4,
+		     uint32_t w8)
+{
+	struct ev_switch_sleep s = {};
+
+	s.sw.hdr = (struct ev_hdr){ts, prev, EV_SWITCH_SLEEP, sizeof(s)};
+	s.sw.next_tid = next;
+	s.sw.cpu = cpu;
+	s.sw.prev_state = TS_SLEEPING;
+	s.nr = nr;
+	s.arg0 = arg0;
+	s.arg1 = op;
+	s.arg2 = val;
+	s.word0 = w0;
+	s.word4 = w4;
+	s.word8 = w8;
+	s.stack_id = -1;
+	feed(f, &s, sizeof(s));
+}
+
+static void wake_by(struct fx *f, uint64_t ts, uint32_t wakee, uint32_t waker, int16_t nr,
+		    uint64_t obj)
+{
+	struct ev_wakeup w = {{ts, wakee, EV_WAKEUP, sizeof(w)}, obj, waker, nr, 0};
+
+	feed(f, &w, sizeof(w));
+}
+
+static void futex_ret(struct fx *f, uint64_t ts, uint32_t tid, uint64_t addr, int32_t ret)
+{
+	struct ev_futex e = {{ts, tid, EV_FUTEX, sizeof(e)}, addr, 0x89, 0, ret, 50, 0, 0};
+
+	feed(f, &e, sizeof(e));
+}
+
+/* what fd 3 of PID is from ts on */
+static void fd_is(struct fx *f, uint64_t ts, const char *desc)
+{
+	struct {
+		struct ev_meta_fd e;
+		char desc[32];
+	} r = {{{ts, PID, EV_META_FD, sizeof(r)}, 7, 3, 1, 0}, ""};
+
+	strncpy(r.desc, desc, sizeof(r.desc) - 1);
+	feed(f, &r, sizeof(r));
+}
+
+static uint32_t rnd(uint32_t *x)
+{
+	*x = *x * 1103515245u + 12345u;
+	return *x >> 16;
+}
+
+/*
+ * Four threads on two CPUs over thousands of intervals (the fold sweeps the parallelism
+ * several times): mutex, semaphore, condvar, read and sleep waits, woken by each other or the
+ * kernel; a word that waits like a semaphore until a late wait says it is a condvar's; fd 3
+ * named differently over time; a thread that exits and whose tid comes back; one that dies in
+ * a futex wait the kernel ended (its call returned -ERESTARTSYS), one whose wait its process's
+ * exit_group ended; a fork, an exec and exits for the marks.
+ */
+static void storm(struct fx *f)
+{
+	static const uint32_t tids[4] = {201, 202, 203, 204};
+	uint32_t x = 7, cpu_of[2] = {0, 0};
+	int state[4] = {0};	/* 0 runnable, 1 running, 2 blocked */
+	struct ev_fork fk = {{5, PID, EV_FORK, sizeof(fk)}, 1, 1, PID, 0, "storm"};
+	struct ev_exec ex = {{6, PID, EV_EXEC, sizeof(ex)}, PID, PID, "storm", "/usr/bin/storm"};
+	uint64_t ts = 10;
+
+	memset(f, 0, sizeof(*f));
+	model_init(&f->m);
+	feed(f, &fk, sizeof(fk));
+	feed(f, &ex, sizeof(ex));
+	for (int i = 0; i < 4; i++)
+		task(f, 7, tids[i], "worker");
+	fd_is(f, 8, "pipe:[7]");
+	while (f->n < 7900) {
+		int c = rnd(&x) % 2, t = rnd(&x) % 4, r = rnd(&x) % 100;
+		uint32_t cur = cpu_of[c];
+
+		ts += 1 + rnd(&x) % 40;
+		if (r < 3) {
+			fd_is(f, ts, (ts / 20000) % 2 ? "pipe:[7]" : "tcp 127.0.0.1:1->2");
+		} else if (cur && r < 45) {	/* the running thread waits on something */
+			int k = rnd(&x) % 6, ci = cur - tids[0], n = -1;
+			uint32_t next;
+
+			for (int i = 0; i < 4; i++)
+				if (!state[(t + i) % 4])
+					n = (t + i) % 4;
+			next = n >= 0 ? tids[n] : 0;
+			if (k == 0)	/* a mutex the next thread holds */
+				block_on(f, ts, cur, next, c, 202, MUTEX, 128, 2, 2, 0,
+					 tids[(ci + 1) % 4]);
+			else if (k == 1)	/* a semaphore */
+				block_on(f, ts, cur, next, c, 202, 0x8000, 0x89, 0, 0, 1, 0);
+			else if (k == 2)	/* a condvar's word, until the end sem-like */
+				block_on(f, ts, cur, next, c, 202, 0x9028, 0x189, 0, 0, 2, 0);
+			else if (k == 3)
+				block_on(f, ts, cur, next, c, 0, 3, 0, 0, 0, 0, 0);
+			else
+				block_on(f, ts, cur, next, c, 35, 0, 0, 0, 0, 0, 0);
+			state[ci] = 2;
+			cpu_of[c] = n >= 0 ? tids[n] : 0;
+			if (n >= 0)
+				state[n] = 1;
+		} else if (cur && r < 60) {	/* preempted */
+			int n = !state[t] ? t : -1;
+
+			sw(f, ts, cur, n >= 0 ? tids[n] : 0, TS_RUNNABLE, c);
+			state[cur - tids[0]] = 0;
+			cpu_of[c] = n >= 0 ? tids[n] : 0;
+			if (n >= 0)
+				state[n] = 1;
+		} else if (!cur && !state[t]) {
+			sw(f, ts, 0, tids[t], TS_RUNNABLE, c);
+			cpu_of[c] = tids[t];
+			state[t] = 1;
+		} else if (state[t] == 2) {	/* woken by whoever runs, or the kernel */
+			uint32_t by = r % 3 ? cpu_of[r % 2] : 0;
+
+			wake_by(f, ts, tids[t], by, by ? 202 : -1, MUTEX);
+			if (r % 5 == 0)
+				futex_ret(f, ts + 1, tids[t], 0x8000, r % 2 ? 0 : -110);
+			state[t] = 0;
+		}
+	}
+	/* the late wait that tells 0x9028 is a condvar's (nothing at its +4's +4) */
+	for (int c = 0; c < 2; c++)
+		if (cpu_of[c]) {
+			block_on(f, ts + 100, cpu_of[c], 0, c, 202, 0x902c, 0x189, 0, 0, 0, 0);
+			state[cpu_of[c] - tids[0]] = 2;
+			cpu_of[c] = 0;
+		}
+	ts += 1000;
+	/* 201 runs, waits on MUTEX; the kernel ends it, its call returns -ERESTARTSYS, it dies */
+	for (int i = 0; i < 4; i++)
+		if (state[i] == 2)
+			wake_by(f, ts, tids[i], 0, -1, 0);
+	sw(f, ts + 10, 0, 201, TS_RUNNABLE, 0);
+	sw(f, ts + 10, 0, 202, TS_RUNNABLE, 1);
+	block_on(f, ts + 20, 201, 0, 0, 202, MUTEX, 128, 2, 2, 0, 204);
+	block_on(f, ts + 30, 202, 203, 1, 202, MUTEX, 128, 2, 2, 0, 204);
+	wake_by(f, ts + 40, 201, 0, -1, 0);
+	futex_ret(f, ts + 50, 201, MUTEX, -512);
+	{
+		struct ev_exit e = {{ts + 60, 201, EV_EXIT, sizeof(e)}, PID, 9, 0, 0};
+
+		feed(f, &e, sizeof(e));
+	}
+	sw(f, ts + 61, 201, 0, TS_DEAD, 0);
+	/* 201 again: a new thread of the process with the old tid, which runs and sleeps */
+	{
+		struct ev_fork t = {{ts + 65, 201, EV_FORK, sizeof(t)}, 203, PID, PID, FORKF_THREAD,
+				    "reborn"};
+
+		feed(f, &t, sizeof(t));
+	}
+	sw(f, ts + 70, 0, 201, TS_RUNNABLE, 0);
+	block_on(f, ts + 80, 201, 0, 0, 35, 0, 0, 0, 0, 0, 0);
+	/* 203 ends the process: 202's wait ends with the exit_group */
+	wake_by(f, ts + 90, 202, 203, 231, 0);
+	{
+		struct ev_exit e = {{ts + 95, 203, EV_EXIT, sizeof(e)}, PID, 0, EXITF_GROUP_DEAD,
+				    0};
+
+		feed(f, &e, sizeof(e));
+	}
+	model_finish(&f->m, 0);
+}
+
+static void test_fold_same_text(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	storm(&f);
+	same_as_fold(&f, 0);
+	fx_free(&f);
+	scenario(&f, 0);
+	same_as_fold(&f, 100);
+	fx_free(&f);
+}
+
+/* Lost events change the intervals before them: the fold refuses such a model (a report reads
+ * the trace whole), and one whose span was not the one given up front. */
+static void test_fold_refuses(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		struct timeline_fold *fold = timeline_fold_new(57);
+		struct timeline tl;
+		struct model fm;
+
+		scenario(&f, k == 0);
+		model_init(&fm);
+		fm.keep.history = HIST_NONE;
+		fm.keep.fold = timeline_fold_hooks(fold);
+		fm.span_first = f.m.t_first;
+		fm.span_last = k == 0 ? 100 : 90;
+		for (size_t i = 0; i < f.n; i++)
+			model_event(&fm, f.rec[i]);
+		model_finish(&fm, 100);
+		assert_int_not_equal(timeline_fold_finish(fold, &fm, &tl), 0);
+		model_free(&fm);
+		fx_free(&f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +787,8 @@ int main(void)
 		cmocka_unit_test(test_pid_reuse_one_lane_per_thread),
 		cmocka_unit_test(test_perfetto),
 		cmocka_unit_test(test_html),
+		cmocka_unit_test(test_fold_same_text),
+		cmocka_unit_test(test_fold_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

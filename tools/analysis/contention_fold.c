@@ -518,13 +518,15 @@ static void on_interval(void *ctx, const struct model *m, const struct m_thread 
 }
 
 static void on_futex_return(void *ctx, const struct model *m, const struct m_thread *t,
-			    uint64_t from, uint64_t uaddr, int timed, int timed_out)
+			    uint64_t from, uint64_t uaddr, int timed, int timed_out,
+			    const struct m_futex *call)
 {
 	struct contention_fold *f = ctx;
 	struct cf_thread *ft = fold_thread(f, m, t);
 	size_t keep = 0;
 
 	(void)timed;
+	(void)call;
 	if (ft->pending && ft->pend.end >= from && ft->pend.w.obj == uaddr)
 		ft->pend.w.timed_out = timed_out;
 	for (size_t i = 0; i < ft->nrecent; i++) {

@@ -8,21 +8,11 @@
 #include "model/procsyms.h"
 #include "model/conns.h"
 #include "model/pystacks.h"
-#include "analysis/timeline.h"
+#include "analysis/timeline_int.h"
 #include "lib/syscall_table.h"
 #include "lib/util.h"
 
-/* Building state: caches that do not outlive timeline_build. */
-struct tl_ctx {
-	struct timeline *tl;
-	const struct model *m;
-	const struct tl_opts *o;
-	struct idmap name_index;	/* string hash -> names[] */
-	struct procsyms syms;		/* a symbolizer per process, from the trace's maps */
-	struct idmap *addr_names;	/* per process: address -> names[] */
-};
-
-static int32_t intern(struct tl_ctx *c, const char *s)
+int32_t tl_intern(struct tl_ctx *c, const char *s)
 {
 	struct timeline *tl = c->tl;
 	uint64_t h = idmap_str_key(0, s);
@@ -56,14 +46,14 @@ static int32_t futex_name(struct tl_ctx *c, int proc, uint64_t addr)
 		procsyms_data(&c->syms, c->tl->procs[proc].pid, addr, 40, buf, sizeof(buf));
 	if (!buf[0])
 		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)addr);
-	at = intern(c, buf);
+	at = tl_intern(c, buf);
 	idmap_put(&c->addr_names[proc], addr, at);
 	return at;
 }
 
 /* What a blocked interval waits on; fds by what they are when the recording saw them
  * ("pipe:[12345] from producer (pid 42)", "tcp 127.0.0.1:40000→127.0.0.1:8080"). */
-static int32_t wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uint64_t ts)
+int32_t tl_wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uint64_t ts)
 {
 	char buf[192];
 	const char *sc;
@@ -72,7 +62,7 @@ static int32_t wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uin
 	case WK_JOIN:
 		if (w->holder) {
 			snprintf(buf, sizeof(buf), "thread %u", w->holder);
-			return intern(c, buf);
+			return tl_intern(c, buf);
 		}
 		return futex_name(c, proc, w->obj);
 	case WK_CONDVAR: {
@@ -95,7 +85,7 @@ static int32_t wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uin
 
 		if (plus && plus != nm && strtoull(plus + 1, NULL, 16) < 48) {
 			snprintf(buf, sizeof(buf), "%.*s", (int)(plus - nm), nm);
-			return intern(c, buf);
+			return tl_intern(c, buf);
 		}
 		return at;
 	}
@@ -104,7 +94,7 @@ static int32_t wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uin
 	case WK_READ: case WK_WRITE: case WK_ACCEPT:
 		if (!fd_describe(c->m, c->tl->procs[proc].pid, (int32_t)w->obj, ts, buf, sizeof(buf)))
 			snprintf(buf, sizeof(buf), "fd %lld", (long long)(int32_t)w->obj);
-		return intern(c, buf);
+		return tl_intern(c, buf);
 	case WK_POLL:
 		sc = syscall_name(w->nr);
 		if (w->nr == NR_EPOLL_WAIT || w->nr == NR_EPOLL_PWAIT || w->nr == NR_EPOLL_PWAIT2)
@@ -112,21 +102,21 @@ static int32_t wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uin
 				 (long long)(int32_t)w->obj);
 		else
 			snprintf(buf, sizeof(buf), "%s", sc ? sc : "poll");
-		return intern(c, buf);
+		return tl_intern(c, buf);
 	case WK_CHILD:
 		if ((int64_t)w->obj <= 0)
-			return intern(c, "any child");
+			return tl_intern(c, "any child");
 		snprintf(buf, sizeof(buf), "pid %lld", (long long)(int64_t)w->obj);
-		return intern(c, buf);
+		return tl_intern(c, buf);
 	case WK_OTHER:
 		sc = w->nr >= 0 ? syscall_name(w->nr) : NULL;
 		if (sc)
-			return intern(c, sc);
+			return tl_intern(c, sc);
 		if (w->nr >= 0) {
 			snprintf(buf, sizeof(buf), "syscall %d", w->nr);
-			return intern(c, buf);
+			return tl_intern(c, buf);
 		}
-		return intern(c, "in the kernel");
+		return tl_intern(c, "in the kernel");
 	default:
 		return -1;
 	}
@@ -163,7 +153,7 @@ static uint32_t py_site(struct tl_ctx *c, const struct m_wait *w)
 			return 0;
 		b = f->file && strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file;
 		snprintf(buf, sizeof(buf), "%s (%s:%d)", f->qualname, b ? b : "?", f->line);
-		return (uint32_t)intern(c, buf) + 1;
+		return (uint32_t)tl_intern(c, buf) + 1;
 	}
 	return 0;
 }
@@ -191,7 +181,7 @@ static void add_interval(struct tl_ctx *c, struct tl_lane *l, const struct m_int
 		p.holder = iv->w.holder;
 		p.waker = iv->waker;
 		p.timed_out = iv->w.timed_out;
-		p.name = wait_name(c, proc, &iv->w, iv->start);
+		p.name = tl_wait_name(c, proc, &iv->w, iv->start);
 		p.site = py_site(c, &iv->w);
 	}
 	for (size_t k = 0; k < m->nlosses && s < e; k++) {
@@ -321,7 +311,7 @@ static void build_marks(struct tl_ctx *c, const struct ev_hdr *const *rec, size_
 			fn[sizeof(e->filename)] = 0;
 			mk.kind = TLM_EXEC;
 			mk.pid = e->pid;
-			mk.name = intern(c, fn);
+			mk.name = tl_intern(c, fn);
 			break;
 		}
 		case EV_EXIT: {
@@ -341,95 +331,9 @@ static void build_marks(struct tl_ctx *c, const struct ev_hdr *const *rec, size_
 	}
 }
 
-/* Processes in tree order (parents before children, depth-first); threads whose process the
- * model never saw get a process entry of their own. */
-static void build_procs(struct tl_ctx *c)
-{
-	const struct model *m = c->m;
-	struct timeline *tl = c->tl;
-	size_t n = 0, cap = m->nprocs + m->nthreads;
-	struct tl_proc *all = xcalloc(cap + 1, sizeof(*all));
-	int *order = xcalloc(cap + 1, sizeof(int)), *stack = xcalloc(cap + 1, sizeof(int));
-	char *done = xcalloc(cap + 1, 1);
-	struct idmap pidx = {};
-	size_t no = 0;
-
-	for (size_t i = 0; i < m->nprocs; i++) {
-		const struct m_process *p = &m->procs[i];
-		struct tl_proc *q = &all[n];
-
-		q->pid = p->pid;
-		q->ppid = p->ppid;
-		memcpy(q->comm, p->comm, CLAB_COMM_LEN);
-		q->cmdline = p->cmdline;
-		q->born = p->forked ? p->born : 0;
-		q->died = p->exited ? p->died : 0;
-		q->exited = p->exited;
-		q->forked = p->forked;
-		q->exit_code = p->exit_code;
-		idmap_put(&pidx, p->pid, n);	/* the newest process of a pid wins */
-		n++;
-	}
-	for (size_t i = 0; i < m->nthreads; i++) {
-		const struct m_thread *t = &m->threads[i];
-
-		if (idmap_get(&pidx, t->pid) >= 0)
-			continue;
-		all[n].pid = t->pid;
-		memcpy(all[n].comm, t->comm, CLAB_COMM_LEN);
-		idmap_put(&pidx, t->pid, n);
-		n++;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int64_t par = all[i].ppid ? idmap_get(&pidx, all[i].ppid) : -1;
-
-		all[i].parent = par >= 0 && (size_t)par != i ? par : -1;
-	}
-	/* depth-first from each root; children in creation order */
-	for (size_t r = 0; r < n; r++) {
-		size_t sp = 0;
-
-		if (all[r].parent >= 0 || done[r])
-			continue;
-		stack[sp++] = r;
-		all[r].depth = 0;
-		while (sp) {
-			int at = stack[--sp];
-
-			if (done[at])
-				continue;
-			done[at] = 1;
-			order[no++] = at;
-			for (size_t k = n; k-- > 0;)
-				if (all[k].parent == at && !done[k]) {
-					all[k].depth = all[at].depth + 1;
-					stack[sp++] = k;
-				}
-		}
-	}
-	for (size_t i = 0; i < n; i++)	/* cycles of ppids (pid reuse): still listed */
-		if (!done[i])
-			order[no++] = i;
-	tl->procs = xcalloc(no + 1, sizeof(*tl->procs));
-	for (size_t i = 0; i < no; i++) {
-		tl->procs[i] = all[order[i]];
-		done[order[i]] = 0;
-	}
-	/* parents as indices in the new order */
-	for (size_t i = 0; i < no; i++)
-		stack[order[i]] = i;
-	for (size_t i = 0; i < no; i++)
-		if (tl->procs[i].parent >= 0)
-			tl->procs[i].parent = stack[tl->procs[i].parent];
-	tl->nprocs = no;
-	idmap_free(&pidx);
-	free(all);
-	free(order);
-	free(stack);
-	free(done);
-}
-
-static void build_lanes(struct tl_ctx *c)
+void tl_build_lanes(struct tl_ctx *c, size_t (*fill)(struct tl_ctx *c, struct tl_lane *l,
+						      const struct m_thread *t, void *arg),
+		    void *arg)
 {
 	const struct model *m = c->m;
 	struct timeline *tl = c->tl;
@@ -459,10 +363,9 @@ static void build_lanes(struct tl_ctx *c)
 				memcpy(l->comm, t->comm, CLAB_COMM_LEN);
 				l->born = t->flags & IV_INFERRED ? 0 : t->born;
 				l->died = t->died;
-				for (size_t k = 0; k < t->niv; k++)
-					add_interval(c, l, &t->iv[k], p);
-				if (!l->n) {
+				if (!fill(c, l, t, arg)) {
 					free(l->iv);
+					free(l->cells);
 					continue;
 				}
 				idmap_put(&tl->lane_index, l->tid, tl->nlanes);
@@ -471,6 +374,16 @@ static void build_lanes(struct tl_ctx *c)
 		pr->nlanes = tl->nlanes - pr->first_lane;
 	}
 	free(placed);
+}
+
+/* A lane's pieces: the thread's intervals in the window. */
+static size_t fill_intervals(struct tl_ctx *c, struct tl_lane *l, const struct m_thread *t,
+			     void *arg)
+{
+	(void)arg;
+	for (size_t k = 0; k < t->niv; k++)
+		add_interval(c, l, &t->iv[k], l->proc);
+	return l->n;
 }
 
 /* k is t's last blocked interval */
@@ -487,6 +400,11 @@ static int last_wait(const struct m_thread *t, size_t k)
  * waker: then the futex call of the wait tells. It returned -ERESTARTSYS (a signal, here the
  * process's exit) and the thread died without another wait.
  */
+int tl_killed_in_call(const struct m_futex *f, const struct m_interval *iv)
+{
+	return f && f->uaddr == iv->w.obj && f->ret == -512;
+}
+
 static int killed_in_call(const struct model *m, const struct m_thread *t,
 			  const struct m_interval *iv)
 {
@@ -495,9 +413,18 @@ static int killed_in_call(const struct model *m, const struct m_thread *t,
 
 		if (f->tid != t->tid || f->ts < iv->end)
 			continue;
-		return f->uaddr == iv->w.obj && f->ret == -512;
+		return tl_killed_in_call(f, iv);
 	}
 	return 0;
+}
+
+void tl_ended_in_wait(struct tl_ctx *c, struct tl_lane *l, const struct m_interval *iv,
+		      uint32_t by)
+{
+	l->ended_in_wait = 1;
+	l->end_kind = iv->w.kind;
+	l->end_name = tl_wait_name(c, l->proc, &iv->w, iv->start);
+	l->end_by = by;
 }
 
 /* A write in another traced process: a message over a socket, a pipe... (conns.h). */
@@ -533,18 +460,13 @@ static void build_arrows(struct tl_ctx *c)
 				continue;
 			if (!wk->waker) {
 				tl->kernel_wakeups++;
-				if (t->died && last_wait(t, k) && killed_in_call(m, t, iv)) {
-					struct tl_lane *l = &tl->lanes[to];
-
-					l->ended_in_wait = 1;
-					l->end_kind = iv->w.kind;
-					l->end_name = wait_name(c, l->proc, &iv->w, iv->start);
-					l->end_by = 0;
-				}
+				if (t->died && last_wait(t, k) && killed_in_call(m, t, iv))
+					tl_ended_in_wait(c, &tl->lanes[to], iv, 0);
 				continue;
 			}
 			GROW(tl->arrows, tl->cap_arrows, tl->narrows + 1);
-			a = &tl->arrows[tl->narrows++];
+			a = &tl->arrows[tl->narrows];
+			a->seq = tl->narrows++;
 			a->ts = wk->ts;
 			a->obj = iv->w.obj;
 			a->waker_obj = wk->obj;
@@ -552,7 +474,7 @@ static void build_arrows(struct tl_ctx *c)
 			a->wakee = t->tid;
 			a->to_lane = to;
 			a->from_lane = tl_lane_of(tl, wk->waker);
-			a->name = wait_name(c, tl->lanes[to].proc, &iv->w, iv->start);
+			a->name = tl_wait_name(c, tl->lanes[to].proc, &iv->w, iv->start);
 			a->waker_nr = wk->waker_nr;
 			a->kind = iv->w.kind;
 			a->flags = iv->flags & IV_UNCERTAIN;
@@ -564,14 +486,8 @@ static void build_arrows(struct tl_ctx *c)
 				tl->lanes[a->from_lane].wakeups_out++;
 			if (wk->waker_nr == NR_EXIT_GROUP && wk->waker != t->tid &&
 			    a->from_lane >= 0 && tl->lanes[a->from_lane].pid == t->pid &&
-			    last_wait(t, k)) {
-				struct tl_lane *l = &tl->lanes[to];
-
-				l->ended_in_wait = 1;
-				l->end_kind = a->kind;
-				l->end_name = a->name;
-				l->end_by = wk->waker;
-			}
+			    last_wait(t, k))
+				tl_ended_in_wait(c, &tl->lanes[to], iv, wk->waker);
 		}
 	}
 }
@@ -652,14 +568,19 @@ static int cmp_arrow(const void *a, const void *b)
 {
 	const struct tl_arrow *x = a, *y = b;
 
-	return x->ts < y->ts ? -1 : x->ts > y->ts;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-int timeline_build(struct timeline *tl, const struct model *m, const struct tl_opts *o)
+int tl_begin(struct tl_ctx *c, struct timeline *tl, const struct model *m, const struct tl_opts *o)
 {
-	struct tl_ctx c = {.tl = tl, .m = m, .o = o};
 	uint64_t end = m->t_last;
 
+	memset(c, 0, sizeof(*c));
+	c->tl = tl;
+	c->m = m;
+	c->o = o;
 	memset(tl, 0, sizeof(*tl));
 	/* the model may close its intervals after the last event (the recording's end) */
 	for (size_t i = 0; i < m->nthreads; i++)
@@ -676,15 +597,17 @@ int timeline_build(struct timeline *tl, const struct model *m, const struct tl_o
 	tl->lost = model_lost_total(m);
 	for (int k = 0; k < AN_NKINDS; k++)
 		tl->anomalies += m->anomalies[k];
-	build_procs(&c);
-	procsyms_init(&c.syms, m);
-	c.addr_names = xcalloc(tl->nprocs + 1, sizeof(*c.addr_names));
-	build_lanes(&c);
-	build_arrows(&c);
-	qsort(tl->arrows, tl->narrows, sizeof(*tl->arrows), cmp_arrow);
-	build_marks(&c, m->stream, m->nstream);
-	build_parallelism(tl);
-	build_bursts(tl);
+	tl_build_procs(c);
+	procsyms_init(&c->syms, m);
+	c->addr_names = xcalloc(tl->nprocs + 1, sizeof(*c->addr_names));
+	return 0;
+}
+
+void tl_end(struct tl_ctx *c)
+{
+	struct timeline *tl = c->tl;
+
+	build_marks(c, c->m->stream, c->m->nstream);
 	for (size_t i = 0; i < tl->nlanes; i++) {
 		const struct tl_lane *l = &tl->lanes[i];
 
@@ -696,17 +619,34 @@ int timeline_build(struct timeline *tl, const struct model *m, const struct tl_o
 		tl->nintervals += l->n;
 	}
 	for (size_t p = 0; p < tl->nprocs; p++)
-		idmap_free(&c.addr_names[p]);
-	procsyms_free(&c.syms);
-	free(c.addr_names);
-	idmap_free(&c.name_index);
+		idmap_free(&c->addr_names[p]);
+	procsyms_free(&c->syms);
+	free(c->addr_names);
+	idmap_free(&c->name_index);
+}
+
+int timeline_build(struct timeline *tl, const struct model *m, const struct tl_opts *o)
+{
+	struct tl_ctx c;
+
+	if (tl_begin(&c, tl, m, o))
+		return -1;
+	tl_build_lanes(&c, fill_intervals, NULL);
+	build_arrows(&c);
+	qsort(tl->arrows, tl->narrows, sizeof(*tl->arrows), cmp_arrow);
+	build_parallelism(tl);
+	build_bursts(tl);
+	tl_end(&c);
 	return 0;
 }
 
 void timeline_free(struct timeline *tl)
 {
-	for (size_t i = 0; i < tl->nlanes; i++)
+	for (size_t i = 0; i < tl->nlanes; i++) {
 		free(tl->lanes[i].iv);
+		free(tl->lanes[i].cells);
+	}
+	free(tl->pairs);
 	for (size_t i = 0; i < tl->nnames; i++)
 		free(tl->names[i]);
 	free(tl->names);

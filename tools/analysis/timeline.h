@@ -43,6 +43,23 @@ struct tl_iv {
 				 * ("transfer (bank.py:30)", from its Python stack), 0 none */
 };
 
+/*
+ * The text chart: a lane's time cut into ncell columns over [t0, t1], each column's time by
+ * what filled it (tl_class: a state, or for blocked time its wait kind).
+ */
+#define TL_NCLASSES (TH_NSTATES + WK_NKINDS)
+
+static inline int tl_class(int state, int kind)
+{
+	return state == TH_BLOCKED ? TH_NSTATES + kind : state;
+}
+
+struct tl_cell {
+	uint64_t t[TL_NCLASSES];
+	uint64_t uncertain, total;
+	uint16_t cpu;		/* running: the CPU of a piece that held at least half of it */
+};
+
 struct tl_lane {
 	uint32_t tid, pid;
 	char comm[CLAB_COMM_LEN];
@@ -61,6 +78,10 @@ struct tl_lane {
 	uint8_t end_kind;
 	int32_t end_name;
 	uint32_t end_by;
+	/* folded (timeline_fold_finish): no intervals, but the text chart's columns
+	 * [cell0, cell0 + ncells), the others empty */
+	struct tl_cell *cells;
+	int cell0, ncells;
 };
 
 struct tl_proc {
@@ -83,6 +104,7 @@ struct tl_arrow {
 	uint32_t waker, wakee;	/* waker 0: kernel, timer, interrupt */
 	int32_t from_lane, to_lane;	/* -1: not a lane (waker 0 or untraced) */
 	int32_t name;		/* the wakee's object name, -1 none */
+	uint32_t seq;		/* made in this order (ties in ts keep it) */
 	int16_t waker_nr;	/* the waker's syscall, -1 none */
 	uint8_t kind;		/* the wakee's wait kind */
 	uint8_t flags;		/* IV_UNCERTAIN when the wait was uncertain */
@@ -120,6 +142,15 @@ struct tl_mark {
 	uint8_t kind;		/* enum tl_mark_kind */
 };
 
+/* Wakeups counted by (waker, wakee, kind, object): who woke whom how often. */
+struct tl_pair {
+	uint32_t waker, wakee;
+	int32_t name;
+	uint8_t kind;
+	uint32_t count;
+	uint64_t first_ts, first_ord;	/* its first arrow (ties in count are in that order) */
+};
+
 /* The parallelism step function: from ts on, n workload threads are on a CPU. */
 struct tl_par {
 	uint64_t ts;
@@ -138,8 +169,10 @@ struct timeline {
 	size_t nprocs;
 	struct tl_lane *lanes;
 	size_t nlanes;
-	struct tl_arrow *arrows;
+	struct tl_arrow *arrows;	/* folded: NULL, narrows still counts them */
 	size_t narrows, cap_arrows;
+	struct tl_pair *pairs;		/* folded: the arrows as tl_pairs() counts them */
+	size_t npairs;
 	struct tl_burst *bursts;	/* in time order */
 	size_t nbursts, cap_bursts;
 	uint64_t kernel_wakeups;	/* waits ended by the kernel (timer, irq, signal) */
@@ -164,6 +197,39 @@ struct timeline {
 int timeline_build(struct timeline *tl, const struct model *m, const struct tl_opts *o);
 void timeline_free(struct timeline *tl);
 
+/*
+ * What the text chart reads, for a trace of any length: folded as the model closes the
+ * intervals (analysis/timeline_fold.c), the same as timeline_build() over the whole window
+ * then gives, without the intervals and arrows (the lanes' cells and the pairs instead; the
+ * series of parallelism and the bursts are left empty). For a trace without lost events (a
+ * report reads one with them whole: keep.whole_if_lost) whose span the model knows up front.
+ *
+ *	struct timeline_fold *f = timeline_fold_new(ncell);
+ *	keep.fold = timeline_fold_hooks(f);      the model owns f from here (model_free)
+ *	model_from_file(&m, path, &keep, &st);   keep.history = HIST_NONE suffices
+ *	timeline_fold_finish(f, &m, &tl);        then render it as text, timeline_free(&tl)
+ */
+struct m_fold;
+struct timeline_fold;
+struct timeline_fold *timeline_fold_new(int ncell);
+const struct m_fold *timeline_fold_hooks(struct timeline_fold *f);
+/* The timeline fold the model was fed through, or NULL. */
+struct timeline_fold *timeline_fold_of(const struct model *m);
+/* After model_finish(): once; -1 (and nothing in *tl) when the model lost events or its span
+ * was not the one known up front: then nothing was folded right, read the trace whole. */
+int timeline_fold_finish(struct timeline_fold *f, const struct model *m, struct timeline *tl);
+
+/* Spread piece v over the columns it covers of ncell over [t0, t1]: cells[c - lo] for column c
+ * (the caller sized them), its time into t[tl_class] or, when to is given, into to[c - lo]. */
+void tl_cells_add(struct tl_cell *cells, int lo, uint64_t *to, int ncell, uint64_t t0,
+		  uint64_t t1, const struct tl_iv *v);
+/* The columns [*c0, *c1] piece [start, end] covers; *c0 > *c1 none. */
+void tl_cells_span(int ncell, uint64_t t0, uint64_t t1, uint64_t start, uint64_t end, int *c0,
+		   int *c1);
+/* The wakeup pairs, most first (ties: by first arrow): of the arrows or the fold's; freed by
+ * the caller. */
+struct tl_pair *tl_pairs(const struct timeline *tl, size_t *n);
+
 /* "mutex pcq_lock held by producer (812)", "read fd 3", "sleep", "runnable", "running on
  * CPU 1", "unknown (events lost)": one interval as a sentence fragment. */
 const char *tl_describe(const struct timeline *tl, const struct tl_iv *iv, char *buf, size_t n);
@@ -181,6 +247,9 @@ double tl_avg_par(const struct timeline *tl);
 struct report_opts;
 int timeline_render_text(const struct timeline *tl, const struct model *m,
 			 const struct report_opts *o, FILE *out);
+/* The text's width, and its lanes' label: the chart has width - label - 1 columns. */
+int timeline_text_width(const struct report_opts *o);
+#define TL_TEXT_LABEL 22
 int timeline_render_json(const struct timeline *tl, const struct model *m, FILE *out);
 /* Perfetto also gets the model's event stream as ftrace events (switches, wakeups, ...). */
 int timeline_render_perfetto(const struct timeline *tl, const struct model *m, FILE *out);

@@ -509,9 +509,13 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 		t->wait.timed = !!(e->flags & FUTEXF_TIMEOUT);
 		t->wait.timed_out = e->ret == -110;
 	}
-	if (m->keep.fold)
+	if (m->keep.fold) {
+		struct m_futex call = {.ts = h->ts, .uaddr = e->uaddr, .dur = dur, .tid = h->tid,
+				       .op = e->op, .val = e->val, .ret = e->ret, .flags = e->flags};
+
 		m->keep.fold->futex_return(m->keep.fold->ctx, m, t, from, e->uaddr,
-					   !!(e->flags & FUTEXF_TIMEOUT), e->ret == -110);
+					   !!(e->flags & FUTEXF_TIMEOUT), e->ret == -110, &call);
+	}
 }
 
 /* KEEP(m, field, h): a copy of h (model_keep.c) in rec.field when it is whole; one line per kept record type */

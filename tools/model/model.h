@@ -196,7 +196,10 @@ struct m_keep {
 	const struct m_fold *fold;	/* what sums the intervals as they close, or NULL */
 	uint64_t whole_if_types;	/* model_from_file: a record of these types (bit 1 << type)
 					 * makes it read the file again keeping everything (keep
-					 * = {0}): what the report reads depends on the trace */
+					 * = {0} but the event stream's types and window): what
+					 * the report reads depends on the trace */
+	int whole_if_lost;		/* ... and so does the first window of lost events (the
+					 * intervals before it that it covers change) */
 };
 
 /*
@@ -211,7 +214,8 @@ struct m_fold {
 	void (*interval)(void *ctx, const struct model *m, const struct m_thread *t,
 			 const struct m_interval *v);
 	void (*futex_return)(void *ctx, const struct model *m, const struct m_thread *t,
-			     uint64_t from, uint64_t uaddr, int timed, int timed_out);
+			     uint64_t from, uint64_t uaddr, int timed, int timed_out,
+			     const struct m_futex *call);	/* the call: time, return */
 	void (*release)(void *ctx);	/* the fold is no more needed (model_free) */
 	void *ctx;
 };
@@ -223,6 +227,8 @@ enum m_history {
 	HIST_BLOCKED,		/* the blocked intervals only */
 	HIST_LAST_MUTEX,	/* each thread's last wait on a mutex and its last blocked interval
 				 * after it: what the end-of-trace deadlock check reads */
+	HIST_NONE,		/* none: a wakeup that ends a blocked interval is in one slot,
+				 * m->wakeups[0], only while the fold reads that interval */
 	HIST_MESSAGES,		/* the blocked intervals a kept wakeup ended (with
 				 * message_wakeups_only: a message) and each one's next blocked
 				 * interval: what the connections table (model/conns.h) reads */
@@ -281,6 +287,9 @@ struct model {
 	} kept;
 
 	uint64_t t_first, t_last;	/* time span of the events */
+	/* model_from_file: what t_first and t_last will be once every record is fed (the
+	 * reader's first pass), 0 unknown */
+	uint64_t span_first, span_last;
 	uint64_t clock_mono, clock_real;	/* a clock pair, 0 unknown */
 	uint64_t events;		/* records fed */
 	uint64_t anomalies[AN_NKINDS];

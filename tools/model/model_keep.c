@@ -57,7 +57,7 @@ struct m_interval *model_history_slot(struct model *m, struct m_thread *t,
 {
 	uint64_t t0, t1;
 
-	if (m->keep.history != HIST_ALL && v->state != TH_BLOCKED)
+	if ((m->keep.history != HIST_ALL && v->state != TH_BLOCKED) || m->keep.history == HIST_NONE)
 		return NULL;
 	if (m->keep.history == HIST_MESSAGES && v->wakeup < 0 &&
 	    !(t->niv && t->iv[t->niv - 1].wakeup >= 0))
@@ -100,6 +100,8 @@ int64_t model_wakeup_slot(const struct model *m, const struct m_thread *t,
 		keep = keep && e->waker_tid && conn_write_syscall(e->waker_nr);
 	if (!keep)
 		return -1;
+	if (m->keep.history == HIST_NONE)
+		return m->nwakeups ? 0 : (int64_t)m->nwakeups;
 	if (m->keep.history == HIST_LAST_MUTEX && t->niv && t->iv[0].w.kind == WK_MUTEX &&
 	    t->iv[0].wakeup >= 0)
 		return t->iv[0].wakeup;
@@ -138,14 +140,25 @@ int model_from_file(struct model *m, const char *path, const struct m_keep *keep
 	}
 	if (keep)
 		m->keep = *keep;
+	m->span_first = r.time_first;
+	m->span_last = r.time_last;
 	while ((h = trace_next(&r))) {
-		if (h->type < 64 && (m->keep.whole_if_types & M_KEEP_TYPE(h->type))) {
-			/* the report needs every record kept: start again with everything */
+		int again = h->type < 64 && (m->keep.whole_if_types & M_KEEP_TYPE(h->type));
+
+		if (!again) {
+			model_event(m, h);
+			again = m->keep.whole_if_lost && m->nlosses;
+		}
+		if (again) {
+			/* the report needs the whole history: start again keeping everything, and
+			 * of the event stream what it asked for */
+			struct m_keep whole = {.stream_types = m->keep.stream_types,
+					       .from_ns = m->keep.from_ns, .to_ns = m->keep.to_ns};
+
 			trace_close(&r);
 			model_free(m);
-			return model_from_file(m, path, NULL, stats);
+			return model_from_file(m, path, &whole, stats);
 		}
-		model_event(m, h);
 	}
 	*stats = r.stats;
 	trace_close(&r);

@@ -41,16 +41,17 @@ static const char *const glyph_color[G_NGLYPHS] = {
 	"32", "33", "31;1", "35", "35", "36", "31", "36", "34", "34", "34", "34", "36", "36", "37",
 	"90", "90"};
 
-static int glyph_of(const struct tl_iv *v)
+/* The glyph of a column's class of time (tl_class: a state, or a blocked wait's kind). */
+static int glyph_of(int cls)
 {
-	switch (v->state) {
+	switch (cls) {
 	case TH_RUNNING: return G_RUN;
 	case TH_RUNNABLE: return G_RUNNABLE;
 	case TH_EXITED: return G_EXITED;
-	case TH_BLOCKED: break;
-	default: return G_UNKNOWN;
+	case TH_UNKNOWN: return G_UNKNOWN;
+	default: break;
 	}
-	switch (v->kind) {
+	switch (cls - TH_NSTATES) {
 	case WK_MUTEX: case WK_LOCK: case WK_RWLOCK: return G_LOCK;
 	case WK_CONDVAR: return G_CONDVAR;
 	case WK_SEMAPHORE: return G_SEM;
@@ -67,47 +68,33 @@ static int glyph_of(const struct tl_iv *v)
 	}
 }
 
-struct cell {
-	uint64_t t[G_NGLYPHS];
-	uint64_t uncertain, total;
-	uint16_t cpu;
-};
+/* The lane's columns: the fold's, or spread from its intervals. */
+static void lane_cells(const struct timeline *tl, const struct tl_lane *l, struct tl_cell *cells,
+		       int ncell)
+{
+	memset(cells, 0, ncell * sizeof(*cells));
+	if (l->cells) {
+		for (int i = 0; i < l->ncells && l->cell0 + i < ncell; i++)
+			cells[l->cell0 + i] = l->cells[i];
+		return;
+	}
+	for (size_t k = 0; k < l->n; k++)
+		tl_cells_add(cells, 0, NULL, ncell, tl->t0, tl->t1, &l->iv[k]);
+}
 
-static void draw_lane(const struct timeline *tl, const struct tl_lane *l, struct cell *cells,
+static void draw_lane(const struct timeline *tl, const struct tl_lane *l, struct tl_cell *cells,
 		      int ncell, const struct report_opts *o, FILE *out)
 {
-	double span = (double)(tl->t1 - tl->t0);
-
-	memset(cells, 0, ncell * sizeof(*cells));
-	for (size_t k = 0; k < l->n; k++) {
-		const struct tl_iv *v = &l->iv[k];
-		int g = glyph_of(v);
-		int c0 = (v->start - tl->t0) / span * ncell, c1 = (v->end - tl->t0) / span * ncell;
-
-		if (c1 >= ncell)
-			c1 = ncell - 1;
-		for (int c = c0 < 0 ? 0 : c0; c <= c1; c++) {
-			uint64_t cs = tl->t0 + span * c / ncell, ce = tl->t0 + span * (c + 1) / ncell;
-			uint64_t s = v->start > cs ? v->start : cs, e = v->end < ce ? v->end : ce;
-			uint64_t d = e > s ? e - s : 0;
-
-			if (!d && v->end > v->start)
-				continue;
-			d += !d;	/* an instant still counts a little */
-			cells[c].t[g] += d;
-			cells[c].total += d;
-			if (v->flags & IV_UNCERTAIN)
-				cells[c].uncertain += d;
-			if (g == G_RUN && d >= cells[c].t[G_RUN] / 2)
-				cells[c].cpu = v->cpu;
-		}
-	}
+	lane_cells(tl, l, cells, ncell);
 	for (int c = 0; c < ncell; c++) {
+		uint64_t t[G_NGLYPHS] = {0};
 		int best = -1;
 		char ch;
 
+		for (int k = 0; k < TL_NCLASSES; k++)
+			t[glyph_of(k)] += cells[c].t[k];
 		for (int g = 0; g < G_NGLYPHS; g++)
-			if (cells[c].t[g] && (best < 0 || cells[c].t[g] > cells[c].t[best]))
+			if (t[g] && (best < 0 || t[g] > t[best]))
 				best = g;
 		if (best < 0) {
 			fputc(' ', out);
@@ -143,50 +130,6 @@ static void axis(const struct timeline *tl, int label, int ncell, FILE *out)
 			memcpy(line + c, tick, len);
 	}
 	fprintf(out, "%s\n", line);
-}
-
-/* Wakeups aggregated by (waker, wakee, kind, object): "who signalled whom how often". */
-struct wagg {
-	uint32_t waker, wakee;
-	int32_t name;
-	uint8_t kind;
-	uint32_t count;
-};
-
-static int cmp_wagg(const void *a, const void *b)
-{
-	const struct wagg *x = a, *y = b;
-
-	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
-}
-
-static struct wagg *aggregate_wakeups(const struct timeline *tl, size_t *n)
-{
-	struct idmap idx = {};
-	struct wagg *v = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	for (size_t i = 0; i < tl->narrows; i++) {
-		const struct tl_arrow *a = &tl->arrows[i];
-		uint64_t key = ((uint64_t)a->waker * 2654435761u) ^ ((uint64_t)a->wakee << 32) ^
-			       ((uint64_t)a->kind << 24) ^ (uint64_t)(uint32_t)a->name * 40503u;
-		int64_t at = idmap_get(&idx, key);
-
-		if (at >= 0 && (v[at].waker != a->waker || v[at].wakee != a->wakee ||
-				v[at].kind != a->kind || v[at].name != a->name))
-			at = -1;	/* a hash collision: count it apart */
-		if (at < 0) {
-			GROW(v, cap, *n + 1);
-			at = (*n)++;
-			v[at] = (struct wagg){a->waker, a->wakee, a->name, a->kind, 0};
-			idmap_put(&idx, key, at);
-		}
-		v[at].count++;
-	}
-	idmap_free(&idx);
-	qsort(v, *n, sizeof(*v), cmp_wagg);
-	return v;
 }
 
 static const char *lane_name(const struct timeline *tl, uint32_t tid, char *buf, size_t n)
@@ -273,8 +216,8 @@ static void text_head(const struct timeline *tl, const struct model *m, int widt
 static void text_lanes(const struct timeline *tl, const struct report_opts *o, int width,
 		       FILE *out)
 {
-	int label = 22, ncell = width - label - 1;
-	struct cell *cells = xcalloc(ncell, sizeof(*cells));
+	int label = TL_TEXT_LABEL, ncell = width - label - 1;
+	struct tl_cell *cells = xcalloc(ncell, sizeof(*cells));
 
 	axis(tl, label, ncell, out);
 	for (size_t p = 0; p < tl->nprocs; p++) {
@@ -304,7 +247,7 @@ static void text_wakeups(const struct timeline *tl, int top, FILE *out)
 {
 	char e[48], f[48];
 	size_t nw;
-	struct wagg *w = aggregate_wakeups(tl, &nw);
+	struct tl_pair *w = tl_pairs(tl, &nw);
 
 	fprintf(out, "\nwakeups: %zu between traced threads, %llu by the kernel (timer, signal, I/O)\n",
 		tl->narrows, (unsigned long long)tl->kernel_wakeups);
@@ -379,10 +322,15 @@ static void text_totals(const struct timeline *tl, int width, FILE *out)
 	fputc('\n', out);
 }
 
+int timeline_text_width(const struct report_opts *o)
+{
+	return o->width >= 40 ? o->width : 80;
+}
+
 int timeline_render_text(const struct timeline *tl, const struct model *m,
 			 const struct report_opts *o, FILE *out)
 {
-	int width = o->width >= 40 ? o->width : 80;
+	int width = timeline_text_width(o);
 
 	text_head(tl, m, width, out);
 	text_lanes(tl, o, width, out);

@@ -8,6 +8,7 @@
 #include "analysis/timeline.h"
 #include "lib/syscall_table.h"
 #include "lib/util.h"
+#include "trace/trace.h"
 
 static void json_iv(struct json *j, const struct timeline *tl, const struct tl_iv *v)
 {
@@ -240,6 +241,32 @@ void report_timeline_keep(const struct report_opts *o, struct m_keep *k)
 	k->from_ns = o->from_ns;
 	k->to_ns = o->to_ns;
 	k->history_window = o->from_ns || o->to_ns;
+	/* The text chart of the whole trace is folded as the intervals close (analysis/
+	 * timeline_fold.c): no history. Lost events change the intervals they cover after the
+	 * fact: such a trace is read whole. */
+	if (o->format == FMT_TEXT && !k->history_window) {
+		k->history = HIST_NONE;
+		k->no_futex_calls = 1;
+		k->whole_if_lost = 1;
+		k->fold = timeline_fold_hooks(
+			timeline_fold_new(timeline_text_width(o) - TL_TEXT_LABEL - 1));
+	}
+}
+
+/* The fold could not make the chart (lost events, a span the reader's first pass did not
+ * see): the trace read again whole, keeping what the report draws of its records. */
+static int whole_again(const struct model *m, const struct report_opts *o, FILE *out)
+{
+	struct m_keep k = {.stream_types = m->keep.stream_types};
+	struct trace_stats st;
+	struct model wm;
+	int ret;
+
+	if (!o->input || model_from_file(&wm, o->input, &k, &st))
+		return 2;
+	ret = report_timeline(&wm, o, out);
+	model_free(&wm);
+	return ret;
 }
 
 int report_timeline(const struct model *m, const struct report_opts *o, FILE *out)
@@ -252,8 +279,12 @@ int report_timeline(const struct model *m, const struct report_opts *o, FILE *ou
 		errmsg("the trace holds no scheduling events: nothing to draw");
 		return 2;
 	}
-	if (timeline_build(&tl, m, &to))
+	if (timeline_fold_of(m)) {
+		if (timeline_fold_finish(timeline_fold_of(m), m, &tl))
+			return whole_again(m, o, out);
+	} else if (timeline_build(&tl, m, &to)) {
 		return 2;
+	}
 	switch (o->format) {
 	case FMT_JSON:
 		ret = timeline_render_json(&tl, m, out);

@@ -120,6 +120,9 @@ struct trace_reader {
 	size_t cap_io;
 	size_t open_max;	/* most chunks open at once (for tests and the benchmark) */
 	uint64_t handed;	/* records handed out */
+	/* the first pass's span of the records that time the trace (the probes' and the clock
+	 * pair): what model_event() makes t_first and t_last once every record is fed */
+	uint64_t time_first, time_last;
 };
 
 /* Open a trace and validate its chunks; on error one line and -1. */

@@ -131,17 +131,26 @@ static uint8_t *chunk_bytes(struct trace_reader *r, const struct trace_chunk_ix 
 struct span {
 	uint64_t first, last;
 	size_t n;
+	struct trace_reader *r;
 };
 
 static void span_take(void *ctx, const struct ev_hdr *h)
 {
 	struct span *s = ctx;
+	struct trace_reader *r = s->r;
 
 	if (!s->n || h->ts < s->first)
 		s->first = h->ts;
 	if (!s->n || h->ts > s->last)
 		s->last = h->ts;
 	s->n++;
+	if (h->type < EV_META_TASK || h->type == EV_META_CLOCK) {
+		/* the model, fed in time order, keeps a first time of 0 only until the next */
+		if (h->ts && (!r->time_first || h->ts < r->time_first))
+			r->time_first = h->ts;
+		if (h->ts > r->time_last)
+			r->time_last = h->ts;
+	}
 }
 
 /* First pass over one chunk whose header is ch at off: count it, note its records' span. */
@@ -149,7 +158,7 @@ static void index_chunk(struct trace_reader *r, const struct chunk_header *ch, u
 			size_t *cap)
 {
 	struct trace_chunk_ix c = {off + sizeof(*ch), 0, 0, ch->magic, ch->len, 0};
-	struct span sp = {0};
+	struct span sp = {.r = r};
 	size_t start, raw;
 	uint8_t *buf;
 
