@@ -77,7 +77,7 @@ int32_t tl_wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uint64_
 
 			snprintf(buf, sizeof(buf), "%s (%s:%d)", f->qualname,
 				 b ? b + 1 : f->file, f->line);
-			return intern(c, buf);
+			return tl_intern(c, buf);
 		}
 		at = futex_name(c, proc, w->obj);
 		nm = c->tl->names[at];
