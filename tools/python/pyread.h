@@ -110,6 +110,8 @@ struct py_reader {
 #define PY_MAX_THREADS 4096
 #define PY_MAX_FRAMES 256
 #define PY_MAX_READS 400000
+#define PY_MAX_DANGLING 4096	/* Thread objects looked at in threading._dangling */
+#define PY_MAX_SET (1u << 16)	/* slots of a set's table the reader walks */
 
 /* Set up a reader over read/ctx for a version (major << 8 | minor) and _PyRuntime's address.
  * Returns 0, or -1 with r->why saying "CPython 3.x: layout not known, native frames only". */
@@ -122,6 +124,13 @@ void py_reader_free(struct py_reader *r);
 int py_read_threads(struct py_reader *r);
 /* threading._active: give each thread its Thread's name. Returns how many were named. */
 int py_read_thread_names(struct py_reader *r);
+/*
+ * threading._dangling, a WeakSet of every Thread object the program still references, also
+ * those whose thread has ended (which _active no longer holds): for each tids[i] that is a
+ * Thread's _native_id, names[i] (NULL on entry) gets a malloc'd copy of its _name. A tid that
+ * Threads of different names claim is not named. Returns how many were named.
+ */
+int py_read_dangling_names(struct py_reader *r, const pid_t *tids, size_t n, char **names);
 /* The thread by kernel tid, or NULL. */
 struct py_thread *py_thread_by_tid(struct py_reader *r, pid_t tid);
 struct py_thread *py_thread_by_pthread(struct py_reader *r, uint64_t pthread);
