@@ -2,7 +2,8 @@
 /*
  * test_pyread.c — the CPython reader on synthetic memory images: a fake interpreter built
  * with the 3.11 layout in a buffer, read through the injected read callback. Checks the
- * location table, the thread and frame walk, thread names, Python locks and their holders,
+ * location table, the thread and frame walk, thread names (threading._active, and
+ * threading._dangling for threads that ended), Python locks and their holders,
  * and that loops, bad pointers, an unknown version and garbage give bounded, partial answers.
  */
 #include <stdarg.h>
@@ -409,6 +410,14 @@ static void test_unknown_version(void **state)
 	assert_non_null(py_layout_find(0x030b));
 }
 
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(names[i]);
+		names[i] = NULL;
+	}
+}
+
 /* Random bytes as memory, from every starting point: answers or errors, never a crash. */
 static void test_garbage(void **state)
 {
@@ -429,8 +438,14 @@ static void test_garbage(void **state)
 
 		py_reader_init(&r, img_read, m, 0x030b, m->base + (uint64_t)k * 4096 + 8 * k);
 		r.max_reads = 20000;
-		if (!py_read_threads(&r))
+		if (!py_read_threads(&r)) {
+			pid_t tids[2] = { (pid_t)k, 7 };
+			char *names[2] = { 0 };
+
 			py_read_thread_names(&r);
+			py_read_dangling_names(&r, tids, 2, names);
+			free_names(names, 2);
+		}
 		assert_true(r.nthreads <= PY_MAX_THREADS);
 		for (size_t i = 0; i < r.nthreads; i++)
 			assert_true(r.threads[i].nframes <= PY_MAX_FRAMES);
@@ -643,6 +658,132 @@ static void test_tasks(void **state)
 	py_reader_free(&r);
 }
 
+/* ---- threads that ended: threading._dangling ----------------------------------------------- */
+
+/* A Thread (an instance of cls) with its _name and _native_id (the int, or any object). */
+static uint64_t mkthreadobj(struct img *m, uint64_t cls, const char *name, uint64_t native_id)
+{
+	uint64_t o = alloc(m, 64) + 32;
+	uint64_t k[2] = { mkstr(m, "_name"), mkstr(m, "_native_id") };
+	uint64_t v[2] = { mkstr(m, name), native_id };
+
+	p64(m, o + 8, cls);
+	p64(m, o + m->L->managed_dict, mkdict(m, 2, k, v, 0));
+	return o;
+}
+
+/* threading with _dangling, a WeakSet whose data is a set of 16 slots, slot i holding ents[i]. */
+static uint64_t mkdangling(struct img *m, const uint64_t *ents, int n, uint64_t *set_out)
+{
+	const struct py_layout *L = m->L;
+	uint64_t ws_cls = mktype(m, "WeakSet", PY_TPFLAGS_HEAPTYPE | L->tpflags_managed_dict);
+	uint64_t set = alloc(m, 200), table = alloc(m, 16 * 16), ws, kd, tdict, mod = alloc(m, 32);
+	uint64_t k_mod = mkstr(m, "threading");
+
+	p64(m, set + 8, mktype(m, "set", 0));
+	p64(m, set + L->set_mask, 15);
+	p64(m, set + L->set_table, table);
+	for (int i = 0; i < n; i++)
+		p64(m, table + 16 * (uint64_t)i, ents[i]);
+	ws = mkinst(m, ws_cls, "data", set);
+	kd = mkstr(m, "_dangling");
+	tdict = mkdict(m, 1, &kd, &ws, 0);
+	p64(m, mod + 8, m->t_module);
+	p64(m, mod + L->mod_dict, tdict);
+	*set_out = set;
+	return mkruntime(m, mkthread(m, 0, 0, 0x1000, 500), mkdict(m, 1, &k_mod, &mod, 0));
+}
+
+static uint64_t mkref(struct img *m, uint64_t t_ref, uint64_t target)
+{
+	uint64_t ref = mkobj(m, t_ref, 64);
+
+	p64(m, ref + m->L->weakref_object, target);
+	return ref;
+}
+
+static void test_dangling(void **state)
+{
+	struct img *m = img_new();
+	const struct py_layout *L = m->L;
+	uint64_t flags = PY_TPFLAGS_HEAPTYPE | L->tpflags_managed_dict;
+	uint64_t t_thread = mktype(m, "Thread", flags), t_worker = mktype(m, "Worker", flags);
+	uint64_t t_ref = mktype(m, "weakref.ReferenceType", 0);
+	uint64_t none = mkobj(m, mktype(m, "NoneType", 0), 16), set, rt;
+	uint64_t dummy = mkobj(m, mktype(m, "<dummy key> type", 0), 16);	/* a removed entry */
+	pid_t tids[] = { 501, 502, 503, 504, 505, 506 };
+	char *names[6] = { 0 };
+	struct py_reader r;
+	uint64_t ents[16];
+	int outcomes = 0;
+
+	*state = m;
+	ents[0] = mkref(m, t_ref, mkthreadobj(m, t_thread, "brief-0", mkint(m, 501)));
+	ents[1] = mkref(m, t_ref, none);				/* its Thread was freed */
+	ents[2] = dummy;
+	ents[3] = mkref(m, t_ref, mkthreadobj(m, t_worker, "worker-2", mkint(m, 502)));
+	ents[4] = mkref(m, t_ref, mkthreadobj(m, t_thread, "unstarted", none));	/* None yet */
+	ents[5] = 0x10000003;						/* unaligned */
+	ents[6] = mkstr(m, "not a weakref");
+	ents[7] = mkref(m, t_ref, 0x7fff00000000);			/* into nothing */
+	ents[8] = mkref(m, t_ref, mkthreadobj(m, t_thread, "garbled", mkstr(m, "505")));
+	/* two Threads that say they ran as 503 (a tid used again): which is not known */
+	ents[9] = mkref(m, t_ref, mkthreadobj(m, t_thread, "old-503", mkint(m, 503)));
+	ents[10] = mkref(m, t_ref, mkthreadobj(m, t_thread, "new-503", mkint(m, 503)));
+	ents[11] = mkref(m, t_ref, mkthreadobj(m, t_thread, "", mkint(m, 506)));	/* no name */
+	ents[12] = mkref(m, mktype(m, "weakref.KeyedRef", 0),		/* not WeakSet's kind */
+			 mkthreadobj(m, t_thread, "keyed", mkint(m, 504)));
+	ents[13] = ents[14] = ents[15] = 0;
+	rt = mkdangling(m, ents, 16, &set);
+	assert_int_equal(py_reader_init(&r, img_read, m, 0x030b, rt), 0);
+	assert_int_equal(py_read_threads(&r), 0);
+	assert_int_equal(py_read_dangling_names(&r, tids, 6, names), 2);
+	assert_string_equal(names[0], "brief-0");
+	assert_string_equal(names[1], "worker-2");	/* a subclass of Thread */
+	for (int i = 2; i < 6; i++)
+		assert_null(names[i]);
+	free_names(names, 6);
+	/* nothing asked, or a tid no Thread ran as */
+	assert_int_equal(py_read_dangling_names(&r, tids, 0, names), 0);
+	assert_int_equal(py_read_dangling_names(&r, tids + 3, 1, names) || names[0], 0);
+
+	/* every read budget, down to one read: the whole answer or none (a walk cut short may
+	 * have missed the second Thread of 503) */
+	for (size_t budget = r.nreads; budget > 0; budget--) {
+		int n;
+
+		r.nreads = 0;
+		r.max_reads = budget;
+		n = py_read_dangling_names(&r, tids, 6, names);
+		outcomes |= n ? 1 : 2;
+		if (n) {
+			assert_int_equal(n, 2);
+			assert_string_equal(names[0], "brief-0");
+			assert_string_equal(names[1], "worker-2");
+		}
+		for (int i = n ? 2 : 0; i < 6; i++)
+			assert_null(names[i]);
+		free_names(names, 6);
+	}
+	assert_int_equal(outcomes, 3);	/* budgets that sufficed, and budgets that did not */
+	r.max_reads = PY_MAX_READS;
+	/* a table size that is no power of two, or past the bound, and a table pointer into
+	 * nothing: no walk */
+	p64(m, set + L->set_mask, 14);
+	assert_int_equal(py_read_dangling_names(&r, tids, 6, names), 0);
+	p64(m, set + L->set_mask, (uint64_t)PY_MAX_SET * 2 - 1);
+	assert_int_equal(py_read_dangling_names(&r, tids, 6, names), 0);
+	p64(m, set + L->set_mask, 15);
+	p64(m, set + L->set_table, 0x7fff00000000);
+	assert_int_equal(py_read_dangling_names(&r, tids, 6, names), 0);
+	/* data that is not a set */
+	p64(m, set + 8, m->t_dict);
+	assert_int_equal(py_read_dangling_names(&r, tids, 6, names), 0);
+	for (int i = 0; i < 6; i++)
+		assert_null(names[i]);
+	py_reader_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +796,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_with_abba, teardown),
 		cmocka_unit_test_teardown(test_bare_acquire, teardown),
 		cmocka_unit_test_teardown(test_tasks, teardown),
+		cmocka_unit_test_teardown(test_dangling, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

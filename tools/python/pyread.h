@@ -128,7 +128,8 @@ int py_read_thread_names(struct py_reader *r);
  * threading._dangling, a WeakSet of every Thread object the program still references, also
  * those whose thread has ended (which _active no longer holds): for each tids[i] that is a
  * Thread's _native_id, names[i] (NULL on entry) gets a malloc'd copy of its _name. A tid that
- * Threads of different names claim is not named. Returns how many were named.
+ * Threads of different names claim is not named, nor any when the read budget ran out during
+ * the walk. Returns how many were named.
  */
 int py_read_dangling_names(struct py_reader *r, const pid_t *tids, size_t n, char **names);
 /* The thread by kernel tid, or NULL. */

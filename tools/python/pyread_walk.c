@@ -666,5 +666,13 @@ int py_read_dangling_names(struct py_reader *r, const pid_t *tids, size_t n, cha
 		}
 	}
 	free(amb);
+	/* a walk the read budget cut short may have missed a second Thread of a tid: no names */
+	if (r->nreads >= r->max_reads) {
+		for (size_t i = 0; i < n; i++) {
+			free(names[i]);
+			names[i] = NULL;
+		}
+		named = 0;
+	}
 	return named;
 }
