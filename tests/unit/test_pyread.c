@@ -2,239 +2,14 @@
 /*
  * test_pyread.c — the CPython reader on synthetic memory images: a fake interpreter built
  * with the 3.11 layout in a buffer, read through the injected read callback. Checks the
- * location table, the thread and frame walk, thread names (threading._active, and
- * threading._dangling for threads that ended), Python locks and their holders,
+ * location table, the thread and frame walk, thread names, Python locks and their holders,
  * and that loops, bad pointers, an unknown version and garbage give bounded, partial answers.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <stdlib.h>
-#include <string.h>
+#include "pyimg.h"
 
 #include "python/pyasync.h"
 #include "python/pylocks.h"
-#include "python/pyread.h"
 #include "analysis/waitgraph.h"
-
-/* ---- a memory image ------------------------------------------------------------------- */
-
-struct img {
-	uint8_t *buf;
-	uint64_t base;
-	size_t size, used;
-	const struct py_layout *L;
-	uint64_t t_type, t_str, t_bytes, t_code, t_int, t_dict, t_module, t_lock, t_meth;
-};
-
-static ssize_t img_read(void *ctx, uint64_t addr, void *out, size_t len)
-{
-	struct img *m = ctx;
-
-	if (addr < m->base || addr + len > m->base + m->used)
-		return -1;
-	memcpy(out, m->buf + (addr - m->base), len);
-	return (ssize_t)len;
-}
-
-static uint64_t alloc(struct img *m, size_t n)
-{
-	uint64_t a = m->base + m->used;
-
-	m->used += (n + 15) & ~(size_t)15;
-	assert_true(m->used <= m->size);
-	return a;
-}
-
-static void put(struct img *m, uint64_t addr, const void *v, size_t n)
-{
-	memcpy(m->buf + (addr - m->base), v, n);
-}
-
-static void p64(struct img *m, uint64_t addr, uint64_t v) { put(m, addr, &v, 8); }
-static void p32(struct img *m, uint64_t addr, uint32_t v) { put(m, addr, &v, 4); }
-
-static uint64_t cstr(struct img *m, const char *s)
-{
-	uint64_t a = alloc(m, strlen(s) + 1);
-
-	put(m, a, s, strlen(s) + 1);
-	return a;
-}
-
-static uint64_t mktype(struct img *m, const char *name, uint64_t flags)
-{
-	uint64_t t = alloc(m, 0x400);
-
-	p64(m, t + m->L->ob_type, m->t_type);
-	p64(m, t + m->L->tp_name, cstr(m, name));
-	p64(m, t + m->L->tp_flags, flags);
-	return t;
-}
-
-static uint64_t mkstr(struct img *m, const char *s)
-{
-	uint64_t o = alloc(m, 48 + strlen(s) + 1);
-
-	p64(m, o + 8, m->t_str);
-	p64(m, o + 16, strlen(s));
-	p32(m, o + 32, 1 << 2 | 0x20 | 0x40 | 0x80);	/* kind 1, compact, ascii, ready */
-	put(m, o + 48, s, strlen(s) + 1);
-	return o;
-}
-
-static uint64_t mkint(struct img *m, uint64_t v)
-{
-	uint64_t o = alloc(m, 40);
-	uint32_t d[3] = { (uint32_t)(v & 0x3fffffff), (uint32_t)(v >> 30 & 0x3fffffff),
-			  (uint32_t)(v >> 60) };
-	int64_t n = d[2] ? 3 : d[1] ? 2 : d[0] ? 1 : 0;
-
-	p64(m, o + 8, m->t_int);
-	p64(m, o + 16, (uint64_t)n);
-	put(m, o + 24, d, sizeof(d));
-	return o;
-}
-
-/* A dict with str keys (or int keys when ikeys): unicode kind unless ikeys (general). */
-static uint64_t mkdict(struct img *m, int n, const uint64_t *keys, const uint64_t *vals,
-		       int general)
-{
-	uint64_t d = alloc(m, 48), k = alloc(m, 40 + 8 + (size_t)n * 24);
-	uint8_t hdr[40] = { 0 };
-	int64_t ne = n;
-
-	hdr[9] = 3;	/* 8 bytes of indices */
-	hdr[10] = general ? 0 : 1;
-	memcpy(hdr + 24, &ne, 8);
-	put(m, k, hdr, sizeof(hdr));
-	for (int i = 0; i < n; i++) {
-		uint64_t e = k + 32 + 8 + (uint64_t)i * (general ? 24 : 16);
-
-		if (general) {
-			p64(m, e + 8, keys[i]);
-			p64(m, e + 16, vals[i]);
-		} else {
-			p64(m, e, keys[i]);
-			p64(m, e + 8, vals[i]);
-		}
-	}
-	p64(m, d + 8, m->t_dict);
-	p64(m, d + 32, k);
-	return d;
-}
-
-/* An instance of a class with a managed dict holding one attribute. */
-static uint64_t mkinst(struct img *m, uint64_t type, const char *attr, uint64_t val)
-{
-	uint64_t o = alloc(m, 64) + 32, key = mkstr(m, attr);
-
-	p64(m, o + 8, type);
-	p64(m, o + m->L->managed_dict, mkdict(m, 1, &key, &val, 0));
-	return o;
-}
-
-static uint64_t mkcode(struct img *m, const char *qual, const char *file, int first,
-		       const uint8_t *tab, size_t ntab, int nlocals, const char *const *names,
-		       int stacksize)
-{
-	const struct py_layout *L = m->L;
-	uint64_t c = alloc(m, L->co_code + 64), t = alloc(m, 32 + ntab), nm;
-
-	p64(m, t + 8, m->t_bytes);
-	p64(m, t + 16, ntab);
-	put(m, t + 32, tab, ntab);
-	nm = alloc(m, 24 + 8 * (size_t)(nlocals ? nlocals : 1));
-	p64(m, nm + 16, (uint64_t)nlocals);
-	for (int i = 0; i < nlocals; i++)
-		p64(m, nm + 24 + 8 * (uint64_t)i, mkstr(m, names[i]));
-	p64(m, c + 8, m->t_code);
-	p32(m, c + L->co_stacksize, (uint32_t)stacksize);
-	p32(m, c + L->co_firstlineno, (uint32_t)first);
-	p32(m, c + L->co_nlocalsplus, (uint32_t)nlocals);
-	p64(m, c + L->co_localsplusnames, nm);
-	p64(m, c + L->co_filename, mkstr(m, file));
-	p64(m, c + L->co_qualname, mkstr(m, qual));
-	p64(m, c + L->co_linetable, t);
-	p32(m, c + L->co_firsttraceable, 0);
-	return c;
-}
-
-/* A frame at instruction index lasti with its slots (locals then stack). */
-static uint64_t mkframe(struct img *m, uint64_t code, uint64_t prev, int lasti,
-			const uint64_t *slots, int nslots, int stacktop)
-{
-	const struct py_layout *L = m->L;
-	uint64_t f = alloc(m, L->fr_localsplus + 8 * (size_t)(nslots + 8));
-
-	p64(m, f + L->fr_code, code);
-	p64(m, f + L->fr_previous, prev);
-	p64(m, f + L->fr_prev_instr, code + L->co_code + 2 * (uint64_t)lasti);
-	p32(m, f + L->fr_stacktop, (uint32_t)stacktop);
-	for (int i = 0; i < nslots; i++)
-		p64(m, f + L->fr_localsplus + 8 * (uint64_t)i, slots[i]);
-	return f;
-}
-
-static uint64_t mkthread(struct img *m, uint64_t next, uint64_t frame, uint64_t pthread, pid_t tid)
-{
-	const struct py_layout *L = m->L;
-	uint64_t ts = alloc(m, 256), cf = alloc(m, 32);
-
-	p64(m, cf + L->cf_current_frame, frame);
-	p64(m, ts + L->ts_next, next);
-	p64(m, ts + L->ts_cframe, cf);
-	p64(m, ts + L->ts_thread_id, pthread);
-	p64(m, ts + L->ts_native_tid, (uint64_t)tid);
-	return ts;
-}
-
-static uint64_t mkruntime(struct img *m, uint64_t threads, uint64_t modules)
-{
-	uint64_t rt = alloc(m, 64), in = alloc(m, 0x400);
-
-	p64(m, rt + m->L->rt_interp_head, in);
-	p64(m, in + m->L->is_threads_head, threads);
-	p64(m, in + m->L->is_modules, modules);
-	return rt;
-}
-
-static struct img *img_new(void)
-{
-	struct img *m = calloc(1, sizeof(*m));
-
-	m->size = 1 << 20;
-	m->buf = calloc(1, m->size);
-	m->base = 0x10000000;
-	m->L = py_layout_find(0x030b);
-	assert_non_null(m->L);
-	m->t_type = alloc(m, 0x400);
-	p64(m, m->t_type + m->L->ob_type, m->t_type);
-	p64(m, m->t_type + m->L->tp_name, cstr(m, "type"));
-	m->t_str = mktype(m, "str", 0);
-	m->t_bytes = mktype(m, "bytes", 0);
-	m->t_code = mktype(m, "code", 0);
-	m->t_int = mktype(m, "int", 0);
-	m->t_dict = mktype(m, "dict", 0);
-	m->t_module = mktype(m, "module", 0);
-	m->t_lock = mktype(m, "_thread.lock", 0);
-	m->t_meth = mktype(m, "builtin_function_or_method", 0);
-	return m;
-}
-
-static int teardown(void **state)
-{
-	struct img *m = *state;
-
-	if (m) {
-		free(m->buf);
-		free(m);
-	}
-	return 0;
-}
 
 /* ---- the location table ------------------------------------------------------------------ */
 
@@ -410,14 +185,6 @@ static void test_unknown_version(void **state)
 	assert_non_null(py_layout_find(0x030b));
 }
 
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(names[i]);
-		names[i] = NULL;
-	}
-}
-
 /* Random bytes as memory, from every starting point: answers or errors, never a crash. */
 static void test_garbage(void **state)
 {
@@ -563,14 +330,6 @@ static void test_bare_acquire(void **state)
 
 /* ---- asyncio ------------------------------------------------------------------------------ */
 
-static uint64_t mkobj(struct img *m, uint64_t type, size_t size)
-{
-	uint64_t o = alloc(m, size);
-
-	p64(m, o + 8, type);
-	return o;
-}
-
 /* asyncio.tasks._all_tasks: a WeakSet whose data is a set of weak references to tasks */
 static void test_tasks(void **state)
 {
@@ -658,132 +417,6 @@ static void test_tasks(void **state)
 	py_reader_free(&r);
 }
 
-/* ---- threads that ended: threading._dangling ----------------------------------------------- */
-
-/* A Thread (an instance of cls) with its _name and _native_id (the int, or any object). */
-static uint64_t mkthreadobj(struct img *m, uint64_t cls, const char *name, uint64_t native_id)
-{
-	uint64_t o = alloc(m, 64) + 32;
-	uint64_t k[2] = { mkstr(m, "_name"), mkstr(m, "_native_id") };
-	uint64_t v[2] = { mkstr(m, name), native_id };
-
-	p64(m, o + 8, cls);
-	p64(m, o + m->L->managed_dict, mkdict(m, 2, k, v, 0));
-	return o;
-}
-
-/* threading with _dangling, a WeakSet whose data is a set of 16 slots, slot i holding ents[i]. */
-static uint64_t mkdangling(struct img *m, const uint64_t *ents, int n, uint64_t *set_out)
-{
-	const struct py_layout *L = m->L;
-	uint64_t ws_cls = mktype(m, "WeakSet", PY_TPFLAGS_HEAPTYPE | L->tpflags_managed_dict);
-	uint64_t set = alloc(m, 200), table = alloc(m, 16 * 16), ws, kd, tdict, mod = alloc(m, 32);
-	uint64_t k_mod = mkstr(m, "threading");
-
-	p64(m, set + 8, mktype(m, "set", 0));
-	p64(m, set + L->set_mask, 15);
-	p64(m, set + L->set_table, table);
-	for (int i = 0; i < n; i++)
-		p64(m, table + 16 * (uint64_t)i, ents[i]);
-	ws = mkinst(m, ws_cls, "data", set);
-	kd = mkstr(m, "_dangling");
-	tdict = mkdict(m, 1, &kd, &ws, 0);
-	p64(m, mod + 8, m->t_module);
-	p64(m, mod + L->mod_dict, tdict);
-	*set_out = set;
-	return mkruntime(m, mkthread(m, 0, 0, 0x1000, 500), mkdict(m, 1, &k_mod, &mod, 0));
-}
-
-static uint64_t mkref(struct img *m, uint64_t t_ref, uint64_t target)
-{
-	uint64_t ref = mkobj(m, t_ref, 64);
-
-	p64(m, ref + m->L->weakref_object, target);
-	return ref;
-}
-
-static void test_dangling(void **state)
-{
-	struct img *m = img_new();
-	const struct py_layout *L = m->L;
-	uint64_t flags = PY_TPFLAGS_HEAPTYPE | L->tpflags_managed_dict;
-	uint64_t t_thread = mktype(m, "Thread", flags), t_worker = mktype(m, "Worker", flags);
-	uint64_t t_ref = mktype(m, "weakref.ReferenceType", 0);
-	uint64_t none = mkobj(m, mktype(m, "NoneType", 0), 16), set, rt;
-	uint64_t dummy = mkobj(m, mktype(m, "<dummy key> type", 0), 16);	/* a removed entry */
-	pid_t tids[] = { 501, 502, 503, 504, 505, 506 };
-	char *names[6] = { 0 };
-	struct py_reader r;
-	uint64_t ents[16];
-	int outcomes = 0;
-
-	*state = m;
-	ents[0] = mkref(m, t_ref, mkthreadobj(m, t_thread, "brief-0", mkint(m, 501)));
-	ents[1] = mkref(m, t_ref, none);				/* its Thread was freed */
-	ents[2] = dummy;
-	ents[3] = mkref(m, t_ref, mkthreadobj(m, t_worker, "worker-2", mkint(m, 502)));
-	ents[4] = mkref(m, t_ref, mkthreadobj(m, t_thread, "unstarted", none));	/* None yet */
-	ents[5] = 0x10000003;						/* unaligned */
-	ents[6] = mkstr(m, "not a weakref");
-	ents[7] = mkref(m, t_ref, 0x7fff00000000);			/* into nothing */
-	ents[8] = mkref(m, t_ref, mkthreadobj(m, t_thread, "garbled", mkstr(m, "505")));
-	/* two Threads that say they ran as 503 (a tid used again): which is not known */
-	ents[9] = mkref(m, t_ref, mkthreadobj(m, t_thread, "old-503", mkint(m, 503)));
-	ents[10] = mkref(m, t_ref, mkthreadobj(m, t_thread, "new-503", mkint(m, 503)));
-	ents[11] = mkref(m, t_ref, mkthreadobj(m, t_thread, "", mkint(m, 506)));	/* no name */
-	ents[12] = mkref(m, mktype(m, "weakref.KeyedRef", 0),		/* not WeakSet's kind */
-			 mkthreadobj(m, t_thread, "keyed", mkint(m, 504)));
-	ents[13] = ents[14] = ents[15] = 0;
-	rt = mkdangling(m, ents, 16, &set);
-	assert_int_equal(py_reader_init(&r, img_read, m, 0x030b, rt), 0);
-	assert_int_equal(py_read_threads(&r), 0);
-	assert_int_equal(py_read_dangling_names(&r, tids, 6, names), 2);
-	assert_string_equal(names[0], "brief-0");
-	assert_string_equal(names[1], "worker-2");	/* a subclass of Thread */
-	for (int i = 2; i < 6; i++)
-		assert_null(names[i]);
-	free_names(names, 6);
-	/* nothing asked, or a tid no Thread ran as */
-	assert_int_equal(py_read_dangling_names(&r, tids, 0, names), 0);
-	assert_int_equal(py_read_dangling_names(&r, tids + 3, 1, names) || names[0], 0);
-
-	/* every read budget, down to one read: the whole answer or none (a walk cut short may
-	 * have missed the second Thread of 503) */
-	for (size_t budget = r.nreads; budget > 0; budget--) {
-		int n;
-
-		r.nreads = 0;
-		r.max_reads = budget;
-		n = py_read_dangling_names(&r, tids, 6, names);
-		outcomes |= n ? 1 : 2;
-		if (n) {
-			assert_int_equal(n, 2);
-			assert_string_equal(names[0], "brief-0");
-			assert_string_equal(names[1], "worker-2");
-		}
-		for (int i = n ? 2 : 0; i < 6; i++)
-			assert_null(names[i]);
-		free_names(names, 6);
-	}
-	assert_int_equal(outcomes, 3);	/* budgets that sufficed, and budgets that did not */
-	r.max_reads = PY_MAX_READS;
-	/* a table size that is no power of two, or past the bound, and a table pointer into
-	 * nothing: no walk */
-	p64(m, set + L->set_mask, 14);
-	assert_int_equal(py_read_dangling_names(&r, tids, 6, names), 0);
-	p64(m, set + L->set_mask, (uint64_t)PY_MAX_SET * 2 - 1);
-	assert_int_equal(py_read_dangling_names(&r, tids, 6, names), 0);
-	p64(m, set + L->set_mask, 15);
-	p64(m, set + L->set_table, 0x7fff00000000);
-	assert_int_equal(py_read_dangling_names(&r, tids, 6, names), 0);
-	/* data that is not a set */
-	p64(m, set + 8, m->t_dict);
-	assert_int_equal(py_read_dangling_names(&r, tids, 6, names), 0);
-	for (int i = 0; i < 6; i++)
-		assert_null(names[i]);
-	py_reader_free(&r);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -796,7 +429,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_with_abba, teardown),
 		cmocka_unit_test_teardown(test_bare_acquire, teardown),
 		cmocka_unit_test_teardown(test_tasks, teardown),
-		cmocka_unit_test_teardown(test_dangling, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

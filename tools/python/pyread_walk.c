@@ -547,6 +547,46 @@ static uint64_t threading_dict(struct py_reader *r)
 	return dict;
 }
 
+/*
+ * The names from _active kept only for the threads still listed after it was read: between
+ * the read of the thread states and that of _active, a thread may end and the next one start
+ * with its pthread_t (glibc gives a new thread the stack, and so the pthread_t, of one that
+ * ended), and _active then has the new Thread under the ended thread's ident. A thread state
+ * still listed with the same ident and tid was alive the whole time: the ident was its own.
+ */
+static int keep_listed(struct py_reader *r, int named)
+{
+	const struct py_layout *L = r->L;
+	uint8_t *listed = xcalloc(r->nthreads + 1, 1);
+	uint64_t ts = 0, pthread, tid;
+
+	py_read_ptr(r, r->interp + L->is_threads_head, &ts);
+	for (size_t k = 0; ts && k < PY_MAX_THREADS; k++) {
+		struct py_thread *t = k < r->nthreads && r->threads[k].tstate == ts ?
+				      &r->threads[k] : NULL;	/* the same order, mostly */
+
+		for (size_t i = 0; !t && i < r->nthreads; i++)
+			if (r->threads[i].tstate == ts)
+				t = &r->threads[i];
+		if (!py_ptr_ok(ts) || py_read_ptr(r, ts + L->ts_thread_id, &pthread) ||
+		    py_read_ptr(r, ts + L->ts_native_tid, &tid))
+			break;
+		if (t && t->pthread == pthread && t->tid == (pid_t)tid)
+			listed[t - r->threads] = 1;
+		if (py_read_ptr(r, ts + L->ts_next, &ts))
+			break;
+	}
+	for (size_t i = 0; i < r->nthreads; i++)
+		if (r->threads[i].name && !listed[i]) {
+			free(r->threads[i].name);
+			r->threads[i].name = NULL;
+			r->threads[i].thread_obj = 0;
+			named--;
+		}
+	free(listed);
+	return named;
+}
+
 int py_read_thread_names(struct py_reader *r)
 {
 	uint64_t dict = threading_dict(r), active;
@@ -557,7 +597,7 @@ int py_read_thread_names(struct py_reader *r)
 	active = py_dict_get(r, dict, "_active");
 	if (active)
 		py_dict_each(r, active, PY_MAX_THREADS, name_cb, &named);
-	return named;
+	return named ? keep_listed(r, named) : 0;
 }
 
 /* ---- names of threads that have ended: threading._dangling ------------------------------- */
