@@ -92,6 +92,7 @@ struct py_reader {
 	unsigned hexversion;	/* PY_VERSION_HEX when known (Py_Version), else major/minor */
 	uint64_t runtime;	/* address of _PyRuntime */
 	uint64_t interp;	/* the main interpreter */
+	uint64_t threading;	/* the threading module's globals, once found (0: not yet) */
 	size_t nreads, max_reads;
 	int no_frames;		/* py_read_threads: thread states only (the recorder's names) */
 	int partial;		/* some read failed or a bound was hit */

@@ -534,17 +534,20 @@ static int name_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg)
 	return 0;
 }
 
-/* The threading module's globals, 0 when the program never imported it. */
+/* The threading module's globals, 0 when the program never imported it. Looked for in
+ * sys.modules once a reader (a few hundred reads): a module keeps its globals for good. */
 static uint64_t threading_dict(struct py_reader *r)
 {
 	uint64_t modules, mod, dict;
 
+	if (r->threading)
+		return r->threading;
 	if (py_read_ptr(r, r->interp + r->L->is_modules, &modules) || !py_ptr_ok(modules))
 		return 0;
 	mod = py_dict_get(r, modules, "threading");
 	if (!mod || py_read_ptr(r, mod + r->L->mod_dict, &dict) || !py_ptr_ok(dict))
 		return 0;
-	return dict;
+	return r->threading = dict;
 }
 
 /*
