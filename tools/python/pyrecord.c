@@ -14,7 +14,18 @@
  * the threads of a process found already running. A read is only thread states and one dict:
  * tens of process_vm_readv calls, a few tens of µs of the recorder's time, none of the
  * target's (nothing is stopped). The last read is at the end of the recording, for the
- * processes still alive. A thread that starts and ends between two polls keeps its comm.
+ * processes still alive.
+ *
+ * Threads that end first. A thread that exits while still pending (it started and ended
+ * between two polls, or before its Thread was in _active at a poll) has left _active; its
+ * EV_EXIT moves it to the ended list, and the next read looks for it once in
+ * threading._dangling, the WeakSet of every Thread object the program still references
+ * (py_read_dangling_names: its _native_id is the tid, its _name the name). The name record
+ * then comes after the thread's exit, and the model gives it to the thread that ended. A
+ * Thread the program no longer references when that read comes (not kept, or the program
+ * ended within a poll) is gone from _dangling: its thread keeps its comm. That read is about
+ * 16 process_vm_readv calls per Thread the program holds, so it is made only for threads that
+ * ended unnamed, once per poll at most.
  *
  * Only what changed is written, so a recording holds one record per thread and name.
  *
