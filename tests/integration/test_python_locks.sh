@@ -2,7 +2,8 @@
 # test_python_locks.sh — `conlab deadlock --locks -- python3 PROG` on Debian's python3 (3.11):
 # the Lock owners the semaphore probes see. The ABBA taken with bare acquire() calls (a snapshot
 # cannot know its holders) is caught live as the full cycle, holders included; a lock-order
-# inversion that never hangs is reported with the Python names of its locks and threads.
+# inversion that never hangs is reported with the Python names of its locks and threads. A
+# recording names threads that started and ended between two of its polls.
 # Every expected tid, name and line comes from the program itself (its truth line, grep -n).
 . "$(dirname "$0")/lib.sh"
 
@@ -174,5 +175,37 @@ inversion ordered --ordered
 [ "$RC" = 0 ] && pass "ordered: exit 0" || fail "ordered: exit 0" "rc=$RC"
 check "ordered: one lock order, no potential deadlock" pj "$TMP/ordered.json" \
 	"j['deadlocks'] == [] and j['summary']['lock_order_edges'] > 0"
+
+# ---- threads that end between two polls: named from the Thread objects the program keeps ------
+# short_lived_threads.py runs 8 named threads of about 1 ms each, one after another, joins each
+# and keeps them (most start and end between two of the recorder's polls, 5 ms apart). The
+# recording is stopped once the program has printed their tids, while it still runs and holds
+# them: its last read finds every one, whether or not a poll caught it alive.
+mkfifo "$TMP/in.brief"
+exec 3<> "$TMP/in.brief"
+"$CONLAB" record --quiet -o "$TMP/brief.clab" -- "$DEB" "$PYWL/short_lived_threads.py" \
+	--wait-stdin < "$TMP/in.brief" > "$TMP/brief.out" 2> "$TMP/brief.err" &
+RPID=$!
+for ((i = 0; i < 400; i++)); do
+	grep -q "^pid=" "$TMP/brief.out" 2>/dev/null && break
+	sleep 0.05
+done
+kill -INT $RPID
+wait $RPID
+RC=$?
+echo >&3	# the program ends once the recording has
+exec 3>&-
+BRIEF="list(zip([$(lastkv "$TMP/brief.out" tids)], '$(lastkv "$TMP/brief.out" names)'.split(',')))"
+"$CONLAB" report summary -i "$TMP/brief.clab" --format json > "$TMP/brief.summary.json" 2> /dev/null
+"$CONLAB" report timeline -i "$TMP/brief.clab" --format json > "$TMP/brief.timeline.json" 2> /dev/null
+check "short-lived threads recorded: exit 0, the 8 threads the program made" pj \
+	"$TMP/brief.summary.json" "$RC == 0 and len($BRIEF) == 8 and [p['threads_created']
+for p in j['processes'] if p['pid'] == $(lastkv "$TMP/brief.out" pid)] == [8]"
+check "short-lived threads recorded: the summary names each brief-N by its tid" \
+	pj "$TMP/brief.summary.json" "sorted((t['tid'], t['comm']) for p in j['processes']
+for t in p['threads'] if t['tid'] in dict($BRIEF)) == sorted($BRIEF)"
+check "short-lived threads recorded: so do the timeline's lanes" \
+	pj "$TMP/brief.timeline.json" "sorted((t['tid'], t['comm']) for p in j['processes']
+for t in p['threads'] if t['tid'] in dict($BRIEF)) == sorted($BRIEF)"
 
 finish

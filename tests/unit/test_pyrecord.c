@@ -114,6 +114,40 @@ static void test_model_shows_the_python_name(void **state)
 	model_free(&m);
 }
 
+/* A thread that ended before a read found its name: the name, written after its exit, is
+ * that thread's (no second thread of that tid appears); a tid used again by a new thread
+ * gets the new thread's name. */
+static void test_model_names_an_ended_thread(void **state)
+{
+	struct ev_meta_task t = {{0, PID, EV_META_TASK, sizeof(t)}, PID, 1, "python3"};
+	struct ev_exit x = {{12, PID + 1, EV_EXIT, sizeof(x)}, PID, 0, 0, 0};
+	struct ev_switch out = {{13, PID + 1, EV_SWITCH, sizeof(out)}, 0, 0, TS_DEAD, 0};
+	struct name_rec n;
+	struct model m;
+	size_t nthreads;
+
+	(void)state;
+	model_init(&m);
+	model_event(&m, &t.hdr);
+	fork_thread(&m, 10, PID + 1);
+	model_event(&m, &x.hdr);
+	model_event(&m, &out.hdr);	/* its last switch-out: it has ended */
+	nthreads = m.nthreads;
+	model_event(&m, name_rec(&n, 20, PID, PID + 1, "brief-0"));
+	assert_int_equal(m.nthreads, nthreads);
+	assert_string_equal(model_thread(&m, PID + 1)->comm, "brief-0");
+	/* the tid again, in a new thread: the next name is the new one's */
+	fork_thread(&m, 30, PID + 1);
+	model_event(&m, name_rec(&n, 31, PID, PID + 1, "brief-1"));
+	model_finish(&m, 40);
+	assert_int_equal(m.nthreads, nthreads + 1);
+	assert_string_equal(model_comm(&m, PID + 1, "-"), "brief-1");
+	for (size_t i = 0, seen = 0; i < m.nthreads; i++)
+		if (m.threads[i].tid == PID + 1)
+			assert_string_equal(m.threads[i].comm, seen++ ? "brief-1" : "brief-0");
+	model_free(&m);
+}
+
 /* tid blocks in clock_nanosleep at ts with native stack id sid (-1 none) */
 static void block(struct model *m, uint64_t ts, uint32_t tid, int32_t sid)
 {
@@ -280,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_names_written_once_per_change),
 		cmocka_unit_test(test_record_min_size),
 		cmocka_unit_test(test_model_shows_the_python_name),
+		cmocka_unit_test(test_model_names_an_ended_thread),
 		cmocka_unit_test(test_frames_first),
 		cmocka_unit_test(test_python_stack_on_the_wait),
 	};

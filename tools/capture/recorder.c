@@ -360,6 +360,8 @@ static int on_record(void *ctx, const struct ev_hdr *h, size_t size)
 			r->lang->forget(r->lang_st, ((const struct ev_exec *)h)->pid);
 		break;
 	case EV_EXIT:
+		if (r->lang)	/* a thread the runtime has not named yet: named from its object */
+			r->lang->event(r->lang_st, h, &r->w);
 		if (((const struct ev_exit *)h)->flags & EXITF_GROUP_DEAD) {
 			p = find_proc(r, ((const struct ev_exit *)h)->pid);
 			if (p && !p->gone) {

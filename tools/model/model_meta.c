@@ -95,7 +95,11 @@ static void on_meta_thread_name(struct model *m, const struct ev_hdr *h)
 
 	if (!n)
 		return;
-	t = model_get_thread(m, h->tid, h->ts);
+	/* a thread that ended before its name was read (the recorder names it from the object
+	 * the program still holds): the name is that thread's, not a new thread's of that tid */
+	t = model_thread(m, h->tid);
+	if (!t || t->state != TH_EXITED || t->pid != e->pid)
+		t = model_get_thread(m, h->tid, h->ts);
 	if ((t->pid && t->pid != e->pid) || t->renamed)
 		return;
 	t->pid = e->pid;

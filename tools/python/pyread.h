@@ -92,6 +92,7 @@ struct py_reader {
 	unsigned hexversion;	/* PY_VERSION_HEX when known (Py_Version), else major/minor */
 	uint64_t runtime;	/* address of _PyRuntime */
 	uint64_t interp;	/* the main interpreter */
+	uint64_t threading;	/* the threading module's globals, once found (0: not yet) */
 	size_t nreads, max_reads;
 	int no_frames;		/* py_read_threads: thread states only (the recorder's names) */
 	int partial;		/* some read failed or a bound was hit */
@@ -110,6 +111,8 @@ struct py_reader {
 #define PY_MAX_THREADS 4096
 #define PY_MAX_FRAMES 256
 #define PY_MAX_READS 400000
+#define PY_MAX_DANGLING 4096	/* Thread objects looked at in threading._dangling */
+#define PY_MAX_SET (1u << 16)	/* slots of a set's table the reader walks */
 
 /* Set up a reader over read/ctx for a version (major << 8 | minor) and _PyRuntime's address.
  * Returns 0, or -1 with r->why saying "CPython 3.x: layout not known, native frames only". */
@@ -122,6 +125,14 @@ void py_reader_free(struct py_reader *r);
 int py_read_threads(struct py_reader *r);
 /* threading._active: give each thread its Thread's name. Returns how many were named. */
 int py_read_thread_names(struct py_reader *r);
+/*
+ * threading._dangling, a WeakSet of every Thread object the program still references, also
+ * those whose thread has ended (which _active no longer holds): for each tids[i] that is a
+ * Thread's _native_id, names[i] (NULL on entry) gets a malloc'd copy of its _name. A tid that
+ * Threads of different names claim is not named, nor any when the read budget ran out during
+ * the walk. Returns how many were named.
+ */
+int py_read_dangling_names(struct py_reader *r, const pid_t *tids, size_t n, char **names);
 /* The thread by kernel tid, or NULL. */
 struct py_thread *py_thread_by_tid(struct py_reader *r, pid_t tid);
 struct py_thread *py_thread_by_pthread(struct py_reader *r, uint64_t pthread);

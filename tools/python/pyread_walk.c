@@ -534,18 +534,188 @@ static int name_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg)
 	return 0;
 }
 
-int py_read_thread_names(struct py_reader *r)
+/* The threading module's globals, 0 when the program never imported it. Looked for in
+ * sys.modules once a reader (a few hundred reads): a module keeps its globals for good. */
+static uint64_t threading_dict(struct py_reader *r)
 {
-	uint64_t modules, mod, dict, active;
-	int named = 0;
+	uint64_t modules, mod, dict;
 
+	if (r->threading)
+		return r->threading;
 	if (py_read_ptr(r, r->interp + r->L->is_modules, &modules) || !py_ptr_ok(modules))
 		return 0;
 	mod = py_dict_get(r, modules, "threading");
-	if (!mod || py_read_ptr(r, mod + r->L->mod_dict, &dict) || !dict)
+	if (!mod || py_read_ptr(r, mod + r->L->mod_dict, &dict) || !py_ptr_ok(dict))
+		return 0;
+	return r->threading = dict;
+}
+
+/*
+ * The names from _active kept only for the threads still listed after it was read: between
+ * the read of the thread states and that of _active, a thread may end and the next one start
+ * with its pthread_t (glibc gives a new thread the stack, and so the pthread_t, of one that
+ * ended), and _active then has the new Thread under the ended thread's ident. A thread state
+ * still listed with the same ident and tid was alive the whole time: the ident was its own.
+ */
+static int keep_listed(struct py_reader *r, int named)
+{
+	const struct py_layout *L = r->L;
+	uint8_t *listed = xcalloc(r->nthreads + 1, 1);
+	uint64_t ts = 0, pthread, tid;
+
+	py_read_ptr(r, r->interp + L->is_threads_head, &ts);
+	for (size_t k = 0; ts && k < PY_MAX_THREADS; k++) {
+		struct py_thread *t = k < r->nthreads && r->threads[k].tstate == ts ?
+				      &r->threads[k] : NULL;	/* the same order, mostly */
+
+		for (size_t i = 0; !t && i < r->nthreads; i++)
+			if (r->threads[i].tstate == ts)
+				t = &r->threads[i];
+		if (!py_ptr_ok(ts) || py_read_ptr(r, ts + L->ts_thread_id, &pthread) ||
+		    py_read_ptr(r, ts + L->ts_native_tid, &tid))
+			break;
+		if (t && t->pthread == pthread && t->tid == (pid_t)tid)
+			listed[t - r->threads] = 1;
+		if (py_read_ptr(r, ts + L->ts_next, &ts))
+			break;
+	}
+	for (size_t i = 0; i < r->nthreads; i++)
+		if (r->threads[i].name && !listed[i]) {
+			free(r->threads[i].name);
+			r->threads[i].name = NULL;
+			r->threads[i].thread_obj = 0;
+			named--;
+		}
+	free(listed);
+	return named;
+}
+
+int py_read_thread_names(struct py_reader *r)
+{
+	uint64_t dict = threading_dict(r), active;
+	int named = 0;
+
+	if (!dict)
 		return 0;	/* threading never imported: no names to find */
 	active = py_dict_get(r, dict, "_active");
 	if (active)
 		py_dict_each(r, active, PY_MAX_THREADS, name_cb, &named);
+	return named ? keep_listed(r, named) : 0;
+}
+
+/* ---- names of threads that have ended: threading._dangling ------------------------------- */
+
+/* What one Thread says of itself: its kernel tid and its name. */
+struct thread_attrs {
+	int64_t native_id;	/* 0: not set yet (None before its thread ran) or not an int */
+	char name[128];
+	int seen;		/* attributes found of the two */
+};
+
+static int thread_attr_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg)
+{
+	struct thread_attrs *a = arg;
+	char k[16];
+
+	if (py_str(r, key, k, sizeof(k)))
+		return 0;
+	if (!strcmp(k, "_native_id")) {
+		if (py_long(r, value, &a->native_id) || a->native_id <= 0 ||
+		    a->native_id > INT32_MAX)
+			a->native_id = 0;
+		a->seen++;
+	} else if (!strcmp(k, "_name")) {
+		if (py_str(r, value, a->name, sizeof(a->name)))
+			a->name[0] = 0;
+		a->seen++;
+	}
+	return a->seen == 2;	/* both found: the rest of its attributes are not read */
+}
+
+/* The Thread a weak reference of the set points to, 0 when dead or not a reference. */
+static uint64_t weakref_target(struct py_reader *r, uint64_t ref)
+{
+	const char *tn = py_ptr_ok(ref) ? py_type_name(r, ref) : NULL;
+	uint64_t obj;
+
+	/* an empty slot (0), the set's dummy (a deleted entry, of its own type), a dead
+	 * reference (wr_object is None) or a referent that is no class instance: skipped */
+	if (!tn || strcmp(tn, "weakref.ReferenceType") ||
+	    py_read_ptr(r, ref + r->L->weakref_object, &obj) || !py_ptr_ok(obj) ||
+	    !(py_type_flags(r, obj) & PY_TPFLAGS_HEAPTYPE))
+		return 0;
+	return obj;
+}
+
+/* One Thread of the set: names[i] for the tid it ran as, if that is asked for. A tid that
+ * two Threads with different names claim is not named (amb[i]): which one is not known. */
+static int dangling_one(struct py_reader *r, uint64_t thread, const pid_t *tids, size_t n,
+			char **names, uint8_t *amb)
+{
+	struct thread_attrs a = {0};
+
+	py_attrs_each(r, thread, 64, thread_attr_cb, &a);
+	if (!a.native_id || !a.name[0])
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (tids[i] != (pid_t)a.native_id || amb[i])
+			continue;
+		if (!names[i]) {
+			names[i] = xstrdup(a.name);
+			return 1;
+		}
+		if (strcmp(names[i], a.name)) {
+			amb[i] = 1;
+			free(names[i]);
+			names[i] = NULL;
+			return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+int py_read_dangling_names(struct py_reader *r, const pid_t *tids, size_t n, char **names)
+{
+	const struct py_layout *L = r->L;
+	uint64_t dict, ws, set, mask, table, ent[2 * 64];
+	const char *tn;
+	size_t threads = 0;
+	uint8_t *amb;
+	int named = 0;
+
+	if (!n || !(dict = threading_dict(r)) || !(ws = py_dict_get(r, dict, "_dangling")))
+		return 0;
+	/* a WeakSet keeps its weak references in a set, its attribute `data` */
+	set = py_attr(r, ws, "data");
+	tn = set ? py_type_name(r, set) : NULL;
+	if (!tn || strcmp(tn, "set") || py_read_ptr(r, set + L->set_mask, &mask) ||
+	    py_read_ptr(r, set + L->set_table, &table) || mask >= PY_MAX_SET ||
+	    ((mask + 1) & mask) || !py_ptr_ok(table))
+		return 0;
+	amb = xcalloc(n, 1);
+	for (uint64_t i = 0; i <= mask && threads < PY_MAX_DANGLING; i += 64) {
+		uint64_t k = mask + 1 - i < 64 ? mask + 1 - i : 64;
+
+		if (py_read(r, table + i * 16, ent, k * 16))
+			break;
+		for (uint64_t e = 0; e < k && threads < PY_MAX_DANGLING; e++) {
+			uint64_t thread = weakref_target(r, ent[2 * e]);	/* (key, hash) */
+
+			if (thread) {
+				threads++;
+				named += dangling_one(r, thread, tids, n, names, amb);
+			}
+		}
+	}
+	free(amb);
+	/* a walk the read budget cut short may have missed a second Thread of a tid: no names */
+	if (r->nreads >= r->max_reads) {
+		for (size_t i = 0; i < n; i++) {
+			free(names[i]);
+			names[i] = NULL;
+		}
+		named = 0;
+	}
 	return named;
 }

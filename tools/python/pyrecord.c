@@ -14,7 +14,18 @@
  * the threads of a process found already running. A read is only thread states and one dict:
  * tens of process_vm_readv calls, a few tens of µs of the recorder's time, none of the
  * target's (nothing is stopped). The last read is at the end of the recording, for the
- * processes still alive. A thread that starts and ends between two polls keeps its comm.
+ * processes still alive.
+ *
+ * Threads that end first. A thread that exits while still pending (it started and ended
+ * between two polls, or before its Thread was in _active at a poll) has left _active; its
+ * EV_EXIT moves it to the ended list, and the next read looks for it once in
+ * threading._dangling, the WeakSet of every Thread object the program still references
+ * (py_read_dangling_names: its _native_id is the tid, its _name the name). The name record
+ * then comes after the thread's exit, and the model gives it to the thread that ended. A
+ * Thread the program no longer references when that read comes (not kept, or the program
+ * ended within a poll) is gone from _dangling: its thread keeps its comm. That read is about
+ * 16 process_vm_readv calls per Thread the program holds, so it is made only for threads that
+ * ended unnamed, once per poll at most.
  *
  * Only what changed is written, so a recording holds one record per thread and name.
  *
@@ -58,6 +69,8 @@ struct pyrec_proc {
 	int unreadable;		/* the version's layout is not known: never read again */
 	pid_t *pending;		/* new threads not named yet: read at every poll */
 	size_t npending, cap_pending;
+	pid_t *ended;		/* pending ones that exited: looked for once in _dangling */
+	size_t nended, cap_ended;
 	uint64_t pending_until;	/* then give up on them */
 	uint64_t next_ns;	/* the next periodic read */
 	struct pyrec_names names;
@@ -188,7 +201,26 @@ static void setup_stacks(struct pyrec *st, struct pyrec_proc *p, const struct py
 	p->stacks = 1;
 }
 
-/* One pass over a process's thread states and threading._active; the changed names written. */
+/* The threads that ended before a read found them in _active: named from the Thread objects
+ * the program still holds (threading._dangling). Looked for once: an ended thread's object
+ * that is not there now never will be. */
+static void name_ended(struct pyrec_proc *p, struct py_reader *r, struct trace_writer *w)
+{
+	char **names = xcalloc(p->nended, sizeof(*names));
+
+	py_read_dangling_names(r, p->ended, p->nended, names);
+	for (size_t i = 0; i < p->nended; i++) {
+		if (names[i] && pyrec_names_update(&p->names, p->ended[i], names[i]))
+			write_name(w, p->pid, p->ended[i], names[i]);
+		free(names[i]);
+	}
+	free(names);
+	if (!r->partial)	/* else again at the next read, till the pending ones expire */
+		p->nended = 0;
+}
+
+/* One pass over a process's thread states and threading._active (and _dangling for the threads
+ * that ended unnamed); the changed names written. */
 static void read_names(struct pyrec *st, struct pyrec_proc *p, struct trace_writer *w)
 {
 	struct py_reader r;
@@ -217,7 +249,23 @@ static void read_names(struct pyrec *st, struct pyrec_proc *p, struct trace_writ
 				if (p->pending[k] == t->tid)
 					p->pending[k--] = p->pending[--p->npending];
 		}
+	if (p->nended && r.interp)
+		name_ended(p, &r, w);
 	py_reader_free(&r);
+}
+
+/* A thread that exits while pending: its name can only come from its Thread object now. */
+static void thread_ended(struct pyrec *st, const struct ev_exit *e)
+{
+	struct pyrec_proc *p = find(st, (pid_t)e->pid);
+
+	for (size_t k = 0; p && k < p->npending; k++)
+		if (p->pending[k] == (pid_t)e->hdr.tid) {
+			p->pending[k] = p->pending[--p->npending];
+			GROW(p->ended, p->cap_ended, p->nended + 1);
+			p->ended[p->nended++] = (pid_t)e->hdr.tid;
+			return;
+		}
 }
 
 /* Stamped 1 ns before ts, the record that first uses the frame: a reader in time order knows a
@@ -409,6 +457,8 @@ static void pr_event(void *vst, const struct ev_hdr *h, struct trace_writer *w)
 
 	if (h->type == EV_SWITCH_SLEEP)
 		sync_slept(vst, h);
+	if (h->type == EV_EXIT && h->size >= sizeof(struct ev_exit))
+		thread_ended(vst, (const void *)h);
 	if (h->type == EV_LOCK_PY && h->size >= sizeof(struct ev_lock_py))
 		lock_frames(vst, (const void *)h, w);
 	if (h->type != EV_PY_STACK || h->size < offsetof(struct ev_py_stack, frames))
@@ -480,8 +530,8 @@ static void pr_tick(void *vst, uint64_t now, struct trace_writer *w)
 	for (size_t i = 0; i < st->n; i++) {
 		struct pyrec_proc *p = &st->v[i];
 
-		if (p->npending && now >= p->pending_until)
-			p->npending = 0;
+		if ((p->npending || p->nended) && now >= p->pending_until)
+			p->npending = p->nended = 0;
 		if (p->unreadable)
 			continue;
 		if (p->nlater)
@@ -490,7 +540,7 @@ static void pr_tick(void *vst, uint64_t now, struct trace_writer *w)
 			name_syncs(p, w);
 		/* right after exec the interpreter has no thread yet; the stacks of its first
 		 * blocking calls need the probe set up as soon as it has one */
-		if (!p->npending && now < p->next_ns &&
+		if (!p->npending && !p->nended && now < p->next_ns &&
 		    !(st->src && !p->stacks && now < p->setup_until))
 			continue;
 		p->next_ns = now + READ_EVERY_NS;
@@ -504,6 +554,7 @@ static void proc_free(struct pyrec *st, struct pyrec_proc *p)
 		source_set_python(st->src, (uint32_t)p->pid, NULL);
 	pyrec_names_free(&p->names);
 	free(p->pending);
+	free(p->ended);
 	py_reader_free(&p->rd);
 	idmap_free(&p->frames);
 	idmap_free(&p->tried);
