@@ -176,6 +176,16 @@ inversion ordered --ordered
 check "ordered: one lock order, no potential deadlock" pj "$TMP/ordered.json" \
 	"j['deadlocks'] == [] and j['summary']['lock_order_edges'] > 0"
 
+# the same inversion by threads that end as soon as they are done, each joined before the next
+# starts: a thread no longer runs when conlab reads the names, and is named from the Thread
+# object the program keeps (threading._dangling), whichever of the two it finds
+inversion ended --threads-end
+OUT=$TMP/ended.out
+check "threads ended: the potential deadlock's edges by left and right, tids and names" \
+	pj "$TMP/ended.json" "
+sorted((e['tid'], e['thread']) for e in j['deadlocks'][0]['edges']) ==
+  [($(lastkv "$OUT" left), 'left'), ($(lastkv "$OUT" right), 'right')]"
+
 # ---- threads that end between two polls: named from the Thread objects the program keeps ------
 # short_lived_threads.py runs 8 named threads of about 1 ms each, one after another, joins each
 # and keeps them (most start and end between two of the recorder's polls, 5 ms apart). The

@@ -273,6 +273,53 @@ static size_t name_thread(struct pylw *w, struct py_reader *r, pid_t tid)
 	return 1;
 }
 
+/* Note tid of an edge when its thread has ended (no thread state lists it) and it was not
+ * looked for yet: looked for in threading._dangling once. */
+static void note_gone(struct pylw *w, struct py_reader *r, const struct lo_edge *e,
+		      pid_t **gone, size_t *n, size_t *cap)
+{
+	if (!(e->flags & LO_PY) || e->pid != w->pid || py_thread_by_tid(r, e->tid) ||
+	    name_of(w->threads, w->nthreads, (uint64_t)e->tid))
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if ((*gone)[i] == e->tid)
+			return;
+	GROW(*gone, *cap, *n + 1);
+	(*gone)[(*n)++] = e->tid;
+}
+
+/*
+ * The threads of the edges that ended before a pass read them (a program whose threads take
+ * their locks and end within milliseconds): named from their Thread objects, which
+ * threading._dangling holds while the program keeps them. One walk a pass for all of them,
+ * and each tid only once: one no Thread names keeps its number (recorded as tried, name NULL).
+ */
+static size_t name_gone(struct pylw *w, struct py_reader *r, const struct lockorder *lo,
+			size_t from, const struct lo_cycle *cyc, size_t ncyc)
+{
+	pid_t *gone = NULL;
+	size_t n = 0, cap = 0, found = 0;
+	char **names;
+
+	for (size_t i = from; i < lo->n; i++)
+		note_gone(w, r, &lo->e[i], &gone, &n, &cap);
+	for (size_t c = 0; c < ncyc; c++)
+		for (size_t k = 0; k < cyc[c].n; k++)
+			note_gone(w, r, &lo->e[cyc[c].edges[k]], &gone, &n, &cap);
+	if (!n)
+		return 0;
+	names = xcalloc(n, sizeof(*names));
+	py_read_dangling_names(r, gone, n, names);
+	for (size_t i = 0; i < n; i++) {
+		GROW(w->threads, w->cap_threads, w->nthreads + 1);
+		w->threads[w->nthreads++] = (struct pylw_name){ (uint64_t)gone[i], names[i], NULL };
+		found += names[i] != NULL;
+	}
+	free(names);
+	free(gone);
+	return found;
+}
+
 /* The edge's locks and thread: how many names were found. */
 static size_t name_edge(struct pylw *w, struct py_reader *r, const struct lo_edge *e)
 {
@@ -322,6 +369,8 @@ size_t pylw_name(struct pylw *w, const struct lockorder *lo, size_t from,
 	for (size_t c = 0; c < ncyc; c++)
 		for (size_t k = 0; k < cyc[c].n; k++)
 			found += name_edge(w, &r, &lo->e[cyc[c].edges[k]]);
+	if (!r.partial)	/* a thread state missing from a cut walk may still be running */
+		found += name_gone(w, &r, lo, from, cyc, ncyc);
 	py_reader_free(&r);
 	return found;
 }
