@@ -29,18 +29,6 @@ int cont_hist_bucket(uint64_t ns)
 	return b < CONT_HIST_BUCKETS ? b : CONT_HIST_BUCKETS - 1;
 }
 
-int cont_is_python(const struct model *m, uint32_t pid)
-{
-	const struct m_process *p = model_process(m, pid);
-	const char *s;
-
-	if (!p)
-		return 0;
-	s = p->exe ? strrchr(p->exe, '/') : NULL;
-	s = s ? s + 1 : p->exe ? p->exe : p->comm;
-	return !strncmp(s, "python", 6) || !strncmp(p->comm, "python", 6);
-}
-
 /*
  * The object kind of one wait. In CPython (3.11/3.12) pthread condition variables are used by
  * the GIL (and the switch condition beside it); every Python-level lock (threading.Lock, RLock,
@@ -86,7 +74,7 @@ int cont_kind_of_wait(int wk, int python)
 
 static int cont_kind_of(const struct model *m, const struct m_thread *t, int wk)
 {
-	return cont_kind_of_wait(wk, cont_is_python(m, t->pid));
+	return cont_kind_of_wait(wk, model_is_python(m, t->pid));
 }
 
 /* An object's kind from its waits: a mutex whose owner field read 0 at one wait (released in

@@ -56,7 +56,7 @@ static void objects_finish(struct contention_fold *f, const struct model *m)
 	for (size_t i = 0; i < c->nobjs; i++) {
 		struct cont_obj *o = &c->objs[i];
 		struct cf_obj *fo = &f->ob[i];
-		int py = cont_is_python(m, o->pid), cv = model_wait_is_condvar(m, o->pid, o->addr);
+		int py = model_is_python(m, o->pid), cv = model_wait_is_condvar(m, o->pid, o->addr);
 		int v = py && !cv;	/* its semaphore waits are Python locks */
 
 		for (int wk = 0; wk < CONT_NWK; wk++)
@@ -123,7 +123,7 @@ static void threads_finish(struct contention_fold *f, const struct model *m)
 		if (ft->seen && (!born || ft->first_start < born))
 			born = ft->first_start;
 		ct = cont_thread_add(c, &cap, t, born, died);
-		py = cont_is_python(m, t->pid);
+		py = model_is_python(m, t->pid);
 		for (size_t k = 0; k < ft->nobjs; k++) {
 			const struct cont_obj *o = &c->objs[ft->objs[k].obj];
 

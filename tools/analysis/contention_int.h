@@ -29,9 +29,6 @@ struct cont_obj *cont_obj_get(struct objtab *t, uint32_t pid, uint64_t addr, siz
 struct cont_party *cont_party_get(struct cont_party **v, size_t *n, uint32_t tid);
 /* The caller of o with this return address and stack, added when new. */
 struct cont_caller *cont_caller_get(struct cont_obj *o, uint64_t ret_addr, int32_t stack_id);
-/* Is pid a CPython process (its program's name)? Its sem_t waits are Python locks, its
- * condvar waits the GIL's. */
-int cont_is_python(const struct model *m, uint32_t pid);
 struct cont_thread *cont_thread_add(struct contention *c, size_t *cap, const struct m_thread *t,
 				    uint64_t born, uint64_t died);
 /* A wait's kind for the tables kept by kind: its enum wait_kind, or CONT_WK_PYCOND for a wait

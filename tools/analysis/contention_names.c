@@ -215,7 +215,7 @@ static int joined_thread(const struct model *m, const struct cont_obj *o)
 {
 	const struct m_thread *t = model_thread(m, o->holders[0].tid);
 
-	return !cont_is_python(m, o->pid) || (t && t->pid == o->pid);
+	return !model_is_python(m, o->pid) || (t && t->pid == o->pid);
 }
 
 void contention_name(struct contention *c, const struct model *m, const struct cont_resolver *r)

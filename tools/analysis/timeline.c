@@ -27,6 +27,11 @@ int32_t tl_intern(struct tl_ctx *c, const char *s)
 	return tl->nnames++;
 }
 
+int tl_wait_kind(const struct model *m, uint32_t pid, int kind)
+{
+	return kind == WK_SEMAPHORE && model_is_python(m, pid) ? WK_LOCK : kind;
+}
+
 /* The name of a futex word: a Python Lock's name the recorder read, a global's symbol from the
  * process's maps, else its address. */
 static int32_t futex_name(struct tl_ctx *c, int proc, uint64_t addr)
@@ -176,7 +181,7 @@ static void add_interval(struct tl_ctx *c, struct tl_lane *l, const struct m_int
 	p.flags = iv->flags;
 	p.cpu = iv->cpu;
 	if (iv->state == TH_BLOCKED) {
-		p.kind = iv->w.kind;
+		p.kind = tl_wait_kind(m, c->tl->procs[proc].pid, iv->w.kind);
 		p.obj = iv->w.obj;
 		p.holder = iv->w.holder;
 		p.waker = iv->waker;
@@ -422,7 +427,7 @@ void tl_ended_in_wait(struct tl_ctx *c, struct tl_lane *l, const struct m_interv
 		      uint32_t by)
 {
 	l->ended_in_wait = 1;
-	l->end_kind = iv->w.kind;
+	l->end_kind = tl_wait_kind(c->m, l->pid, iv->w.kind);
 	l->end_name = tl_wait_name(c, l->proc, &iv->w, iv->start);
 	l->end_by = by;
 }
@@ -476,7 +481,7 @@ static void build_arrows(struct tl_ctx *c)
 			a->from_lane = tl_lane_of(tl, wk->waker);
 			a->name = tl_wait_name(c, tl->lanes[to].proc, &iv->w, iv->start);
 			a->waker_nr = wk->waker_nr;
-			a->kind = iv->w.kind;
+			a->kind = tl_wait_kind(m, t->pid, iv->w.kind);
 			a->flags = iv->flags & IV_UNCERTAIN;
 			a->msg = is_message(m, wk, t);
 			if (m->nlosses && model_uncertain(m, wk->ts, wk->ts))

@@ -436,7 +436,9 @@ struct timeline_fold *timeline_fold_of(const struct model *m)
 static int wait_kind_at_end(const struct model *m, const struct m_thread *t, int kind,
 			    uint64_t obj)
 {
-	return kind == WK_SEMAPHORE && model_wait_is_condvar(m, t->pid, obj) ? WK_CONDVAR : kind;
+	if (kind == WK_SEMAPHORE && model_wait_is_condvar(m, t->pid, obj))
+		return WK_CONDVAR;
+	return tl_wait_kind(m, t->pid, kind);
 }
 
 /* A lane's columns and totals: the thread's, its semaphore-like words' time by what they were. */

@@ -19,6 +19,10 @@ struct tl_ctx {
 };
 
 int32_t tl_intern(struct tl_ctx *c, const char *s);
+/* The kind a wait of process pid is drawn and counted as: a sem_t wait in a CPython process is
+ * a Python Lock's (threading.Lock and RLock are semaphores underneath; threading's Condition
+ * and join waits have their own kinds from the model), a lock as contention counts it. */
+int tl_wait_kind(const struct model *m, uint32_t pid, int kind);
 /* What a blocked interval waits on, named in process proc's terms at ts (fds). */
 int32_t tl_wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uint64_t ts);
 /* Processes in tree order (parents before children, depth-first); threads whose process the

@@ -70,6 +70,18 @@ struct m_process *model_process(const struct model *m, uint32_t pid)
 	return i < 0 ? NULL : &m->procs[i];
 }
 
+int model_is_python(const struct model *m, uint32_t pid)
+{
+	const struct m_process *p = model_process(m, pid);
+	const char *s;
+
+	if (!p)
+		return 0;
+	s = p->exe ? strrchr(p->exe, '/') : NULL;
+	s = s ? s + 1 : p->exe ? p->exe : p->comm;
+	return !strncmp(s, "python", 6) || !strncmp(p->comm, "python", 6);
+}
+
 const struct m_stack *model_stack(const struct model *m, int32_t id)
 {
 	int64_t i = id < 0 ? -1 : idmap_get(&m->stack_index, (uint32_t)id);

@@ -316,6 +316,9 @@ void model_finish(struct model *m, uint64_t end_ts);
 
 struct m_thread *model_thread(const struct model *m, uint32_t tid);
 struct m_process *model_process(const struct model *m, uint32_t pid);
+/* Does pid run a CPython interpreter (its executable, or its comm, is python*)? Its sem_t
+ * waits are then Python Locks' and its condvar waits the GIL's. */
+int model_is_python(const struct model *m, uint32_t pid);
 const struct m_stack *model_stack(const struct model *m, int32_t id);
 /* A thread's name for a report: its comm, "?" when unknown; tid 0 (the idle task, or no
  * thread at all) is named by the caller ("swapper", "-"). */
