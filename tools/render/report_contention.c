@@ -321,6 +321,8 @@ static void json_obj(struct json *j, const struct model *m, const struct cont_ob
 	json_kv_str(j, "name", o->name);
 	json_kv_bool(j, "named_by_symbol", o->named);
 	json_kv_str(j, "kind", cont_kind_name(o->kind));
+	/* a CPython process's: its pylocks, Conditions, joins and GIL are the program's Python */
+	json_kv_bool(j, "python", model_is_python(m, o->pid));
 	json_kv_bool(j, "contention", cont_kind_is_lock(o->kind));
 	json_kv_u64(j, "waits", o->waits);
 	json_kv_u64(j, "wait_ns_total", o->wait_total);
