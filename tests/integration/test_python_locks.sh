@@ -176,6 +176,14 @@ inversion ordered --ordered
 check "ordered: one lock order, no potential deadlock" pj "$TMP/ordered.json" \
 	"j['deadlocks'] == [] and j['summary']['lock_order_edges'] > 0"
 
+# --locks=preload takes a Python Lock's acquire() (a semaphore trywait) for a trylock, which
+# makes no edge: on a Python command it says so, rather than a silent "no lock-order inversion"
+timeout 60 "$CONLAB" deadlock --quiet --locks=preload --stall 0 -- "$DEB" "$PYWL/lock_order.py" \
+	> "$TMP/preload.out" 2> "$TMP/preload.err"
+check "--locks=preload on Python: one line says its inversions are not found" grep -q \
+	"^conlab: --locks=preload: a Python Lock's acquire() is a semaphore trywait.*inversions between Python Locks are not found" \
+	"$TMP/preload.err"
+
 # the same inversion by threads that end as soon as they are done, each joined before the next
 # starts: a thread no longer runs when conlab reads the names, and is named from the Thread
 # object the program keeps (threading._dangling), whichever of the two it finds

@@ -449,6 +449,11 @@ static void report_json(FILE *f, struct ending *e)
  * a dynamically linked program: the library cannot enter a static or set-id one, and only
  * the uprobes write EV_LOCK_EDGE records into the trace for `conlab report deadlock`.
  */
+static int python_cmd(const char *cmd)
+{
+	return !strncmp(strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd, "python", 6);
+}
+
 static int choose_preload(const char *cmd, const char *keep, int say)
 {
 	char why[512];
@@ -459,7 +464,7 @@ static int choose_preload(const char *cmd, const char *keep, int say)
 				"kept in %s\n", keep);
 		return 0;
 	}
-	if (!strncmp(strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd, "python", 6)) {
+	if (python_cmd(cmd)) {
 		/* a Lock's owner comes from its semaphore's probes: the library sees no owner */
 		if (say)
 			fprintf(stderr, "conlab: --locks: uprobes (a Python command: they also see who "
@@ -521,6 +526,13 @@ int deadlock_live(const struct live_opts *o)
 		close(fd);
 		ro.output = tpath;
 	}
+	/* CPython's Lock.acquire() first tries sem_trywait, which the library takes for a
+	 * trylock (no edge): only the uprobes tell the interpreter's trywait apart by its site */
+	if (preload > 0 && python_cmd(ro.cmd[0]))
+		fprintf(stderr, "conlab: --locks=preload: a Python Lock's acquire() is a semaphore "
+			"trywait, which the library counts as a trylock (no lock-order edge): "
+			"inversions between Python Locks are not found (--locks=uprobes, the default "
+			"for a Python command, finds them)\n");
 	if (preload < 0) {
 		preload = choose_preload(ro.cmd[0], keep, ro.status);
 		if (!preload)
