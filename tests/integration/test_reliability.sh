@@ -364,8 +364,10 @@ if [ -w /sys/fs/cgroup/pids ] && mkdir "$CG" 2> /dev/null; then
 	rmdir "$CG" 2> /dev/null
 	check "fork bomb (pids.max=64): recorded (exit $rc)" test "$rc" = 0
 	"$CONLAB" report summary -i bomb.clab --format json > bomb.json 2> /dev/null
-	check "fork bomb: the report reads, forks counted" \
-		pyjson bomb.json 'sum(p["forks"] for p in j["processes"]) > 64'
+	# the bomb grows to the limit in milliseconds: 63 forks beside the first shell; more
+	# only when shells whose fork failed have exited and freed pids, which is timing
+	check "fork bomb: the report reads, every fork up to the limit counted, or the losses said" \
+		pyjson bomb.json 'sum(p["forks"] for p in j["processes"]) >= 63 or j["lost_events"] > 0'
 else
 	skip "fork bomb" "no pids cgroup (v1) here"
 fi
