@@ -49,6 +49,7 @@ extern const volatile __u32 trace_all;	/* -a: every process but conlab itself */
 extern const volatile __u32 self_tgid;	/* conlab's own process, never traced */
 extern const volatile __u32 want_stacks;	/* capture user stacks at sleep */
 extern const volatile __u32 futex_calls;	/* the futex exit probes are on (EV_FUTEX) */
+extern const volatile __u32 stage_bytes;	/* a stage goes to the ring at this fill */
 
 struct lost_counters {
 	__u64 count[LOST_NKINDS];
@@ -90,10 +91,22 @@ CONLAB_MAP struct {
 	__type(value, struct text_range);
 } text_ranges SEC(".maps");
 
+/*
+ * Two ring buffers. `events` is small, so that the lines a probe writes were written a lap
+ * ago and are still in the cache: a 16 MiB ring costs the ping-pong about a third more BPF
+ * time than a 1 MiB one, all of it in cache misses (docs/performance.md). `spill` is large
+ * and takes a batch only when `events` is full, so a burst the recorder cannot drain at once
+ * is held rather than lost. Both are sized by user space (--buffer).
+ */
 CONLAB_MAP struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 24);	/* resized by user space (--buffer) */
+	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
+
+CONLAB_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);
+} spill SEC(".maps");
 
 CONLAB_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -197,20 +210,139 @@ static __always_inline void futex_note_sleep(__u32 tid, __u64 ts)
 	c->tid = tid;
 }
 
-/* Reserve a record and fill its header; counts the loss when the ring buffer is full. */
-static __always_inline void *ev_reserve(__u32 size, __u16 type, __u32 tid)
-{
-	struct ev_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
+/*
+ * Records are staged per CPU and reach the ring buffer a batch at a time: a ring-buffer
+ * reservation costs about 150 ns on these VMs, more than the rest of a switch record, and a
+ * 4 KiB copy once per fifty-odd records much less (docs/performance.md). A probe that runs
+ * while another one on its CPU is writing (an interrupt's wakeup inside a syscall's probe)
+ * takes the next free stage. User space runs stage_flush on every CPU at each poll and puts
+ * the batches of all CPUs back in time order (tools/capture/merge.c).
+ */
+#define STAGE_BYTES 4096	/* the most a stage holds; stage_bytes fits the ring */
+#define STAGE_MAXREC 512	/* room past STAGE_BYTES: the largest record, ev_py_stack */
+#define STAGE_NEST 4		/* stage_claim tries each */
 
-	if (!h) {
+struct stage {
+	__u32 busy;		/* a probe (or the flush) has it */
+	__u32 len;		/* bytes of whole records in buf, at most stage_bytes */
+	__u32 nrec;
+	__u32 pad;
+	__u16 ntype[16];	/* records in buf by type: what a full ring buffer loses */
+	__u8 buf[STAGE_BYTES + STAGE_MAXREC];
+};
+
+CONLAB_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAGE_NEST);
+	__type(key, __u32);
+	__type(value, struct stage);
+} stages SEC(".maps");
+
+/* Stage k of this CPU if it is free, now ours. */
+static __always_inline struct stage *stage_try(__u32 k)
+{
+	struct stage *st = bpf_map_lookup_elem(&stages, &k);
+
+	if (st && __sync_val_compare_and_swap(&st->busy, 0, 1) == 0)
+		return st;
+	return NULL;
+}
+
+/* The first free stage of this CPU, now ours; NULL when all are taken. Written out, not a
+ * loop: the compiler folds that loop into one the verifier takes for an infinite one. */
+static __always_inline struct stage *stage_claim(void)
+{
+	struct stage *st = stage_try(0);
+
+	if (!st)
+		st = stage_try(1);
+	if (!st)
+		st = stage_try(2);
+	if (!st)
+		st = stage_try(3);
+	return st;
+}
+
+static __always_inline void stage_release(struct stage *st)
+{
+	asm volatile("" ::: "memory");	/* the record is whole before the stage is free */
+	*(volatile __u32 *)&st->busy = 0;
+}
+
+/* Hand a claimed stage's records to a ring buffer; when both are full they are counted lost. */
+static __always_inline void stage_flush_claimed(struct stage *st)
+{
+	__u32 len = st->len, zero = 0;
+	struct lost_counters *c;
+
+	if (len > STAGE_BYTES)
+		len = STAGE_BYTES;
+	if (len && bpf_ringbuf_output(&events, st->buf, len, BPF_RB_NO_WAKEUP) &&
+	    bpf_ringbuf_output(&spill, st->buf, len, BPF_RB_NO_WAKEUP) &&
+	    (c = bpf_map_lookup_elem(&lost, &zero))) {
+		c->count[LOST_RINGBUF] += st->nrec;
+		for (int i = 0; i < 16; i++)
+			c->by_type[i] += st->ntype[i];
+	}
+	st->len = 0;
+	st->nrec = 0;
+	__builtin_memset(st->ntype, 0, sizeof(st->ntype));
+}
+
+/* Reserve a record in a stage of this CPU and fill its header; ev_submit(*stp, rec) ends it. */
+static __always_inline void *ev_reserve(struct stage **stp, __u32 size, __u16 type, __u32 tid)
+{
+	struct stage *st = stage_claim();
+	struct ev_hdr *h;
+
+	*stp = st;
+	if (!st) {
 		count_lost(LOST_RINGBUF, type);
 		return NULL;
 	}
+	if (size > STAGE_MAXREC) {
+		stage_release(st);
+		*stp = NULL;
+		return NULL;
+	}
+	if (st->len + size > stage_bytes)
+		stage_flush_claimed(st);
+	h = (void *)(st->buf + (st->len & (STAGE_BYTES - 1)));
 	h->ts = bpf_ktime_get_ns();
 	h->tid = tid;
 	h->type = type;
 	h->size = size;
 	return h;
+}
+
+/* The record is whole: it joins the stage's batch (its size as its header says). */
+static __always_inline void ev_submit(struct stage *st, void *rec)
+{
+	st->len += ((struct ev_hdr *)rec)->size;
+	st->nrec++;
+	st->ntype[((struct ev_hdr *)rec)->type & 15]++;
+	stage_release(st);
+}
+
+/* A record made elsewhere (a per-CPU scratch), copied into a stage whole. */
+static __always_inline int ev_output(const void *rec, __u32 size)
+{
+	struct stage *st = stage_claim();
+
+	if (!st)
+		return -1;
+	if (size > STAGE_MAXREC || size < sizeof(struct ev_hdr)) {
+		stage_release(st);
+		return -1;
+	}
+	if (st->len + size > stage_bytes)
+		stage_flush_claimed(st);
+	bpf_probe_read_kernel(st->buf + (st->len & (STAGE_BYTES - 1)), size, rec);
+	st->len += size;
+	st->nrec++;
+	st->ntype[((const struct ev_hdr *)rec)->type & 15]++;
+	stage_release(st);
+	return 0;
 }
 
 /* A call's duration in 32 bits: ns, or µs when it took more than 4.29 s (*in_us set). */
@@ -223,12 +355,6 @@ static __always_inline __u32 dur32(__u64 dur, int *in_us)
 			dur = 0xffffffffULL;
 	}
 	return (__u32)dur;
-}
-
-/* No wakeup per record: user space polls every few ms (a wakeup costs µs on these VMs). */
-static __always_inline void ev_submit(void *rec)
-{
-	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 }
 
 #endif /* CONLAB_COMMON_BPF_H */

@@ -60,6 +60,7 @@ static __always_inline int futex_exit(long ret, __u32 sys)
 	__u32 tid = (__u32)id, slot = tid % FUTEX_SLOTS;
 	struct futex_call *c;
 	struct ev_futex *e;
+	struct stage *st;
 	int us;
 
 	if (!tgid_traced(id >> 32))
@@ -69,7 +70,7 @@ static __always_inline int futex_exit(long ret, __u32 sys)
 		slept = c->ts;
 		c->ts = 0;
 	}
-	e = ev_reserve(sizeof(*e), EV_FUTEX, tid);
+	e = ev_reserve(&st, sizeof(*e), EV_FUTEX, tid);
 	if (!e)
 		return 0;
 	e->ret = (__s32)ret;
@@ -81,7 +82,7 @@ static __always_inline int futex_exit(long ret, __u32 sys)
 		e->flags = FUTEXF_SLEPT | (us ? FUTEXF_DUR_US : 0);
 	}
 	futex_args(e, sys);
-	ev_submit(e);
+	ev_submit(st, e);
 	return 0;
 }
 

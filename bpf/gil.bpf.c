@@ -26,10 +26,11 @@ static __always_inline int gil_event(struct pt_regs *ctx, __u32 op, int entry)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32;
 	struct ev_gil *e;
+	struct stage *st;
 
 	if (!tgid_traced(pid))
 		return 0;
-	e = ev_reserve(sizeof(*e), EV_GIL, (__u32)id);
+	e = ev_reserve(&st, sizeof(*e), EV_GIL, (__u32)id);
 	if (!e)
 		return 0;
 	e->pid = pid;
@@ -37,7 +38,7 @@ static __always_inline int gil_event(struct pt_regs *ctx, __u32 op, int entry)
 	e->ret_addr = 0;
 	if (entry)
 		bpf_probe_read_user(&e->ret_addr, sizeof(e->ret_addr), (void *)PT_REGS_SP(ctx));
-	ev_submit(e);
+	ev_submit(st, e);
 	return 0;
 }
 

@@ -99,12 +99,13 @@ static __always_inline int wait_exit(long ret)
 		return 0;
 	c = bpf_map_lookup_elem(&wait_inflight, &tid);
 	struct ev_waitcall *e;
+	struct stage *st;
 	__u64 dur;
 	int us;
 
 	if (!c)
 		return 0;
-	e = ev_reserve(sizeof(*e), EV_WAITCALL, tid);
+	e = ev_reserve(&st, sizeof(*e), EV_WAITCALL, tid);
 	if (e) {
 		dur = e->hdr.ts - c->ts;
 		e->arg0 = c->arg0;
@@ -115,7 +116,7 @@ static __always_inline int wait_exit(long ret)
 		e->dur = dur32(dur, &us);
 		if (us)
 			e->flags |= WAITF_DUR_US;
-		ev_submit(e);
+		ev_submit(st, e);
 	}
 	bpf_map_delete_elem(&wait_inflight, &tid);
 	return 0;

@@ -175,10 +175,11 @@ static __noinline void send_edge_py(__u32 tid, __u32 pid, __u64 from, __u64 to,
 	struct py_site_key k = {.addr = from, .tid = tid};
 	const struct py_site *was;
 	struct ev_lock_py *e;
+	struct stage *st;
 
 	if (!here)
 		return;
-	e = ev_reserve(sizeof(*e), EV_LOCK_PY, tid);
+	e = ev_reserve(&st, sizeof(*e), EV_LOCK_PY, tid);
 	if (!e)
 		return;
 	__builtin_memset(e->frames, 0, sizeof(e->frames));
@@ -194,7 +195,7 @@ static __noinline void send_edge_py(__u32 tid, __u32 pid, __u64 from, __u64 to,
 		e->flags |= was->flags;
 		__builtin_memcpy(e->frames, was->f, sizeof(was->f));
 	}
-	ev_submit(e);
+	ev_submit(st, e);
 }
 
 static __always_inline __u64 read_ret(struct pt_regs *ctx, int probe)
@@ -238,15 +239,16 @@ static __always_inline struct held_set *held_of(__u32 tid, int create)
 static __always_inline void send_lock_event(__u32 tid, __u64 addr, __u64 ret, __u32 op, int rv)
 {
 	struct ev_lock *e;
+	struct stage *st;
 
-	e = ev_reserve(sizeof(*e), EV_LOCK, tid);
+	e = ev_reserve(&st, sizeof(*e), EV_LOCK, tid);
 	if (!e)
 		return;
 	e->addr = addr;
 	e->ret_addr = ret;
 	e->op = op;
 	e->ret = rv;
-	ev_submit(e);
+	ev_submit(st, e);
 }
 
 static __always_inline void send_edge(struct pt_regs *ctx, struct held_set *h, int i, __u32 tid,
@@ -254,13 +256,14 @@ static __always_inline void send_edge(struct pt_regs *ctx, struct held_set *h, i
 				      __s32 *stack_id, const struct py_site *py)
 {
 	struct ev_lock_edge *e;
+	struct stage *st;
 	int k, n = 0;
 
 	if (*stack_id == -1000)
 		*stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	if (*stack_id < 0)
 		count_lost(LOST_STACK, EV_LOCK_EDGE);
-	e = ev_reserve(sizeof(*e), EV_LOCK_EDGE, tid);
+	e = ev_reserve(&st, sizeof(*e), EV_LOCK_EDGE, tid);
 	if (!e)
 		return;
 	e->from = h->s[i].addr;
@@ -287,7 +290,7 @@ static __always_inline void send_edge(struct pt_regs *ctx, struct held_set *h, i
 	}
 	e->nheld = n;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	ev_submit(e);
+	ev_submit(st, e);
 	send_edge_py(tid, pid, h->s[i].addr, addr, py);
 }
 

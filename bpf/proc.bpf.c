@@ -10,6 +10,7 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 {
 	__u32 ppid = BPF_CORE_READ(parent, tgid), cpid = BPF_CORE_READ(child, tgid);
 	struct ev_fork *e;
+	struct stage *st;
 
 	if (!tgid_traced(ppid))
 		return 0;
@@ -18,7 +19,7 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 		if (bit_set(&traced, cpid, 1))
 			count_lost(LOST_TASKMAP, EV_FORK);
 	}
-	e = ev_reserve(sizeof(*e), EV_FORK, BPF_CORE_READ(child, pid));
+	e = ev_reserve(&st, sizeof(*e), EV_FORK, BPF_CORE_READ(child, pid));
 	if (!e)
 		return 0;
 	e->parent_tid = BPF_CORE_READ(parent, pid);
@@ -26,7 +27,7 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	e->child_pid = cpid;
 	e->flags = cpid == ppid ? FORKF_THREAD : 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
-	ev_submit(e);
+	ev_submit(st, e);
 	return 0;
 }
 
@@ -34,11 +35,12 @@ static __always_inline int handle_exec(struct task_struct *p, pid_t old_pid,
 				       struct linux_binprm *bprm)
 {
 	struct ev_exec *e;
+	struct stage *st;
 	const char *fn;
 
 	if (!task_traced(p))
 		return 0;
-	e = ev_reserve(sizeof(*e), EV_EXEC, BPF_CORE_READ(p, pid));
+	e = ev_reserve(&st, sizeof(*e), EV_EXEC, BPF_CORE_READ(p, pid));
 	if (!e)
 		return 0;
 	e->pid = BPF_CORE_READ(p, tgid);
@@ -47,7 +49,7 @@ static __always_inline int handle_exec(struct task_struct *p, pid_t old_pid,
 	fn = BPF_CORE_READ(bprm, filename);
 	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), fn) < 0)
 		e->filename[0] = 0;
-	ev_submit(e);
+	ev_submit(st, e);
 	return 0;
 }
 
@@ -56,6 +58,7 @@ static __always_inline int handle_exit(struct task_struct *p)
 	__u32 tgid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid), slot = tid % FUTEX_SLOTS;
 	struct futex_call *fc;
 	struct ev_exit *e;
+	struct stage *st;
 	int live;
 
 	if (!tgid_traced(tgid))
@@ -67,7 +70,7 @@ static __always_inline int handle_exit(struct task_struct *p)
 		fc->ts = 0;
 	/* signal->live was decremented before the tracepoint: 0 means the last thread. */
 	live = BPF_CORE_READ(p, signal, live.counter);
-	e = ev_reserve(sizeof(*e), EV_EXIT, tid);
+	e = ev_reserve(&st, sizeof(*e), EV_EXIT, tid);
 	if (e) {
 		e->pid = tgid;
 		e->exit_code = BPF_CORE_READ(p, exit_code);
@@ -79,7 +82,7 @@ static __always_inline int handle_exit(struct task_struct *p)
 			if (gec)
 				e->exit_code = gec;
 		}
-		ev_submit(e);
+		ev_submit(st, e);
 	}
 	/* The last thread still has its final switch-out to come: mark the process dying and
 	 * let sched.bpf.c forget it after that switch. */
@@ -91,15 +94,16 @@ static __always_inline int handle_exit(struct task_struct *p)
 static __always_inline int handle_rename(struct task_struct *t, const char *comm)
 {
 	struct ev_rename *e;
+	struct stage *st;
 
 	if (!task_traced(t))
 		return 0;
-	e = ev_reserve(sizeof(*e), EV_RENAME, BPF_CORE_READ(t, pid));
+	e = ev_reserve(&st, sizeof(*e), EV_RENAME, BPF_CORE_READ(t, pid));
 	if (!e)
 		return 0;
 	if (bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm) < 0)
 		e->comm[0] = 0;
-	ev_submit(e);
+	ev_submit(st, e);
 	return 0;
 }
 

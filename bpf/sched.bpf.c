@@ -19,6 +19,7 @@ const volatile __u32 trace_all = 0;
 const volatile __u32 self_tgid = 0;
 const volatile __u32 want_stacks = 1;
 const volatile __u32 futex_calls = 1;
+const volatile __u32 stage_bytes = STAGE_BYTES;
 
 #define SCAN_WORDS 32
 
@@ -182,7 +183,9 @@ static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep
 		e->stack_id = user_stack_id(ctx, regs, tgid, e->ret_addr);
 }
 
-/* Python stacks at a blocking switch-out (the walk: pywalk.bpf.h), at most PY_STACK_MAX frames. */
+/* Python stacks at a blocking switch-out (the walk: pywalk.bpf.h), at most PY_STACK_MAX frames.
+ * A global function, verified once on its own: inlined, its walk is verified again for every
+ * state of the switch probe that reaches it, past the verifier's budget. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -190,21 +193,21 @@ struct {
 	__type(value, struct ev_py_stack);
 } py_scratch SEC(".maps");
 
-static __always_inline void py_stack(__u32 tid, __u32 tgid, __u64 ts)
+__noinline int py_stack(__u32 tid, __u32 tgid, __u64 ts)
 {
 	const struct py_bpf_proc *pp = bpf_map_lookup_elem(&py_procs, &tgid);
 	struct ev_py_stack *e;
 	__u32 zero = 0, n, size;
 
 	if (!pp)
-		return;
+		return 0;
 	e = bpf_map_lookup_elem(&py_scratch, &zero);
 	if (!e)
-		return;
+		return 0;
 	e->flags = 0;
 	n = py_walk(pp, e->frames, PY_STACK_MAX, &e->flags);
 	if (!n)
-		return;
+		return 0;
 	e->hdr.ts = ts;
 	e->hdr.tid = tid;
 	e->hdr.type = EV_PY_STACK;
@@ -212,10 +215,11 @@ static __always_inline void py_stack(__u32 tid, __u32 tgid, __u64 ts)
 	e->nframes = n;
 	size = offsetof(struct ev_py_stack, frames) + n * sizeof(struct ev_py_frame);
 	if (size > sizeof(*e))
-		return;
+		return 0;
 	e->hdr.size = size;
-	if (bpf_ringbuf_output(&events, e, size, BPF_RB_NO_WAKEUP))
+	if (ev_output(e, size))
 		count_lost(LOST_RINGBUF, EV_PY_STACK);
+	return 0;
 }
 
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
@@ -232,10 +236,11 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 	st = simple_state(preempt, prev_state);
 	if (pt && (st == TS_SLEEPING || st == TS_DISK)) {
 		struct ev_switch_sleep *e;
+		struct stage *stg;
 		int in_syscall;
 		__u64 ts;
 
-		e = ev_reserve(sizeof(*e), EV_SWITCH_SLEEP, prev_tid);
+		e = ev_reserve(&stg, sizeof(*e), EV_SWITCH_SLEEP, prev_tid);
 		if (!e)
 			return 0;
 		e->sw.next_tid = nt ? next_tid : 0;
@@ -245,20 +250,21 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 		fill_sleep_context(ctx, e, prev_tgid);
 		ts = e->sw.hdr.ts;
 		in_syscall = e->nr >= 0;
-		ev_submit(e);
+		ev_submit(stg, e);
 		if (py_nprocs && in_syscall)
 			py_stack(prev_tid, prev_tgid, ts);
 		return 0;
 	}
 
-	struct ev_switch *e = ev_reserve(sizeof(*e), EV_SWITCH, pt ? prev_tid : 0);
+	struct stage *stg;
+	struct ev_switch *e = ev_reserve(&stg, sizeof(*e), EV_SWITCH, pt ? prev_tid : 0);
 
 	if (e) {
 		e->next_tid = nt ? next_tid : 0;
 		e->cpu = bpf_get_smp_processor_id();
 		e->prev_state = st;
 		e->flags = (pt ? SWF_PREV_TRACED : 0) | (nt ? SWF_NEXT_TRACED : 0);
-		ev_submit(e);
+		ev_submit(stg, e);
 	}
 	if (pt && st == TS_DEAD && !trace_all && bit_test(&dying, prev_tgid) &&
 	    BPF_CORE_READ(prev, signal, live.counter) == 0) {
@@ -329,11 +335,12 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u16 type)
 	__u32 tid, slot;
 	struct waking now, *w;
 	struct ev_wakeup *e;
+	struct stage *st;
 
 	if (!task_traced(p))
 		return 0;
 	tid = BPF_CORE_READ(p, pid);
-	e = ev_reserve(sizeof(*e), type, tid);
+	e = ev_reserve(&st, sizeof(*e), type, tid);
 	if (!e)
 		return 0;
 	slot = tid % WAKING_SLOTS;
@@ -348,7 +355,7 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u16 type)
 	e->waker_nr = (__s16)now.nr;
 	e->waker_arg0 = now.arg0;
 	e->cpu = BPF_CORE_READ(p, wake_cpu);
-	ev_submit(e);
+	ev_submit(st, e);
 	return 0;
 }
 

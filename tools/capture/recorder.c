@@ -698,7 +698,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	if (r.stop == REC_HOOK_KILLED)
 		await_killed(&r, &ps);
 	/* what the kernel still holds */
-	source_drain(r.src);
+	source_drain_all(r.src);
 	if (r.stop && res->reason != STOP_DEADLOCK)
 		res->reason = STOP_DEADLOCK;
 	write_stacks(&r);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -17,13 +18,21 @@
 #include "capture/source.h"
 #include "capture/uprobes.h"
 #include "capture/recorder.h"
+#include "capture/reorder.h"
 #include "lib/util.h"
 
 #define CLAB_STACK_DEPTH 32	/* as in common.bpf.h */
+#define STAGE_BYTES 4096	/* as in common.bpf.h */
+#define STOP_CONSUME (-ECANCELED)	/* on_sample: this drain has read enough */
 
 struct bpf_source {
 	struct conlab_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;		/* `events`, the small ring */
+	struct ring_buffer *rb_spill;	/* `spill`, for what `events` had no room for */
+	struct reorder ro;		/* the CPUs' batches, put back in time order */
+	uint64_t cut;			/* every record stamped before it has been released */
+	uint64_t consume_until;		/* this drain stops at a batch stamped past it */
+	int flush_fd;			/* stage_flush, run on each CPU at every drain */
 	source_cb cb;
 	void *ctx;
 	int ncpus;
@@ -80,11 +89,15 @@ static int tracepoint_exists(const char *cat, const char *name)
 	return !access(p, F_OK);
 }
 
+/* A ring-buffer sample is a batch of one CPU's records (bpf/common.bpf.h). */
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct bpf_source *s = ctx;
+	uint64_t newest = reorder_add(&s->ro, data, size);
 
-	return s->cb(s->ctx, data, size);
+	/* A batch stamped past the drain's start was reserved after it, and so was every batch
+	 * behind it in the ring: stop there, or a storm keeps one drain going for ever. */
+	return newest >= s->consume_until ? STOP_CONSUME : 0;
 }
 
 static uint64_t pow2_at_least(uint64_t v)
@@ -94,6 +107,17 @@ static uint64_t pow2_at_least(uint64_t v)
 	while (p < v && p < (1ull << 31))
 		p <<= 1;
 	return p;
+}
+
+/* The rings (bpf/common.bpf.h): `spill` as big as asked, `events` at most 1 MiB, and a stage
+ * handed on at a quarter of `events`, so that a tiny ring still takes batches. */
+static void set_ring_sizes(struct bpf_source *s, uint64_t bytes)
+{
+	uint64_t spill = pow2_at_least(bytes), events = spill < (1u << 20) ? spill : 1u << 20;
+
+	bpf_map__set_max_entries(s->skel->maps.events, events);
+	bpf_map__set_max_entries(s->skel->maps.spill, spill);
+	s->skel->rodata->stage_bytes = events / 4 < STAGE_BYTES ? events / 4 : STAGE_BYTES;
 }
 
 static void choose_twins(struct bpf_source *s)
@@ -302,8 +326,7 @@ struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *
 	s->skel->rodata->trace_all = !!o->trace_all;
 	s->skel->rodata->self_tgid = getpid();
 	s->skel->rodata->want_stacks = !!o->want_stacks;
-	bpf_map__set_max_entries(s->skel->maps.events,
-				 pow2_at_least(o->buffer_bytes ? o->buffer_bytes : 16u << 20));
+	set_ring_sizes(s, o->buffer_bytes ? o->buffer_bytes : 16u << 20);
 	s->locks = o->locks;
 	s->gil = o->gil;
 	s->no_futex_calls = o->no_futex_calls;
@@ -330,8 +353,10 @@ struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *
 		errmsg("failed to attach BPF programs: %s%s", strerror(-err), perm_hint(err));
 		goto fail;
 	}
+	s->flush_fd = bpf_program__fd(s->skel->progs.stage_flush);
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_sample, s, NULL);
-	if (!s->rb) {
+	s->rb_spill = ring_buffer__new(bpf_map__fd(s->skel->maps.spill), on_sample, s, NULL);
+	if (!s->rb || !s->rb_spill) {
 		errmsg("failed to create ring buffer: %s", strerror(errno));
 		goto fail;
 	}
@@ -383,11 +408,62 @@ int source_set_python(struct bpf_source *s, uint32_t tgid, const struct py_bpf_p
 	return 0;
 }
 
+/* Run stage_flush on every CPU; how many stages a probe was writing, or -1. */
+static int flush_stages(struct bpf_source *s)
+{
+	int busy = 0;
+
+	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+
+		if (bpf_prog_test_run_opts(s->flush_fd, &o)) {
+			if (errno == ENXIO)	/* offline: it stages nothing */
+				continue;
+			return -1;
+		}
+		busy += (int)o.retval;
+	}
+	return busy;
+}
+
+/*
+ * Records stamped before the flush began are then all in the ring buffer, unless a probe was
+ * writing into a stage as the flush ran on its CPU: that stage keeps its records until the
+ * next drain, and the cut stays where it was.
+ */
+static int drain(struct bpf_source *s, int all)
+{
+	uint64_t start = now_mono_ns();
+	int busy = flush_stages(s), err;
+
+	for (int i = 0; all && busy > 0 && i < 10; i++) {
+		struct timespec ts = {0, 1000000};
+
+		nanosleep(&ts, NULL);
+		busy = flush_stages(s);
+	}
+	if (busy < 0)
+		return -1;
+	/* each ring on its own: libbpf stops at the first ring whose callback says stop */
+	s->consume_until = all ? UINT64_MAX : now_mono_ns();
+	err = ring_buffer__consume(s->rb_spill);
+	if (err >= 0 || err == STOP_CONSUME)
+		err = ring_buffer__consume(s->rb);
+	if (err < 0 && err != STOP_CONSUME)
+		return -1;
+	if (!busy)
+		s->cut = start;
+	return (int)reorder_release(&s->ro, all ? UINT64_MAX : s->cut, s->cb, s->ctx);
+}
+
 int source_drain(struct bpf_source *s)
 {
-	int n = ring_buffer__consume(s->rb);
+	return drain(s, 0);
+}
 
-	return n < 0 ? -1 : n;
+int source_drain_all(struct bpf_source *s)
+{
+	return drain(s, 1);
 }
 
 int source_lost(struct bpf_source *s, struct ev_meta_lost *out, int max_cpus)
@@ -462,6 +538,8 @@ void source_close(struct bpf_source *s)
 		return;
 	print_stats(s);
 	ring_buffer__free(s->rb);
+	ring_buffer__free(s->rb_spill);
+	reorder_free(&s->ro);
 	for (size_t i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
 	free(s->links);

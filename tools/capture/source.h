@@ -1,6 +1,7 @@
 /*
  * source.h — the live event source: conlab's BPF object opened, configured, loaded and
- * attached, and its ring buffer drained by polling (no wakeup per event).
+ * attached, and its ring buffer drained by polling (no wakeup per event), its records in time
+ * order.
  */
 #ifndef CONLAB_SOURCE_H
 #define CONLAB_SOURCE_H
@@ -40,8 +41,11 @@ int source_attach_gil(struct bpf_source *s, const char *path);
  * p NULL: not any more. 0 or -1 (the map is full). */
 struct py_bpf_proc;
 int source_set_python(struct bpf_source *s, uint32_t tgid, const struct py_bpf_proc *p);
-/* Drain what the ring buffer holds now; records drained or -1. */
+/* Flush every CPU's stage, drain the ring buffer and hand on, in time order, the records
+ * stamped before the flush; records handed on or -1. */
 int source_drain(struct bpf_source *s);
+/* The same, handing on every record drained: at the end of a recording. */
+int source_drain_all(struct bpf_source *s);
 /* Per-CPU loss counters as EV_META_LOST records (hdr.tid = cpu); returns the CPU count. */
 int source_lost(struct bpf_source *s, struct ev_meta_lost *out, int max_cpus);
 /* A user stack by id; frames or -1. */

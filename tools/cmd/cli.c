@@ -43,8 +43,8 @@ static const struct optdef rec_table[] = {
 	 "KIND -i FILE reads it)", ONE_SHOT},
 	{"duration", OPT_DURATION, required_argument, "S", "stop recording after S seconds "
 	 "(e.g. 10, 500ms)", ANY},
-	{"buffer", OPT_BUFFER, required_argument, "SIZE", "kernel ring buffer size (default 16M); "
-	 "raise it if events are lost", ANY},
+	{"buffer", OPT_BUFFER, required_argument, "SIZE", "kernel ring buffer for bursts (default 16M; "
+	 "1M more is kept in cache); raise it if events are lost", ANY},
 	{"no-stacks", OPT_NO_STACKS, no_argument, NULL, "no user stacks when threads block "
 	 "(callers from the return address only)", ANY},
 	{"no-futex-calls", OPT_NO_FUTEX, no_argument, NULL, "no futex call records: cheaper on "
