@@ -238,6 +238,34 @@ CONLAB_MAP struct {
 	__type(value, struct stage);
 } stages SEC(".maps");
 
+/*
+ * Which CPUs have staged records since their last flush: one cache line per CPU, mapped by user
+ * space, which runs the flush only where there is something to flush (an IPI to an idle CPU
+ * every poll would wake it for nothing). Set before the stage is claimed, so before the
+ * record's time is taken: the claim's locked cmpxchg orders the two.
+ */
+#define STAGE_MAX_CPUS 1024
+
+struct stage_flag {
+	__u32 pending;
+	__u32 pad[15];
+};
+
+CONLAB_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STAGE_MAX_CPUS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct stage_flag);
+} stage_pending SEC(".maps");
+
+static __always_inline struct stage_flag *stage_flag_here(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&stage_pending, &cpu);
+}
+
 /* Stage k of this CPU if it is free, now ours. */
 static __always_inline struct stage *stage_try(__u32 k)
 {
@@ -252,7 +280,12 @@ static __always_inline struct stage *stage_try(__u32 k)
  * loop: the compiler folds that loop into one the verifier takes for an infinite one. */
 static __always_inline struct stage *stage_claim(void)
 {
-	struct stage *st = stage_try(0);
+	struct stage_flag *f = stage_flag_here();
+	struct stage *st;
+
+	if (f && !f->pending)	/* read first: a line written only when it changes */
+		f->pending = 1;
+	st = stage_try(0);
 
 	if (!st)
 		st = stage_try(1);

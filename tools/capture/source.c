@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -23,6 +24,12 @@
 
 #define CLAB_STACK_DEPTH 32	/* as in common.bpf.h */
 #define STAGE_BYTES 4096	/* as in common.bpf.h */
+#define STAGE_MAX_CPUS 1024	/* as in common.bpf.h */
+
+struct stage_flag {		/* as in common.bpf.h: a cache line per CPU */
+	uint32_t pending;
+	uint32_t pad[15];
+};
 #define STOP_CONSUME (-ECANCELED)	/* on_sample: this drain has read enough */
 
 struct bpf_source {
@@ -33,6 +40,8 @@ struct bpf_source {
 	uint64_t cut;			/* every record stamped before it has been released */
 	uint64_t consume_until;		/* this drain stops at a batch stamped past it */
 	int flush_fd;			/* stage_flush, run on each CPU at every drain */
+	volatile const struct stage_flag *pending;	/* stage_pending, mapped: per CPU */
+	size_t pending_len;
 	source_cb cb;
 	void *ctx;
 	int ncpus;
@@ -354,6 +363,14 @@ struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *
 		goto fail;
 	}
 	s->flush_fd = bpf_program__fd(s->skel->progs.stage_flush);
+	s->pending_len = STAGE_MAX_CPUS * sizeof(struct stage_flag);
+	s->pending = mmap(NULL, s->pending_len, PROT_READ, MAP_SHARED,
+			  bpf_map__fd(s->skel->maps.stage_pending), 0);
+	if (s->pending == MAP_FAILED) {
+		s->pending = NULL;
+		errmsg("failed to map the BPF stage flags: %s", strerror(errno));
+		goto fail;
+	}
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_sample, s, NULL);
 	s->rb_spill = ring_buffer__new(bpf_map__fd(s->skel->maps.spill), on_sample, s, NULL);
 	if (!s->rb || !s->rb_spill) {
@@ -408,13 +425,17 @@ int source_set_python(struct bpf_source *s, uint32_t tgid, const struct py_bpf_p
 	return 0;
 }
 
-/* Run stage_flush on every CPU; how many stages a probe was writing, or -1. */
+/* Run stage_flush on every CPU that staged records since its last flush; how many stages a
+ * probe was writing, or -1. */
 static int flush_stages(struct bpf_source *s)
 {
 	int busy = 0;
 
 	for (int cpu = 0; cpu < s->ncpus; cpu++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+
+		if (cpu < STAGE_MAX_CPUS && !s->pending[cpu].pending)
+			continue;
 
 		if (bpf_prog_test_run_opts(s->flush_fd, &o)) {
 			if (errno == ENXIO)	/* offline: it stages nothing */
@@ -539,6 +560,8 @@ void source_close(struct bpf_source *s)
 	print_stats(s);
 	ring_buffer__free(s->rb);
 	ring_buffer__free(s->rb_spill);
+	if (s->pending)
+		munmap((void *)s->pending, s->pending_len);
 	reorder_free(&s->ro);
 	for (size_t i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
