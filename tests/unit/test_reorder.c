@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "capture/reorder.h"
@@ -32,6 +33,20 @@ static int collect(void *ctx, const struct ev_hdr *h, size_t size)
 	struct seen *s = ctx;
 
 	assert_int_equal(size, h->size);
+	s->ts[s->n] = h->ts;
+	s->tid[s->n++] = h->tid;
+	return 0;
+}
+
+static int collect_all(void *ctx, const struct ev_hdr *h, size_t size)
+{
+	struct {
+		uint64_t ts[280];
+		uint32_t tid[280];
+		int n;
+	} *s = ctx;
+
+	(void)size;
 	s->ts[s->n] = h->ts;
 	s->tid[s->n++] = h->tid;
 	return 0;
@@ -126,6 +141,50 @@ static void test_malformed_batch(void **state)
 	reorder_free(&ro);
 }
 
+/* Many batches, each sorted, their times interleaved (seven CPUs' stages and what was held):
+ * every record comes out once, in time order, equal times in arrival order. */
+static void test_many_runs(void **state)
+{
+	enum { NB = 7, PER = 40 };
+	uint8_t b[PER * sizeof(struct ev_hdr)];
+	struct reorder ro = {0};
+	struct seen_all {
+		uint64_t ts[NB * PER];
+		uint32_t tid[NB * PER];
+		int n;
+	} *s = calloc(1, sizeof(*s));
+	uint64_t ts[PER], x = 12345;
+	uint32_t tid[PER];
+
+	(void)state;
+	for (int k = 0; k < NB; k++) {
+		uint64_t t = k < 3 ? 0 : 100;	/* after the cut at 100, nothing older comes */
+
+		for (int i = 0; i < PER; i++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			t += (x >> 60);		/* steps of 0-15: ties within and across batches */
+			ts[i] = t;
+			tid[i] = k * PER + i;	/* arrival order */
+		}
+		reorder_add(&ro, b, batch(b, ts, tid, PER));
+		if (k == 2) {	/* a release in between: the held rest is a run of its own */
+			size_t before = ro.n;
+
+			assert_true(reorder_release(&ro, 100, collect_all, s) <= before);
+		}
+	}
+	reorder_release(&ro, UINT64_MAX, collect_all, s);
+	assert_int_equal(s->n, NB * PER);
+	assert_int_equal(ro.late, 0);
+	for (int i = 1; i < s->n; i++) {
+		assert_true(s->ts[i - 1] <= s->ts[i]);
+		if (s->ts[i - 1] == s->ts[i])
+			assert_true(s->tid[i - 1] < s->tid[i]);
+	}
+	free(s);
+	reorder_free(&ro);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +192,7 @@ int main(void)
 		cmocka_unit_test(test_ties_keep_arrival_order),
 		cmocka_unit_test(test_late_record),
 		cmocka_unit_test(test_malformed_batch),
+		cmocka_unit_test(test_many_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

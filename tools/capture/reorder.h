@@ -34,6 +34,10 @@ struct reorder {
 	size_t len, cap;
 	struct reorder_rec *recs;
 	size_t n, cap_recs;
+	struct reorder_rec *tmp;	/* the merge's other half */
+	size_t cap_tmp;
+	size_t *runs;			/* where each sorted run of recs starts */
+	size_t cap_runs;
 	uint64_t seq;
 	uint64_t malformed;	/* batches that did not split into whole records */
 	uint64_t last_cut;
