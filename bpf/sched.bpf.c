@@ -111,7 +111,7 @@ struct stack_slot {
 	__u32 used;
 };
 
-#define STACK_CACHE_SLOTS 4096
+#define STACK_CACHE_SLOTS 1024	/* 40 KiB a CPU; a process blocks at a few dozen places */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, STACK_CACHE_SLOTS);
