@@ -241,8 +241,11 @@ CONLAB_MAP struct {
 /*
  * Which CPUs have staged records since their last flush: one cache line per CPU, mapped by user
  * space, which runs the flush only where there is something to flush (an IPI to an idle CPU
- * every poll would wake it for nothing). Set before the stage is claimed, so before the
- * record's time is taken: the claim's locked cmpxchg orders the two.
+ * every poll would wake it for nothing). Set once the stage is claimed, before the record's
+ * time is taken. Before the claim would not do: a flush between the test and the claim
+ * would clear the flag and leave the record to come unseen, on a CPU user space then skips.
+ * After the claim, a flush that comes before the record is whole finds its stage busy and
+ * sets the flag again.
  */
 #define STAGE_MAX_CPUS 1024
 
@@ -281,11 +284,7 @@ static __always_inline struct stage *stage_try(__u32 k)
 static __always_inline struct stage *stage_claim(void)
 {
 	struct stage_flag *f = stage_flag_here();
-	struct stage *st;
-
-	if (f && !f->pending)	/* read first: a line written only when it changes */
-		f->pending = 1;
-	st = stage_try(0);
+	struct stage *st = stage_try(0);
 
 	if (!st)
 		st = stage_try(1);
@@ -293,6 +292,10 @@ static __always_inline struct stage *stage_claim(void)
 		st = stage_try(2);
 	if (!st)
 		st = stage_try(3);
+	/* read first: the line is written once per flush; the locked write is visible to user
+	 * space before the record's time is taken */
+	if (st && f && !f->pending)
+		__sync_fetch_and_or(&f->pending, 1);
 	return st;
 }
 

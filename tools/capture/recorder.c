@@ -550,6 +550,24 @@ static int cmd_exited(struct recorder *r, struct poll_state *ps)
 	return 1;
 }
 
+/*
+ * A process that is no longer there but whose exit record has not come (once a second). The
+ * exit record is what ends a process here; this is the backstop that keeps `-p` from waiting
+ * for ever should a record come out of order (a fork handed on after its child's exit). What
+ * the kernel still holds of it is drained at the end all the same.
+ */
+static void forget_vanished(struct recorder *r)
+{
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct rproc *p = &r->procs[i];
+
+		if (!p->gone && kill(p->pid, 0) == -1 && errno == ESRCH) {
+			p->gone = 1;
+			r->live_procs--;
+		}
+	}
+}
+
 /* One poll: drain, let the runtime and the hooks look, refresh, write. The reason to stop,
  * or 0 to go on. */
 static int poll_once(struct recorder *r, struct poll_state *ps)
@@ -576,6 +594,7 @@ static int poll_once(struct recorder *r, struct poll_state *ps)
 	if (now - ps->last_status >= 1000000000ull) {
 		ps->last_status = now;
 		status_line(r, ps->t0, 0);
+		forget_vanished(r);
 	}
 	if (r->w.error) {
 		errmsg("failed to write %s: %s; the file is readable up to this point",

@@ -558,6 +558,10 @@ void source_close(struct bpf_source *s)
 	if (!s)
 		return;
 	print_stats(s);
+	if (s->verbose && (s->ro.late || s->ro.malformed))
+		fprintf(stderr, "conlab: %llu records came after later ones, %llu batches did not "
+			"split into records\n", (unsigned long long)s->ro.late,
+			(unsigned long long)s->ro.malformed);
 	ring_buffer__free(s->rb);
 	ring_buffer__free(s->rb_spill);
 	if (s->pending)
