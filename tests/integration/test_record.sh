@@ -15,6 +15,13 @@ check "pingpong: both threads named and blocked on futexes" pyjson "$TMP/pp.json
 check "pingpong: the futex word is named (turn) and waited on > 100 times" pyjson "$TMP/pp.json" \
 	"[f['waits'] > 100 for f in j['futexes'] if f['name'] == 'turn'] == [True]"
 
+# 1a. records in time order: the probes hand them over in per-CPU batches and the recorder puts
+# them back in order; none may come after a later one (-v counts them), whatever the storm
+"$CONLAB" record -v -o "$TMP/storm.clab" -- sh -c "for i in 1 2 3 4; do '$WL/pingpong' --rounds 5000 > /dev/null & done; wait" \
+	> /dev/null 2> "$TMP/storm.err"
+check "storm of 4 unpinned pairs: recorded, no record after a later one" \
+	sh -c "grep -q '^conlab: recorded [1-9]' '$TMP/storm.err' && ! grep -q 'came after later ones' '$TMP/storm.err'"
+
 # 1b. the raw_tp twins of the scheduler probes (used on kernels without BTF tracepoints) see
 # the same: forced here with CONLAB_RAW_TP=1
 CONLAB_RAW_TP=1 "$CONLAB" record --quiet -o "$TMP/raw.clab" -- "$WL/pingpong" --rounds 2000 \
