@@ -12,6 +12,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "events.h"
+#include "stage.h"
 
 #ifdef CONLAB_DEFINE_MAPS
 #define CONLAB_MAP
@@ -216,17 +217,11 @@ static __always_inline void futex_note_sleep(__u32 tid, __u64 ts)
  * 4 KiB copy once per fifty-odd records much less (docs/performance.md). A probe that runs
  * while another one on its CPU is writing (an interrupt's wakeup inside a syscall's probe)
  * takes the next free stage. User space runs stage_flush on every CPU at each poll and puts
- * the batches of all CPUs back in time order (tools/capture/merge.c).
+ * the batches of all CPUs back in time order (tools/capture/reorder.c). Sizes: bpf/stage.h.
  */
-#define STAGE_BYTES 4096	/* the most a stage holds; stage_bytes fits the ring */
-#define STAGE_MAXREC 512	/* room past STAGE_BYTES: the largest record, ev_py_stack */
-#define STAGE_NEST 4		/* stage_claim tries each */
-
 struct stage {
 	__u32 busy;		/* a probe (or the flush) has it */
 	__u32 len;		/* bytes of whole records in buf, at most stage_bytes */
-	__u32 nrec;
-	__u32 pad;
 	__u16 ntype[16];	/* records in buf by type: what a full ring buffer loses */
 	__u8 buf[STAGE_BYTES + STAGE_MAXREC];
 };
@@ -247,13 +242,6 @@ CONLAB_MAP struct {
  * After the claim, a flush that comes before the record is whole finds its stage busy and
  * sets the flag again.
  */
-#define STAGE_MAX_CPUS 1024
-
-struct stage_flag {
-	__u32 pending;
-	__u32 pad[15];
-};
-
 CONLAB_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, STAGE_MAX_CPUS);
@@ -279,11 +267,12 @@ static __always_inline struct stage *stage_try(__u32 k)
 	return NULL;
 }
 
-/* The first free stage of this CPU, now ours; NULL when all are taken. Written out, not a
- * loop: the compiler folds that loop into one the verifier takes for an infinite one. */
+/* The first free stage of this CPU (of STAGE_NEST), now ours; NULL when all are taken.
+ * Written out, not a loop: the compiler folds that loop into one the verifier takes for an
+ * infinite one. */
 static __always_inline struct stage *stage_claim(void)
 {
-	struct stage_flag *f = stage_flag_here();
+	struct stage_flag *f;
 	struct stage *st = stage_try(0);
 
 	if (!st)
@@ -294,7 +283,7 @@ static __always_inline struct stage *stage_claim(void)
 		st = stage_try(3);
 	/* read first: the line is written once per flush; the locked write is visible to user
 	 * space before the record's time is taken */
-	if (st && f && !f->pending)
+	if (st && (f = stage_flag_here()) && !f->pending)
 		__sync_fetch_and_or(&f->pending, 1);
 	return st;
 }
@@ -316,13 +305,34 @@ static __always_inline void stage_flush_claimed(struct stage *st)
 	if (len && bpf_ringbuf_output(&events, st->buf, len, BPF_RB_NO_WAKEUP) &&
 	    bpf_ringbuf_output(&spill, st->buf, len, BPF_RB_NO_WAKEUP) &&
 	    (c = bpf_map_lookup_elem(&lost, &zero))) {
-		c->count[LOST_RINGBUF] += st->nrec;
-		for (int i = 0; i < 16; i++)
+		for (int i = 0; i < 16; i++) {
+			c->count[LOST_RINGBUF] += st->ntype[i];
 			c->by_type[i] += st->ntype[i];
+		}
 	}
 	st->len = 0;
-	st->nrec = 0;
 	__builtin_memset(st->ntype, 0, sizeof(st->ntype));
+}
+
+/* Room for a record of size bytes at the end of a claimed stage (its batch goes to the ring
+ * first when it would not fit); NULL for a size no stage takes, the stage then released. */
+static __always_inline void *stage_room(struct stage *st, __u32 size)
+{
+	if (size > STAGE_MAXREC || size < sizeof(struct ev_hdr)) {
+		stage_release(st);
+		return NULL;
+	}
+	if (st->len + size > stage_bytes)
+		stage_flush_claimed(st);
+	return st->buf + (st->len & (STAGE_BYTES - 1));
+}
+
+/* The record at the stage's end is whole: it joins the batch, and the stage is free. */
+static __always_inline void stage_commit(struct stage *st, const struct ev_hdr *h)
+{
+	st->len += h->size;
+	st->ntype[h->type & 15]++;
+	stage_release(st);
 }
 
 /* Reserve a record in a stage of this CPU and fill its header; ev_submit(*stp, rec) ends it. */
@@ -336,14 +346,9 @@ static __always_inline void *ev_reserve(struct stage **stp, __u32 size, __u16 ty
 		count_lost(LOST_RINGBUF, type);
 		return NULL;
 	}
-	if (size > STAGE_MAXREC) {
-		stage_release(st);
-		*stp = NULL;
+	h = stage_room(st, size);
+	if (!h)
 		return NULL;
-	}
-	if (st->len + size > stage_bytes)
-		stage_flush_claimed(st);
-	h = (void *)(st->buf + (st->len & (STAGE_BYTES - 1)));
 	h->ts = bpf_ktime_get_ns();
 	h->tid = tid;
 	h->type = type;
@@ -354,30 +359,19 @@ static __always_inline void *ev_reserve(struct stage **stp, __u32 size, __u16 ty
 /* The record is whole: it joins the stage's batch (its size as its header says). */
 static __always_inline void ev_submit(struct stage *st, void *rec)
 {
-	st->len += ((struct ev_hdr *)rec)->size;
-	st->nrec++;
-	st->ntype[((struct ev_hdr *)rec)->type & 15]++;
-	stage_release(st);
+	stage_commit(st, rec);
 }
 
 /* A record made elsewhere (a per-CPU scratch), copied into a stage whole. */
 static __always_inline int ev_output(const void *rec, __u32 size)
 {
 	struct stage *st = stage_claim();
+	void *dst;
 
-	if (!st)
+	if (!st || !(dst = stage_room(st, size)))
 		return -1;
-	if (size > STAGE_MAXREC || size < sizeof(struct ev_hdr)) {
-		stage_release(st);
-		return -1;
-	}
-	if (st->len + size > stage_bytes)
-		stage_flush_claimed(st);
-	bpf_probe_read_kernel(st->buf + (st->len & (STAGE_BYTES - 1)), size, rec);
-	st->len += size;
-	st->nrec++;
-	st->ntype[((const struct ev_hdr *)rec)->type & 15]++;
-	stage_release(st);
+	bpf_probe_read_kernel(dst, size, rec);
+	stage_commit(st, dst);
 	return 0;
 }
 

@@ -116,21 +116,23 @@ size_t reorder_release(struct reorder *ro, uint64_t cut, reorder_cb cb, void *ct
 			ro->late++;
 		cb(ctx, (const void *)(ro->buf + r->off), r->size);
 	}
-	/* what stays: moved to the front, in time order (so the bytes' order is theirs too) */
-	uint8_t *rest = k < ro->n ? xmalloc(ro->len) : NULL;
-
+	/* what stays: moved into the spare buffer, which becomes buf, in time order */
+	GROW_RAW(ro->spare, ro->cap_spare, ro->len);
 	for (size_t i = k; i < ro->n; i++) {
 		struct reorder_rec *r = &ro->recs[i];
 
-		memcpy(rest + len, ro->buf + r->off, r->size);
+		memcpy(ro->spare + len, ro->buf + r->off, r->size);
 		r->off = len;
 		len += r->size;
 		ro->recs[kept++] = *r;
 	}
-	if (rest) {
-		memcpy(ro->buf, rest, len);
-		free(rest);
-	}
+	uint8_t *b = ro->buf;
+	size_t c = ro->cap;
+
+	ro->buf = ro->spare;
+	ro->cap = ro->cap_spare;
+	ro->spare = b;
+	ro->cap_spare = c;
 	ro->n = kept;
 	ro->len = len;
 	if (cut > ro->last_cut && cut != UINT64_MAX)
@@ -141,6 +143,7 @@ size_t reorder_release(struct reorder *ro, uint64_t cut, reorder_cb cb, void *ct
 void reorder_free(struct reorder *ro)
 {
 	free(ro->buf);
+	free(ro->spare);
 	free(ro->recs);
 	free(ro->tmp);
 	free(ro->runs);

@@ -32,6 +32,8 @@ struct reorder_rec {
 struct reorder {
 	uint8_t *buf;		/* the held records' bytes */
 	size_t len, cap;
+	uint8_t *spare;		/* where the records kept by a release are moved */
+	size_t cap_spare;
 	struct reorder_rec *recs;
 	size_t n, cap_recs;
 	struct reorder_rec *tmp;	/* the merge's other half */

@@ -15,6 +15,7 @@
 
 #include "conlab.skel.h"
 #include "pystack.h"
+#include "stage.h"
 #include "capture/gilprobe.h"
 #include "capture/source.h"
 #include "capture/uprobes.h"
@@ -23,13 +24,6 @@
 #include "lib/util.h"
 
 #define CLAB_STACK_DEPTH 32	/* as in common.bpf.h */
-#define STAGE_BYTES 4096	/* as in common.bpf.h */
-#define STAGE_MAX_CPUS 1024	/* as in common.bpf.h */
-
-struct stage_flag {		/* as in common.bpf.h: a cache line per CPU */
-	uint32_t pending;
-	uint32_t pad[15];
-};
 #define STOP_CONSUME (-ECANCELED)	/* on_sample: this drain has read enough */
 
 struct bpf_source {
@@ -436,7 +430,6 @@ static int flush_stages(struct bpf_source *s)
 
 		if (cpu < STAGE_MAX_CPUS && !s->pending[cpu].pending)
 			continue;
-
 		if (bpf_prog_test_run_opts(s->flush_fd, &o)) {
 			if (errno == ENXIO)	/* offline: it stages nothing */
 				continue;
