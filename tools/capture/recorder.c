@@ -108,6 +108,17 @@ static struct rproc *add_proc(struct recorder *r, pid_t pid)
 	return p;
 }
 
+/* A traced process has ended: its exit record came, or it is gone from /proc before that
+ * record (which the end of the recording still drains). The one place live_procs drops. */
+static void proc_gone(struct recorder *r, struct rproc *p)
+{
+	if (p->gone)
+		return;
+	p->gone = 1;
+	r->live_procs--;
+	fdscan_forget(r->fds, p->pid);
+}
+
 static void write_cmdline(struct recorder *r, pid_t pid)
 {
 	char path[64], buf[4096];
@@ -189,7 +200,8 @@ static void refresh_maps(struct recorder *r, struct rproc *p)
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)p->pid);
 	n = read_small_file(path, buf, MAPS_BUF);
 	if (n <= 0) {
-		p->gone = p->gone || !pid_alive(p->pid);
+		if (!pid_alive(p->pid))
+			proc_gone(r, p);
 		return;
 	}
 	crc = crc32(0, (const uint8_t *)buf, n);
@@ -364,11 +376,8 @@ static int on_record(void *ctx, const struct ev_hdr *h, size_t size)
 			r->lang->event(r->lang_st, h, &r->w);
 		if (((const struct ev_exit *)h)->flags & EXITF_GROUP_DEAD) {
 			p = find_proc(r, ((const struct ev_exit *)h)->pid);
-			if (p && !p->gone) {
-				p->gone = 1;
-				r->live_procs--;
-				fdscan_forget(r->fds, p->pid);
-			}
+			if (p)
+				proc_gone(r, p);
 			if (r->lang)
 				r->lang->forget(r->lang_st, ((const struct ev_exit *)h)->pid);
 		}
@@ -550,24 +559,6 @@ static int cmd_exited(struct recorder *r, struct poll_state *ps)
 	return 1;
 }
 
-/*
- * A process that is no longer there but whose exit record has not come (once a second). The
- * exit record is what ends a process here; this is the backstop that keeps `-p` from waiting
- * for ever should a record come out of order (a fork handed on after its child's exit). What
- * the kernel still holds of it is drained at the end all the same.
- */
-static void forget_vanished(struct recorder *r)
-{
-	for (size_t i = 0; i < r->nprocs; i++) {
-		struct rproc *p = &r->procs[i];
-
-		if (!p->gone && kill(p->pid, 0) == -1 && errno == ESRCH) {
-			p->gone = 1;
-			r->live_procs--;
-		}
-	}
-}
-
 /* One poll: drain, let the runtime and the hooks look, refresh, write. The reason to stop,
  * or 0 to go on. */
 static int poll_once(struct recorder *r, struct poll_state *ps)
@@ -594,7 +585,6 @@ static int poll_once(struct recorder *r, struct poll_state *ps)
 	if (now - ps->last_status >= 1000000000ull) {
 		ps->last_status = now;
 		status_line(r, ps->t0, 0);
-		forget_vanished(r);
 	}
 	if (r->w.error) {
 		errmsg("failed to write %s: %s; the file is readable up to this point",
