@@ -324,6 +324,9 @@ void trace_warn_damage(const struct trace_stats *s, const char *path)
 		errmsg("%s is truncated: read up to its last whole chunk (%llu records), "
 		       "dropped %llu bytes", path, (unsigned long long)s->records,
 		       (unsigned long long)s->dropped_bytes);
+	else if (!s->ended && s->records)	/* cut at a chunk's end: whole, but no end record */
+		errmsg("%s is truncated: it ends after a whole chunk (%llu records) but without "
+		       "the recording's end", path, (unsigned long long)s->records);
 	if (s->bad_chunks)
 		errmsg("%s is damaged: %llu corrupt chunk(s) skipped, %llu bytes dropped", path,
 		       (unsigned long long)s->bad_chunks, (unsigned long long)s->dropped_bytes);

@@ -79,6 +79,7 @@ struct trace_stats {
 	uint64_t unknown_records;	/* types this version does not know */
 	uint64_t dropped_bytes;		/* bytes after the last whole chunk, or skipped */
 	int truncated;			/* the file ended inside a chunk */
+	int ended;			/* it holds the recording's end (EV_META_STATUS) */
 };
 
 /*

@@ -144,6 +144,8 @@ static void span_take(void *ctx, const struct ev_hdr *h)
 	if (!s->n || h->ts > s->last)
 		s->last = h->ts;
 	s->n++;
+	if (h->type == EV_META_STATUS)
+		r->stats.ended = 1;
 	if (h->type < EV_META_TASK || h->type == EV_META_CLOCK) {
 		/* the model, fed in time order, keeps a first time of 0 only until the next */
 		if (h->ts && (!r->time_first || h->ts < r->time_first))
