@@ -256,13 +256,16 @@ static int run_forklock(void)
 	if (read(pfd[0], &ctid, sizeof(ctid)) != sizeof(ctid))
 		wl_die("read child tid");
 	close(pfd[0]);
+	/* the line says the hang is in place: only once the holder has released log_lock in the
+	 * parent and gone is every thread left blocked for good (printed earlier, it raced with
+	 * the holder's wakeup) */
+	pthread_join(h, NULL);
 	if (!ctx.fixed) {
 		printf("hang=forklock pid=%d object=log_lock owner_tid=%d owner_name=log-holder "
 		       "owner_in_child=0 parent=%d child=%d child_tid=%d\n",
 		       getpid(), htid, getpid(), child, ctid);
 		fflush(stdout);
 	}
-	pthread_join(h, NULL);
 	if (waitpid(child, &status, 0) < 0)
 		wl_die("wait for child");
 	printf("hang=none kind=forklock parent=%d child=%d child_status=%d holder=%d\n",

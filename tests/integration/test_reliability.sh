@@ -344,7 +344,8 @@ check "exec mid-trace: one process, two execs, the new image's threads" \
 
 # alive long enough for the recorder to load and attach on a busy machine, then gone
 start_bg tp sh -c "$PP --rounds 2000 > /dev/null; sleep 4; $PP --rounds 2000"
-"$CONLAB" record -o gone.clab --quiet -p "$tp" > /dev/null 2>&1
+# under a guard: a recorder that missed the target's end would otherwise block the suite
+timeout 60 "$CONLAB" record -o gone.clab --quiet -p "$tp" > /dev/null 2>&1
 rc=$?
 check "target exits mid-trace (-p): exit 0, end record 'target gone'" test "$rc:$(stop_reason gone.clab)" = 0:4
 
