@@ -118,6 +118,12 @@ if command -v python3 > /dev/null; then
 	same_as_whole "$TMP/py.clab" "python: json" --format json
 	check "python: GIL hand-offs are kind gil, not contention" pyjson "$TMP/py.json" \
 		"all(not o['contention'] for o in j['objects'] if o['kind'] == 'gil')"
+	# the two threads run Python code at once (a barrier starts them): the one without the GIL
+	# sleeps on its condvar until the holder drops it, so there are GIL waits, named by part
+	check "python: the GIL's waits are named GIL, its other words by their part" pyjson "$TMP/py.json" \
+		"([o for o in j['objects'] if o['kind'] == 'gil' and o['name'] == 'GIL'] and
+		  all(o['name'] in ('GIL', 'GIL mutex', 'GIL switch', 'GIL switch mutex')
+		      for o in j['objects'] if o['kind'] == 'gil'))"
 	if [ "${waits:-0}" -gt 0 ]; then
 		check "python: the threading.Lock waits of inc/dec are pylock contention" pyjson "$TMP/py.json" \
 			"[o for o in j['objects'] if o['kind'] == 'pylock' and o['contention'] and

@@ -417,6 +417,26 @@ static void test_tasks(void **state)
 	py_reader_free(&r);
 }
 
+/* The GIL's futex words by part, on 3.11's layout (0x188: measured on 3.11.2 and 3.11.7). */
+static void test_gil_part(void **state)
+{
+	const struct py_layout *L = py_layout_find(0x030b);
+	const uint64_t rt = 0x7f0000001000;
+
+	(void)state;
+	assert_non_null(L);
+	assert_null(py_gil_part(L, rt, rt + 0x187));		/* before the GIL's condvar */
+	assert_string_equal(py_gil_part(L, rt, rt + 0x198), "GIL");	/* its __g_refs */
+	assert_string_equal(py_gil_part(L, rt, rt + 0x1b0), "GIL");	/* __g_signals[0] */
+	assert_string_equal(py_gil_part(L, rt, rt + 0x1b4), "GIL");	/* __g_signals[1] */
+	assert_string_equal(py_gil_part(L, rt, rt + 0x1b8), "GIL mutex");
+	assert_string_equal(py_gil_part(L, rt, rt + 0x208), "GIL switch");
+	assert_string_equal(py_gil_part(L, rt, rt + 0x20c), "GIL switch");
+	assert_string_equal(py_gil_part(L, rt, rt + 0x210), "GIL switch mutex");
+	assert_null(py_gil_part(L, rt, rt + 0x238));		/* past the switch mutex */
+	assert_null(py_gil_part(L, 0, 0x1b0));			/* no runtime known */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +449,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_with_abba, teardown),
 		cmocka_unit_test_teardown(test_bare_acquire, teardown),
 		cmocka_unit_test_teardown(test_tasks, teardown),
+		cmocka_unit_test(test_gil_part),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,7 @@ typedef ssize_t (*py_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 struct py_layout {
 	unsigned version;		/* major << 8 | minor: 0x030b */
 	uint32_t rt_interp_head;	/* _PyRuntime.interpreters.head */
+	uint32_t rt_gil_cond;		/* _PyRuntime.ceval.gil.cond (see py_gil_part) */
 	uint32_t is_next, is_threads_head, is_modules;	/* PyInterpreterState */
 	uint32_t ts_next, ts_cframe, ts_thread_id, ts_native_tid;	/* PyThreadState */
 	uint32_t cf_current_frame;	/* _PyCFrame */
@@ -53,6 +54,15 @@ struct py_layout {
 	uint32_t coro_qualname, coro_frame_state, coro_frame;	/* PyCoroObject */
 	uint32_t futureiter_future;	/* _asyncio.FutureIter */
 };
+
+/*
+ * What a futex word inside the GIL is: "GIL", "GIL mutex", "GIL switch", "GIL switch mutex",
+ * or NULL for an address outside it. 3.11's struct _gil_runtime_state holds two glibc
+ * condvar + mutex pairs from rt_gil_cond on: the condvar take_gil waits on (a timed wait: it
+ * then asks the holder to drop) and its mutex, then the switch condvar drop_gil waits on until
+ * another thread took the GIL it dropped on request, and its mutex.
+ */
+const char *py_gil_part(const struct py_layout *L, uint64_t runtime, uint64_t addr);
 
 /* The layout for a version, or NULL when it is not known. */
 const struct py_layout *py_layout_find(unsigned version);

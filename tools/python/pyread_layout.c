@@ -15,7 +15,7 @@
 static const struct py_layout layouts[] = {
 	{
 		.version = 0x030b,
-		.rt_interp_head = 40,
+		.rt_interp_head = 40, .rt_gil_cond = 0x188,
 		.is_next = 0, .is_threads_head = 16, .is_modules = 0x378,
 		.ts_next = 8, .ts_cframe = 56, .ts_thread_id = 152, .ts_native_tid = 160,
 		.cf_current_frame = 8,
@@ -49,5 +49,28 @@ const struct py_layout *py_layout_find(unsigned version)
 	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
 		if (layouts[i].version == version)
 			return &layouts[i];
+	return NULL;
+}
+
+/* glibc x86-64: a pthread_cond_t is 48 bytes, a pthread_mutex_t 40; waiters sleep on the
+ * condvar's __g_signals (+40, +44), pthread_cond_signal on its __g_refs (+16, +20), and a
+ * mutex's futex word is its first. */
+#define COND_BYTES 48
+#define MUTEX_BYTES 40
+
+const char *py_gil_part(const struct py_layout *L, uint64_t runtime, uint64_t addr)
+{
+	static const char *const parts[] = {"GIL", "GIL mutex", "GIL switch", "GIL switch mutex"};
+	uint64_t at = runtime + L->rt_gil_cond;
+
+	if (!runtime || !L->rt_gil_cond || addr < at)
+		return NULL;
+	for (int i = 0; i < 4; i++) {
+		uint64_t size = i % 2 ? MUTEX_BYTES : COND_BYTES;
+
+		if (addr < at + size)
+			return parts[i];
+		at += size;
+	}
 	return NULL;
 }

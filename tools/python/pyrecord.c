@@ -301,7 +301,7 @@ static void write_frame(struct trace_writer *w, uint64_t ts, pid_t pid, uint64_t
  * and malloc hands the memory to the next one, so a later Lock (the program's own, taken after
  * the imports' locks came and went) often sits where a nameless one was. At most SYNC_TRIES
  * addresses a process (a Condition's waits each sleep on a new lock that no global reaches)
- * and SYNC_PER_POLL a poll.
+ * and SYNC_PER_POLL a poll. A word of the GIL is named by its part of it (py_gil_part).
  */
 #define SYNC_TRIES 4096
 #define SYNC_PER_POLL 16
@@ -390,8 +390,14 @@ static void name_syncs(struct pyrec_proc *p, struct trace_writer *w)
 	    py_read_ptr(&p->rd, p->rd.runtime + p->rd.L->rt_interp_head, &p->rd.interp))
 		return;
 	for (size_t i = 0; i < n; i++) {
+		const char *gil = py_gil_part(p->rd.L, p->rd.runtime, p->unnamed[i]);
 		char *tl;
 
+		/* the interpreter's own: by what it is, not by the address of _PyRuntime's word */
+		if (gil) {
+			write_sync_name(w, p->pid, p->unnamed[i], "GIL", gil);
+			continue;
+		}
 		if (pylocks_name_sem(&p->rd, p->unnamed[i], name, sizeof(name), &type)) {
 			idmap_put(&p->tried, p->unnamed[i], tried_ms(p));
 			continue;
