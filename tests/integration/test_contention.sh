@@ -168,6 +168,18 @@ if command -v python3 > /dev/null; then
 		   i.get('holder') == $cons] and [i for i in th[$cons]['intervals']
 		   if i.get('reason') == 'condvar' and i.get('object', '').startswith('Queue.get (queue.py:')])(
 		   {t['tid']: t for p in j['processes'] for t in p['threads']})"
+	# an executor's worker waiting for work sleeps on its SimpleQueue's Lock, from C code:
+	# --idle-wait makes that wait sure, and the map's first submit ends it
+	"$CONLAB" contention --quiet --format json -o "$TMP/tpe.json" -- "$PYH" "$PYWL/pools.py" \
+		--mode tpe --workers 1 --tasks 4 --work-ms 10 --idle-wait > "$TMP/tpe.out" 2>/dev/null
+	wk=$(lastkv "$TMP/tpe.out" worker_tids)
+	check "python: a ThreadPoolExecutor worker waiting for work is a condvar at its get(), not a lock" \
+		pyjson "$TMP/tpe.json" \
+		"([o for o in j['objects'] if o['kind'] == 'condvar' and not o['contention'] and
+		   o['name'].startswith('condvar@_worker (thread.py:') and
+		   ${wk:-0} in [w['tid'] for w in o['waiters']]] and
+		  not [o for o in j['objects'] if o['kind'] == 'pylock' and
+		       ${wk:-0} in [w['tid'] for w in o['waiters']]])"
 fi
 
 # --- -p PID ---------------------------------------------------------------------------------

@@ -778,6 +778,19 @@ static void test_py_wait_kind_of_frame(void **state)
 	assert_int_equal(py_wait_kind_of_frame("Thread.join", "/usr/lib/python3.11/threading.py"),
 			 0);
 	assert_int_equal(py_wait_kind_of_frame(NULL, NULL), 0);
+	/* a worker asleep in a queue.SimpleQueue's get(): waiting for work, not for a lock */
+	assert_int_equal(py_wait_kind_of_frame("_worker",
+					       "/usr/lib/python3.11/concurrent/futures/thread.py"),
+			 WK_CONDVAR);
+	assert_int_equal(py_wait_kind_of_frame("worker", "/usr/lib/python3.11/multiprocessing/pool.py"),
+			 WK_CONDVAR);
+	assert_int_equal(py_wait_kind_of_frame("Pool._handle_tasks",
+					       "/usr/lib/python3.11/multiprocessing/pool.py"), WK_CONDVAR);
+	/* a program's own _worker, or one in a file of that name elsewhere */
+	assert_int_equal(py_wait_kind_of_frame("_worker", "/lab/thread.py"), 0);
+	assert_int_equal(py_wait_kind_of_frame("_worker", "/lab/myconcurrent/futures/thread.py"), 0);
+	assert_int_equal(py_wait_kind_of_frame("worker", "/usr/lib/python3.11/concurrent/futures/thread.py"),
+			 0);
 }
 
 /*

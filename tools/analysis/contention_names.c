@@ -85,11 +85,19 @@ static void caller_frames(struct cont_caller *cl, const struct model *m, uint32_
 	cl->nframes = n;
 }
 
+/* Most time first; ties by what the caller is, so the order never depends on the order the
+ * waits were seen in (a folded report and one of the whole history print the same). */
 static int cmp_caller(const void *a, const void *b)
 {
 	const struct cont_caller *x = a, *y = b;
 
-	return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : 0;
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? 1 : -1;
+	if (x->waits != y->waits)
+		return x->waits < y->waits ? 1 : -1;
+	if (x->stack_id != y->stack_id)
+		return x->stack_id < y->stack_id ? -1 : 1;
+	return x->ret_addr < y->ret_addr ? -1 : x->ret_addr > y->ret_addr;
 }
 
 static const char *kind_prefix(int k)
@@ -175,6 +183,21 @@ static void merge_obj(struct contention *c, size_t di, size_t si)
 		}
 		t->nobjs = keep;
 	}
+}
+
+/* Objects i and k change places, the threads' references with them. */
+static void swap_obj(struct contention *c, size_t i, size_t k)
+{
+	struct cont_obj o = c->objs[i];
+
+	c->objs[i] = c->objs[k];
+	c->objs[k] = o;
+	for (size_t n = 0; n < c->nthreads; n++)
+		for (size_t j = 0; j < c->threads[n].nobjs; j++) {
+			struct cont_twait *w = &c->threads[n].objs[j];
+
+			w->obj = w->obj == i ? k : w->obj == k ? i : w->obj;
+		}
 }
 
 /* Drop merged objects (waits = 0 and no acquisitions), remapping the threads' indexes. */
@@ -304,9 +327,15 @@ void contention_name(struct contention *c, const struct model *m, const struct c
 			if (!dead[k] && c->objs[k].named && c->objs[k].pid == c->objs[i].pid &&
 			    c->objs[k].kind == c->objs[i].kind && !c->objs[k].acquisitions &&
 			    !c->objs[i].acquisitions && !strcmp(c->objs[k].name, c->objs[i].name)) {
+				/* into the lowest address, whatever order the objects came in */
+				if (c->objs[k].addr < c->objs[i].addr)
+					swap_obj(c, i, k);
 				merge_obj(c, i, k);
 				dead[k] = 1;
 			}
+		if (c->objs[i].ncallers > 1)
+			qsort(c->objs[i].callers, c->objs[i].ncallers, sizeof(*c->objs[i].callers),
+			      cmp_caller);
 	}
 	compact(c, dead);
 	free(dead);

@@ -144,9 +144,37 @@ static int is_threading_py(const char *file)
 	return !strcmp(b ? b + 1 : file, "threading.py");
 }
 
+/* file is the standard library's dir/name ("concurrent/futures/thread.py") */
+static int is_stdlib_file(const char *file, const char *dir_name)
+{
+	size_t n = strlen(file), k = strlen(dir_name);
+
+	return n > k && file[n - k - 1] == '/' && !strcmp(file + n - k, dir_name);
+}
+
+/*
+ * The standard library's functions that sleep on a queue.SimpleQueue, a C object whose get()
+ * waits on its own Lock while the queue is empty: a lock wait with one of them innermost is a
+ * worker waiting for work (or a pool's handler for results), not contention.
+ */
+static const struct {
+	const char *file, *qualname;
+} simplequeue_getters[] = {
+	{"concurrent/futures/thread.py", "_worker"},		/* ThreadPoolExecutor */
+	{"multiprocessing/pool.py", "worker"},			/* ThreadPool's workers */
+	{"multiprocessing/pool.py", "Pool._handle_tasks"},	/* any Pool's task handler */
+	{"multiprocessing/pool.py", "Pool._handle_results"},	/* ThreadPool's result handler */
+};
+
 int py_wait_kind_of_frame(const char *qualname, const char *file)
 {
-	if (!qualname || !file || !is_threading_py(file))
+	if (!qualname || !file)
+		return 0;
+	for (size_t i = 0; i < sizeof(simplequeue_getters) / sizeof(simplequeue_getters[0]); i++)
+		if (!strcmp(qualname, simplequeue_getters[i].qualname) &&
+		    is_stdlib_file(file, simplequeue_getters[i].file))
+			return WK_CONDVAR;
+	if (!is_threading_py(file))
 		return 0;
 	if (!strcmp(qualname, "Condition.wait"))
 		return WK_CONDVAR;
@@ -204,8 +232,9 @@ uint64_t model_py_wait_site(const struct model *m, int32_t stack_id)
 	    (size_t)(stack_id - PY_STACK_ID_BASE) >= m->py->nmerges)
 		return 0;
 	g = &m->py->merges[stack_id - PY_STACK_ID_BASE];
-	/* below the waiting frame: Condition.wait_for, Thread.join are threading's too */
-	for (uint32_t k = 1; k < g->n; k++) {
+	/* the waiting frame, or below it when it is threading's (Condition.wait_for, Thread.join
+	 * are threading's too): an executor's worker waits on its own line */
+	for (uint32_t k = 0; k < g->n; k++) {
 		const struct m_pyframe *f = &m->py->frames[g->frames[k]];
 
 		if (!f->qualname || !f->file)

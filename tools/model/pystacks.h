@@ -44,14 +44,16 @@ void model_py_stack(struct model *m, const struct ev_hdr *h);
  * own waiting code, fixed by the standard library: Condition.wait sleeps on a fresh waiter Lock
  * until notify() releases it (WK_CONDVAR; Event, Semaphore, Barrier and queue.Queue wait there
  * too), Thread._wait_for_tstate_lock on the joined thread's tstate Lock, which the thread
- * releases as it ends (WK_JOIN). 0 for any other frame. The model gives such a wait that kind
- * with m_wait.py set.
+ * releases as it ends (WK_JOIN); a ThreadPoolExecutor's or ThreadPool's worker (or a Pool's
+ * handler thread) sleeps in a queue.SimpleQueue's get() on the queue's Lock until something is
+ * put (WK_CONDVAR). 0 for any other frame. The model gives such a wait that kind with m_wait.py
+ * set.
  */
 int py_wait_kind_of_frame(const char *qualname, const char *file);
 /* Where a threading wait with this (merged) stack is made: the made-up pc (PYPC_TAG | frame) of
- * the first frame below the waiting one that is not a method of threading's Condition or Thread
- * (Queue.get, Event.wait, the program's own line), 0 when the stack has none or it was not
- * named. */
+ * the first frame from the waiting one down that is not a method of threading's Condition or
+ * Thread (Queue.get, Event.wait, the program's own line, an executor's worker), 0 when the stack
+ * has none or it was not named. */
 uint64_t model_py_wait_site(const struct model *m, int32_t stack_id);
 /* EV_META_PY_FRAME */
 void model_py_frame(struct model *m, const struct ev_hdr *h);

@@ -7,6 +7,10 @@
   ppe       - concurrent.futures.ProcessPoolExecutor
   dummy     - multiprocessing.dummy.Pool: the multiprocessing API over threads
 Every task spins pure Python for --work-ms of CPU and returns the CPU time it used.
+--idle-wait (tpe): the map starts only once a worker, started by a first task, sleeps in its
+work queue's get() in an untimed futex wait (the GIL's waits are timed or on a mutex), so that
+wait for work is sure, and the map's first task ends it. Sure with --workers 1: after its task
+the worker only counts itself idle (a Semaphore nobody else touches then) and calls get().
 """
 import argparse
 import concurrent.futures as cf
@@ -52,6 +56,8 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tasks", type=int, default=16)
     ap.add_argument("--work-ms", type=int, default=10)
+    ap.add_argument("--idle-wait", action="store_true",
+                    help="tpe: map only once a worker waits for work")
     a = ap.parse_args()
     wl.name_thread("pools-main")
     jobs = [(n, a.work_ms) for n in range(a.tasks)]
@@ -69,6 +75,9 @@ def main():
             res = p.map(task, jobs)
     elif a.mode == "tpe":
         with cf.ThreadPoolExecutor(a.workers, initializer=init_thread) as ex:
+            if a.idle_wait:
+                first = ex.submit(wl.tid).result()
+                wl.until(lambda: wl.sleeps_untimed(first))
             res = list(ex.map(task, jobs))
     else:
         with cf.ProcessPoolExecutor(a.workers, mp_context=fork,

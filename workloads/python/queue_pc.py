@@ -19,34 +19,12 @@ import time
 import wl
 
 stats = {}
-FUTEX = 202  # x86_64
-FUTEX_WAIT_BITSET = 9
-
-
-def sleeps_untimed(tid):
-    """Is thread tid asleep in an untimed FUTEX_WAIT_BITSET (sem_wait, not the GIL's waits)?"""
-    try:
-        with open("/proc/self/task/%d/syscall" % tid) as f:
-            nr, _, op, _, timeout = f.read().split()[:5]
-        with open("/proc/self/task/%d/stat" % tid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, ValueError, IndexError):
-        return False
-    return (nr == str(FUTEX) and int(op, 16) & 0x7f == FUTEX_WAIT_BITSET and
-            int(timeout, 16) == 0 and state == "S")
-
-
-def until(cond):
-    while not cond():
-        time.sleep(0.0005)
-
-
 def producer(q, items, consumers, produce_us, sure):
     stats["producer_tid"] = wl.tid()
     blocked = 0
     if sure:
-        until(lambda: "consumer-0" in stats and q.not_empty._waiters and
-              sleeps_untimed(stats["consumer-0"][0]))
+        wl.until(lambda: "consumer-0" in stats and q.not_empty._waiters and
+                 wl.sleeps_untimed(stats["consumer-0"][0]))
     for i in range(items):
         if produce_us:
             time.sleep(produce_us / 1e6)
@@ -54,7 +32,7 @@ def producer(q, items, consumers, produce_us, sure):
         q.put(i)
         blocked += wl.now_ns() - t0
     if sure:
-        until(lambda: stats.get("joining") and sleeps_untimed(stats["main_tid"]))
+        wl.until(lambda: stats.get("joining") and wl.sleeps_untimed(stats["main_tid"]))
     for _ in range(consumers):
         q.put(None)
     stats["put_ns"] = blocked

@@ -54,3 +54,25 @@ def die(msg):
 
 
 pid = os.getpid
+
+
+FUTEX = 202  # x86_64
+FUTEX_WAIT_BITSET = 9
+
+
+def sleeps_untimed(tid):
+    """Is thread tid asleep in an untimed FUTEX_WAIT_BITSET (sem_wait, not the GIL's waits)?"""
+    try:
+        with open("/proc/self/task/%d/syscall" % tid) as f:
+            nr, _, op, _, timeout = f.read().split()[:5]
+        with open("/proc/self/task/%d/stat" % tid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, ValueError, IndexError):
+        return False
+    return (nr == str(FUTEX) and int(op, 16) & 0x7f == FUTEX_WAIT_BITSET and
+            int(timeout, 16) == 0 and state == "S")
+
+
+def until(cond):
+    while not cond():
+        time.sleep(0.0005)
