@@ -56,6 +56,84 @@ static void wake(struct model *m, uint64_t ts, uint32_t wakee, uint32_t waker, u
 	model_event(m, &w.hdr);
 }
 
+/* prev goes to sleep in syscall nr (no futex) */
+static void sleep_in(struct model *m, uint64_t ts, uint32_t prev, uint32_t next, int nr)
+{
+	struct ev_switch_sleep s = {};
+
+	s.sw.hdr = (struct ev_hdr){ts, prev, EV_SWITCH_SLEEP, sizeof(s)};
+	s.sw.next_tid = next;
+	s.sw.prev_state = TS_SLEEPING;
+	s.nr = nr;
+	s.stack_id = -1;
+	model_event(m, &s.sw.hdr);
+}
+
+static void wake_nr(struct model *m, uint64_t ts, uint32_t wakee, uint32_t waker, int nr)
+{
+	struct ev_wakeup w = {{ts, wakee, EV_WAKEUP, sizeof(w)}, 0, waker, (int16_t)nr, 0};
+
+	model_event(m, &w.hdr);
+}
+
+static void exit_ev(struct model *m, uint64_t ts, uint32_t tid)
+{
+	struct ev_exit e = {};
+
+	e.hdr = (struct ev_hdr){ts, tid, EV_EXIT, sizeof(e)};
+	e.pid = PID;
+	e.exit_code = 9;
+	model_event(m, &e.hdr);
+}
+
+/* The probe's waker is the current task, which in an interrupt (the timer that ends a sleep, a
+ * disk) is whatever ran on that CPU: a waker is kept only from a syscall that can wake the
+ * wait, or on its way out. */
+static void test_sleep_woken_by_timer(void **state)
+{
+	struct model m;
+	const struct m_thread *a;
+	uint32_t wakers[6];
+	size_t n = 0;
+
+	(void)state;
+	model_init(&m);
+	task(&m, 0, A, "a");
+	task(&m, 0, B, "b");
+	sw(&m, 10, 0, A, TS_RUNNABLE, 0);
+	sleep_in(&m, 20, A, B, 230);		/* clock_nanosleep; B runs in user space */
+	wake_nr(&m, 40, A, B, -1);		/* the timer, in B's context */
+	sw(&m, 50, B, A, TS_RUNNABLE, 0);
+	sleep_in(&m, 60, A, B, 230);
+	wake_nr(&m, 70, A, B, 234);		/* B's tgkill: a signal ends it early */
+	sw(&m, 80, B, A, TS_RUNNABLE, 0);
+	sleep_in(&m, 90, A, B, 34);		/* pause(): B in a syscall that sends nothing */
+	wake_nr(&m, 95, A, B, 0);
+	sw(&m, 96, B, A, TS_RUNNABLE, 0);
+	sleep_in(&m, 100, A, B, 0);		/* read(): B's write would wake it */
+	wake_nr(&m, 110, A, B, 1);
+	sw(&m, 111, B, A, TS_RUNNABLE, 0);
+	sleep_in(&m, 120, A, B, 0);		/* an interrupt in B's user space ends it: a disk */
+	wake_nr(&m, 130, A, B, -1);
+	sw(&m, 131, B, A, TS_RUNNABLE, 0);
+	sleep_in(&m, 140, A, B, 0);		/* B, killed in user space, closes the pipe */
+	exit_ev(&m, 145, B);
+	wake_nr(&m, 150, A, B, -1);
+	model_finish(&m, 160);
+	a = model_thread(&m, A);
+	for (size_t i = 0; i < a->niv; i++)
+		if (a->iv[i].state == TH_BLOCKED && n < 6)
+			wakers[n++] = a->iv[i].waker;
+	assert_int_equal(n, 6);
+	assert_int_equal(wakers[0], 0);
+	assert_int_equal(wakers[1], B);
+	assert_int_equal(wakers[2], 0);
+	assert_int_equal(wakers[3], B);		/* a write: B's */
+	assert_int_equal(wakers[4], 0);
+	assert_int_equal(wakers[5], B);		/* on its way out */
+	model_free(&m);
+}
+
 static void test_preemption(void **state)
 {
 	struct model m;
@@ -297,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_equal_time_across_cpus),
 		cmocka_unit_test(test_loss_marks_uncertain),
 		cmocka_unit_test(test_fork_exec_tree),
+		cmocka_unit_test(test_sleep_woken_by_timer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 struct syscall_entry {
 	const char *name;
 	enum sys_wait wait;
+	int signals;	/* can end another thread's sleep early: see syscall_signals */
 };
 
 /* Indexed by number: a lookup per switch record costs one load, and a number given twice
@@ -88,9 +89,14 @@ static const struct syscall_entry table[NR_FUTEX_REQUEUE + 1] = {
 	[NR_CLONE3] = {"clone3", SW_OTHER},
 	[NR_FORK] = {"fork", SW_OTHER},
 	[NR_EXECVE] = {"execve", SW_OTHER},
-	[NR_EXIT] = {"exit", SW_OTHER},
-	[NR_EXIT_GROUP] = {"exit_group", SW_OTHER},
-	[NR_KILL] = {"kill", SW_OTHER},
+	[NR_EXIT] = {"exit", SW_OTHER, 1},
+	[NR_EXIT_GROUP] = {"exit_group", SW_OTHER, 1},
+	[NR_KILL] = {"kill", SW_OTHER, 1},
+	[NR_TKILL] = {"tkill", SW_OTHER, 1},
+	[NR_TGKILL] = {"tgkill", SW_OTHER, 1},
+	[NR_RT_SIGQUEUEINFO] = {"rt_sigqueueinfo", SW_OTHER, 1},
+	[NR_RT_TGSIGQUEUEINFO] = {"rt_tgsigqueueinfo", SW_OTHER, 1},
+	[NR_PIDFD_SEND_SIGNAL] = {"pidfd_send_signal", SW_OTHER, 1},
 	[NR_FCNTL] = {"fcntl", SW_OTHER},
 	[NR_FLOCK] = {"flock", SW_OTHER},
 	[NR_FSYNC] = {"fsync", SW_OTHER},
@@ -121,4 +127,11 @@ enum sys_wait syscall_wait(long nr)
 	const struct syscall_entry *e = lookup(nr);
 
 	return e ? e->wait : SW_OTHER;
+}
+
+int syscall_signals(long nr)
+{
+	const struct syscall_entry *e = lookup(nr);
+
+	return e && e->signals;
 }

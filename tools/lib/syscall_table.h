@@ -24,5 +24,9 @@ enum sys_wait {
 const char *syscall_name(long nr);
 /* The kind of wait syscall nr is; SW_OTHER for calls not in the table. */
 enum sys_wait syscall_wait(long nr);
+/* Can a thread in syscall nr end another thread's sleep early? A signal it sends does (kill,
+ * tgkill, ...), and so does an exit (the parent's SIGCHLD). Any other sleep ends by its timer,
+ * in interrupt context. */
+int syscall_signals(long nr);
 
 #endif

@@ -352,12 +352,46 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
 	}
 }
 
+/*
+ * The probe's waker is the task current at sched_waking: the waker when a thread wakes another,
+ * but in an interrupt (a timer's expiry, a disk's completion) whatever task the interrupt found
+ * on that CPU. A thread wakes another only from a system call (a futex wake, a write, a kill)
+ * or from its own exit (which comes after its exit record), so one in none (interrupted in user
+ * space, in an exception) or a kernel thread, the probe gives no syscall for, woke nobody. And a
+ * sleep or a wait for a signal ends by its timer unless a thread signalled it (kill, tgkill, an
+ * exiting child's SIGCHLD). Such a wakeup is the kernel's (docs/design.md).
+ */
+static int woken_by_kernel(const struct model *m, const struct m_thread *t,
+			   const struct ev_wakeup *e)
+{
+	const struct m_thread *w;
+
+	if (!e->waker_tid || e->hdr.type != EV_WAKEUP)
+		return 0;
+	if (e->waker_nr < 0) {
+		w = model_thread(m, e->waker_tid);
+		return !(w && w->died);
+	}
+	return t->state == TH_BLOCKED && (t->wait.kind == WK_SLEEP || t->wait.kind == WK_SIGNAL) &&
+	       !syscall_signals(e->waker_nr);
+}
+
 static void on_wakeup(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_wakeup *e = (const void *)h;
 	struct m_thread *t = model_get_thread(m, h->tid, h->ts);
 	struct m_wakeup *wk, skip;
-	int64_t at = model_wakeup_slot(m, t, e);
+	struct ev_wakeup kernel;
+	int64_t at;
+
+	if (woken_by_kernel(m, t, e)) {
+		kernel = *e;
+		kernel.waker_tid = 0;
+		kernel.waker_nr = -1;
+		kernel.waker_arg0 = 0;
+		e = &kernel;
+	}
+	at = model_wakeup_slot(m, t, e);
 
 	if (at == (int64_t)m->nwakeups) {
 		GROW_RAW(m->wakeups, m->cap_wakeups, m->nwakeups + 1);
