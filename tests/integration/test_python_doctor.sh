@@ -12,11 +12,11 @@ if ! "$DEB" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/nu
 	finish
 fi
 
-# run_py NAME PY SCRIPT: start a workload in its own session, wait for its truth line (hang=)
-# and for every thread to sleep; sets OUT and PID
+# run_py NAME PY SCRIPT [ARGS...]: start a workload in its own session, wait for its truth line
+# (hang=) and for every thread to sleep; sets OUT and PID
 run_py() {
 	local name=$1 i
-	setsid "$2" "$PYWL/$3" > "$TMP/$name.out" 2> "$TMP/$name.stderr" &
+	setsid "$2" "$PYWL/$3" "${@:4}" > "$TMP/$name.out" 2> "$TMP/$name.stderr" &
 	_pids+=("$!")
 	disown	# killed on purpose: no "Killed" job notice
 	for ((i = 0; i < 200; i++)); do
@@ -173,6 +173,21 @@ sorted((t['pid'], t['name'], t['at']['function']) for t in j['deadlocks'][0]['th
 [(t['pid'], t['name']) for t in j['deadlocks'][0]['blocked_behind']] == [($CHILD, 'MainThread')]"
 check "join before get: the child's main thread joins its feeder (a Thread join, not a semaphore)" pj "$TMP/mp.json" "
 [(t['wait']['kind'], t['wait']['type']) for t in j['threads'] if t['tid'] == $CHILD] == [('join', 'Thread')]"
+stop "$PID"
+
+# ---- a multiprocessing.Pipe whose two ends both wait in recv(): Unix sockets, not the outside --
+run_py recv "$DEB" hangs.py --kind recv
+CHILD=$(lastkv "$OUT" child)
+wait_blocked "$CHILD" 10
+L=$(line hangs.py "got = ours.recv()  ")
+doctor recv "$PID" cross-process
+check "Pipe recv on both ends: a cross-process cycle on the two sockets, main at line $L" pj "$TMP/recv.json" "
+len(j['deadlocks']) == 1 and j['deadlocks'][0]['kind'] == 'cross-process' and
+sorted(j['deadlocks'][0]['pids']) == sorted([$PID, $CHILD]) and
+sorted(o['kind'] for o in j['deadlocks'][0]['objects']) == ['socket', 'socket'] and
+all(sorted(o['peers']) == sorted([$PID, $CHILD]) for o in j['deadlocks'][0]['objects']) and
+[(t['at']['function'], t['at']['line']) for t in j['deadlocks'][0]['threads'] if t['pid'] == $PID] == [('recv', $L)] and
+[t['at']['function'] for t in j['deadlocks'][0]['threads'] if t['pid'] == $CHILD] == ['echo']"
 stop "$PID"
 
 # ---- asyncio: two tasks each waiting for the other's Event; no thread is blocked -------------------

@@ -51,7 +51,8 @@ static const char *const state_names[WG_NSTATES] = {
 static const char *const kind_names[WG_NKINDS] = {
 	[WG_MUTEX] = "mutex",	  [WG_RWLOCK] = "rwlock", [WG_CONDVAR] = "condvar",
 	[WG_SEMAPHORE] = "semaphore", [WG_BARRIER] = "barrier", [WG_JOIN] = "join",
-	[WG_FUTEX] = "futex",	  [WG_PIPE] = "pipe",	  [WG_CHILD] = "child-wait",
+	[WG_FUTEX] = "futex",	  [WG_PIPE] = "pipe",	  [WG_SOCKET] = "socket",
+	[WG_CHILD] = "child-wait",
 };
 
 const char *wg_state_name(enum wg_state s)
@@ -78,6 +79,11 @@ const char *wg_finding_name(enum wg_finding_kind k)
 int wg_kind_has_owner(enum wg_obj_kind k)
 {
 	return k == WG_MUTEX || k == WG_RWLOCK || k == WG_JOIN;
+}
+
+int wg_kind_has_peers(enum wg_obj_kind k)
+{
+	return k == WG_PIPE || k == WG_SOCKET || k == WG_CHILD;
 }
 
 void waitgraph_init(struct waitgraph *g)
@@ -292,7 +298,7 @@ static int is_orphaned(const struct analysis *a, const struct wg_object *o)
 /* No owner to wait for: anyone in the process (or, shared, in any process) may end it. */
 static int is_ownerless(const struct wg_object *o)
 {
-	if (o->kind == WG_PIPE || o->kind == WG_CHILD)
+	if (wg_kind_has_peers(o->kind))
 		return 0;
 	return !wg_kind_has_owner(o->kind) || !o->owner;
 }
@@ -324,7 +330,7 @@ static void liveness(struct analysis *a)
 			continue;
 		}
 		o = &g->objects[t->obj];
-		if (o->kind == WG_PIPE || o->kind == WG_CHILD) {
+		if (wg_kind_has_peers(o->kind)) {
 			if (o->peers_external)
 				a->external[i] = 1;
 			for (size_t k = 0; k < o->npeers; k++) {
@@ -399,11 +405,21 @@ static void wait_edges(struct analysis *a)
 		if (!a->stuck[i])
 			continue;
 		o = &g->objects[g->threads[i].obj];
-		if (o->kind == WG_PIPE || o->kind == WG_CHILD) {
+		if (wg_kind_has_peers(o->kind)) {
+			/* a process that kept both ends (a parent that forked with a Pipe's two
+			 * Connections) waits on itself too; when other stuck processes hold it as
+			 * well, the cycle to show goes through them */
+			int others = 0;
+
 			for (size_t k = 0; k < o->npeers; k++) {
 				int pn = proc_node(a, o->peers[k]);
 
-				if (pn >= 0 && a->stuck[pn])
+				others |= pn >= 0 && a->stuck[pn] && pn != a->proc_of[i];
+			}
+			for (size_t k = 0; k < o->npeers; k++) {
+				int pn = proc_node(a, o->peers[k]);
+
+				if (pn >= 0 && a->stuck[pn] && !(others && pn == a->proc_of[i]))
 					add_edge(&a->wait, &a->nwait, &a->cap_wait, i, pn);
 			}
 		} else if (!is_ownerless(o)) {
@@ -680,7 +696,7 @@ static void find_terminals(struct analysis *a)
 		o = &g->objects[t->obj];
 		if (is_orphaned(a, o))
 			kind = WG_F_ORPHANED_OWNER;
-		else if (is_ownerless(o) || ((o->kind == WG_PIPE || o->kind == WG_CHILD) && !o->npeers))
+		else if (is_ownerless(o) || (wg_kind_has_peers(o->kind) && !o->npeers))
 			kind = WG_F_NO_OWNER;
 		else
 			continue;

@@ -41,6 +41,7 @@ enum wg_obj_kind {
 	WG_JOIN,		/* pthread_join: the owner is the thread being joined */
 	WG_FUTEX,		/* a futex word we could not attribute */
 	WG_PIPE,		/* peers: processes holding the other end */
+	WG_SOCKET,		/* a connected Unix socket; peers: processes holding its peer */
 	WG_CHILD,		/* wait4/waitid; peers: the children waited for */
 	WG_NKINDS
 };
@@ -84,11 +85,12 @@ struct wg_thread {
 };
 
 struct wg_object {
-	uint64_t addr;		/* futex word or object start; inode for pipes; pid for children */
+	uint64_t addr;		/* futex word or object start; inode for pipes, sockets; pid for
+				 * children */
 	pid_t pid;		/* address space the address belongs to */
 	enum wg_obj_kind kind;
 	pid_t owner;		/* holder tid (mutex, rwlock writer), joined tid; 0: none/unknown */
-	pid_t *peers;		/* WG_PIPE, WG_CHILD: the processes that could end the wait */
+	pid_t *peers;		/* wg_kind_has_peers: the processes that could end the wait */
 	size_t npeers;
 	int peers_external;	/* someone outside the snapshot could end it too */
 	int shared;		/* process-shared: threads of every process may wake it */
@@ -177,5 +179,7 @@ const char *wg_kind_name(enum wg_obj_kind k);
 const char *wg_finding_name(enum wg_finding_kind k);
 /* Kinds with a single owner thread whose release ends the wait. */
 int wg_kind_has_owner(enum wg_obj_kind k);
+/* Kinds any thread of their peer processes may end (pipes, sockets, children). */
+int wg_kind_has_peers(enum wg_obj_kind k);
 
 #endif

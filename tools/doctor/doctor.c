@@ -376,7 +376,9 @@ static void name_objects(struct doctor *d)
 			wg_set_str(&o->name, name);
 			continue;
 		case WG_PIPE:
-			snprintf(name, sizeof(name), "pipe:[%" PRIu64 "]", o->addr);
+		case WG_SOCKET:
+			snprintf(name, sizeof(name), "%s:[%" PRIu64 "]",
+				 o->kind == WG_PIPE ? "pipe" : "socket", o->addr);
 			wg_set_str(&o->name, name);
 			continue;
 		default:

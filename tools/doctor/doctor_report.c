@@ -152,6 +152,22 @@ static void wait_words(const struct waitgraph *g, const struct wg_thread *t, cha
 		}
 		break;
 	}
+	case WG_SOCKET: {
+		size_t len;
+
+		snprintf(buf, n, "%s %s (a Unix socket); its peer is held by",
+			 o->value ? "room in" : "data from", name);
+		for (size_t i = 0; i < o->npeers; i++) {
+			len = strlen(buf);
+			snprintf(buf + len, n - len, "%s %s", i ? "," : "",
+				 wg_proc_label(g, o->peers[i], who, sizeof(who)));
+		}
+		if (!o->npeers) {
+			len = strlen(buf);
+			snprintf(buf + len, n - len, " nobody");
+		}
+		break;
+	}
 	case WG_CHILD:
 		if ((int64_t)o->addr > 0)
 			snprintf(buf, n, "child %s to exit (%s)",

@@ -22,6 +22,7 @@
 #include "lib/procmem.h"
 #include "model/futexkind.h"
 #include "doctor/snapshot.h"
+#include "doctor/sockpeer.h"
 #include "lib/syscall_table.h"
 #include "lib/util.h"
 
@@ -43,6 +44,8 @@ struct builder {
 	struct snapshot *s;
 	struct pidpair *all;	/* every process on the system: pid, ppid */
 	size_t nall, cap_all;
+	struct idmap peers;	/* Unix socket inode -> its peer's, read at the first socket wait */
+	int peers_read;
 };
 
 /* Read the futex word and its neighbours, one page at a time so a page boundary next to the
@@ -353,8 +356,29 @@ static uint64_t pipe_ino(const char *link)
 	return sscanf(link, "pipe:[%llu]", &ino) == 1 ? ino : 0;
 }
 
-static void classify_fd(struct snapshot *s, int ti, int write)
+static uint64_t socket_ino(const char *link)
 {
+	unsigned long long ino;
+
+	return sscanf(link, "socket:[%llu]", &ino) == 1 ? ino : 0;
+}
+
+/* The inode of the peer of Unix socket ino, 0 when it has none (or is not a Unix socket). */
+static uint64_t unix_peer(struct builder *b, uint64_t ino)
+{
+	int64_t peer;
+
+	if (!b->peers_read) {
+		b->peers_read = 1;
+		unix_peers(&b->peers);
+	}
+	peer = ino ? idmap_get(&b->peers, ino) : -1;
+	return peer > 0 ? (uint64_t)peer : 0;
+}
+
+static void classify_fd(struct builder *b, int ti, int write)
+{
+	struct snapshot *s = b->s;
 	struct wg_thread *th = &s->g.threads[ti];
 	struct snap_thread *t = &s->st[ti];
 	int fd = (int)t->args[0];
@@ -369,8 +393,15 @@ static void classify_fd(struct snapshot *s, int ti, int write)
 	}
 	describe(s, ti, "%s(fd %d: %s)", write ? "write" : "read", fd, link);
 	ino = pipe_ino(link);
+	if (!ino && unix_peer(b, socket_ino(link))) {
+		/* a connected Unix socket (a socketpair, a multiprocessing.Pipe): whoever holds
+		 * its peer ends the wait */
+		o = set_wait(s, ti, WG_SOCKET, socket_ino(link), 0);
+		o->value = write;
+		return;
+	}
 	if (!ino) {
-		/* sockets, terminals, devices: the other side is outside our view */
+		/* network sockets, terminals, devices: the other side is outside our view */
 		th->state = WG_EXTERNAL;
 		return;
 	}
@@ -475,7 +506,7 @@ static void classify(struct builder *b, int ti)
 		if (t->nr == NR_SPLICE || t->nr == NR_TEE)
 			th->state = unclassified(t);
 		else
-			classify_fd(s, ti, syscall_wait(t->nr) == SW_WRITE);
+			classify_fd(b, ti, syscall_wait(t->nr) == SW_WRITE);
 		break;
 	case SW_CHILD:
 		classify_wait(b, ti);
@@ -498,18 +529,61 @@ static void classify(struct builder *b, int ti)
 	}
 }
 
-/* Every process holding an end of a pipe some thread waits on; peers of each pipe wait. */
-static void resolve_pipes(struct builder *b)
+/* The inode whose holders end the wait on o: a pipe's own, a Unix socket's peer; 0 for others. */
+static uint64_t held_ino(struct builder *b, const struct wg_object *o)
+{
+	if (o->kind == WG_PIPE)
+		return o->addr;
+	if (o->kind == WG_SOCKET)
+		return unix_peer(b, o->addr);
+	return 0;
+}
+
+/* A process holds the inode ino at fd: the pipe waits get their ends, the socket waits on its
+ * peer a peer process. */
+static void note_holder(struct builder *b, pid_t pid, int fd, uint64_t ino, int is_pipe)
+{
+	struct snapshot *s = b->s;
+	char info[512], ipath[96], *fl;
+
+	if (is_pipe) {
+		snprintf(ipath, sizeof(ipath), "/proc/%d/fdinfo/%d", (int)pid, fd);
+		if (read_small_file(ipath, info, sizeof(info)) <= 0)
+			return;
+		fl = strstr(info, "flags:");
+		GROW(s->pipes, s->cap_pipes, s->npipes + 1);
+		s->pipes[s->npipes++] = (struct pipe_end){
+			.pid = pid, .ino = ino, .fd = fd,
+			.write = fl && (strtoul(fl + 6, NULL, 8) & 3) == 1,
+		};
+		return;
+	}
+	for (size_t i = 0; i < s->g.nobjects; i++) {
+		struct wg_object *o = &s->g.objects[i];
+
+		if (o->kind != WG_SOCKET || held_ino(b, o) != ino)
+			continue;
+		wg_add_peer(o, pid);
+		if (wg_find_process(&s->g, pid) < 0)
+			o->peers_external = 1;
+	}
+}
+
+/* Every process holding an end of a pipe, or the peer of a Unix socket, some thread waits on:
+ * the peers of each such wait. */
+static void resolve_ends(struct builder *b)
 {
 	struct snapshot *s = b->s;
 	uint64_t *inos = NULL;
 	size_t nino = 0;
 
 	for (size_t i = 0; i < s->g.nobjects; i++) {
-		if (s->g.objects[i].kind != WG_PIPE)
+		uint64_t ino = held_ino(b, &s->g.objects[i]);
+
+		if (!ino)
 			continue;
 		inos = xrealloc(inos, (nino + 1) * sizeof(*inos));
-		inos[nino++] = s->g.objects[i].addr;
+		inos[nino++] = ino;
 	}
 	if (!nino)
 		return;
@@ -524,28 +598,21 @@ static void resolve_pipes(struct builder *b)
 		if (!d)
 			continue;
 		while ((de = readdir(d))) {
-			int fd = atoi(de->d_name);
+			int fd = atoi(de->d_name), is_pipe;
 			uint64_t ino;
-			char info[512], ipath[96], *fl;
 
-			if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			if (de->d_name[0] < '0' || de->d_name[0] > '9' ||
+			    fd_link(b->all[p].pid, fd, link, sizeof(link)))
 				continue;
-			if (fd_link(b->all[p].pid, fd, link, sizeof(link)) || !(ino = pipe_ino(link)))
-				continue;
-			for (size_t k = 0; k < nino; k++) {
-				if (inos[k] != ino)
-					continue;
-				snprintf(ipath, sizeof(ipath), "/proc/%d/fdinfo/%d", (int)b->all[p].pid, fd);
-				if (read_small_file(ipath, info, sizeof(info)) <= 0)
+			ino = pipe_ino(link);
+			is_pipe = ino != 0;
+			if (!ino)
+				ino = socket_ino(link);
+			for (size_t k = 0; ino && k < nino; k++)
+				if (inos[k] == ino) {
+					note_holder(b, b->all[p].pid, fd, ino, is_pipe);
 					break;
-				fl = strstr(info, "flags:");
-				GROW(s->pipes, s->cap_pipes, s->npipes + 1);
-				s->pipes[s->npipes++] = (struct pipe_end){
-					.pid = b->all[p].pid, .ino = ino, .fd = fd,
-					.write = fl && (strtoul(fl + 6, NULL, 8) & 3) == 1,
-				};
-				break;
-			}
+				}
 		}
 		closedir(d);
 	}
@@ -648,9 +715,10 @@ int snapshot_take(struct snapshot *s, pid_t pid, unsigned flags)
 	}
 	for (size_t i = 0; i < s->g.nthreads; i++)
 		classify(&b, (int)i);
-	resolve_pipes(&b);
+	resolve_ends(&b);
 	resolve_owners(s);
 	free(b.all);
+	idmap_free(&b.peers);
 	s->proc_ns = now_mono_ns() - t0;
 	return 0;
 }

@@ -9,8 +9,8 @@ const char *wg_object_name(const struct wg_object *o, char *buf, size_t n)
 {
 	if (o->name && o->name[0])
 		snprintf(buf, n, "%s", o->name);
-	else if (o->kind == WG_PIPE)
-		snprintf(buf, n, "pipe:[%" PRIu64 "]", o->addr);
+	else if (o->kind == WG_PIPE || o->kind == WG_SOCKET)
+		snprintf(buf, n, "%s:[%" PRIu64 "]", o->kind == WG_PIPE ? "pipe" : "socket", o->addr);
 	else if (o->kind == WG_CHILD)
 		snprintf(buf, n, (int64_t)o->addr > 0 ? "child %" PRId64 : "any child",
 			 (int64_t)o->addr);
@@ -88,7 +88,7 @@ void deadlock_json_object(struct json *j, const struct wg_object *o,
 	json_kv_str(j, "note", o->note);
 	if (h && h->object)
 		h->object(j, o, h->ctx);
-	if (o->kind == WG_PIPE || o->kind == WG_CHILD) {
+	if (wg_kind_has_peers(o->kind)) {
 		json_arr_begin(j, "peers");
 		for (size_t i = 0; i < o->npeers; i++)
 			json_i64(j, o->peers[i]);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """hangs - lab 18: Python hangs that are not lock cycles. Every kind HANGS ON PURPOSE unless
---fixed is given; kill the process group (forklock and pipe leave a child).
+--fixed is given; kill the process group (forklock, pipe and recv leave a child).
 
   --kind lostwakeup  "signaller" notifies ready_cond and exits before "waiter" waits; the
                      waiter calls ready_cond.wait() without checking a predicate, so it waits
@@ -15,12 +15,17 @@
   --kind pipe        subprocess.Popen(stdout=PIPE) then wait(): the child writes more than a
                      pipe holds, the parent reads only after wait() returns: a cycle across two
                      processes (the subprocess documentation warns of it). Fixed: communicate().
+  --kind recv        main and its child "echo" each recv() on their end of a
+                     multiprocessing.Pipe (a Unix socket pair) before either sends: each
+                     waits for the other, across two processes. Fixed: main sends first.
 
 The order is fixed by the program's logic, never by sleeps: the waiter joins the signaller,
-the worker joins the leakers, main forks while the holder is known to hold the lock. The
+the worker joins the leakers, main forks while the holder is known to hold the lock, main
+waits in recv() only once the child does (its thread sleeps in read on its end). The
 ground-truth line is printed and flushed before the hang (with --fixed, after the run).
 """
 import argparse
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -146,10 +151,43 @@ def pipe(fixed, nbytes):
     return dict(kind="pipe", child=p.pid, bytes=len(p.stdout.read()))
 
 
+def echo(conn):
+    conn.send(conn.recv() + 1)   # waits for main's message first
+
+
+def recv(fixed):
+    ctx = multiprocessing.get_context("fork")
+    ours, theirs = ctx.Pipe()
+    child = ctx.Process(target=echo, args=(theirs,), name="echo")
+    child.start()
+    if fixed:
+        ours.send(1)
+        got = ours.recv()
+        child.join()
+        return dict(kind="recv", child=child.pid, got=got)
+    # the child's main thread in read() on its end: a sleep that only a send from here ends
+    wl.until(lambda: child_reads(child.pid))
+    wl.truth(hang="recv", pid=wl.pid(), parent=wl.pid(), child=child.pid)
+    got = ours.recv()       # the child waits for us too
+    return dict(kind="recv", child=child.pid, got=got)
+
+
+def child_reads(pid):
+    """Is process pid's main thread asleep in read()?"""
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            nr = f.read().split()[0]
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return nr == "0" and state == "S"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kind", choices=("lostwakeup", "semleak", "forklock", "pipe"),
+    ap.add_argument("--kind", choices=("lostwakeup", "semleak", "forklock", "pipe", "recv"),
                     default="lostwakeup")
     ap.add_argument("--fixed", action="store_true", help="the corrected program: finishes")
     ap.add_argument("--bytes", type=int, default=1 << 20,
@@ -164,6 +202,8 @@ def main():
         res = semleak(a.fixed)
     elif a.kind == "forklock":
         res = forklock(a.fixed)
+    elif a.kind == "recv":
+        res = recv(a.fixed)
     else:
         res = pipe(a.fixed, a.bytes)
     wl.truth(hang="none", **res)
