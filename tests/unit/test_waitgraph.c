@@ -219,6 +219,44 @@ static void test_pipe_wait4_cross_process(void **state)
 	assert_int_equal(g->findings[0].npids, 2);
 }
 
+/* Both ends of a socket pair held by both processes, each reading its own: the cycle goes
+ * through the two processes, not through each one's wait on itself. */
+static void test_socket_pair_both_reading(void **state)
+{
+	struct waitgraph *g = *state;
+	int o;
+
+	threads(g, 2000, 1);				/* parent */
+	threads(g, 2100, 1);				/* child */
+	for (int i = 0; i < 2; i++) {
+		o = wg_object(g, g->threads[i].pid, WG_SOCKET, 500 + i);
+		wg_add_peer(&g->objects[o], 2000);
+		wg_add_peer(&g->objects[o], 2100);
+		g->threads[i].state = WG_BLOCKED;
+		g->threads[i].obj = o;
+	}
+	assert_int_equal(waitgraph_analyze(g), 1);
+	assert_int_equal(g->findings[0].kind, WG_F_CROSS_PROCESS);
+	assert_int_equal(g->findings[0].nthreads, 2);
+	assert_int_equal(g->findings[0].npids, 2);
+}
+
+/* A thread reading a socket whose peer only its own process holds waits on itself. */
+static void test_socket_peer_only_ours(void **state)
+{
+	struct waitgraph *g = *state;
+	int o;
+
+	threads(g, 2200, 1);
+	o = wg_object(g, 2200, WG_SOCKET, 600);
+	wg_add_peer(&g->objects[o], 2200);
+	g->threads[0].state = WG_BLOCKED;
+	g->threads[0].obj = o;
+	assert_int_equal(waitgraph_analyze(g), 1);
+	assert_int_equal(g->findings[0].kind, WG_F_CYCLE);
+	assert_int_equal(g->findings[0].nthreads, 1);
+}
+
 static void test_pipe_reader_running_is_live(void **state)
 {
 	struct waitgraph *g = *state;
@@ -324,6 +362,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chain_through_three_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_waiters_one_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_block_is_not_stuck, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_pair_both_reading, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_peer_only_ours, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
