@@ -124,6 +124,9 @@ if command -v python3 > /dev/null; then
 		"([o for o in j['objects'] if o['kind'] == 'gil' and o['name'] == 'GIL'] and
 		  all(o['name'] in ('GIL', 'GIL mutex', 'GIL switch', 'GIL switch mutex')
 		      for o in j['objects'] if o['kind'] == 'gil'))"
+	"$CONLAB" report summary -i "$TMP/py.clab" --format json -o "$TMP/py-sum.json" 2>/dev/null
+	check "python: the summary's futex table names the GIL's words as contention does" \
+		pyjson "$TMP/py-sum.json" "[f for f in j['futexes'] if f['name'] == 'GIL']"
 	if [ "${waits:-0}" -gt 0 ]; then
 		check "python: the threading.Lock waits of inc/dec are pylock contention" pyjson "$TMP/py.json" \
 			"[o for o in j['objects'] if o['kind'] == 'pylock' and o['contention'] and

@@ -7,6 +7,7 @@
 #include "model/conns.h"
 #include "model/model.h"
 #include "model/procsyms.h"
+#include "model/pystacks.h"
 #include "render/report.h"
 #include "lib/util.h"
 
@@ -86,10 +87,18 @@ static struct fx_agg *aggregate_futexes(const struct model *m, size_t *n)
 }
 
 /* A futex's name: the global it is in, "fork_m[1]"; mutexes (40 bytes) by array element. */
-static const char *fx_name(struct procsyms *ps, const struct fx_agg *a, char *buf, size_t n)
+/* A futex word's name: what the recorder read in a Python process (a Lock's, the GIL's parts),
+ * else a global's symbol; NULL when neither. */
+static const char *fx_name(const struct model *m, struct procsyms *ps, const struct fx_agg *a,
+			   char *buf, size_t n)
 {
+	const char *py = model_sync_name(m, a->pid, a->addr, NULL);
 	int k = agg_kind(a);
 
+	if (py) {
+		snprintf(buf, n, "%s", py);
+		return buf;
+	}
 	if (procsyms_data(ps, a->pid, a->addr, k == WK_MUTEX || k == WK_LOCK ? 40 : 0, buf, n))
 		return NULL;
 	return buf;
@@ -211,7 +220,7 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 			"KIND", "WAITS", "TOTAL", "MAX");
 		for (size_t i = 0; i < nfx && (int)i < top; i++) {
 			char nm[96];
-			const char *name = fx_name(&ps, &fx[i], nm, sizeof(nm));
+			const char *name = fx_name(m, &ps, &fx[i], nm, sizeof(nm));
 
 			fprintf(out, "  %-20.20s 0x%-14llx %7u %-10s %7u %10s %10s\n",
 				name ? name : "-", (unsigned long long)fx[i].addr, fx[i].pid,
@@ -308,7 +317,7 @@ static int json(const struct model *m, FILE *out)
 	for (size_t i = 0; i < nfx; i++) {
 		json_obj_begin(&j, NULL);
 		json_kv_hex(&j, "addr", fx[i].addr);
-		json_kv_str(&j, "name", fx_name(&ps, &fx[i], nm, sizeof(nm)));
+		json_kv_str(&j, "name", fx_name(m, &ps, &fx[i], nm, sizeof(nm)));
 		json_kv_u64(&j, "pid", fx[i].pid);
 		json_kv_str(&j, "kind", wait_kind_name(agg_kind(&fx[i])));
 		json_kv_u64(&j, "waits", fx[i].waits);
