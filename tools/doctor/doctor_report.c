@@ -92,6 +92,23 @@ static void py_wait_words(const struct waitgraph *g, const struct wg_object *o, 
 		snprintf(buf, n, "%s", what);
 }
 
+/* ", pid 12 (a), pid 13 (b)" after buf's text: the processes that could end o's wait */
+static void add_peers(char *buf, size_t n, const struct waitgraph *g, const struct wg_object *o)
+{
+	char who[96];
+	size_t len;
+
+	for (size_t i = 0; i < o->npeers; i++) {
+		len = strlen(buf);
+		snprintf(buf + len, n - len, "%s %s", i ? "," : "",
+			 wg_proc_label(g, o->peers[i], who, sizeof(who)));
+	}
+	if (!o->npeers) {
+		len = strlen(buf);
+		snprintf(buf + len, n - len, " nobody");
+	}
+}
+
 static void wait_words(const struct waitgraph *g, const struct wg_thread *t, char *buf, size_t n)
 {
 	const struct wg_object *o;
@@ -136,38 +153,16 @@ static void wait_words(const struct waitgraph *g, const struct wg_thread *t, cha
 	case WG_FUTEX:
 		snprintf(buf, n, "futex %s (value %" PRId64 ")", name, o->value);
 		break;
-	case WG_PIPE: {
-		size_t len;
-
+	case WG_PIPE:
 		snprintf(buf, n, "%s %s; the %s end is held by", o->value ? "room in" : "data from",
 			 name, o->value ? "read" : "write");
-		for (size_t i = 0; i < o->npeers; i++) {
-			len = strlen(buf);
-			snprintf(buf + len, n - len, "%s %s", i ? "," : "",
-				 wg_proc_label(g, o->peers[i], who, sizeof(who)));
-		}
-		if (!o->npeers) {
-			len = strlen(buf);
-			snprintf(buf + len, n - len, " nobody");
-		}
+		add_peers(buf, n, g, o);
 		break;
-	}
-	case WG_SOCKET: {
-		size_t len;
-
+	case WG_SOCKET:
 		snprintf(buf, n, "%s %s (a Unix socket); its peer is held by",
 			 o->value ? "room in" : "data from", name);
-		for (size_t i = 0; i < o->npeers; i++) {
-			len = strlen(buf);
-			snprintf(buf + len, n - len, "%s %s", i ? "," : "",
-				 wg_proc_label(g, o->peers[i], who, sizeof(who)));
-		}
-		if (!o->npeers) {
-			len = strlen(buf);
-			snprintf(buf + len, n - len, " nobody");
-		}
+		add_peers(buf, n, g, o);
 		break;
-	}
 	case WG_CHILD:
 		if ((int64_t)o->addr > 0)
 			snprintf(buf, n, "child %s to exit (%s)",

@@ -166,22 +166,10 @@ def recv(fixed):
         child.join()
         return dict(kind="recv", child=child.pid, got=got)
     # the child's main thread in read() on its end: a sleep that only a send from here ends
-    wl.until(lambda: child_reads(child.pid))
+    wl.until(lambda: wl.sleeps_in(child.pid, wl.READ))
     wl.truth(hang="recv", pid=wl.pid(), parent=wl.pid(), child=child.pid)
     got = ours.recv()       # the child waits for us too
     return dict(kind="recv", child=child.pid, got=got)
-
-
-def child_reads(pid):
-    """Is process pid's main thread asleep in read()?"""
-    try:
-        with open("/proc/%d/syscall" % pid) as f:
-            nr = f.read().split()[0]
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return nr == "0" and state == "S"
 
 
 def main():

@@ -13,25 +13,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
-RECVFROM = 45  # x86_64
-
-
-def blocked_in_recv(pid):
-    try:
-        with open("/proc/%d/syscall" % pid) as f:
-            nr = f.read().split()[0]
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return nr == str(RECVFROM) and state == "S"
+import wl
 
 
 def wait_blocked(pid):
-    while not blocked_in_recv(pid):
-        time.sleep(0.0005)
+    wl.until(lambda: wl.sleeps_in(pid, wl.RECVFROM))
 
 
 def recv_exact(s, n):

@@ -57,20 +57,36 @@ pid = os.getpid
 
 
 FUTEX = 202  # x86_64
+READ = 0
+RECVFROM = 45
 FUTEX_WAIT_BITSET = 9
+
+
+def _in_syscall(tid):
+    """(state letter, fields of /proc/TID/syscall) of a thread (or process), None once gone."""
+    try:
+        with open("/proc/%d/syscall" % tid) as f:
+            fields = f.read().split()
+        with open("/proc/%d/stat" % tid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+    return state, fields
+
+
+def sleeps_in(tid, nr):
+    """Is thread (or process) tid asleep in syscall nr?"""
+    s = _in_syscall(tid)
+    return s is not None and s[0] == "S" and s[1][:1] == [str(nr)]
 
 
 def sleeps_untimed(tid):
     """Is thread tid asleep in an untimed FUTEX_WAIT_BITSET (sem_wait, not the GIL's waits)?"""
-    try:
-        with open("/proc/self/task/%d/syscall" % tid) as f:
-            nr, _, op, _, timeout = f.read().split()[:5]
-        with open("/proc/self/task/%d/stat" % tid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, ValueError, IndexError):
+    s = _in_syscall(tid)
+    if s is None or s[0] != "S" or len(s[1]) < 5:
         return False
-    return (nr == str(FUTEX) and int(op, 16) & 0x7f == FUTEX_WAIT_BITSET and
-            int(timeout, 16) == 0 and state == "S")
+    nr, _, op, _, timeout = s[1][:5]
+    return nr == str(FUTEX) and int(op, 16) & 0x7f == FUTEX_WAIT_BITSET and int(timeout, 16) == 0
 
 
 def until(cond):
