@@ -129,10 +129,18 @@ static size_t threads_of(const struct model *m, uint32_t pid)
 	return n;
 }
 
-/* What a kernel tracer cannot see, said where it matters: a process that ran on one thread. */
+/* What a kernel tracer cannot see, said where it matters: a process that ran on one thread,
+ * when it is a Python interpreter (coroutines, gevent, asyncio) or the traced program itself
+ * (its parent not traced), not each helper a shell script or a pyenv shim runs on the way. */
 static const char one_thread_note[] =
 	"one kernel thread: any concurrency inside it (coroutines, green threads, an event loop's "
 	"tasks) is scheduled in user space, where the kernel does not see it";
+
+static int one_thread_matters(const struct model *m, const struct m_process *p)
+{
+	return threads_of(m, p->pid) == 1 &&
+	       (model_is_python(m, p->pid) || !model_process(m, p->ppid));
+}
 
 /* Did the trace see this thread do anything (-a names every thread of the machine)? */
 static int seen_active(const struct m_thread *t)
@@ -195,7 +203,7 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 			p->forks == 1 ? "" : "s", exit_str(a, sizeof(a), p));
 		if (p->cmdline)
 			fprintf(out, "  command: %s\n", p->cmdline);
-		if (threads_of(m, p->pid) == 1)
+		if (one_thread_matters(m, p))
 			fprintf(out, "  note: %s\n", one_thread_note);
 		fprintf(out, "    %-16s %7s %10s %10s %10s %9s %9s %9s %9s %9s\n", "THREAD", "TID",
 			"ON-CPU", "RUNNABLE", "OFF-CPU", "futex", "sleep", "io", "child", "other");
@@ -298,7 +306,7 @@ static int json(const struct model *m, FILE *out)
 		json_kv_u64(&j, "threads_created", p->threads_created);
 		json_kv_bool(&j, "exited", p->exited);
 		json_kv_u64(&j, "kernel_threads", threads_of(m, p->pid));
-		if (threads_of(m, p->pid) == 1)
+		if (one_thread_matters(m, p))
 			json_kv_str(&j, "note", one_thread_note);
 		if (p->exited && p->exit_code >= 0)
 			json_kv_i64(&j, "exit_code", WIFEXITED(p->exit_code) ?
