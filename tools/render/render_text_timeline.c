@@ -249,7 +249,7 @@ static void text_wakeups(const struct timeline *tl, int top, FILE *out)
 	size_t nw;
 	struct tl_pair *w = tl_pairs(tl, &nw);
 
-	fprintf(out, "\nwakeups: %zu by threads (? when not traced), %llu by the kernel (timer, signal, I/O)\n",
+	fprintf(out, "\nwakeups: %zu by threads, %llu by the kernel (timer, signal, I/O)\n",
 		tl->narrows, (unsigned long long)tl->kernel_wakeups);
 	if (nw)
 		fprintf(out, "  %7s  %-22s    %-22s %s\n", "COUNT", "WAKER", "WOKEN", "THROUGH");
