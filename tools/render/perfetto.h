@@ -17,6 +17,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "events.h"
+#include "model/model.h"
+
+/* The probe records a Perfetto trace mirrors as ftrace events (the timeline's fork, exec and
+ * exit marks among them): the only ones the model keeps for it. A futex call or a Python
+ * stack is drawn through the wait it belongs to, and keeping those too doubled the memory. */
+#define PERFETTO_STREAM_TYPES                                                              \
+	(M_KEEP_TYPE(EV_SWITCH) | M_KEEP_TYPE(EV_SWITCH_SLEEP) | M_KEEP_TYPE(EV_WAKEUP) |  \
+	 M_KEEP_TYPE(EV_WAKEUP_NEW) | M_KEEP_TYPE(EV_FORK) | M_KEEP_TYPE(EV_EXEC) |        \
+	 M_KEEP_TYPE(EV_EXIT))
+
 struct pb {
 	uint8_t *b;
 	size_t n, cap;

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include "lib/json.h"
+#include "render/perfetto.h"
 #include "render/report.h"
 #include "analysis/timeline.h"
 #include "lib/syscall_table.h"
@@ -236,7 +237,7 @@ int timeline_render_json(const struct timeline *tl, const struct model *m, FILE 
  * window are kept, and with --from/--to the history only where the window needs it. */
 void report_timeline_keep(const struct report_opts *o, struct m_keep *k)
 {
-	k->stream_types = o->format == FMT_PERFETTO ? M_KEEP_ALL_PROBES :
+	k->stream_types = o->format == FMT_PERFETTO ? PERFETTO_STREAM_TYPES :
 			  M_KEEP_TYPE(EV_FORK) | M_KEEP_TYPE(EV_EXEC) | M_KEEP_TYPE(EV_EXIT);
 	k->from_ns = o->from_ns;
 	k->to_ns = o->to_ns;
