@@ -356,10 +356,10 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
  * The probe's waker is the task current at sched_waking: the waker when a thread wakes another,
  * but in an interrupt (a timer's expiry, a disk's completion) whatever task the interrupt found
  * on that CPU. A thread wakes another only from a system call (a futex wake, a write, a kill)
- * or from its own exit (which comes after its exit record), so one in none (interrupted in user
- * space, in an exception) or a kernel thread, the probe gives no syscall for, woke nobody. And a
- * sleep or a wait for a signal ends by its timer unless a thread signalled it (kill, tgkill, an
- * exiting child's SIGCHLD). Such a wakeup is the kernel's (docs/design.md).
+ * or on its way out (after its exit record). So a task in no system call (waker_nr -1:
+ * interrupted in user space or in an exception, or a kernel thread) woke nobody, and a sleep or
+ * a wait for a signal ends by its timer unless a thread signalled it (kill, tgkill, an exiting
+ * child's SIGCHLD). Such a wakeup is the kernel's (docs/design.md).
  */
 static int woken_by_kernel(const struct model *m, const struct m_thread *t,
 			   const struct ev_wakeup *e)
