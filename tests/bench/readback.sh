@@ -10,7 +10,8 @@
 # over the events, and beside it the growth over the same report of a 1,000-event trace
 # (what the events cost, without the binary and its libraries). Windowed reports read 10% of
 # the trace from its middle. READBACK_TRACE=FILE reads a recorded trace instead (the window is
-# then 10% of its middle too, from the summary's span).
+# then 10% of its middle too, from the summary's span); READBACK_ONLY=REGEX runs only the
+# reports whose row name matches.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${1:-$ROOT/build}
@@ -48,10 +49,12 @@ printf 'trace: %d events over %.3f s of trace time, %d bytes (%.1f bytes/event),
 from=$(echo "scale=6; $span * 0.45 / 1000000000" | bc)
 to=$(echo "scale=6; $span * 0.55 / 1000000000" | bc)
 
-# run NAME ARGS...: one report over both traces; prints its row
+# run NAME ARGS...: one report over both traces; prints its row (only the rows whose name
+# READBACK_ONLY, an extended regular expression, matches, when it is set)
 run() {
 	local name=$1 base out
 	shift
+	[[ -z ${READBACK_ONLY:-} || $name =~ $READBACK_ONLY ]] || return 0
 	/usr/bin/time -f '%e %M' -o "$TMP/t.small" "$CONLAB" report "$@" -i "$TMP/small.clab" \
 		-o "$TMP/out" 2> /dev/null
 	/usr/bin/time -f '%e %M' -o "$TMP/t.big" "$CONLAB" report "$@" -i "$TMP/big.clab" \
