@@ -171,6 +171,15 @@ if command -v python3 > /dev/null; then
 		   i.get('holder') == $cons] and [i for i in th[$cons]['intervals']
 		   if i.get('reason') == 'condvar' and i.get('object', '').startswith('Queue.get (queue.py:')])(
 		   {t['tid']: t for p in j['processes'] for t in p['threads']})"
+	# one multiprocessing.Lock, two processes waiting for it: one object (mp_lock makes both
+	# children sleep on it while the parent holds it)
+	"$CONLAB" contention --quiet --format json -o "$TMP/mpl.json" -- "$PYH" "$PYWL/mp_lock.py" \
+		--children 2 --hold-ms 5 > "$TMP/mpl.out" 2>/dev/null
+	kids=$(lastkv "$TMP/mpl.out" children)
+	check "python: a multiprocessing.Lock two children waited for is one object with both" \
+		pyjson "$TMP/mpl.json" \
+		"[o for o in j['objects'] if o['kind'] == 'pylock' and
+		  {w['tid'] for w in o['waiters']} >= {${kids:-0}}]"
 	# an executor's worker waiting for work sleeps on its SimpleQueue's Lock, from C code:
 	# --idle-wait makes that wait sure, and the map's first submit ends it
 	"$CONLAB" contention --quiet --format json -o "$TMP/tpe.json" -- "$PYH" "$PYWL/pools.py" \

@@ -335,6 +335,7 @@ static void add_wait(struct contention *c, struct objtab *tab, const struct mode
 	d = end - start;
 
 	ob = cont_obj_get(tab, t->pid, cont_wait_addr(m, &iv->w), &oi);
+	ob->shared |= iv->w.shared;
 	ob->kind_votes[kind]++;
 	ob->waits++;
 	ob->wait_total += d;

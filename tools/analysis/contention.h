@@ -90,6 +90,8 @@ struct cont_obj {
 	uint32_t kind_votes[CK_NKINDS];
 	char name[96];		/* "table_lock", "ctx.lock", "lock@worker (table.c:42)", "0x7f..." */
 	int named;		/* name came from a symbol (not from a caller or the address) */
+	int shared;		/* waited on with shared futex ops: may be one object of several
+				 * processes (see contention_name) */
 
 	uint64_t waits;
 	uint64_t wait_total, wait_max, blocked_total;	/* blocked_total: without runnable delay */

@@ -431,6 +431,7 @@ static void count_wait(struct contention_fold *f, const struct model *m, const s
 	}
 	fo = &f->ob[oi];
 	fo->wk_votes[cont_wk(&w->w)]++;
+	ob->shared |= w->w.shared;
 	ob->waits++;
 	ob->wait_total += d;
 	ob->blocked_total += bend > start ? bend - start : 0;

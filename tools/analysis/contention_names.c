@@ -241,6 +241,55 @@ static int joined_thread(const struct model *m, const struct cont_obj *o)
 	return !model_is_python(m, o->pid) || (t && t->pid == o->pid);
 }
 
+/* The first process of pid's tree the trace saw (its ancestors, as far as they were traced). */
+static uint32_t tree_root(const struct model *m, uint32_t pid)
+{
+	const struct m_process *p;
+
+	for (int hops = 0; hops < 64 && (p = model_process(m, pid)) && p->ppid &&
+			   p->ppid != pid && model_process(m, p->ppid); hops++)
+		pid = p->ppid;
+	return pid;
+}
+
+/*
+ * One object in several processes: a forked child has its parent's shared memory at the same
+ * address, so waits with shared futex ops on one address by processes of one tree are on one
+ * object (a multiprocessing.Lock, a pshared semaphore), which the contention tables count
+ * once, under the lowest pid, with the waiters and holders of every process.
+ */
+static void merge_shared(struct contention *c, const struct model *m, uint8_t *dead)
+{
+	for (size_t i = 0; i < c->nobjs; i++) {
+		int merged = 0;
+
+		if (dead[i] || !c->objs[i].shared || c->objs[i].acquisitions)
+			continue;
+		for (size_t k = i + 1; k < c->nobjs; k++) {
+			struct cont_obj *a = &c->objs[i], *b = &c->objs[k];
+
+			if (dead[k] || !b->shared || b->acquisitions || b->addr != a->addr ||
+			    b->kind != a->kind || b->pid == a->pid ||
+			    tree_root(m, a->pid) != tree_root(m, b->pid))
+				continue;
+			if (b->pid < a->pid)
+				swap_obj(c, i, k);
+			a = &c->objs[i];
+			b = &c->objs[k];
+			if (!a->named && b->named) {
+				memcpy(a->name, b->name, sizeof(a->name));
+				a->named = 1;
+			}
+			merge_obj(c, i, k);
+			dead[k] = 1;
+			merged = 1;
+		}
+		if (merged && c->objs[i].ncallers > 1)
+			qsort(c->objs[i].callers, c->objs[i].ncallers, sizeof(*c->objs[i].callers),
+			      cmp_caller);
+	}
+}
+
 void contention_name(struct contention *c, const struct model *m, const struct cont_resolver *r)
 {
 	uint8_t *dead;
@@ -337,6 +386,7 @@ void contention_name(struct contention *c, const struct model *m, const struct c
 			qsort(c->objs[i].callers, c->objs[i].ncallers, sizeof(*c->objs[i].callers),
 			      cmp_caller);
 	}
+	merge_shared(c, m, dead);
 	compact(c, dead);
 	free(dead);
 }

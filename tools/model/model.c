@@ -294,8 +294,10 @@ static struct m_wait wait_of_switch(struct model *m, const struct m_thread *t,
 	w.ret_addr = e->ret_addr;
 	w.stack_id = e->stack_id;
 	w.kind = wait_kind_of_syscall(e->nr);
-	if (w.kind == WK_FUTEX)
+	if (w.kind == WK_FUTEX) {
+		w.shared = e->nr == NR_FUTEX && !(e->arg1 & FUTEX_PRIVATE_FLAG);
 		classify_futex(m, t, e, &w);
+	}
 	else if (w.kind == WK_CHILD)
 		w.obj = (uint64_t)(int64_t)(int32_t)e->arg0;
 	return w;

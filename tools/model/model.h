@@ -78,6 +78,9 @@ struct m_wait {
 				 * (model/pystacks.h) */
 	uint8_t sem_posted : 1;	/* a sem_wait's words but for the value, 1: posted between its
 				 * check and the switch (futexkind takes it for a condvar) */
+	uint8_t shared : 1;	/* a futex wait without FUTEX_PRIVATE_FLAG: the word may be in
+				 * memory processes share (a pshared semaphore, a
+				 * multiprocessing.Lock) */
 };
 
 _Static_assert(sizeof(struct m_wait) == 32, "m_wait grew: every interval pays for it");

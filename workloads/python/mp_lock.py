@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""mp_lock - one multiprocessing.Lock shared by a parent and its children.
+
+The parent takes the lock, starts --children processes (fork) that each take it in turn, and
+releases it only once every child sleeps waiting for it (its one thread in an untimed futex
+wait: the Lock is a semaphore in shared memory; the GIL's waits are timed), so every child
+surely waits for it while the parent holds it. Each child then holds it --hold-ms.
+"""
+import argparse
+import multiprocessing as mp
+import time
+
+import wl
+
+
+def child(lock, hold_ms):
+    with lock:
+        time.sleep(hold_ms / 1000)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--children", type=int, default=2)
+    ap.add_argument("--hold-ms", type=int, default=20)
+    a = ap.parse_args()
+    if a.children < 1 or a.hold_ms < 0:
+        wl.die("mp_lock: --children must be at least 1, --hold-ms not negative")
+    ctx = mp.get_context("fork")
+    lock = ctx.Lock()
+    lock.acquire()
+    ps = [ctx.Process(target=child, args=(lock, a.hold_ms)) for _ in range(a.children)]
+    for p in ps:
+        p.start()
+    wl.until(lambda: all(wl.sleeps_untimed(p.pid) for p in ps))
+    lock.release()
+    for p in ps:
+        p.join()
+    wl.truth(parent=wl.pid(), children=",".join(str(p.pid) for p in ps),
+             exitcodes=",".join(str(p.exitcode) for p in ps))
+
+
+if __name__ == "__main__":
+    main()
