@@ -99,7 +99,8 @@ static const char *site(struct io_ctx *c, uint32_t pid, const struct m_wait *w, 
 	return fmt_site(&sc, w->ret_addr, buf, n);
 }
 
-/* "clock_nanosleep", "read on fd 7 (pipe:[123] from producer (pid 42))", "futex (mutex 0x..)":
+/* "clock_nanosleep", "read on fd 7 (pipe:[123] from producer (pid 42))", "futex (mutex 0x..)",
+ * "futex (condvar GIL)":
  * an fd is named by what it was at ts (the recorder's /proc scans) */
 static const char *what(const struct model *m, uint32_t pid, uint64_t ts, const struct m_wait *w,
 			char *buf, size_t n)
@@ -119,9 +120,16 @@ static const char *what(const struct model *m, uint32_t pid, uint64_t ts, const 
 			snprintf(buf, n, "%s on fd %" PRId64, sc, (int64_t)w->obj);
 		break;
 	case WK_MUTEX: case WK_LOCK: case WK_RWLOCK: case WK_CONDVAR: case WK_SEMAPHORE:
-	case WK_JOIN:
-		snprintf(buf, n, "%s (%s 0x%" PRIx64 ")", sc, wait_kind_name(w->kind), w->obj);
+	case WK_JOIN: {
+		/* a Python process's own names first: "GIL", "acct.lock" */
+		const char *py = model_sync_name(m, pid, w->obj, NULL);
+
+		if (py)
+			snprintf(buf, n, "%s (%s %s)", sc, wait_kind_name(w->kind), py);
+		else
+			snprintf(buf, n, "%s (%s 0x%" PRIx64 ")", sc, wait_kind_name(w->kind), w->obj);
 		break;
+	}
 	default:
 		snprintf(buf, n, "%s", sc);
 		break;
