@@ -53,8 +53,9 @@ int unix_peers(struct idmap *peers)
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
 		.r = {.sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_show = UDIAG_SHOW_PEER},
 	};
-	/* aligned for the nlmsghdr walk */
-	static __thread long buf[8192 / sizeof(long)];
+	/* aligned for the nlmsghdr walk; as big as a dump's reply can be (the kernel sizes them to
+	 * what the reader took before, at most 32 KiB), so recv never truncates one */
+	static __thread long buf[32768 / sizeof(long)];
 	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), err = 0;
 
 	if (fd < 0)
