@@ -180,6 +180,8 @@ if command -v python3 > /dev/null; then
 		pyjson "$TMP/mpl.json" \
 		"[o for o in j['objects'] if o['kind'] == 'pylock' and
 		  {w['tid'] for w in o['waiters']} >= {${kids:-0}}]"
+	check "python: that Lock is named as the program names it (its global lock)" \
+		pyjson "$TMP/mpl.json" "[o for o in j['objects'] if o['kind'] == 'pylock' and o['name'] == 'lock']"
 	# an executor's worker waiting for work sleeps on its SimpleQueue's Lock, from C code:
 	# --idle-wait makes that wait sure, and the map's first submit ends it
 	"$CONLAB" contention --quiet --format json -o "$TMP/tpe.json" -- "$PYH" "$PYWL/pools.py" \

@@ -19,7 +19,8 @@
 #include "analysis/waitgraph.h"
 
 
-enum lk { LK_NONE, LK_LOCK, LK_RLOCK };
+/* LK_SEMLOCK: a multiprocessing lock's _multiprocessing.SemLock, only ever named (by_sem) */
+enum lk { LK_NONE, LK_LOCK, LK_RLOCK, LK_SEMLOCK };
 
 struct held {
 	uint64_t lock;
@@ -77,15 +78,33 @@ static uint64_t lock_sem(struct py_reader *r, uint64_t lock, enum lk k)
 	return sem;
 }
 
+/* A multiprocessing Lock, RLock, Semaphore... holds a _multiprocessing.SemLock, whose handle
+ * (the sem_t in shared memory, right after the object header in 3.11, as a Lock's) is what its
+ * waiters sleep on: that semaphore, or 0. */
+static uint64_t semlock_sem(struct py_reader *r, uint64_t obj)
+{
+	const char *tn = py_type_name(r, obj);
+	uint64_t sem = 0;
+
+	if (!tn || strcmp(tn, "_multiprocessing.SemLock"))
+		return 0;
+	py_read_ptr(r, obj + r->L->lock_sem, &sem);
+	return sem;
+}
+
 /* Is value the object a naming search looks for? */
-/* pynames' matcher for by_sem: is value a Lock or RLock whose semaphore is target? */
+/* pynames' matcher for by_sem: is value a Lock, RLock or SemLock whose semaphore is target? */
 static int sem_of(void *ctx, uint64_t value, uint64_t target)
 {
 	struct pyl *c = ctx;
 	enum lk k;
 
-	if (!py_ptr_ok(value) || (k = lock_kind(c->r, value)) == LK_NONE ||
-	    lock_sem(c->r, value, k) != target)
+	if (!py_ptr_ok(value))
+		return 0;
+	k = lock_kind(c->r, value);
+	if (k == LK_NONE && target && semlock_sem(c->r, value) == target)
+		k = LK_SEMLOCK;
+	else if (k == LK_NONE || lock_sem(c->r, value, k) != target)
 		return 0;
 	c->found_kind = k;
 	return 1;
@@ -564,7 +583,15 @@ int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, con
 		return -1;
 	nm = namer(&c, sem);
 	if (!py_name_in_dict(&nm, dict, out, n)) {
+		size_t len = strlen(out), k = strlen("._semlock");
+
 		*type = c.found_kind == LK_RLOCK ? "RLock" : "Lock";
+		/* "lock._semlock" is the program's `lock` */
+		if (c.found_kind == LK_SEMLOCK) {
+			*type = "multiprocessing";
+			if (len > k && !strcmp(out + len - k, "._semlock"))
+				out[len - k] = 0;
+		}
 		return 0;
 	}
 	return -1;

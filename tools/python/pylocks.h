@@ -37,8 +37,10 @@ void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid,
 		     const struct pylock_owners *owners);
 
 /* The name the main module reaches the Lock or RLock whose semaphore is sem by ("lock_a",
- * "alice.lock": a global or one step inside one), and its type ("Lock"); 0, or -1 when none
- * reaches it. For locks no thread waits on (a potential deadlock's), while the process lives. */
+ * "alice.lock": a global or one step inside one), and its type ("Lock"); a multiprocessing
+ * lock by its own name ("lock", not "lock._semlock"), type "multiprocessing". 0, or -1 when
+ * none reaches it. For locks no thread waits on (a potential deadlock's), while the process
+ * lives. */
 int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, const char **type);
 
 /* The file is part of the standard library (threading.py, queue.py, multiprocessing/). */

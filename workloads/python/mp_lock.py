@@ -12,6 +12,8 @@ import time
 
 import wl
 
+lock = None     # the Lock, a global: a report names it "lock"
+
 
 def child(lock, hold_ms):
     with lock:
@@ -26,6 +28,7 @@ def main():
     a = ap.parse_args()
     if a.children < 1 or a.hold_ms < 0:
         wl.die("mp_lock: --children must be at least 1, --hold-ms not negative")
+    global lock
     ctx = mp.get_context("fork")
     lock = ctx.Lock()
     lock.acquire()
