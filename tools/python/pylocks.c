@@ -79,8 +79,7 @@ static uint64_t lock_sem(struct py_reader *r, uint64_t lock, enum lk k)
 }
 
 /* A multiprocessing Lock, RLock, Semaphore... holds a _multiprocessing.SemLock, whose handle
- * (the sem_t in shared memory, right after the object header in 3.11, as a Lock's) is what its
- * waiters sleep on: that semaphore, or 0. */
+ * (the sem_t in shared memory) is what its waiters sleep on: that semaphore, or 0. */
 static uint64_t semlock_sem(struct py_reader *r, uint64_t obj)
 {
 	const char *tn = py_type_name(r, obj);
@@ -88,7 +87,7 @@ static uint64_t semlock_sem(struct py_reader *r, uint64_t obj)
 
 	if (!tn || strcmp(tn, "_multiprocessing.SemLock"))
 		return 0;
-	py_read_ptr(r, obj + r->L->lock_sem, &sem);
+	py_read_ptr(r, obj + r->L->semlock_handle, &sem);
 	return sem;
 }
 

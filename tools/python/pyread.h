@@ -46,6 +46,7 @@ struct py_layout {
 	uint32_t dk_log2_index_bytes, dk_kind, dk_nentries, dk_indices;	/* PyDictKeysObject */
 	uint32_t lock_sem, lock_locked;		/* _thread.lock: the sem_t pointer, the flag */
 	uint32_t rlock_sem, rlock_owner, rlock_count;	/* _thread.RLock */
+	uint32_t semlock_handle;	/* _multiprocessing.SemLock: its sem_t * */
 	uint32_t cfunc_ml, cfunc_self;		/* builtin method: PyMethodDef *, m_self */
 	int32_t managed_dict, managed_values;	/* offsets before the object (negative) */
 	uint64_t tpflags_managed_dict;

@@ -34,6 +34,7 @@ static const struct py_layout layouts[] = {
 		.dk_log2_index_bytes = 9, .dk_kind = 10, .dk_nentries = 24, .dk_indices = 32,
 		.lock_sem = 16, .lock_locked = 32,
 		.rlock_sem = 16, .rlock_owner = 24, .rlock_count = 32,
+		.semlock_handle = 16,
 		.cfunc_ml = 16, .cfunc_self = 24,
 		.managed_dict = -24, .managed_values = -32,
 		.tpflags_managed_dict = 1u << 4,
