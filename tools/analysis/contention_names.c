@@ -241,17 +241,6 @@ static int joined_thread(const struct model *m, const struct cont_obj *o)
 	return !model_is_python(m, o->pid) || (t && t->pid == o->pid);
 }
 
-/* The first process of pid's tree the trace saw (its ancestors, as far as they were traced). */
-static uint32_t tree_root(const struct model *m, uint32_t pid)
-{
-	const struct m_process *p;
-
-	for (int hops = 0; hops < 64 && (p = model_process(m, pid)) && p->ppid &&
-			   p->ppid != pid && model_process(m, p->ppid); hops++)
-		pid = p->ppid;
-	return pid;
-}
-
 /*
  * One object in several processes: a forked child has its parent's shared memory at the same
  * address, so waits with shared futex ops on one address by processes of one tree are on one
@@ -270,7 +259,7 @@ static void merge_shared(struct contention *c, const struct model *m, uint8_t *d
 
 			if (dead[k] || !b->shared || b->acquisitions || b->addr != a->addr ||
 			    b->kind != a->kind || b->pid == a->pid ||
-			    tree_root(m, a->pid) != tree_root(m, b->pid))
+			    model_process_root(m, a->pid) != model_process_root(m, b->pid))
 				continue;
 			if (b->pid < a->pid)
 				swap_obj(c, i, k);

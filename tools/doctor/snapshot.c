@@ -383,7 +383,7 @@ static void classify_fd(struct builder *b, int ti, int write)
 	struct snap_thread *t = &s->st[ti];
 	int fd = (int)t->args[0];
 	char link[256];
-	uint64_t ino;
+	uint64_t ino, sock;
 	struct wg_object *o;
 
 	if (fd_link(th->pid, fd, link, sizeof(link))) {
@@ -393,10 +393,11 @@ static void classify_fd(struct builder *b, int ti, int write)
 	}
 	describe(s, ti, "%s(fd %d: %s)", write ? "write" : "read", fd, link);
 	ino = pipe_ino(link);
-	if (!ino && unix_peer(b, socket_ino(link))) {
+	sock = ino ? 0 : socket_ino(link);
+	if (sock && unix_peer(b, sock)) {
 		/* a connected Unix socket (a socketpair, a multiprocessing.Pipe): whoever holds
 		 * its peer ends the wait */
-		o = set_wait(s, ti, WG_SOCKET, socket_ino(link), 0);
+		o = set_wait(s, ti, WG_SOCKET, sock, 0);
 		o->value = write;
 		return;
 	}

@@ -70,6 +70,17 @@ struct m_process *model_process(const struct model *m, uint32_t pid)
 	return i < 0 ? NULL : &m->procs[i];
 }
 
+uint32_t model_process_root(const struct model *m, uint32_t pid)
+{
+	const struct m_process *p;
+
+	/* bounded: a ppid cycle (pid reuse) must not loop */
+	for (int hops = 0; hops < 64 && (p = model_process(m, pid)) && p->ppid &&
+			   p->ppid != pid && model_process(m, p->ppid); hops++)
+		pid = p->ppid;
+	return pid;
+}
+
 int model_is_python(const struct model *m, uint32_t pid)
 {
 	const struct m_process *p = model_process(m, pid);

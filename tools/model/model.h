@@ -319,6 +319,9 @@ void model_finish(struct model *m, uint64_t end_ts);
 
 struct m_thread *model_thread(const struct model *m, uint32_t tid);
 struct m_process *model_process(const struct model *m, uint32_t pid);
+/* The first traced ancestor of pid's process tree (pid itself when its parent was not traced):
+ * processes with one root came from one traced program by fork. */
+uint32_t model_process_root(const struct model *m, uint32_t pid);
 /* Does pid run a CPython interpreter (its executable, or its comm, is python*)? Its sem_t
  * waits are then Python Locks' and its condvar waits the GIL's. */
 int model_is_python(const struct model *m, uint32_t pid);

@@ -139,7 +139,7 @@ static const char one_thread_note[] =
 static int one_thread_matters(const struct model *m, const struct m_process *p)
 {
 	return threads_of(m, p->pid) == 1 &&
-	       (model_is_python(m, p->pid) || !model_process(m, p->ppid));
+	       (model_is_python(m, p->pid) || model_process_root(m, p->pid) == p->pid);
 }
 
 /* Did the trace see this thread do anything (-a names every thread of the machine)? */
