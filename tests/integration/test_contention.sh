@@ -172,9 +172,10 @@ if command -v python3 > /dev/null; then
 		   if i.get('reason') == 'condvar' and i.get('object', '').startswith('Queue.get (queue.py:')])(
 		   {t['tid']: t for p in j['processes'] for t in p['threads']})"
 	# one multiprocessing.Lock, two processes waiting for it: one object (mp_lock makes both
-	# children sleep on it while the parent holds it)
+	# children sleep on it while the parent holds it). Each holds it 50 ms, so the second
+	# child waits and lives that long: the recorder names the lock at a poll in between
 	"$CONLAB" contention --quiet --format json -o "$TMP/mpl.json" -- "$PYH" "$PYWL/mp_lock.py" \
-		--children 2 --hold-ms 5 > "$TMP/mpl.out" 2>/dev/null
+		--children 2 --hold-ms 50 > "$TMP/mpl.out" 2>/dev/null
 	kids=$(lastkv "$TMP/mpl.out" children)
 	check "python: a multiprocessing.Lock two children waited for is one object with both" \
 		pyjson "$TMP/mpl.json" \
