@@ -13,6 +13,7 @@
 #include <bpf/bpf_core_read.h>
 #include "events.h"
 #include "stage.h"
+#include "syscalls.h"
 
 #ifdef CONLAB_DEFINE_MAPS
 #define CONLAB_MAP
@@ -194,6 +195,26 @@ static __always_inline int tgid_traced(__u32 tgid)
 static __always_inline int task_traced(struct task_struct *t)
 {
 	return tgid_traced(BPF_CORE_READ(t, tgid));
+}
+
+/* The futex call (nr: NR_FUTEX, NR_FUTEX_WAIT or NR_FUTEX_WAITV) whose arguments are in regs
+ * waits with a timeout: futex(uaddr, op, val, timeout, ...) for the waiting commands,
+ * futex_wait(uaddr, val, mask, flags, timeout, clockid), futex_waitv(waiters, nr, flags,
+ * timeout, clockid). Read by the switch-out probe, so a wait is known to be timed without the
+ * call's exit record. */
+static __always_inline int futex_timed(long nr, const struct pt_regs *regs)
+{
+	__u32 cmd;
+
+	if (nr == NR_FUTEX_WAIT)
+		return regs->r8 != 0;
+	if (nr == NR_FUTEX_WAITV)
+		return regs->r10 != 0;
+	if (nr != NR_FUTEX)
+		return 0;
+	cmd = regs->si & FUTEX_CMD_MASK;
+	return (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_LOCK_PI ||
+		cmd == FUTEX_LOCK_PI2 || cmd == FUTEX_WAIT_REQUEUE_PI) && regs->r10;
 }
 
 /* A traced thread goes to sleep inside a futex call at ts: keep the first sleep of the call

@@ -84,6 +84,7 @@ struct ev_switch {
 
 #define SWF_PREV_TRACED 0x1
 #define SWF_NEXT_TRACED 0x2
+#define SWF_TIMED 0x4		/* EV_SWITCH_SLEEP in a futex wait given a timeout */
 
 /* EV_SWITCH_SLEEP: a switch whose prev goes to sleep, with what it waits for */
 struct ev_switch_sleep {
@@ -135,10 +136,11 @@ struct ev_exit {
 	__u32 pid;
 	__s32 exit_code;	/* task->exit_code: wait status format */
 	__u32 flags;		/* EXITF_* */
-	__u32 pad;
+	__s32 nr;		/* EXITF_IN_SYSCALL: the syscall the thread was in when it exited */
 };
 
 #define EXITF_GROUP_DEAD 0x1	/* the last thread of its process */
+#define EXITF_IN_SYSCALL 0x2	/* nr is set: exit or exit_group, or a call it was killed in */
 
 /* EV_RENAME */
 struct ev_rename {

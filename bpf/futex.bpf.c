@@ -16,45 +16,34 @@
 #include "syscalls.h"
 
 /* The call's arguments, from the registers saved at syscall entry (x86-64: di si dx r10 r8). */
-static __always_inline void futex_args(struct ev_futex *e, __u32 sys)
+static __always_inline void futex_args(struct ev_futex *e, __u32 sys, long nr)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	__u64 a0 = regs->di, a1 = regs->si;
 	__u64 a2 = regs->dx, a3 = regs->r10;
-	__u32 cmd;
 
 	e->uaddr = a0;
 	switch (sys) {
 	case FUTEX_SYS_FUTEX:	/* futex(uaddr, op, val, timeout or val2, ...) */
 		e->op = a1;
 		e->val = a2;
-		cmd = a1 & FUTEX_CMD_MASK;
-		/* the fourth argument is a timeout pointer only for the waiting commands */
-		if ((cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_LOCK_PI ||
-		     cmd == FUTEX_LOCK_PI2 || cmd == FUTEX_WAIT_REQUEUE_PI) && a3)
-			e->flags |= FUTEXF_TIMEOUT;
 		break;
 	case FUTEX_SYS_WAIT:	/* futex_wait(uaddr, val, mask, flags, timeout, clockid) */
-		e->op = a3;
-		e->val = a1;
-		if (regs->r8)
-			e->flags |= FUTEXF_TIMEOUT;
-		break;
 	case FUTEX_SYS_WAKE:	/* futex_wake(uaddr, mask, nr, flags) */
 		e->op = a3;
-		e->val = a2;
+		e->val = sys == FUTEX_SYS_WAIT ? a1 : a2;
 		break;
 	default:		/* futex_waitv(waiters, nr, flags, timeout, clockid): the first */
 		e->uaddr = 0;
 		bpf_probe_read_user(&e->uaddr, sizeof(e->uaddr), (void *)(a0 + 8));
 		e->op = a2;
 		e->val = a1;
-		if (a3)
-			e->flags |= FUTEXF_TIMEOUT;
 	}
+	if (futex_timed(nr, regs))
+		e->flags |= FUTEXF_TIMEOUT;
 }
 
-static __always_inline int futex_exit(long ret, __u32 sys)
+static __always_inline int futex_exit(long ret, __u32 sys, long nr)
 {
 	__u64 id = bpf_get_current_pid_tgid(), slept = 0;
 	__u32 tid = (__u32)id, slot = tid % FUTEX_SLOTS;
@@ -81,7 +70,7 @@ static __always_inline int futex_exit(long ret, __u32 sys)
 		e->dur = dur32(e->hdr.ts - slept, &us);
 		e->flags = FUTEXF_SLEPT | (us ? FUTEXF_DUR_US : 0);
 	}
-	futex_args(e, sys);
+	futex_args(e, sys, nr);
 	ev_submit(st, e);
 	return 0;
 }
@@ -89,23 +78,23 @@ static __always_inline int futex_exit(long ret, __u32 sys)
 SEC("tracepoint/syscalls/sys_exit_futex")
 int sys_exit_futex(struct trace_event_raw_sys_exit *ctx)
 {
-	return futex_exit(ctx->ret, FUTEX_SYS_FUTEX);
+	return futex_exit(ctx->ret, FUTEX_SYS_FUTEX, NR_FUTEX);
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex_wait")
 int sys_exit_futex_wait(struct trace_event_raw_sys_exit *ctx)
 {
-	return futex_exit(ctx->ret, FUTEX_SYS_WAIT);
+	return futex_exit(ctx->ret, FUTEX_SYS_WAIT, NR_FUTEX_WAIT);
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex_wake")
 int sys_exit_futex_wake(struct trace_event_raw_sys_exit *ctx)
 {
-	return futex_exit(ctx->ret, FUTEX_SYS_WAKE);
+	return futex_exit(ctx->ret, FUTEX_SYS_WAKE, NR_FUTEX_WAKE);
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex_waitv")
 int sys_exit_futex_waitv(struct trace_event_raw_sys_exit *ctx)
 {
-	return futex_exit(ctx->ret, FUTEX_SYS_WAITV);
+	return futex_exit(ctx->ret, FUTEX_SYS_WAITV, NR_FUTEX_WAITV);
 }

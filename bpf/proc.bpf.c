@@ -53,6 +53,21 @@ static __always_inline int handle_exec(struct task_struct *p, pid_t old_pid,
 	return 0;
 }
 
+/* The syscall the exiting thread (current) was in: exit or exit_group, or the call a fatal
+ * signal ended (a thread killed asleep in a futex wait exits from inside that call, whose
+ * number is still in its saved registers); -1 when none (a fault, a kernel thread). The model
+ * tells by it a thread that died in its last wait without the call's exit record. */
+static __always_inline __s32 exit_syscall(void)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+
+	if (cur->flags & 0x00200000 /* PF_KTHREAD */)
+		return -1;
+	regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+	return (__s32)regs->orig_ax;
+}
+
 static __always_inline int handle_exit(struct task_struct *p)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid), slot = tid % FUTEX_SLOTS;
@@ -75,7 +90,9 @@ static __always_inline int handle_exit(struct task_struct *p)
 		e->pid = tgid;
 		e->exit_code = BPF_CORE_READ(p, exit_code);
 		e->flags = live == 0 ? EXITF_GROUP_DEAD : 0;
-		e->pad = 0;
+		e->nr = exit_syscall();
+		if (e->nr >= 0)
+			e->flags |= EXITF_IN_SYSCALL;
 		if (live == 0) {
 			int gec = BPF_CORE_READ(p, signal, group_exit_code);
 

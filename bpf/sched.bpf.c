@@ -184,6 +184,8 @@ static __always_inline void fill_sleep_context(void *ctx, struct ev_switch_sleep
 		e->arg0 = a0 = ua;
 	}
 	if (nr == NR_FUTEX || nr == NR_FUTEX_WAITV || nr == NR_FUTEX_WAIT) {
+		if (futex_timed(nr, regs))
+			e->sw.flags |= SWF_TIMED;
 		if (futex_calls)
 			futex_note_sleep(e->sw.hdr.tid, e->sw.hdr.ts);
 		if (bpf_probe_read_user(words, sizeof(words), (void *)a0) == 0) {

@@ -29,12 +29,12 @@ EOF
 chmod +x "$TMP/storm.sh"
 
 : > "$TMP/base"
-for v in full light; do : > "$TMP/$v.rate"; : > "$TMP/$v.cpu"; : > "$TMP/$v.lost"; : > "$TMP/$v.ev"; done
+for v in full futex; do : > "$TMP/$v.rate"; : > "$TMP/$v.cpu"; : > "$TMP/$v.lost"; : > "$TMP/$v.ev"; done
 for ((i = 0; i < RUNS; i++)); do
 	"$TMP/storm.sh" > "$TMP/o"; kv "$TMP/o" storm_ns >> "$TMP/base"
-	for v in full light; do
+	for v in full futex; do
 		opts=""
-		[ $v = light ] && opts="--no-stacks --no-futex-calls"
+		[ $v = futex ] && opts="--futex-calls"	# a record per futex call too
 		# shellcheck disable=SC2086
 		CONLAB_BPF_STATS=1 "$CONLAB" record --quiet $opts -o "$TMP/$v.clab" -- "$TMP/storm.sh" \
 			> "$TMP/o" 2> "$TMP/$v.err"
@@ -48,7 +48,7 @@ for ((i = 0; i < RUNS; i++)); do
 done
 echo "drain: $PAIRS unpinned futex ping-pong pairs x $ROUNDS rounds, median of $RUNS runs"
 printf '  untraced storm %.0f ms\n' "$(awk "BEGIN {print $(median < "$TMP/base") / 1e6}")"
-for v in full light; do
+for v in full futex; do
 	printf '  conlab %-5s %8.0f events, %.2f M events/s recorded, lost %s (max of runs), recorder %s ns/event (ceiling %.1f M/s per CPU)\n' \
 		"$v" "$(median < "$TMP/$v.ev")" "$(awk "BEGIN {print $(median < "$TMP/$v.rate") / 1e6}")" \
 		"$(sort -n "$TMP/$v.lost" | tail -1)" "$(median < "$TMP/$v.cpu")" \

@@ -5,8 +5,9 @@
 #     one CPU as in the research measurements (left free, the two threads bounce between the
 #     VM's CPUs and the untraced time itself varies tenfold from run to run);
 #   - a CPU-bound program.
-# conlab runs twice: with everything (the default) and light (--no-stacks --no-futex-calls:
-# switches and wakeups with their wait reasons, no per-futex-call records).
+# conlab runs three times: the default (switches and wakeups with their wait reasons and
+# stacks, event-loop waits), light (--no-stacks --no-loop-waits: no syscall tracepoint at all)
+# and with --futex-calls (a record per futex call, what --gil and --locks turn on).
 # Runs are interleaved so drift on a shared VM hits every variant alike; medians, ratios to
 # the untraced median, events, bytes per event, lost events. Then one more run of each conlab
 # mode with CONLAB_BPF_STATS=1 (the kernel's run time per BPF program; kept out of the timed
@@ -26,23 +27,27 @@ source "$(dirname "$0")/lib.sh"
 bench() {
 	local name=$1 key=$2 tag=$3
 	shift 3
-	: > "$TMP/base"; : > "$TMP/full"; : > "$TMP/light"; : > "$TMP/perf"
+	: > "$TMP/base"; : > "$TMP/perf"
+	for v in $VARIANTS; do : > "$TMP/$v"; done
 	for ((i = 0; i < RUNS; i++)); do
 		"$@" > "$TMP/o" 2>/dev/null; kv "$TMP/o" "$key" >> "$TMP/base"
-		"$CONLAB" record --quiet -o "$TMP/full.clab" -- "$@" > "$TMP/o" 2> "$TMP/full.err"
-		kv "$TMP/o" "$key" >> "$TMP/full"
-		"$CONLAB" record --quiet --no-stacks --no-futex-calls -o "$TMP/light.clab" -- "$@" \
-			> "$TMP/o" 2> "$TMP/light.err"
-		kv "$TMP/o" "$key" >> "$TMP/light"
+		for v in $VARIANTS; do
+			# shellcheck disable=SC2046
+			"$CONLAB" record --quiet $(opts $v) -o "$TMP/$v.clab" -- "$@" > "$TMP/o" \
+				2> "$TMP/$v.err"
+			kv "$TMP/o" "$key" >> "$TMP/$v"
+		done
 		if [ $have_perf = 1 ]; then
 			perf sched record -q -o "$TMP/perf.data" -- "$@" > "$TMP/o" 2>/dev/null
 			kv "$TMP/o" "$key" >> "$TMP/perf"
 		fi
 	done
-	local b f l p="" pr="-"
+	local b f l x p="" pr="-"
 	b=$(median < "$TMP/base"); f=$(median < "$TMP/full"); l=$(median < "$TMP/light")
-	printf '%s\n  untraced %.1f ms | conlab %s | conlab light %s' "$name" \
-		"$(awk "BEGIN {print $b / 1e6}")" "$(ratio "$f" "$b")" "$(ratio "$l" "$b")"
+	x=$(median < "$TMP/futex")
+	printf '%s\n  untraced %.1f ms | conlab %s | conlab light %s | conlab --futex-calls %s' \
+		"$name" "$(awk "BEGIN {print $b / 1e6}")" "$(ratio "$f" "$b")" "$(ratio "$l" "$b")" \
+		"$(ratio "$x" "$b")"
 	if [ $have_perf = 1 ]; then
 		p=$(median < "$TMP/perf")
 		pr=$(ratio "$p" "$b")
@@ -50,7 +55,7 @@ bench() {
 	fi
 	echo
 	local sizes=""
-	for v in full light; do
+	for v in $VARIANTS; do
 		local ev lost bytes
 		ev=$(sed -n 's/.*recorded \([0-9]*\) events.*/\1/p' "$TMP/$v.err")
 		lost=$(sed -n 's/.*, \([0-9]*\) lost$/\1/p' "$TMP/$v.err")
@@ -70,21 +75,27 @@ bench() {
 		sizes="$sizes | -"
 	fi
 	# per BPF program: runs and ns a run, in one more run of each mode
-	for v in full light; do
-		local opts=""
-		[ $v = light ] && opts="--no-stacks --no-futex-calls"
-		# shellcheck disable=SC2086
-		CONLAB_BPF_STATS=1 "$CONLAB" record --quiet $opts -o "$TMP/s.clab" -- "$@" \
+	for v in $VARIANTS; do
+		# shellcheck disable=SC2046
+		CONLAB_BPF_STATS=1 "$CONLAB" record --quiet $(opts $v) -o "$TMP/s.clab" -- "$@" \
 			> /dev/null 2> "$TMP/stats"
 		echo "  conlab $v, per BPF program (runs, ns/run):$(sed -n \
 			's/^conlab: bpf \([a-z_0-9]*\) *\([0-9]*\) runs *\([0-9]*\) ns.*/ \1 \2 x \3/p' \
 			"$TMP/stats" | paste -sd, -)"
 	done
-	README_ROWS="$README_ROWS| $tag | $(ratio "$f" "$b") | $(ratio "$l" "$b") | $pr |
+	README_ROWS="$README_ROWS| $tag | $(ratio "$f" "$b") | $(ratio "$l" "$b") | $(ratio "$x" "$b") | $pr |
 "
 	[ -n "${SIZE_ROW:-}" ] || SIZE_ROW="| trace size, $tag$sizes |"
 }
 
+VARIANTS="full light futex"
+# opts VARIANT: conlab record's options for it
+opts() {
+	case $1 in
+	light) echo "--no-stacks --no-loop-waits" ;;
+	futex) echo "--futex-calls" ;;
+	esac
+}
 README_ROWS=""
 SIZE_ROW=""
 echo "record overhead: median of $RUNS interleaved runs, wall time of the measured section"
@@ -94,7 +105,7 @@ bench "CPU-bound, 2 threads x 300 ms" wall_ns "CPU-bound, 2 threads" \
 	"$WL/cpuburn" --threads 2 --ms 300
 echo
 echo "README form ($(date -u +%F), $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), load average $(cut -d" " -f1 /proc/loadavg)):"
-echo "| workload | conlab | conlab light | \`perf sched record\` |"
-echo "|---|---|---|---|"
+echo "| workload | conlab | conlab light | conlab \`--futex-calls\` | \`perf sched record\` |"
+echo "|---|---|---|---|---|"
 printf '%s' "$README_ROWS"
 echo "$SIZE_ROW"

@@ -736,6 +736,100 @@ static void storm(struct fx *f, const char *exe)
 	model_finish(&f->m, 0);
 }
 
+/* prev blocks in a timed glibc mutex wait (pthread_mutex_timedlock): its switch says SWF_TIMED */
+static void block_mutex_timed(struct fx *f, uint64_t ts, uint32_t prev, uint32_t owner)
+{
+	struct ev_switch_sleep s = {};
+
+	s.sw.hdr = (struct ev_hdr){ts, prev, EV_SWITCH_SLEEP, sizeof(s)};
+	s.sw.prev_state = TS_SLEEPING;
+	s.sw.flags = SWF_PREV_TRACED | SWF_TIMED;
+	s.nr = 202;
+	s.arg0 = MUTEX;
+	s.arg1 = 128;
+	s.arg2 = 2;
+	s.word0 = 2;
+	s.word8 = owner;
+	s.stack_id = -1;
+	feed(f, &s, sizeof(s));
+}
+
+static void thread_exit(struct fx *f, uint64_t ts, uint32_t tid, uint32_t flags, int32_t nr)
+{
+	struct ev_exit e = {{ts, tid, EV_EXIT, sizeof(e)}, PID, 9, flags, nr};
+
+	feed(f, &e, sizeof(e));
+}
+
+/* Without futex call records (the default recording): a timed wait is told by its switch-out,
+ * its timeout by who woke it (the kernel, or an interrupt in another call: timed out; a wake
+ * on its word: not), and a thread woken by nobody that exits from inside its futex call died
+ * in that wait, one that exits through exit() returned from it. */
+static void test_timed_and_died_without_futex_calls(void **state)
+{
+	struct tl_opts o = {.symbolize = 0};
+	struct timeline tl;
+	struct fx f;
+	size_t n = 0;
+	int timed = 0, timed_out[4] = {-1, -1, -1, -1};
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	model_init(&f.m);
+	task(&f, 0, A, "alpha");
+	task(&f, 0, B, "beta");
+	task(&f, 0, C, "gamma");
+	sw(&f, 10, 0, A, TS_RUNNABLE, 0);
+	sw(&f, 10, 0, B, TS_RUNNABLE, 1);
+	block_mutex_timed(&f, 20, A, C);
+	block_mutex_timed(&f, 30, B, C);
+	wake_by(&f, 1000, A, 0, -1, 0);		/* its timer */
+	wake_by(&f, 1000, B, C, 202, MUTEX);	/* C's unlock */
+	sw(&f, 1100, 0, A, TS_RUNNABLE, 0);
+	sw(&f, 1100, 0, B, TS_RUNNABLE, 1);
+	block_mutex_timed(&f, 2000, A, C);
+	wake_by(&f, 3000, A, C, 0, 5);		/* an interrupt found C in a read: A's timer */
+	sw(&f, 3100, 0, A, TS_RUNNABLE, 0);
+	block_mutex(&f, 3200, B, C);		/* untimed, woken by C's unlock */
+	wake_by(&f, 3300, B, C, 202, MUTEX);
+	sw(&f, 3400, 0, B, TS_RUNNABLE, 1);
+	/* the process is killed: A's untimed wait and B's end with no waker; A dies inside it, B
+	 * had returned from its call */
+	block_mutex(&f, 4000, A, C);
+	block_mutex(&f, 4010, B, C);
+	wake_by(&f, 5000, A, 0, -1, 0);
+	wake_by(&f, 5000, B, 0, -1, 0);
+	thread_exit(&f, 5100, A, EXITF_IN_SYSCALL, 202);
+	thread_exit(&f, 5100, B, EXITF_IN_SYSCALL, 60);
+	model_finish(&f.m, 6000);
+	for (size_t i = 0; i < f.m.nthreads; i++) {
+		const struct m_thread *t = &f.m.threads[i];
+
+		for (size_t k = 0; k < t->niv; k++) {
+			if (t->iv[k].state != TH_BLOCKED || t->iv[k].start >= 4000)
+				continue;
+			timed += t->iv[k].w.timed;
+			if (n < 4)
+				timed_out[n++] = (t->tid == A ? 0 : 10) + t->iv[k].w.timed_out;
+		}
+	}
+	assert_int_equal(timed, 3);	/* A's two and B's first; not B's second */
+	assert_int_equal(n, 4);
+	assert_int_equal(timed_out[0], 1);	/* A's first: its timer */
+	assert_int_equal(timed_out[1], 1);	/* A's second: its timer, in C's read */
+	assert_int_equal(timed_out[2], 10);	/* B's first: C's unlock */
+	assert_int_equal(timed_out[3], 10);	/* B's second: untimed */
+	assert_true(model_thread(&f.m, A)->died_in_futex);
+	assert_false(model_thread(&f.m, B)->died_in_futex);
+	assert_int_equal(timeline_build(&tl, &f.m, &o), 0);
+	assert_true(lane(&tl, A)->ended_in_wait);
+	assert_int_equal(lane(&tl, A)->end_by, 0);
+	assert_false(lane(&tl, B)->ended_in_wait);
+	timeline_free(&tl);
+	same_as_fold(&f, 6000);
+	fx_free(&f);
+}
+
 /* The kinds of the storm's blocked intervals in the whole build: is k among them? */
 static int storm_has_kind(struct fx *f, int k)
 {
@@ -805,6 +899,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_intervals_reasons_arrows),
 		cmocka_unit_test(test_bursts_and_ended_in_wait),
+		cmocka_unit_test(test_timed_and_died_without_futex_calls),
 		cmocka_unit_test(test_lost_events_are_unknown_gaps),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_text),

@@ -446,6 +446,8 @@ int gil_analyze(struct gil_report *r, const struct model *m)
 		g->pid = p->pid;
 		memcpy(g->comm, p->comm, CLAB_COMM_LEN);
 		detect_python(p, g);
+		if (g->is_python && !m->futex_calls)
+			g->method = GIL_UNKNOWN;	/* unless its uprobe events say (gil_exact) */
 		if (g->is_python)
 			g->gil_addr = find_gil(m, p->pid);
 		analyze_process(m, g);

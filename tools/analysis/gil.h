@@ -37,6 +37,7 @@
 enum gil_method {
 	GIL_INFERRED = 0,	/* from futex waits */
 	GIL_UPROBES = 1,	/* from take_gil / drop_gil uprobes (EV_GIL) */
+	GIL_UNKNOWN = 2,	/* neither: no GIL uprobe events, no futex call records */
 };
 
 /* Why a holder let the GIL go (uprobes: from drop_gil's caller). */

@@ -402,11 +402,15 @@ static int last_wait(const struct m_thread *t, size_t k)
 
 /*
  * The wakeup of a killed thread delivered to an idle CPU is reported from there, with no
- * waker: then the futex call of the wait tells. It returned -ERESTARTSYS (a signal, here the
- * process's exit) and the thread died without another wait.
+ * waker: then how the thread ended tells. Its exit record says it died inside a futex call
+ * (the fatal signal ended the wait), or the futex call of the wait, when recorded, returned
+ * -ERESTARTSYS and the thread died without another wait.
  */
-int tl_killed_in_call(const struct m_futex *f, const struct m_interval *iv)
+int tl_killed_in_call(const struct m_thread *t, const struct m_futex *f,
+		      const struct m_interval *iv)
 {
+	if (t->died_in_futex && iv->w.nr >= 0 && syscall_wait(iv->w.nr) == SW_FUTEX)
+		return 1;
 	return f && f->uaddr == iv->w.obj && f->ret == -512;
 }
 
@@ -418,9 +422,9 @@ static int killed_in_call(const struct model *m, const struct m_thread *t,
 
 		if (f->tid != t->tid || f->ts < iv->end)
 			continue;
-		return tl_killed_in_call(f, iv);
+		return tl_killed_in_call(t, f, iv);
 	}
-	return 0;
+	return tl_killed_in_call(t, NULL, iv);
 }
 
 void tl_ended_in_wait(struct tl_ctx *c, struct tl_lane *l, const struct m_interval *iv,

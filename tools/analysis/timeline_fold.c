@@ -499,7 +499,7 @@ static void fold_arrows(struct timeline_fold *f, struct tl_ctx *c)
 		if (!iv.waker) {
 			const struct m_futex *call = ft->last.called ? &ft->last.call : NULL;
 
-			if (t->died && tl_killed_in_call(call, &iv))
+			if (t->died && tl_killed_in_call(t, call, &iv))
 				tl_ended_in_wait(c, &tl->lanes[to], &iv, 0);
 			continue;
 		}

@@ -39,9 +39,10 @@ void tl_build_lanes(struct tl_ctx *c, size_t (*fill)(struct tl_ctx *c, struct tl
  * waited): note it on lane l. */
 void tl_ended_in_wait(struct tl_ctx *c, struct tl_lane *l, const struct m_interval *iv,
 		      uint32_t by);
-/* A wait woken by the kernel: did the thread die in it (its futex call's return, the first of
- * its tid at or after the wait's end)? */
-int tl_killed_in_call(const struct m_futex *f, const struct m_interval *iv);
+/* A wait woken by the kernel: did the thread die in it (its exit record, or its futex call's
+ * return, the first of its tid at or after the wait's end, when recorded)? */
+int tl_killed_in_call(const struct m_thread *t, const struct m_futex *f,
+		      const struct m_interval *iv);
 /* p counted into the pairs v (idx: theirs by key), its first arrow the earliest of both's */
 void tl_pair_add(struct tl_pair **v, size_t *n, size_t *cap, struct idmap *idx,
 		 const struct tl_pair *p);

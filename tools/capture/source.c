@@ -45,7 +45,7 @@ struct bpf_source {
 	struct bpf_link **links;
 	size_t nlinks;
 	int gil;
-	int no_futex_calls, no_loop_waits;
+	int futex_calls, no_loop_waits;
 	char **gil_paths;		/* interpreter files looked at for the GIL uprobes */
 	size_t ngil_paths;
 	int stats_fd;			/* CONLAB_BPF_STATS: the kernel times every program */
@@ -144,7 +144,7 @@ static void choose_twins(struct bpf_source *s)
 			bpf_program__set_autoload(prog, s->gil);	/* --gil only */
 		else if (!strncmp(n, "sys_", 4)) {
 			/* the futex2 syscalls are newer than futex: attach what the kernel has;
-			 * --no-futex-calls / --no-loop-waits leave a family out (what each costs is
+			 * --futex-calls adds a family, --no-loop-waits leaves one out (what each costs is
 			 * measured in tests/bench/record.sh and io.sh) */
 			int loopwait = strstr(n, "poll") || strstr(n, "select") ||
 				       strstr(n, "io_uring");
@@ -152,7 +152,7 @@ static void choose_twins(struct bpf_source *s)
 
 			bpf_program__set_autoload(prog, tracepoint_exists("syscalls", n) &&
 						  !(loopwait && s->no_loop_waits) &&
-						  !(futex && s->no_futex_calls));
+						  !(futex && !s->futex_calls));
 		}
 	}
 }
@@ -332,9 +332,9 @@ struct bpf_source *source_open(const struct source_opts *o, source_cb cb, void *
 	set_ring_sizes(s, o->buffer_bytes ? o->buffer_bytes : 16u << 20);
 	s->locks = o->locks;
 	s->gil = o->gil;
-	s->no_futex_calls = o->no_futex_calls;
+	s->futex_calls = o->futex_calls;
 	/* the switch-out probe notes futex sleeps only for the futex exit probes */
-	s->skel->rodata->futex_calls = !o->no_futex_calls;
+	s->skel->rodata->futex_calls = o->futex_calls;
 	s->no_loop_waits = o->no_loop_waits;
 	choose_twins(s);
 	if (s->locks && plan_locks(s))

@@ -18,7 +18,7 @@ struct source_opts {
 	int verbose;		/* show libbpf's messages */
 	int locks;		/* REC_LOCKS_* (recorder.h): load the lock uprobes */
 	int gil;		/* load the GIL uprobes (attached per interpreter file) */
-	int no_futex_calls;	/* leave out the futex syscall probes (futex.bpf.c) */
+	int futex_calls;	/* the futex syscall exit probes (futex.bpf.c) */
 	int no_loop_waits;	/* leave out the event-loop wait probes (io.bpf.c) */
 };
 

@@ -24,7 +24,7 @@ enum {
 	OPT_TOP,
 	OPT_LOCKS,
 	OPT_GIL,
-	OPT_NO_FUTEX,
+	OPT_FUTEX_CALLS,
 	OPT_NO_LOOP,
 	OPT_SANDBOX,
 };
@@ -47,9 +47,9 @@ static const struct optdef rec_table[] = {
 	 "1M more is kept in cache); raise it if events are lost", ANY},
 	{"no-stacks", OPT_NO_STACKS, no_argument, NULL, "no user stacks when threads block "
 	 "(callers from the return address only)", ANY},
-	{"no-futex-calls", OPT_NO_FUTEX, no_argument, NULL, "no futex call records: cheaper on "
-	 "futex-heavy programs, but no timeouts (GIL inference) and no futex call counts",
-	 CLI_RECORD},
+	{"futex-calls", OPT_FUTEX_CALLS, no_argument, NULL, "a record of every futex call (its op, "
+	 "timeout, result): futex call counts, exact timeouts; costs a syscall tracepoint a call "
+	 "(on with --gil and --locks)", CLI_RECORD},
 	{"no-loop-waits", OPT_NO_LOOP, no_argument, NULL, "no event-loop wait records (epoll_wait, "
 	 "poll, ...): the io report then sees only the waits that sleep", CLI_RECORD},
 	{"locks", OPT_LOCKS, no_argument, NULL, "lock uprobes on glibc's mutex, rwlock and "
@@ -242,8 +242,8 @@ static int rec_option(struct cli *c, int key, const char *arg)
 	case OPT_QUIET:
 		c->rec.status = 0;
 		return 0;
-	case OPT_NO_FUTEX:
-		c->rec.no_futex_calls = 1;
+	case OPT_FUTEX_CALLS:
+		c->rec.futex_calls = 1;
 		return 0;
 	case OPT_NO_LOOP:
 		c->rec.no_loop_waits = 1;

@@ -83,8 +83,11 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 	case EV_EXIT: {
 		const struct ev_exit *e = (const void *)h;
 
-		fprintf(out, "exit     code %d%s", e->exit_code,
-			e->flags & EXITF_GROUP_DEAD ? " (last thread of the process)" : "");
+		const char *in = e->flags & EXITF_IN_SYSCALL ? syscall_name(e->nr) : NULL;
+
+		fprintf(out, "exit     code %d%s%s%s", e->exit_code,
+			e->flags & EXITF_GROUP_DEAD ? " (last thread of the process)" : "",
+			in ? " in " : "", in ? in : "");
 		break;
 	}
 	case EV_RENAME:

@@ -14,7 +14,7 @@ static const struct cli_cmd cmd = {
 	"\n"
 	"Record the threads, processes and waits of a program into a trace file: context\n"
 	"switches with the reason of every sleep (futex word and mutex owner, syscall and its\n"
-	"arguments), wakeups with the waker, fork/exec/exit, thread names, futex calls.\n"
+	"arguments), wakeups with the waker, fork/exec/exit, thread names.\n"
 	"Children forked by the target are followed from their first instruction.\n",
 	.tail = 
 	"Ctrl-C or SIGTERM stop the recording cleanly. With a COMMAND, conlab exits with the\n"

@@ -5,7 +5,7 @@
 #include "cmd/options.h"
 #include "lib/util.h"
 
-/* Where the help text starts: room for "  -o, --output FILE" and "      --no-futex-calls". */
+/* Where the help text starts: room for "  -o, --output FILE" and "      --no-loop-waits". */
 #define HELP_COL 26
 
 void optset_add(struct optset *s, const struct optdef *d)

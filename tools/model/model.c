@@ -307,6 +307,7 @@ static struct m_wait wait_of_switch(struct model *m, const struct m_thread *t,
 	w.kind = wait_kind_of_syscall(e->nr);
 	if (w.kind == WK_FUTEX) {
 		w.shared = e->nr == NR_FUTEX && !(e->arg1 & FUTEX_PRIVATE_FLAG);
+		w.timed = !!(e->sw.flags & SWF_TIMED);
 		classify_futex(m, t, e, &w);
 	}
 	else if (w.kind == WK_CHILD)
@@ -389,6 +390,27 @@ static int woken_by_kernel(const struct model *m, const struct m_thread *t,
 	       !syscall_signals(e->waker_nr);
 }
 
+/*
+ * A timed futex wait ended by its timer: no thread woke it. A thread ends one from a futex
+ * call on its word (a wake, an unlock), with a signal, or by exiting (a join's word cleared);
+ * a timer's wakeup is the kernel's (woken_by_kernel), or an interrupt's in some other call of
+ * the thread it found on its CPU. What the wait's futex call returned, when recorded, says it
+ * exactly (on_futex); this is for a trace without the calls (the default). A word woken through
+ * another one (a requeue, FUTEX_WAKE_OP, which glibc 2.36 does not use) reads as timed out.
+ */
+static int timed_out_wakeup(const struct m_thread *t, const struct ev_wakeup *e)
+{
+	long nr = e->waker_nr;
+
+	if (!t->wait.timed || e->hdr.type != EV_WAKEUP)
+		return 0;
+	if (!e->waker_tid)
+		return 1;
+	if (nr == NR_FUTEX || nr == NR_FUTEX_WAKE)
+		return e->waker_arg0 != t->wait.obj;
+	return !syscall_signals(nr);
+}
+
 static void on_wakeup(struct model *m, const struct ev_hdr *h)
 {
 	const struct ev_wakeup *e = (const void *)h;
@@ -431,6 +453,7 @@ static void on_wakeup(struct model *m, const struct ev_hdr *h)
 			t->wait.holder = e->waker_tid;
 		t->waker = e->waker_tid;
 		t->wakeup = (int32_t)at;
+		t->wait.timed_out = timed_out_wakeup(t, e);
 		set_state(m, t, TH_RUNNABLE, h->ts);
 	}
 }
@@ -505,6 +528,7 @@ static void on_exit_ev(struct model *m, const struct ev_hdr *h)
 		t->pid = e->pid;
 	t->died = h->ts;
 	t->exit_code = e->exit_code;
+	t->died_in_futex = (e->flags & EXITF_IN_SYSCALL) && syscall_wait(e->nr) == SW_FUTEX;
 	if (e->flags & EXITF_GROUP_DEAD) {
 		struct m_process *p = model_process(m, e->pid);
 
@@ -523,6 +547,7 @@ static void on_futex(struct model *m, const struct ev_hdr *h)
 	uint64_t dur = e->flags & FUTEXF_DUR_US ? (uint64_t)e->dur * 1000 : e->dur;
 	struct m_futex *f;
 
+	m->futex_calls++;
 	if (!m->keep.no_futex_calls && model_keep_futex_call(m, t, h->ts)) {
 		GROW_RAW(m->futexes, m->cap_futexes, m->nfutexes + 1);
 		f = &m->futexes[m->nfutexes++];

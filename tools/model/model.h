@@ -71,8 +71,9 @@ struct m_wait {
 	uint32_t fval;		/* futex word at block time */
 	int16_t nr;		/* syscall (x86-64 numbers are below 512), -1 none */
 	uint8_t kind;		/* enum wait_kind */
-	uint8_t timed : 1;	/* the wait had a timeout (known when its futex call returned) */
-	uint8_t timed_out : 1;	/* ... and it expired */
+	uint8_t timed : 1;	/* a futex wait given a timeout (its switch-out says) */
+	uint8_t timed_out : 1;	/* ... and it expired: its futex call returned ETIMEDOUT or,
+				 * without the call's record, no thread woke it (model.c) */
 	uint8_t py : 1;		/* kind said by the waiter's Python stack: a wait of threading's
 				 * Condition.wait (WK_CONDVAR) or Thread.join (WK_JOIN) on a Lock
 				 * (model/pystacks.h) */
@@ -110,6 +111,7 @@ struct m_thread {
 	uint8_t exited;
 	uint8_t is_leader;
 	uint8_t renamed;	/* the program named it (prctl, pthread_setname_np): keep that name */
+	uint8_t died_in_futex;	/* it exited from inside a futex call: killed in that wait */
 	uint16_t cpu;
 	uint64_t since;		/* start of the current state */
 	struct m_wait wait;	/* current wait when blocked */
@@ -249,6 +251,7 @@ struct model {
 	size_t nwakeups, cap_wakeups;
 	struct m_futex *futexes;
 	size_t nfutexes, cap_futexes;
+	uint64_t futex_calls;		/* EV_FUTEX records read: 0 when not recorded (the default) */
 	struct m_stack *stacks;
 	size_t nstacks, cap_stacks;
 	struct m_loss_window *losses;

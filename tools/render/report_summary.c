@@ -246,7 +246,7 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 	return 0;
 }
 
-static void json_thread(struct json *j, const struct m_thread *t)
+static void json_thread(struct json *j, const struct model *m, const struct m_thread *t)
 {
 	json_obj_begin(j, NULL);
 	json_kv_u64(j, "tid", t->tid);
@@ -261,8 +261,10 @@ static void json_thread(struct json *j, const struct m_thread *t)
 	json_kv_u64(j, "switches", t->switches);
 	json_kv_u64(j, "preemptions", t->preemptions);
 	json_kv_u64(j, "wakeups", t->wakeups_received);
-	json_kv_u64(j, "futex_wait_calls", t->futex_waits);
-	json_kv_u64(j, "futex_wake_calls", t->futex_wakes);
+	if (m->futex_calls) {	/* recorded with --futex-calls */
+		json_kv_u64(j, "futex_wait_calls", t->futex_waits);
+		json_kv_u64(j, "futex_wake_calls", t->futex_wakes);
+	}
 	json_kv_bool(j, "exited", t->exited);
 	json_kv_u64(j, "uncertain_ns", t->uncertain_ns);
 	json_obj_end(j);
@@ -316,7 +318,7 @@ static int json(const struct model *m, FILE *out)
 		json_arr_begin(&j, "threads");
 		for (size_t k = 0; k < m->nthreads; k++)
 			if (m->threads[k].pid == p->pid)
-				json_thread(&j, &m->threads[k]);
+				json_thread(&j, m, &m->threads[k]);
 		json_arr_end(&j);
 		json_obj_end(&j);
 	}
