@@ -190,6 +190,21 @@ all(sorted(o['peers']) == sorted([$PID, $CHILD]) for o in j['deadlocks'][0]['obj
 [t['at']['function'] for t in j['deadlocks'][0]['threads'] if t['pid'] == $CHILD] == ['echo']"
 stop "$PID"
 
+# ---- a multiprocessing.Lock the parent holds while it joins the children that wait for it -------
+# Its holder is read from the parent's own copy of the lock (count, last_tid): the semaphore has
+# no owner field. Forked children map it where the parent does, spawned ones elsewhere.
+for start in fork spawn; do
+	run_py "mp$start" "$DEB" mp_lock.py --join-first --children 2 --start "$start"
+	KIDS=$(lastkv "$OUT" children)
+	L=$(line mp_lock.py "    with lock:")
+	doctor "mp$start" "$PID" cross-process
+	check "multiprocessing.Lock ($start): held by the parent's main thread, a cross-process cycle with the children waiting at line $L" pj "$TMP/mp$start.json" "
+len(j['deadlocks']) == 1 and $PID in j['deadlocks'][0]['pids'] and
+[(o['type'], o['name'], o['owner'], o['owner_pid']) for o in j['deadlocks'][0]['objects'] if o['kind'] == 'mutex'] == [('multiprocessing.Lock', 'lock', $PID, $PID)] and
+all(t['at']['line'] == $L for t in j['deadlocks'][0]['threads'] if t['pid'] in [$KIDS])"
+	stop "$PID"
+done
+
 # ---- asyncio: two tasks each waiting for the other's Event; no thread is blocked -------------------
 run_py aio "$DEB" asyncio_stuck.py
 LP=$(line asyncio_stuck.py "await consumer_ready.wait()")

@@ -412,7 +412,9 @@ static void explain_orphans(struct doctor *d)
 		const struct wg_process *proc, *parent;
 		uint32_t powner = 0;
 
-		if (!wg_kind_has_owner(o->kind) || o->kind == WG_JOIN || !o->owner || p < 0)
+		/* a process-shared lock's owner in another process holds that very lock */
+		if (!wg_kind_has_owner(o->kind) || o->kind == WG_JOIN || !o->owner || p < 0 ||
+		    o->shared)
 			continue;
 		ot = wg_find_thread(g, o->owner);
 		if (ot >= 0 && g->threads[ot].pid == o->pid)

@@ -40,41 +40,51 @@ static void fill_threads(struct waitgraph *g, pid_t pid, struct py_reader *r)
 	}
 }
 
-static int read_process(struct snapshot *s, size_t p, const struct pylock_owners *owners,
-			doctor_python_warn warn, void *ctx)
+/* A CPython process of the snapshot, read: its reader stays open for the holders of the
+ * multiprocessing locks, which may live in any process that shares one. */
+struct pyproc {
+	pid_t pid;		/* the reader's ctx: stays put */
+	size_t p;		/* index in the snapshot's processes */
+	int ok;
+	struct py_reader r;
+};
+
+static int read_process(struct snapshot *s, size_t p, struct pyproc *pp,
+			const struct pylock_owners *owners, doctor_python_warn warn, void *ctx)
 {
 	struct wg_process *proc = &s->g.procs[p];
 	struct proc_maps own = { 0 };
 	const struct proc_maps *maps = &s->sp[p].maps;
+	struct py_reader *r = &pp->r;
 	struct py_found f;
-	struct py_reader r;
 	char line[400];
-	pid_t pid = proc->pid;
 	int found;
 
+	pp->pid = proc->pid;
+	pp->p = p;
 	if (!s->sp[p].maps_ok) {
-		if (procmaps_read(&own, pid, 0))
+		if (procmaps_read(&own, pp->pid, 0))
 			return 0;
 		maps = &own;
 	}
-	found = py_find(pid, maps, &f);
+	found = py_find(pp->pid, maps, &f);
 	procmaps_free(&own);
 	if (found <= 0)
 		return 0;
-	if (py_reader_init(&r, read_pid, &pid, f.version, f.runtime)) {
-		snprintf(line, sizeof(line), "pid %d: %s", (int)pid, r.why);
+	if (py_reader_init(r, read_pid, &pp->pid, f.version, f.runtime)) {
+		snprintf(line, sizeof(line), "pid %d: %s", (int)pp->pid, r->why);
 		warn(ctx, line);
-		py_reader_free(&r);
+		py_reader_free(r);
 		return 0;
 	}
-	if (py_read_threads(&r)) {
+	if (py_read_threads(r)) {
 		snprintf(line, sizeof(line), "pid %d: CPython %u.%u: %s, native frames only",
-			 (int)pid, f.version >> 8, f.version & 0xff, r.why);
+			 (int)pp->pid, f.version >> 8, f.version & 0xff, r->why);
 		warn(ctx, line);
-		py_reader_free(&r);
+		py_reader_free(r);
 		return 0;
 	}
-	py_read_thread_names(&r);
+	py_read_thread_names(r);
 	if (f.hexversion)
 		snprintf(line, sizeof(line), "CPython %u.%u.%u", (unsigned)(f.hexversion >> 24),
 			 (unsigned)(f.hexversion >> 16 & 0xff),
@@ -82,23 +92,91 @@ static int read_process(struct snapshot *s, size_t p, const struct pylock_owners
 	else
 		snprintf(line, sizeof(line), "CPython %u.%u", f.version >> 8, f.version & 0xff);
 	wg_set_str(&proc->runtime, line);
-	fill_threads(&s->g, pid, &r);
-	pylocks_resolve(&r, &s->g, pid, owners);
-	py_read_tasks(&r, proc);
-	if (r.partial) {
-		snprintf(line, sizeof(line), "pid %d: Python stacks partial: %s", (int)pid, r.why);
+	fill_threads(&s->g, pp->pid, r);
+	pylocks_resolve(r, &s->g, pp->pid, owners);
+	py_read_tasks(r, proc);
+	if (r->partial) {
+		snprintf(line, sizeof(line), "pid %d: Python stacks partial: %s", (int)pp->pid,
+			 r->why);
 		warn(ctx, line);
 	}
-	py_reader_free(&r);
+	pp->ok = 1;
 	return 1;
+}
+
+/* Where process q maps what addr is in process p's memory: the same file (device and inode:
+ * glibc creates a semaphore under a temporary name it then renames, so its creator's mapping
+ * and an opener's have different paths) at the same offset. A multiprocessing lock's
+ * semaphore is a file in /dev/shm; forked children have it at the same address, spawned ones
+ * wherever they mapped it. 0 when q does not map it. */
+static uint64_t same_file_addr(const struct snapshot *s, size_t p, uint64_t addr, size_t q)
+{
+	const struct map_entry *e = s->sp[p].maps_ok ? procmaps_find(&s->sp[p].maps, addr) : NULL;
+	uint64_t off;
+
+	if (!e || !e->inode || !s->sp[q].maps_ok)
+		return 0;
+	off = addr - e->start + e->pgoff;
+	for (size_t i = 0; i < s->sp[q].maps.n; i++) {
+		const struct map_entry *f = &s->sp[q].maps.v[i];
+
+		if (f->inode == e->inode && f->dev == e->dev && off >= f->pgoff &&
+		    off < f->pgoff + (f->end - f->start))
+			return f->start + (off - f->pgoff);
+	}
+	return 0;
+}
+
+/* The holders of the multiprocessing locks threads wait on: the process whose copy of the
+ * lock says it took it, in any CPython process of the snapshot that maps its semaphore. */
+static void semlock_holders(struct snapshot *s, struct pyproc *pp, size_t n)
+{
+	char name[128], note[256];
+
+	for (size_t i = 0; i < s->g.nobjects; i++) {
+		struct wg_object *o = &s->g.objects[i];
+		int p = wg_find_process(&s->g, o->pid);
+		pid_t tid = 0;
+		size_t q;
+
+		if (!o->type || strncmp(o->type, "multiprocessing.", 16) || o->owner || p < 0 ||
+		    o->kind != WG_MUTEX)
+			continue;
+		for (q = 0; q < n && !tid; q++) {
+			uint64_t at = pp[q].ok ? same_file_addr(s, (size_t)p, o->addr, pp[q].p) : 0;
+
+			if (at)
+				tid = pylocks_semlock_holder(&pp[q].r, at, name, sizeof(name));
+		}
+		if (!tid) {
+			wg_set_str(&o->note, "no process read here holds it by its own copy of the "
+				   "lock (reached from a global or a frame): its holder exited without "
+				   "releasing it, or holds it through an object conlab did not read");
+			continue;
+		}
+		q--;
+		o->owner = tid;
+		o->shared = 1;
+		if (pp[q].pid != o->pid)
+			o->owner_elsewhere = pp[q].pid;
+		if (name[0] && (!o->name || strcmp(o->name, name))) {
+			snprintf(note, sizeof(note), "%s", name);
+			wg_set_str(&o->held_as, note);
+		}
+	}
 }
 
 size_t doctor_python(struct snapshot *s, const struct pylock_owners *owners,
 		     doctor_python_warn warn, void *ctx)
 {
+	struct pyproc *pp = xcalloc(s->g.nprocs ? s->g.nprocs : 1, sizeof(*pp));
 	size_t n = 0;
 
 	for (size_t p = 0; p < s->g.nprocs; p++)
-		n += read_process(s, p, owners, warn, ctx) > 0;
+		n += read_process(s, p, &pp[n], owners, warn, ctx) > 0;
+	semlock_holders(s, pp, n);
+	for (size_t i = 0; i < n; i++)
+		py_reader_free(&pp[i].r);
+	free(pp);
 	return n;
 }

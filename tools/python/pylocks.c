@@ -40,6 +40,7 @@ struct pyl {
 	const struct pylock_owners *owners;	/* seen by lock probes, NULL */
 	int by_sem;		/* naming searches match a lock by its semaphore, not by address */
 	enum lk found_kind;	/* by_sem: the kind of the lock found */
+	uint64_t found;		/* by_sem: the lock found */
 };
 
 /* What one thread waits on, as far as its frames say. */
@@ -67,31 +68,46 @@ static enum lk lock_kind(struct py_reader *r, uint64_t obj)
 		return LK_LOCK;
 	if (!strcmp(tn, "_thread.RLock"))
 		return LK_RLOCK;
+	if (!strcmp(tn, "_multiprocessing.SemLock"))
+		return LK_SEMLOCK;
 	return LK_NONE;
 }
 
+/* The semaphore a lock's waiters sleep on: a threading lock's own, or a multiprocessing
+ * Lock's, RLock's, Semaphore's... _multiprocessing.SemLock handle (the sem_t in shared
+ * memory). */
 static uint64_t lock_sem(struct py_reader *r, uint64_t lock, enum lk k)
 {
 	uint64_t sem = 0;
+	uint32_t at = k == LK_RLOCK ? r->L->rlock_sem :
+		      k == LK_SEMLOCK ? r->L->semlock_handle : r->L->lock_sem;
 
-	py_read_ptr(r, lock + (k == LK_RLOCK ? r->L->rlock_sem : r->L->lock_sem), &sem);
+	py_read_ptr(r, lock + at, &sem);
 	return sem;
 }
 
-/* A multiprocessing Lock, RLock, Semaphore... holds a _multiprocessing.SemLock, whose handle
- * (the sem_t in shared memory) is what its waiters sleep on: that semaphore, or 0. */
-static uint64_t semlock_sem(struct py_reader *r, uint64_t obj)
+/* What a SemLock is to the program: an RLock (kind 0), a Lock (a semaphore of at most 1) or
+ * a Semaphore. */
+static const char *semlock_type(struct py_reader *r, uint64_t semlock)
 {
-	const char *tn = py_type_name(r, obj);
-	uint64_t sem = 0;
+	int32_t kind = -1, maxvalue = 0;
 
-	if (!tn || strcmp(tn, "_multiprocessing.SemLock"))
-		return 0;
-	py_read_ptr(r, obj + r->L->semlock_handle, &sem);
-	return sem;
+	py_read(r, semlock + r->L->semlock_kind, &kind, 4);
+	py_read(r, semlock + r->L->semlock_maxvalue, &maxvalue, 4);
+	return kind == 0 ? "multiprocessing.RLock" :
+	       maxvalue == 1 ? "multiprocessing.Lock" : "multiprocessing.Semaphore";
 }
 
-/* Is value the object a naming search looks for? */
+/* A name found for a SemLock reaches it through the program's object: "lock._semlock" is
+ * the program's `lock`. */
+static void semlock_name(char *name)
+{
+	size_t len = strlen(name), k = strlen("._semlock");
+
+	if (len > k && !strcmp(name + len - k, "._semlock"))
+		name[len - k] = 0;
+}
+
 /* pynames' matcher for by_sem: is value a Lock, RLock or SemLock whose semaphore is target? */
 static int sem_of(void *ctx, uint64_t value, uint64_t target)
 {
@@ -101,11 +117,10 @@ static int sem_of(void *ctx, uint64_t value, uint64_t target)
 	if (!py_ptr_ok(value))
 		return 0;
 	k = lock_kind(c->r, value);
-	if (k == LK_NONE && target && semlock_sem(c->r, value) == target)
-		k = LK_SEMLOCK;
-	else if (k == LK_NONE || lock_sem(c->r, value, k) != target)
+	if (k == LK_NONE || lock_sem(c->r, value, k) != target)
 		return 0;
 	c->found_kind = k;
+	c->found = value;
 	return 1;
 }
 
@@ -215,7 +230,8 @@ static void find_object(struct pyl *c, const struct py_thread *pt, struct pywait
 	int in_run = 0;
 
 	w->obj = w->lock;
-	w->type = w->kind == LK_RLOCK ? "RLock" : w->lock ? "Lock" : NULL;
+	w->type = w->kind == LK_RLOCK ? "RLock" : w->kind == LK_SEMLOCK ? semlock_type(c->r, w->lock) :
+		  w->lock ? "Lock" : NULL;
 	w->frame = 0;
 	if (!w->lock) {
 		/* not a lock: the wait is made where the program's own code is (or the innermost
@@ -383,6 +399,13 @@ static void resolve_lock(struct pyl *c, struct wg_object *o, const struct pywait
 	uint8_t locked = 0;
 	char note[256];
 
+	if (w->kind == LK_SEMLOCK) {
+		/* its holder may be any process that shares it: pylocks_semlock_holder() asks
+		 * each one (doctor_python.c) */
+		o->kind = strcmp(w->type, "multiprocessing.Semaphore") ? WG_MUTEX : WG_SEMAPHORE;
+		o->owner = 0;
+		return;
+	}
 	if (w->kind == LK_RLOCK) {
 		const struct py_thread *ot;
 
@@ -465,13 +488,18 @@ static void resolve_thread(struct pyl *c, struct wg_thread *t, const struct py_t
 		return;		/* a second waiter of the same object */
 	wg_set_str(&o->type, w.type);
 	wg_set_str(&o->note, NULL);	/* what the C view guessed: the Python view says more */
-	o->value = -1;
+	if (w.kind != LK_SEMLOCK)
+		o->value = -1;	/* a multiprocessing one's count is its semaphore's */
 	/* no expression reaches it: Python's own repr, not the C view's address words */
 	snprintf(expr, sizeof(expr), "<%s object at %#" PRIx64 ">", w.type, w.obj);
 	wg_set_str(&o->name, expr);
 	for (size_t k = w.frame; k < pt->nframes && k < w.frame + 4; k++)
 		if (name_object(c, &pt->frames[k], w.obj, expr, sizeof(expr), local,
 				sizeof(local))) {
+			if (w.kind == LK_SEMLOCK) {
+				semlock_name(expr);
+				semlock_name(local);
+			}
 			wg_set_str(&o->name, expr);
 			wg_set_str(&o->expr, local[0] ? local : NULL);
 			break;
@@ -568,9 +596,10 @@ void pylocks_resolve(struct py_reader *r, struct waitgraph *g, pid_t pid,
 	free(c.tstate_locks);
 }
 
-int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, const char **type)
+/* The main module's name for the lock whose semaphore is sem, as c finds it: 0, or -1. */
+static int name_sem_main(struct pyl *c, uint64_t sem, char *out, size_t n)
 {
-	struct pyl c = { .r = r, .by_sem = 1 };
+	struct py_reader *r = c->r;
 	struct py_namer nm;
 	uint64_t modules, mod, dict;
 
@@ -580,18 +609,47 @@ int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, con
 	mod = py_dict_get(r, modules, "__main__");
 	if (!mod || py_read_ptr(r, mod + r->L->mod_dict, &dict) || !py_ptr_ok(dict))
 		return -1;
-	nm = namer(&c, sem);
-	if (!py_name_in_dict(&nm, dict, out, n)) {
-		size_t len = strlen(out), k = strlen("._semlock");
+	nm = namer(c, sem);
+	return py_name_in_dict(&nm, dict, out, n) ? -1 : 0;
+}
 
-		*type = c.found_kind == LK_RLOCK ? "RLock" : "Lock";
-		/* "lock._semlock" is the program's `lock` */
-		if (c.found_kind == LK_SEMLOCK) {
-			*type = "multiprocessing";
-			if (len > k && !strcmp(out + len - k, "._semlock"))
-				out[len - k] = 0;
-		}
-		return 0;
+int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, const char **type)
+{
+	struct pyl c = { .r = r, .by_sem = 1 };
+
+	if (name_sem_main(&c, sem, out, n))
+		return -1;
+	*type = c.found_kind == LK_RLOCK ? "RLock" : "Lock";
+	if (c.found_kind == LK_SEMLOCK) {
+		*type = "multiprocessing";
+		semlock_name(out);
 	}
-	return -1;
+	return 0;
+}
+
+pid_t pylocks_semlock_holder(struct py_reader *r, uint64_t sem, char *name, size_t n)
+{
+	struct pyl c = { .r = r, .by_sem = 1 };
+	const struct py_thread *ht;
+	uint64_t last = 0;
+	int32_t count = 0;
+
+	if (name_sem_main(&c, sem, name, n)) {
+		/* no global reaches it: a local of a frame (a lock handed down to a function) */
+		name[0] = 0;
+		for (size_t i = 0; i < r->nthreads && !c.found; i++)
+			for (size_t k = 0; k < r->threads[i].nframes && !c.found; k++)
+				if (!name_in(&c, &r->threads[i].frames[k], sem, PY_IN_LOCALS, name, n))
+					name[0] = 0;
+	}
+	if (!c.found || c.found_kind != LK_SEMLOCK)
+		return 0;
+	semlock_name(name);
+	/* count: how many times this process's copy was acquired and not released (a forked
+	 * child's copy starts at 0); last_tid: the thread ident that took it */
+	if (py_read(r, c.found + r->L->semlock_count, &count, 4) || count <= 0 ||
+	    py_read_ptr(r, c.found + r->L->semlock_last_tid, &last))
+		return 0;
+	ht = py_thread_by_pthread(r, last);
+	return ht ? ht->tid : 0;
 }

@@ -47,6 +47,9 @@ struct py_layout {
 	uint32_t lock_sem, lock_locked;		/* _thread.lock: the sem_t pointer, the flag */
 	uint32_t rlock_sem, rlock_owner, rlock_count;	/* _thread.RLock */
 	uint32_t semlock_handle;	/* _multiprocessing.SemLock: its sem_t * */
+	uint32_t semlock_last_tid, semlock_count;	/* ... the thread ident that took it last,
+							 * and how many times this process holds it */
+	uint32_t semlock_maxvalue, semlock_kind;	/* 1 for a Lock; kind 0: an RLock */
 	uint32_t cfunc_ml, cfunc_self;		/* builtin method: PyMethodDef *, m_self */
 	int32_t managed_dict, managed_values;	/* offsets before the object (negative) */
 	uint64_t tpflags_managed_dict;

@@ -99,6 +99,7 @@ int procmaps_read(struct proc_maps *m, pid_t pid, int with_build_ids)
 		struct map_entry e = {};
 		unsigned long long s, en, off, ino;
 		char perms[8] = "", dev[16];
+		unsigned maj, min;
 		int pos = 0;
 
 		if (sscanf(line, "%llx-%llx %7s %llx %15s %llu %n", &s, &en, perms, &off, dev,
@@ -107,6 +108,9 @@ int procmaps_read(struct proc_maps *m, pid_t pid, int with_build_ids)
 		e.start = s;
 		e.end = en;
 		e.pgoff = off;
+		e.inode = ino;
+		if (sscanf(dev, "%x:%x", &maj, &min) == 2)
+			e.dev = maj << 16 | min;
 		e.prot = (perms[0] == 'r' ? MAP_PROT_R : 0) | (perms[1] == 'w' ? MAP_PROT_W : 0) |
 			 (perms[2] == 'x' ? MAP_PROT_X : 0);
 		e.path = line + pos;

@@ -18,6 +18,9 @@ struct map_entry {
 	uint32_t prot;			/* MAP_PROT_* */
 	uint8_t build_id[20];
 	uint32_t build_id_len;		/* 0: none found */
+	uint64_t inode;			/* the file's, with dev (major << 16 | minor); 0: none
+					 * (a file's mappings under two names are one file) */
+	uint32_t dev;
 	char *path;			/* "" for anonymous; "[stack]", "[heap]", ... kept */
 };
 
