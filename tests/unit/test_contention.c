@@ -861,6 +861,11 @@ static void test_python_condition_and_join(void **state)
 	assert_int_equal(o->waits, 2);
 	assert_int_equal(o->wait_total, 1000 + 500);
 	assert_int_equal(o->holders[0].tid, B);
+	/* its caller is the program's line, not threading's Condition.wait inside Queue.get */
+	assert_int_equal(o->ncallers, 1);
+	assert_non_null(model_py_pc(&m, o->callers[0].frames[o->callers[0].top].pc));
+	assert_string_equal(model_py_pc(&m, o->callers[0].frames[o->callers[0].top].pc)->qualname,
+			    "consumer");
 	assert_null(obj_at(&c, WAITER1));
 	/* below Condition.wait_for: the Barrier */
 	for (o = NULL, site = 0; site < c.nobjs; site++)

@@ -47,10 +47,12 @@ static void caller_frames(struct cont_caller *cl, const struct model *m, uint32_
 			  const struct cont_resolver *r)
 {
 	const struct m_stack *st = cl->stack_id >= 0 ? model_stack(m, cl->stack_id) : NULL;
-	uint32_t n = 0, have_ret = 0, py_top = CONT_MAX_FRAMES;
+	uint32_t n = 0, have_ret = 0, py_top = CONT_MAX_FRAMES, py_own = CONT_MAX_FRAMES;
 
-	/* a Python stack (model/pystacks.h): its innermost frame is the caller, the return
-	 * address is inside the interpreter */
+	/* a Python stack (model/pystacks.h): its innermost frame of the program's own code is the
+	 * caller (a Semaphore's waits sleep in threading's Condition.wait: the line that matters
+	 * is the program's `with slots:`), else its innermost frame; the return address is inside
+	 * the interpreter */
 	if (st)
 		for (uint32_t i = 0; i < st->n; i++)
 			have_ret |= st->ips[i] == cl->ret_addr || model_py_pc(m, st->ips[i]);
@@ -62,6 +64,9 @@ static void caller_frames(struct cont_caller *cl, const struct model *m, uint32_
 		resolve_frame(r, pid, st->ips[i], i > 0, &f);
 		if (py_top == CONT_MAX_FRAMES && model_py_pc(m, st->ips[i]))
 			py_top = n;
+		if (py_own == CONT_MAX_FRAMES && model_py_pc(m, st->ips[i]) &&
+		    !py_stdlib_file(model_py_pc(m, st->ips[i])->file))
+			py_own = n;
 		if (f.in_main && cl->top < 0 && cl->ret_addr && !have_ret) {
 			resolve_frame(r, pid, cl->ret_addr, 1, &cl->frames[n]);
 			cl->top = n++;
@@ -79,7 +84,7 @@ static void caller_frames(struct cont_caller *cl, const struct model *m, uint32_
 		cl->top = n++;
 	}
 	if (py_top < n)
-		cl->top = py_top;	/* the Python code that waited is the caller */
+		cl->top = py_own < n ? py_own : py_top;	/* the Python code that waited */
 	if (cl->top < 0 && n)
 		cl->top = 0;
 	cl->nframes = n;

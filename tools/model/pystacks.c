@@ -144,6 +144,11 @@ static int is_threading_py(const char *file)
 	return !strcmp(b ? b + 1 : file, "threading.py");
 }
 
+int py_stdlib_file(const char *file)
+{
+	return file && strstr(file, "/lib/python3.") && !strstr(file, "-packages/");
+}
+
 /* file is the standard library's dir/name ("concurrent/futures/thread.py") */
 static int is_stdlib_file(const char *file, const char *dir_name)
 {

@@ -50,6 +50,9 @@ void model_py_stack(struct model *m, const struct ev_hdr *h);
  * set.
  */
 int py_wait_kind_of_frame(const char *qualname, const char *file);
+/* The file is part of the standard library (threading.py, queue.py, multiprocessing/): under
+ * a lib/python3.x directory, not in site- or dist-packages. */
+int py_stdlib_file(const char *file);
 /* Where a threading wait with this (merged) stack is made: the made-up pc (PYPC_TAG | frame) of
  * the first frame from the waiting one down that is not a method of threading's Condition or
  * Thread (Queue.get, Event.wait, the program's own line, an executor's worker), 0 when the stack

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/pystacks.h"
 #include "python/pylocks.h"
 #include "python/pynames.h"
 #include "python/pyread.h"
@@ -52,11 +53,6 @@ struct pywait {
 	const char *type;	/* its Python type, for people */
 	size_t frame;		/* the frame the wait is made at, named from */
 };
-
-int pylocks_stdlib_file(const char *file)
-{
-	return file && strstr(file, "/lib/python3.") && !strstr(file, "-packages/");
-}
 
 static enum lk lock_kind(struct py_reader *r, uint64_t obj)
 {
@@ -237,7 +233,7 @@ static void find_object(struct pyl *c, const struct py_thread *pt, struct pywait
 		/* not a lock: the wait is made where the program's own code is (or the innermost
 		 * frame when every frame is the library's) */
 		for (size_t k = 0; k < pt->nframes; k++)
-			if (!pylocks_stdlib_file(pt->frames[k].file)) {
+			if (!py_stdlib_file(pt->frames[k].file)) {
 				w->frame = k;
 				return;
 			}
@@ -250,7 +246,7 @@ static void find_object(struct pyl *c, const struct py_thread *pt, struct pywait
 		uint64_t obj = 0;
 
 		w->frame = k;
-		if (!pylocks_stdlib_file(fr->file))
+		if (!py_stdlib_file(fr->file))
 			return;
 		if (cls && self && !strcmp(self, "self") &&
 		    !py_read_ptr(c->r, fr->addr + c->r->L->fr_localsplus, &obj) && py_ptr_ok(obj)) {
@@ -377,7 +373,7 @@ static int probed_holder(struct pyl *c, struct wg_object *o, uint64_t lock)
 	o->owner = tid;
 	o->held_probe = 1;
 	for (size_t k = 0; ht && k < ht->nframes; k++) {
-		if (pylocks_stdlib_file(ht->frames[k].file) ||
+		if (py_stdlib_file(ht->frames[k].file) ||
 		    !name_in(c, &ht->frames[k], lock, PY_IN_LOCALS, local, sizeof(local)) ||
 		    !name_object(c, &ht->frames[k], lock, expr, sizeof(expr), local,
 				 sizeof(local)))

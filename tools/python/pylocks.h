@@ -49,7 +49,4 @@ int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, con
  * (last_tid). That thread's tid and the program's name for the lock, or 0. */
 pid_t pylocks_semlock_holder(struct py_reader *r, uint64_t sem, char *name, size_t n);
 
-/* The file is part of the standard library (threading.py, queue.py, multiprocessing/). */
-int pylocks_stdlib_file(const char *file);
-
 #endif
