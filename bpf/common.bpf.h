@@ -117,7 +117,6 @@ CONLAB_MAP struct {
 	__type(value, struct lost_counters);
 } lost SEC(".maps");
 
-#define CLAB_STACK_DEPTH 32
 CONLAB_MAP struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, 16384);

@@ -22,6 +22,7 @@
 #define CLAB_WIRE_VERSION 3	/* 1: first; 2: zstd-compressed chunks; 3: EV_FUTEX dur = time
 				 * asleep in the call (FUTEXF_SLEPT), not the whole call */
 #define CLAB_COMM_LEN 16
+#define CLAB_STACK_DEPTH 32	/* frames of a user stack in the kernel's stack map */
 
 enum ev_type {
 	EV_SWITCH = 1,		/* a traced thread left or took a CPU, preempted or runnable */

@@ -3,7 +3,7 @@
 # --locks=preload) on workloads with known truth; one JSON document for both kinds; the kept
 # trace read again by `report deadlock`.
 source "$(dirname "$0")/lib.sh"
-require_bpf
+require_bpf deadlock_live
 
 out=$TMP/abba.txt
 timeout 60 "$CONLAB" deadlock --on-deadlock kill -- "$WL/abba" >"$out" 2>&1

@@ -23,7 +23,6 @@
 #include "capture/reorder.h"
 #include "lib/util.h"
 
-#define CLAB_STACK_DEPTH 32	/* as in common.bpf.h */
 #define STOP_CONSUME (-ECANCELED)	/* on_sample: this drain has read enough */
 
 struct bpf_source {
