@@ -53,13 +53,15 @@ static void sw(struct fx *f, uint64_t ts, uint32_t prev, uint32_t next, int stat
 	feed(f, &s, sizeof(s));
 }
 
-/* prev blocks in a glibc mutex wait: futex(addr, FUTEX_WAIT_PRIVATE, 2), owner at +8 */
-static void block_mutex(struct fx *f, uint64_t ts, uint32_t prev, uint32_t owner)
+/* prev blocks in a glibc mutex wait: futex(addr, FUTEX_WAIT_PRIVATE, 2), owner at +8; flags
+ * SWF_TIMED for pthread_mutex_timedlock's */
+static void block_mutex_as(struct fx *f, uint64_t ts, uint32_t prev, uint32_t owner, uint8_t flags)
 {
 	struct ev_switch_sleep s = {};
 
 	s.sw.hdr = (struct ev_hdr){ts, prev, EV_SWITCH_SLEEP, sizeof(s)};
 	s.sw.prev_state = TS_SLEEPING;
+	s.sw.flags = flags;
 	s.nr = 202;
 	s.arg0 = MUTEX;
 	s.arg1 = 128;
@@ -68,6 +70,11 @@ static void block_mutex(struct fx *f, uint64_t ts, uint32_t prev, uint32_t owner
 	s.word8 = owner;
 	s.stack_id = -1;
 	feed(f, &s, sizeof(s));
+}
+
+static void block_mutex(struct fx *f, uint64_t ts, uint32_t prev, uint32_t owner)
+{
+	block_mutex_as(f, ts, prev, owner, 0);
 }
 
 static void wake(struct fx *f, uint64_t ts, uint32_t wakee, uint32_t waker)
@@ -206,6 +213,18 @@ static void wake_nr(struct fx *f, uint64_t ts, uint32_t wakee, uint32_t waker, i
 	feed(f, &w, sizeof(w));
 }
 
+/* alpha, beta and gamma, threads of one process; alpha and beta run from 10 */
+static void abc_running(struct fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	model_init(&f->m);
+	task(f, 0, A, "alpha");
+	task(f, 0, B, "beta");
+	task(f, 0, C, "gamma");
+	sw(f, 10, 0, A, TS_RUNNABLE, 0);
+	sw(f, 10, 0, B, TS_RUNNABLE, 1);
+}
+
 /* A and B released together by C: one burst of 2; A's next wait ends alone (a wakeup reported
  * with no waker still counts). B's last wait is ended by C's exit_group: B died waiting. */
 static void test_bursts_and_ended_in_wait(void **state)
@@ -215,13 +234,7 @@ static void test_bursts_and_ended_in_wait(void **state)
 	struct fx f;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	model_init(&f.m);
-	task(&f, 0, A, "alpha");
-	task(&f, 0, B, "beta");
-	task(&f, 0, C, "gamma");
-	sw(&f, 10, 0, A, TS_RUNNABLE, 0);
-	sw(&f, 10, 0, B, TS_RUNNABLE, 1);
+	abc_running(&f);
 	block_mutex(&f, 20, A, C);
 	block_mutex(&f, 30, B, C);
 	sw(&f, 40, 0, C, TS_RUNNABLE, 0);
@@ -739,19 +752,7 @@ static void storm(struct fx *f, const char *exe)
 /* prev blocks in a timed glibc mutex wait (pthread_mutex_timedlock): its switch says SWF_TIMED */
 static void block_mutex_timed(struct fx *f, uint64_t ts, uint32_t prev, uint32_t owner)
 {
-	struct ev_switch_sleep s = {};
-
-	s.sw.hdr = (struct ev_hdr){ts, prev, EV_SWITCH_SLEEP, sizeof(s)};
-	s.sw.prev_state = TS_SLEEPING;
-	s.sw.flags = SWF_PREV_TRACED | SWF_TIMED;
-	s.nr = 202;
-	s.arg0 = MUTEX;
-	s.arg1 = 128;
-	s.arg2 = 2;
-	s.word0 = 2;
-	s.word8 = owner;
-	s.stack_id = -1;
-	feed(f, &s, sizeof(s));
+	block_mutex_as(f, ts, prev, owner, SWF_PREV_TRACED | SWF_TIMED);
 }
 
 static void thread_exit(struct fx *f, uint64_t ts, uint32_t tid, uint32_t flags, int32_t nr)
@@ -774,13 +775,7 @@ static void test_timed_and_died_without_futex_calls(void **state)
 	int timed = 0, timed_out[4] = {-1, -1, -1, -1};
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	model_init(&f.m);
-	task(&f, 0, A, "alpha");
-	task(&f, 0, B, "beta");
-	task(&f, 0, C, "gamma");
-	sw(&f, 10, 0, A, TS_RUNNABLE, 0);
-	sw(&f, 10, 0, B, TS_RUNNABLE, 1);
+	abc_running(&f);
 	block_mutex_timed(&f, 20, A, C);
 	block_mutex_timed(&f, 30, B, C);
 	wake_by(&f, 1000, A, 0, -1, 0);		/* its timer */
