@@ -83,12 +83,14 @@ else
 fi
 
 # --- the GIL ----------------------------------------------------------------------------------
-# gil_run NAME ARGS...: record a Python program with its futex calls (what the GIL is
-# inferred from without its uprobes), write the gil report as JSON
+# gil_run NAME ARGS...: record a Python program (with $GIL_RECORD_OPTS), write the gil report
+# as JSON. Without its uprobes the GIL is inferred from the futex waits: their blocked
+# intervals, or the futex calls when recorded (--futex-calls).
 gil_run() {
 	local name=$1
 	shift
-	"$CONLAB" record --quiet ${GIL_RECORD_OPTS---futex-calls} -o "$TMP/$name.clab" -- \
+	# shellcheck disable=SC2086
+	"$CONLAB" record --quiet ${GIL_RECORD_OPTS:-} -o "$TMP/$name.clab" -- \
 		python3 "$@" > "$TMP/$name.out" \
 		2> "$TMP/$name.err" &&
 		"$CONLAB" report gil -i "$TMP/$name.clab" --format json > "$TMP/$name.json"
@@ -132,14 +134,14 @@ if gil_run gil1 "$PYWL/gil.py" --threads 1 --ms 100; then
 	check "gil 1 thread: (almost) no GIL timeouts" pyjson "$TMP/gil1.json" \
 		"$PROC['timeouts'] <= 3"
 fi
-# recorded as by default, without the futex calls: the report says it cannot tell
-if GIL_RECORD_OPTS= gil_run gilbare "$PYWL/gil.py" --threads 2 --ms 20; then
-	check "gil without futex calls: the method is unknown, not a GIL free of waits" pyjson \
-		"$TMP/gilbare.json" "$PROC['method']=='unknown' and $PROC['version'].startswith('3.')"
-	check "gil without futex calls: the text says how to record it" grep -q \
-		"record with \`conlab gil\`" <("$CONLAB" report gil -i "$TMP/gilbare.clab")
+# the same from the futex calls' own results (--futex-calls)
+if GIL_RECORD_OPTS=--futex-calls gil_run gil4calls "$PYWL/gil.py" --threads 4 --ms 100; then
+	check "gil 4 threads, from the futex calls: timeouts near 5 ms, hand-offs mostly forced" \
+		pyjson "$TMP/gil4calls.json" "($PROC['method']=='futex-inferred' and
+3.5e6 <= $PROC['switch_interval_est_ns'] <= 8e6 * $BUSY and $PROC['timeouts'] >= 20 and
+$PROC['forced'] > $PROC['voluntary'])"
 else
-	fail "gil without futex calls: recorded" "$(tail -2 "$TMP/gilbare.err")"
+	fail "gil 4 threads, from the futex calls: recorded" "$(tail -2 "$TMP/gil4calls.err")"
 fi
 if gil_run io4 "$PYWL/io_threads.py" --mode io --threads 4 --tasks 16 --task-ms 20; then
 	check "gil io threads: the GIL is mostly free" pyjson "$TMP/io4.json" \

@@ -64,11 +64,6 @@ static uint64_t cond_key(uint64_t addr)
 	return addr & ~7ull;
 }
 
-static int is_timed_cond_wait(const struct m_futex *f)
-{
-	return (f->op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET && (f->flags & FUTEXF_TIMEOUT);
-}
-
 static int thread_in(const struct model *m, uint32_t tid, uint32_t pid)
 {
 	const struct m_thread *t = model_thread(m, tid);
@@ -76,10 +71,60 @@ static int thread_in(const struct model *m, uint32_t tid, uint32_t pid)
 	return t && t->pid == pid;
 }
 
+/* One futex wait of a thread: a futex call when the recording has them (--futex-calls: from
+ * its first sleep to its return, so the runnable delay after the wakeup is in it, and its
+ * result says whether it timed out), else a blocked interval in one (the sleep itself; timed
+ * out when no thread woke it, model.c). */
+struct cond_wait {
+	uint64_t addr, from, to;
+	uint32_t tid;
+	uint8_t timed;		/* a timed condvar wait: FUTEX_WAIT_BITSET with a timeout */
+	uint8_t timed_out;
+};
+
+/* pid's futex waits, each thread's in time order. */
+static struct cond_wait *cond_waits(const struct model *m, uint32_t pid, size_t *n)
+{
+	struct cond_wait *v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (size_t i = 0; m->futex_calls && i < m->nfutexes; i++) {
+		const struct m_futex *f = &m->futexes[i];
+		uint32_t cmd = f->op & FUTEX_CMD_MASK;
+
+		if ((cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT) || !thread_in(m, f->tid, pid))
+			continue;
+		GROW(v, cap, *n + 1);
+		v[(*n)++] = (struct cond_wait){
+			.addr = f->uaddr, .from = f->ts > f->dur ? f->ts - f->dur : 0, .to = f->ts,
+			.tid = f->tid,
+			.timed = cmd == FUTEX_WAIT_BITSET && (f->flags & FUTEXF_TIMEOUT),
+			.timed_out = f->ret == ETIMEDOUT_RET};
+	}
+	for (size_t i = 0; !m->futex_calls && i < m->nthreads; i++) {
+		const struct m_thread *t = &m->threads[i];
+
+		for (size_t k = 0; t->pid == pid && k < t->niv; k++) {
+			const struct m_interval *iv = &t->iv[k];
+
+			if (iv->state != TH_BLOCKED || wait_kind_class(iv->w.kind) != BC_FUTEX)
+				continue;
+			GROW(v, cap, *n + 1);
+			v[(*n)++] = (struct cond_wait){
+				.addr = iv->w.obj, .from = iv->start, .to = iv->end, .tid = t->tid,
+				.timed = iv->w.timed && iv->w.kind == WK_CONDVAR,
+				.timed_out = iv->w.timed_out};
+		}
+	}
+	return v;
+}
+
 /* The GIL's condvar: the address with the most timed condvar waits (timeouts weigh more) in
  * this process, leaving out semaphores (Python's Lock.acquire(timeout=) is a timed bitset
  * wait on a sem_t; the model tells those apart by the waiter count at +4). */
-static uint64_t find_gil(const struct model *m, uint32_t pid)
+static uint64_t find_gil(const struct model *m, uint32_t pid, const struct cond_wait *cw,
+			 size_t ncw)
 {
 	struct idmap idx = {}, sem = {};
 	uint64_t *addr = NULL, *score = NULL, best = 0, best_score = 0;
@@ -119,23 +164,22 @@ static uint64_t find_gil(const struct model *m, uint32_t pid)
 			idmap_put(&sem, sidx.keys[i], 0);
 	idmap_free(&sidx);
 	free(sembal);
-	for (size_t i = 0; i < m->nfutexes; i++) {
-		const struct m_futex *f = &m->futexes[i];
+	for (size_t i = 0; i < ncw; i++) {
+		const struct cond_wait *w = &cw[i];
 		int64_t k;
 
-		if (!is_timed_cond_wait(f) || !thread_in(m, f->tid, pid) ||
-		    idmap_get(&sem, cond_key(f->uaddr)) >= 0)
+		if (!w->timed || idmap_get(&sem, cond_key(w->addr)) >= 0)
 			continue;
-		k = idmap_get(&idx, cond_key(f->uaddr));
+		k = idmap_get(&idx, cond_key(w->addr));
 		if (k < 0) {
 			GROW(addr, cap, n + 1);
 			GROW(score, cap2, n + 1);
-			addr[n] = cond_key(f->uaddr);
+			addr[n] = cond_key(w->addr);
 			score[n] = 0;
-			idmap_put(&idx, cond_key(f->uaddr), n);
+			idmap_put(&idx, cond_key(w->addr), n);
 			k = n++;
 		}
-		score[k] += f->ret == ETIMEDOUT_RET ? 4 : 1;
+		score[k] += w->timed_out ? 4 : 1;
 		if (score[k] > best_score) {
 			best_score = score[k];
 			best = addr[k];
@@ -195,10 +239,10 @@ static int holder_dropped_on_request(const struct model *m, uint32_t holder, uin
 }
 
 static void end_episode(const struct model *m, struct gil_process *g, struct gil_thread *gt,
-			uint64_t start, uint64_t end, int timed_out, const struct m_futex *last)
+			uint64_t start, uint64_t end, int timed_out, uint64_t last_from)
 {
 	const struct m_thread *t = model_thread(m, gt->tid);
-	const struct m_interval *iv = t ? wait_interval(t, end - last->dur, end, g->gil_addr) : NULL;
+	const struct m_interval *iv = t ? wait_interval(t, last_from, end, g->gil_addr) : NULL;
 	uint32_t from = iv ? iv->waker : 0;
 	uint64_t woke = iv ? iv->end : end;
 	int forced = timed_out;
@@ -328,57 +372,56 @@ static void process_threads(const struct model *m, struct gil_process *g)
 /* A thread's run of GIL waits with no gap longer than EPISODE_GAP_NS: one want of the GIL. */
 struct episode {
 	uint64_t start, last;
+	uint64_t last_from;	/* its latest wait's start */
+	int open;		/* a wait is in it */
 	int timed_out;		/* one of its waits timed out */
-	const struct m_futex *f;	/* its latest wait; NULL: none open */
 };
 
-/* The futex waits on the GIL's condvar: counts, timeouts and each thread's episodes; the
- * timed-out waits' durations go to *tdur (the switch interval). */
-static void gil_futex_waits(const struct model *m, struct gil_process *g, uint64_t **tdur,
-			    size_t *ntd)
+/* The waits on the GIL's condvar: counts, timeouts and each thread's episodes; the timed-out
+ * waits' durations go to *tdur (the switch interval). */
+static void gil_waits(const struct model *m, struct gil_process *g, const struct cond_wait *cw,
+		      size_t ncw, uint64_t **tdur, size_t *ntd)
 {
 	struct episode *ep = xcalloc(g->nthreads, sizeof(*ep));
 	size_t cap = 0;
 
-	for (size_t i = 0; i < m->nfutexes; i++) {
-		const struct m_futex *f = &m->futexes[i];
-		uint32_t cmd = f->op & FUTEX_CMD_MASK;
+	for (size_t i = 0; i < ncw; i++) {
+		const struct cond_wait *w = &cw[i];
+		uint64_t dur = w->to - w->from;
 		struct gil_thread *gt;
 		struct episode *e;
-		uint64_t start;
 
-		if (cond_key(f->uaddr) != g->gil_addr ||
-		    (cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT) || !(gt = gthread(g, f->tid)))
+		if (cond_key(w->addr) != g->gil_addr || !(gt = gthread(g, w->tid)))
 			continue;
 		e = &ep[gt - g->threads];
-		start = f->ts > f->dur ? f->ts - f->dur : 0;
 		gt->waits++;
-		gt->gil_wait += f->dur;
+		gt->gil_wait += dur;
 		g->waits++;
-		g->gil_wait += f->dur;
-		if (f->ret == ETIMEDOUT_RET) {
+		g->gil_wait += dur;
+		if (w->timed_out) {
 			gt->timeouts++;
 			g->timeouts++;
-			g->timeout_hist[log2_bucket(f->dur)]++;
+			g->timeout_hist[log2_bucket(dur)]++;
 			GROW(*tdur, cap, *ntd + 1);
-			(*tdur)[(*ntd)++] = f->dur;
+			(*tdur)[(*ntd)++] = dur;
 		}
-		if (e->f && start > e->last + EPISODE_GAP_NS) {
-			end_episode(m, g, gt, e->start, e->last, e->timed_out, e->f);
-			e->f = NULL;
+		if (e->open && w->from > e->last + EPISODE_GAP_NS) {
+			end_episode(m, g, gt, e->start, e->last, e->timed_out, e->last_from);
+			e->open = 0;
 		}
-		if (!e->f) {
-			e->start = start;
+		if (!e->open) {
+			e->start = w->from;
 			e->timed_out = 0;
+			e->open = 1;
 		}
-		e->f = f;
-		e->last = f->ts;
-		e->timed_out |= f->ret == ETIMEDOUT_RET;
+		e->last_from = w->from;
+		e->last = w->to;
+		e->timed_out |= w->timed_out;
 	}
 	for (size_t ti = 0; ti < g->nthreads; ti++)
-		if (ep[ti].f)
+		if (ep[ti].open)
 			end_episode(m, g, &g->threads[ti], ep[ti].start, ep[ti].last,
-				    ep[ti].timed_out, ep[ti].f);
+				    ep[ti].timed_out, ep[ti].last_from);
 	free(ep);
 }
 
@@ -406,13 +449,21 @@ static void gil_asleep(const struct model *m, struct gil_process *g)
 static void analyze_process(const struct model *m, struct gil_process *g)
 {
 	uint64_t *tdur = NULL;
-	size_t ntd = 0;
+	size_t ntd = 0, ncw = 0;
+	struct cond_wait *cw;
 
 	process_threads(m, g);
 	thread_window(m, g);
-	if (!g->gil_addr || !g->nthreads)
+	if (!g->is_python)
 		return;
-	gil_futex_waits(m, g, &tdur, &ntd);
+	cw = cond_waits(m, g->pid, &ncw);
+	g->gil_addr = find_gil(m, g->pid, cw, ncw);
+	if (!g->gil_addr || !g->nthreads) {
+		free(cw);
+		return;
+	}
+	gil_waits(m, g, cw, ncw, &tdur, &ntd);
+	free(cw);
 	gil_asleep(m, g);
 	if (ntd) {
 		qsort(tdur, ntd, sizeof(*tdur), cmp_u64);
@@ -446,10 +497,6 @@ int gil_analyze(struct gil_report *r, const struct model *m)
 		g->pid = p->pid;
 		memcpy(g->comm, p->comm, CLAB_COMM_LEN);
 		detect_python(p, g);
-		if (g->is_python && !m->futex_calls)
-			g->method = GIL_UNKNOWN;	/* unless its uprobe events say (gil_exact) */
-		if (g->is_python)
-			g->gil_addr = find_gil(m, p->pid);
 		analyze_process(m, g);
 		if (g->is_python) {
 			r->npython++;

@@ -6,8 +6,10 @@
  * wait times out it asks the holder to drop the GIL (a forced switch). A holder that blocks
  * in IO drops the GIL itself and signals the condvar (a voluntary release). glibc turns the
  * timed wait into futex(FUTEX_WAIT_BITSET) with a timeout: so the GIL is the futex address on
- * which a Python process's threads make timed condvar waits — found from the futex calls
- * alone, on a stripped interpreter. Everything here is therefore *inferred*, and says so.
+ * which a Python process's threads make timed condvar waits — found from the futex waits
+ * alone, on a stripped interpreter: their blocked intervals (a switch-out says the wait is
+ * timed, and it timed out when no thread woke it), or the futex calls when recorded
+ * (--futex-calls: each call's result). Everything here is therefore *inferred*, and says so.
  *
  * Per GIL wait episode (a thread's consecutive waits on the GIL until it gets it): how long,
  * whether any wait timed out (forced switch after the switch interval) or the thread was
@@ -37,7 +39,6 @@
 enum gil_method {
 	GIL_INFERRED = 0,	/* from futex waits */
 	GIL_UPROBES = 1,	/* from take_gil / drop_gil uprobes (EV_GIL) */
-	GIL_UNKNOWN = 2,	/* neither: no GIL uprobe events, no futex call records */
 };
 
 /* Why a holder let the GIL go (uprobes: from drop_gil's caller). */

@@ -655,10 +655,10 @@ static int finish_trace(struct recorder *r, int ret)
 
 int record_run(const struct record_opts *o, struct record_result *res)
 {
-	/* The GIL's inference and the lock holds' matching read the futex calls (gil.c,
-	 * contention_locks.c); those modes cost far more than their tracepoint anyway. */
+	/* The lock holds' matching reads the futex calls (contention_locks.c); the lock probes
+	 * cost far more than their tracepoint anyway. */
 	struct source_opts so = {o->all, o->buffer, o->stacks, o->verbose, o->locks, o->gil,
-				 o->futex_calls || o->gil || o->locks, o->no_loop_waits};
+				 o->futex_calls || o->locks, o->no_loop_waits};
 	struct target_cmd tc = {.pid = 0};
 	struct recorder r = {.o = o, .res = res};
 	struct sigaction sa = {.sa_handler = on_signal};

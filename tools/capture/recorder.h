@@ -46,8 +46,8 @@ struct record_opts {
 	int verbose;
 	int locks;		/* REC_LOCKS_* bits: lock uprobes on the target's glibc */
 	int gil;		/* GIL uprobes on the CPython interpreters traced processes map */
-	int futex_calls;	/* EV_FUTEX records (also with gil or locks, whose analyses read
-				 * them): a syscall tracepoint on every futex call */
+	int futex_calls;	/* EV_FUTEX records (also with locks, whose analysis reads them):
+				 * a syscall tracepoint on every futex call */
 	int no_loop_waits;	/* no EV_WAITCALL records */
 	const char *sandbox;	/* the command runs in this sandbox (sandbox.h spec), or NULL */
 	const struct record_lang *lang;	/* runtimes to read (Python thread names), or NULL */

@@ -49,7 +49,7 @@ static const struct optdef rec_table[] = {
 	 "(callers from the return address only)", ANY},
 	{"futex-calls", OPT_FUTEX_CALLS, no_argument, NULL, "a record of every futex call (its op, "
 	 "timeout, result): futex call counts, exact timeouts; costs a syscall tracepoint a call "
-	 "(on with --gil and --locks)", CLI_RECORD},
+	 "(on with --locks)", CLI_RECORD},
 	{"no-loop-waits", OPT_NO_LOOP, no_argument, NULL, "no event-loop wait records (epoll_wait, "
 	 "poll, ...): the io report then sees only the waits that sleep", CLI_RECORD},
 	{"locks", OPT_LOCKS, no_argument, NULL, "lock uprobes on glibc's mutex, rwlock and "

@@ -386,25 +386,6 @@ static void diagnose_hung(struct labctx *c, struct run *r, pid_t sid)
 	}
 }
 
-static void ref_is_gil(void *ctx, const char *variant, const char *source)
-{
-	(void)variant;
-	*(int *)ctx |= !strcmp(source, "gil");
-}
-
-/* Does the lab read or show the gil report? Its runs then record the futex calls, which the
- * GIL is inferred from where its uprobes are not (a stripped interpreter). */
-static int lab_wants_gil(const struct lab *l)
-{
-	int gil = 0;
-
-	for (size_t i = 0; i < l->nshow; i++)
-		gil |= !strcmp(l->show[i], "gil");
-	for (size_t i = 0; i < l->nexpects; i++)
-		lab_expect_refs(&l->expects[i], ref_is_gil, &gil);
-	return gil;
-}
-
 /* conlab's own argv for run r of variant v: record (or deadlock --locks), the sandbox of a
  * student's run, the lab's service, then the program's words; argv's length. */
 static int conlab_argv(struct labctx *c, struct run *r, const struct lab_variant *v,
@@ -435,8 +416,6 @@ static int conlab_argv(struct labctx *c, struct run *r, const struct lab_variant
 		argv[a++] = (char *)dur;
 		if (v && v->capture_locks)
 			argv[a++] = "--locks";
-		if (lab_wants_gil(&c->lab))
-			argv[a++] = "--futex-calls";
 	}
 	if (r->student && c->sandbox.on) {
 		argv[a++] = "--sandbox";

@@ -96,9 +96,6 @@ static void text_gil_head(const struct model *m, const struct gil_process *g, FI
 	if (g->method == GIL_UPROBES)
 		fprintf(out, "  GIL: uprobes on take_gil/drop_gil in %s: exact hold intervals\n",
 			path[0] ? path : "the interpreter");
-	else if (g->method == GIL_UNKNOWN)
-		fprintf(out, "  GIL: unknown: the recording has no GIL uprobe events and no futex call "
-			"records to infer it from; record with `conlab gil` (or --gil, --futex-calls)\n");
 	else
 		fprintf(out, "  GIL: %s\n", syms_text(syms));
 	fprintf(out, "  parallelism: on CPU %s over %s wall = %.2f× (1.00× = one thread at a time)\n",
@@ -121,8 +118,6 @@ static void text_gil_head(const struct model *m, const struct gil_process *g, FI
 		fputc('\n', out);
 		fprintf(out, "  hand-offs to another thread: %zu — forced %" PRIu64 ", voluntary %"
 			PRIu64 "\n", g->nhandoffs, g->forced, g->voluntary);
-	} else if (g->method == GIL_UNKNOWN) {
-		return;
 	} else if (!g->gil_addr) {
 		fprintf(out, "  no GIL waits seen: no thread of this process had to wait for the GIL "
 			"(one thread, or threads that mostly block in IO with the GIL released)\n");
@@ -172,8 +167,6 @@ static void text_proc(const struct model *m, const struct gil_process *g, int to
 	char a[32], b[32], n1[48], n2[48];
 
 	text_gil_head(m, g, out);
-	if (g->method == GIL_UNKNOWN)
-		return;	/* its threads' GIL columns would read 0, not unknown */
 	text_gil_threads(g, out);
 	if (g->timeouts) {
 		static const struct log2hist_style st = {"    ", 6, LH_EMPTY_SKIP, 0};
@@ -239,9 +232,7 @@ static void json_gil_process(const struct model *m, const struct gil_process *g,
 	json_kv_u64(j, "pid", g->pid);
 	json_kv_str(j, "comm", g->comm);
 	json_kv_str(j, "version", g->version);
-	json_kv_str(j, "method", g->method == GIL_UPROBES  ? "uprobes"
-				 : g->method == GIL_UNKNOWN ? "unknown"
-							    : "futex-inferred");
+	json_kv_str(j, "method", g->method == GIL_UPROBES ? "uprobes" : "futex-inferred");
 	json_kv_u64(j, "held_ns", g->held);
 	json_kv_u64(j, "holds", g->nholds);
 	json_obj_begin(j, "drops");
