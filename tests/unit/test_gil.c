@@ -53,13 +53,19 @@ static void run(struct model *m, uint64_t us, uint32_t tid)
 	model_event(m, &s.hdr);
 }
 
-/* tid sleeps in futex(addr, FUTEX_WAIT_BITSET) — a condvar wait (word 2, so no semaphore) */
-static void cond_block(struct model *m, uint64_t us, uint32_t tid, uint64_t addr)
+/* The scenarios' futex calls are recorded (--futex-calls), or not (the default): then only the
+ * switch-outs say which waits were given a timeout. */
+static int with_calls = 1;
+
+/* tid sleeps in futex(addr, FUTEX_WAIT_BITSET) — a condvar wait (word 2, so no semaphore);
+ * timed: with a timeout (take_gil's) */
+static void cond_block_as(struct model *m, uint64_t us, uint32_t tid, uint64_t addr, int timed)
 {
 	struct ev_switch_sleep s = {};
 
 	s.sw.hdr = (struct ev_hdr){US(us), tid, EV_SWITCH_SLEEP, sizeof(s)};
 	s.sw.prev_state = TS_SLEEPING;
+	s.sw.flags = timed ? SWF_TIMED : 0;
 	s.nr = NR_FUTEX;
 	s.arg0 = addr;
 	s.arg1 = OP_WAIT_BITSET_PRIVATE;
@@ -69,12 +75,19 @@ static void cond_block(struct model *m, uint64_t us, uint32_t tid, uint64_t addr
 	model_event(m, &s.sw.hdr);
 }
 
+static void cond_block(struct model *m, uint64_t us, uint32_t tid, uint64_t addr)
+{
+	cond_block_as(m, us, tid, addr, addr != SWITCH_COND);
+}
+
+/* a Lock.acquire(timeout=...) */
 static void sem_block(struct model *m, uint64_t us, uint32_t tid, uint64_t addr)
 {
 	struct ev_switch_sleep s = {};
 
 	s.sw.hdr = (struct ev_hdr){US(us), tid, EV_SWITCH_SLEEP, sizeof(s)};
 	s.sw.prev_state = TS_SLEEPING;
+	s.sw.flags = SWF_TIMED;
 	s.nr = NR_FUTEX;
 	s.arg0 = addr;
 	s.arg1 = OP_WAIT_BITSET_PRIVATE;
@@ -113,7 +126,8 @@ static void futex_ret(struct model *m, uint64_t us, uint32_t tid, uint64_t addr,
 			     timed_out ? -110 : 0, (uint32_t)US(dur_us), timed ? FUTEXF_TIMEOUT : 0,
 			     FUTEX_SYS_FUTEX};
 
-	model_event(m, &f.hdr);
+	if (with_calls)
+		model_event(m, &f.hdr);
 }
 
 /*
@@ -209,6 +223,41 @@ static void test_convoy(void **state)
 	/* A's switch_cond wait is part of the GIL's cost; its semaphore waits are not */
 	assert_int_equal(a->gil_wait, US(85));
 	assert_int_equal(a->blocked_other, US(3 * 900));
+	gil_free(&r);
+	model_free(&m);
+}
+
+/* The same from the switch-outs and wakeups alone: each wait is its sleep (the runnable moment
+ * after it is not in it), and B's first timed out because no thread woke it. */
+static void test_convoy_without_calls(void **state)
+{
+	struct model m;
+	struct gil_report r;
+	const struct gil_process *g;
+
+	(void)state;
+	with_calls = 0;
+	model_init(&m);
+	convoy(&m);
+	with_calls = 1;
+	assert_int_equal(m.futex_calls, 0);
+	gil_analyze(&r, &m);
+	g = &r.procs[0];
+	assert_int_equal(g->gil_addr, GIL);	/* not the semaphore with more timeouts */
+	assert_int_equal(g->waits, 3);
+	assert_int_equal(g->timeouts, 1);
+	assert_int_equal(g->interval_est, US(5000));
+	assert_int_equal(g->nhandoffs, 2);
+	assert_int_equal(g->forced, 1);
+	assert_int_equal(g->voluntary, 1);
+	assert_int_equal(g->handoffs[0].from, A);
+	assert_int_equal(g->handoffs[0].to, B);
+	assert_true(g->handoffs[0].forced);
+	assert_int_equal(g->handoffs[0].waited, US(5510 - 10));
+	assert_int_equal(g->handoffs[1].from, B);
+	assert_int_equal(g->handoffs[1].to, C);
+	assert_false(g->handoffs[1].forced);
+	assert_int_equal(g->gil_wait, US(5000 + 490 + 1290 + 85));
 	gil_free(&r);
 	model_free(&m);
 }
@@ -344,6 +393,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_convoy),
+		cmocka_unit_test(test_convoy_without_calls),
 		cmocka_unit_test(test_not_python),
 		cmocka_unit_test(test_version_from_path),
 		cmocka_unit_test(test_uprobes),
