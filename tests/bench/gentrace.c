@@ -2,7 +2,8 @@
  * gentrace.c — write a valid trace of N events for the read-back benchmark (readback.sh):
  * two pairs of threads of one process ping-pong over a futex each, one pair on each of two
  * CPUs, with a preemption now and then. Per round of a pair: two switch-outs to sleep on the
- * futex, two wakeups, four futex returns (8 records), the mix of a recorded ping-pong.
+ * futex, two wakeups, four futex returns (8 records), the mix of a ping-pong recorded with
+ * --futex-calls (a default recording has the first four only).
  *
  * The CPUs' records reach the file interleaved in blocks, as the ring buffer hands them over,
  * so the file is not in time order and the reader's merge has work to do.
