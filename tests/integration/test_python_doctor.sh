@@ -204,6 +204,13 @@ len(j['deadlocks']) == 1 and $PID in j['deadlocks'][0]['pids'] and
 all(t['at']['line'] == $L for t in j['deadlocks'][0]['threads'] if t['pid'] in [$KIDS])"
 	stop "$PID"
 done
+# a Semaphore(1) has no owner: the permit the parent took and kept is said
+run_py mpsem "$DEB" mp_lock.py --join-first --children 1 --semaphore
+doctor mpsem "$PID" no-owner
+check "multiprocessing.Semaphore: no owner, the parent's permit said" pj "$TMP/mpsem.json" "
+[(o['type'], o['name'], o['note']) for o in j['deadlocks'][0]['objects'] if o['kind'] == 'semaphore'] ==
+  [('multiprocessing.Semaphore', 'lock', 'permits taken and not given back: 1 by pid $PID (last taken by tid $PID)')]"
+stop "$PID"
 
 # ---- asyncio: two tasks each waiting for the other's Event; no thread is blocked -------------------
 run_py aio "$DEB" asyncio_stuck.py

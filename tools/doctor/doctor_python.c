@@ -128,25 +128,40 @@ static uint64_t same_file_addr(const struct snapshot *s, size_t p, uint64_t addr
 }
 
 /* The holders of the multiprocessing locks threads wait on: the process whose copy of the
- * lock says it took it, in any CPython process of the snapshot that maps its semaphore. */
+ * lock says it took it, in any CPython process of the snapshot that maps its semaphore. A
+ * multiprocessing.Semaphore has no holder, but the processes that took permits and did not
+ * give them back are said. */
 static void semlock_holders(struct snapshot *s, struct pyproc *pp, size_t n)
 {
-	char name[128], note[256];
+	char name[128], note[512];
 
 	for (size_t i = 0; i < s->g.nobjects; i++) {
 		struct wg_object *o = &s->g.objects[i];
-		int p = wg_find_process(&s->g, o->pid);
+		int p = wg_find_process(&s->g, o->pid), count, len = 0;
 		pid_t tid = 0;
 		size_t q;
 
 		if (!o->type || strncmp(o->type, "multiprocessing.", 16) || o->owner || p < 0 ||
-		    o->kind != WG_MUTEX)
+		    (o->kind != WG_MUTEX && o->kind != WG_SEMAPHORE))
 			continue;
 		for (q = 0; q < n && !tid; q++) {
 			uint64_t at = pp[q].ok ? same_file_addr(s, (size_t)p, o->addr, pp[q].p) : 0;
+			pid_t t = at ? pylocks_semlock_holder(&pp[q].r, at, name, sizeof(name), &count)
+				     : 0;
 
-			if (at)
-				tid = pylocks_semlock_holder(&pp[q].r, at, name, sizeof(name));
+			if (!t)
+				continue;
+			if (o->kind == WG_MUTEX)
+				tid = t;
+			else if (len < (int)sizeof(note))
+				len += snprintf(note + len, sizeof(note) - len, "%s%d by pid %d (last "
+						"taken by tid %d)", len ? ", " : "permits taken and not "
+						"given back: ", count, (int)pp[q].pid, (int)t);
+		}
+		if (o->kind == WG_SEMAPHORE) {
+			if (len)
+				wg_set_str(&o->note, note);
+			continue;
 		}
 		if (!tid) {
 			wg_set_str(&o->note, "no process read here holds it by its own copy of the "
@@ -159,10 +174,8 @@ static void semlock_holders(struct snapshot *s, struct pyproc *pp, size_t n)
 		o->shared = 1;
 		if (pp[q].pid != o->pid)
 			o->owner_elsewhere = pp[q].pid;
-		if (name[0] && (!o->name || strcmp(o->name, name))) {
-			snprintf(note, sizeof(note), "%s", name);
-			wg_set_str(&o->held_as, note);
-		}
+		if (name[0] && (!o->name || strcmp(o->name, name)))
+			wg_set_str(&o->held_as, name);
 	}
 }
 

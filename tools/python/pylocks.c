@@ -623,13 +623,14 @@ int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, con
 	return 0;
 }
 
-pid_t pylocks_semlock_holder(struct py_reader *r, uint64_t sem, char *name, size_t n)
+pid_t pylocks_semlock_holder(struct py_reader *r, uint64_t sem, char *name, size_t n,
+			     int *count)
 {
 	struct pyl c = { .r = r, .by_sem = 1 };
 	const struct py_thread *ht;
 	uint64_t last = 0;
-	int32_t count = 0;
 
+	*count = 0;
 	if (name_sem_main(&c, sem, name, n)) {
 		/* no global reaches it: a local of a frame (a lock handed down to a function) */
 		name[0] = 0;
@@ -643,7 +644,7 @@ pid_t pylocks_semlock_holder(struct py_reader *r, uint64_t sem, char *name, size
 	semlock_name(name);
 	/* count: how many times this process's copy was acquired and not released (a forked
 	 * child's copy starts at 0); last_tid: the thread ident that took it */
-	if (py_read(r, c.found + r->L->semlock_count, &count, 4) || count <= 0 ||
+	if (py_read(r, c.found + r->L->semlock_count, count, 4) || *count <= 0 ||
 	    py_read_ptr(r, c.found + r->L->semlock_last_tid, &last))
 		return 0;
 	ht = py_thread_by_pthread(r, last);

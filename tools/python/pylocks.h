@@ -45,8 +45,9 @@ int pylocks_name_sem(struct py_reader *r, uint64_t sem, char *out, size_t n, con
 
 /* A multiprocessing lock this process holds: its copy of the _multiprocessing.SemLock whose
  * semaphore is sem (at this process's address of it), reached from a global of the main
- * module or a frame's local, says it was acquired here (count > 0) and by which thread
- * (last_tid). That thread's tid and the program's name for the lock, or 0. */
-pid_t pylocks_semlock_holder(struct py_reader *r, uint64_t sem, char *name, size_t n);
+ * module or a frame's local, says it was acquired here (*count times, not released) and by
+ * which thread (last_tid). That thread's tid and the program's name for the lock, or 0. */
+pid_t pylocks_semlock_holder(struct py_reader *r, uint64_t sem, char *name, size_t n,
+			     int *count);
 
 #endif

@@ -10,7 +10,7 @@ surely waits for it while the parent holds it. Each child then holds it --hold-m
 deadlock across processes (each child waits for the lock the parent holds, the parent for the
 children to exit). Its truth line says so once every child sleeps in its wait. --start spawn
 starts the children fresh (each maps the lock's semaphore wherever it opens it) instead of
-forking them.
+forking them. --semaphore makes it a multiprocessing.Semaphore(1): no owner, one permit taken.
 """
 import argparse
 import multiprocessing as mp
@@ -34,12 +34,13 @@ def main():
     ap.add_argument("--join-first", action="store_true",
                     help="join the children before releasing: hangs")
     ap.add_argument("--start", choices=("fork", "spawn"), default="fork")
+    ap.add_argument("--semaphore", action="store_true", help="a Semaphore(1), not a Lock")
     a = ap.parse_args()
     if a.children < 1 or a.hold_ms < 0:
         wl.die("mp_lock: --children must be at least 1, --hold-ms not negative")
     global lock
     ctx = mp.get_context(a.start)
-    lock = ctx.Lock()
+    lock = ctx.Semaphore(1) if a.semaphore else ctx.Lock()
     lock.acquire()
     ps = [ctx.Process(target=child, args=(lock, a.hold_ms)) for _ in range(a.children)]
     for p in ps:
