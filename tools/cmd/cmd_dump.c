@@ -46,7 +46,8 @@ static void details(const struct model *m, const struct ev_hdr *h, FILE *out)
 			else
 				fprintf(out, "  [syscall %d(0x%" PRIx64 ")", e->nr, (uint64_t)e->arg0);
 			if (syscall_wait(e->nr) == SW_FUTEX)
-				fprintf(out, " word=%u +4=%u +8=%u", e->word0, e->word4, e->word8);
+				fprintf(out, " word=%u +4=%u +8=%u%s", e->word0, e->word4, e->word8,
+					e->sw.flags & SWF_TIMED ? " timed" : "");
 			if (e->nr >= 0)
 				fprintf(out, "]");
 			if (e->ret_addr)
