@@ -172,6 +172,26 @@ static void convoy(struct model *m)
 	model_finish(m, US(12000));
 }
 
+/* What the convoy shows either way: the GIL, one timeout of the switch interval (interval_est)
+ * whose hand-off from A to B was forced after B waited `waited`, and B's voluntary one to C. */
+static void convoy_found(const struct gil_process *g, uint64_t interval_est, uint64_t waited)
+{
+	assert_int_equal(g->gil_addr, GIL);	/* not the semaphore with more timeouts */
+	assert_int_equal(g->waits, 3);
+	assert_int_equal(g->timeouts, 1);
+	assert_int_equal(g->interval_est, interval_est);
+	assert_int_equal(g->nhandoffs, 2);
+	assert_int_equal(g->forced, 1);
+	assert_int_equal(g->voluntary, 1);
+	assert_int_equal(g->handoffs[0].from, A);
+	assert_int_equal(g->handoffs[0].to, B);
+	assert_true(g->handoffs[0].forced);
+	assert_int_equal(g->handoffs[0].waited, waited);
+	assert_int_equal(g->handoffs[1].from, B);
+	assert_int_equal(g->handoffs[1].to, C);
+	assert_false(g->handoffs[1].forced);
+}
+
 static void test_convoy(void **state)
 {
 	struct model m;
@@ -188,20 +208,7 @@ static void test_convoy(void **state)
 	g = &r.procs[0];
 	assert_true(g->is_python);
 	assert_string_equal(g->version, "3.11");
-	assert_int_equal(g->gil_addr, GIL);	/* not the semaphore with more timeouts */
-	assert_int_equal(g->waits, 3);
-	assert_int_equal(g->timeouts, 1);
-	assert_int_equal(g->interval_est, US(5002));
-	assert_int_equal(g->nhandoffs, 2);
-	assert_int_equal(g->forced, 1);
-	assert_int_equal(g->voluntary, 1);
-	assert_int_equal(g->handoffs[0].from, A);
-	assert_int_equal(g->handoffs[0].to, B);
-	assert_true(g->handoffs[0].forced);
-	assert_int_equal(g->handoffs[0].waited, US(5522 - 10));
-	assert_int_equal(g->handoffs[1].from, B);
-	assert_int_equal(g->handoffs[1].to, C);
-	assert_false(g->handoffs[1].forced);
+	convoy_found(g, US(5002), US(5522 - 10));
 	for (size_t i = 0; i < g->nthreads; i++) {
 		if (g->threads[i].tid == A)
 			a = &g->threads[i];
@@ -243,20 +250,7 @@ static void test_convoy_without_calls(void **state)
 	assert_int_equal(m.futex_calls, 0);
 	gil_analyze(&r, &m);
 	g = &r.procs[0];
-	assert_int_equal(g->gil_addr, GIL);	/* not the semaphore with more timeouts */
-	assert_int_equal(g->waits, 3);
-	assert_int_equal(g->timeouts, 1);
-	assert_int_equal(g->interval_est, US(5000));
-	assert_int_equal(g->nhandoffs, 2);
-	assert_int_equal(g->forced, 1);
-	assert_int_equal(g->voluntary, 1);
-	assert_int_equal(g->handoffs[0].from, A);
-	assert_int_equal(g->handoffs[0].to, B);
-	assert_true(g->handoffs[0].forced);
-	assert_int_equal(g->handoffs[0].waited, US(5510 - 10));
-	assert_int_equal(g->handoffs[1].from, B);
-	assert_int_equal(g->handoffs[1].to, C);
-	assert_false(g->handoffs[1].forced);
+	convoy_found(g, US(5000), US(5510 - 10));
 	assert_int_equal(g->gil_wait, US(5000 + 490 + 1290 + 85));
 	gil_free(&r);
 	model_free(&m);
