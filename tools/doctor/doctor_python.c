@@ -127,55 +127,78 @@ static uint64_t same_file_addr(const struct snapshot *s, size_t p, uint64_t addr
 	return 0;
 }
 
-/* The holders of the multiprocessing locks threads wait on: the process whose copy of the
- * lock says it took it, in any CPython process of the snapshot that maps its semaphore. A
- * multiprocessing.Semaphore has no holder, but the processes that took permits and did not
- * give them back are said. */
-static void semlock_holders(struct snapshot *s, struct pyproc *pp, size_t n)
+/* Process q's copy of o's SemLock, when q maps o's semaphore and holds it: the thread that took
+ * it last (0: not held there), how many times (*count) and q's name for it. */
+static pid_t holder_in(const struct snapshot *s, const struct wg_object *o, size_t p,
+		       struct pyproc *q, char *name, size_t n, int *count)
 {
-	char name[128], note[512];
+	uint64_t at = q->ok ? same_file_addr(s, p, o->addr, q->p) : 0;
 
-	for (size_t i = 0; i < s->g.nobjects; i++) {
-		struct wg_object *o = &s->g.objects[i];
-		int p = wg_find_process(&s->g, o->pid), count, len = 0;
-		pid_t tid = 0;
-		size_t q;
+	*count = 0;
+	return at ? pylocks_semlock_holder(&q->r, at, name, n, count) : 0;
+}
 
-		if (!o->type || strncmp(o->type, "multiprocessing.", 16) || o->owner || p < 0 ||
-		    (o->kind != WG_MUTEX && o->kind != WG_SEMAPHORE))
-			continue;
-		for (q = 0; q < n && !tid; q++) {
-			uint64_t at = pp[q].ok ? same_file_addr(s, (size_t)p, o->addr, pp[q].p) : 0;
-			pid_t t = at ? pylocks_semlock_holder(&pp[q].r, at, name, sizeof(name), &count)
-				     : 0;
+/* The holder of a multiprocessing Lock or RLock a thread waits on: the process whose copy of
+ * the lock says it took it, in any CPython process of the snapshot that maps its semaphore. */
+static void lock_holder(struct snapshot *s, struct wg_object *o, size_t p, struct pyproc *pp,
+			size_t n)
+{
+	char name[128];
+	int count;
 
-			if (!t)
-				continue;
-			if (o->kind == WG_MUTEX)
-				tid = t;
-			else if (len < (int)sizeof(note))
-				len += snprintf(note + len, sizeof(note) - len, "%s%d by pid %d (last "
-						"taken by tid %d)", len ? ", " : "permits taken and not "
-						"given back: ", count, (int)pp[q].pid, (int)t);
-		}
-		if (o->kind == WG_SEMAPHORE) {
-			if (len)
-				wg_set_str(&o->note, note);
+	for (size_t q = 0; q < n; q++) {
+		pid_t tid = holder_in(s, o, p, &pp[q], name, sizeof(name), &count);
+
+		if (!tid)
 			continue;
-		}
-		if (!tid) {
-			wg_set_str(&o->note, "no process read here holds it by its own copy of the "
-				   "lock (reached from a global or a frame): its holder exited without "
-				   "releasing it, or holds it through an object conlab did not read");
-			continue;
-		}
-		q--;
 		o->owner = tid;
 		o->shared = 1;
 		if (pp[q].pid != o->pid)
 			o->owner_elsewhere = pp[q].pid;
 		if (name[0] && (!o->name || strcmp(o->name, name)))
 			wg_set_str(&o->held_as, name);
+		return;
+	}
+	wg_set_str(&o->note, "no process read here holds it by its own copy of the lock (reached "
+		   "from a global or a frame): its holder exited without releasing it, or holds "
+		   "it through an object conlab did not read");
+}
+
+/* A multiprocessing.Semaphore has no holder: the processes that took permits and did not
+ * give them back are said. */
+static void semaphore_takers(struct snapshot *s, struct wg_object *o, size_t p,
+			     struct pyproc *pp, size_t n)
+{
+	char name[128], note[512];
+	size_t len = 0;
+	int count;
+
+	for (size_t q = 0; q < n && len < sizeof(note); q++) {
+		pid_t tid = holder_in(s, o, p, &pp[q], name, sizeof(name), &count);
+
+		if (tid)
+			len += (size_t)snprintf(note + len, sizeof(note) - len,
+						"%s%d by pid %d (last taken by tid %d)",
+						len ? ", " : "permits taken and not given back: ",
+						count, (int)pp[q].pid, (int)tid);
+	}
+	if (len)
+		wg_set_str(&o->note, note);
+}
+
+/* What the other processes say of the multiprocessing locks threads wait on. */
+static void semlock_holders(struct snapshot *s, struct pyproc *pp, size_t n)
+{
+	for (size_t i = 0; i < s->g.nobjects; i++) {
+		struct wg_object *o = &s->g.objects[i];
+		int p = wg_find_process(&s->g, o->pid);
+
+		if (!o->type || strncmp(o->type, "multiprocessing.", 16) || o->owner || p < 0)
+			continue;
+		if (o->kind == WG_MUTEX)
+			lock_holder(s, o, (size_t)p, pp, n);
+		else if (o->kind == WG_SEMAPHORE)
+			semaphore_takers(s, o, (size_t)p, pp, n);
 	}
 }
 

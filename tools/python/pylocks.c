@@ -20,7 +20,8 @@
 #include "analysis/waitgraph.h"
 
 
-/* LK_SEMLOCK: a multiprocessing lock's _multiprocessing.SemLock, only ever named (by_sem) */
+/* LK_SEMLOCK: a multiprocessing Lock's, RLock's or Semaphore's _multiprocessing.SemLock, whose
+ * holder another process may be (pylocks_semlock_holder) */
 enum lk { LK_NONE, LK_LOCK, LK_RLOCK, LK_SEMLOCK };
 
 struct held {
