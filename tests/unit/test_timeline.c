@@ -13,6 +13,7 @@
 #include "model/model.h"
 #include "render/report.h"
 #include "analysis/timeline.h"
+#include "render/perfetto.h"
 
 #define PID 100
 #define A 101
@@ -99,8 +100,10 @@ static void fx_free(struct fx *f)
 	model_free(&f->m);
 }
 
-/* the text chart folded is the whole build's (below) */
+/* the text chart folded is the whole build's, and so are JSON, HTML and Perfetto spooled
+ * (below) */
 static void same_as_fold(struct fx *f, uint64_t end);
+static void same_as_spool(struct fx *f, uint64_t end);
 
 /* A and B start together; A waits for the mutex B holds, B hands it over at 50. With
  * `with_loss`, events were lost between 30 and 40. */
@@ -155,6 +158,7 @@ static void test_pid_reuse_one_lane_per_thread(void **state)
 	assert_true(tl.nlanes <= f.m.nthreads);
 	timeline_free(&tl);
 	same_as_fold(&f, 70);
+	same_as_spool(&f, 70);
 	fx_free(&f);
 }
 
@@ -263,6 +267,7 @@ static void test_bursts_and_ended_in_wait(void **state)
 	assert_int_equal(lane(&tl, B)->end_kind, WK_MUTEX);
 	timeline_free(&tl);
 	same_as_fold(&f, 900000);
+	same_as_spool(&f, 900000);
 	fx_free(&f);
 }
 
@@ -574,6 +579,80 @@ static void same_as_fold(struct fx *f, uint64_t end)
 	}
 }
 
+/* ---- JSON, HTML and Perfetto spooled as the intervals close (analysis/timeline_spool.c) --- */
+
+static char *format_of(const struct timeline *tl, const struct model *m, int format, size_t *n)
+{
+	char *buf = NULL;
+	FILE *out = open_memstream(&buf, n);
+
+	if (format == FMT_JSON)
+		assert_int_equal(timeline_render_json(tl, m, out), 0);
+	else if (format == FMT_HTML)
+		assert_int_equal(timeline_render_html(tl, m, out), 0);
+	else
+		assert_int_equal(timeline_render_perfetto(tl, m, out), 0);
+	fclose(out);
+	return buf;
+}
+
+/* The fixture's records again through a model that keeps no history, its intervals (and the
+ * switches and wakeups Perfetto mirrors) spooled: each format is the whole build's, byte for
+ * byte, with the spools in memory and with them on disk. */
+static void same_as_spool(struct fx *f, uint64_t end)
+{
+	static const char *budget[] = {NULL, "1K"};
+	static const int formats[] = {FMT_JSON, FMT_HTML, FMT_PERFETTO};
+	struct tl_opts o = {.symbolize = 1};
+	uint64_t types = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		types |= f->rec[i]->type < 64 ? 1ull << f->rec[i]->type : 0;
+	for (size_t b = 0; b < 2; b++)
+		for (size_t k = 0; k < 3; k++) {
+			struct timeline_spool *sp = timeline_spool_new(
+				formats[k] == FMT_PERFETTO ? PERFETTO_STREAM_TYPES : 0);
+			struct timeline tl, stl;
+			struct model sm;
+			char *whole, *spooled;
+			size_t nw, ns;
+
+			if (budget[b])
+				setenv("CONLAB_SPOOL_BYTES", budget[b], 1);
+			else
+				unsetenv("CONLAB_SPOOL_BYTES");
+			assert_int_equal(timeline_build(&tl, &f->m, &o), 0);
+			model_init(&sm);
+			sm.keep = (struct m_keep){
+				.history = HIST_NONE, .no_futex_calls = 1,
+				.stream_types = M_KEEP_TYPE(EV_FORK) | M_KEEP_TYPE(EV_EXEC) |
+						M_KEEP_TYPE(EV_EXIT),
+				.fold = timeline_spool_hooks(sp)};
+			sm.span_first = f->m.t_first;
+			sm.span_last = tl.t1;
+			sm.span_types = types;
+			for (size_t i = 0; i < f->n; i++)
+				model_event(&sm, f->rec[i]);
+			model_finish(&sm, end);
+			assert_ptr_equal(timeline_spool_of(&sm), sp);
+			assert_int_equal(timeline_spool_finish(sp, &sm, &stl), 0);
+			for (size_t i = 0; i < sm.nthreads; i++)	/* no history was kept */
+				assert_int_equal(sm.threads[i].niv, 0);
+			for (size_t i = 0; i < stl.nlanes; i++)
+				assert_null(stl.lanes[i].iv);
+			whole = format_of(&tl, &f->m, formats[k], &nw);
+			spooled = format_of(&stl, &sm, formats[k], &ns);
+			assert_int_equal(ns, nw);
+			assert_memory_equal(spooled, whole, nw);
+			free(whole);
+			free(spooled);
+			timeline_free(&tl);
+			timeline_free(&stl);
+			model_free(&sm);
+		}
+	unsetenv("CONLAB_SPOOL_BYTES");
+}
+
 /* prev switches out into a wait in syscall nr on arg0 (futex words as seen), next in */
 static void block_on(struct fx *f, uint64_t ts, uint32_t prev, uint32_t next, int cpu, int nr,
 		     uint64_t arg0, uint32_t op, uint32_t val, uint32_t w0, uint32_t w4,
@@ -822,6 +901,7 @@ static void test_timed_and_died_without_futex_calls(void **state)
 	assert_false(lane(&tl, B)->ended_in_wait);
 	timeline_free(&tl);
 	same_as_fold(&f, 6000);
+	same_as_spool(&f, 6000);
 	fx_free(&f);
 }
 
@@ -847,18 +927,21 @@ static void test_fold_same_text(void **state)
 	(void)state;
 	storm(&f, "/usr/bin/storm");
 	same_as_fold(&f, 0);
+	same_as_spool(&f, 0);
 	assert_true(storm_has_kind(&f, WK_SEMAPHORE));
 	assert_false(storm_has_kind(&f, WK_LOCK));
 	fx_free(&f);
 	/* in a CPython process the sem_t waits are Python Locks': drawn L, counted as lock */
 	storm(&f, "/usr/bin/python3.11");
 	same_as_fold(&f, 0);
+	same_as_spool(&f, 0);
 	assert_false(storm_has_kind(&f, WK_SEMAPHORE));
 	assert_true(storm_has_kind(&f, WK_LOCK));
 	assert_true(storm_has_kind(&f, WK_CONDVAR));
 	fx_free(&f);
 	scenario(&f, 0);
 	same_as_fold(&f, 100);
+	same_as_spool(&f, 100);
 	fx_free(&f);
 }
 

@@ -127,17 +127,25 @@ int32_t tl_wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uint64_
 	}
 }
 
-static void add_piece(struct tl_lane *l, const struct tl_iv *p)
+static void add_piece(struct tl_ctx *c, struct tl_lane *l, const struct tl_iv *p)
 {
 	uint64_t d = p->end - p->start;
 
-	GROW_RAW(l->iv, l->cap, l->n + 1);
-	l->iv[l->n++] = *p;
+	if (!l->n)
+		l->first = p->start;
+	l->last = p->end;
 	l->time_in[p->state] += d;
 	if (p->state == TH_BLOCKED)
 		l->blocked_kind[p->kind] += d;
 	if (p->flags & TLF_LOST)
 		l->lost_ns += d;
+	if (c->piece) {
+		c->piece(c, l, p);
+	} else {
+		GROW_RAW(l->iv, l->cap, l->n + 1);
+		l->iv[l->n] = *p;
+	}
+	l->n++;
 }
 
 /* The innermost Python frame of a wait with a Python stack (model/pystacks.h), as 1 + its
@@ -163,9 +171,7 @@ static uint32_t py_site(struct tl_ctx *c, const struct m_wait *w)
 	return 0;
 }
 
-/* One model interval, clipped to the window, cut where events were lost. */
-static void add_interval(struct tl_ctx *c, struct tl_lane *l, const struct m_interval *iv,
-			 int proc)
+void tl_add_interval(struct tl_ctx *c, struct tl_lane *l, const struct m_interval *iv, int proc)
 {
 	const struct model *m = c->m;
 	struct tl_iv p = {.name = -1};
@@ -197,7 +203,7 @@ static void add_interval(struct tl_ctx *c, struct tl_lane *l, const struct m_int
 		if (w->from > s) {
 			p.start = s;
 			p.end = w->from;
-			add_piece(l, &p);
+			add_piece(c, l, &p);
 		}
 		struct tl_iv gap = p;
 
@@ -208,13 +214,13 @@ static void add_interval(struct tl_ctx *c, struct tl_lane *l, const struct m_int
 		gap.kind = WK_NONE;
 		gap.name = -1;
 		gap.flags |= TLF_LOST | IV_UNCERTAIN;
-		add_piece(l, &gap);
+		add_piece(c, l, &gap);
 		s = gap.end;
 	}
 	if (s < e) {
 		p.start = s;
 		p.end = e;
-		add_piece(l, &p);
+		add_piece(c, l, &p);
 	}
 }
 
@@ -227,12 +233,79 @@ static int cmp_par(const void *a, const void *b)
 	return x[1] < y[1] ? -1 : x[1] > y[1];	/* ends before starts at the same time */
 }
 
+void tl_par_begin(struct tl_par_sweep *w, struct timeline *tl, struct spool *out)
+{
+	memset(w, 0, sizeof(*w));
+	w->tl = tl;
+	w->out = out;
+	w->last = tl->t0;
+	w->step = (struct tl_par){tl->t0, 0};
+	tl->max_par = 0;
+	GROW(tl->par_time, w->cap_time, 1);
+}
+
+/* The step drawn so far is complete: into the series. */
+static void par_emit(struct tl_par_sweep *w)
+{
+	struct timeline *tl = w->tl;
+
+	if (w->out) {
+		if (spool_add(w->out, &w->step))
+			w->err = -1;
+		return;
+	}
+	GROW(tl->par, tl->cap_par, tl->npar + 1);
+	tl->par[tl->npar++] = w->step;
+}
+
+/* Every change at the instant w->at is in: its step. */
+static void par_settle(struct tl_par_sweep *w)
+{
+	if (w->cur < 0)
+		w->cur = 0;
+	if (w->step.ts == w->at) {
+		w->step.n = w->cur;
+	} else if (w->step.n != w->cur) {
+		par_emit(w);
+		w->step = (struct tl_par){w->at, w->cur};
+	}
+}
+
+void tl_par_event(struct tl_par_sweep *w, uint64_t ts, int64_t delta)
+{
+	struct timeline *tl = w->tl;
+
+	if (w->open && ts != w->at)
+		par_settle(w);	/* settle every change at an instant before drawing it */
+	if (w->cur >= 0 && w->cur <= (int64_t)tl->max_par && ts >= w->last)
+		tl->par_time[w->cur] += ts - w->last;
+	w->last = ts;
+	w->cur += delta;
+	w->at = ts;
+	w->open = 1;
+	if (w->cur > (int64_t)tl->max_par) {
+		tl->max_par = w->cur;
+		GROW(tl->par_time, w->cap_time, tl->max_par + 1);
+	}
+}
+
+int tl_par_end(struct tl_par_sweep *w)
+{
+	struct timeline *tl = w->tl;
+
+	if (w->open)
+		par_settle(w);
+	par_emit(w);
+	if (tl->t1 > w->last && w->cur >= 0 && w->cur <= (int64_t)tl->max_par)
+		tl->par_time[w->cur] += tl->t1 - w->last;
+	return w->err;
+}
+
 static void build_parallelism(struct timeline *tl)
 {
+	struct tl_par_sweep w;
 	size_t n = 0;
 	int64_t *ev;
-	int64_t cur = 0;	/* signed: an interval that ends before it starts must not wrap */
-	uint64_t last;
 
 	for (size_t i = 0; i < tl->nlanes; i++)
 		n += tl->lanes[i].n;
@@ -248,38 +321,10 @@ static void build_parallelism(struct timeline *tl)
 			ev[2 * n] = v->end, ev[2 * n + 1] = -1, n++;
 		}
 	qsort(ev, n, 2 * sizeof(*ev), cmp_par);
-	tl->max_par = 0;
-	last = tl->t0;
-	GROW(tl->par, tl->cap_par, 1);
-	tl->par[tl->npar++] = (struct tl_par){tl->t0, 0};
-	/* first pass for the maximum, so par_time can be sized */
-	for (size_t i = 0; i < n; i++) {
-		cur += ev[2 * i + 1];
-		if (cur > (int64_t)tl->max_par)
-			tl->max_par = cur;
-	}
-	tl->par_time = xcalloc(tl->max_par + 1, sizeof(*tl->par_time));
-	cur = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t ts = ev[2 * i];
-
-		if (cur >= 0 && cur <= (int64_t)tl->max_par && ts >= last)
-			tl->par_time[cur] += ts - last;
-		last = ts;
-		cur += ev[2 * i + 1];
-		if (i + 1 < n && (uint64_t)ev[2 * (i + 1)] == ts)
-			continue;	/* settle every change at this instant first */
-		if (cur < 0)
-			cur = 0;
-		if (tl->par[tl->npar - 1].ts == ts)
-			tl->par[tl->npar - 1].n = cur;
-		else if (tl->par[tl->npar - 1].n != cur) {
-			GROW(tl->par, tl->cap_par, tl->npar + 1);
-			tl->par[tl->npar++] = (struct tl_par){ts, cur};
-		}
-	}
-	if (tl->t1 > last && cur >= 0 && cur <= (int64_t)tl->max_par)
-		tl->par_time[cur] += tl->t1 - last;
+	tl_par_begin(&w, tl, NULL);
+	for (size_t i = 0; i < n; i++)
+		tl_par_event(&w, ev[2 * i], ev[2 * i + 1]);
+	tl_par_end(&w);
 	free(ev);
 }
 
@@ -365,6 +410,7 @@ void tl_build_lanes(struct tl_ctx *c, size_t (*fill)(struct tl_ctx *c, struct tl
 				l->tid = t->tid;
 				l->pid = t->pid;
 				l->proc = p;
+				l->th = i;
 				memcpy(l->comm, t->comm, CLAB_COMM_LEN);
 				l->born = t->flags & IV_INFERRED ? 0 : t->born;
 				l->died = t->died;
@@ -387,7 +433,7 @@ static size_t fill_intervals(struct tl_ctx *c, struct tl_lane *l, const struct m
 {
 	(void)arg;
 	for (size_t k = 0; k < t->niv; k++)
-		add_interval(c, l, &t->iv[k], l->proc);
+		tl_add_interval(c, l, &t->iv[k], l->proc);
 	return l->n;
 }
 
@@ -444,6 +490,33 @@ static int is_message(const struct model *m, const struct m_wakeup *wk, const st
 	return w && w->pid != t->pid && conn_write_syscall(wk->waker_nr);
 }
 
+void tl_make_arrow(struct tl_ctx *c, const struct m_thread *t, int to,
+		   const struct m_interval *iv, const struct m_wakeup *wk, uint64_t seq,
+		   struct tl_arrow *a)
+{
+	const struct model *m = c->m;
+	struct timeline *tl = c->tl;
+
+	a->seq = seq;
+	a->ts = wk->ts;
+	a->obj = iv->w.obj;
+	a->waker_obj = wk->obj;
+	a->waker = wk->waker;
+	a->wakee = t->tid;
+	a->to_lane = to;
+	a->from_lane = tl_lane_of(tl, wk->waker);
+	a->name = tl_wait_name(c, tl->lanes[to].proc, &iv->w, iv->start);
+	a->waker_nr = wk->waker_nr;
+	a->kind = tl_wait_kind(m, t->pid, iv->w.kind);
+	a->flags = iv->flags & IV_UNCERTAIN;
+	a->msg = is_message(m, wk, t);
+	if (m->nlosses && model_uncertain(m, wk->ts, wk->ts))
+		a->flags |= IV_UNCERTAIN;
+	tl->lanes[to].wakeups_in++;
+	if (a->from_lane >= 0)
+		tl->lanes[a->from_lane].wakeups_out++;
+}
+
 static void build_arrows(struct tl_ctx *c)
 {
 	const struct model *m = c->m;
@@ -453,6 +526,7 @@ static void build_arrows(struct tl_ctx *c)
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const struct m_thread *t = &m->threads[i];
 		int to = tl_lane_of(tl, t->tid);
+		uint32_t made = 0;
 
 		if (to < 0 || tl->lanes[to].pid != t->pid)
 			continue;
@@ -474,25 +548,8 @@ static void build_arrows(struct tl_ctx *c)
 				continue;
 			}
 			GROW(tl->arrows, tl->cap_arrows, tl->narrows + 1);
-			a = &tl->arrows[tl->narrows];
-			a->seq = tl->narrows++;
-			a->ts = wk->ts;
-			a->obj = iv->w.obj;
-			a->waker_obj = wk->obj;
-			a->waker = wk->waker;
-			a->wakee = t->tid;
-			a->to_lane = to;
-			a->from_lane = tl_lane_of(tl, wk->waker);
-			a->name = tl_wait_name(c, tl->lanes[to].proc, &iv->w, iv->start);
-			a->waker_nr = wk->waker_nr;
-			a->kind = tl_wait_kind(m, t->pid, iv->w.kind);
-			a->flags = iv->flags & IV_UNCERTAIN;
-			a->msg = is_message(m, wk, t);
-			if (m->nlosses && model_uncertain(m, wk->ts, wk->ts))
-				a->flags |= IV_UNCERTAIN;
-			tl->lanes[to].wakeups_in++;
-			if (a->from_lane >= 0)
-				tl->lanes[a->from_lane].wakeups_out++;
+			a = &tl->arrows[tl->narrows++];
+			tl_make_arrow(c, t, to, iv, wk, (uint64_t)i << 32 | made++, a);
 			if (wk->waker_nr == NR_EXIT_GROUP && wk->waker != t->tid &&
 			    a->from_lane >= 0 && tl->lanes[a->from_lane].pid == t->pid &&
 			    last_wait(t, k))
@@ -501,19 +558,89 @@ static void build_arrows(struct tl_ctx *c)
 	}
 }
 
-/* A futex wait that ended inside the window, for grouping into bursts. */
-struct wait_end {
-	uint64_t ts, obj;
-	uint32_t pid, waker;
-	int32_t name;
-	uint8_t kind;
-};
-
-static int cmp_wait_end(const void *a, const void *b)
+int tl_cmp_wait_end(const void *a, const void *b)
 {
-	const struct wait_end *x = a, *y = b;
+	const struct tl_wait_end *x = a, *y = b;
 
-	return x->ts < y->ts ? -1 : x->ts > y->ts;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->lane != y->lane)
+		return x->lane < y->lane ? -1 : 1;
+	return (x->k > y->k) - (x->k < y->k);
+}
+
+int tl_burst_wait(const struct tl_lane *l, const struct tl_iv *iv, uint64_t t1)
+{
+	return iv->state == TH_BLOCKED && wait_kind_class(iv->kind) == BC_FUTEX &&
+	       !iv->timed_out && iv->end < t1 && !(l->died && iv->end >= l->died);
+}
+
+void tl_bursts_begin(struct tl_bursts *u, struct timeline *tl, struct spool *out)
+{
+	memset(u, 0, sizeof(*u));
+	u->tl = tl;
+	u->out = out;
+}
+
+/* Spooling: the bursts before [0, upto] are complete (the search below stops at a burst too old
+ * to grow, so it never reaches those before it). */
+static void bursts_flush(struct tl_bursts *u, size_t upto)
+{
+	for (size_t i = 0; i <= upto; i++)
+		if (spool_add(u->out, &u->b[i]))
+			u->err = -1;
+	memmove(u->b, u->b + upto + 1, (u->n - upto - 1) * sizeof(*u->b));
+	u->n -= upto + 1;
+}
+
+void tl_bursts_add(struct tl_bursts *u, const struct tl_wait_end *e)
+{
+	struct tl_burst *b = NULL;
+	size_t k;
+
+	for (k = u->n; k-- > 0;) {
+		struct tl_burst *o = &u->b[k];
+
+		if (e->ts - o->last > TL_BURST_GAP_NS)
+			break;	/* the bursts before are older still */
+		if (o->obj == e->obj && o->pid == e->pid) {
+			b = o;
+			break;
+		}
+	}
+	if (u->out && ++u->added >= 4096 && !b) {
+		u->added = 0;
+		/* the newest burst too old to grow, and every one before it, are complete */
+		for (k = u->n; k-- > 0;)
+			if (e->ts - u->b[k].last > TL_BURST_GAP_NS) {
+				bursts_flush(u, k);
+				break;
+			}
+	}
+	if (!b) {
+		GROW(u->b, u->cap, u->n + 1);
+		b = &u->b[u->n++];
+		*b = (struct tl_burst){.ts = e->ts, .obj = e->obj, .pid = e->pid, .waker = e->waker,
+				       .name = e->name, .kind = e->kind};
+	} else if (b->waker != e->waker) {
+		b->waker = 0;
+	}
+	b->last = e->ts;
+	b->wakees++;
+}
+
+int tl_bursts_end(struct tl_bursts *u)
+{
+	if (!u->out) {
+		u->tl->bursts = u->b;
+		u->tl->nbursts = u->n;
+		u->tl->cap_bursts = u->cap;
+		return 0;
+	}
+	if (u->n)
+		bursts_flush(u, u->n - 1);
+	free(u->b);
+	return u->err;
 }
 
 /*
@@ -524,7 +651,8 @@ static int cmp_wait_end(const void *a, const void *b)
  */
 static void build_bursts(struct timeline *tl)
 {
-	struct wait_end *v = NULL;
+	struct tl_wait_end *v = NULL;
+	struct tl_bursts u;
 	size_t n = 0, cap = 0;
 
 	for (size_t i = 0; i < tl->nlanes; i++) {
@@ -533,47 +661,47 @@ static void build_bursts(struct timeline *tl)
 		for (size_t k = 0; k < l->n; k++) {
 			const struct tl_iv *iv = &l->iv[k];
 
-			if (iv->state != TH_BLOCKED || wait_kind_class(iv->kind) != BC_FUTEX ||
-			    iv->timed_out || iv->end >= tl->t1 || (l->died && iv->end >= l->died))
+			if (!tl_burst_wait(l, iv, tl->t1))
 				continue;
 			GROW(v, cap, n + 1);
-			v[n++] = (struct wait_end){.ts = iv->end, .obj = iv->obj, .pid = l->pid,
-						   .waker = iv->waker, .name = iv->name,
-						   .kind = iv->kind};
+			v[n++] = (struct tl_wait_end){.ts = iv->end, .obj = iv->obj, .pid = l->pid,
+						      .waker = iv->waker, .name = iv->name,
+						      .kind = iv->kind, .lane = i, .k = k};
 		}
 	}
 	if (n)
-		qsort(v, n, sizeof(*v), cmp_wait_end);
-	for (size_t i = 0; i < n; i++) {
-		const struct wait_end *e = &v[i];
-		struct tl_burst *b = NULL;
-		size_t k;
-
-		for (k = tl->nbursts; k-- > 0;) {
-			struct tl_burst *o = &tl->bursts[k];
-
-			if (e->ts - o->last > TL_BURST_GAP_NS)
-				break;	/* the bursts before are older still */
-			if (o->obj == e->obj && o->pid == e->pid) {
-				b = o;
-				break;
-			}
-		}
-		if (!b) {
-			GROW(tl->bursts, tl->cap_bursts, tl->nbursts + 1);
-			b = &tl->bursts[tl->nbursts++];
-			*b = (struct tl_burst){.ts = e->ts, .obj = e->obj, .pid = e->pid,
-					       .waker = e->waker, .name = e->name, .kind = e->kind};
-		} else if (b->waker != e->waker) {
-			b->waker = 0;
-		}
-		b->last = e->ts;
-		b->wakees++;
-	}
+		qsort(v, n, sizeof(*v), tl_cmp_wait_end);
+	tl_bursts_begin(&u, tl, NULL);
+	for (size_t i = 0; i < n; i++)
+		tl_bursts_add(&u, &v[i]);
+	tl_bursts_end(&u);
 	free(v);
 }
 
-static int cmp_arrow(const void *a, const void *b)
+uint64_t tl_flow_id(uint32_t wakee, uint64_t ts)
+{
+	return ((uint64_t)wakee << 40) ^ ts ^ 0x5a5a000000000000ull;
+}
+
+/* The pieces an arrow from a traced waker ends at (TLF_FLOW): by wakee and time. */
+static void mark_flows(struct timeline *tl)
+{
+	struct idmap ends = {0};
+
+	for (size_t i = 0; i < tl->narrows; i++)
+		if (tl->arrows[i].from_lane >= 0)
+			idmap_put(&ends, tl_flow_id(tl->arrows[i].wakee, tl->arrows[i].ts), i);
+	for (size_t i = 0; i < tl->nlanes; i++) {
+		struct tl_lane *l = &tl->lanes[i];
+
+		for (size_t k = 0; k < l->n; k++)
+			if (l->iv[k].waker && idmap_get(&ends, tl_flow_id(l->tid, l->iv[k].end)) >= 0)
+				l->iv[k].flags |= TLF_FLOW;
+	}
+	idmap_free(&ends);
+}
+
+int tl_cmp_arrow(const void *a, const void *b)
 {
 	const struct tl_arrow *x = a, *y = b;
 
@@ -642,7 +770,8 @@ int timeline_build(struct timeline *tl, const struct model *m, const struct tl_o
 		return -1;
 	tl_build_lanes(&c, fill_intervals, NULL);
 	build_arrows(&c);
-	qsort(tl->arrows, tl->narrows, sizeof(*tl->arrows), cmp_arrow);
+	qsort(tl->arrows, tl->narrows, sizeof(*tl->arrows), tl_cmp_arrow);
+	mark_flows(tl);
 	build_parallelism(tl);
 	build_bursts(tl);
 	tl_end(&c);
@@ -667,7 +796,88 @@ void timeline_free(struct timeline *tl)
 	free(tl->par);
 	free(tl->par_time);
 	idmap_free(&tl->lane_index);
+	spool_free(tl->sp_iv);
+	spool_free(tl->sp_arrows);
+	spool_free(tl->sp_bursts);
+	spool_free(tl->sp_par);
+	spool_free(tl->sp_records);
 	memset(tl, 0, sizeof(*tl));
+}
+
+/* ---- reading the sequences ----------------------------------------------------------------- */
+
+static void cursor_on(struct tl_cursor *c, const void *arr, size_t rsize, uint64_t from,
+		      uint64_t n, struct spool *sp)
+{
+	memset(c, 0, sizeof(*c));
+	c->rsize = rsize;
+	if (sp) {
+		spool_cursor(&c->sc, sp, from, from + n);
+		return;
+	}
+	c->arr = arr;
+	c->i = from;
+	c->n = arr ? from + n : 0;
+}
+
+void tl_cursor_ivs(struct tl_cursor *c, const struct timeline *tl, const struct tl_lane *l)
+{
+	cursor_on(c, l->iv, sizeof(*l->iv), tl->sp_iv ? l->iv0 : 0, l->n, tl->sp_iv);
+}
+
+void tl_cursor_arrows(struct tl_cursor *c, const struct timeline *tl)
+{
+	cursor_on(c, tl->arrows, sizeof(*tl->arrows), 0, tl->narrows, tl->sp_arrows);
+}
+
+void tl_cursor_bursts(struct tl_cursor *c, const struct timeline *tl)
+{
+	cursor_on(c, tl->bursts, sizeof(*tl->bursts), 0, tl->nbursts, tl->sp_bursts);
+}
+
+void tl_cursor_par(struct tl_cursor *c, const struct timeline *tl)
+{
+	cursor_on(c, tl->par, sizeof(*tl->par), 0, tl->npar, tl->sp_par);
+}
+
+void tl_cursor_records(struct tl_cursor *c, const struct timeline *tl, const struct model *m)
+{
+	if (tl->sp_records)
+		cursor_on(c, NULL, 0, 0, spool_count(tl->sp_records), tl->sp_records);
+	else
+		cursor_on(c, m->stream, sizeof(*m->stream), 0, m->nstream, NULL);
+}
+
+const void *tl_next(struct tl_cursor *c)
+{
+	if (!c->arr)
+		return c->sc.s ? spool_next(&c->sc) : NULL;
+	if (c->i >= c->n)
+		return NULL;
+	return (const char *)c->arr + c->i++ * c->rsize;
+}
+
+const struct ev_hdr *tl_next_record(struct tl_cursor *c, const struct model *m)
+{
+	const void *r = tl_next(c);
+
+	if (!r)
+		return NULL;
+	return c->arr ? *(const struct ev_hdr *const *)r : tl_spooled_record(r, m);
+}
+
+int tl_spool_failed(const struct timeline *tl)
+{
+	return spool_failed(tl->sp_iv) || spool_failed(tl->sp_arrows) ||
+	       spool_failed(tl->sp_bursts) || spool_failed(tl->sp_par) ||
+	       spool_failed(tl->sp_records);
+}
+
+void tl_cursor_end(struct tl_cursor *c)
+{
+	if (c->sc.s)
+		spool_cursor_end(&c->sc);
+	memset(c, 0, sizeof(*c));
 }
 
 int tl_lane_of(const struct timeline *tl, uint32_t tid)

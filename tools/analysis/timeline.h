@@ -22,9 +22,12 @@
 
 #include "events.h"
 #include "lib/idmap.h"
+#include "lib/spool.h"
 #include "model/model.h"
 
 #define TLF_LOST 0x4		/* a gap: events were lost here (state TH_UNKNOWN) */
+#define TLF_FLOW 0x8		/* blocked: a traced thread's wakeup ended it here (an arrow
+				 * with a from_lane ends at its end) */
 
 struct tl_iv {
 	uint64_t start, end;	/* absolute ns, clipped to the window */
@@ -64,9 +67,12 @@ struct tl_lane {
 	uint32_t tid, pid;
 	char comm[CLAB_COMM_LEN];
 	int proc;		/* index in timeline.procs */
+	uint32_t th;		/* its thread: index in model.threads */
 	uint64_t born, died;	/* 0: before the trace / alive at the end */
 	struct tl_iv *iv;
 	size_t n, cap;
+	uint64_t iv0;		/* spooled (timeline.sp_iv): its pieces are [iv0, iv0 + n) there */
+	uint64_t first, last;	/* its first piece's start, its last one's end */
 	/* totals inside the window */
 	uint64_t time_in[TH_NSTATES];
 	uint64_t blocked_kind[WK_NKINDS];
@@ -104,7 +110,8 @@ struct tl_arrow {
 	uint32_t waker, wakee;	/* waker 0: kernel, timer, interrupt */
 	int32_t from_lane, to_lane;	/* -1: not a lane (waker 0 or untraced) */
 	int32_t name;		/* the wakee's object name, -1 none */
-	uint32_t seq;		/* made in this order (ties in ts keep it) */
+	uint64_t seq;		/* (model thread index of the wakee << 32) | its wakeups before:
+				 * ties in ts keep this order */
 	int16_t waker_nr;	/* the waker's syscall, -1 none */
 	uint8_t kind;		/* the wakee's wait kind */
 	uint8_t flags;		/* IV_UNCERTAIN when the wait was uncertain */
@@ -191,7 +198,40 @@ struct timeline {
 	uint64_t lost;			/* model_lost_total */
 	uint64_t anomalies;		/* sum of the model's */
 	struct idmap lane_index;	/* tid -> lanes[] (the newest) */
+	/* Spooled (timeline_spool_finish, a whole trace of any length): the lanes' pieces, the
+	 * arrows, the bursts and the parallelism series are in these, not in the arrays above
+	 * (read them through a tl_cursor); sp_records: what Perfetto mirrors of the probe
+	 * records, as tl_next_record() gives them. NULL otherwise. */
+	struct spool *sp_iv, *sp_arrows, *sp_bursts, *sp_par, *sp_records;
 };
+
+/*
+ * Reading a timeline's sequences the same way whether they are in its arrays or spooled:
+ *
+ *	struct tl_cursor c;
+ *	tl_cursor_ivs(&c, tl, l);
+ *	for (const struct tl_iv *v; (v = tl_next(&c));) ...
+ *	tl_cursor_end(&c);
+ */
+struct tl_cursor {
+	const void *arr;	/* in memory: the array, else NULL */
+	size_t rsize;
+	uint64_t i, n;
+	struct spool_cursor sc;
+};
+
+void tl_cursor_ivs(struct tl_cursor *c, const struct timeline *tl, const struct tl_lane *l);
+void tl_cursor_arrows(struct tl_cursor *c, const struct timeline *tl);
+void tl_cursor_bursts(struct tl_cursor *c, const struct timeline *tl);
+void tl_cursor_par(struct tl_cursor *c, const struct timeline *tl);
+const void *tl_next(struct tl_cursor *c);
+void tl_cursor_end(struct tl_cursor *c);
+/* 1 when a spool of tl failed (a line said why): what was read from it is cut short. */
+int tl_spool_failed(const struct timeline *tl);
+/* Perfetto's records: the model's event stream, or the spooled one (m's stream then holds
+ * the forks, execs and exits it refers to); tl_next_record() gives them in time order. */
+void tl_cursor_records(struct tl_cursor *c, const struct timeline *tl, const struct model *m);
+const struct ev_hdr *tl_next_record(struct tl_cursor *c, const struct model *m);
 
 /* From the model and its event stream (the marks: forks, execs, exits). */
 int timeline_build(struct timeline *tl, const struct model *m, const struct tl_opts *o);
@@ -219,6 +259,28 @@ struct timeline_fold *timeline_fold_of(const struct model *m);
  * was not the one known up front: then nothing was folded right, read the trace whole. */
 int timeline_fold_finish(struct timeline_fold *f, const struct model *m, struct timeline *tl);
 
+/*
+ * The whole timeline for the formats that draw every interval (JSON, HTML, Perfetto), for a
+ * trace of any length (analysis/timeline_spool.c): the model hands the intervals over as it
+ * closes them and they go to a spool on disk; timeline_spool_finish() builds from it what
+ * timeline_build() over the whole trace gives, its long sequences spooled in turn (struct
+ * timeline's sp_*). The same conditions as the fold: no lost events, the span known up front.
+ *
+ *	struct timeline_spool *s = timeline_spool_new(types);   the record types Perfetto
+ *	                                          mirrors (0: none); the model's event stream
+ *	                                          must keep those but switches and wakeups
+ *	keep.fold = timeline_spool_hooks(s);      the model owns s from here (model_free)
+ *	model_from_file(&m, path, &keep, &st);    keep.history = HIST_NONE
+ *	timeline_spool_finish(s, &m, &tl);        render it, then timeline_free(&tl)
+ */
+struct timeline_spool;
+struct timeline_spool *timeline_spool_new(uint64_t records);
+const struct m_fold *timeline_spool_hooks(struct timeline_spool *s);
+struct timeline_spool *timeline_spool_of(const struct model *m);
+/* After model_finish(): once; -1 when the fold cannot be used (as timeline_fold_finish():
+ * read the trace whole), -2 when a spool failed (a line said why). */
+int timeline_spool_finish(struct timeline_spool *s, const struct model *m, struct timeline *tl);
+
 /* Spread piece v over the columns it covers of ncell over [t0, t1]: cells[c - lo] for column c
  * (the caller sized them), its time into t[tl_class] or, when to is given, into to[c - lo]. */
 void tl_cells_add(struct tl_cell *cells, int lo, uint64_t *to, int ncell, uint64_t t0,
@@ -239,6 +301,8 @@ const char *tl_name(const struct timeline *tl, int32_t idx);	/* "" for -1 */
 const char *tl_mark_name(int kind);
 /* The lane of a tid (the newest), or -1. */
 int tl_lane_of(const struct timeline *tl, uint32_t tid);
+/* The id of the flow Perfetto draws from a wakeup of wakee at ts to the end of its wait. */
+uint64_t tl_flow_id(uint32_t wakee, uint64_t ts);
 /* Average number of threads on a CPU over the window. */
 double tl_avg_par(const struct timeline *tl);
 

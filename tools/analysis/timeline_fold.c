@@ -478,7 +478,7 @@ static int lane_of_thread(const struct timeline *tl, const struct m_thread *t)
 }
 
 /* The wakeup counts, and whether each thread ended inside its last wait. */
-static void fold_arrows(struct timeline_fold *f, struct tl_ctx *c)
+static void fold_arrows(struct timeline_fold *f, struct tl_ctx *c, int count)
 {
 	const struct model *m = c->m;
 	struct timeline *tl = c->tl;
@@ -491,8 +491,10 @@ static void fold_arrows(struct timeline_fold *f, struct tl_ctx *c)
 
 		if (to < 0)
 			continue;
-		tl->narrows += ft->narrows;
-		tl->kernel_wakeups += ft->nkernel;
+		if (count) {
+			tl->narrows += ft->narrows;
+			tl->kernel_wakeups += ft->nkernel;
+		}
 		if (!ft->last.have || !ft->last.woken)
 			continue;
 		iv.w.kind = wait_kind_at_end(m, t, iv.w.kind, iv.w.obj);
@@ -539,21 +541,35 @@ static void fold_pairs(struct timeline_fold *f, struct tl_ctx *c)
 	tl_pairs_sort(tl->pairs, tl->npairs);
 }
 
-int timeline_fold_finish(struct timeline_fold *f, const struct model *m, struct timeline *tl)
+int tl_fold_lanes(struct timeline_fold *f, const struct model *m, struct timeline *tl,
+		  struct tl_ctx *c, const struct tl_opts *o)
 {
-	struct tl_opts o = {.symbolize = 1};
 	uint64_t end = m->t_last > f->end ? m->t_last : f->end;
-	struct tl_ctx c;
 
 	if (m->nlosses || (f->spanned && (f->t0 != m->t_first || f->t1 != end || f->t1 <= f->t0)))
 		return -1;
-	if (tl_begin(&c, tl, m, &o))
+	if (tl_begin(c, tl, m, o))
 		return -1;
 	tl->t1 = end;	/* the intervals' latest end (tl_begin() looks in the histories) */
 	if (!f->spanned)	/* no interval at all */
 		f->last = tl->t0;
-	tl_build_lanes(&c, fill_folded, f);
-	fold_arrows(f, &c);
+	tl_build_lanes(c, fill_folded, f);
+	return 0;
+}
+
+void tl_fold_ends(struct timeline_fold *f, struct tl_ctx *c)
+{
+	fold_arrows(f, c, 0);
+}
+
+int timeline_fold_finish(struct timeline_fold *f, const struct model *m, struct timeline *tl)
+{
+	struct tl_opts o = {.symbolize = 1};
+	struct tl_ctx c;
+
+	if (tl_fold_lanes(f, m, tl, &c, &o))
+		return -1;
+	fold_arrows(f, &c, 1);
 	fold_pairs(f, &c);
 	sweep(f, UINT64_MAX);
 	if (tl->t1 > f->last && f->cur >= 0 && f->cur <= (int64_t)f->max_par)

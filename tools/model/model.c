@@ -622,6 +622,8 @@ void model_event(struct model *m, const struct ev_hdr *h)
 	m->events++;
 	if (m->keep.stream_types)
 		model_keep_stream(m, h);
+	if (m->keep.fold && m->keep.fold->record)
+		m->keep.fold->record(m->keep.fold->ctx, m, h);
 	switch (h->type) {
 	case EV_SWITCH:
 	case EV_SWITCH_SLEEP:

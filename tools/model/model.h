@@ -205,6 +205,9 @@ struct m_keep {
 					 * the report reads depends on the trace */
 	int whole_if_lost;		/* ... and so does the first window of lost events (the
 					 * intervals before it that it covers change) */
+	uint64_t whole_stream_types;	/* the event stream's types when the trace is read
+					 * whole after all (0: stream_types): a fold may take
+					 * some records over (m_fold.record) */
 };
 
 /*
@@ -222,6 +225,8 @@ struct m_fold {
 			     uint64_t from, uint64_t uaddr, int timed, int timed_out,
 			     const struct m_futex *call);	/* the call: time, return */
 	void (*release)(void *ctx);	/* the fold is no more needed (model_free) */
+	/* every record, as it is read (NULL: not wanted), after model_keep_stream() */
+	void (*record)(void *ctx, const struct model *m, const struct ev_hdr *h);
 	void *ctx;
 };
 
@@ -296,6 +301,7 @@ struct model {
 	/* model_from_file: what t_first and t_last will be once every record is fed (the
 	 * reader's first pass), 0 unknown */
 	uint64_t span_first, span_last;
+	uint64_t span_types;		/* ... and its record types (bit 1 << type), 0 unknown */
 	uint64_t clock_mono, clock_real;	/* a clock pair, 0 unknown */
 	uint64_t events;		/* records fed */
 	uint64_t anomalies[AN_NKINDS];

@@ -142,6 +142,7 @@ int model_from_file(struct model *m, const char *path, const struct m_keep *keep
 		m->keep = *keep;
 	m->span_first = r.time_first;
 	m->span_last = r.time_last;
+	m->span_types = r.types;
 	while ((h = trace_next(&r))) {
 		int again = h->type < 64 && (m->keep.whole_if_types & M_KEEP_TYPE(h->type));
 
@@ -152,7 +153,9 @@ int model_from_file(struct model *m, const char *path, const struct m_keep *keep
 		if (again) {
 			/* the report needs the whole history: start again keeping everything, and
 			 * of the event stream what it asked for */
-			struct m_keep whole = {.stream_types = m->keep.stream_types,
+			struct m_keep whole = {.stream_types = m->keep.whole_stream_types ?
+								       m->keep.whole_stream_types :
+								       m->keep.stream_types,
 					       .from_ns = m->keep.from_ns, .to_ns = m->keep.to_ns};
 
 			trace_close(&r);

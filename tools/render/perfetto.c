@@ -158,7 +158,6 @@ struct pf_ctx {
 	/* the open ftrace bundle */
 	size_t pkt, bundle;
 	int cpu, nev;
-	struct idmap flows;	/* flow ids with a waker end */
 };
 
 static void maybe_flush(struct pf_ctx *c)
@@ -356,11 +355,6 @@ static void track_descriptors(struct pf_ctx *c)
 	pb_end(b, pkt);
 }
 
-static uint64_t flow_id(uint32_t wakee, uint64_t ts)
-{
-	return ((uint64_t)wakee << 40) ^ ts ^ 0x5a5a000000000000ull;
-}
-
 static void annot_str(struct pb *b, const char *name, const char *v)
 {
 	size_t a = pb_begin(b, TE_ANNOT);
@@ -407,11 +401,11 @@ static void wait_slices(struct pf_ctx *c)
 
 	for (size_t i = 0; i < tl->nlanes; i++) {
 		const struct tl_lane *l = &tl->lanes[i];
+		struct tl_cursor cur;
 
-		for (size_t k = 0; k < l->n; k++) {
-			const struct tl_iv *v = &l->iv[k];
+		tl_cursor_ivs(&cur, tl, l);
+		for (const struct tl_iv *v; (v = tl_next(&cur));) {
 			int lost = v->flags & TLF_LOST, unc = v->flags & IV_UNCERTAIN;
-			uint64_t fid;
 
 			if (v->state != TH_BLOCKED && !lost)
 				continue;
@@ -442,62 +436,64 @@ static void wait_slices(struct pf_ctx *c)
 				annot_str(b, "uncertain", "events were lost around this interval");
 			te_end(c, pkt, te);
 			te_begin(c, v->end, UUID_LANE0 + i, TYPE_SLICE_END, &pkt, &te);
-			fid = flow_id(l->tid, v->end);
-			if (v->waker && idmap_get(&c->flows, fid) >= 0)
-				pb_fixed64(b, TE_TERM_FLOW, fid);
+			if (v->waker && (v->flags & TLF_FLOW))
+				pb_fixed64(b, TE_TERM_FLOW, tl_flow_id(l->tid, v->end));
 			te_end(c, pkt, te);
 		}
+		tl_cursor_end(&cur);
 	}
 }
 
 static void waker_instants(struct pf_ctx *c)
 {
 	const struct timeline *tl = c->tl;
+	struct tl_cursor cur;
 	char name[256];
 	size_t pkt, te;
 
-	for (size_t i = 0; i < tl->narrows; i++) {
-		const struct tl_arrow *a = &tl->arrows[i];
-
+	tl_cursor_arrows(&cur, tl);
+	for (const struct tl_arrow *a; (a = tl_next(&cur));) {
 		if (a->from_lane < 0)
 			continue;
 		snprintf(name, sizeof(name), "%s %s (%s %s)", a->msg ? "message to" : "wake",
 			 tl->lanes[a->to_lane].comm, wait_kind_name(a->kind), tl_name(tl, a->name));
 		te_begin(c, a->ts, UUID_LANE0 + a->from_lane, TYPE_INSTANT, &pkt, &te);
 		pb_str(&c->b, TE_NAME, name);
-		pb_fixed64(&c->b, TE_FLOW, flow_id(a->wakee, a->ts));
+		pb_fixed64(&c->b, TE_FLOW, tl_flow_id(a->wakee, a->ts));
 		te_end(c, pkt, te);
 	}
+	tl_cursor_end(&cur);
 }
 
 static void parallelism(struct pf_ctx *c)
 {
+	struct tl_cursor cur;
 	size_t pkt, te;
 
-	for (size_t i = 0; i < c->tl->npar; i++) {
-		te_begin(c, c->tl->par[i].ts, UUID_PAR, TYPE_COUNTER, &pkt, &te);
-		pb_i64(&c->b, TE_COUNTER, c->tl->par[i].n);
+	tl_cursor_par(&cur, c->tl);
+	for (const struct tl_par *p; (p = tl_next(&cur));) {
+		te_begin(c, p->ts, UUID_PAR, TYPE_COUNTER, &pkt, &te);
+		pb_i64(&c->b, TE_COUNTER, p->n);
 		te_end(c, pkt, te);
 	}
+	tl_cursor_end(&cur);
 }
 
 int timeline_render_perfetto(const struct timeline *tl, const struct model *m, FILE *out)
 {
-	const struct ev_hdr *const *rec = m->stream;
-	size_t nrec = m->nstream;
 	struct pf_ctx c = {.tl = tl, .m = m, .out = out, .cpu = -1};
+	struct tl_cursor cur;
 	int last_cpu = 0;
 
-	for (size_t i = 0; i < tl->narrows; i++)
-		if (tl->arrows[i].from_lane >= 0)
-			idmap_put(&c.flows, flow_id(tl->arrows[i].wakee, tl->arrows[i].ts), i);
 	process_tree(&c);
 	track_descriptors(&c);
-	for (size_t i = 0; i < nrec && !c.err; i++) {
-		if (rec[i]->ts < tl->t0 || rec[i]->ts > tl->t1 || rec[i]->type >= EV_META_TASK)
+	tl_cursor_records(&cur, tl, m);
+	for (const struct ev_hdr *h; !c.err && (h = tl_next_record(&cur, m));) {
+		if (h->ts < tl->t0 || h->ts > tl->t1 || h->type >= EV_META_TASK)
 			continue;
-		ftrace_event(&c, rec[i], &last_cpu);
+		ftrace_event(&c, h, &last_cpu);
 	}
+	tl_cursor_end(&cur);
 	bundle_close(&c);
 	wait_slices(&c);
 	waker_instants(&c);
@@ -505,7 +501,6 @@ int timeline_render_perfetto(const struct timeline *tl, const struct model *m, F
 	if (pb_flush(&c.b, out))
 		c.err = -1;
 	pb_free(&c.b);
-	idmap_free(&c.flows);
 	if (c.err)
 		errmsg("failed to write the Perfetto trace");
 	return c.err;

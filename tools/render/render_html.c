@@ -178,13 +178,15 @@ static unsigned iv_code(const struct tl_iv *v)
 static void lane_data(const struct timeline *tl, const struct tl_lane *l, FILE *out)
 {
 	uint64_t prev = tl->t0;
+	struct tl_cursor c;
 	int first = 1;
+	size_t k = 0;
 
 	fprintf(out, "{\"comm\":");
 	hstr(out, l->comm);
 	fprintf(out, ",\"tid\":%u,\"iv\":[", l->tid);
-	for (size_t k = 0; k < l->n; k++) {
-		const struct tl_iv *v = &l->iv[k];
+	tl_cursor_ivs(&c, tl, l);
+	for (const struct tl_iv *v; (v = tl_next(&c)); k++) {
 		long aux = v->state == TH_RUNNING ? v->cpu : v->state == TH_BLOCKED ? v->name : -1;
 
 		fprintf(out, "%s%llu,%llu,%u,%ld", k ? "," : "",
@@ -192,24 +194,29 @@ static void lane_data(const struct timeline *tl, const struct tl_lane *l, FILE *
 			(unsigned long long)(v->end - v->start), iv_code(v), aux);
 		prev = v->start;
 	}
+	tl_cursor_end(&c);
 	fprintf(out, "],\"hw\":[");
-	for (size_t k = 0; k < l->n; k++) {
-		const struct tl_iv *v = &l->iv[k];
-
+	tl_cursor_ivs(&c, tl, l);
+	k = 0;
+	for (const struct tl_iv *v; (v = tl_next(&c)); k++) {
 		if (v->state != TH_BLOCKED || (!v->holder && !v->waker))
 			continue;
 		fprintf(out, "%s%zu,%u,%u", first ? "" : ",", k, v->holder, v->waker);
 		first = 0;
 	}
+	tl_cursor_end(&c);
 	/* the Python code a wait was made by: interval, 1 + name */
 	fprintf(out, "],\"py\":[");
 	first = 1;
-	for (size_t k = 0; k < l->n; k++) {
-		if (l->iv[k].state != TH_BLOCKED || !l->iv[k].site)
+	tl_cursor_ivs(&c, tl, l);
+	k = 0;
+	for (const struct tl_iv *v; (v = tl_next(&c)); k++) {
+		if (v->state != TH_BLOCKED || !v->site)
 			continue;
-		fprintf(out, "%s%zu,%u", first ? "" : ",", k, l->iv[k].site - 1);
+		fprintf(out, "%s%zu,%u", first ? "" : ",", k, v->site - 1);
 		first = 0;
 	}
+	tl_cursor_end(&c);
 	fprintf(out, "]}");
 }
 
@@ -236,7 +243,9 @@ static void top_reasons(const struct tl_lane *l, char *buf, size_t n)
 
 int timeline_render_html(const struct timeline *tl, const struct model *m, FILE *out)
 {
+	struct tl_cursor cur;
 	char buf[160];
+	size_t na = 0;
 
 	fputs(page_head, out);
 	fprintf(out, "{\"span\":%llu,\"lost\":%llu,\"kinds\":[",
@@ -286,13 +295,13 @@ int timeline_render_html(const struct timeline *tl, const struct model *m, FILE 
 		fprintf(out, "]}");
 	}
 	fprintf(out, "],\"arrows\":[");
-	for (size_t i = 0; i < tl->narrows; i++) {
-		const struct tl_arrow *a = &tl->arrows[i];
-
-		fprintf(out, "%s%llu,%d,%d,%d,%u,%u", i ? "," : "",
+	tl_cursor_arrows(&cur, tl);
+	for (const struct tl_arrow *a; (a = tl_next(&cur)); na++) {
+		fprintf(out, "%s%llu,%d,%d,%d,%u,%u", na ? "," : "",
 			(unsigned long long)(a->ts - tl->t0), a->from_lane, a->to_lane, a->name,
 			a->kind, a->msg);
 	}
+	tl_cursor_end(&cur);
 	fprintf(out, "],\"summary\":{\"threads\":[");
 	for (size_t i = 0; i < tl->nlanes; i++) {
 		const struct tl_lane *l = &tl->lanes[i];

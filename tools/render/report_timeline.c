@@ -46,14 +46,16 @@ static void json_iv(struct json *j, const struct timeline *tl, const struct tl_i
 /* One thread: its totals by state and reason, how it ended, its intervals. */
 static void json_lane(struct json *j, const struct timeline *tl, const struct tl_lane *l)
 {
+	struct tl_cursor c;
+
 	json_obj_begin(j, NULL);
 	json_kv_u64(j, "tid", l->tid);
 	json_kv_str(j, "comm", l->comm);
 	/* the thread's span in the window (its first and last interval): a program's own
 	 * window, from its first thread to its last, without the interpreter's start-up, is
 	 * max(end_ns) - min(start_ns) of its workers */
-	json_kv_u64(j, "start_ns", l->iv[0].start - tl->trace_t0);
-	json_kv_u64(j, "end_ns", l->iv[l->n - 1].end - tl->trace_t0);
+	json_kv_u64(j, "start_ns", l->first - tl->trace_t0);
+	json_kv_u64(j, "end_ns", l->last - tl->trace_t0);
 	json_kv_u64(j, "on_cpu_ns", l->time_in[TH_RUNNING]);
 	json_kv_u64(j, "runnable_ns", l->time_in[TH_RUNNABLE]);
 	json_kv_u64(j, "blocked_ns", l->time_in[TH_BLOCKED]);
@@ -75,8 +77,10 @@ static void json_lane(struct json *j, const struct timeline *tl, const struct tl
 		json_obj_end(j);
 	}
 	json_arr_begin(j, "intervals");
-	for (size_t k = 0; k < l->n; k++)
-		json_iv(j, tl, &l->iv[k]);
+	tl_cursor_ivs(&c, tl, l);
+	for (const struct tl_iv *v; (v = tl_next(&c));)
+		json_iv(j, tl, v);
+	tl_cursor_end(&c);
 	json_arr_end(j);
 	json_obj_end(j);
 }
@@ -106,10 +110,11 @@ static void json_processes(struct json *j, const struct timeline *tl)
 /* Who woke whom, and the bursts where one thread woke several at once. */
 static void json_wakeups(struct json *j, const struct timeline *tl)
 {
-	json_arr_begin(j, "wakeups");
-	for (size_t i = 0; i < tl->narrows; i++) {
-		const struct tl_arrow *a = &tl->arrows[i];
+	struct tl_cursor c;
 
+	json_arr_begin(j, "wakeups");
+	tl_cursor_arrows(&c, tl);
+	for (const struct tl_arrow *a; (a = tl_next(&c));) {
 		json_obj_begin(j, NULL);
 		json_kv_u64(j, "ts_ns", a->ts - tl->trace_t0);
 		json_kv_u64(j, "waker", a->waker);
@@ -125,12 +130,12 @@ static void json_wakeups(struct json *j, const struct timeline *tl)
 		json_kv_bool(j, "message", a->msg);
 		json_obj_end(j);
 	}
+	tl_cursor_end(&c);
 	json_arr_end(j);
 	json_kv_u64(j, "kernel_wakeups", tl->kernel_wakeups);
 	json_arr_begin(j, "bursts");
-	for (size_t i = 0; i < tl->nbursts; i++) {
-		const struct tl_burst *b = &tl->bursts[i];
-
+	tl_cursor_bursts(&c, tl);
+	for (const struct tl_burst *b; (b = tl_next(&c));) {
 		json_obj_begin(j, NULL);
 		json_kv_u64(j, "ts_ns", b->ts - tl->trace_t0);
 		json_kv_u64(j, "span_ns", b->last - b->ts);
@@ -141,6 +146,7 @@ static void json_wakeups(struct json *j, const struct timeline *tl)
 		json_kv_hex(j, "address", b->obj);
 		json_obj_end(j);
 	}
+	tl_cursor_end(&c);
 	json_arr_end(j);
 }
 
@@ -175,9 +181,12 @@ static void json_marks(struct json *j, const struct timeline *tl)
 static void json_summary(struct json *j, const struct timeline *tl)
 {
 	uint64_t multi = 0, ended = 0;
+	struct tl_cursor c;
 
-	for (size_t i = 0; i < tl->nbursts; i++)
-		multi += tl->bursts[i].wakees >= 2;
+	tl_cursor_bursts(&c, tl);
+	for (const struct tl_burst *b; (b = tl_next(&c));)
+		multi += b->wakees >= 2;
+	tl_cursor_end(&c);
 	for (size_t i = 0; i < tl->nlanes; i++)
 		ended += tl->lanes[i].ended_in_wait;
 	json_obj_begin(j, "summary");
@@ -201,12 +210,14 @@ static void json_summary(struct json *j, const struct timeline *tl)
 		json_u64(j, tl->par_time[n]);
 	json_arr_end(j);
 	json_arr_begin(j, "series");
-	for (size_t i = 0; i < tl->npar; i++) {
+	tl_cursor_par(&c, tl);
+	for (const struct tl_par *p; (p = tl_next(&c));) {
 		json_arr_begin(j, NULL);
-		json_u64(j, tl->par[i].ts - tl->trace_t0);
-		json_u64(j, tl->par[i].n);
+		json_u64(j, p->ts - tl->trace_t0);
+		json_u64(j, p->n);
 		json_arr_end(j);
 	}
+	tl_cursor_end(&c);
 	json_arr_end(j);
 	json_obj_end(j);
 	json_obj_end(j);
@@ -237,8 +248,9 @@ int timeline_render_json(const struct timeline *tl, const struct model *m, FILE 
  * window are kept, and with --from/--to the history only where the window needs it. */
 void report_timeline_keep(const struct report_opts *o, struct m_keep *k)
 {
-	k->stream_types = o->format == FMT_PERFETTO ? PERFETTO_STREAM_TYPES :
-			  M_KEEP_TYPE(EV_FORK) | M_KEEP_TYPE(EV_EXEC) | M_KEEP_TYPE(EV_EXIT);
+	const uint64_t marks = M_KEEP_TYPE(EV_FORK) | M_KEEP_TYPE(EV_EXEC) | M_KEEP_TYPE(EV_EXIT);
+
+	k->stream_types = o->format == FMT_PERFETTO ? PERFETTO_STREAM_TYPES : marks;
 	k->from_ns = o->from_ns;
 	k->to_ns = o->to_ns;
 	k->history_window = o->from_ns || o->to_ns;
@@ -251,6 +263,17 @@ void report_timeline_keep(const struct report_opts *o, struct m_keep *k)
 		k->whole_if_lost = 1;
 		k->fold = timeline_fold_hooks(
 			timeline_fold_new(timeline_text_width(o) - TL_TEXT_LABEL - 1));
+	} else if (!k->history_window) {
+		/* JSON, HTML, Perfetto of the whole trace draw every interval: they go to a spool
+		 * on disk as they close (analysis/timeline_spool.c), and so do the switches and
+		 * wakeups Perfetto mirrors; the marks stay in the event stream */
+		k->history = HIST_NONE;
+		k->no_futex_calls = 1;
+		k->whole_if_lost = 1;
+		k->whole_stream_types = k->stream_types;
+		k->stream_types = marks;
+		k->fold = timeline_spool_hooks(
+			timeline_spool_new(o->format == FMT_PERFETTO ? PERFETTO_STREAM_TYPES : 0));
 	}
 }
 
@@ -258,7 +281,8 @@ void report_timeline_keep(const struct report_opts *o, struct m_keep *k)
  * see): the trace read again whole, keeping what the report draws of its records. */
 static int whole_again(const struct model *m, const struct report_opts *o, FILE *out)
 {
-	struct m_keep k = {.stream_types = m->keep.stream_types};
+	struct m_keep k = {.stream_types = m->keep.whole_stream_types ? m->keep.whole_stream_types :
+								      m->keep.stream_types};
 	struct trace_stats st;
 	struct model wm;
 	int ret;
@@ -283,6 +307,12 @@ int report_timeline(const struct model *m, const struct report_opts *o, FILE *ou
 	if (timeline_fold_of(m)) {
 		if (timeline_fold_finish(timeline_fold_of(m), m, &tl))
 			return whole_again(m, o, out);
+	} else if (timeline_spool_of(m)) {
+		ret = timeline_spool_finish(timeline_spool_of(m), m, &tl);
+		if (ret == -1)
+			return whole_again(m, o, out);
+		if (ret)
+			return 2;
 	} else if (timeline_build(&tl, m, &to)) {
 		return 2;
 	}
@@ -300,6 +330,8 @@ int report_timeline(const struct model *m, const struct report_opts *o, FILE *ou
 		ret = timeline_render_text(&tl, m, o, out);
 		break;
 	}
+	if (tl_spool_failed(&tl))
+		ret = -1;	/* reading it back failed: the output is cut short */
 	timeline_free(&tl);
 	return ret ? 2 : 0;
 }

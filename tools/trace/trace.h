@@ -124,6 +124,7 @@ struct trace_reader {
 	/* the first pass's span of the records that time the trace (the probes' and the clock
 	 * pair): what model_event() makes t_first and t_last once every record is fed */
 	uint64_t time_first, time_last;
+	uint64_t types;		/* the first pass's record types: bit 1 << type (types < 64) */
 };
 
 /* Open a trace and validate its chunks; on error one line and -1. */

@@ -144,6 +144,8 @@ static void span_take(void *ctx, const struct ev_hdr *h)
 	if (!s->n || h->ts > s->last)
 		s->last = h->ts;
 	s->n++;
+	if (h->type < 64)
+		r->types |= 1ull << h->type;
 	if (h->type == EV_META_STATUS)
 		r->stats.ended = 1;
 	if (h->type < EV_META_TASK || h->type == EV_META_CLOCK) {
