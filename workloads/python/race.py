@@ -7,6 +7,11 @@ Thread "inc" adds 1 --iters times, thread "dec" subtracts 1 as often.
   call   - read the counter, call a function, write it back: the call is a switch point,
            so updates are lost and the result is usually not 0.
   locked - every update under counter_lock (a threading.Lock): always 0.
+
+--sure-waits (locked) makes a wait on counter_lock certain for both threads, whatever the
+scheduler does: the main thread holds the lock as they start, each takes it once before its
+loop, and main lets it go only once both sleep in their acquire() (an untimed futex wait: the
+Lock's semaphore, the GIL's waits being timed).
 """
 import argparse
 import threading
@@ -23,10 +28,13 @@ def adjust(v, delta):
     return v + delta
 
 
-def run(name, delta, variant, iters, start):
+def run(name, delta, variant, iters, start, sure):
     global counter
     tids[name] = wl.tid()
     waits = wait_ns = 0
+    if sure:
+        counter_lock.acquire()
+        counter_lock.release()
     start.wait()
     if variant == "plain":
         for _ in range(iters):
@@ -55,16 +63,24 @@ def main():
     ap.add_argument("--variant", choices=("plain", "call", "locked"), default="call")
     ap.add_argument("--iters", type=int, default=None,
                     help="updates per thread (default 1000000; 200000 when locked)")
+    ap.add_argument("--sure-waits", action="store_true",
+                    help="locked: both threads surely wait once on counter_lock")
     a = ap.parse_args()
+    sure = a.sure_waits and a.variant == "locked"
     if a.iters is None:
         a.iters = 200000 if a.variant == "locked" else 1000000
     wl.name_thread("race-main")
     start = threading.Barrier(2)
     t0 = wl.now_ns()
-    ts = [wl.named_thread(n, run, n, d, a.variant, a.iters, start)
+    ts = [wl.named_thread(n, run, n, d, a.variant, a.iters, start, sure)
           for n, d in (("inc", 1), ("dec", -1))]
+    if sure:
+        counter_lock.acquire()
     for t in ts:
         t.start()
+    if sure:
+        wl.until(lambda: len(tids) == 2 and all(wl.sleeps_untimed(t) for t in tids.values()))
+        counter_lock.release()
     for t in ts:
         t.join()
     wl.truth(variant=a.variant, iters=a.iters, result=counter, expected=0,
