@@ -76,6 +76,8 @@ run summary summary
 run "contention" contention
 run "deadlock" deadlock
 run "timeline (text)" timeline
+run "timeline --format json" timeline --format json
+run "timeline --format html" timeline --format html
 run "timeline --format perfetto" timeline --format perfetto
 run "timeline --from/--to (10%)" timeline --from "$from" --to "$to"
 run "timeline --from/--to --format perfetto" timeline --format perfetto --from "$from" --to "$to"

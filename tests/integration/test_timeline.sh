@@ -66,18 +66,26 @@ for w in 61 80 200; do
 		cmp -s "$TMP/fold.txt" "$TMP/whole.txt"
 done
 
-# JSON, HTML and Perfetto of the whole trace are built from spools as the records pass (the
+# JSON, HTML and Perfetto (and a window's text) are built from spools as the records pass (the
 # intervals, and the switches and wakeups Perfetto mirrors): the same as from the whole
-# history, and the same with every spool on disk (a 4 KiB budget)
-for f in json html perfetto; do
-	"$CONLAB" report timeline -i "$TMP/pc.clab" --format $f -o "$TMP/spool.$f"
-	CONLAB_SPOOL_BYTES=4K "$CONLAB" report timeline -i "$TMP/pc.clab" --format $f \
-		-o "$TMP/disk.$f"
-	CONLAB_REPORT_WHOLE=1 "$CONLAB" report timeline -i "$TMP/pc.clab" --format $f \
-		-o "$TMP/whole.$f"
+# history, and the same with every spool on disk (a 4 KiB budget); whole and in a window of
+# the middle of the run (from the summary's span)
+span=$("$CONLAB" report summary -i "$TMP/pc.clab" --format json |
+	"$PYH" -c "import json, sys; print(json.load(sys.stdin)['duration_ns'])")
+win=(--from "$(awk "BEGIN { printf \"%.6f\", $span * 0.3 / 1e9 }")"
+     --to "$(awk "BEGIN { printf \"%.6f\", $span * 0.6 / 1e9 }")")
+for f in json html perfetto text json+window html+window perfetto+window text+window; do
+	args=(--format "${f%+window}")
+	[ "$f" = "${f%+window}" ] || args+=("${win[@]}")
+	[ "$f" = text ] && continue	# the whole trace's text is folded: checked above
+	NO_COLOR=1 "$CONLAB" report timeline -i "$TMP/pc.clab" "${args[@]}" -o "$TMP/spool.out"
+	NO_COLOR=1 CONLAB_SPOOL_BYTES=4K "$CONLAB" report timeline -i "$TMP/pc.clab" "${args[@]}" \
+		-o "$TMP/disk.out"
+	NO_COLOR=1 CONLAB_REPORT_WHOLE=1 "$CONLAB" report timeline -i "$TMP/pc.clab" "${args[@]}" \
+		-o "$TMP/whole.out"
 	check "$f: spooled the same as from the whole history" \
-		cmp -s "$TMP/spool.$f" "$TMP/whole.$f"
-	check "$f: spooled to disk the same" cmp -s "$TMP/disk.$f" "$TMP/whole.$f"
+		bash -c "test -s '$TMP/spool.out' && cmp -s '$TMP/spool.out' '$TMP/whole.out'"
+	check "$f: spooled to disk the same" cmp -s "$TMP/disk.out" "$TMP/whole.out"
 done
 
 # perfetto: decodes; carries the threads and sched_switch events

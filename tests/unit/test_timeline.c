@@ -584,8 +584,14 @@ static void same_as_fold(struct fx *f, uint64_t end)
 static char *format_of(const struct timeline *tl, const struct model *m, int format, size_t *n)
 {
 	char *buf = NULL;
-	FILE *out = open_memstream(&buf, n);
+	FILE *out;
 
+	if (format == FMT_TEXT) {
+		buf = text_of(tl, m, 100);
+		*n = strlen(buf);
+		return buf;
+	}
+	out = open_memstream(&buf, n);
 	if (format == FMT_JSON)
 		assert_int_equal(timeline_render_json(tl, m, out), 0);
 	else if (format == FMT_HTML)
@@ -598,24 +604,37 @@ static char *format_of(const struct timeline *tl, const struct model *m, int for
 
 /* The fixture's records again through a model that keeps no history, its intervals (and the
  * switches and wakeups Perfetto mirrors) spooled: each format is the whole build's, byte for
- * byte, with the spools in memory and with them on disk. */
+ * byte, over the whole trace and in a window of its middle (there the text chart too), with
+ * the spools in memory and with them on disk. */
 static void same_as_spool(struct fx *f, uint64_t end)
 {
 	static const char *budget[] = {NULL, "1K"};
-	static const int formats[] = {FMT_JSON, FMT_HTML, FMT_PERFETTO};
-	struct tl_opts o = {.symbolize = 1};
-	uint64_t types = 0;
+	static const int formats[] = {FMT_JSON, FMT_HTML, FMT_PERFETTO, FMT_TEXT};
+	uint64_t types = 0, span = f->m.t_last - f->m.t_first, last = f->m.t_last;
 
 	for (size_t i = 0; i < f->n; i++)
 		types |= f->rec[i]->type < 64 ? 1ull << f->rec[i]->type : 0;
+	for (size_t i = 0; i < f->m.nthreads; i++)	/* the span's end, as tl_begin() finds it */
+		if (f->m.threads[i].niv && f->m.threads[i].iv[f->m.threads[i].niv - 1].end > last)
+			last = f->m.threads[i].iv[f->m.threads[i].niv - 1].end;
 	for (size_t b = 0; b < 2; b++)
-		for (size_t k = 0; k < 3; k++) {
-			struct timeline_spool *sp = timeline_spool_new(
-				formats[k] == FMT_PERFETTO ? PERFETTO_STREAM_TYPES : 0);
+		for (size_t k = 0; k < 8; k++) {
+			int format = formats[k % 4], window = k >= 4;
+			struct tl_opts o = {.symbolize = 1};
+			struct timeline_spool *sp;
 			struct timeline tl, stl;
 			struct model sm;
 			char *whole, *spooled;
 			size_t nw, ns;
+
+			if (format == FMT_TEXT && !window)
+				continue;	/* the whole trace's text is folded (above) */
+			if (window) {
+				o.from_ns = span / 3 + 1;
+				o.to_ns = span * 2 / 3;
+			}
+			sp = timeline_spool_new(format == FMT_PERFETTO ? PERFETTO_STREAM_TYPES : 0,
+						o.from_ns, o.to_ns);
 
 			if (budget[b])
 				setenv("CONLAB_SPOOL_BYTES", budget[b], 1);
@@ -627,9 +646,10 @@ static void same_as_spool(struct fx *f, uint64_t end)
 				.history = HIST_NONE, .no_futex_calls = 1,
 				.stream_types = M_KEEP_TYPE(EV_FORK) | M_KEEP_TYPE(EV_EXEC) |
 						M_KEEP_TYPE(EV_EXIT),
+				.from_ns = o.from_ns, .to_ns = o.to_ns,
 				.fold = timeline_spool_hooks(sp)};
 			sm.span_first = f->m.t_first;
-			sm.span_last = tl.t1;
+			sm.span_last = last;
 			sm.span_types = types;
 			for (size_t i = 0; i < f->n; i++)
 				model_event(&sm, f->rec[i]);
@@ -640,8 +660,8 @@ static void same_as_spool(struct fx *f, uint64_t end)
 				assert_int_equal(sm.threads[i].niv, 0);
 			for (size_t i = 0; i < stl.nlanes; i++)
 				assert_null(stl.lanes[i].iv);
-			whole = format_of(&tl, &f->m, formats[k], &nw);
-			spooled = format_of(&stl, &sm, formats[k], &ns);
+			whole = format_of(&tl, &f->m, format, &nw);
+			spooled = format_of(&stl, &sm, format, &ns);
 			assert_int_equal(ns, nw);
 			assert_memory_equal(spooled, whole, nw);
 			free(whole);

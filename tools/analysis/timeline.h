@@ -260,21 +260,22 @@ struct timeline_fold *timeline_fold_of(const struct model *m);
 int timeline_fold_finish(struct timeline_fold *f, const struct model *m, struct timeline *tl);
 
 /*
- * The whole timeline for the formats that draw every interval (JSON, HTML, Perfetto), for a
- * trace of any length (analysis/timeline_spool.c): the model hands the intervals over as it
- * closes them and they go to a spool on disk; timeline_spool_finish() builds from it what
- * timeline_build() over the whole trace gives, its long sequences spooled in turn (struct
- * timeline's sp_*). The same conditions as the fold: no lost events, the span known up front.
+ * The timeline of a trace of any length, in a window or not, for what draws every interval
+ * (JSON, HTML, Perfetto; the text chart of a window): the model hands the intervals over as
+ * it closes them and those the window needs go to a spool on disk (analysis/timeline_spool.c);
+ * timeline_spool_finish() builds from it what timeline_build() gives, its long sequences
+ * spooled in turn (struct timeline's sp_*). The same conditions as the fold: no lost events,
+ * the span known up front.
  *
- *	struct timeline_spool *s = timeline_spool_new(types);   the record types Perfetto
- *	                                          mirrors (0: none); the model's event stream
- *	                                          must keep those but switches and wakeups
+ *	struct timeline_spool *s = timeline_spool_new(types, from_ns, to_ns);
+ *	         types: the record types Perfetto mirrors (0: none), which the model's event
+ *	         stream must keep but for switches and wakeups; the window as in tl_opts
  *	keep.fold = timeline_spool_hooks(s);      the model owns s from here (model_free)
  *	model_from_file(&m, path, &keep, &st);    keep.history = HIST_NONE
  *	timeline_spool_finish(s, &m, &tl);        render it, then timeline_free(&tl)
  */
 struct timeline_spool;
-struct timeline_spool *timeline_spool_new(uint64_t records);
+struct timeline_spool *timeline_spool_new(uint64_t records, uint64_t from_ns, uint64_t to_ns);
 const struct m_fold *timeline_spool_hooks(struct timeline_spool *s);
 struct timeline_spool *timeline_spool_of(const struct model *m);
 /* After model_finish(): once; -1 when the fold cannot be used (as timeline_fold_finish():

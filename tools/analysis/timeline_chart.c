@@ -104,6 +104,7 @@ struct tl_pair *tl_pairs(const struct timeline *tl, size_t *n)
 {
 	struct idmap idx = {};
 	struct tl_pair *v = NULL;
+	struct tl_cursor c;
 	size_t cap = 0;
 
 	*n = 0;
@@ -113,12 +114,13 @@ struct tl_pair *tl_pairs(const struct timeline *tl, size_t *n)
 		memcpy(v, tl->pairs, tl->npairs * sizeof(*v));
 		return v;
 	}
-	for (size_t i = 0; i < tl->narrows; i++) {
-		const struct tl_arrow *a = &tl->arrows[i];
+	tl_cursor_arrows(&c, tl);
+	for (const struct tl_arrow *a; (a = tl_next(&c));) {
 		struct tl_pair p = {a->waker, a->wakee, a->name, a->kind, 1, a->ts, a->seq};
 
 		tl_pair_add(&v, n, &cap, &idx, &p);
 	}
+	tl_cursor_end(&c);
 	idmap_free(&idx);
 	tl_pairs_sort(v, *n);
 	return v;

@@ -52,6 +52,7 @@ struct tf_pair {
 /* A thread's last blocked interval and the first futex call of its tid at or after its end. */
 struct tf_last {
 	struct m_interval iv;
+	uint64_t wk_ts;		/* its wakeup's time */
 	int16_t waker_nr;
 	uint8_t have, woken, called;
 	struct m_futex call;
@@ -307,6 +308,7 @@ static void blocked(struct timeline_fold *f, const struct model *m, struct tf_th
 	*l = (struct tf_last){.iv = *v, .have = 1, .woken = v->wakeup >= 0};
 	if (v->wakeup >= 0 && (size_t)v->wakeup < m->nwakeups) {
 		l->waker_nr = m->wakeups[v->wakeup].waker_nr;
+		l->wk_ts = m->wakeups[v->wakeup].ts;
 		count_wakeup(f, m, ft, t, v);
 	}
 	/* a call of its tid may have returned at the same time before it closed */
@@ -495,8 +497,9 @@ static void fold_arrows(struct timeline_fold *f, struct tl_ctx *c, int count)
 			tl->narrows += ft->narrows;
 			tl->kernel_wakeups += ft->nkernel;
 		}
-		if (!ft->last.have || !ft->last.woken)
-			continue;
+		if (!ft->last.have || !ft->last.woken || ft->last.wk_ts < tl->t0 ||
+		    ft->last.wk_ts > tl->t1)
+			continue;	/* (a window's: a wakeup outside it is not drawn) */
 		iv.w.kind = wait_kind_at_end(m, t, iv.w.kind, iv.w.obj);
 		if (!iv.waker) {
 			const struct m_futex *call = ft->last.called ? &ft->last.call : NULL;
@@ -541,20 +544,13 @@ static void fold_pairs(struct timeline_fold *f, struct tl_ctx *c)
 	tl_pairs_sort(tl->pairs, tl->npairs);
 }
 
-int tl_fold_lanes(struct timeline_fold *f, const struct model *m, struct timeline *tl,
-		  struct tl_ctx *c, const struct tl_opts *o)
+uint64_t tl_fold_end(const struct timeline_fold *f, const struct model *m)
 {
 	uint64_t end = m->t_last > f->end ? m->t_last : f->end;
 
 	if (m->nlosses || (f->spanned && (f->t0 != m->t_first || f->t1 != end || f->t1 <= f->t0)))
-		return -1;
-	if (tl_begin(c, tl, m, o))
-		return -1;
-	tl->t1 = end;	/* the intervals' latest end (tl_begin() looks in the histories) */
-	if (!f->spanned)	/* no interval at all */
-		f->last = tl->t0;
-	tl_build_lanes(c, fill_folded, f);
-	return 0;
+		return 0;
+	return end;
 }
 
 void tl_fold_ends(struct timeline_fold *f, struct tl_ctx *c)
@@ -565,10 +561,15 @@ void tl_fold_ends(struct timeline_fold *f, struct tl_ctx *c)
 int timeline_fold_finish(struct timeline_fold *f, const struct model *m, struct timeline *tl)
 {
 	struct tl_opts o = {.symbolize = 1};
+	uint64_t end = tl_fold_end(f, m);
 	struct tl_ctx c;
 
-	if (tl_fold_lanes(f, m, tl, &c, &o))
+	if (!end || tl_begin(&c, tl, m, &o))
 		return -1;
+	tl->t1 = end;	/* the intervals' latest end (tl_begin() looks in the histories) */
+	if (!f->spanned)	/* no interval at all */
+		f->last = tl->t0;
+	tl_build_lanes(&c, fill_folded, f);
 	fold_arrows(f, &c, 1);
 	fold_pairs(f, &c);
 	sweep(f, UINT64_MAX);

@@ -106,13 +106,12 @@ int tl_bursts_end(struct tl_bursts *u);	/* -1: the spool failed */
 
 /* A record of timeline.sp_records as an event record (timeline_spool.c). */
 const struct ev_hdr *tl_spooled_record(const void *slot, const struct model *m);
-/* The first of timeline_fold_finish(): the window, the processes, a lane for each thread the
- * fold saw a piece of, with its totals; -1 as timeline_fold_finish(). o lives as long as c. */
+/* The end of the trace's intervals when the fold's model can be used (its span was the one
+ * known up front, no events lost), else 0. */
 struct timeline_fold;
-int tl_fold_lanes(struct timeline_fold *f, const struct model *m, struct timeline *tl,
-		  struct tl_ctx *c, const struct tl_opts *o);
-/* Which lanes' threads ended inside their last wait (after their pieces: the names of those
- * waits are numbered as timeline_build() numbers them). */
+uint64_t tl_fold_end(const struct timeline_fold *f, const struct model *m);
+/* Which lanes' threads ended inside their last wait whose wakeup is in the window (after
+ * their pieces: the names of those waits are numbered as timeline_build() numbers them). */
 void tl_fold_ends(struct timeline_fold *f, struct tl_ctx *c);
 /* The marks, the totals; frees the context. */
 void tl_end(struct tl_ctx *c);

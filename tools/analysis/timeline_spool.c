@@ -1,10 +1,12 @@
 /*
- * timeline_spool.c — the whole timeline of a trace of any length, for the formats that draw
- * every interval (JSON, HTML, Perfetto): see timeline.h, timeline_spool_new.
+ * timeline_spool.c — the timeline of a trace of any length, in a window or not, for what
+ * draws every interval (JSON, HTML, Perfetto, a window's text chart): see timeline.h,
+ * timeline_spool_new.
  *
  * As the model closes an interval it goes, with the wakeup that ended it, to a spool on disk
- * (lib/spool.h), and through the text chart's fold (timeline_fold.c), which knows at the end
- * which threads have lanes and which of them ended inside their last wait. At the end the
+ * (lib/spool.h) when the window draws it or its wakeup, and through the text chart's fold
+ * (timeline_fold.c), which knows at the end which threads ended inside their last wait; a
+ * thread with a piece in the window gets a lane. At the end the
  * spool is sorted by thread and read once, lane by lane, through the same steps as
  * timeline_build(): the pieces go to a spool of their own, each lane a range of it; the
  * arrows, the ends of futex waits (for the bursts) and the running pieces' starts and ends
@@ -55,7 +57,8 @@ union ts_rec {
 struct ts_thread {
 	struct ts_iv *held;	/* held back for a futex return; the first one a futex wait */
 	size_t nheld, cap_held;
-	uint32_t seq;
+	uint32_t seq;		/* its intervals spooled so far */
+	int drawn;		/* it has a piece in the window: a lane */
 };
 
 struct timeline_spool {
@@ -68,6 +71,7 @@ struct timeline_spool {
 	struct ts_thread *th;		/* by model thread index */
 	size_t nth, cap_th;
 	size_t nstream;			/* the model's event stream seen so far */
+	struct tl_opts o;		/* the window */
 };
 
 static int cmp_ts_iv(const void *a, const void *b)
@@ -107,9 +111,15 @@ static void on_interval(void *ctx, const struct model *m, const struct m_thread 
 {
 	struct timeline_spool *s = ctx;
 	struct ts_thread *tt = spool_thread(s, m, t);
-	struct ts_iv r = {.iv = *v, .th = t - m->threads, .seq = tt->seq++};
+	struct ts_iv r = {.iv = *v, .th = t - m->threads};
+
+	/* the window as timeline_build() will clip to it, from the span known up front */
+	uint64_t t0 = m->span_first + s->o.from_ns,
+		 t1 = s->o.to_ns ? m->span_first + s->o.to_ns : UINT64_MAX;
+	int piece = (v->start > t0 ? v->start : t0) < (v->end < t1 ? v->end : t1);
 
 	s->fh->interval(s->fh->ctx, m, t, v);
+	tt->drawn |= piece;
 	r.iv.wakeup = -1;
 	if (v->wakeup >= 0 && (size_t)v->wakeup < m->nwakeups) {
 		const struct m_wakeup *wk = &m->wakeups[v->wakeup];
@@ -120,6 +130,9 @@ static void on_interval(void *ctx, const struct model *m, const struct m_thread 
 		r.wk_waker = wk->waker;
 		r.wk_nr = wk->waker_nr;
 	}
+	if (!piece && (r.iv.wakeup < 0 || r.wk_ts < t0 || r.wk_ts > t1))
+		return;	/* neither drawn nor an arrow: outside the window */
+	r.seq = tt->seq++;
 	if ((m->span_types && !(m->span_types & M_KEEP_TYPE(EV_FUTEX))) || m->finished) {
 		release_held(s, tt);
 		spool_add(s->ivs, &r);
@@ -163,8 +176,9 @@ static void on_record(void *ctx, const struct model *m, const struct ev_hdr *h)
 	struct timeline_spool *s = ctx;
 	union ts_rec r = {0};
 
-	if (!s->recs || h->type >= 64 || !(s->rec_types & M_KEEP_TYPE(h->type)))
-		return;
+	if (!s->recs || h->type >= 64 || !(s->rec_types & M_KEEP_TYPE(h->type)) ||
+	    h->ts < m->t_first + s->o.from_ns || (s->o.to_ns && h->ts > m->t_first + s->o.to_ns))
+		return;	/* (the window as model_keep_stream() has it) */
 	switch (h->type) {
 	case EV_SWITCH:
 	case EV_SWITCH_SLEEP:
@@ -211,10 +225,11 @@ static void release(void *ctx)
 	free(s);
 }
 
-struct timeline_spool *timeline_spool_new(uint64_t records)
+struct timeline_spool *timeline_spool_new(uint64_t records, uint64_t from_ns, uint64_t to_ns)
 {
 	struct timeline_spool *s = xcalloc(1, sizeof(*s));
 
+	s->o = (struct tl_opts){.from_ns = from_ns, .to_ns = to_ns, .symbolize = 1};
 	s->fold = timeline_fold_new(1);
 	s->fh = timeline_fold_hooks(s->fold);
 	s->ivs = spool_new(sizeof(struct ts_iv), cmp_ts_iv);
@@ -328,6 +343,17 @@ static void add_thread(struct tl_ctx *c, struct ts_build *b, struct spool *ivs, 
 	spool_cursor_end(&cur);
 }
 
+/* A lane for each thread with a piece in the window. */
+static size_t fill_window(struct tl_ctx *c, struct tl_lane *l, const struct m_thread *t,
+			  void *arg)
+{
+	struct timeline_spool *s = arg;
+	size_t i = t - c->m->threads;
+
+	(void)l;
+	return i < s->nth && s->th[i].drawn;
+}
+
 /* Read a sorted spool into a sweep. */
 static int sweep_par(struct timeline *tl, struct spool *running)
 {
@@ -378,14 +404,9 @@ static int build(struct timeline_spool *s, struct tl_ctx *c)
 		first[i + 1] = first[i] + (i < s->nth ? s->th[i].seq : 0);
 	c->piece = put_piece;
 	c->piece_arg = &b;
-	tl->narrows = tl->kernel_wakeups = 0;	/* counted again, as the arrows are made */
 	for (size_t i = 0; i < tl->nlanes; i++) {
 		struct tl_lane *l = &tl->lanes[i];
 
-		/* the fold's totals: made again from the pieces, as timeline_build() makes them */
-		memset(l->time_in, 0, sizeof(l->time_in));
-		memset(l->blocked_kind, 0, sizeof(l->blocked_kind));
-		l->lost_ns = 0;
 		l->iv0 = spool_count(b.pieces);
 		b.lane = i;
 		drawn[l->th] = 1;
@@ -413,14 +434,19 @@ static int build(struct timeline_spool *s, struct tl_ctx *c)
 
 int timeline_spool_finish(struct timeline_spool *s, const struct model *m, struct timeline *tl)
 {
-	static const struct tl_opts o = {.symbolize = 1};
+	uint64_t end = tl_fold_end(s->fold, m);
 	struct tl_ctx c;
 	int err;
 
 	for (size_t i = 0; i < s->nth; i++)
 		release_held(s, &s->th[i]);
-	if (tl_fold_lanes(s->fold, m, tl, &c, &o))
+	if (!end)
 		return -1;
+	if (tl_begin(&c, tl, m, &s->o))
+		return -2;	/* an empty window: said */
+	/* the intervals' latest end (tl_begin() looks in the histories) */
+	tl->t1 = s->o.to_ns && m->t_first + s->o.to_ns < end ? m->t_first + s->o.to_ns : end;
+	tl_build_lanes(&c, fill_window, s);
 	err = spool_seal(s->ivs) || build(s, &c);
 	tl_fold_ends(s->fold, &c);
 	if (!err && s->recs) {

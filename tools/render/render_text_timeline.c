@@ -72,14 +72,18 @@ static int glyph_of(int cls)
 static void lane_cells(const struct timeline *tl, const struct tl_lane *l, struct tl_cell *cells,
 		       int ncell)
 {
+	struct tl_cursor c;
+
 	memset(cells, 0, ncell * sizeof(*cells));
 	if (l->cells) {
 		for (int i = 0; i < l->ncells && l->cell0 + i < ncell; i++)
 			cells[l->cell0 + i] = l->cells[i];
 		return;
 	}
-	for (size_t k = 0; k < l->n; k++)
-		tl_cells_add(cells, 0, NULL, ncell, tl->t0, tl->t1, &l->iv[k]);
+	tl_cursor_ivs(&c, tl, l);
+	for (const struct tl_iv *v; (v = tl_next(&c));)
+		tl_cells_add(cells, 0, NULL, ncell, tl->t0, tl->t1, v);
+	tl_cursor_end(&c);
 }
 
 static void draw_lane(const struct timeline *tl, const struct tl_lane *l, struct tl_cell *cells,

@@ -205,6 +205,8 @@ int report_run(const char *kind, const struct report_opts *o)
 			ret = 2;
 			goto done;
 		}
+		/* a timeline of a long trace writes gigabytes: a write call per 1 MiB, not 4 KiB */
+		setvbuf(out, NULL, _IOFBF, 1 << 20);
 	}
 	ret = k->fn(&m, o, out);
 	if (out != stdout) {

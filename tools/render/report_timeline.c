@@ -263,17 +263,18 @@ void report_timeline_keep(const struct report_opts *o, struct m_keep *k)
 		k->whole_if_lost = 1;
 		k->fold = timeline_fold_hooks(
 			timeline_fold_new(timeline_text_width(o) - TL_TEXT_LABEL - 1));
-	} else if (!k->history_window) {
-		/* JSON, HTML, Perfetto of the whole trace draw every interval: they go to a spool
-		 * on disk as they close (analysis/timeline_spool.c), and so do the switches and
-		 * wakeups Perfetto mirrors; the marks stay in the event stream */
+	} else {
+		/* JSON, HTML, Perfetto and a window's text draw every interval in the window: they
+		 * go to a spool on disk as they close (analysis/timeline_spool.c), and so do the
+		 * switches and wakeups Perfetto mirrors; the marks stay in the event stream */
 		k->history = HIST_NONE;
+		k->history_window = 0;
 		k->no_futex_calls = 1;
 		k->whole_if_lost = 1;
 		k->whole_stream_types = k->stream_types;
 		k->stream_types = marks;
-		k->fold = timeline_spool_hooks(
-			timeline_spool_new(o->format == FMT_PERFETTO ? PERFETTO_STREAM_TYPES : 0));
+		k->fold = timeline_spool_hooks(timeline_spool_new(
+			o->format == FMT_PERFETTO ? PERFETTO_STREAM_TYPES : 0, o->from_ns, o->to_ns));
 	}
 }
 
