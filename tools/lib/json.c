@@ -1,6 +1,5 @@
 /* json.c — streaming JSON writer (see json.h). */
 #include <math.h>
-#include <inttypes.h>
 
 #include "lib/json.h"
 
@@ -135,7 +134,9 @@ void json_kv_u64(struct json *j, const char *key, uint64_t v)
 void json_kv_i64(struct json *j, const char *key, int64_t v)
 {
 	member(j, key);
-	fprintf(j->f, "%" PRId64, v);
+	if (v < 0)
+		fputc('-', j->f);
+	put_u64(j->f, v < 0 ? -(uint64_t)v : (uint64_t)v);
 }
 
 void json_kv_f64(struct json *j, const char *key, double v)
@@ -161,8 +162,19 @@ void json_kv_null(struct json *j, const char *key)
 
 void json_kv_hex(struct json *j, const char *key, uint64_t v)
 {
+	char buf[20];
+	size_t i = sizeof(buf);
+
 	member(j, key);
-	fprintf(j->f, "\"0x%" PRIx64 "\"", v);
+	buf[--i] = '"';
+	do {
+		buf[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	buf[--i] = 'x';
+	buf[--i] = '0';
+	buf[--i] = '"';
+	fwrite(buf + i, 1, sizeof(buf) - i, j->f);
 }
 
 void json_str(struct json *j, const char *v) { json_kv_str(j, NULL, v); }
