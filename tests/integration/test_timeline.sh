@@ -88,6 +88,14 @@ for f in json html perfetto text json+window html+window perfetto+window text+wi
 	check "$f: spooled to disk the same" cmp -s "$TMP/disk.out" "$TMP/whole.out"
 done
 
+# no temporary directory to spool into: one line that says so, exit 2, no half-written file
+TMPDIR=/nonexistent/conlab CONLAB_SPOOL_BYTES=4K "$CONLAB" report timeline -i "$TMP/pc.clab" \
+	--format json -o "$TMP/nodir.json" 2> "$TMP/nodir.err"
+rc=$?
+check "no temporary directory: exit 2, one line naming it, no output file" bash -c \
+	"[ $rc = 2 ] && [ \$(wc -l < '$TMP/nodir.err') = 1 ] &&
+	 grep -q 'temporary file in /nonexistent/conlab' '$TMP/nodir.err' && [ ! -e '$TMP/nodir.json' ]"
+
 # perfetto: decodes; carries the threads and sched_switch events
 "$CONLAB" report timeline -i "$TMP/pc.clab" --format perfetto -o "$TMP/pc.pftrace"
 if command -v protoc > /dev/null; then

@@ -866,11 +866,14 @@ const struct ev_hdr *tl_next_record(struct tl_cursor *c, const struct model *m)
 	return c->arr ? *(const struct ev_hdr *const *)r : tl_spooled_record(r, m);
 }
 
-int tl_spool_failed(const struct timeline *tl)
+const char *tl_spool_error(const struct timeline *tl)
 {
-	return spool_failed(tl->sp_iv) || spool_failed(tl->sp_arrows) ||
-	       spool_failed(tl->sp_bursts) || spool_failed(tl->sp_par) ||
-	       spool_failed(tl->sp_records);
+	struct spool *v[] = {tl->sp_iv, tl->sp_arrows, tl->sp_bursts, tl->sp_par, tl->sp_records};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++)
+		if (spool_error(v[i]))
+			return spool_error(v[i]);
+	return NULL;
 }
 
 void tl_cursor_end(struct tl_cursor *c)

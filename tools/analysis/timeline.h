@@ -226,8 +226,8 @@ void tl_cursor_bursts(struct tl_cursor *c, const struct timeline *tl);
 void tl_cursor_par(struct tl_cursor *c, const struct timeline *tl);
 const void *tl_next(struct tl_cursor *c);
 void tl_cursor_end(struct tl_cursor *c);
-/* 1 when a spool of tl failed (a line said why): what was read from it is cut short. */
-int tl_spool_failed(const struct timeline *tl);
+/* What failed when a spool of tl did (what was read from it is cut short), else NULL. */
+const char *tl_spool_error(const struct timeline *tl);
 /* Perfetto's records: the model's event stream, or the spooled one (m's stream then holds
  * the forks, execs and exits it refers to); tl_next_record() gives them in time order. */
 void tl_cursor_records(struct tl_cursor *c, const struct timeline *tl, const struct model *m);

@@ -354,6 +354,15 @@ static size_t fill_window(struct tl_ctx *c, struct tl_lane *l, const struct m_th
 	return i < s->nth && s->th[i].drawn;
 }
 
+/* The first error of the spools v, in one line; -1. */
+static int say_error(struct spool *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (spool_error(v[i]))
+			return fail("%s", spool_error(v[i]));
+	return fail("a temporary file failed");
+}
+
 /* Read a sorted spool into a sweep. */
 static int sweep_par(struct timeline *tl, struct spool *running)
 {
@@ -427,9 +436,15 @@ static int build(struct timeline_spool *s, struct tl_ctx *c)
 		err = sweep_par(tl, b.running) || sweep_bursts(tl, b.ends);
 	tl->nbursts = tl->sp_bursts ? spool_count(tl->sp_bursts) : 0;
 	tl->npar = tl->sp_par ? spool_count(tl->sp_par) : 0;
+	if (err) {
+		struct spool *v[] = {b.pieces, b.arrows, b.ends, b.running, tl->sp_par,
+				     tl->sp_bursts};
+
+		err = say_error(v, sizeof(v) / sizeof(*v));
+	}
 	spool_free(b.ends);
 	spool_free(b.running);
-	return err ? -1 : 0;
+	return err;
 }
 
 int timeline_spool_finish(struct timeline_spool *s, const struct model *m, struct timeline *tl)
@@ -447,10 +462,10 @@ int timeline_spool_finish(struct timeline_spool *s, const struct model *m, struc
 	/* the intervals' latest end (tl_begin() looks in the histories) */
 	tl->t1 = s->o.to_ns && m->t_first + s->o.to_ns < end ? m->t_first + s->o.to_ns : end;
 	tl_build_lanes(&c, fill_window, s);
-	err = spool_seal(s->ivs) || build(s, &c);
+	err = spool_seal(s->ivs) ? say_error(&s->ivs, 1) : build(s, &c);
 	tl_fold_ends(s->fold, &c);
 	if (!err && s->recs) {
-		err = spool_seal(s->recs);
+		err = spool_seal(s->recs) ? say_error(&s->recs, 1) : 0;
 		tl->sp_records = s->recs;
 		s->recs = NULL;
 	}

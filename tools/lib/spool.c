@@ -48,6 +48,7 @@ struct spool {
 	off_t seq_off;
 	uint64_t file_n;
 	int sealed, failed;
+	char error[192];		/* what failed first, for the caller's one line */
 };
 
 /* The budget from CONLAB_SPOOL_BYTES; unset or not a size ("0" too): the default. */
@@ -80,11 +81,15 @@ struct spool *spool_new(size_t rsize, int (*cmp)(const void *, const void *))
 	return s;
 }
 
+/* The spool fails for good; the first error is kept, not printed: a report with several
+ * spools on one full disk says it once (spool_error). */
 static int io_fail(struct spool *s, const char *what, int err)
 {
+	if (!s->failed)
+		snprintf(s->error, sizeof(s->error), "cannot %s a temporary file in %s: %s", what,
+			 s->dir ? s->dir : "/tmp", strerror(err));
 	s->failed = 1;
-	return fail("cannot %s a temporary file in %s: %s", what, s->dir ? s->dir : "/tmp",
-		    strerror(err));
+	return -1;
 }
 
 /* The temporary file, made the first time the records outgrow the budget: unlinked at once
@@ -170,8 +175,9 @@ int spool_add(struct spool *s, const void *rec)
 	if (s->failed)
 		return -1;
 	if (s->sealed) {
+		snprintf(s->error, sizeof(s->error), "internal error: a record added to a sealed spool");
 		s->failed = 1;
-		return fail("internal error: a record added to a sealed spool");
+		return -1;
 	}
 	/* Full: out to the file only now, so that a spool of exactly the budget stays in memory. */
 	if (s->mem_n == s->limit && flush_mem(s))
@@ -363,9 +369,9 @@ uint64_t spool_count(const struct spool *s)
 	return s->count;
 }
 
-int spool_failed(const struct spool *s)
+const char *spool_error(const struct spool *s)
 {
-	return s && s->failed;
+	return s && s->failed ? s->error : NULL;
 }
 
 int spool_on_disk(const struct spool *s)

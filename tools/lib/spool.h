@@ -19,8 +19,8 @@
  *
  * The budget per spool is CONLAB_SPOOL_BYTES (bytes; "64M" forms too), 32 MiB when unset; the
  * file goes into $TMPDIR, else /tmp. Errors (no room on the disk, no temporary directory) are
- * reported in one line (errmsg) and returned as -1; a cursor on a spool that failed yields
- * nothing.
+ * returned as -1 and kept for the caller to say (spool_error): a report with several spools
+ * on one full disk says it once. A cursor on a spool that failed yields nothing.
  */
 #ifndef CONLAB_SPOOL_H
 #define CONLAB_SPOOL_H
@@ -31,14 +31,15 @@
 struct spool;
 
 struct spool *spool_new(size_t rsize, int (*cmp)(const void *, const void *));
-/* Append one record of rsize bytes; 0, -1 after an error line (then every later call fails). */
+/* Append one record of rsize bytes; 0, -1 after an error (then every later call fails). */
 int spool_add(struct spool *s, const void *rec);
 /* No more records: sort them (a spool with a comparator); then they can be read. 0 or -1. */
 int spool_seal(struct spool *s);
 uint64_t spool_count(const struct spool *s);
-/* 1 after an error (a line said which): a cursor that ended early on one looks like one at
- * its end, so a reader asks this when it is done. */
-int spool_failed(const struct spool *s);
+/* After an error, what failed ("cannot write a temporary file in /tmp: No space left on
+ * device"), else NULL (s NULL too): a cursor that ended early on one looks like one at its
+ * end, so a reader asks this when it is done. */
+const char *spool_error(const struct spool *s);
 /* 1 when some records went to the file (for tests and the benchmarks' notes). */
 int spool_on_disk(const struct spool *s);
 void spool_free(struct spool *s);

@@ -210,7 +210,10 @@ int report_run(const char *kind, const struct report_opts *o)
 	}
 	ret = k->fn(&m, o, out);
 	if (out != stdout) {
-		if (fflush(out) || ferror(out)) {
+		if (ret == 2) {		/* failed (a line said why): no half-written file */
+			fclose(out);
+			unlink(tmp);
+		} else if (fflush(out) || ferror(out)) {
 			errmsg("failed to write %s: %s", o->output, strerror(errno));
 			fclose(out);
 			unlink(tmp);

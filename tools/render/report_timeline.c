@@ -331,8 +331,10 @@ int report_timeline(const struct model *m, const struct report_opts *o, FILE *ou
 		ret = timeline_render_text(&tl, m, o, out);
 		break;
 	}
-	if (tl_spool_failed(&tl))
-		ret = -1;	/* reading it back failed: the output is cut short */
+	if (tl_spool_error(&tl)) {	/* reading it back failed: the output is cut short */
+		errmsg("%s", tl_spool_error(&tl));
+		ret = -1;
+	}
 	timeline_free(&tl);
 	return ret ? 2 : 0;
 }
