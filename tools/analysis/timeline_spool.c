@@ -5,14 +5,14 @@
  *
  * As the model closes an interval it goes, with the wakeup that ended it, to a spool on disk
  * (lib/spool.h) when the window draws it or its wakeup, and through the text chart's fold
- * (timeline_fold.c), which knows at the end which threads ended inside their last wait; a
- * thread with a piece in the window gets a lane. At the end the
- * spool is sorted by thread and read once, lane by lane, through the same steps as
- * timeline_build(): the pieces go to a spool of their own, each lane a range of it; the
- * arrows, the ends of futex waits (for the bursts) and the running pieces' starts and ends
- * (for the parallelism) to spools sorted as timeline_build() sorts them, then fed in that
- * order to the same sweeps. So what the report holds is the model, the lanes and what the
- * sweeps hold at one time, not the history; the output is timeline_build()'s.
+ * (timeline_fold.c), which knows at the end whether the span was the one known up front and
+ * which threads ended inside their last wait; a thread with a piece in the window gets a
+ * lane. At the end the spool is sorted by thread and read once, lane by lane, through the
+ * same steps as timeline_build(): the pieces go to a spool of their own, each lane a range of
+ * it; the arrows, the ends of futex waits (for the bursts) and the running pieces' starts and
+ * ends (for the parallelism) to spools sorted as timeline_build() sorts them, then fed in
+ * that order to the same sweeps. So what the report holds is the model, the lanes and what
+ * the sweeps hold at one time, not the history; the output is timeline_build()'s.
  *
  * A futex call's return marks the blocked intervals on its word since its first sleep as
  * timed and timed out (model.c): with futex calls in the trace (or when the reader's first
@@ -63,7 +63,7 @@ struct ts_thread {
 
 struct timeline_spool {
 	struct m_fold hooks;
-	struct timeline_fold *fold;	/* the text chart's: the lanes, the ends in waits */
+	struct timeline_fold *fold;	/* the text chart's: the span, the ends in waits */
 	const struct m_fold *fh;
 	struct spool *ivs;		/* struct ts_iv, by (th, seq) */
 	struct spool *recs;		/* union ts_rec, in time order; NULL: not for Perfetto */
