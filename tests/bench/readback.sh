@@ -69,7 +69,12 @@ run() {
 	printf '  %-36s %8.2f %10.1f %10.1f %10.1f\n' "$name" "$1" "$(echo "$2 / 1024" | bc -l)" \
 		"$(echo "$2 * 1024 / $events" | bc -l)" \
 		"$(echo "($2 - $base) * 1024 / ($events - $small)" | bc -l)"
+	# the row as the README's table has it
+	README_ROWS+=$(printf '| `%s` | %.1f | %s MiB | %.1f |' "$name" "$1" \
+		"$(echo "$2 / 1024" | bc -l | awk '{ printf($1 < 10 ? "%.1f" : "%.0f", $1) }')" \
+		"$(echo "$2 * 1024 / $events" | bc -l)")$'\n'
 }
+README_ROWS=
 
 printf '  %-36s %8s %10s %10s %10s\n' "conlab report" "seconds" "peak MiB" "B/event" "growth B/ev"
 run summary summary
@@ -82,3 +87,6 @@ run "timeline --format perfetto" timeline --format perfetto
 run "timeline --from/--to (10%)" timeline --from "$from" --to "$to"
 run "timeline --from/--to --format perfetto" timeline --format perfetto --from "$from" --to "$to"
 run "contention --from/--to (10%)" contention --from "$from" --to "$to"
+printf '\nIn the README'"'"'s form (%s, %s, load average %s):\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+	"$(uname -n)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '| `conlab report` | seconds | peak RSS | bytes/event |\n|---|---|---|---|\n%s' "$README_ROWS"
