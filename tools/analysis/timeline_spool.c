@@ -39,7 +39,7 @@ struct ts_iv {
 	uint32_t wk_waker;
 	int16_t wk_nr;
 	uint16_t pad;
-	uint32_t th, seq;	/* the model's thread index, its place among th's intervals */
+	uint32_t th;		/* the model's thread index */
 };
 
 /* A record Perfetto mirrors: a switch or a wakeup as recorded (a switch to sleep without its
@@ -57,7 +57,7 @@ union ts_rec {
 struct ts_thread {
 	struct ts_iv *held;	/* held back for a futex return; the first one a futex wait */
 	size_t nheld, cap_held;
-	uint32_t seq;		/* its intervals spooled so far */
+	uint32_t n;		/* its intervals spooled so far */
 	int drawn;		/* it has a piece in the window: a lane */
 };
 
@@ -65,7 +65,7 @@ struct timeline_spool {
 	struct m_fold hooks;
 	struct timeline_fold *fold;	/* the text chart's: the span, the ends in waits */
 	const struct m_fold *fh;
-	struct spool *ivs;		/* struct ts_iv, by (th, seq) */
+	struct spool *ivs;		/* struct ts_iv, grouped by thread, each thread's in order */
 	struct spool *recs;		/* union ts_rec, in time order; NULL: not for Perfetto */
 	uint64_t rec_types;		/* the types that go into it (bit 1 << type) */
 	struct ts_thread *th;		/* by model thread index */
@@ -74,13 +74,9 @@ struct timeline_spool {
 	struct tl_opts o;		/* the window */
 };
 
-static int cmp_ts_iv(const void *a, const void *b)
+static uint32_t ts_iv_thread(const void *r)
 {
-	const struct ts_iv *x = a, *y = b;
-
-	if (x->th != y->th)
-		return x->th < y->th ? -1 : 1;
-	return (x->seq > y->seq) - (x->seq < y->seq);
+	return ((const struct ts_iv *)r)->th;
 }
 
 static struct ts_thread *spool_thread(struct timeline_spool *s, const struct model *m,
@@ -132,7 +128,7 @@ static void on_interval(void *ctx, const struct model *m, const struct m_thread 
 	}
 	if (!piece && (r.iv.wakeup < 0 || r.wk_ts < t0 || r.wk_ts > t1))
 		return;	/* neither drawn nor an arrow: outside the window */
-	r.seq = tt->seq++;
+	tt->n++;	/* its intervals reach the spool in their order (held ones first) */
 	if ((m->span_types && !(m->span_types & M_KEEP_TYPE(EV_FUTEX))) || m->finished) {
 		release_held(s, tt);
 		spool_add(s->ivs, &r);
@@ -232,7 +228,7 @@ struct timeline_spool *timeline_spool_new(uint64_t records, uint64_t from_ns, ui
 	s->o = (struct tl_opts){.from_ns = from_ns, .to_ns = to_ns, .symbolize = 1};
 	s->fold = timeline_fold_new(1);
 	s->fh = timeline_fold_hooks(s->fold);
-	s->ivs = spool_new(sizeof(struct ts_iv), cmp_ts_iv);
+	s->ivs = spool_new_grouped(sizeof(struct ts_iv), ts_iv_thread);
 	if (records)
 		s->recs = spool_new(sizeof(union ts_rec), NULL);
 	s->rec_types = records;
@@ -410,7 +406,7 @@ static int build(struct timeline_spool *s, struct tl_ctx *c)
 	int err;
 
 	for (size_t i = 0; i < m->nthreads; i++)
-		first[i + 1] = first[i] + (i < s->nth ? s->th[i].seq : 0);
+		first[i + 1] = first[i] + (i < s->nth ? s->th[i].n : 0);
 	c->piece = put_piece;
 	c->piece_arg = &b;
 	for (size_t i = 0; i < tl->nlanes; i++) {

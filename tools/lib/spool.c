@@ -30,6 +30,7 @@ struct run {
 struct spool {
 	size_t rsize;
 	int (*cmp)(const void *, const void *);
+	uint32_t (*group)(const void *);	/* or by group, each in the order added */
 	uint64_t budget;		/* bytes of records in memory before they go to the file */
 	size_t limit;			/* the same in records, at least one */
 
@@ -67,6 +68,14 @@ static size_t records_in(const struct spool *s, uint64_t bytes, uint64_t most)
 	if (n > most)
 		n = most;
 	return n ? n : 1;
+}
+
+struct spool *spool_new_grouped(size_t rsize, uint32_t (*group)(const void *rec))
+{
+	struct spool *s = spool_new(rsize, NULL);
+
+	s->group = group;
+	return s;
 }
 
 struct spool *spool_new(size_t rsize, int (*cmp)(const void *, const void *))
@@ -153,12 +162,51 @@ static int read_at(struct spool *s, void *buf, size_t n, off_t off)
 
 /* The records in memory to the end of the file: sorted as a run when there is a comparator,
  * as they are when not (then the file is simply the sequence's beginning). */
+/* The records in memory in the spool's order: a qsort by the comparator, or a counting sort by
+ * group, which keeps each group's records in the order they came and moves each record once
+ * (a qsort of records this size sorts pointers, then moves them all again). */
+static void sort_mem(struct spool *s)
+{
+	uint32_t most = 0;
+	unsigned char *to;
+	size_t *at;
+
+	if (s->mem_n < 2)
+		return;
+	if (s->cmp) {
+		qsort(s->mem, s->mem_n, s->rsize, s->cmp);
+		return;
+	}
+	for (size_t i = 0; i < s->mem_n; i++)
+		if (s->group(s->mem + i * s->rsize) > most)
+			most = s->group(s->mem + i * s->rsize);
+	at = xcalloc((size_t)most + 2, sizeof(*at));
+	for (size_t i = 0; i < s->mem_n; i++)
+		at[s->group(s->mem + i * s->rsize) + 1]++;
+	for (size_t g = 0; g <= most; g++)
+		at[g + 1] += at[g];
+	to = xmalloc(s->mem_cap * s->rsize);
+	for (size_t i = 0; i < s->mem_n; i++) {
+		const unsigned char *r = s->mem + i * s->rsize;
+
+		memcpy(to + at[s->group(r)]++ * s->rsize, r, s->rsize);
+	}
+	free(s->mem);
+	s->mem = to;
+	free(at);
+}
+
+static int sorted(const struct spool *s)
+{
+	return s->cmp || s->group;
+}
+
 static int flush_mem(struct spool *s)
 {
 	if (s->fd < 0 && open_file(s))
 		return -1;
-	if (s->cmp) {
-		qsort(s->mem, s->mem_n, s->rsize, s->cmp);
+	if (sorted(s)) {
+		sort_mem(s);
 		GROW_RAW(s->runs, s->runs_cap, s->nruns + 1);
 		s->runs[s->nruns++] = (struct run){ s->end, s->mem_n };
 	}
@@ -237,10 +285,15 @@ static int refill(struct merge *m, size_t r)
 	return 0;
 }
 
-/* heap places a and b: is a's record the lesser? */
+/* heap places a and b: is a's record the lesser? Equal ones: the earlier run's (grouped: the
+ * one added first). */
 static int less(const struct merge *m, size_t a, size_t b)
 {
-	return m->s->cmp(head(m, m->heap[a]), head(m, m->heap[b])) < 0;
+	const struct spool *s = m->s;
+	const void *x = head(m, m->heap[a]), *y = head(m, m->heap[b]);
+	int c = s->cmp ? s->cmp(x, y) : (s->group(x) > s->group(y)) - (s->group(x) < s->group(y));
+
+	return c < 0 || (c == 0 && m->heap[a] < m->heap[b]);
 }
 
 static void sift_down(struct merge *m, size_t i)
@@ -343,11 +396,11 @@ int spool_seal(struct spool *s)
 		return -1;
 	if (s->sealed)
 		return 0;
-	if (!s->cmp || s->fd < 0) {
+	if (!sorted(s) || s->fd < 0) {
 		/* As written, the file holds the beginning and memory the rest; all in memory, a
-		 * qsort there is the whole sort. */
-		if (s->cmp && s->mem_n > 1)
-			qsort(s->mem, s->mem_n, s->rsize, s->cmp);
+		 * sort there is the whole sort. */
+		if (sorted(s))
+			sort_mem(s);
 		s->sealed = 1;
 		return 0;
 	}

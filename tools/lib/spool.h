@@ -31,6 +31,10 @@
 struct spool;
 
 struct spool *spool_new(size_t rsize, int (*cmp)(const void *, const void *));
+/* Sealed by group (a small integer, such as an index: the sort counts records per group up to
+ * the largest), the records of one group in the order they were added: a counting sort per
+ * run, cheaper than a comparator's when only that order matters. */
+struct spool *spool_new_grouped(size_t rsize, uint32_t (*group)(const void *rec));
 /* Append one record of rsize bytes; 0, -1 after an error (then every later call fails). */
 int spool_add(struct spool *s, const void *rec);
 /* No more records: sort them (a spool with a comparator); then they can be read. 0 or -1. */
