@@ -36,6 +36,9 @@ struct spool {
 
 	unsigned char *mem;		/* records not in the file: [0, mem_n) */
 	size_t mem_n, mem_cap;
+	unsigned char *spare;		/* grouped: what the counting sort writes into, then
+					 * swapped with mem (one allocation, not one a run) */
+	size_t spare_cap;
 
 	int fd;				/* the unlinked temporary file; -1 until it is needed */
 	char *dir;			/* where it is, for the error lines */
@@ -169,7 +172,7 @@ static void sort_mem(struct spool *s)
 {
 	uint32_t most = 0;
 	unsigned char *to;
-	size_t *at;
+	size_t *at, cap;
 
 	if (s->mem_n < 2)
 		return;
@@ -185,14 +188,22 @@ static void sort_mem(struct spool *s)
 		at[s->group(s->mem + i * s->rsize) + 1]++;
 	for (size_t g = 0; g <= most; g++)
 		at[g + 1] += at[g];
-	to = xmalloc(s->mem_cap * s->rsize);
+	if (s->spare_cap < s->mem_cap) {
+		free(s->spare);
+		s->spare = xmalloc(s->mem_cap * s->rsize);
+		s->spare_cap = s->mem_cap;
+	}
+	to = s->spare;
 	for (size_t i = 0; i < s->mem_n; i++) {
 		const unsigned char *r = s->mem + i * s->rsize;
 
 		memcpy(to + at[s->group(r)]++ * s->rsize, r, s->rsize);
 	}
-	free(s->mem);
+	s->spare = s->mem;
 	s->mem = to;
+	cap = s->spare_cap;
+	s->spare_cap = s->mem_cap;
+	s->mem_cap = cap;
 	free(at);
 }
 
@@ -401,14 +412,17 @@ int spool_seal(struct spool *s)
 		 * sort there is the whole sort. */
 		if (sorted(s))
 			sort_mem(s);
+		free(s->spare);
+		s->spare = NULL;
 		s->sealed = 1;
 		return 0;
 	}
 	if (s->mem_n && flush_mem(s))
 		return -1;
 	free(s->mem);
-	s->mem = NULL;
-	s->mem_cap = 0;
+	free(s->spare);
+	s->mem = s->spare = NULL;
+	s->mem_cap = s->spare_cap = 0;
 	/* At least two runs: the file is made only when a record comes to a full buffer. */
 	if (merge_runs(s))
 		return -1;
@@ -439,6 +453,7 @@ void spool_free(struct spool *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->mem);
+	free(s->spare);
 	free(s->runs);
 	free(s->dir);
 	free(s);
