@@ -109,10 +109,12 @@ all: $(OUTPUT)/conlab workloads $(UNIT_BINS) $(OUTPUT)/libconlab-preload.so
 help:
 	@sed -n '2,11p' Makefile
 
-# deadlock --locks=preload: the interposer library loaded into the command
+# --locks=preload: the interposer library loaded into the command. Frame pointers: the kernel
+# walks a blocked thread's user stack through its wrappers by them.
 $(OUTPUT)/libconlab-preload.so: $(wildcard tools/capture/preload/*.c tools/capture/preload/*.h) | $(OUTPUT)
 	$(call msg,LIB,$@)
-	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -D_GNU_SOURCE \
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -g -fno-omit-frame-pointer -fPIC -shared \
+		-fvisibility=hidden -D_GNU_SOURCE \
 		$(filter %.c,$^) -ldl -o $@
 
 # ---- dependencies -------------------------------------------------------------------------

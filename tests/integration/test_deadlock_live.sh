@@ -80,7 +80,7 @@ if grep -q "holds lock_a (0x[0-9a-f]*) (taken at path_one (lockorder.c:[0-9]*))"
 	pass "lockorder inverted text: named"; else fail "lockorder inverted text" "$(grep holds "$out")"; fi
 
 # --locks alone: the interposer library for a dynamically linked command, the uprobes where the
-# library cannot go (a static program) or where the edges must stay in the kept trace
+# library cannot go (a static program); with --trace too, whose edges then come from the library
 mode_of() { "$CONLAB" deadlock --locks "$@" 2>&1 >/dev/null | grep -m1 -- '--locks: '; }
 m=$(mode_of -- "$WL/lockorder" --variant global --iters 20)
 if [[ $m == *"through libconlab-preload.so"* ]]; then
@@ -88,8 +88,17 @@ if [[ $m == *"through libconlab-preload.so"* ]]; then
 m=$(mode_of -- /sbin/ldconfig -p)
 if [[ $m == *"uprobes (/sbin/ldconfig is statically linked)"* ]]; then
 	pass "--locks on a static program: uprobes, and why"; else fail "--locks on a static program" "$m"; fi
-m=$(mode_of --trace "$TMP/kept.clab" -- "$WL/lockorder" --variant global --iters 20)
-if [[ $m == *"uprobes, so that the lock-order edges are kept in"* ]]; then
-	pass "--locks with --trace: uprobes"; else fail "--locks with --trace" "$m"; fi
+m=$(mode_of --trace "$TMP/kept.clab" -- "$WL/lockorder" --variant inverted --iters 20)
+"$CONLAB" report deadlock -i "$TMP/kept.clab" --format json -o "$TMP/kept.json" 2>/dev/null
+rc=$?
+if [[ $m == *"through libconlab-preload.so"* ]] && [ $rc = 1 ] && pyjson "$TMP/kept.json" \
+	"[d['kind'] for d in j['deadlocks']]==['potential'] and sorted(e['from'].split()[0] for e in j['deadlocks'][0]['edges'])==['lock_a','lock_b']"; then
+	pass "--locks=preload with --trace: the library's edges in the kept trace, report deadlock finds the inversion"
+else fail "--locks=preload with --trace" "$m rc=$rc"; fi
+# -p: the library cannot be put into a running process
+if ! "$CONLAB" record --locks=preload -o "$TMP/pre.clab" -p $$ >/dev/null 2>"$TMP/pre.err" &&
+	[ "$(wc -l < "$TMP/pre.err")" = 1 ] && grep -q "needs a command conlab starts" "$TMP/pre.err" &&
+	[ ! -e "$TMP/pre.clab" ]; then
+	pass "record --locks=preload -p: one line, non-zero, no file"; else fail "record --locks=preload -p" "$(cat "$TMP/pre.err")"; fi
 
 finish

@@ -16,6 +16,8 @@
 #include "capture/fdscan.h"
 #include "lib/idmap.h"
 #include "symbols/procmaps.h"
+#include "capture/preload/conlab_preload.h"
+#include "capture/preload_shm.h"
 #include "capture/recorder.h"
 #include "capture/source.h"
 #include "capture/target.h"
@@ -71,6 +73,8 @@ struct recorder {
 	double cpu0_ms;			/* own CPU time when the target started */
 	const struct record_lang *lang;	/* o->lang, and its state */
 	void *lang_st;
+	struct preload_shm shm;		/* --locks through the library: its region */
+	int preload;
 };
 
 /* Set from the signal handler: the only global, since handlers take no context. */
@@ -475,7 +479,12 @@ static int start_targets(struct recorder *r, struct target_cmd *tc)
 		const char *base = strrchr(o->cmd[0], '/');
 		int e;
 
-		if (target_spawn(tc, o->cmd, o->sandbox))
+		if (r->preload)
+			preload_shm_env_set(&r->shm);
+		e = target_spawn(tc, o->cmd, o->sandbox);
+		if (r->preload)
+			preload_shm_env_unset(&r->shm);
+		if (e)
 			return -1;
 		r->res->cmd_pid = tc->pid;
 		if (source_trace_pid(r->src, tc->pid) || source_attach_locks(r->src, tc->pid)) {
@@ -653,6 +662,63 @@ static int finish_trace(struct recorder *r, int ret)
 	return ret;
 }
 
+/*
+ * --locks: through the library (1) or the uprobes (0), said in one line unless --quiet; -1
+ * when --locks=preload cannot be. The library reaches only a command conlab starts and whose
+ * environment it sets (a sandbox makes its own).
+ */
+static int choose_preload(const struct record_opts *o)
+{
+	char why[512];
+
+	if (!o->locks || o->locks_via == REC_VIA_UPROBES)
+		return 0;
+	if (!o->cmd || o->npids || o->all || o->sandbox) {
+		if (o->locks_via == REC_VIA_PRELOAD)
+			return fail("--locks=preload needs a command conlab starts (-- CMD), without "
+				    "-p, -a or a sandbox; --locks=uprobes for those");
+		return 0;
+	}
+	if (o->locks_via == REC_VIA_PRELOAD)
+		return 1;
+	if (!preload_suits(o->cmd[0], why, sizeof(why))) {
+		if (o->status)
+			fprintf(stderr, "conlab: --locks: uprobes (%s)\n", why);
+		return 0;
+	}
+	if (o->status)
+		fprintf(stderr, "conlab: --locks: through libconlab-preload.so in the command (no "
+			"trap per lock call; --locks=uprobes for the probes)\n");
+	return 1;
+}
+
+/* The library's ring holds about as many lock calls as --buffer bytes of them (a power of
+ * two); the kernel's rings are where the rest goes. */
+static uint32_t preload_ring_slots(const struct record_opts *o)
+{
+	uint64_t want = o->buffer / sizeof(struct cpl_event), n = 4096;
+
+	if (!(o->locks & REC_LOCKS_EVENTS))
+		return 0;
+	while (n * 2 <= want && n < (1u << 24))
+		n *= 2;
+	return (uint32_t)n;
+}
+
+/* What the library could not do, said once the command is done. */
+static void preload_warnings(const struct recorder *r)
+{
+	uint64_t dropped = preload_shm_lost_edges(&r->shm);
+
+	if (!preload_shm_attached(&r->shm))
+		errmsg("--locks: the preload library was not loaded by the command (a static or "
+		       "set-user-ID program, or one that clears LD_PRELOAD?): no lock records; "
+		       "--locks=uprobes sees it");
+	else if (dropped)
+		errmsg("--locks: %llu lock-order edges not kept: the preload table (%u slots) was "
+		       "full", (unsigned long long)dropped, CPL_SLOTS);
+}
+
 int record_run(const struct record_opts *o, struct record_result *res)
 {
 	/* The lock holds' matching reads the futex calls (contention_locks.c); the lock probes
@@ -673,12 +739,21 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	r.lost = xcalloc(MAX_CPUS, sizeof(*r.lost));
 	r.lost_prev = xcalloc(MAX_CPUS * LOST_NKINDS, sizeof(*r.lost_prev));
 	r.fds = fdscan_new();
+	r.w.fd = -1;	/* nothing to finish if we stop before it is open */
+	r.shm.fd = -1;
+	r.preload = choose_preload(o);
+	if (r.preload < 0 || (r.preload && preload_shm_create(&r.shm, preload_ring_slots(o))))
+		goto out;
+	if (r.preload)
+		so.locks = 0;	/* no uprobes: the library records the same */
 	if (trace_writer_open(&r.w, o->output, uid, gid))
 		goto out;
 	r.lost_read_ts = now_mono_ns();	/* the counters start at zero with the BPF object */
 	r.src = source_open(&so, on_record, &r);
 	if (!r.src)
 		goto out;
+	if (r.preload)
+		source_set_preload(r.src, &r.shm);
 	if (o->lang) {
 		r.lang = o->lang;
 		/* CONLAB_PY_STACKS=0: Python stacks off, for the benchmark of their cost */
@@ -714,6 +789,10 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		res->reason = STOP_DEADLOCK;
 	write_stacks(&r);
 	write_lost(&r);
+	if (r.preload) {
+		preload_shm_close(&r.shm);
+		preload_warnings(&r);
+	}
 	res->seconds = (now_mono_ns() - ps.t0) / 1e9;
 	ret = 0;
 out:
@@ -740,6 +819,7 @@ out:
 	free(r.lost);
 	free(r.lost_prev);
 	fdscan_free(r.fds);
+	preload_shm_free(&r.shm);
 	return ret;
 }
 

@@ -44,7 +44,8 @@ struct record_opts {
 	int stacks;
 	int status;		/* live status line on stderr */
 	int verbose;
-	int locks;		/* REC_LOCKS_* bits: lock uprobes on the target's glibc */
+	int locks;		/* REC_LOCKS_* bits: what is recorded of glibc's lock calls */
+	int locks_via;		/* REC_VIA_*: how */
 	int gil;		/* GIL uprobes on the CPython interpreters traced processes map */
 	int futex_calls;	/* EV_FUTEX records (also with locks, whose analysis reads them):
 				 * a syscall tracepoint on every futex call */
@@ -65,6 +66,10 @@ struct record_opts {
 #define REC_LOCKS_ORDER 0x1	/* held locks and lock-order edges (EV_LOCK_EDGE) */
 #define REC_LOCKS_EVENTS 0x2	/* also one EV_LOCK record per acquire / release */
 #define REC_LOCKS_OWNERS 0x4	/* semaphore owners: EV_LOCK when taken and posted (bpf/locks.bpf.c) */
+
+#define REC_VIA_AUTO 0		/* the library where it reaches the command (preload_suits), else the uprobes */
+#define REC_VIA_UPROBES 1	/* lock uprobes on the target's glibc (bpf/locks.bpf.c) */
+#define REC_VIA_PRELOAD 2	/* libconlab-preload.so in a command conlab starts (preload_shm.h) */
 
 struct record_result {
 	int exit_status;	/* the command's wait status, -1 when no command or unknown */

@@ -20,6 +20,7 @@
 #include "capture/source.h"
 #include "capture/uprobes.h"
 #include "capture/recorder.h"
+#include "capture/preload_shm.h"
 #include "capture/reorder.h"
 #include "lib/util.h"
 
@@ -41,6 +42,7 @@ struct bpf_source {
 	int use_btf;
 	int locks;
 	struct up_plan *plan;		/* --locks: where the lock uprobes go */
+	struct preload_shm *shm;	/* --locks=preload: the library's region, read at each drain */
 	struct bpf_link **links;
 	size_t nlinks;
 	int gil;
@@ -217,8 +219,8 @@ static void check_lock_cost(struct bpf_source *s)
 		c.emulated ? "emulated, a breakpoint trap each" :
 			     "the kernel cannot emulate it and single-steps it, the dearest trap",
 		c.pair_ns > LOCK_PAIR_BUDGET_NS ?
-			"; `conlab deadlock --locks=preload` finds lock-order deadlocks with "
-			"no trap" : "");
+			"; --locks=preload sees the calls of a command conlab starts with no "
+			"trap" : "");
 }
 
 int source_attach_locks(struct bpf_source *s, uint32_t pid)
@@ -446,7 +448,7 @@ static int flush_stages(struct bpf_source *s)
  */
 static int drain(struct bpf_source *s, int all)
 {
-	uint64_t start = now_mono_ns();
+	uint64_t start = now_mono_ns(), until, floor;
 	int busy = flush_stages(s), err;
 
 	for (int i = 0; all && busy > 0 && i < 10; i++) {
@@ -464,8 +466,12 @@ static int drain(struct bpf_source *s, int all)
 		err = ring_buffer__consume(s->rb);
 	if (err < 0 && err != STOP_CONSUME)
 		return -1;
-	if (!busy)
-		s->cut = start;
+	until = busy ? s->cut : start;
+	/* the library's records too; one it is still writing holds the cut back like a stage */
+	if (s->shm && (floor = preload_shm_read(s->shm, start, &s->ro)) < until)
+		until = floor;
+	if (until > s->cut)
+		s->cut = until;
 	return (int)reorder_release(&s->ro, all ? UINT64_MAX : s->cut, s->cb, s->ctx);
 }
 
@@ -477,6 +483,11 @@ int source_drain(struct bpf_source *s)
 int source_drain_all(struct bpf_source *s)
 {
 	return drain(s, 1);
+}
+
+void source_set_preload(struct bpf_source *s, struct preload_shm *shm)
+{
+	s->shm = shm;
 }
 
 int source_lost(struct bpf_source *s, struct ev_meta_lost *out, int max_cpus)
@@ -500,6 +511,14 @@ int source_lost(struct bpf_source *s, struct ev_meta_lost *out, int max_cpus)
 		memcpy(out[c].by_type, vals + c * vsz + sizeof(out[c].count), sizeof(out[c].by_type));
 	}
 	free(vals);
+	/* the library's losses are no CPU's: counted on the first, as a lost EV_LOCK is */
+	if (s->shm && n > 0) {
+		uint64_t ev = preload_shm_lost_events(s->shm);
+
+		out[0].count[LOST_RINGBUF] += ev;
+		out[0].by_type[EV_LOCK] += ev;
+		out[0].count[LOST_LOCKMAP] += preload_shm_lost_edges(s->shm);
+	}
 	return n;
 }
 

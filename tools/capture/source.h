@@ -41,6 +41,10 @@ int source_attach_gil(struct bpf_source *s, const char *path);
  * p NULL: not any more. 0 or -1 (the map is full). */
 struct py_bpf_proc;
 int source_set_python(struct bpf_source *s, uint32_t tgid, const struct py_bpf_proc *p);
+/* --locks=preload: the region the library in the command writes its lock records into, read
+ * at every drain with the ring buffer's records (preload_shm.h); NULL: none. */
+struct preload_shm;
+void source_set_preload(struct bpf_source *s, struct preload_shm *shm);
 /* Flush every CPU's stage, drain the ring buffer and hand on, in time order, the records
  * stamped before the flush; records handed on or -1. */
 int source_drain(struct bpf_source *s);

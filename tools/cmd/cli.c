@@ -52,9 +52,12 @@ static const struct optdef rec_table[] = {
 	 "(on with --locks)", CLI_RECORD},
 	{"no-loop-waits", OPT_NO_LOOP, no_argument, NULL, "no event-loop wait records (epoll_wait, "
 	 "poll, ...): the io report then sees only the waits that sleep", CLI_RECORD},
-	{"locks", OPT_LOCKS, no_argument, NULL, "lock uprobes on glibc's mutex, rwlock and "
-	 "semaphore calls: every acquisition and release (hold times, uncontended "
-	 "acquisitions) and lock-order edges; one breakpoint trap per call", CLI_RECORD | CLI_CONTENTION},
+	{"locks", OPT_LOCKS, optional_argument, "HOW", "glibc's mutex, rwlock and semaphore calls: "
+	 "every acquisition and release (hold times, uncontended acquisitions) and lock-order "
+	 "edges. HOW: preload (an interposer library loaded into CMD with LD_PRELOAD: tens of ns "
+	 "a call; a dynamically linked CMD conlab starts), uprobes (a breakpoint trap per call; "
+	 "any program, -p too), or auto (default: preload where it reaches CMD and CMD is not "
+	 "Python, else uprobes)", CLI_RECORD | CLI_CONTENTION},
 	{"gil", OPT_GIL, no_argument, NULL, "GIL uprobes on CPython's take_gil/drop_gil "
 	 "(unstripped interpreters, e.g. pyenv builds): exact GIL hold intervals", CLI_RECORD},
 	{"quiet", OPT_QUIET, no_argument, NULL, "no live status line", ANY},
@@ -194,6 +197,19 @@ static int parse_pids(struct cli *c, const char *arg)
 	return 0;
 }
 
+int cli_set_locks_via(struct record_opts *r, const char *arg)
+{
+	if (!arg || !strcmp(arg, "auto"))
+		r->locks_via = REC_VIA_AUTO;	/* chosen once the command is known */
+	else if (!strcmp(arg, "uprobes"))
+		r->locks_via = REC_VIA_UPROBES;
+	else if (!strcmp(arg, "preload"))
+		r->locks_via = REC_VIA_PRELOAD;
+	else
+		return fail("invalid --locks '%s' (auto, uprobes, preload)", arg);
+	return 0;
+}
+
 int cli_set_duration(struct record_opts *r, const char *arg)
 {
 	r->duration = parse_seconds(arg);
@@ -251,9 +267,9 @@ static int rec_option(struct cli *c, int key, const char *arg)
 	case OPT_SANDBOX:
 		return cli_set_sandbox(&c->rec, arg);
 	case OPT_LOCKS:
-		/* lock uprobes: hold times for contention, lock order for deadlocks */
+		/* hold times for contention, lock order for deadlocks */
 		c->rec.locks = REC_LOCKS_ORDER | REC_LOCKS_EVENTS;
-		return 0;
+		return cli_set_locks_via(&c->rec, arg);
 	case OPT_GIL:
 		/* GIL uprobes on unstripped CPython interpreters: exact GIL hold intervals */
 		c->rec.gil = 1;

@@ -60,6 +60,8 @@ int cli_report_option(struct report_opts *o, int key, const char *arg);
 /* --duration S and --sandbox SPEC, shared with `deadlock -- CMD`: 0, or -1 after one error
  * line. */
 int cli_set_duration(struct record_opts *r, const char *arg);
+/* --locks[=auto|uprobes|preload]: how the lock calls are seen (REC_VIA_*) */
+int cli_set_locks_via(struct record_opts *r, const char *arg);
 int cli_set_sandbox(struct record_opts *r, const char *arg);
 /* Say why an option is refused ("record has no --sort (a report option: ...)"). */
 void cli_refused(const char *cmd, const char *arg);

@@ -11,7 +11,7 @@ static const struct cli_cmd cmd = {
 	.who = CLI_CONTENTION,
 	.head = 
 	"usage: conlab contention [--format text|json|folded] [-o OUT] [--sort KEY] [--top N]\n"
-	"                         [--trace FILE] [--duration S] [--no-stacks] [--locks]\n"
+	"                         [--trace FILE] [--duration S] [--no-stacks] [--locks[=HOW]]\n"
 	"                         (-p PID[,PID...] | -a | -- COMMAND [ARGS...])\n"
 	"\n"
 	"Record a program, then tell which sync objects made its threads wait: per object its\n"

@@ -60,7 +60,7 @@ static const struct optdef table[] = {
 	 "(lock-order inversions), from glibc's mutex, rwlock and semaphore calls. HOW: preload "
 	 "(an interposer library loaded into CMD with LD_PRELOAD: no trap per lock call; not for "
 	 "static or set-id programs), uprobes (lock uprobes on glibc: a breakpoint trap per lock "
-	 "call), or auto (default: preload when it reaches CMD and no --trace is kept; uprobes "
+	 "call), or auto (default: preload when it reaches CMD; uprobes "
 	 "for a python command, whose probes also know who holds each threading.Lock, so a "
 	 "cycle through Locks taken with acquire() is caught live)", LIVE_MODE},
 	{"on-deadlock", OPT_ON_DEADLOCK, required_argument, "ACT", "kill (default), stop "
@@ -199,15 +199,8 @@ static int live_option(struct live_opts *o, int key, const char *arg)
 		o->output = arg;
 		return 0;
 	case OPT_LOCKS:
-		if (!arg || !strcmp(arg, "auto"))
-			o->locks = LIVE_LOCKS_AUTO;	/* chosen once the command is known */
-		else if (!strcmp(arg, "uprobes"))
-			o->locks = LIVE_LOCKS_UPROBES;
-		else if (!strcmp(arg, "preload"))
-			o->locks = LIVE_LOCKS_PRELOAD;
-		else
-			return fail("invalid --locks '%s' (auto, uprobes, preload)", arg);
-		return 0;
+		o->rec.locks = REC_LOCKS_ORDER;
+		return cli_set_locks_via(&o->rec, arg);
 	case OPT_ON_DEADLOCK:
 		if (!strcmp(arg, "kill"))
 			o->action = ON_KILL;

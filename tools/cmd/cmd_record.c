@@ -9,7 +9,7 @@ static const struct cli_cmd cmd = {
 	.name = "record",
 	.who = CLI_RECORD,
 	.head = 
-	"usage: conlab record [-o FILE] [--duration S] [--buffer SIZE] [--no-stacks] [--locks]\n"
+	"usage: conlab record [-o FILE] [--duration S] [--buffer SIZE] [--no-stacks] [--locks[=HOW]]\n"
 	"                     [--gil] (-p PID[,PID...] | -a | -- COMMAND [ARGS...])\n"
 	"\n"
 	"Record the threads, processes and waits of a program into a trace file: context\n"

@@ -279,8 +279,7 @@ static int used_at(struct doctor *d, int oi, char *buf, size_t n, int *pylock)
 		for (size_t k = 0; k < t->nstack; k++) {
 			const struct wg_frame *fr = &t->stack[k];
 
-			if (!fr->func || !fr->module || !strncmp(fr->module, "libc.so", 7) ||
-			    !strncmp(fr->module, "ld-linux", 8))
+			if (!fr->func || !fr->module || sym_system_module(fr->module))
 				continue;
 			if (fr->file)
 				snprintf(buf, n, "%s (%s:%d)", fr->func,

@@ -11,6 +11,7 @@
 
 #include "doctor/doctor_pyreport.h"
 #include "doctor/doctor_report.h"
+#include "symbols/symbolize.h"
 #include "render/deadlock_json.h"
 #include "lib/json.h"
 #include "lib/util.h"
@@ -52,14 +53,7 @@ static const char *frame_where(const struct wg_frame *fr, char *buf, size_t n)
  * program's reason for it. */
 static int system_frame(const struct wg_frame *fr)
 {
-	static const char *const libs[] = { "libc.so", "libc-", "ld-linux", "libpthread" };
-
-	if (!fr->module)
-		return 1;
-	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++)
-		if (!strncmp(fr->module, libs[i], strlen(libs[i])))
-			return 1;
-	return 0;
+	return !fr->module || sym_system_module(fr->module);
 }
 
 /* The k-th frame (0-based) outside the C library, or NULL. */

@@ -14,8 +14,6 @@
 #include "render/lockorder_report.h"
 #include "model/futexkind.h"
 #include "model/model.h"
-#include "capture/preload/conlab_preload.h"
-#include "capture/preload_shm.h"
 #include "python/pylockwatch.h"
 #include "capture/recorder.h"
 #include "symbols/symbolize.h"
@@ -44,8 +42,6 @@ struct live {
 	double stall;
 	int reported, found_live;
 	struct doctor *diag;	/* the live finding, kept for a JSON report */
-	struct preload_shm *shm;	/* --locks=preload: the region the library fills */
-	uint64_t shm_read;	/* when it was last read */
 	uint64_t stall_from;	/* a stall counts from here (after an unconfirmed one) */
 	size_t unconfirmed;	/* suspected deadlocks a snapshot did not confirm */
 	int verbose;
@@ -282,31 +278,6 @@ static int on_event(void *ctx, const struct ev_hdr *h)
 	return 0;
 }
 
-_Static_assert(CPL_EDGE_HELD == LOCK_EDGE_HELD, "an edge's held locks fit struct lo_edge");
-
-/* An edge the preload library published, as the lock-order graph takes it. */
-static void shm_edge(void *ctx, const struct cpl_edge *e)
-{
-	struct lo_edge le = {0};
-
-	le.from = e->from;
-	le.to = e->to;
-	le.tid = (pid_t)e->tid;
-	le.pid = (pid_t)e->pid;
-	le.from_ret = e->from_ret;
-	le.to_ret = e->to_ret;
-	le.stack_id = -1;
-	le.flags = (uint16_t)e->flags;
-	le.nheld = e->nheld < CPL_EDGE_HELD ? (int)e->nheld : CPL_EDGE_HELD;
-	memcpy(le.held, e->held, (size_t)le.nheld * sizeof(le.held[0]));
-	lockorder_add(ctx, &le);
-}
-
-static void shm_overflow(void *ctx, pid_t tid)
-{
-	lockorder_overflow(ctx, tid);
-}
-
 /* New edges between Python Locks: name their locks and threads now, while the process lives
  * (its threads may have ended by the report), and say each new potential deadlock at once.
  * `force`: now, not after the 20 ms since the last search (a deadlock is about to be acted on). */
@@ -351,11 +322,6 @@ static int on_tick(void *ctx, uint64_t now)
 	struct live *l = ctx;
 	uint64_t oldest = now;
 
-	/* edges as they come, not only at the end: a run stopped by --duration has them too */
-	if (l->shm && now - l->shm_read >= 100000000ull) {
-		l->shm_read = now;
-		preload_shm_collect(l->shm, &(struct preload_sink){ shm_edge, shm_overflow, &l->lo });
-	}
 	py_potential(l, now, 0);
 	/* a cycle closed in the events just read: act now that all of them are in (an owner
 	 * another CPU's probe reported can come after the wait that needed it) */
@@ -442,44 +408,11 @@ static void report_json(FILE *f, struct ending *e)
 	json_end(&j);
 }
 
-/*
- * --locks with no mode: the interposer library when it reaches the command and nothing needs
- * the edges in a kept trace; else the lock uprobes. The library costs a lock call tens of ns,
- * a uprobe a breakpoint trap per call (0.5-20 µs by machine), and both see the same calls of
- * a dynamically linked program: the library cannot enter a static or set-id one, and only
- * the uprobes write EV_LOCK_EDGE records into the trace for `conlab report deadlock`.
- */
+/* CPython's Lock.acquire() first tries sem_trywait, which the library takes for a trylock
+ * (no edge): only the uprobes tell the interpreter's trywait apart by its site. */
 static int python_cmd(const char *cmd)
 {
 	return !strncmp(strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd, "python", 6);
-}
-
-static int choose_preload(const char *cmd, const char *keep, int say)
-{
-	char why[512];
-
-	if (keep) {
-		if (say)
-			fprintf(stderr, "conlab: --locks: uprobes, so that the lock-order edges are "
-				"kept in %s\n", keep);
-		return 0;
-	}
-	if (python_cmd(cmd)) {
-		/* a Lock's owner comes from its semaphore's probes: the library sees no owner */
-		if (say)
-			fprintf(stderr, "conlab: --locks: uprobes (a Python command: they also see who "
-				"holds each threading.Lock; --locks=preload for no trap per lock call)\n");
-		return 0;
-	}
-	if (!preload_reaches(cmd, why, sizeof(why))) {
-		if (say)
-			fprintf(stderr, "conlab: --locks: uprobes (%s)\n", why);
-		return 0;
-	}
-	if (say)
-		fprintf(stderr, "conlab: --locks: through libconlab-preload.so in the command "
-			"(no trap per lock call; --locks=uprobes for the probes)\n");
-	return 1;
 }
 
 void live_opts_init(struct live_opts *o)
@@ -501,15 +434,15 @@ int deadlock_live(const struct live_opts *o)
 	struct model m;
 	struct lo_report rep;
 	struct ending end = {.l = &l, .rep = &rep, .res = &res, .m = &m};
-	struct preload_shm shm = {.fd = -1};
 	const char *out = o->output, *keep = o->trace;
 	char tpath[] = "/tmp/conlab-deadlock-XXXXXX";
 	int json = o->json, fd, rc = 2, have_model = 0;
-	int preload = o->locks == LIVE_LOCKS_PRELOAD ? 1 : o->locks == LIVE_LOCKS_AUTO ? -1 : 0;
 	FILE *f = stdout;
 
 	l.dopts.max_frames = 64;
-	ro.locks = o->locks == LIVE_LOCKS_UPROBES ? REC_LOCKS_ORDER : 0;
+	/* lock-order edges, and who holds each Python Lock (pylockwatch.h); the recorder chooses
+	 * the library or the uprobes (REC_VIA_*) */
+	ro.locks = o->rec.locks ? REC_LOCKS_ORDER | REC_LOCKS_OWNERS : 0;
 	l.dopts.format = json ? DOCTOR_JSON : DOCTOR_TEXT;
 	l.dopts.output = out;
 	lockorder_init(&l.lo);
@@ -526,40 +459,16 @@ int deadlock_live(const struct live_opts *o)
 		close(fd);
 		ro.output = tpath;
 	}
-	/* CPython's Lock.acquire() first tries sem_trywait, which the library takes for a
-	 * trylock (no edge): only the uprobes tell the interpreter's trywait apart by its site */
-	if (preload > 0 && python_cmd(ro.cmd[0]))
+	if (ro.locks && ro.locks_via == REC_VIA_PRELOAD && python_cmd(ro.cmd[0]))
 		fprintf(stderr, "conlab: --locks=preload: a Python Lock's acquire() is a semaphore "
 			"trywait, which the library counts as a trylock (no lock-order edge): "
 			"inversions between Python Locks are not found (--locks=uprobes, the default "
 			"for a Python command, finds them)\n");
-	if (preload < 0) {
-		preload = choose_preload(ro.cmd[0], keep, ro.status);
-		if (!preload)
-			ro.locks = REC_LOCKS_ORDER;
-	}
-	if (ro.locks)
-		ro.locks |= REC_LOCKS_OWNERS;	/* who holds each Python Lock (pylockwatch.h) */
-	if (preload && preload_shm_create(&shm))
-		goto out;
 	ro.on_event = on_event;
 	ro.on_tick = on_tick;
 	ro.hook_ctx = &l;
-	if (preload) {
-		l.shm = &shm;
-		preload_shm_env_set(&shm);
-	}
-	if (record_run(&ro, &res)) {
-		if (preload)
-			preload_shm_env_unset(&shm);
+	if (record_run(&ro, &res))
 		goto out;
-	}
-	if (preload) {
-		preload_shm_env_unset(&shm);
-		preload_shm_collect(&shm, &(struct preload_sink){ shm_edge, shm_overflow, &l.lo });
-		if (shm.warning[0])
-			fprintf(stderr, "conlab: %s\n", shm.warning);
-	}
 	if (!model_from_file(&m, ro.output, NULL, &tst))
 		have_model = 1;
 	lo_report_init(&rep, &l.lo, have_model ? &m : NULL, l.sym, l.pid);
@@ -576,9 +485,9 @@ int deadlock_live(const struct live_opts *o)
 		}
 		if (json)
 			report_json(f, &end);
-		else if (ro.locks || preload || !l.found_live)
+		else if (ro.locks || !l.found_live)
 			lo_report_text(f, &rep);
-		if (!json && (ro.locks || preload))
+		if (!json && ro.locks)
 			fprintf(f, "%zu lock-order edge%s seen\n", l.lo.n, l.lo.n == 1 ? "" : "s");
 		if (!json)
 			fprintf(f, "lost events: %llu\n", (unsigned long long)res.lost);
@@ -593,7 +502,6 @@ out:
 		model_free(&m);
 	if (!keep)
 		unlink(tpath);
-	preload_shm_free(&shm);
 	doctor_result_free(l.diag);
 	if (l.sym)
 		symbolizer__free(l.sym);

@@ -10,18 +10,11 @@
 
 #include "capture/recorder.h"
 
-enum live_locks {
-	LIVE_LOCKS_OFF = 0,
-	LIVE_LOCKS_AUTO,	/* the preload library when it reaches the command, else uprobes */
-	LIVE_LOCKS_UPROBES,
-	LIVE_LOCKS_PRELOAD,
-};
-
 enum on_deadlock { ON_KILL, ON_STOP, ON_CONTINUE };
 
 struct live_opts {
-	struct record_opts rec;	/* the command (rec.cmd), --duration, --quiet, --sandbox */
-	enum live_locks locks;
+	struct record_opts rec;	/* the command (rec.cmd), --duration, --quiet, --sandbox, and
+				 * --locks (rec.locks non-zero, rec.locks_via) */
 	enum on_deadlock action;
 	double stall;		/* seconds every thread must be blocked; 0 = off */
 	int verbose;

@@ -31,8 +31,7 @@ static struct symbolizer *symbolizer_for(struct io_ctx *c, uint32_t pid)
 
 static int in_libc(const struct sym_code *sc)
 {
-	return sc->module && (!strncmp(sc->module, "libc.so", 7) ||
-			      !strncmp(sc->module, "libpthread", 10) || !strncmp(sc->module, "ld-", 3));
+	return sym_system_module(sc->module);
 }
 
 static const char *fmt_site(const struct sym_code *sc, uint64_t pc, char *buf, size_t n)

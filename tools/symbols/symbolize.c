@@ -588,3 +588,14 @@ int symbolizer__data(struct symbolizer *s, uint64_t addr, char *name, size_t n)
 {
 	return symbolizer__data_sized(s, addr, 0, name, n);
 }
+
+int sym_system_module(const char *module)
+{
+	static const char *const libs[] = { "libc.so", "libc-", "ld-linux", "ld-", "libpthread",
+					    "libconlab-preload" };
+
+	for (size_t i = 0; module && i < sizeof(libs) / sizeof(libs[0]); i++)
+		if (!strncmp(module, libs[i], strlen(libs[i])))
+			return 1;
+	return 0;
+}

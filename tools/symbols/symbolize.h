@@ -35,6 +35,9 @@ struct sym_code {
 	int in_main;		/* the module is the program itself (not a shared library) */
 };
 
+/* A module whose frames are the mechanics of a wait, not the program's reason for it: the C
+ * library, the dynamic loader, and conlab's own lock interposer (--locks=preload). */
+int sym_system_module(const char *module);
 struct symbolizer *symbolizer__new_pid(pid_t pid);
 struct symbolizer *symbolizer__new_maps(const struct proc_maps *maps);
 void symbolizer__free(struct symbolizer *s);

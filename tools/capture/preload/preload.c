@@ -1,5 +1,6 @@
 /*
- * preload.c — libconlab-preload.so: lock-order edges from inside the process, no trap per call.
+ * preload.c — libconlab-preload.so: the lock uprobes' records from inside the process, no trap
+ * per call.
  *
  * Wraps the pthread mutex and rwlock lock/trylock/unlock calls and sem_wait/trywait/timedwait/
  * post (the real ones found with dlsym(RTLD_NEXT)). Each thread keeps the locks it holds in
@@ -7,7 +8,9 @@
  * the shared region of conlab_preload.h, once per distinct edge. The same rules as the lock
  * uprobes: a trylock never blocks and so makes no edge (what it took can be the `from` of
  * later ones), a lock re-entered by its owner (recursive mutex) is no edge, and a semaphore
- * posted by another thread is released where it was taken.
+ * posted by another thread is released where it was taken. When the region has an event
+ * ring, each call is also one record where the uprobes would send an EV_LOCK: a lock or a
+ * wait at its entry, an unlock or a post before it lets go, a trylock by its result.
  *
  * Without CONLAB_PRELOAD_FD (or with a bad region) every wrapper only forwards the call.
  * Processes the command starts inherit the library and the region, so the program behind a
@@ -16,12 +19,15 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conlab_preload.h"
@@ -49,6 +55,7 @@ static __thread struct tstate ts __attribute__((tls_model("initial-exec")));
 static struct {
 	struct cpl_region *r;
 	uint32_t pid;
+	uint32_t nevents;	/* the event ring's slots, 0: edges only */
 	int (*mutex_lock)(pthread_mutex_t *);
 	int (*mutex_trylock)(pthread_mutex_t *);
 	int (*mutex_unlock)(pthread_mutex_t *);
@@ -100,6 +107,7 @@ __attribute__((constructor)) static void preload_init(void)
 {
 	const char *v = getenv(CPL_ENV_FD);
 	struct cpl_region *r;
+	struct stat st;
 	char *end;
 	long fd;
 
@@ -112,15 +120,20 @@ __attribute__((constructor)) static void preload_init(void)
 		return;
 	/* the descriptor stays open: a wrapper script or launcher execs the real program, which
 	 * maps the region again (edges carry their pid) */
-	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
+	if (fstat((int)fd, &st) || (size_t)st.st_size < sizeof(*r))
+		return;
+	r = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
 	if (r == MAP_FAILED)
 		return;
-	if (r->magic != CPL_MAGIC || r->version != CPL_VERSION || r->nslots != CPL_SLOTS) {
-		munmap(r, sizeof(*r));
+	if (r->magic != CPL_MAGIC || r->version != CPL_VERSION || r->nslots != CPL_SLOTS ||
+	    r->size != (uint64_t)st.st_size || (r->nevents & (r->nevents - 1)) ||
+	    r->size < sizeof(*r) + (uint64_t)r->nevents * sizeof(r->ev[0])) {
+		munmap(r, (size_t)st.st_size);
 		return;
 	}
 	__atomic_fetch_add(&r->attached, 1, __ATOMIC_RELAXED);
 	pthread_atfork(NULL, NULL, after_fork_child);
+	g.nevents = r->nevents;
 	g.r = r;
 }
 
@@ -129,6 +142,73 @@ static inline uint32_t my_tid(void)
 	if (__builtin_expect(!ts.tid, 0))
 		ts.tid = (uint32_t)syscall(SYS_gettid);
 	return ts.tid;
+}
+
+/* CLOCK_MONOTONIC, the clock of the kernel's records (bpf_ktime_get_ns); a vDSO call */
+static inline uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* A full ring waits this long for conlab to read before records are dropped: longer than
+ * conlab takes to read a full ring on a loaded machine, short enough not to hang a program
+ * whose conlab was killed. */
+#define STALL_NS 500000000ull
+
+/*
+ * Room for one more record in the event ring: its index, or -1 (counted lost) when conlab
+ * stopped reading (conlab_preload.h). A full ring is waited for, yielding the CPU to conlab.
+ */
+static int64_t claim_slot(struct cpl_region *r)
+{
+	uint64_t h = __atomic_load_n(&r->ev_head, __ATOMIC_RELAXED), since = 0, tail;
+
+	for (;;) {
+		tail = __atomic_load_n(&r->ev_tail, __ATOMIC_ACQUIRE);
+		if (h - tail < g.nevents) {
+			if (__atomic_compare_exchange_n(&r->ev_head, &h, h + 1, 1, __ATOMIC_ACQ_REL,
+							__ATOMIC_RELAXED))
+				return (int64_t)h;
+			continue;	/* h is the head now */
+		}
+		if (__atomic_load_n(&r->closed, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&r->ev_stalled, __ATOMIC_RELAXED) == tail + 1)
+			break;
+		if (!since) {
+			since = now_ns();
+		} else if (now_ns() - since > STALL_NS) {
+			__atomic_store_n(&r->ev_stalled, tail + 1, __ATOMIC_RELAXED);
+			break;
+		}
+		sched_yield();
+		h = __atomic_load_n(&r->ev_head, __ATOMIC_RELAXED);
+	}
+	__atomic_fetch_add(&r->ev_lost, 1, __ATOMIC_RELAXED);
+	return -1;
+}
+
+/* One lock call into the event ring. The slot is claimed before the clock is read
+ * (conlab_preload.h says why). */
+static void note_call(uint64_t addr, uint64_t ret, uint16_t op, int rv)
+{
+	struct cpl_region *r = g.r;
+	struct cpl_event *e;
+	int64_t h;
+
+	if (!r || !g.nevents || __atomic_load_n(&r->closed, __ATOMIC_RELAXED) ||
+	    (h = claim_slot(r)) < 0)
+		return;
+	e = &r->ev[(uint64_t)h & (g.nevents - 1)];
+	e->ts = now_ns();
+	e->addr = addr;
+	e->ret = ret;
+	e->tid = my_tid();
+	e->op = op;
+	e->rv = (int16_t)rv;
+	__atomic_store_n(&e->seq, (uint64_t)h + 1, __ATOMIC_RELEASE);
 }
 
 static inline uint64_t mix(uint64_t h, uint64_t v)
@@ -205,6 +285,10 @@ static void put_edge(const struct held *from, uint64_t to, uint64_t to_ret, uint
 				return;
 			continue;
 		}
+		/* its place in the log first, then its time (conlab_preload.h) */
+		uint64_t j = __atomic_fetch_add(&r->nlog, 1, __ATOMIC_RELAXED);
+
+		e->ts = now_ns();
 		e->tid = tid;
 		e->pid = g.pid;
 		e->flags = flags;
@@ -216,6 +300,8 @@ static void put_edge(const struct held *from, uint64_t to, uint64_t to_ret, uint
 		memcpy(e->held, held, nheld * sizeof(held[0]));
 		__atomic_store_n(&e->ready, 1, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&r->edges, 1, __ATOMIC_RELAXED);
+		if (j < CPL_SLOTS)	/* one entry per slot claimed: always */
+			__atomic_store_n(&r->log[j], i + 1, __ATOMIC_RELEASE);
 		return;
 	}
 	__atomic_fetch_add(&r->dropped, 1, __ATOMIC_RELAXED);
@@ -312,137 +398,72 @@ static void released(uint64_t addr, int sem)
 		ts.n--;		/* one of the untracked ones */
 }
 
-EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+/* The three shapes of a wrapper; `flags` are the edges' (CPL_TO_READ, CPL_SEM). */
+
+/* A call that may block until it has the lock: its edges and its record before it. */
+#define BLOCKING(fn, real, type, flags) \
+	EXPORT int fn(type *l) \
+	{ \
+		uint64_t ret = RET_ADDR(); \
+		int r; \
+		READY(real); \
+		taking((uintptr_t)l, ret, flags); \
+		note_call((uintptr_t)l, ret, CPL_OP_ACQUIRE, 0); \
+		r = g.real(l); \
+		if (!r) \
+			acquired((uintptr_t)l, ret, flags, 0); \
+		return r; \
+	}
+
+/* A call that returns at once, with the lock or without: no edges, its record after it. */
+#define TRYING(fn, real, type, flags) \
+	EXPORT int fn(type *l) \
+	{ \
+		uint64_t ret = RET_ADDR(); \
+		int r; \
+		READY(real); \
+		r = g.real(l); \
+		if (!r) \
+			acquired((uintptr_t)l, ret, flags, 1); \
+		note_call((uintptr_t)l, ret, r ? CPL_OP_TRY_FAIL : CPL_OP_ACQUIRE, r); \
+		return r; \
+	}
+
+/* An unlock or a post: its record before it lets go (after it, a waiter may take the lock and
+ * be recorded first; a semaphore's may own it already). */
+#define RELEASING(fn, real, type, sem) \
+	EXPORT int fn(type *l) \
+	{ \
+		READY(real); \
+		note_call((uintptr_t)l, RET_ADDR(), CPL_OP_RELEASE, 0); \
+		released((uintptr_t)l, sem); \
+		return g.real(l); \
+	}
+
+BLOCKING(pthread_mutex_lock, mutex_lock, pthread_mutex_t, 0)
+TRYING(pthread_mutex_trylock, mutex_trylock, pthread_mutex_t, 0)
+RELEASING(pthread_mutex_unlock, mutex_unlock, pthread_mutex_t, 0)
+BLOCKING(pthread_rwlock_rdlock, rd_lock, pthread_rwlock_t, CPL_TO_READ)
+BLOCKING(pthread_rwlock_wrlock, wr_lock, pthread_rwlock_t, 0)
+TRYING(pthread_rwlock_tryrdlock, rd_trylock, pthread_rwlock_t, CPL_TO_READ)
+TRYING(pthread_rwlock_trywrlock, wr_trylock, pthread_rwlock_t, 0)
+RELEASING(pthread_rwlock_unlock, rw_unlock, pthread_rwlock_t, 0)
+BLOCKING(sem_wait, sem_wait, sem_t, CPL_SEM)
+TRYING(sem_trywait, sem_trywait, sem_t, CPL_SEM)
+RELEASING(sem_post, sem_post, sem_t, 1)
+
+/* A timed wait blocks, so it makes edges; but it can end without the semaphore, so its record
+ * comes after it, by its result, as the uprobes' does. */
+EXPORT int sem_timedwait(sem_t *l, const struct timespec *t)
 {
-	int r;
-
-	READY(mutex_lock);
-	taking((uintptr_t)m, RET_ADDR(), 0);
-	r = g.mutex_lock(m);
-	if (!r)
-		acquired((uintptr_t)m, RET_ADDR(), 0, 0);
-	return r;
-}
-
-EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
-{
-	int r;
-
-	READY(mutex_trylock);
-	r = g.mutex_trylock(m);
-	if (!r)
-		acquired((uintptr_t)m, RET_ADDR(), 0, 1);
-	return r;
-}
-
-EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
-{
-	int r;
-
-	READY(mutex_unlock);
-	r = g.mutex_unlock(m);
-	released((uintptr_t)m, 0);
-	return r;
-}
-
-EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
-{
-	int r;
-
-	READY(rd_lock);
-	taking((uintptr_t)l, RET_ADDR(), CPL_TO_READ);
-	r = g.rd_lock(l);
-	if (!r)
-		acquired((uintptr_t)l, RET_ADDR(), CPL_TO_READ, 0);
-	return r;
-}
-
-EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
-{
-	int r;
-
-	READY(wr_lock);
-	taking((uintptr_t)l, RET_ADDR(), 0);
-	r = g.wr_lock(l);
-	if (!r)
-		acquired((uintptr_t)l, RET_ADDR(), 0, 0);
-	return r;
-}
-
-EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
-{
-	int r;
-
-	READY(rd_trylock);
-	r = g.rd_trylock(l);
-	if (!r)
-		acquired((uintptr_t)l, RET_ADDR(), CPL_TO_READ, 1);
-	return r;
-}
-
-EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
-{
-	int r;
-
-	READY(wr_trylock);
-	r = g.wr_trylock(l);
-	if (!r)
-		acquired((uintptr_t)l, RET_ADDR(), 0, 1);
-	return r;
-}
-
-EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
-{
-	int r;
-
-	READY(rw_unlock);
-	r = g.rw_unlock(l);
-	released((uintptr_t)l, 0);
-	return r;
-}
-
-EXPORT int sem_wait(sem_t *s)
-{
-	int r;
-
-	READY(sem_wait);
-	taking((uintptr_t)s, RET_ADDR(), CPL_SEM);
-	r = g.sem_wait(s);
-	if (!r)
-		acquired((uintptr_t)s, RET_ADDR(), CPL_SEM, 0);
-	return r;
-}
-
-EXPORT int sem_trywait(sem_t *s)
-{
-	int r;
-
-	READY(sem_trywait);
-	r = g.sem_trywait(s);
-	if (!r)
-		acquired((uintptr_t)s, RET_ADDR(), CPL_SEM, 1);
-	return r;
-}
-
-EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
-{
+	uint64_t ret = RET_ADDR();
 	int r;
 
 	READY(sem_timedwait);
-	taking((uintptr_t)s, RET_ADDR(), CPL_SEM);
-	r = g.sem_timedwait(s, t);
+	taking((uintptr_t)l, ret, CPL_SEM);
+	r = g.sem_timedwait(l, t);
 	if (!r)
-		acquired((uintptr_t)s, RET_ADDR(), CPL_SEM, 0);
-	return r;
-}
-
-EXPORT int sem_post(sem_t *s)
-{
-	int r;
-
-	READY(sem_post);
-	/* before the post: after it, a waiter may already own the semaphore again */
-	released((uintptr_t)s, 1);
-	r = g.sem_post(s);
+		acquired((uintptr_t)l, ret, CPL_SEM, 0);
+	note_call((uintptr_t)l, ret, r ? CPL_OP_TRY_FAIL : CPL_OP_ACQUIRE, r);
 	return r;
 }
