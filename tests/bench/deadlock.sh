@@ -3,8 +3,8 @@
 # run: lockloop (2 threads; W units of register-only work, then lock a shared mutex, increment,
 # unlock; --nested takes outer_lock first, so every iteration makes a lock-order edge) at
 # W = 0 (lock-bound) and W = 200 (about 1 us of work per lock), under
-#   untraced, conlab deadlock --locks (lock uprobes), conlab deadlock --locks=preload,
-#   Helgrind, DRD, TSan (lockloop.c rebuilt with clang -fsanitize=thread -O2 -g) and bcc's
+#   untraced, conlab deadlock --locks=uprobes and =preload, conlab record --locks=uprobes and
+#   =preload (an EV_LOCK record per call, what contention's hold times need), Helgrind, DRD, TSan (lockloop.c rebuilt with clang -fsanitize=thread -O2 -g) and bcc's
 #   deadlock tool (bpfcc-tools) when it runs here (else the reason is printed).
 # The figure is the workload's own ns_per_iter (elapsed from thread start to join / iterations
 # per thread), so tool start-up and reports are not counted. Repetitions are interleaved so
@@ -24,7 +24,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 source "$(dirname "$0")/lib.sh"
 
-tools=(untraced conlab-uprobes conlab-preload conlab-record)
+tools=(untraced conlab-uprobes conlab-preload record-uprobes record-preload)
 declare -A why
 if command -v valgrind > /dev/null; then tools+=(helgrind drd); else why[helgrind]="valgrind not installed"; fi
 if command -v clang > /dev/null &&
@@ -81,8 +81,8 @@ run() {
 	untraced) "$WL/lockloop" "$@" --iters "$ITERS" > "$TMP/o" 2>/dev/null ;;
 	conlab-uprobes) "$CONLAB" deadlock --quiet --locks=uprobes -o "$TMP/rep" -- "$WL/lockloop" \
 		"$@" --iters "$ITERS" > "$TMP/o" 2>/dev/null ;;
-	conlab-record) "$CONLAB" record --quiet --locks -o "$TMP/rec.clab" -- "$WL/lockloop" "$@" \
-		--iters "$ITERS" > "$TMP/o" 2>/dev/null ;;
+	record-uprobes|record-preload) "$CONLAB" record --quiet --locks=${tool#record-} \
+		-o "$TMP/rec.clab" -- "$WL/lockloop" "$@" --iters "$ITERS" > "$TMP/o" 2>/dev/null ;;
 	conlab-preload) "$CONLAB" deadlock --quiet --locks=preload -o "$TMP/rep" -- "$WL/lockloop" \
 		"$@" --iters "$ITERS" > "$TMP/o" 2>/dev/null ;;
 	helgrind) valgrind -q --tool=helgrind "$WL/lockloop" "$@" --iters "$SLOW_ITERS" \
@@ -109,15 +109,16 @@ bench() {
 	ratio_table "$TMP" ns/iteration %10.0f "${tools[@]}"
 	local b
 	b=$(grep . "$TMP/r.untraced" | median)
-	for t in conlab-uprobes conlab-preload conlab-record; do
+	for t in conlab-uprobes conlab-preload record-uprobes record-preload; do
 		[ -s "$TMP/r.$t" ] && printf '  %-16s %+.2f us added per iteration\n' "$t" \
 			"$(awk "BEGIN {print ($(grep . "$TMP/r.$t" | median) - $b) / 1e3}")"
 	done
 }
 
 echo "iterations per thread: $ITERS (Valgrind, bcc: $SLOW_ITERS); $RUNS interleaved rounds"
-echo "conlab-uprobes: deadlock --locks=uprobes; conlab-preload: deadlock --locks=preload (what"
-echo "deadlock --locks picks for these); conlab-record: record --locks (uprobes, an EV_LOCK a call)"
+echo "conlab-uprobes: deadlock --locks=uprobes; conlab-preload: deadlock --locks=preload;"
+echo "record-uprobes, record-preload: record --locks=uprobes / =preload (an EV_LOCK record a call)."
+echo "--locks alone picks preload for these (a dynamically linked program conlab starts)."
 # what conlab itself measures at start and says about its lock probes
 "$CONLAB" deadlock --locks=uprobes -o /dev/null -- "$WL/lockloop" --iters 10 2>&1 >/dev/null |
 	grep -- '--locks: [0-9]' | sed 's/^conlab: /conlab says: /'

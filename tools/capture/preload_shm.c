@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture/preload/conlab_preload.h"
@@ -240,6 +243,19 @@ uint64_t preload_shm_lost_events(const struct preload_shm *s)
 uint64_t preload_shm_lost_edges(const struct preload_shm *s)
 {
 	return (s->r ? __atomic_load_n(&s->r->dropped, __ATOMIC_RELAXED) : 0) + s->edges.skipped;
+}
+
+void preload_shm_wait(struct preload_shm *s, uint64_t ns)
+{
+	struct timespec t = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+
+	if (!s->r || !s->r->nevents) {
+		nanosleep(&t, NULL);
+		return;
+	}
+	/* a writer that sets it between the store and the wait makes the wait return at once */
+	__atomic_store_n(&s->r->ev_wake, 0, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &s->r->ev_wake, FUTEX_WAIT, 0, &t, NULL, 0);
 }
 
 void preload_shm_close(struct preload_shm *s)

@@ -53,6 +53,9 @@ uint64_t preload_shm_read(struct preload_shm *s, uint64_t now, struct reorder *r
 /* Lock calls the full ring dropped; edges the full table did not keep. */
 uint64_t preload_shm_lost_events(const struct preload_shm *s);
 uint64_t preload_shm_lost_edges(const struct preload_shm *s);
+/* Sleep ns, or less when the library finds its event ring half full: the recorder's pause
+ * between two drains. */
+void preload_shm_wait(struct preload_shm *s, uint64_t ns);
 /* No more reads: the library records nothing more (a process that outlives the recording). */
 void preload_shm_close(struct preload_shm *s);
 /* Whether any process of the command loaded the library. */

@@ -21,7 +21,9 @@
  *   read, as a probe slows its thread, so that a tight loop of lock calls is recorded whole;
  *   but if `ev_tail` does not move for 0.5 s (conlab stopped or gone), it notes that tail in
  *   `ev_stalled` and counts the record in `ev_lost`, and so does every writer after it, at
- *   once, until conlab reads again. `closed`: conlab has stopped reading for good.
+ *   once, until conlab reads again. `closed`: conlab has stopped reading for good. So that
+ *   the ring can stay small (in the cache) and still keep up with a lock-bound loop, the
+ *   first writer to find it half full sets `ev_wake` and wakes conlab from its wait on it.
  *
  * Stamping after the claim is what lets conlab order these records with the kernel's: a slot
  * claimed but not yet published when conlab reads (its writer preempted in between) was
@@ -93,6 +95,7 @@ struct cpl_region {
 	uint64_t ev_stalled;		/* tail + 1 at which a writer gave up waiting */
 	uint32_t closed;		/* conlab has stopped reading: write nothing */
 	uint64_t ev_tail __attribute__((aligned(64)));
+	uint32_t ev_wake;		/* futex word: 1 once a writer found the ring half full */
 	struct cpl_edge slot[CPL_SLOTS] __attribute__((aligned(64)));
 	uint32_t log[CPL_SLOTS];	/* slot + 1 of each new edge in the order claimed; 0: not yet */
 	struct cpl_event ev[];		/* nevents */

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -162,12 +163,22 @@ static inline uint64_t now_ns(void)
  * Room for one more record in the event ring: its index, or -1 (counted lost) when conlab
  * stopped reading (conlab_preload.h). A full ring is waited for, yielding the CPU to conlab.
  */
+/* The ring is half full: wake conlab, once until it has read (conlab_preload.h). */
+static void wake_reader(struct cpl_region *r)
+{
+	if (!__atomic_load_n(&r->ev_wake, __ATOMIC_RELAXED) &&
+	    !__atomic_exchange_n(&r->ev_wake, 1, __ATOMIC_ACQ_REL))
+		syscall(SYS_futex, &r->ev_wake, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
 static int64_t claim_slot(struct cpl_region *r)
 {
 	uint64_t h = __atomic_load_n(&r->ev_head, __ATOMIC_RELAXED), since = 0, tail;
 
 	for (;;) {
 		tail = __atomic_load_n(&r->ev_tail, __ATOMIC_ACQUIRE);
+		if (h - tail >= g.nevents / 2)
+			wake_reader(r);
 		if (h - tail < g.nevents) {
 			if (__atomic_compare_exchange_n(&r->ev_head, &h, h + 1, 1, __ATOMIC_ACQ_REL,
 							__ATOMIC_RELAXED))
