@@ -248,6 +248,10 @@ void timeline_free(struct timeline *tl);
  *	keep.fold = timeline_fold_hooks(f);      the model owns f from here (model_free)
  *	model_from_file(&m, path, &keep, &st);   keep.history = HIST_NONE suffices
  *	timeline_fold_finish(f, &m, &tl);        then render it as text, timeline_free(&tl)
+ *
+ * ncell 0: only what the end of the trace says (tl_fold_end, tl_fold_ends: the span check and
+ * the threads that ended inside their last wait), for a timeline that draws the intervals
+ * itself (timeline_spool.c); timeline_fold_finish() is then not for it.
  */
 struct m_fold;
 struct timeline_fold;

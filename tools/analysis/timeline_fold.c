@@ -76,6 +76,7 @@ struct tf_thread {
 struct timeline_fold {
 	struct m_fold hooks;
 	int ncell;
+	int ends_only;		/* timeline_fold_new(0): the span and the last waits, no chart */
 	uint64_t t0, t1;
 	int spanned;
 	uint64_t end;		/* the intervals' latest end */
@@ -309,7 +310,8 @@ static void blocked(struct timeline_fold *f, const struct model *m, struct tf_th
 	if (v->wakeup >= 0 && (size_t)v->wakeup < m->nwakeups) {
 		l->waker_nr = m->wakeups[v->wakeup].waker_nr;
 		l->wk_ts = m->wakeups[v->wakeup].ts;
-		count_wakeup(f, m, ft, t, v);
+		if (!f->ends_only)
+			count_wakeup(f, m, ft, t, v);
 	}
 	/* a call of its tid may have returned at the same time before it closed */
 	if (ft->has_run && ft->run.ts >= v->end) {
@@ -339,6 +341,8 @@ static void on_interval(void *ctx, const struct model *m, const struct m_thread 
 		return;	/* no span known up front: refused at the end */
 	if (v->state == TH_BLOCKED)
 		blocked(f, m, ft, t, v);
+	if (f->ends_only)
+		return;
 	p.start = v->start > f->t0 ? v->start : f->t0;
 	p.end = v->end < f->t1 ? v->end : f->t1;
 	if (p.start >= p.end)
@@ -414,6 +418,7 @@ struct timeline_fold *timeline_fold_new(int ncell)
 	struct timeline_fold *f = xcalloc(1, sizeof(*f));
 
 	f->ncell = ncell > 0 ? ncell : 1;
+	f->ends_only = ncell == 0;
 	f->hooks = (struct m_fold){.interval = on_interval, .futex_return = on_futex_return,
 				   .release = release, .ctx = f};
 	f->until_sweep = SWEEP_EVERY;

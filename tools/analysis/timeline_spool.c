@@ -5,8 +5,8 @@
  *
  * As the model closes an interval it goes, with the wakeup that ended it, to a spool on disk
  * (lib/spool.h) when the window draws it or its wakeup, and through the text chart's fold
- * (timeline_fold.c), which knows at the end whether the span was the one known up front and
- * which threads ended inside their last wait; a thread with a piece in the window gets a
+ * in its ends-only form (timeline_fold.c, ncell 0), which knows at the end whether the span
+ * was the one known up front and which threads ended inside their last wait; a thread with a piece in the window gets a
  * lane. At the end the spool is sorted by thread and read once, lane by lane, through the
  * same steps as timeline_build(): the pieces go to a spool of their own, each lane a range of
  * it; the arrows, the ends of futex waits (for the bursts) and the running pieces' starts and
@@ -226,7 +226,7 @@ struct timeline_spool *timeline_spool_new(uint64_t records, uint64_t from_ns, ui
 	struct timeline_spool *s = xcalloc(1, sizeof(*s));
 
 	s->o = (struct tl_opts){.from_ns = from_ns, .to_ns = to_ns, .symbolize = 1};
-	s->fold = timeline_fold_new(1);
+	s->fold = timeline_fold_new(0);	/* the ends only: the chart is drawn here */
 	s->fh = timeline_fold_hooks(s->fold);
 	s->ivs = spool_new_grouped(sizeof(struct ts_iv), ts_iv_thread);
 	if (records)

@@ -210,6 +210,15 @@ struct m_keep {
 					 * some records over (m_fold.record) */
 };
 
+/* What a report keeps when it reads the trace whole after all: everything, of the event
+ * stream the types it asked for then, and its window. */
+static inline struct m_keep m_keep_whole(const struct m_keep *k)
+{
+	return (struct m_keep){.stream_types = k->whole_stream_types ? k->whole_stream_types :
+								       k->stream_types,
+			       .from_ns = k->from_ns, .to_ns = k->to_ns};
+}
+
 /*
  * A report that sums the threads' intervals instead of reading them afterwards folds them as
  * they close: every interval of every thread, whatever the history keeps, in the order the

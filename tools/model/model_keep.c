@@ -153,10 +153,7 @@ int model_from_file(struct model *m, const char *path, const struct m_keep *keep
 		if (again) {
 			/* the report needs the whole history: start again keeping everything, and
 			 * of the event stream what it asked for */
-			struct m_keep whole = {.stream_types = m->keep.whole_stream_types ?
-								       m->keep.whole_stream_types :
-								       m->keep.stream_types,
-					       .from_ns = m->keep.from_ns, .to_ns = m->keep.to_ns};
+			struct m_keep whole = m_keep_whole(&m->keep);
 
 			trace_close(&r);
 			model_free(m);

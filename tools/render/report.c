@@ -191,10 +191,7 @@ int report_run(const char *kind, const struct report_opts *o)
 	if (getenv("CONLAB_REPORT_WHOLE")) {
 		if (keep.fold && keep.fold->release)
 			keep.fold->release(keep.fold->ctx);
-		keep = (struct m_keep){.stream_types = keep.whole_stream_types ?
-							       keep.whole_stream_types :
-							       keep.stream_types,
-				       .from_ns = keep.from_ns, .to_ns = keep.to_ns};
+		keep = m_keep_whole(&keep);
 	}
 	if (model_from_file(&m, o->input, &keep, &stats))
 		return 2;

@@ -282,8 +282,7 @@ void report_timeline_keep(const struct report_opts *o, struct m_keep *k)
  * see): the trace read again whole, keeping what the report draws of its records. */
 static int whole_again(const struct model *m, const struct report_opts *o, FILE *out)
 {
-	struct m_keep k = {.stream_types = m->keep.whole_stream_types ? m->keep.whole_stream_types :
-								      m->keep.stream_types};
+	struct m_keep k = m_keep_whole(&m->keep);
 	struct trace_stats st;
 	struct model wm;
 	int ret;
