@@ -25,11 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <linux/futex.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/futex.h>
 
 #include "conlab_preload.h"
 
@@ -159,10 +160,6 @@ static inline uint64_t now_ns(void)
  * whose conlab was killed. */
 #define STALL_NS 500000000ull
 
-/*
- * Room for one more record in the event ring: its index, or -1 (counted lost) when conlab
- * stopped reading (conlab_preload.h). A full ring is waited for, yielding the CPU to conlab.
- */
 /* The ring is half full: wake conlab, once until it has read (conlab_preload.h). */
 static void wake_reader(struct cpl_region *r)
 {
@@ -171,6 +168,10 @@ static void wake_reader(struct cpl_region *r)
 		syscall(SYS_futex, &r->ev_wake, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
+/*
+ * Room for one more record in the event ring: its index, or -1 (counted lost) when conlab
+ * stopped reading (conlab_preload.h). A full ring is waited for, yielding the CPU to conlab.
+ */
 static int64_t claim_slot(struct cpl_region *r)
 {
 	uint64_t h = __atomic_load_n(&r->ev_head, __ATOMIC_RELAXED), since = 0, tail;
@@ -202,15 +203,20 @@ static int64_t claim_slot(struct cpl_region *r)
 }
 
 /* One lock call into the event ring. The slot is claimed before the clock is read
- * (conlab_preload.h says why). */
+ * (conlab_preload.h says why). errno is the call's, as the program reads it after a failed
+ * sem_trywait: kept whatever the wake or the yield do to it. */
 static void note_call(uint64_t addr, uint64_t ret, uint16_t op, int rv)
 {
 	struct cpl_region *r = g.r;
 	struct cpl_event *e;
+	int saved = errno;
 	int64_t h;
 
-	if (!r || !g.nevents || __atomic_load_n(&r->closed, __ATOMIC_RELAXED) ||
-	    (h = claim_slot(r)) < 0)
+	if (!r || !g.nevents || __atomic_load_n(&r->closed, __ATOMIC_RELAXED))
+		return;
+	h = claim_slot(r);
+	errno = saved;
+	if (h < 0)
 		return;
 	e = &r->ev[(uint64_t)h & (g.nevents - 1)];
 	e->ts = now_ns();
