@@ -5,7 +5,10 @@
 # and the rate recorded in it, the losses, and the recorder's CPU per event (drain,
 # metadata, compression, writing: one CPU of it is the rate the consumer could keep up with).
 # The storm is what the machine can produce: where its rate is below the consumer's ceiling,
-# the producer side (the traced threads and their probes) is the limit, not the drain.
+# the producer side (the traced threads and their probes) is the limit, not the drain. So a
+# second storm is made without the kernel: lockloop --work 0 (two threads locking one mutex)
+# under record --locks=preload, whose library writes a record per lock call in the process;
+# its rate is events over the loop's own elapsed time.
 set -u
 B=${1:-build}
 CONLAB=$B/conlab
@@ -29,7 +32,7 @@ EOF
 chmod +x "$TMP/storm.sh"
 
 : > "$TMP/base"
-for v in full futex; do : > "$TMP/$v.rate"; : > "$TMP/$v.cpu"; : > "$TMP/$v.lost"; : > "$TMP/$v.ev"; done
+for v in full futex locks; do : > "$TMP/$v.rate"; : > "$TMP/$v.cpu"; : > "$TMP/$v.lost"; : > "$TMP/$v.ev"; done
 for ((i = 0; i < RUNS; i++)); do
 	"$TMP/storm.sh" > "$TMP/o"; kv "$TMP/o" storm_ns >> "$TMP/base"
 	for v in full futex; do
@@ -45,10 +48,20 @@ for ((i = 0; i < RUNS; i++)); do
 		sed -n 's/.*, \([0-9]*\) lost$/\1/p' "$TMP/$v.err" >> "$TMP/$v.lost"
 		sed -n 's/.*recorder CPU .* ms.*, \([0-9]*\) ns\/event/\1/p' "$TMP/$v.err" >> "$TMP/$v.cpu"
 	done
+	v=locks
+	CONLAB_BPF_STATS=1 "$CONLAB" record --quiet --locks=preload -o "$TMP/$v.clab" -- \
+		"$WL/lockloop" --work 0 --iters $((ROUNDS * 4)) > "$TMP/o" 2> "$TMP/$v.err"
+	ns=$(kv "$TMP/o" elapsed_ns)
+	ev=$(sed -n 's/.*recorded \([0-9]*\) events.*/\1/p' "$TMP/$v.err")
+	echo "$ev" >> "$TMP/$v.ev"
+	awk "BEGIN {print $ev / ($ns / 1e9)}" >> "$TMP/$v.rate"
+	sed -n 's/.*, \([0-9]*\) lost$/\1/p' "$TMP/$v.err" >> "$TMP/$v.lost"
+	sed -n 's/.*recorder CPU .* ms.*, \([0-9]*\) ns\/event/\1/p' "$TMP/$v.err" >> "$TMP/$v.cpu"
 done
-echo "drain: $PAIRS unpinned futex ping-pong pairs x $ROUNDS rounds, median of $RUNS runs"
+echo "drain: $PAIRS unpinned futex ping-pong pairs x $ROUNDS rounds (locks: lockloop --work 0"
+echo "--iters $((ROUNDS * 4)) under --locks=preload), median of $RUNS runs"
 printf '  untraced storm %.0f ms\n' "$(awk "BEGIN {print $(median < "$TMP/base") / 1e6}")"
-for v in full futex; do
+for v in full futex locks; do
 	printf '  conlab %-5s %8.0f events, %.2f M events/s recorded, lost %s (max of runs), recorder %s ns/event (ceiling %.1f M/s per CPU)\n' \
 		"$v" "$(median < "$TMP/$v.ev")" "$(awk "BEGIN {print $(median < "$TMP/$v.rate") / 1e6}")" \
 		"$(sort -n "$TMP/$v.lost" | tail -1)" "$(median < "$TMP/$v.cpu")" \
