@@ -240,10 +240,10 @@ static int text(const struct model *m, const struct contention *c, const struct 
 		(unsigned long long)c->waits_total);
 	report_lost_line(m, out);
 	if (c->have_locks)
-		fprintf(out, "lock uprobes: %llu events; every acquisition's hold time is shown\n",
-			(unsigned long long)c->lock_events);
+		fprintf(out, "--locks: %llu lock calls recorded; every acquisition's hold time is "
+			"shown\n", (unsigned long long)c->lock_events);
 	else
-		fprintf(out, "lock uprobes: off (holds are measured for contended hand-offs only)\n");
+		fprintf(out, "--locks: off (holds are measured for contended hand-offs only)\n");
 	if (!c->nobjs) {
 		fprintf(out, "\nno thread waited on a lock, condition, semaphore or join\n");
 		return 0;
