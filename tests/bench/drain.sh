@@ -33,6 +33,17 @@ chmod +x "$TMP/storm.sh"
 
 : > "$TMP/base"
 for v in full futex locks; do : > "$TMP/$v.rate"; : > "$TMP/$v.cpu"; : > "$TMP/$v.lost"; : > "$TMP/$v.ev"; done
+# note V NS: the events, rate, losses and recorder CPU of mode V's run, from its stderr and
+# the storm's own time NS
+note() {
+	local v=$1 ns=$2 ev
+	ev=$(sed -n 's/.*recorded \([0-9]*\) events.*/\1/p' "$TMP/$v.err")
+	echo "$ev" >> "$TMP/$v.ev"
+	awk "BEGIN {print $ev / ($ns / 1e9)}" >> "$TMP/$v.rate"
+	sed -n 's/.*, \([0-9]*\) lost$/\1/p' "$TMP/$v.err" >> "$TMP/$v.lost"
+	sed -n 's/.*recorder CPU .* ms.*, \([0-9]*\) ns\/event/\1/p' "$TMP/$v.err" >> "$TMP/$v.cpu"
+}
+
 for ((i = 0; i < RUNS; i++)); do
 	"$TMP/storm.sh" > "$TMP/o"; kv "$TMP/o" storm_ns >> "$TMP/base"
 	for v in full futex; do
@@ -41,22 +52,11 @@ for ((i = 0; i < RUNS; i++)); do
 		# shellcheck disable=SC2086
 		CONLAB_BPF_STATS=1 "$CONLAB" record --quiet $opts -o "$TMP/$v.clab" -- "$TMP/storm.sh" \
 			> "$TMP/o" 2> "$TMP/$v.err"
-		ns=$(kv "$TMP/o" storm_ns)
-		ev=$(sed -n 's/.*recorded \([0-9]*\) events.*/\1/p' "$TMP/$v.err")
-		echo "$ev" >> "$TMP/$v.ev"
-		awk "BEGIN {print $ev / ($ns / 1e9)}" >> "$TMP/$v.rate"
-		sed -n 's/.*, \([0-9]*\) lost$/\1/p' "$TMP/$v.err" >> "$TMP/$v.lost"
-		sed -n 's/.*recorder CPU .* ms.*, \([0-9]*\) ns\/event/\1/p' "$TMP/$v.err" >> "$TMP/$v.cpu"
+		note $v "$(kv "$TMP/o" storm_ns)"
 	done
-	v=locks
-	CONLAB_BPF_STATS=1 "$CONLAB" record --quiet --locks=preload -o "$TMP/$v.clab" -- \
-		"$WL/lockloop" --work 0 --iters $((ROUNDS * 4)) > "$TMP/o" 2> "$TMP/$v.err"
-	ns=$(kv "$TMP/o" elapsed_ns)
-	ev=$(sed -n 's/.*recorded \([0-9]*\) events.*/\1/p' "$TMP/$v.err")
-	echo "$ev" >> "$TMP/$v.ev"
-	awk "BEGIN {print $ev / ($ns / 1e9)}" >> "$TMP/$v.rate"
-	sed -n 's/.*, \([0-9]*\) lost$/\1/p' "$TMP/$v.err" >> "$TMP/$v.lost"
-	sed -n 's/.*recorder CPU .* ms.*, \([0-9]*\) ns\/event/\1/p' "$TMP/$v.err" >> "$TMP/$v.cpu"
+	CONLAB_BPF_STATS=1 "$CONLAB" record --quiet --locks=preload -o "$TMP/locks.clab" -- \
+		"$WL/lockloop" --work 0 --iters $((ROUNDS * 4)) > "$TMP/o" 2> "$TMP/locks.err"
+	note locks "$(kv "$TMP/o" elapsed_ns)"
 done
 echo "drain: $PAIRS unpinned futex ping-pong pairs x $ROUNDS rounds (locks: lockloop --work 0"
 echo "--iters $((ROUNDS * 4)) under --locks=preload), median of $RUNS runs"
