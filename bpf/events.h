@@ -107,7 +107,7 @@ struct ev_wakeup {
 	__u64 waker_arg0;	/* waker's first syscall argument (the futex it woke, the fd) */
 	__u32 waker_tid;	/* 0 = interrupt / kernel context */
 	__s16 waker_nr;		/* waker's syscall, -1 none */
-	__u16 cpu;		/* the CPU the wakee last ran on (where it runs next is chosen after) */
+	__u16 cpu;		/* target CPU */
 };
 
 /* EV_FORK: hdr.tid = child */

@@ -328,46 +328,96 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 }
 
 /*
- * Who woke whom: one record at sched_waking, which runs in the waker's own context (its tid,
- * its syscall and first argument: the futex it woke). sched_wakeup follows every sched_waking
- * but often runs on the wakee's CPU, in whatever happens to be current there (the idle task,
- * handling the queued wakeup's IPI), so it would need the waker carried over; it is not
- * probed at all, which saves a program run a wakeup (tests/bench/record.sh). The record's cpu
- * is where the wakee last ran: the kernel chooses where it runs next after this point.
- * wake_up_new_task has no sched_waking: a new task's first wakeup is sched_wakeup_new's.
+ * Who woke whom. sched_wakeup often runs on the wakee's CPU, in whatever happens to be current
+ * there (the idle task, handling the queued wakeup's IPI), so the waker is taken earlier, at
+ * sched_waking, which runs in the waker's own context: a slot per wakee tid carries it over.
  */
+struct waking {
+	__u64 arg0;
+	__u32 wakee;
+	__u32 waker;
+	__s32 nr;
+	__u32 pad;
+};
+
+#define WAKING_SLOTS 65536
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WAKING_SLOTS);
+	__type(key, __u32);
+	__type(value, struct waking);
+} wakings SEC(".maps");
+
+/* The current task as a waker: its tid, and its syscall when it is a user thread in one. */
+static __always_inline void current_waker(struct waking *w)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+
+	w->waker = BPF_CORE_READ(cur, pid);
+	w->nr = -1;
+	w->arg0 = 0;
+	/* kernel threads (and the idle task) have no user registers worth reading */
+	if (w->waker && !(BPF_CORE_READ(cur, flags) & 0x00200000 /* PF_KTHREAD */)) {
+		regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+		w->nr = regs->orig_ax;
+		w->arg0 = regs->di;
+	}
+}
+
+static __always_inline int handle_waking(struct task_struct *p)
+{
+	__u32 tid, slot;
+	struct waking *w;
+
+	if (!task_traced(p))
+		return 0;
+	tid = BPF_CORE_READ(p, pid);
+	slot = tid % WAKING_SLOTS;
+	w = bpf_map_lookup_elem(&wakings, &slot);
+	if (!w)
+		return 0;
+	current_waker(w);
+	w->wakee = tid;
+	return 0;
+}
+
 static __always_inline int handle_wakeup(struct task_struct *p, __u16 type)
 {
-	struct task_struct *cur;
+	__u32 tid, slot;
+	struct waking now, *w;
 	struct ev_wakeup *e;
-	struct pt_regs *regs;
 	struct stage *st;
 
 	if (!task_traced(p))
 		return 0;
-	e = ev_reserve(&st, sizeof(*e), type, BPF_CORE_READ(p, pid));
+	tid = BPF_CORE_READ(p, pid);
+	e = ev_reserve(&st, sizeof(*e), type, tid);
 	if (!e)
 		return 0;
-	cur = bpf_get_current_task_btf();
-	e->waker_tid = BPF_CORE_READ(cur, pid);
-	e->waker_nr = -1;
-	e->waker_arg0 = 0;
-	/* kernel threads (and the idle task) have no user registers worth reading */
-	if (e->waker_tid && !(BPF_CORE_READ(cur, flags) & 0x00200000 /* PF_KTHREAD */)) {
-		regs = (struct pt_regs *)bpf_task_pt_regs(cur);
-		e->waker_nr = (__s16)regs->orig_ax;
-		e->waker_arg0 = regs->di;
+	slot = tid % WAKING_SLOTS;
+	w = bpf_map_lookup_elem(&wakings, &slot);
+	if (w && w->wakee == tid) {
+		now = *w;
+		w->wakee = 0;	/* taken: a later wakeup without its waking must not reuse it */
+	} else {
+		current_waker(&now);	/* wake_up_new_task has no sched_waking */
 	}
+	e->waker_tid = now.waker;
+	e->waker_nr = (__s16)now.nr;
+	e->waker_arg0 = now.arg0;
 	e->cpu = BPF_CORE_READ(p, wake_cpu);
 	ev_submit(st, e);
 	return 0;
 }
 
-TP_TWINS(sched_waking, waking, handle_wakeup(p, EV_WAKEUP), struct task_struct *p)
+TP_TWINS(sched_waking, waking, handle_waking(p), struct task_struct *p)
 
 TP_TWINS(sched_switch, switch, handle_switch(ctx, preempt, prev, next, prev_state),
 	 bool preempt, struct task_struct *prev, struct task_struct *next,
 	 unsigned int prev_state)
+
+TP_TWINS(sched_wakeup, wakeup, handle_wakeup(p, EV_WAKEUP), struct task_struct *p)
 
 TP_TWINS(sched_wakeup_new, wakeup_new, handle_wakeup(p, EV_WAKEUP_NEW), struct task_struct *p)
 
