@@ -360,13 +360,16 @@ int preload_reaches(const char *cmd, char *why, size_t n)
 	return 0;
 }
 
+int preload_python_cmd(const char *cmd)
+{
+	return !strncmp(strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd, "python", 6);
+}
+
 int preload_suits(const char *cmd, char *why, size_t n)
 {
-	const char *base = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
-
 	/* CPython's Lock is a semaphore: its acquire() starts with a trywait, whose call site only
 	 * the uprobes tell apart, and a timed acquire is a sem_clockwait the library does not wrap */
-	if (!strncmp(base, "python", 6)) {
+	if (preload_python_cmd(cmd)) {
 		snprintf(why, n, "a Python command: they also see who holds each threading.Lock; "
 			 "--locks=preload for no trap per lock call");
 		return 0;

@@ -67,6 +67,8 @@ void preload_shm_free(struct preload_shm *s);
  * (the loader ignores LD_PRELOAD there). 1, or 0 with the reason in why.
  */
 int preload_reaches(const char *cmd, char *why, size_t n);
+/* Whether cmd runs a Python interpreter (python, python3, python3.11, ...), by its name. */
+int preload_python_cmd(const char *cmd);
 /* What --locks=auto takes for a command conlab starts: 1 when the library reaches it and it is
  * not a Python interpreter, else 0 with the reason (for "uprobes (WHY)") in why. */
 int preload_suits(const char *cmd, char *why, size_t n);

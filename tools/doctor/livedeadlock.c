@@ -15,6 +15,7 @@
 #include "model/futexkind.h"
 #include "model/model.h"
 #include "python/pylockwatch.h"
+#include "capture/preload_shm.h"
 #include "capture/recorder.h"
 #include "symbols/symbolize.h"
 #include "trace/trace.h"
@@ -408,13 +409,6 @@ static void report_json(FILE *f, struct ending *e)
 	json_end(&j);
 }
 
-/* CPython's Lock.acquire() first tries sem_trywait, which the library takes for a trylock
- * (no edge): only the uprobes tell the interpreter's trywait apart by its site. */
-static int python_cmd(const char *cmd)
-{
-	return !strncmp(strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd, "python", 6);
-}
-
 void live_opts_init(struct live_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -459,7 +453,9 @@ int deadlock_live(const struct live_opts *o)
 		close(fd);
 		ro.output = tpath;
 	}
-	if (ro.locks && ro.locks_via == REC_VIA_PRELOAD && python_cmd(ro.cmd[0]))
+	/* CPython's Lock.acquire() first tries sem_trywait, which the library takes for a
+	 * trylock (no edge): only the uprobes tell the interpreter's trywait apart by its site */
+	if (ro.locks && ro.locks_via == REC_VIA_PRELOAD && preload_python_cmd(ro.cmd[0]))
 		fprintf(stderr, "conlab: --locks=preload: a Python Lock's acquire() is a semaphore "
 			"trywait, which the library counts as a trylock (no lock-order edge): "
 			"inversions between Python Locks are not found (--locks=uprobes, the default "
