@@ -59,17 +59,47 @@ struct {
 	__type(value, struct scan_buf);
 } scan_scratch SEC(".maps");
 
+/* Candidates checked at most: each costs a read of the program's code. */
+#define RET_CHECKS 4
+
+/*
+ * Whether the 8 bytes before w (the program's code) end in a call, as a return address's do:
+ * `e8 rel32`, or an `ff /2` (call through a register or memory: modrm's reg field 2) of 2 to 7
+ * bytes. A pointer to a function's entry stored on the stack (a thread's start routine, a
+ * callback) follows padding or a `ret`, not a call. Code that cannot be read here (a page not
+ * yet mapped in: the read may not fault) is taken to be a call, as before this check: a
+ * candidate passed over for it would make the next one, a frame further up, the site.
+ */
+static __always_inline int after_call(__u64 w)
+{
+	__u8 b[8];
+
+	if (bpf_probe_read_user(b, sizeof(b), (void *)(w - 8)))
+		return 1;
+	if (b[3] == 0xe8)
+		return 1;
+	/* unrolled: constant indices satisfy the verifier */
+	#pragma unroll
+	for (int k = 2; k <= 7; k++)
+		if (b[8 - k] == 0xff && ((b[9 - k] >> 3) & 7) == 2)
+			return 1;
+	return 0;
+}
+
 /*
  * glibc is built without frame pointers, so a frame-pointer unwind from inside a futex wait
  * skips the function that called pthread_mutex_lock (its return address sits in glibc's frame,
  * not in the rbp chain). Find it by scanning the top of the user stack for the first word that
- * points into the program's own text.
+ * points into the program's own text just after a call instruction (the first such word, if
+ * none of the first few passes that check).
  */
 static __always_inline __u64 find_ret_addr(__u32 tgid, __u64 sp)
 {
 	struct text_range *tr = bpf_map_lookup_elem(&text_ranges, &tgid);
 	__u32 zero = 0;
 	struct scan_buf *b;
+	__u64 first = 0;
+	int checks = 0;
 
 	if (!tr || !sp)
 		return 0;
@@ -83,10 +113,16 @@ static __always_inline __u64 find_ret_addr(__u32 tgid, __u64 sp)
 	for (int i = 0; i < SCAN_WORDS; i++) {
 		__u64 w = b->w[i];
 
-		if (w >= tr->lo && w < tr->hi)
+		if (w < tr->lo || w >= tr->hi)
+			continue;
+		if (!first)
+			first = w;
+		if (after_call(w))
 			return w;
+		if (++checks >= RET_CHECKS)
+			break;
 	}
-	return 0;
+	return first;
 }
 
 /*

@@ -88,6 +88,11 @@ done
 	"$WL/race" --variant locked --iters 50000 >/dev/null 2>&1
 check "--locks=preload, a ring 1/50 of the calls: all 100000 acquisitions of counter_lock" pyjson "$TMP/lk.small.json" \
 	"[o['acquisitions']['count'] for o in j['objects'] if o['name'] == 'counter_lock'] == [100000]"
+# the joins' caller is main at its pthread_join lines, though main's stack also holds the
+# threads' start routine (side_main), a pointer into the program's code that no call precedes
+JL=$(grep -n 'pthread_join(' "$ROOT/workloads/race.c" | cut -d: -f1 | tr '\n' ',')
+check "joins: called from main (race.c:$JL), not from the start routine on its stack" pyjson "$TMP/lk.small.json" \
+	"(lambda js: len(js) >= 1 and all(c['frames'][c['top']]['func'] == 'main' and c['frames'][c['top']]['line'] in ($JL) for o in js for c in o['callers']))([o for o in j['objects'] if o['kind'] == 'join'])"
 
 # --- global vs striped locks ----------------------------------------------------------------
 for locks in global striped; do
