@@ -120,12 +120,16 @@ same_state() {
 PYH=python3
 [ -x /usr/bin/python3 ] && PYH=/usr/bin/python3
 
-# jq-like checks without jq: pyjson FILE 'python expression over j' -> exit status
+# jq-like checks without jq: pyjson FILE 'python expression over j' ['what to show'] -> exit
+# status; when the check fails, the third expression's value is printed (check shows it), so a
+# failure says what the report held instead
 pyjson() {
 	"$PYH" -c 'import json,sys
 j=json.load(open(sys.argv[1]))
 r=eval(sys.argv[2])
-sys.exit(0 if r else 1)' "$1" "$2"
+if not r and len(sys.argv) > 3:
+    print(repr(eval(sys.argv[3]))[:400])
+sys.exit(0 if r else 1)' "$@"
 }
 
 # lastkv FILE KEY: value of KEY in the last line of key=value pairs of FILE

@@ -25,7 +25,8 @@ if io_run ep_sleep "$WL/epoll_server" --handler sleep --requests 20 --slow 2 --b
 	check "epoll sleep: busy time agrees with the loop's own count" pyjson "$TMP/ep_sleep.json" \
 		"[l for l in j['loops'] if l['tid']==$LT and abs(l['busy_ns']-$BUSY) < 0.1*$BUSY + 2e6]"
 	check "epoll sleep: clock_nanosleep named, twice, ~100 ms, at the handler's line" pyjson \
-		"$TMP/ep_sleep.json" "[b for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls'] if b['syscall']=='clock_nanosleep' and b['count']==2 and 95e6 <= b['max_ns'] < 300e6 and ('epoll_server.c' in b['site'] or 'wl.h' in b['site'])]"
+		"$TMP/ep_sleep.json" "[b for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls'] if b['syscall']=='clock_nanosleep' and b['count']==2 and 95e6 <= b['max_ns'] < 300e6 and ('epoll_server.c' in b['site'] or 'wl.h' in b['site'])]" \
+		"[(b['syscall'], b['count'], b['max_ns'], b['site'], b['ret_addr']) for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls']]"
 	check "epoll sleep: text names the blocked loop" grep -q \
 		"loop thread blocked .* in clock_nanosleep at" \
 		<("$CONLAB" report io -i "$TMP/ep_sleep.clab")
@@ -60,7 +61,8 @@ if io_run as_sleep python3 "$PYWL/asyncio_loop.py" --handler sleep --requests 12
 	check "asyncio sleep: loop found on epoll_wait" pyjson "$TMP/as_sleep.json" \
 		"[l for l in j['loops'] if l['tid']==$LT and l['wait_syscall'].startswith('epoll')]"
 	check "asyncio sleep: clock_nanosleep ~100 ms on the loop thread, twice" pyjson \
-		"$TMP/as_sleep.json" "[b for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls'] if b['syscall']=='clock_nanosleep' and b['count']==2 and 95e6 <= b['max_ns'] < 300e6]"
+		"$TMP/as_sleep.json" "[b for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls'] if b['syscall']=='clock_nanosleep' and b['count']==2 and 95e6 <= b['max_ns'] < 300e6]" \
+		"[(b['syscall'], b['count'], b['max_ns'], b['site'], b['ret_addr']) for l in j['loops'] if l['tid']==$LT for b in l['blocking_calls']]"
 	# the Python stack at the blocking switch-out names the coroutine and its line
 	LS=$(grep -n "time.sleep(block_ms / 1000)         # the bug" "$PYWL/asyncio_loop.py" | cut -d: -f1)
 	check "asyncio sleep: the blocking call is made by the coroutine handle at line $LS" pyjson \
