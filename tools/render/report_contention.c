@@ -108,11 +108,11 @@ static const char *holders_str(char *buf, size_t n, const struct model *m,
 	return o->nholders ? buf : "-";
 }
 
-static void text_row(FILE *out, const struct model *m, const struct cont_obj *o)
+static void text_row(FILE *out, const struct model *m, const struct cont_obj *o, int w)
 {
 	char a[16], b[16], c[16], h[64], tc[160];
 
-	fprintf(out, "%-28.28s %-9s %7llu %9s %9s %9s  %-24.24s %s\n", o->name,
+	fprintf(out, "%-*.*s %-9s %7llu %9s %9s %9s  %-24.24s %s\n", w, w, o->name,
 		cont_kind_name(o->kind), (unsigned long long)o->waits,
 		fmt_dur(a, sizeof(a), o->wait_total),
 		fmt_dur(b, sizeof(b), o->waits ? o->wait_total / o->waits : 0),
@@ -214,17 +214,35 @@ static int any_of(const struct contention *c, int lock)
 	return 0;
 }
 
+#define NAME_MIN 28
+#define NAME_MAX 48
+
+/* A row of the lock table (lock 1) or of the table of other waits (lock 0). */
+static int shown(const struct cont_obj *o, int lock)
+{
+	return cont_kind_is_lock(o->kind) == lock && (o->waits || o->acquisitions);
+}
+
 static void text_table(FILE *out, const struct model *m, const struct contention *c, int lock,
 		       int top)
 {
-	int rows = 0;
+	int rows = 0, w = NAME_MIN;
 
-	fprintf(out, "%-28s %-9s %7s %9s %9s %9s  %-24s %s\n", "NAME", "KIND", "WAITS", "TOTAL",
-		"AVG", "MAX", "HOLDERS", "TOP CALLER");
+	/* the NAME column is as wide as the longest name shown, within bounds: a Python wait's
+	 * name ends in the line that says where ("condvar@Event.wait (threading.py:622)") */
 	for (size_t i = 0; i < c->nobjs && rows < top; i++)
-		if (cont_kind_is_lock(c->objs[i].kind) == lock &&
-		    (c->objs[i].waits || c->objs[i].acquisitions)) {
-			text_row(out, m, &c->objs[i]);
+		if (shown(&c->objs[i], lock)) {
+			int len = (int)strlen(c->objs[i].name);
+
+			w = len > w ? (len < NAME_MAX ? len : NAME_MAX) : w;
+			rows++;
+		}
+	fprintf(out, "%-*s %-9s %7s %9s %9s %9s  %-24s %s\n", w, "NAME", "KIND", "WAITS", "TOTAL",
+		"AVG", "MAX", "HOLDERS", "TOP CALLER");
+	rows = 0;
+	for (size_t i = 0; i < c->nobjs && rows < top; i++)
+		if (shown(&c->objs[i], lock)) {
+			text_row(out, m, &c->objs[i], w);
 			rows++;
 		}
 }
