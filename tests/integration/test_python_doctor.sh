@@ -158,6 +158,19 @@ check "dead worker: the worker's own traceback was printed (it died)" grep -q "R
 	"$TMP/queue.stderr"
 stop "$PID"
 
+# ---- a stop marker short: the consumer left waits in get() on an empty Queue -----------------------
+run_py stops "$DEB" queue_pc.py --consumers 3 --stops 2 --items 50
+L=$(line queue_pc.py "item = q.get()")
+doctor stops "$PID" no-owner
+check "missing stop marker: the consumer without one waits at line $L on Queue q, said to be empty" pj "$TMP/stops.json" "
+len(j['deadlocks']) == 1 and
+[(t['tid'], t['at']['function'], t['at']['line']) for t in j['deadlocks'][0]['threads']] == [($(lastkv "$OUT" waiting), 'consumer', $L)] and
+[(o['name'], o['type']) for o in j['deadlocks'][0]['objects']] == [('q', 'Queue')] and
+j['deadlocks'][0]['objects'][0]['note'].startswith('it is empty')"
+check "missing stop marker: Queue.join's note is not given to a get()" pj "$TMP/stops.json" "
+'never marked done' not in j['deadlocks'][0]['objects'][0]['note']"
+stop "$PID"
+
 # ---- multiprocessing: join() before get() -----------------------------------------------------------
 run_py mp "$DEB" mp_join_before_get.py
 CHILD=$(lastkv "$OUT" child)

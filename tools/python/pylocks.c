@@ -52,6 +52,7 @@ struct pywait {
 	int low_slot;		/* lowest value-stack slot of frame 0 referencing it, -1 */
 	uint64_t obj;		/* the Python object the program waits on (lock or its owner) */
 	const char *type;	/* its Python type, for people */
+	const char *method;	/* the method of type the program called ("get", "join"), or NULL */
 	size_t frame;		/* the frame the wait is made at, named from */
 };
 
@@ -230,6 +231,7 @@ static void find_object(struct pyl *c, const struct py_thread *pt, struct pywait
 	w->type = w->kind == LK_RLOCK ? "RLock" : w->kind == LK_SEMLOCK ? semlock_type(c->r, w->lock) :
 		  w->lock ? "Lock" : NULL;
 	w->frame = 0;
+	w->method = NULL;
 	if (!w->lock) {
 		/* not a lock: the wait is made where the program's own code is (or the innermost
 		 * frame when every frame is the library's) */
@@ -253,6 +255,7 @@ static void find_object(struct pyl *c, const struct py_thread *pt, struct pywait
 		    !py_read_ptr(c->r, fr->addr + c->r->L->fr_localsplus, &obj) && py_ptr_ok(obj)) {
 			w->obj = obj;
 			w->type = cls;
+			w->method = strchr(fr->qualname, '.') + 1;	/* the outermost of the run */
 			in_run = 1;
 		} else if (in_run) {
 			return;
@@ -444,6 +447,24 @@ static void resolve_lock(struct pyl *c, struct wg_object *o, const struct pywait
 	}
 }
 
+static int queue_class(const char *type)
+{
+	return !strcmp(type, "Queue") || !strcmp(type, "LifoQueue") ||
+	       !strcmp(type, "PriorityQueue");
+}
+
+/* How many items a queue.Queue (or its Lifo/Priority kin) holds: the length of its `queue`
+ * attribute, a deque or a list, both variable-size objects; -1 when it cannot be read. */
+static int64_t queue_len(struct py_reader *r, uint64_t q)
+{
+	uint64_t items = py_attr(r, q, "queue");
+	int64_t n;
+
+	if (!py_ptr_ok(items) || py_read(r, items + r->L->var_size, &n, sizeof(n)) || n < 0)
+		return -1;
+	return n;
+}
+
 /* Condition-like objects: nobody owns them; say what the program waits for. */
 static void resolve_condition(struct pyl *c, struct wg_object *o, const struct pywait *w)
 {
@@ -457,12 +478,16 @@ static void resolve_condition(struct pyl *c, struct wg_object *o, const struct p
 		o->kind = WG_SEMAPHORE;
 		if (!py_long(r, py_attr(r, w->obj, "_value"), &v))
 			o->value = v;
-	} else if (!strcmp(w->type, "Queue") &&
+	} else if (queue_class(w->type) && w->method && !strcmp(w->method, "join") &&
 		   !py_long(r, py_attr(r, w->obj, "unfinished_tasks"), &v) && v > 0) {
 		snprintf(note, sizeof(note), "%ld task%s put on it %s never marked done: join() "
 			 "returns when task_done() was called for every task put (did its worker "
 			 "die?)", (long)v, v == 1 ? "" : "s", v == 1 ? "was" : "were");
 		wg_set_str(&o->note, note);
+	} else if (queue_class(w->type) && w->method && !strcmp(w->method, "get") &&
+		   queue_len(r, w->obj) == 0) {
+		wg_set_str(&o->note, "it is empty, and get() returns only when another thread "
+			   "puts an item on it (one stop item per consumer?)");
 	}
 }
 

@@ -11,6 +11,10 @@ item only once consumer-0 sleeps in get() (it is among the Condition's waiters a
 sleeps in an untimed futex wait: the waiter Lock's, the GIL's waits being timed or on a mutex),
 and the end-of-items markers only once the main thread sleeps in join() of consumer-0 (the
 same test on its thread, after it said it was joining), which cannot return before a marker.
+
+--stops N puts N end-of-items markers instead of one per consumer. Fewer HANGS ON PURPOSE (the
+classic missing sentinel): the consumers left without one wait in get() on the empty queue for
+ever, and main in join(). The ground-truth line (hang=stops) is printed once they sleep there.
 """
 import argparse
 import queue
@@ -19,7 +23,7 @@ import time
 import wl
 
 stats = {}
-def producer(q, items, consumers, produce_us, sure):
+def producer(q, items, consumers, produce_us, sure, stops):
     stats["producer_tid"] = wl.tid()
     blocked = 0
     if sure:
@@ -33,9 +37,17 @@ def producer(q, items, consumers, produce_us, sure):
         blocked += wl.now_ns() - t0
     if sure:
         wl.until(lambda: stats.get("joining") and wl.sleeps_untimed(stats["main_tid"]))
-    for _ in range(consumers):
+    for _ in range(stops):
         q.put(None)
     stats["put_ns"] = blocked
+    if stops < consumers:
+        # the consumers that got no marker, once each sleeps in get() on the empty queue
+        left = lambda: [stats[n][0] for n in stats["names"] if n not in stats["ended"]]
+        wl.until(lambda: len(left()) == consumers - stops and
+                 len(q.not_empty._waiters) == len(left()) and
+                 all(wl.sleeps_untimed(t) for t in left()))
+        wl.truth(hang="stops", pid=wl.pid(), object="q", consumers=consumers, stops=stops,
+                 waiting=",".join(str(t) for t in left()), main_tid=stats["main_tid"])
 
 
 
@@ -47,6 +59,7 @@ def consumer(name, q, consume_us):
         item = q.get()
         stats[name][2] += wl.now_ns() - t0
         if item is None:
+            stats["ended"].add(name)
             break
         stats[name][1] += 1
         if consume_us:
@@ -63,14 +76,21 @@ def main():
     ap.add_argument("--consume-us", type=int, default=0, help="a slow consumer's work")
     ap.add_argument("--sure-waits", action="store_true",
                     help="consumer-0 surely waits in get(), main surely in join()")
+    ap.add_argument("--stops", type=int, default=None,
+                    help="end-of-items markers to put (default: one per consumer); "
+                         "fewer hang on purpose")
     a = ap.parse_args()
+    stops = a.consumers if a.stops is None else a.stops
+    if a.consumers < 1 or not 0 <= stops <= a.consumers:
+        wl.die("queue_pc: --consumers must be at least 1 and --stops from 0 to --consumers")
     wl.name_thread("queue-main")
     q = queue.Queue(maxsize=a.maxsize)
     names = [f"consumer-{i}" for i in range(a.consumers)]
+    stats["names"], stats["ended"] = names, set()
     t0 = wl.now_ns()
     ts = [wl.named_thread(n, consumer, n, q, a.consume_us) for n in names]
     ts.append(wl.named_thread("producer", producer, q, a.items, a.consumers, a.produce_us,
-                              a.sure_waits))
+                              a.sure_waits, stops))
     stats["main_tid"] = wl.tid()
     for t in ts:
         t.start()
