@@ -60,8 +60,24 @@ static int lab_list(int argc, char **argv)
 		errmsg("no lab files in %s", c.labs);
 		return 2;
 	}
+	/* columns as wide as the longest name and topic: a first pass reads the files only (the
+	 * second probes each lab's needs) */
+	int wn = 4, wt = 5;
+
+	for (size_t i = 0; i < n && !only_names; i++) {
+		char path[PATH_MAX + 300], err[512];
+		const char *topic;
+
+		snprintf(path, sizeof(path), "%s/%s", c.labs, names[i]);
+		if (lab_load(&c.lab, path, err, sizeof(err)))
+			continue;
+		topic = c.lab.topic ? c.lab.topic : c.lab.title;
+		wn = (int)strlen(c.lab.name) > wn ? (int)strlen(c.lab.name) : wn;
+		wt = topic && (int)strlen(topic) > wt ? (int)strlen(topic) : wt;
+		lab_free(&c.lab);
+	}
 	if (!only_names)
-		printf("%-3s %-22s %-40s %s\n", "#", "NAME", "TOPIC", "STATUS");
+		printf("%-3s %-*s %-*s %s\n", "#", wn, "NAME", wt, "TOPIC", "STATUS");
 	for (size_t i = 0; i < n; i++) {
 		char path[PATH_MAX + 300], err[512], missing[1024];
 
@@ -69,8 +85,8 @@ static int lab_list(int argc, char **argv)
 		if (lab_load(&c.lab, path, err, sizeof(err))) {
 			if (only_names)
 				continue;
-			printf("%-3s %-22.*s %-40s broken lab file: %s\n", "?",
-			       (int)strlen(names[i]) - 4, names[i], "", err);
+			printf("%-3s %-*.*s %-*s broken lab file: %s\n", "?", wn,
+			       (int)strlen(names[i]) - 4, names[i], wt, "", err);
 			continue;
 		}
 		if (only_names) {
@@ -78,7 +94,7 @@ static int lab_list(int argc, char **argv)
 		} else {
 			int ready = lab_check_needs(&c, missing, sizeof(missing)) == 0;
 
-			printf("%-3d %-22s %-40.40s %s%s\n", c.lab.number, c.lab.name,
+			printf("%-3d %-*s %-*s %s%s\n", c.lab.number, wn, c.lab.name, wt,
 			       c.lab.topic ? c.lab.topic : c.lab.title, ready ? "ready" : "needs: ",
 			       ready ? "" : missing);
 		}
