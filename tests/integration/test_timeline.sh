@@ -65,6 +65,19 @@ for w in 61 80 200; do
 	check "text, $w columns: folded the same as from the whole history" \
 		cmp -s "$TMP/fold.txt" "$TMP/whole.txt"
 done
+# ... and on a Python program: a wakeup through threading's Condition (here a Barrier's) is
+# named by the line that waits, not by its waiter Lock's address, folded or not (10 rounds in
+# which worker-0, sleeping a third of worker-2's time, reaches the barrier first)
+"$CONLAB" record --quiet -o "$TMP/bar.clab" -- "$PYH" "$PYWL/barrier.py" --threads 3 \
+	--rounds 10 > "$TMP/bar.out" 2>&1
+NO_COLOR=1 "$CONLAB" report timeline -i "$TMP/bar.clab" --top 200 > "$TMP/bar.fold.txt" 2>&1
+NO_COLOR=1 CONLAB_REPORT_WHOLE=1 "$CONLAB" report timeline -i "$TMP/bar.clab" --top 200 \
+	> "$TMP/bar.whole.txt" 2>&1
+check "python: text folded the same as from the whole history" \
+	cmp -s "$TMP/bar.fold.txt" "$TMP/bar.whole.txt"
+check "python: the barrier's wakeups are named by its line in threading.py, none by an address" \
+	bash -c "grep -q -- '-> worker-0.* condvar Barrier.*(threading.py:[0-9]*)' '$TMP/bar.fold.txt' &&
+		 ! grep -q -- ' condvar 0x' '$TMP/bar.fold.txt'"
 
 # JSON, HTML and Perfetto (and a window's text) are built from spools as the records pass (the
 # intervals, and the switches and wakeups Perfetto mirrors): the same as from the whole

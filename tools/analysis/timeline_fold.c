@@ -26,6 +26,7 @@
 
 #include "syscalls.h"
 #include "analysis/timeline_int.h"
+#include "model/pystacks.h"
 #include "lib/util.h"
 
 /* Sweep the parallelism after this many intervals. */
@@ -45,8 +46,9 @@ struct tf_pair {
 	uint64_t first_ts;	/* its first wakeup */
 	uint32_t th, seq;	/* the thread (model index), its arrow number of the first */
 	uint32_t waker, holder, fdep, count;
+	int32_t stack_id;	/* a Python Condition wait's stack, which names it (py) */
 	int16_t nr;
-	uint8_t kind;
+	uint8_t kind, py;
 };
 
 /* A thread's last blocked interval and the first futex call of its tid at or after its end. */
@@ -232,7 +234,17 @@ static void pair_fields(const struct model *m, const struct m_interval *v, struc
 		p->holder = w->holder;
 		p->obj = w->obj;
 		break;
-	case WK_MUTEX: case WK_LOCK: case WK_RWLOCK: case WK_SEMAPHORE: case WK_CONDVAR:
+	case WK_CONDVAR:
+		/* a wait of threading's Condition is named by the line that waits, not by its
+		 * waiter Lock (a new one each time): its Python wait site is the key */
+		p->obj = w->obj;
+		if (w->py) {
+			p->py = 1;
+			p->stack_id = w->stack_id;
+			p->obj = model_py_wait_site(m, w->stack_id);
+		}
+		break;
+	case WK_MUTEX: case WK_LOCK: case WK_RWLOCK: case WK_SEMAPHORE:
 	case WK_FUTEX: case WK_CHILD:
 		p->obj = w->obj;
 		break;
@@ -267,7 +279,8 @@ static void pair_fields(const struct model *m, const struct m_interval *v, struc
 static int same_key(const struct tf_pair *x, const struct tf_pair *y)
 {
 	return x->th == y->th && x->waker == y->waker && x->obj == y->obj &&
-	       x->holder == y->holder && x->fdep == y->fdep && x->nr == y->nr && x->kind == y->kind;
+	       x->holder == y->holder && x->fdep == y->fdep && x->nr == y->nr &&
+	       x->kind == y->kind && x->py == y->py;
 }
 
 static void count_wakeup(struct timeline_fold *f, const struct model *m, struct tf_thread *ft,
@@ -532,7 +545,8 @@ static void fold_pairs(struct timeline_fold *f, struct tl_ctx *c)
 		const struct tf_pair *p = &f->pair[i];
 		const struct m_thread *t = &m->threads[p->th];
 		int to = lane_of_thread(tl, t);
-		struct m_wait w = {.obj = p->obj, .holder = p->holder, .nr = p->nr};
+		struct m_wait w = {.obj = p->obj, .holder = p->holder, .nr = p->nr,
+				   .stack_id = p->py ? p->stack_id : -1, .py = p->py};
 		struct tl_pair q = {.waker = p->waker, .wakee = t->tid, .count = p->count,
 				    .first_ts = p->first_ts,
 				    .first_ord = (uint64_t)p->th << 32 | p->seq};
