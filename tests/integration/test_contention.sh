@@ -171,7 +171,7 @@ if command -v python3 > /dev/null; then
 	check "python queue: text lists the join as an event" \
 		grep -q "^join(consumer-0 $cons) *join " "$TMP/qpc-events.txt"
 	check "python queue: text lists the Queue's condvar as an event" \
-		grep -q "^condvar@Queue.get (queue.py: *condvar " "$TMP/qpc-events.txt"
+		grep -q "^condvar@Queue.get (queue.py:[0-9]*) *condvar " "$TMP/qpc-events.txt"
 	check "python queue: text lists no Condition.wait or join lock" \
 		sh -c '! grep -q "^lock@\(Condition\.\|Thread\._wait_for\)" "$1"' - "$TMP/qpc-locks.txt"
 	same_as_whole "$TMP/qpc.clab" "python queue: json" --format json
