@@ -134,6 +134,59 @@ static void test_sleep_woken_by_timer(void **state)
 	model_free(&m);
 }
 
+/* The same for a timed futex wait (a GIL wait, a Condition wait with a timeout): a waker in a
+ * futex call on another word, or in any other call that cannot end it, is the interrupt that
+ * found it there; the wait timed out and no thread woke it. A wake on its own word is kept. */
+static void test_timed_futex_woken_by_timer(void **state)
+{
+	struct model m;
+	const struct m_thread *a;
+	struct ev_wakeup w;
+	uint32_t wakers[3];
+	int timed_out[3];
+	size_t n = 0;
+
+	(void)state;
+	model_init(&m);
+	task(&m, 0, A, "a");
+	task(&m, 0, B, "b");
+	sw(&m, 10, 0, A, TS_RUNNABLE, 0);
+	for (int i = 0; i < 3; i++) {
+		uint64_t t0 = 20 + 100 * (uint64_t)i;
+		struct ev_switch_sleep s = {};
+
+		s.sw.hdr = (struct ev_hdr){t0, A, EV_SWITCH_SLEEP, sizeof(s)};
+		s.sw.next_tid = B;
+		s.sw.prev_state = TS_SLEEPING;
+		s.sw.flags = SWF_TIMED;
+		s.nr = 202;
+		s.arg0 = 0x1000;		/* a condvar's word, waited on with a timeout */
+		s.arg1 = 9;			/* FUTEX_WAIT_BITSET */
+		s.stack_id = -1;
+		model_event(&m, &s.sw.hdr);
+		/* B in a read, in a futex call on another word, then waking this one */
+		w = (struct ev_wakeup){{t0 + 50, A, EV_WAKEUP, sizeof(w)}, i == 1 ? 0x2000 : 0x1000,
+				       B, (int16_t)(i == 0 ? 0 : 202), 0};
+		model_event(&m, &w.hdr);
+		sw(&m, t0 + 60, B, A, TS_RUNNABLE, 0);
+	}
+	model_finish(&m, 400);
+	a = model_thread(&m, A);
+	for (size_t i = 0; i < a->niv; i++)
+		if (a->iv[i].state == TH_BLOCKED && n < 3) {
+			wakers[n] = a->iv[i].waker;
+			timed_out[n++] = a->iv[i].w.timed_out;
+		}
+	assert_int_equal(n, 3);
+	assert_int_equal(wakers[0], 0);
+	assert_int_equal(timed_out[0], 1);
+	assert_int_equal(wakers[1], 0);
+	assert_int_equal(timed_out[1], 1);
+	assert_int_equal(wakers[2], B);
+	assert_int_equal(timed_out[2], 0);
+	model_free(&m);
+}
+
 static void test_preemption(void **state)
 {
 	struct model m;
@@ -376,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_loss_marks_uncertain),
 		cmocka_unit_test(test_fork_exec_tree),
 		cmocka_unit_test(test_sleep_woken_by_timer),
+		cmocka_unit_test(test_timed_futex_woken_by_timer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

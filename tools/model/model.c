@@ -366,6 +366,8 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
 	}
 }
 
+static int timed_out_wakeup(const struct m_thread *t, const struct ev_wakeup *e);
+
 /*
  * The probe's waker is the task current at sched_waking: the waker when a thread wakes another,
  * but in an interrupt (a timer's expiry, a disk's completion) whatever task the interrupt found
@@ -373,7 +375,9 @@ static void on_switch(struct model *m, const struct ev_hdr *h)
  * or on its way out (after its exit record). So a task in no system call (waker_nr -1:
  * interrupted in user space or in an exception, or a kernel thread) woke nobody, and a sleep or
  * a wait for a signal ends by its timer unless a thread signalled it (kill, tgkill, an exiting
- * child's SIGCHLD). Such a wakeup is the kernel's (docs/design.md).
+ * child's SIGCHLD); so does a timed futex wait whose waker was in a call that cannot end it
+ * (timed_out_wakeup: the interrupt found a task, of any process, in some other system call).
+ * Such a wakeup is the kernel's (docs/design.md).
  */
 static int woken_by_kernel(const struct model *m, const struct m_thread *t,
 			   const struct ev_wakeup *e)
@@ -386,8 +390,11 @@ static int woken_by_kernel(const struct model *m, const struct m_thread *t,
 		w = model_thread(m, e->waker_tid);
 		return !(w && w->died);
 	}
-	return t->state == TH_BLOCKED && (t->wait.kind == WK_SLEEP || t->wait.kind == WK_SIGNAL) &&
-	       !syscall_signals(e->waker_nr);
+	if (t->state != TH_BLOCKED)
+		return 0;
+	if (t->wait.kind == WK_SLEEP || t->wait.kind == WK_SIGNAL)
+		return !syscall_signals(e->waker_nr);
+	return timed_out_wakeup(t, e);
 }
 
 /*
