@@ -158,6 +158,24 @@ check "dead worker: the worker's own traceback was printed (it died)" grep -q "R
 	"$TMP/queue.stderr"
 stop "$PID"
 
+# ---- a pool's tasks wait for tasks queued behind them ---------------------------------------------
+run_py pool "$DEB" pool_self_wait.py --workers 2
+L=$(line pool_self_wait.py "return fut.result()")
+doctor pool "$PID" no-owner
+W1=$(lastkv "$OUT" workers | cut -d, -f1)
+W2=$(lastkv "$OUT" workers | cut -d, -f2)
+check "pool: both workers wait at line $L for Future fut, its task not started" pj "$TMP/pool.json" "
+sorted((t['tid'], t['at']['function'], t['at']['line']) for t in j['deadlocks'][0]['threads']) ==
+  sorted([($W1, 'outer', $L), ($W2, 'outer', $L)]) and
+{(o['name'], o['type']) for o in j['deadlocks'][0]['objects']} == {('fut', 'Future')} and
+all(o['note'].startswith('its task has not started') for o in j['deadlocks'][0]['objects'])"
+M=$(lastkv "$OUT" main_tid)
+check "pool: main waits behind it, for futs[0], whose task the first worker runs" pj "$TMP/pool.json" "
+[b['tid'] for b in j['deadlocks'][0]['blocked_behind']] == [$M] and
+[(t['wait']['name'], t['wait']['type'], t['wait']['kind'], t['wait']['owner'])
+ for t in j['threads'] if t['tid'] == $M] == [('futs[0]', 'Future', 'join', $W1)]"
+stop "$PID"
+
 # ---- a stop marker short: the consumer left waits in get() on an empty Queue -----------------------
 run_py stops "$DEB" queue_pc.py --consumers 3 --stops 2 --items 50
 L=$(line queue_pc.py "item = q.get()")

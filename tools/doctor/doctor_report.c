@@ -73,7 +73,10 @@ static void py_wait_words(const struct waitgraph *g, const struct wg_object *o, 
 	char what[200], who[96];
 
 	dr_py_object(o, what, sizeof(what));
-	if (o->kind == WG_JOIN)
+	if (o->kind == WG_JOIN && o->type && !strcmp(o->type, "Future"))
+		snprintf(buf, n, "%s, whose task runs in %s", what,
+			 thread_label(g, o->owner, who, sizeof(who)));
+	else if (o->kind == WG_JOIN)
 		snprintf(buf, n, "%s to finish (join): %s", what,
 			 thread_label(g, o->owner, who, sizeof(who)));
 	else if (o->kind == WG_MUTEX && o->owner)

@@ -201,12 +201,12 @@ static const char *waitable_class(const char *qualname)
 {
 	static const char *const classes[] = {
 		"Condition", "Event", "Semaphore", "BoundedSemaphore", "Barrier", "Thread",
-		"Queue", "LifoQueue", "PriorityQueue", "SimpleQueue", "BaseProcess",
+		"Queue", "LifoQueue", "PriorityQueue", "SimpleQueue", "BaseProcess", "Future",
 	};
 	/* methods that wait: Thread.run or Queue.task_done on the stack say nothing of a wait */
 	static const char *const methods[] = {
 		"wait", "wait_for", "_wait", "join", "_wait_for_tstate_lock", "acquire",
-		"__enter__", "get", "put",
+		"__enter__", "get", "put", "result", "exception",
 	};
 	const char *dot = strchr(qualname, '.');
 	size_t len = dot ? (size_t)(dot - qualname) : 0;
@@ -465,12 +465,40 @@ static int64_t queue_len(struct py_reader *r, uint64_t q)
 	return n;
 }
 
+/* The thread of a ThreadPoolExecutor running the task of Future fut: the one in whose
+ * _WorkItem.run the work item's future is fut; 0 when none (not started, or in another
+ * process: a ProcessPoolExecutor's). */
+static pid_t future_runner(struct pyl *c, uint64_t fut)
+{
+	struct py_reader *r = c->r;
+	static const char file_end[] = "concurrent/futures/thread.py";
+
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct py_thread *pt = &r->threads[i];
+
+		for (size_t k = 0; k < pt->nframes; k++) {
+			const struct py_frame *fr = &pt->frames[k];
+			size_t l = strlen(fr->file);
+			uint64_t self = 0;
+
+			if (strcmp(fr->qualname, "_WorkItem.run") || l < sizeof(file_end) - 1 ||
+			    strcmp(fr->file + l - (sizeof(file_end) - 1), file_end))
+				continue;
+			if (!py_read_ptr(r, fr->addr + r->L->fr_localsplus, &self) &&
+			    py_ptr_ok(self) && py_attr(r, self, "future") == fut)
+				return pt->tid;
+		}
+	}
+	return 0;
+}
+
 /* Condition-like objects: nobody owns them; say what the program waits for. */
 static void resolve_condition(struct pyl *c, struct wg_object *o, const struct pywait *w)
 {
 	struct py_reader *r = c->r;
 	int64_t v;
-	char note[256];
+	char note[256], state[16];
+	pid_t runner;
 
 	o->kind = WG_CONDVAR;
 	o->owner = 0;
@@ -484,6 +512,20 @@ static void resolve_condition(struct pyl *c, struct wg_object *o, const struct p
 			 "returns when task_done() was called for every task put (did its worker "
 			 "die?)", (long)v, v == 1 ? "" : "s", v == 1 ? "was" : "were");
 		wg_set_str(&o->note, note);
+	} else if (!strcmp(w->type, "Future") &&
+		   !py_str(r, py_attr(r, w->obj, "_state"), state, sizeof(state))) {
+		/* concurrent.futures: a task not started yet waits for a free worker of its
+		 * executor; one that waits for another task of the same pool from inside it
+		 * holds the worker that other task needs */
+		if (!strcmp(state, "PENDING")) {
+			wg_set_str(&o->note, "its task has not started: it is queued until a worker "
+				   "of its executor is free (is every worker waiting, like this one, "
+				   "for a task queued behind it?)");
+		} else if (!strcmp(state, "RUNNING") && (runner = future_runner(c, w->obj))) {
+			/* waiting for it is waiting for that worker to finish the task */
+			o->kind = WG_JOIN;
+			o->owner = runner;
+		}
 	} else if (queue_class(w->type) && w->method && !strcmp(w->method, "get") &&
 		   queue_len(r, w->obj) == 0) {
 		wg_set_str(&o->note, "it is empty, and get() returns only when another thread "
