@@ -86,6 +86,15 @@ static void exit_ev(struct model *m, uint64_t ts, uint32_t tid)
 	model_event(m, &e.hdr);
 }
 
+/* A model with threads A and B of PID, A just switched in on CPU 0. */
+static void start_a_and_b(struct model *m)
+{
+	model_init(m);
+	task(m, 0, A, "a");
+	task(m, 0, B, "b");
+	sw(m, 10, 0, A, TS_RUNNABLE, 0);
+}
+
 /* The probe's waker is the current task, which in an interrupt (the timer that ends a sleep, a
  * disk) is whatever ran on that CPU: a waker is kept only from a syscall that can wake the
  * wait, or on its way out. */
@@ -97,10 +106,7 @@ static void test_sleep_woken_by_timer(void **state)
 	size_t n = 0;
 
 	(void)state;
-	model_init(&m);
-	task(&m, 0, A, "a");
-	task(&m, 0, B, "b");
-	sw(&m, 10, 0, A, TS_RUNNABLE, 0);
+	start_a_and_b(&m);
 	sleep_in(&m, 20, A, B, 230);		/* clock_nanosleep; B runs in user space */
 	wake_nr(&m, 40, A, B, -1);		/* the timer, in B's context */
 	sw(&m, 50, B, A, TS_RUNNABLE, 0);
@@ -147,10 +153,7 @@ static void test_timed_futex_woken_by_timer(void **state)
 	size_t n = 0;
 
 	(void)state;
-	model_init(&m);
-	task(&m, 0, A, "a");
-	task(&m, 0, B, "b");
-	sw(&m, 10, 0, A, TS_RUNNABLE, 0);
+	start_a_and_b(&m);
 	for (int i = 0; i < 3; i++) {
 		uint64_t t0 = 20 + 100 * (uint64_t)i;
 		struct ev_switch_sleep s = {};
@@ -218,10 +221,7 @@ static void test_mutex_block_and_wakeup(void **state)
 	const struct m_interval *blk = NULL;
 
 	(void)state;
-	model_init(&m);
-	task(&m, 0, A, "a");
-	task(&m, 0, B, "b");
-	sw(&m, 10, 0, A, TS_RUNNABLE, 0);
+	start_a_and_b(&m);
 	/* A waits for a mutex held by B: futex(MUTEX, FUTEX_WAIT_PRIVATE, 2), __owner = B */
 	sleep_futex(&m, 20, A, B, MUTEX, 0x80, 2, 2, 0, B);
 	wake(&m, 120, A, B, MUTEX);
