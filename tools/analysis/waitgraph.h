@@ -122,6 +122,13 @@ struct wg_process {
 	struct wg_task *tasks;	/* its asyncio tasks */
 	size_t ntasks;
 	char *tasks_note;	/* what could not be read of them, NULL */
+	/* its asyncio event loop, read from the thread running it (tid 0: none found): what
+	 * could wake it, callbacks ready to run, timers scheduled, file descriptors watched (its
+	 * own wakeup socket among them); -1 unreadable */
+	struct wg_loop {
+		pid_t tid;
+		int64_t ready, scheduled, fds;
+	} loop;
 };
 
 enum wg_finding_kind {

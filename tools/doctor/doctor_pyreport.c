@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* doctor_pyreport.c — Python frames and objects in the doctor's report (doctor_pyreport.h). */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,59 @@ void dr_py_json_object(struct json *j, const struct wg_object *o)
 		    o->held_at ? "with" : "owner");
 }
 
+/* asyncio's selector loops always watch one descriptor of their own: the socket that
+ * call_soon_threadsafe() and signal handlers write to wake them */
+#define LOOP_OWN_FDS 1
+
+int dr_py_loop_stalled(const struct waitgraph *g, const struct wg_process *p)
+{
+	size_t pending = 0;
+
+	if (!p->loop.tid || p->loop.ready || p->loop.scheduled || p->loop.fds != LOOP_OWN_FDS)
+		return 0;
+	for (size_t k = 0; k < p->ntasks; k++)
+		pending += !strcmp(p->tasks[k].state, "pending");
+	if (!pending)
+		return 0;
+	for (size_t i = 0; i < g->nthreads; i++) {
+		const struct wg_thread *t = &g->threads[i];
+
+		if (t->pid != p->pid)
+			continue;
+		if (t->tid == p->loop.tid ? t->state == WG_RUNNING : !t->stuck)
+			return 0;	/* running: it may yet schedule something */
+	}
+	return 1;
+}
+
+/* "the event loop (MainThread, tid 12): 0 callbacks ready, ..." and, when nothing can wake
+ * it, what that means for its tasks */
+static void print_loop(FILE *f, const struct waitgraph *g, const struct wg_process *p)
+{
+	int ti = wg_find_thread(g, p->loop.tid);
+	const char *name = ti >= 0 && g->threads[ti].name ? g->threads[ti].name : "thread";
+
+	if (!p->loop.tid)
+		return;
+	fprintf(f, "  the event loop (%s, tid %d): ", name, (int)p->loop.tid);
+	if (p->loop.ready < 0 || p->loop.scheduled < 0)
+		fprintf(f, "its queues could not be read");
+	else
+		fprintf(f, "%" PRId64 " callback%s ready, %" PRId64 " timer%s scheduled",
+			p->loop.ready, p->loop.ready == 1 ? "" : "s", p->loop.scheduled,
+			p->loop.scheduled == 1 ? "" : "s");
+	if (p->loop.fds == LOOP_OWN_FDS)
+		fprintf(f, ", 1 file descriptor watched: its own wakeup socket");
+	else if (p->loop.fds >= 0)
+		fprintf(f, ", %" PRId64 " file descriptors watched, its own wakeup socket among "
+			"them", p->loop.fds);
+	fputc('\n', f);
+	if (dr_py_loop_stalled(g, p))
+		fprintf(f, "  nothing can wake it: no callback, no timer, no descriptor but its own, "
+			   "and no other thread left to call it. Its pending tasks wait for ever: "
+			   "each awaits something only another task could set\n");
+}
+
 void dr_py_print_tasks(FILE *f, const struct waitgraph *g)
 {
 	for (size_t i = 0; i < g->nprocs; i++) {
@@ -126,6 +180,7 @@ void dr_py_print_tasks(FILE *f, const struct waitgraph *g)
 			continue;
 		fprintf(f, "\nasyncio tasks of pid %d (%s): %zu\n", (int)p->pid, p->comm,
 			p->ntasks);
+		print_loop(f, g, p);
 		if (p->tasks_note)
 			fprintf(f, "  (%s)\n", p->tasks_note);
 		for (size_t k = 0; k < p->ntasks; k++) {
@@ -141,10 +196,19 @@ void dr_py_print_tasks(FILE *f, const struct waitgraph *g)
 	}
 }
 
-void dr_py_json_tasks(struct json *j, const struct wg_process *p)
+void dr_py_json_tasks(struct json *j, const struct waitgraph *g, const struct wg_process *p)
 {
 	if (!p->ntasks && !p->tasks_note)
 		return;
+	if (p->loop.tid) {
+		json_obj_begin(j, "event_loop");
+		json_kv_u64(j, "tid", (uint64_t)p->loop.tid);
+		json_kv_i64(j, "ready", p->loop.ready);
+		json_kv_i64(j, "scheduled", p->loop.scheduled);
+		json_kv_i64(j, "fds_watched", p->loop.fds);
+		json_kv_bool(j, "stalled", dr_py_loop_stalled(g, p));
+		json_obj_end(j);
+	}
 	json_kv_str(j, "tasks_note", p->tasks_note);
 	json_arr_begin(j, "tasks");
 	for (size_t k = 0; k < p->ntasks; k++) {

@@ -95,6 +95,7 @@ static int read_process(struct snapshot *s, size_t p, struct pyproc *pp,
 	fill_threads(&s->g, pp->pid, r);
 	pylocks_resolve(r, &s->g, pp->pid, owners);
 	py_read_tasks(r, proc);
+	py_read_loop(r, proc);
 	if (r->partial) {
 		snprintf(line, sizeof(line), "pid %d: Python stacks partial: %s", (int)pp->pid,
 			 r->why);

@@ -370,12 +370,20 @@ static void text_not_stuck(FILE *f, const struct waitgraph *g, const struct doct
 static void text_footer(FILE *f, const struct waitgraph *g, const struct doctor_meta *m)
 {
 	char d1[32], d2[32];
+	int stalled = 0;
 
 	if (m->changed)
 		fprintf(f, "\n%zu thread%s changed what %s waiting for while we looked: making "
 			   "progress, not stuck.\n", m->changed, m->changed == 1 ? "" : "s",
 			m->changed == 1 ? "it was" : "they were");
-	if (!g->nfindings)
+	for (size_t i = 0; i < g->nprocs; i++)
+		if (dr_py_loop_stalled(g, &g->procs[i])) {
+			fprintf(f, "\nno thread is deadlocked, but the asyncio event loop of pid %d "
+				   "can never wake: its pending tasks wait for ever (above).\n",
+				(int)g->procs[i].pid);
+			stalled = 1;
+		}
+	if (!g->nfindings && !stalled)
 		fprintf(f, "\nno deadlock: every blocked thread can still be woken by a live "
 			   "thread, a timeout or the outside world.\n");
 	if (m->with_stacks && m->stacks_stopped)
@@ -469,7 +477,7 @@ static void json_processes(struct json *j, const struct waitgraph *g)
 		json_kv_str(j, "comm", g->procs[i].comm);
 		json_kv_str(j, "exe", g->procs[i].exe);
 		json_kv_str(j, "runtime", g->procs[i].runtime);
-		dr_py_json_tasks(j, &g->procs[i]);
+		dr_py_json_tasks(j, g, &g->procs[i]);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -185,3 +185,52 @@ size_t py_read_tasks(struct py_reader *r, struct wg_process *proc)
 	}
 	return proc->ntasks;
 }
+
+/* len() of a list or deque: both keep it in ob_size; -1 unreadable. */
+static int64_t var_len(struct py_reader *r, uint64_t obj)
+{
+	int64_t n;
+
+	if (!py_ptr_ok(obj) || py_read(r, obj + r->L->var_size, &n, sizeof(n)) || n < 0)
+		return -1;
+	return n;
+}
+
+static int count_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg)
+{
+	(void)r, (void)key, (void)value, (void)arg;
+	return 0;
+}
+
+void py_read_loop(struct py_reader *r, struct wg_process *proc)
+{
+	static const char file_end[] = "asyncio/base_events.py";
+
+	memset(&proc->loop, 0, sizeof(proc->loop));
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct py_thread *pt = &r->threads[i];
+
+		for (size_t k = 0; k < pt->nframes; k++) {
+			const struct py_frame *fr = &pt->frames[k];
+			size_t l = strlen(fr->file);
+			uint64_t loop = 0, sel;
+			int n;
+
+			if (strcmp(fr->qualname, "BaseEventLoop._run_once") ||
+			    l < sizeof(file_end) - 1 ||
+			    strcmp(fr->file + l - (sizeof(file_end) - 1), file_end) ||
+			    py_read_ptr(r, fr->addr + r->L->fr_localsplus, &loop) || !py_ptr_ok(loop))
+				continue;
+			proc->loop.tid = pt->tid;
+			proc->loop.ready = var_len(r, py_attr(r, loop, "_ready"));
+			proc->loop.scheduled = var_len(r, py_attr(r, loop, "_scheduled"));
+			/* a selector loop's registrations (selectors' _fd_to_key); a proactor or a
+			 * third-party loop has none to read */
+			sel = py_attr(r, loop, "_selector");
+			n = py_ptr_ok(sel) ? py_dict_each(r, py_attr(r, sel, "_fd_to_key"), 1024,
+							  count_cb, NULL) : -1;
+			proc->loop.fds = n;
+			return;
+		}
+	}
+}

@@ -18,5 +18,8 @@
 /* Fill proc->tasks; returns the number read, 0 when asyncio is not in use. A part that
  * could not be read is said in proc->tasks_note. */
 size_t py_read_tasks(struct py_reader *r, struct wg_process *proc);
+/* Fill proc->loop from the thread running an asyncio event loop (BaseEventLoop._run_once on
+ * its stack); tid 0 when no thread does. */
+void py_read_loop(struct py_reader *r, struct wg_process *proc);
 
 #endif
