@@ -257,22 +257,25 @@ sorted((t['name'], t['state'], t['awaits'], [(c['function'], c['line']) for c in
 all([c['function'] for c in t['coroutines']][1:] == ['Event.wait']
     for t in j['processes'][0]['tasks'] if t['name'] in ('producer', 'consumer'))"
 "$CONLAB" deadlock -p "$PID" > "$TMP/aio.txt" 2>&1
+RC=$?
 check "asyncio: text lists the tasks" grep -q "^  producer (pending) awaits Future" "$TMP/aio.txt"
 check "asyncio: the loop can never wake (no callback, timer or descriptor but its own)" pj \
 	"$TMP/aio.json" "j['processes'][0]['event_loop'] ==
   {'tid': $PID, 'ready': 0, 'scheduled': 0, 'fds_watched': 1, 'stalled': True}"
-check "asyncio: the text says its tasks wait for ever" grep -q \
-	"asyncio event loop of pid $PID can never wake" "$TMP/aio.txt"
+check "asyncio: the text says its tasks wait for ever, exit status 1" bash -c "[ $RC = 1 ] &&
+	grep -q 'asyncio event loop of pid $PID can never wake' '$TMP/aio.txt'"
 stop "$PID"
 
 # ---- the same, serving a port: a client could still wake the loop --------------------------------
 run_py aiol "$DEB" asyncio_stuck.py --listen
 "$CONLAB" deadlock -p "$PID" --format json -o "$TMP/aiol.json" 2> "$TMP/aiol.err"
 "$CONLAB" deadlock -p "$PID" > "$TMP/aiol.txt" 2>&1
+RC=$?
 check "asyncio --listen: the loop watches its listening socket too, so it is not stalled" pj \
 	"$TMP/aiol.json" "j['processes'][0]['event_loop']['fds_watched'] == 2 and
   j['processes'][0]['event_loop']['stalled'] is False"
-check "asyncio --listen: the text says no deadlock" grep -q "^no deadlock" "$TMP/aiol.txt"
+check "asyncio --listen: the text says no deadlock, exit status 0" bash -c "[ $RC = 0 ] &&
+	grep -q '^no deadlock' '$TMP/aiol.txt'"
 stop "$PID"
 
 # ---- a C program is not read as Python --------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include "lib/procmem.h"
 #include "doctor/doctor.h"
 #include "doctor/doctor_python.h"
+#include "doctor/doctor_pyreport.h"
 #include "doctor/doctor_report.h"
 #include "lib/idmap.h"
 #include "symbols/procmaps.h"
@@ -490,6 +491,15 @@ void doctor_result_free(struct doctor *d)
 	free(d);
 }
 
+/* A finding, or an asyncio loop that can never wake: something waits for ever. */
+static int found(const struct waitgraph *g)
+{
+	for (size_t i = 0; i < g->nprocs; i++)
+		if (dr_py_loop_stalled(g, &g->procs[i]))
+			return 1;
+	return g->nfindings > 0;
+}
+
 int doctor_take(pid_t pid, const struct doctor_opts *o, struct doctor **out)
 {
 	struct doctor *d = xcalloc(1, sizeof(*d));
@@ -540,7 +550,7 @@ int doctor_take(pid_t pid, const struct doctor_opts *o, struct doctor **out)
 	d->meta.total_ns = now_mono_ns() - t0;
 	d->meta.warning = d->warning[0] ? d->warning : NULL;
 	*out = d;
-	return d->snap.g.nfindings ? DOCTOR_FOUND : DOCTOR_OK;
+	return found(&d->snap.g) ? DOCTOR_FOUND : DOCTOR_OK;
 fail:
 	doctor_result_free(d);
 	return DOCTOR_ERROR;
@@ -551,7 +561,7 @@ int doctor_render(struct doctor *d, const char *source, const struct doctor_extr
 	if (source)
 		d->meta.source = source;
 	d->meta.extra = x;
-	return render(d) ? DOCTOR_ERROR : (d->snap.g.nfindings || (x && x->count)) ?
+	return render(d) ? DOCTOR_ERROR : (found(&d->snap.g) || (x && x->count)) ?
 		DOCTOR_FOUND : DOCTOR_OK;
 }
 
