@@ -140,12 +140,11 @@ done
 echo "   (timing labs' references, one at a time: $((SECONDS - T0)) s)"
 # lab check --program, lab run: in the background of the logic labs
 others() {
-	# a student's program: the Python race workload stands in for one. The submission is
-	# a folder (main.py and the wl.py it imports): the sandbox copies it whole.
+	# a student's program: a copy of the Python race workload, alone in its folder. It
+	# imports the lab's helper module (wl.py), which the sandbox puts beside it.
 	mkdir -p "$TMP/race-py"
-	cp "$PYWL/race.py" "$TMP/race-py/main.py"
-	cp "$PYWL/wl.py" "$TMP/race-py/wl.py"
-	"$CONLAB" lab check 01-race --program "$TMP/race-py" -d "$TMP/student" \
+	cp "$PYWL/race.py" "$TMP/race-py/mine.py"
+	"$CONLAB" lab check 01-race --program "$TMP/race-py/mine.py" -d "$TMP/student" \
 		> "$TMP/o.student" 2>&1
 	echo "rc=$?" >> "$TMP/o.student"
 	"$CONLAB" lab run granularity --no-ask --reveal -d "$TMP/run" < /dev/null \
@@ -175,8 +174,8 @@ done
 
 out=$(cat "$TMP/o.student")
 if echo "$out" | grep -q '^rc=0$' &&
-	echo "$out" | grep -q "running reference: .*python3 /tmp/conlab-sandbox-.*/work/main.py --variant locked"; then
-	pass "lab check --program gets the reference's arguments"
+	echo "$out" | grep -q "running reference: .*python3 /tmp/conlab-sandbox-.*/work/mine.py --variant locked"; then
+	pass "lab check --program gets the reference's arguments, and the lab's wl.py beside it"
 else
 	fail "lab check --program" "$(echo "$out" | head -3 | tr '\n' ' ')"
 fi

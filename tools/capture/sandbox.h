@@ -57,6 +57,9 @@ int sandbox_user(const char *name, int *uid, int *gid);
  */
 int sandbox_prepare(struct sandbox *s, int uid, int gid, const struct sandbox_limits *lim,
 		    int parallel, const char *submission);
+/* Copy the file at path `from` into the sandbox's directory, under its own name, unless the
+ * submission has a file of that name. 0, or -1 with a message. */
+int sandbox_add_file(const struct sandbox *s, const char *from);
 /* The path inside the sandbox of a file of the submission (its name, or for a directory
  * submission a path relative to it). */
 void sandbox_path(const struct sandbox *s, const char *rel, char *out, size_t n);

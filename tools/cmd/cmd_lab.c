@@ -588,6 +588,7 @@ static int lab_check(int argc, char **argv)
 	};
 	struct labctx c = {0};
 	const char *variant = NULL, *dir = NULL;
+	char helper[PATH_MAX];
 	int opt, ret = 2, keys_only = 0;
 
 	optind = 1;
@@ -632,6 +633,8 @@ static int lab_check(int argc, char **argv)
 	if (c.grading.format == GRADE_TEXT)
 		printf("lab %s — %s: checking %s\n", c.lab.name, c.lab.title,
 		       c.program ? c.program : c.checked);
+	snprintf(helper, sizeof(helper), "%.4000s/wl.py", c.py);
+	c.grading.py_helper = helper;
 	if (c.program && grade_check_begin(&c.sandbox, &c.grading, &c.lab, &c.program, c.python,
 					   sizeof(c.python)))
 		goto out;

@@ -34,6 +34,8 @@ struct grade_opts {
 	long procs_limit, files_limit;
 	int resume_off;			/* --regrade: grade again what has a result */
 	const char *submission;		/* the --program given (before its sandbox copy) */
+	const char *py_helper;		/* the lab's helper module (wl.py), given to a Python
+					 * submission that has none of its own */
 };
 
 /* lab check's long options that grade_opt handles, for its option table. */
