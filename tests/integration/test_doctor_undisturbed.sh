@@ -230,8 +230,8 @@ want = {
                 (T["pipechild"], T["pipechild"], "MainThread", "write_once", T["Lwrite"])]),
         None),
 }
-tasks = [("consumer", "pending", "Future", "consume", T["Lconsume"]),
-         ("producer", "pending", "Future", "produce", T["Lproduce"])]
+tasks = [("consumer", "pending", "Event data_ready", "consume", T["Lconsume"]),
+         ("producer", "pending", "Event consumer_ready", "produce", T["Lproduce"])]
 bad = []
 for f in sys.argv[2:]:
     try:

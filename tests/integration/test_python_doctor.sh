@@ -252,13 +252,14 @@ check "asyncio: the tasks, what each awaits, and their coroutine lines" pj "$TMP
 sorted((t['name'], t['state'], t['awaits'], [(c['function'], c['line']) for c in t['coroutines']][:1])
        for t in j['processes'][0]['tasks'] if t['state'] != 'finished') ==
   [('Task-1', 'pending', 'gather()', [('main', $(line asyncio_stuck.py "await asyncio.gather"))]),
-   ('consumer', 'pending', 'Future', [('consume', $LC)]),
-   ('producer', 'pending', 'Future', [('produce', $LP)])] and
+   ('consumer', 'pending', 'Event data_ready', [('consume', $LC)]),
+   ('producer', 'pending', 'Event consumer_ready', [('produce', $LP)])] and
 all([c['function'] for c in t['coroutines']][1:] == ['Event.wait']
     for t in j['processes'][0]['tasks'] if t['name'] in ('producer', 'consumer'))"
 "$CONLAB" deadlock -p "$PID" > "$TMP/aio.txt" 2>&1
 RC=$?
-check "asyncio: text lists the tasks" grep -q "^  producer (pending) awaits Future" "$TMP/aio.txt"
+check "asyncio: text lists the tasks, each awaiting the other's Event by its name" grep -q \
+	"^  producer (pending) awaits Event consumer_ready" "$TMP/aio.txt"
 check "asyncio: the loop can never wake (no callback, timer or descriptor but its own)" pj \
 	"$TMP/aio.json" "j['processes'][0]['event_loop'] ==
   {'tid': $PID, 'ready': 0, 'scheduled': 0, 'fds_watched': 1, 'stalled': True}"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "python/pyasync.h"
+#include "python/pynames.h"
 #include "lib/util.h"
 
 /* 3.11 frame states of a generator or coroutine (Include/internal/pycore_frame.h) */
@@ -35,11 +36,52 @@ static void add_frame(struct wg_task *t, size_t *cap, const char *func, const ch
 	t->nchain++;
 }
 
+/*
+ * asyncio's own waits are coroutine methods of its primitives (asyncio/locks.py, queues.py):
+ * suspended in one, the task waits for that object, which the caller's frame names the way the
+ * program does ("Event consumer_ready", "Queue q"): "awaits Future" says less. The type, or
+ * NULL when qualname is no such method.
+ */
+static const char *primitive_of(const char *qualname, const char *file)
+{
+	static const char *const types[] = {
+		"Event", "Lock", "Condition", "Semaphore", "BoundedSemaphore", "Barrier",
+		"Queue", "PriorityQueue", "LifoQueue",
+	};
+	const char *dot = strchr(qualname, '.');
+
+	if (!dot || !strstr(file, "asyncio/"))
+		return NULL;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if ((size_t)(dot - qualname) == strlen(types[i]) &&
+		    !strncmp(qualname, types[i], strlen(types[i])))
+			return types[i];
+	return NULL;
+}
+
+/* "Event consumer_ready" in out: the primitive whose method frame is at frame (self its first
+ * local), named from its caller's frame; out stays empty when it cannot be named. */
+static void primitive_name(struct py_reader *r, const char *type, uint64_t frame,
+			   uint64_t caller, uint64_t caller_code, char *out, size_t n)
+{
+	struct py_frame fr = { .addr = caller, .code = caller_code };
+	struct py_namer nm = { r, 0, NULL, NULL };
+	char name[128], local[128];
+
+	if (!caller || py_read_ptr(r, frame + r->L->fr_localsplus, &nm.target) ||
+	    !py_ptr_ok(nm.target) || !py_name_object(&nm, &fr, name, sizeof(name), local,
+						       sizeof(local)))
+		return;
+	snprintf(out, n, "%s %s", type, local[0] ? local : name);
+}
+
 /* Follow a coroutine and what it awaits, down to a future (or what cannot be followed). */
 static void follow(struct py_reader *r, struct wg_task *t, uint64_t coro, int *running)
 {
 	const struct py_layout *L = r->L;
 	size_t cap = 0;
+	uint64_t caller = 0, caller_code = 0;	/* the coroutine frame that awaits this one */
+	char primitive[160] = "";		/* what an asyncio primitive's method waits on */
 
 	for (int depth = 0; coro && depth < PY_MAX_AWAIT; depth++) {
 		const char *tn = py_type_name(r, coro);
@@ -61,7 +103,9 @@ static void follow(struct py_reader *r, struct wg_task *t, uint64_t coro, int *r
 				tn = "?";
 		}
 		if (strcmp(tn, "coroutine")) {	/* a future, a task, a generator-based await */
-			if (!strcmp(tn, "_asyncio.Task") &&
+			if (primitive[0]) {
+				t->awaits = xstrdup(primitive);
+			} else if (!strcmp(tn, "_asyncio.Task") &&
 			    !py_read_ptr(r, coro + L->task_name, &yf) &&
 			    !py_str(r, yf, name, sizeof(name))) {
 				char buf[128];
@@ -83,10 +127,16 @@ static void follow(struct py_reader *r, struct wg_task *t, uint64_t coro, int *r
 		}
 		{
 			const char *q = py_code_qualname(r, code), *f = py_code_file(r, code);
+			const char *type = q && f ? primitive_of(q, f) : NULL;
 
 			add_frame(t, &cap, q ? q : "?", f ? f : "?",
 				  state == FRAME_CREATED ? 0 : coro_line(r, frame, code));
+			if (type && !primitive[0])
+				primitive_name(r, type, frame, caller, caller_code, primitive,
+					       sizeof(primitive));
 		}
+		caller = frame;
+		caller_code = code;
 		if (state == FRAME_EXECUTING) {
 			*running = 1;	/* on the loop's thread now: its stack says the rest */
 			return;
