@@ -239,8 +239,10 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 	conns_model_text(m, o->top ? o->top : 15, out);
 	for (int k = 0; k < AN_NKINDS; k++)
 		if (m->anomalies[k])
-			fprintf(out, "note: %llu × %s (events missing or out of order)\n",
-				(unsigned long long)m->anomalies[k], anomaly_name(k));
+			fprintf(out, "note: %llu × %s (events missing or out of order%s)\n",
+				(unsigned long long)m->anomalies[k], anomaly_name(k),
+				k == AN_SWITCH_OUT_NOT_RUNNING ? "; the kernel sometimes resumes a "
+				"preempted thread without a switch event, perf sees none either" : "");
 	procsyms_free(&ps);
 	free(fx);
 	return 0;
