@@ -78,6 +78,19 @@ check "python: text folded the same as from the whole history" \
 check "python: the barrier's wakeups are named by its line in threading.py, none by an address" \
 	bash -c "grep -q -- '-> worker-0.* condvar Barrier.*(threading.py:[0-9]*)' '$TMP/bar.fold.txt' &&
 		 ! grep -q -- ' condvar 0x' '$TMP/bar.fold.txt'"
+# the summary's futex table names them the same way: the barrier's waits by its line (each
+# worker's waiter Lock counted together), main's join of worker-0 by the thread
+"$CONLAB" report summary -i "$TMP/bar.clab" --format json -o "$TMP/bar.sum.json"
+W0=$("$PYH" -c "import json, sys
+j = json.load(open(sys.argv[1]))
+print([t['tid'] for p in j['processes'] for t in p['threads'] if t['comm'] == 'worker-0'][0])" \
+	"$TMP/bar.sum.json")
+check "python: the summary names the barrier's waits by its line and main's join by worker-0" \
+	pyjson "$TMP/bar.sum.json" "(
+len([f for f in j['futexes'] if f['kind'] == 'condvar' and
+     f['name'].startswith('Barrier.') and '(threading.py:' in f['name']]) == 1 and
+[f['name'] for f in j['futexes'] if f['kind'] == 'join' and 'worker-0' in f['name']] ==
+  ['join(worker-0 $W0)'])" "[(f['name'], f['kind']) for f in j['futexes']]"
 
 # JSON, HTML and Perfetto (and a window's text) are built from spools as the records pass (the
 # intervals, and the switches and wakeups Perfetto mirrors): the same as from the whole

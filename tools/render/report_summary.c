@@ -22,7 +22,10 @@ void report_summary_keep(const struct report_opts *o, struct m_keep *k)
 
 /* A futex address aggregated over all blocked intervals on it. */
 struct fx_agg {
-	uint64_t addr;
+	uint64_t addr;		/* the futex word; for a wait of threading's Condition, the made-up
+				 * pc of the Python line that waits (py_site) */
+	uint64_t py_site;
+	uint32_t holder;	/* a join's joined thread, when known */
 	uint32_t pid;
 	uint32_t waits;
 	uint64_t total, max;
@@ -58,22 +61,31 @@ static struct fx_agg *aggregate_futexes(const struct model *m, size_t *n)
 
 		for (size_t k = 0; k < t->niv; k++) {
 			const struct m_interval *iv = &t->iv[k];
-			uint64_t d = iv->end - iv->start, key;
+			uint64_t d = iv->end - iv->start, key, site, obj;
 			int64_t at;
 
 			if (iv->state != TH_BLOCKED || wait_kind_class(iv->w.kind) != BC_FUTEX)
 				continue;
+			/* a wait of threading's Condition sleeps on a waiter Lock of its own (a new
+			 * one each time, malloc giving a thread the same address whatever the
+			 * Condition): counted by the Python line that waits, as contention does */
+			site = iv->w.py && iv->w.kind == WK_CONDVAR ?
+				model_py_wait_site(m, iv->w.stack_id) : 0;
+			obj = site ? site : iv->w.obj;
 			/* an address is per process unless shared; key on both */
-			key = iv->w.obj * 31 + t->pid;
+			key = obj * 31 + t->pid;
 			at = idmap_get(&idx, key);
 			if (at < 0) {
 				GROW(v, cap, *n + 1);
 				at = (*n)++;
 				memset(&v[at], 0, sizeof(v[at]));
-				v[at].addr = iv->w.obj;
+				v[at].addr = obj;
+				v[at].py_site = site;
 				v[at].pid = t->pid;
 				idmap_put(&idx, key, at);
 			}
+			if (iv->w.kind == WK_JOIN && iv->w.holder && !v[at].holder)
+				v[at].holder = iv->w.holder;
 			v[at].waits++;
 			v[at].total += d;
 			if (d > v[at].max)
@@ -92,9 +104,21 @@ static struct fx_agg *aggregate_futexes(const struct model *m, size_t *n)
 static const char *fx_name(const struct model *m, struct procsyms *ps, const struct fx_agg *a,
 			   char *buf, size_t n)
 {
-	const char *py = model_sync_name(m, a->pid, a->addr, NULL);
+	const char *py = a->py_site ? NULL : model_sync_name(m, a->pid, a->addr, NULL);
+	const struct m_pyframe *f = a->py_site ? model_py_pc(m, a->py_site) : NULL;
+	const struct m_thread *jt = a->holder ? model_thread(m, a->holder) : NULL;
 	int k = agg_kind(a);
 
+	if (f && f->qualname) {	/* "Barrier._wait (threading.py:725)", as the timeline says */
+		const char *b = strrchr(f->file, '/');
+
+		snprintf(buf, n, "%s (%s:%d)", f->qualname, b ? b + 1 : f->file, f->line);
+		return buf;
+	}
+	if (k == WK_JOIN && a->holder) {	/* "join(worker-0 4242)", as contention says */
+		snprintf(buf, n, "join(%s %u)", jt && jt->comm[0] ? jt->comm : "thread", a->holder);
+		return buf;
+	}
 	if (py) {
 		snprintf(buf, n, "%s", py);
 		return buf;
@@ -223,14 +247,23 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 			text_thread(out, &m->threads[k]);
 		}
 	if (nfx) {
+		/* NAME as wide as the longest shown (20 to 40): a Python line's name is long */
+		char nm[96];
+		int w = 20;
+
+		for (size_t i = 0; i < nfx && (int)i < top; i++) {
+			const char *name = fx_name(m, &ps, &fx[i], nm, sizeof(nm));
+			int len = name ? (int)strlen(name) : 1;
+
+			w = len > w ? (len < 40 ? len : 40) : w;
+		}
 		fprintf(out, "\ntop futex waits (by total wait)\n");
-		fprintf(out, "  %-20s %-16s %7s %-10s %7s %10s %10s\n", "NAME", "ADDRESS", "PID",
+		fprintf(out, "  %-*s %-18s %7s %-10s %7s %10s %10s\n", w, "NAME", "ADDRESS", "PID",
 			"KIND", "WAITS", "TOTAL", "MAX");
 		for (size_t i = 0; i < nfx && (int)i < top; i++) {
-			char nm[96];
 			const char *name = fx_name(m, &ps, &fx[i], nm, sizeof(nm));
 
-			fprintf(out, "  %-20.20s 0x%-14llx %7u %-10s %7u %10s %10s\n",
+			fprintf(out, "  %-*.*s 0x%-16llx %7u %-10s %7u %10s %10s\n", w, w,
 				name ? name : "-", (unsigned long long)fx[i].addr, fx[i].pid,
 				wait_kind_name(agg_kind(&fx[i])), fx[i].waits,
 				fmt_dur(a, sizeof(a), fx[i].total), fmt_dur(b, sizeof(b), fx[i].max));
