@@ -290,7 +290,6 @@ void contention_name(struct contention *c, const struct model *m, const struct c
 
 	for (size_t i = 0; i < c->nobjs; i++) {
 		struct cont_obj *o = &c->objs[i];
-		const struct m_pyframe *pf;
 		const char *pyname;
 
 		qsort(o->callers, o->ncallers, sizeof(*o->callers), cmp_caller);
@@ -298,30 +297,19 @@ void contention_name(struct contention *c, const struct model *m, const struct c
 			caller_frames(&o->callers[k], m, o->pid, r);
 		o->named = 0;
 		if (o->kind == CK_JOIN && o->nholders && joined_thread(m, o)) {
-			const struct m_thread *t = model_thread(m, o->holders[0].tid);
-
-			snprintf(o->name, sizeof(o->name), "join(%s %u)", t && t->comm[0] ?
-				 t->comm : "thread", o->holders[0].tid);
+			snprintf(o->name, sizeof(o->name), "join(%s %u)",
+				 model_comm(m, o->holders[0].tid, "?"), o->holders[0].tid);
 			continue;
 		}
 		/* a Python join that never ended: by the program's line that joins */
 		if (o->kind == CK_JOIN && o->ncallers && !model_sync_name(m, o->pid, o->addr, NULL) &&
-		    (pf = model_py_pc(m, model_py_wait_site(m, o->callers[0].stack_id))) &&
-		    pf->qualname) {
-			const char *b = strrchr(pf->file, '/');
-
-			snprintf(o->name, sizeof(o->name), "join@%s (%s:%d)", pf->qualname,
-				 b ? b + 1 : pf->file, pf->line);
+		    !model_py_site_name(m, model_py_wait_site(m, o->callers[0].stack_id), "join@",
+					o->name, sizeof(o->name)))
 			continue;
-		}
 		/* a Python Condition wait is counted on the line that waits (cont_wait_addr) */
-		if (o->kind == CK_CONDVAR && (pf = model_py_pc(m, o->addr)) && pf->qualname) {
-			const char *b = strrchr(pf->file, '/');
-
-			snprintf(o->name, sizeof(o->name), "condvar@%s (%s:%d)", pf->qualname,
-				 b ? b + 1 : pf->file, pf->line);
+		if (o->kind == CK_CONDVAR &&
+		    !model_py_site_name(m, o->addr, "condvar@", o->name, sizeof(o->name)))
 			continue;
-		}
 		/* a Python Lock, by the name the recorder read while the program ran */
 		if ((pyname = model_sync_name(m, o->pid, o->addr, NULL))) {
 			snprintf(o->name, sizeof(o->name), "%s", pyname);

@@ -72,18 +72,13 @@ int32_t tl_wait_name(struct tl_ctx *c, int proc, const struct m_wait *w, uint64_
 		return futex_name(c, proc, w->obj);
 	case WK_CONDVAR: {
 		/* glibc condvars wait on __g_signals inside the 48-byte object: name the object */
-		const struct m_pyframe *f = w->py ? model_py_pc(c->m, model_py_wait_site(c->m,
-								      w->stack_id)) : NULL;
 		const char *nm, *plus;
 		int32_t at;
 
-		if (f && f->qualname) {	/* threading's Condition: by the line that waits */
-			const char *b = strrchr(f->file, '/');
-
-			snprintf(buf, sizeof(buf), "%s (%s:%d)", f->qualname,
-				 b ? b + 1 : f->file, f->line);
+		/* threading's Condition: by the line that waits */
+		if (w->py && !model_py_site_name(c->m, model_py_wait_site(c->m, w->stack_id), "",
+						 buf, sizeof(buf)))
 			return tl_intern(c, buf);
-		}
 		at = futex_name(c, proc, w->obj);
 		nm = c->tl->names[at];
 		plus = strrchr(nm, '+');

@@ -767,6 +767,30 @@ static void assign_behind(struct analysis *a, const struct csr *fwd)
 	free(queue);
 }
 
+/* An asyncio loop that can never wake: it sleeps with no callback ready, no timer and no
+ * descriptor watched but its own, every other thread of its process is stuck (none left to
+ * call it), and a task is pending: that task waits for ever. */
+static int loop_stalled(const struct waitgraph *g, const struct wg_process *p)
+{
+	size_t pending = 0;
+
+	if (!p->loop.tid || p->loop.ready || p->loop.scheduled || p->loop.fds != WG_LOOP_OWN_FDS)
+		return 0;
+	for (size_t k = 0; k < p->ntasks; k++)
+		pending += !strcmp(p->tasks[k].state, "pending");
+	if (!pending)
+		return 0;
+	for (size_t i = 0; i < g->nthreads; i++) {
+		const struct wg_thread *t = &g->threads[i];
+
+		if (t->pid != p->pid)
+			continue;
+		if (t->tid == p->loop.tid ? t->state == WG_RUNNING : !t->stuck)
+			return 0;	/* running: it may yet schedule something */
+	}
+	return 1;
+}
+
 size_t waitgraph_analyze(struct waitgraph *g)
 {
 	struct analysis a = { .g = g };
@@ -799,6 +823,8 @@ size_t waitgraph_analyze(struct waitgraph *g)
 	find_cycles(&a, &fwd);
 	find_terminals(&a);
 	assign_behind(&a, &fwd);
+	for (size_t i = 0; i < g->nprocs; i++)
+		g->procs[i].loop.stalled = loop_stalled(g, &g->procs[i]);
 
 	csr_free(&fwd);
 	free(a.proc_of);

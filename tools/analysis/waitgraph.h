@@ -124,10 +124,15 @@ struct wg_process {
 	char *tasks_note;	/* what could not be read of them, NULL */
 	/* its asyncio event loop, read from the thread running it (tid 0: none found): what
 	 * could wake it, callbacks ready to run, timers scheduled, file descriptors watched (its
-	 * own wakeup socket among them); -1 unreadable */
+	 * own wakeup socket among them); -1 unreadable. stalled, by waitgraph_analyze(): nothing
+	 * can wake it and a task is pending, which then waits for ever */
+	/* asyncio's selector loops always watch one descriptor of their own: the socket that
+	 * call_soon_threadsafe() and signal handlers write to wake them */
+#define WG_LOOP_OWN_FDS 1
 	struct wg_loop {
 		pid_t tid;
 		int64_t ready, scheduled, fds;
+		int stalled;
 	} loop;
 };
 
@@ -178,7 +183,8 @@ void wg_set_str(char **dst, const char *s);
 int wg_find_thread(const struct waitgraph *g, pid_t tid);
 int wg_find_process(const struct waitgraph *g, pid_t pid);
 
-/* Decide liveness and the findings. Idempotent; returns the number of findings. */
+/* Decide liveness, the findings and which asyncio loops are stalled. Idempotent; returns the
+ * number of findings. */
 size_t waitgraph_analyze(struct waitgraph *g);
 
 const char *wg_state_name(enum wg_state s);

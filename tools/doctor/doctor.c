@@ -18,7 +18,6 @@
 #include "lib/procmem.h"
 #include "doctor/doctor.h"
 #include "doctor/doctor_python.h"
-#include "doctor/doctor_pyreport.h"
 #include "doctor/doctor_report.h"
 #include "lib/idmap.h"
 #include "symbols/procmaps.h"
@@ -495,7 +494,7 @@ void doctor_result_free(struct doctor *d)
 static int found(const struct waitgraph *g)
 {
 	for (size_t i = 0; i < g->nprocs; i++)
-		if (dr_py_loop_stalled(g, &g->procs[i]))
+		if (g->procs[i].loop.stalled)
 			return 1;
 	return g->nfindings > 0;
 }

@@ -118,31 +118,6 @@ void dr_py_json_object(struct json *j, const struct wg_object *o)
 		    o->held_at ? "with" : "owner");
 }
 
-/* asyncio's selector loops always watch one descriptor of their own: the socket that
- * call_soon_threadsafe() and signal handlers write to wake them */
-#define LOOP_OWN_FDS 1
-
-int dr_py_loop_stalled(const struct waitgraph *g, const struct wg_process *p)
-{
-	size_t pending = 0;
-
-	if (!p->loop.tid || p->loop.ready || p->loop.scheduled || p->loop.fds != LOOP_OWN_FDS)
-		return 0;
-	for (size_t k = 0; k < p->ntasks; k++)
-		pending += !strcmp(p->tasks[k].state, "pending");
-	if (!pending)
-		return 0;
-	for (size_t i = 0; i < g->nthreads; i++) {
-		const struct wg_thread *t = &g->threads[i];
-
-		if (t->pid != p->pid)
-			continue;
-		if (t->tid == p->loop.tid ? t->state == WG_RUNNING : !t->stuck)
-			return 0;	/* running: it may yet schedule something */
-	}
-	return 1;
-}
-
 /* "the event loop (MainThread, tid 12): 0 callbacks ready, ..." and, when nothing can wake
  * it, what that means for its tasks */
 static void print_loop(FILE *f, const struct waitgraph *g, const struct wg_process *p)
@@ -159,13 +134,13 @@ static void print_loop(FILE *f, const struct waitgraph *g, const struct wg_proce
 		fprintf(f, "%" PRId64 " callback%s ready, %" PRId64 " timer%s scheduled",
 			p->loop.ready, p->loop.ready == 1 ? "" : "s", p->loop.scheduled,
 			p->loop.scheduled == 1 ? "" : "s");
-	if (p->loop.fds == LOOP_OWN_FDS)
+	if (p->loop.fds == WG_LOOP_OWN_FDS)
 		fprintf(f, ", 1 file descriptor watched: its own wakeup socket");
 	else if (p->loop.fds >= 0)
 		fprintf(f, ", %" PRId64 " file descriptors watched, its own wakeup socket among "
 			"them", p->loop.fds);
 	fputc('\n', f);
-	if (dr_py_loop_stalled(g, p))
+	if (p->loop.stalled)
 		fprintf(f, "  nothing can wake it: no callback, no timer, no descriptor but its own, "
 			   "and no other thread left to call it. Its pending tasks wait for ever: "
 			   "each awaits something only another task could set\n");
@@ -196,7 +171,7 @@ void dr_py_print_tasks(FILE *f, const struct waitgraph *g)
 	}
 }
 
-void dr_py_json_tasks(struct json *j, const struct waitgraph *g, const struct wg_process *p)
+void dr_py_json_tasks(struct json *j, const struct wg_process *p)
 {
 	if (!p->ntasks && !p->tasks_note)
 		return;
@@ -206,7 +181,7 @@ void dr_py_json_tasks(struct json *j, const struct waitgraph *g, const struct wg
 		json_kv_i64(j, "ready", p->loop.ready);
 		json_kv_i64(j, "scheduled", p->loop.scheduled);
 		json_kv_i64(j, "fds_watched", p->loop.fds);
-		json_kv_bool(j, "stalled", dr_py_loop_stalled(g, p));
+		json_kv_bool(j, "stalled", p->loop.stalled);
 		json_obj_end(j);
 	}
 	json_kv_str(j, "tasks_note", p->tasks_note);

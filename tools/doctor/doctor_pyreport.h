@@ -22,15 +22,11 @@ void dr_py_print_stack(FILE *f, const struct wg_thread *t, const char *indent);
 const char *dr_py_object(const struct wg_object *o, char *buf, size_t n);
 /* JSON: "name", "python" (frames) and "python_wait" (index) of a thread */
 void dr_py_json_thread(struct json *j, const struct wg_thread *t);
-/* Whether p's asyncio event loop can never wake: it sleeps with no callback ready, no timer
- * and no file descriptor watched but its own wakeup socket, every other thread of p is stuck,
- * and some task is pending (it waits for ever). */
-int dr_py_loop_stalled(const struct waitgraph *g, const struct wg_process *p);
 /* The asyncio event loop and tasks of every process that has some: what could wake the loop;
  * each task's name, state, coroutine chain. */
 void dr_py_print_tasks(FILE *f, const struct waitgraph *g);
 /* JSON: "event_loop" and "tasks" of a process (nothing when it has none) */
-void dr_py_json_tasks(struct json *j, const struct waitgraph *g, const struct wg_process *p);
+void dr_py_json_tasks(struct json *j, const struct wg_process *p);
 /* JSON: "type", "held_as", "held_at" of an object */
 void dr_py_json_object(struct json *j, const struct wg_object *o);
 

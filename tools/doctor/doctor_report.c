@@ -377,7 +377,7 @@ static void text_footer(FILE *f, const struct waitgraph *g, const struct doctor_
 			   "progress, not stuck.\n", m->changed, m->changed == 1 ? "" : "s",
 			m->changed == 1 ? "it was" : "they were");
 	for (size_t i = 0; i < g->nprocs; i++)
-		if (dr_py_loop_stalled(g, &g->procs[i])) {
+		if (g->procs[i].loop.stalled) {
 			fprintf(f, "\nno thread is deadlocked, but the asyncio event loop of pid %d "
 				   "can never wake: its pending tasks wait for ever (above).\n",
 				(int)g->procs[i].pid);
@@ -477,7 +477,7 @@ static void json_processes(struct json *j, const struct waitgraph *g)
 		json_kv_str(j, "comm", g->procs[i].comm);
 		json_kv_str(j, "exe", g->procs[i].exe);
 		json_kv_str(j, "runtime", g->procs[i].runtime);
-		dr_py_json_tasks(j, g, &g->procs[i]);
+		dr_py_json_tasks(j, &g->procs[i]);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -334,6 +334,19 @@ const struct m_pyframe *model_py_pc(const struct model *m, uint64_t pc)
 	return &m->py->frames[i];
 }
 
+int model_py_site_name(const struct model *m, uint64_t pc, const char *prefix, char *buf,
+		       size_t n)
+{
+	const struct m_pyframe *f = model_py_pc(m, pc);
+	const char *b;
+
+	if (!f || !f->qualname)
+		return -1;
+	b = strrchr(f->file, '/');
+	snprintf(buf, n, "%s%s (%s:%d)", prefix, f->qualname, b ? b + 1 : f->file, f->line);
+	return 0;
+}
+
 void model_py_symbols(const struct model *m, uint32_t pid, struct symbolizer *s)
 {
 	for (size_t i = 0; m->py && i < m->py->nframes; i++) {

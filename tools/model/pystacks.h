@@ -76,6 +76,10 @@ void model_py_finish(struct model *m);
 void model_py_symbols(const struct model *m, uint32_t pid, struct symbolizer *s);
 /* The Python frame of a made-up pc, NULL for a real one. */
 const struct m_pyframe *model_py_pc(const struct model *m, uint64_t pc);
+/* "Barrier._wait (threading.py:725)" after prefix: the line of a made-up pc, as the reports
+ * name a Python wait site; 0, or -1 (buf untouched) when pc is no named Python frame's. */
+int model_py_site_name(const struct model *m, uint64_t pc, const char *prefix, char *buf,
+		       size_t n);
 void model_py_free(struct model *m);
 
 #endif

@@ -68,8 +68,7 @@ static void primitive_name(struct py_reader *r, const char *type, uint64_t frame
 	struct py_namer nm = { r, 0, NULL, NULL };
 	char name[128], local[128];
 
-	if (!caller || py_read_ptr(r, frame + r->L->fr_localsplus, &nm.target) ||
-	    !py_ptr_ok(nm.target) || !py_name_object(&nm, &fr, name, sizeof(name), local,
+	if (!caller || !(nm.target = py_frame_self(r, frame)) || !py_name_object(&nm, &fr, name, sizeof(name), local,
 						       sizeof(local)))
 		return;
 	snprintf(out, n, "%s %s", type, local[0] ? local : name);
@@ -254,33 +253,22 @@ static int count_cb(struct py_reader *r, uint64_t key, uint64_t value, void *arg
 
 void py_read_loop(struct py_reader *r, struct wg_process *proc)
 {
-	static const char file_end[] = "asyncio/base_events.py";
-
 	memset(&proc->loop, 0, sizeof(proc->loop));
 	for (size_t i = 0; i < r->nthreads; i++) {
-		const struct py_thread *pt = &r->threads[i];
+		const struct py_frame *fr = py_thread_frame(&r->threads[i], "BaseEventLoop._run_once",
+							    "asyncio/base_events.py");
+		uint64_t loop = fr ? py_frame_self(r, fr->addr) : 0, sel;
 
-		for (size_t k = 0; k < pt->nframes; k++) {
-			const struct py_frame *fr = &pt->frames[k];
-			size_t l = strlen(fr->file);
-			uint64_t loop = 0, sel;
-			int n;
-
-			if (strcmp(fr->qualname, "BaseEventLoop._run_once") ||
-			    l < sizeof(file_end) - 1 ||
-			    strcmp(fr->file + l - (sizeof(file_end) - 1), file_end) ||
-			    py_read_ptr(r, fr->addr + r->L->fr_localsplus, &loop) || !py_ptr_ok(loop))
-				continue;
-			proc->loop.tid = pt->tid;
-			proc->loop.ready = var_len(r, py_attr(r, loop, "_ready"));
-			proc->loop.scheduled = var_len(r, py_attr(r, loop, "_scheduled"));
-			/* a selector loop's registrations (selectors' _fd_to_key); a proactor or a
-			 * third-party loop has none to read */
-			sel = py_attr(r, loop, "_selector");
-			n = py_ptr_ok(sel) ? py_dict_each(r, py_attr(r, sel, "_fd_to_key"), 1024,
-							  count_cb, NULL) : -1;
-			proc->loop.fds = n;
-			return;
-		}
+		if (!loop)
+			continue;
+		proc->loop.tid = r->threads[i].tid;
+		proc->loop.ready = var_len(r, py_attr(r, loop, "_ready"));
+		proc->loop.scheduled = var_len(r, py_attr(r, loop, "_scheduled"));
+		/* a selector loop's registrations (selectors' _fd_to_key); a proactor or a
+		 * third-party loop has none to read */
+		sel = py_attr(r, loop, "_selector");
+		proc->loop.fds = py_ptr_ok(sel) ? py_dict_each(r, py_attr(r, sel, "_fd_to_key"), 1024,
+							       count_cb, NULL) : -1;
+		return;
 	}
 }

@@ -252,7 +252,7 @@ static void find_object(struct pyl *c, const struct py_thread *pt, struct pywait
 		if (!py_stdlib_file(fr->file))
 			return;
 		if (cls && self && !strcmp(self, "self") &&
-		    !py_read_ptr(c->r, fr->addr + c->r->L->fr_localsplus, &obj) && py_ptr_ok(obj)) {
+		    (obj = py_frame_self(c->r, fr->addr))) {
 			w->obj = obj;
 			w->type = cls;
 			w->method = strchr(fr->qualname, '.') + 1;	/* the outermost of the run */
@@ -471,23 +471,14 @@ static int64_t queue_len(struct py_reader *r, uint64_t q)
 static pid_t future_runner(struct pyl *c, uint64_t fut)
 {
 	struct py_reader *r = c->r;
-	static const char file_end[] = "concurrent/futures/thread.py";
 
 	for (size_t i = 0; i < r->nthreads; i++) {
-		const struct py_thread *pt = &r->threads[i];
+		const struct py_frame *fr = py_thread_frame(&r->threads[i], "_WorkItem.run",
+							    "concurrent/futures/thread.py");
+		uint64_t self = fr ? py_frame_self(r, fr->addr) : 0;
 
-		for (size_t k = 0; k < pt->nframes; k++) {
-			const struct py_frame *fr = &pt->frames[k];
-			size_t l = strlen(fr->file);
-			uint64_t self = 0;
-
-			if (strcmp(fr->qualname, "_WorkItem.run") || l < sizeof(file_end) - 1 ||
-			    strcmp(fr->file + l - (sizeof(file_end) - 1), file_end))
-				continue;
-			if (!py_read_ptr(r, fr->addr + r->L->fr_localsplus, &self) &&
-			    py_ptr_ok(self) && py_attr(r, self, "future") == fut)
-				return pt->tid;
-		}
+		if (self && py_attr(r, self, "future") == fut)
+			return r->threads[i].tid;
 	}
 	return 0;
 }
@@ -570,19 +561,6 @@ static void resolve_thread(struct pyl *c, struct wg_thread *t, const struct py_t
 		}
 }
 
-static int has_frame(const struct py_thread *pt, const char *qualname, const char *file_end)
-{
-	size_t fl = strlen(file_end);
-
-	for (size_t k = 0; k < pt->nframes; k++) {
-		size_t l = strlen(pt->frames[k].file);
-
-		if (!strcmp(pt->frames[k].qualname, qualname) && l >= fl &&
-		    !strcmp(pt->frames[k].file + l - fl, file_end))
-			return 1;
-	}
-	return 0;
-}
 
 /* A multiprocessing Queue's feeder thread writes the Queue's pipe; its own process has the
  * read end too (a copy made by fork) but reads it only through get(). When no thread of the
@@ -594,7 +572,7 @@ static void feeder_pipes(struct pyl *c, pid_t pid)
 	int getter = 0;
 
 	for (size_t i = 0; i < r->nthreads; i++)
-		getter |= has_frame(&r->threads[i], "Queue.get", "multiprocessing/queues.py");
+		getter |= py_thread_frame(&r->threads[i], "Queue.get", "multiprocessing/queues.py") != NULL;
 	for (size_t i = 0; i < g->nthreads && !getter; i++) {
 		struct wg_thread *t = &g->threads[i];
 		const struct py_thread *pt = t->pid == pid ? py_thread_by_tid(r, t->tid) : NULL;
@@ -602,7 +580,7 @@ static void feeder_pipes(struct pyl *c, pid_t pid)
 		size_t k, n = 0;
 
 		if (!pt || !o || o->kind != WG_PIPE || o->value != 1 ||
-		    !has_frame(pt, "Queue._feed", "multiprocessing/queues.py"))
+		    !py_thread_frame(pt, "Queue._feed", "multiprocessing/queues.py"))
 			continue;
 		for (k = 0; k < o->npeers; k++)
 			if (o->peers[k] != pid)

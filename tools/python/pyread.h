@@ -149,6 +149,13 @@ int py_read_thread_names(struct py_reader *r);
 int py_read_dangling_names(struct py_reader *r, const pid_t *tids, size_t n, char **names);
 /* The thread by kernel tid, or NULL. */
 struct py_thread *py_thread_by_tid(struct py_reader *r, pid_t tid);
+/* A method frame's self (its first local) of the _PyInterpreterFrame at frame: the object,
+ * 0 when unreadable or not an object. */
+uint64_t py_frame_self(struct py_reader *r, uint64_t frame);
+/* pt's innermost frame of function qualname in a file whose path ends in file_end
+ * ("asyncio/base_events.py"), NULL when none. */
+const struct py_frame *py_thread_frame(const struct py_thread *pt, const char *qualname,
+				       const char *file_end);
 struct py_thread *py_thread_by_pthread(struct py_reader *r, uint64_t pthread);
 
 /* ---- memory and objects (pyread_obj.c) ---- */

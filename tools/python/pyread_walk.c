@@ -503,6 +503,28 @@ struct py_thread *py_thread_by_tid(struct py_reader *r, pid_t tid)
 	return NULL;
 }
 
+uint64_t py_frame_self(struct py_reader *r, uint64_t frame)
+{
+	uint64_t self = 0;
+
+	return py_read_ptr(r, frame + r->L->fr_localsplus, &self) || !py_ptr_ok(self) ? 0 : self;
+}
+
+const struct py_frame *py_thread_frame(const struct py_thread *pt, const char *qualname,
+				       const char *file_end)
+{
+	size_t fl = strlen(file_end);
+
+	for (size_t k = 0; k < pt->nframes; k++) {
+		const struct py_frame *fr = &pt->frames[k];
+		size_t l = strlen(fr->file);
+
+		if (!strcmp(fr->qualname, qualname) && l >= fl && !strcmp(fr->file + l - fl, file_end))
+			return fr;
+	}
+	return NULL;
+}
+
 struct py_thread *py_thread_by_pthread(struct py_reader *r, uint64_t pthread)
 {
 	for (size_t i = 0; i < r->nthreads; i++)

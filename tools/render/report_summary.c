@@ -105,18 +105,13 @@ static const char *fx_name(const struct model *m, struct procsyms *ps, const str
 			   char *buf, size_t n)
 {
 	const char *py = a->py_site ? NULL : model_sync_name(m, a->pid, a->addr, NULL);
-	const struct m_pyframe *f = a->py_site ? model_py_pc(m, a->py_site) : NULL;
-	const struct m_thread *jt = a->holder ? model_thread(m, a->holder) : NULL;
 	int k = agg_kind(a);
 
-	if (f && f->qualname) {	/* "Barrier._wait (threading.py:725)", as the timeline says */
-		const char *b = strrchr(f->file, '/');
-
-		snprintf(buf, n, "%s (%s:%d)", f->qualname, b ? b + 1 : f->file, f->line);
+	/* "Barrier._wait (threading.py:725)", as the timeline says */
+	if (a->py_site && !model_py_site_name(m, a->py_site, "", buf, n))
 		return buf;
-	}
 	if (k == WK_JOIN && a->holder) {	/* "join(worker-0 4242)", as contention says */
-		snprintf(buf, n, "join(%s %u)", jt && jt->comm[0] ? jt->comm : "thread", a->holder);
+		snprintf(buf, n, "join(%s %u)", model_comm(m, a->holder, "?"), a->holder);
 		return buf;
 	}
 	if (py) {
@@ -248,26 +243,27 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 		}
 	if (nfx) {
 		/* NAME as wide as the longest shown (20 to 40): a Python line's name is long */
-		char nm[96];
+		size_t rows = nfx < (size_t)top ? nfx : (size_t)top;
+		char (*nm)[96] = xcalloc(rows ? rows : 1, sizeof(*nm));
 		int w = 20;
 
-		for (size_t i = 0; i < nfx && (int)i < top; i++) {
-			const char *name = fx_name(m, &ps, &fx[i], nm, sizeof(nm));
-			int len = name ? (int)strlen(name) : 1;
+		for (size_t i = 0; i < rows; i++) {
+			int len;
 
+			if (!fx_name(m, &ps, &fx[i], nm[i], sizeof(nm[i])))
+				snprintf(nm[i], sizeof(nm[i]), "-");
+			len = (int)strlen(nm[i]);
 			w = len > w ? (len < 40 ? len : 40) : w;
 		}
 		fprintf(out, "\ntop futex waits (by total wait)\n");
 		fprintf(out, "  %-*s %-18s %7s %-10s %7s %10s %10s\n", w, "NAME", "ADDRESS", "PID",
 			"KIND", "WAITS", "TOTAL", "MAX");
-		for (size_t i = 0; i < nfx && (int)i < top; i++) {
-			const char *name = fx_name(m, &ps, &fx[i], nm, sizeof(nm));
-
+		for (size_t i = 0; i < rows; i++)
 			fprintf(out, "  %-*.*s 0x%-16llx %7u %-10s %7u %10s %10s\n", w, w,
-				name ? name : "-", (unsigned long long)fx[i].addr, fx[i].pid,
+				nm[i], (unsigned long long)fx[i].addr, fx[i].pid,
 				wait_kind_name(agg_kind(&fx[i])), fx[i].waits,
 				fmt_dur(a, sizeof(a), fx[i].total), fmt_dur(b, sizeof(b), fx[i].max));
-		}
+		free(nm);
 	}
 	conns_model_text(m, o->top ? o->top : 15, out);
 	for (int k = 0; k < AN_NKINDS; k++)
