@@ -107,7 +107,8 @@ struct ev_wakeup {
 	__u64 waker_arg0;	/* waker's first syscall argument (the futex it woke, the fd) */
 	__u32 waker_tid;	/* 0 = interrupt / kernel context */
 	__s16 waker_nr;		/* waker's syscall, -1 none */
-	__u16 cpu;		/* target CPU */
+	__u16 cpu;		/* the wakee's CPU: the one chosen for it, or its last one when the
+				 * record was written at sched_waking (bpf/sched.bpf.c) */
 };
 
 /* EV_FORK: hdr.tid = child */

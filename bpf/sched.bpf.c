@@ -330,16 +330,23 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 }
 
 /*
- * Who woke whom. sched_wakeup often runs on the wakee's CPU, in whatever happens to be current
- * there (the idle task, handling the queued wakeup's IPI), so the waker is taken earlier, at
- * sched_waking, which runs in the waker's own context: a slot per wakee tid carries it over.
+ * Who woke whom. The waker is the task current at sched_waking, which runs in the waker's own
+ * context. sched_wakeup often runs on the wakee's CPU instead, in whatever happens to be
+ * current there (the idle task, handling the queued wakeup's IPI).
+ *
+ * The record is written at sched_waking when the wakee has left its CPU (p->on_cpu is 0): its
+ * switch-out, the sleep this wakeup ends, is then recorded already. Otherwise the wakee may
+ * still be on its way out: it has been dequeued but its sched_switch has not fired yet, and
+ * try_to_wake_up waits for it to leave before it calls sched_wakeup. A record written at
+ * sched_waking would then come before the sleep it ends; so sched_wakeup writes it, with the
+ * waker carried over in a slot per wakee tid.
  */
 struct waking {
 	__u64 arg0;
 	__u32 wakee;
 	__u32 waker;
 	__s32 nr;
-	__u32 pad;
+	__u32 written;	/* the record was written at sched_waking */
 };
 
 #define WAKING_SLOTS 65536
@@ -367,6 +374,22 @@ static __always_inline void current_waker(struct waking *w)
 	}
 }
 
+static __always_inline void write_wakeup(struct task_struct *p, __u32 tid, __u16 type,
+					 const struct waking *w)
+{
+	struct ev_wakeup *e;
+	struct stage *st;
+
+	e = ev_reserve(&st, sizeof(*e), type, tid);
+	if (!e)
+		return;
+	e->waker_tid = w->waker;
+	e->waker_nr = (__s16)w->nr;
+	e->waker_arg0 = w->arg0;
+	e->cpu = BPF_CORE_READ(p, wake_cpu);
+	ev_submit(st, e);
+}
+
 static __always_inline int handle_waking(struct task_struct *p)
 {
 	__u32 tid, slot;
@@ -381,35 +404,28 @@ static __always_inline int handle_waking(struct task_struct *p)
 		return 0;
 	current_waker(w);
 	w->wakee = tid;
+	w->written = BPF_CORE_READ(p, on_cpu) == 0;
+	if (w->written)
+		write_wakeup(p, tid, EV_WAKEUP, w);
 	return 0;
 }
 
 static __always_inline int handle_wakeup(struct task_struct *p, __u16 type)
 {
-	__u32 tid, slot;
-	struct waking now, *w;
-	struct ev_wakeup *e;
-	struct stage *st;
+	__u32 tid = BPF_CORE_READ(p, pid), slot = tid % WAKING_SLOTS;
+	struct waking now, *w = bpf_map_lookup_elem(&wakings, &slot);
 
-	if (!task_traced(p))
-		return 0;
-	tid = BPF_CORE_READ(p, pid);
-	e = ev_reserve(&st, sizeof(*e), type, tid);
-	if (!e)
-		return 0;
-	slot = tid % WAKING_SLOTS;
-	w = bpf_map_lookup_elem(&wakings, &slot);
-	if (w && w->wakee == tid) {
-		now = *w;
+	if (w && w->wakee == tid && type == EV_WAKEUP) {
 		w->wakee = 0;	/* taken: a later wakeup without its waking must not reuse it */
+		if (w->written)
+			return 0;
+		now = *w;
 	} else {
+		if (!task_traced(p))
+			return 0;
 		current_waker(&now);	/* wake_up_new_task has no sched_waking */
 	}
-	e->waker_tid = now.waker;
-	e->waker_nr = (__s16)now.nr;
-	e->waker_arg0 = now.arg0;
-	e->cpu = BPF_CORE_READ(p, wake_cpu);
-	ev_submit(st, e);
+	write_wakeup(p, tid, type, &now);
 	return 0;
 }
 
