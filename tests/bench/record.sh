@@ -12,6 +12,8 @@
 # the untraced median, events, bytes per event, lost events. Then one more run of each conlab
 # mode with CONLAB_BPF_STATS=1 (the kernel's run time per BPF program; kept out of the timed
 # runs, since timing the programs costs them a little), and the README's table rows.
+# "Empty hooks" is the floor under every mode: the same scheduler tracepoints with programs that
+# do nothing (hooks.bpf.c, attached by hooks.c, both built here), no recorder at all.
 set -u
 B=${1:-build}
 CONLAB=$B/conlab
@@ -21,13 +23,18 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 have_perf=0
 perf sched record -o "$TMP/probe.data" -- true > /dev/null 2>&1 && have_perf=1
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HOOKS=""
+clang -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I"$B" -c "$ROOT/tests/bench/hooks.bpf.c" \
+	-o "$TMP/hooks.bpf.o" && cc -O2 "$ROOT/tests/bench/hooks.c" -lbpf -o "$TMP/hooks-run" &&
+	"$TMP/hooks-run" "$TMP/hooks.bpf.o" true && HOOKS="$TMP/hooks-run $TMP/hooks.bpf.o"
 
 source "$(dirname "$0")/lib.sh"
 
 bench() {
 	local name=$1 key=$2 tag=$3
 	shift 3
-	: > "$TMP/base"; : > "$TMP/perf"
+	: > "$TMP/base"; : > "$TMP/perf"; : > "$TMP/hooks"
 	for v in $VARIANTS; do : > "$TMP/$v"; done
 	for ((i = 0; i < RUNS; i++)); do
 		"$@" > "$TMP/o" 2>/dev/null; kv "$TMP/o" "$key" >> "$TMP/base"
@@ -41,8 +48,12 @@ bench() {
 			perf sched record -q -o "$TMP/perf.data" -- "$@" > "$TMP/o" 2>/dev/null
 			kv "$TMP/o" "$key" >> "$TMP/perf"
 		fi
+		if [ -n "$HOOKS" ]; then
+			$HOOKS "$@" > "$TMP/o" 2>/dev/null
+			kv "$TMP/o" "$key" >> "$TMP/hooks"
+		fi
 	done
-	local b f l x p="" pr="-"
+	local b f l x p="" pr="-" hr="-"
 	b=$(median < "$TMP/base"); f=$(median < "$TMP/full"); l=$(median < "$TMP/light")
 	x=$(median < "$TMP/futex")
 	printf '%s\n  untraced %.1f ms | conlab %s | conlab light %s | conlab --futex-calls %s' \
@@ -52,6 +63,10 @@ bench() {
 		p=$(median < "$TMP/perf")
 		pr=$(ratio "$p" "$b")
 		printf ' | perf sched record %s' "$pr"
+	fi
+	if [ -n "$HOOKS" ]; then
+		hr=$(ratio "$(median < "$TMP/hooks")" "$b")
+		printf ' | empty hooks %s' "$hr"
 	fi
 	echo
 	local sizes=""
@@ -74,6 +89,7 @@ bench() {
 	else
 		sizes="$sizes | -"
 	fi
+	sizes="$sizes | -"
 	# per BPF program: runs and ns a run, in one more run of each mode
 	for v in $VARIANTS; do
 		# shellcheck disable=SC2046
@@ -83,7 +99,7 @@ bench() {
 			's/^conlab: bpf \([a-z_0-9]*\) *\([0-9]*\) runs *\([0-9]*\) ns.*/ \1 \2 x \3/p' \
 			"$TMP/stats" | paste -sd, -)"
 	done
-	README_ROWS="$README_ROWS| $tag | $(ratio "$f" "$b") | $(ratio "$l" "$b") | $(ratio "$x" "$b") | $pr |
+	README_ROWS="$README_ROWS| $tag | $(ratio "$f" "$b") | $(ratio "$l" "$b") | $(ratio "$x" "$b") | $pr | $hr |
 "
 	[ -n "${SIZE_ROW:-}" ] || SIZE_ROW="| trace size, $tag$sizes |"
 }
@@ -105,7 +121,7 @@ bench "CPU-bound, 2 threads x 300 ms" wall_ns "CPU-bound, 2 threads" \
 	"$WL/cpuburn" --threads 2 --ms 300
 echo
 echo "README form ($(date -u +%F), $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), load average $(cut -d" " -f1 /proc/loadavg)):"
-echo "| workload | conlab | conlab light | conlab \`--futex-calls\` | \`perf sched record\` |"
-echo "|---|---|---|---|---|"
+echo "| workload | conlab | conlab light | conlab \`--futex-calls\` | \`perf sched record\` | empty hooks |"
+echo "|---|---|---|---|---|---|"
 printf '%s' "$README_ROWS"
 echo "$SIZE_ROW"
