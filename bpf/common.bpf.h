@@ -30,13 +30,25 @@
 	SEC("tp_btf/" #tp)							\
 	int BPF_PROG(tp_##name, __VA_ARGS__)					\
 	{									\
+		const int btf = 1;						\
+		(void)btf;							\
 		return call;							\
 	}									\
 	SEC("raw_tp/" #tp)							\
 	int BPF_PROG(raw_##name, __VA_ARGS__)					\
 	{									\
+		const int btf = 0;						\
+		(void)btf;							\
 		return call;							\
 	}
+
+/*
+ * A field of a task the tracepoint handed over. In the tp_btf twin (`btf` 1, the constant
+ * TP_TWINS gives each twin) the verifier trusts the pointer, and the field is a plain load; in
+ * the raw_tp twin it is a bpf_probe_read_kernel, a helper call. The other branch compiles
+ * away. The scheduler probes read a few such fields on every switch and wakeup.
+ */
+#define TASK_FIELD(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
 
 /* A uprobe or uretprobe program whose body is one call taking its registers (ctx). */
 #define PROBE_CALL(sec, name, call)						\
@@ -195,6 +207,9 @@ static __always_inline int task_traced(struct task_struct *t)
 {
 	return tgid_traced(BPF_CORE_READ(t, tgid));
 }
+
+/* The same for a task a tracepoint handed over (TASK_FIELD). */
+#define TASK_TRACED(btf, t) tgid_traced(TASK_FIELD(btf, t, tgid))
 
 /* The futex call (nr: NR_FUTEX, NR_FUTEX_WAIT or NR_FUTEX_WAITV) whose arguments are in regs
  * waits with a timeout: futex(uaddr, op, val, timeout, ...) for the waiting commands,

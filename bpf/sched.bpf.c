@@ -276,13 +276,14 @@ __noinline int py_stack(__u32 tid, __u32 tgid, __u64 ts)
 	return 0;
 }
 
-static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
-					 struct task_struct *next, unsigned int prev_state)
+static __always_inline int handle_switch(void *ctx, const int btf, bool preempt,
+					 struct task_struct *prev, struct task_struct *next,
+					 unsigned int prev_state)
 {
-	__u32 prev_tid = BPF_CORE_READ(prev, pid), next_tid = BPF_CORE_READ(next, pid);
-	__u32 prev_tgid = BPF_CORE_READ(prev, tgid);
+	__u32 prev_tid = TASK_FIELD(btf, prev, pid), next_tid = TASK_FIELD(btf, next, pid);
+	__u32 prev_tgid = TASK_FIELD(btf, prev, tgid);
 	int pt = prev_tid && tgid_traced(prev_tgid);
-	int nt = next_tid && task_traced(next);
+	int nt = next_tid && TASK_TRACED(btf, next);
 	__u8 st;
 
 	if (!pt && !nt)
@@ -363,19 +364,19 @@ static __always_inline void current_waker(struct waking *w)
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct pt_regs *regs;
 
-	w->waker = BPF_CORE_READ(cur, pid);
+	w->waker = cur->pid;
 	w->nr = -1;
 	w->arg0 = 0;
 	/* kernel threads (and the idle task) have no user registers worth reading */
-	if (w->waker && !(BPF_CORE_READ(cur, flags) & 0x00200000 /* PF_KTHREAD */)) {
+	if (w->waker && !(cur->flags & 0x00200000 /* PF_KTHREAD */)) {
 		regs = (struct pt_regs *)bpf_task_pt_regs(cur);
 		w->nr = regs->orig_ax;
 		w->arg0 = regs->di;
 	}
 }
 
-static __always_inline void write_wakeup(struct task_struct *p, __u32 tid, __u16 type,
-					 const struct waking *w)
+static __always_inline void write_wakeup(const int btf, struct task_struct *p, __u32 tid,
+					 __u16 type, const struct waking *w)
 {
 	struct ev_wakeup *e;
 	struct stage *st;
@@ -386,33 +387,33 @@ static __always_inline void write_wakeup(struct task_struct *p, __u32 tid, __u16
 	e->waker_tid = w->waker;
 	e->waker_nr = (__s16)w->nr;
 	e->waker_arg0 = w->arg0;
-	e->cpu = BPF_CORE_READ(p, wake_cpu);
+	e->cpu = TASK_FIELD(btf, p, wake_cpu);
 	ev_submit(st, e);
 }
 
-static __always_inline int handle_waking(struct task_struct *p)
+static __always_inline int handle_waking(const int btf, struct task_struct *p)
 {
 	__u32 tid, slot;
 	struct waking *w;
 
-	if (!task_traced(p))
+	if (!TASK_TRACED(btf, p))
 		return 0;
-	tid = BPF_CORE_READ(p, pid);
+	tid = TASK_FIELD(btf, p, pid);
 	slot = tid % WAKING_SLOTS;
 	w = bpf_map_lookup_elem(&wakings, &slot);
 	if (!w)
 		return 0;
 	current_waker(w);
 	w->wakee = tid;
-	w->written = BPF_CORE_READ(p, on_cpu) == 0;
+	w->written = TASK_FIELD(btf, p, on_cpu) == 0;
 	if (w->written)
-		write_wakeup(p, tid, EV_WAKEUP, w);
+		write_wakeup(btf, p, tid, EV_WAKEUP, w);
 	return 0;
 }
 
-static __always_inline int handle_wakeup(struct task_struct *p, __u16 type)
+static __always_inline int handle_wakeup(const int btf, struct task_struct *p, __u16 type)
 {
-	__u32 tid = BPF_CORE_READ(p, pid), slot = tid % WAKING_SLOTS;
+	__u32 tid = TASK_FIELD(btf, p, pid), slot = tid % WAKING_SLOTS;
 	struct waking now, *w = bpf_map_lookup_elem(&wakings, &slot);
 
 	if (w && w->wakee == tid && type == EV_WAKEUP) {
@@ -421,22 +422,22 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u16 type)
 			return 0;
 		now = *w;
 	} else {
-		if (!task_traced(p))
+		if (!TASK_TRACED(btf, p))
 			return 0;
 		current_waker(&now);	/* wake_up_new_task has no sched_waking */
 	}
-	write_wakeup(p, tid, type, &now);
+	write_wakeup(btf, p, tid, type, &now);
 	return 0;
 }
 
-TP_TWINS(sched_waking, waking, handle_waking(p), struct task_struct *p)
+TP_TWINS(sched_waking, waking, handle_waking(btf, p), struct task_struct *p)
 
-TP_TWINS(sched_switch, switch, handle_switch(ctx, preempt, prev, next, prev_state),
+TP_TWINS(sched_switch, switch, handle_switch(ctx, btf, preempt, prev, next, prev_state),
 	 bool preempt, struct task_struct *prev, struct task_struct *next,
 	 unsigned int prev_state)
 
-TP_TWINS(sched_wakeup, wakeup, handle_wakeup(p, EV_WAKEUP), struct task_struct *p)
+TP_TWINS(sched_wakeup, wakeup, handle_wakeup(btf, p, EV_WAKEUP), struct task_struct *p)
 
-TP_TWINS(sched_wakeup_new, wakeup_new, handle_wakeup(p, EV_WAKEUP_NEW), struct task_struct *p)
+TP_TWINS(sched_wakeup_new, wakeup_new, handle_wakeup(btf, p, EV_WAKEUP_NEW), struct task_struct *p)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
