@@ -143,7 +143,8 @@ static void print_loop(FILE *f, const struct waitgraph *g, const struct wg_proce
 	if (p->loop.stalled)
 		fprintf(f, "  nothing can wake it: no callback, no timer, no descriptor but its own, "
 			   "and no other thread left to call it. Its pending tasks wait for ever: "
-			   "each awaits something only another task could set\n");
+			   "each awaits what only another of its tasks could do (set an Event, "
+			   "put an item, release a Lock)\n");
 }
 
 void dr_py_print_tasks(FILE *f, const struct waitgraph *g)
