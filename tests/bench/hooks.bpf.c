@@ -8,28 +8,17 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(empty_switch)
-{
-	return 0;
-}
+/* A program on tracepoint tp that returns at once. */
+#define EMPTY(tp)				\
+	SEC("tp_btf/" #tp)			\
+	int BPF_PROG(empty_##tp)		\
+	{					\
+		return 0;			\
+	}
 
-SEC("tp_btf/sched_waking")
-int BPF_PROG(empty_waking)
-{
-	return 0;
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(empty_wakeup)
-{
-	return 0;
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(empty_wakeup_new)
-{
-	return 0;
-}
+EMPTY(sched_switch)
+EMPTY(sched_waking)
+EMPTY(sched_wakeup)
+EMPTY(sched_wakeup_new)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
