@@ -21,6 +21,12 @@ check "pingpong: the futex word is named (turn) and waited on > 100 times" pyjso
 	> /dev/null 2> "$TMP/storm.err"
 check "storm of 4 unpinned pairs: recorded, no record after a later one" \
 	sh -c "grep -q '^conlab: recorded [1-9]' '$TMP/storm.err' && ! grep -q 'came after later ones' '$TMP/storm.err'"
+# a wakeup's record is written at sched_waking only once the wakee has left its CPU (else its
+# sleep's switch-out would come after the wakeup that ends it, and the thread would be switched
+# in while the trace has it asleep); the storm's threads are woken in the middle of leaving
+"$CONLAB" report summary -i "$TMP/storm.clab" --format json > "$TMP/storm.json"
+check "storm: no thread switched in while asleep (no wakeup before the sleep it ends)" pyjson \
+	"$TMP/storm.json" "j['anomalies']['switch_in_blocked'] == 0" "j['anomalies']"
 
 # 1b. the raw_tp twins of the scheduler probes (used on kernels without BTF tracepoints) see
 # the same: forced here with CONLAB_RAW_TP=1. Recorded as by default, without the futex calls:
