@@ -27,6 +27,14 @@ struct run {
 	uint64_t n;
 };
 
+/* n records of the sequence, from its record first, at byte off of the file. */
+struct segment {
+	uint64_t first;
+	off_t off;
+	uint64_t n;
+	uint32_t group;		/* grouped: theirs */
+};
+
 struct spool {
 	size_t rsize;
 	int (*cmp)(const void *, const void *);
@@ -45,11 +53,16 @@ struct spool {
 	off_t end;			/* bytes written to it */
 	struct run *runs;		/* with a comparator: the sorted runs, in file order */
 	size_t nruns, runs_cap;
+	/* The file's part of the sequence, in its order. One segment as written, or after the
+	 * merge of a comparator's runs; grouped, a segment per group and run, each group's run
+	 * after run: a run holds each group's records in the order they came, so the sequence is
+	 * read from the runs in place, with no merge to write it out again. */
+	struct segment *segs;
+	size_t nsegs, segs_cap;
 
 	uint64_t count;			/* records added */
-	/* The sequence: records [0, file_n) in the file from seq_off, the rest in mem. As
-	 * written, the file's then memory's; sorted, after the seal all in one or the other. */
-	off_t seq_off;
+	/* The sequence: records [0, file_n) in the file (segs), the rest in mem. As written,
+	 * the file's then memory's; sorted, after the seal all in one or the other. */
 	uint64_t file_n;
 	int sealed, failed;
 	char error[192];		/* what failed first, for the caller's one line */
@@ -212,6 +225,25 @@ static int sorted(const struct spool *s)
 	return s->cmp || s->group;
 }
 
+static void add_segment(struct spool *s, uint64_t first, off_t off, uint64_t n, uint32_t group)
+{
+	GROW_RAW(s->segs, s->segs_cap, s->nsegs + 1);
+	s->segs[s->nsegs++] = (struct segment){ first, off, n, group };
+}
+
+/* A grouped run about to be written at the file's end: a segment for each of its groups
+ * (their first records are numbered at the seal). */
+static void group_segments(struct spool *s)
+{
+	for (size_t i = 0, j; i < s->mem_n; i = j) {
+		uint32_t g = s->group(s->mem + i * s->rsize);
+
+		for (j = i + 1; j < s->mem_n && s->group(s->mem + j * s->rsize) == g; j++)
+			;
+		add_segment(s, 0, s->end + (off_t)(i * s->rsize), j - i, g);
+	}
+}
+
 static int flush_mem(struct spool *s)
 {
 	if (s->fd < 0 && open_file(s))
@@ -220,6 +252,8 @@ static int flush_mem(struct spool *s)
 		sort_mem(s);
 		GROW_RAW(s->runs, s->runs_cap, s->nruns + 1);
 		s->runs[s->nruns++] = (struct run){ s->end, s->mem_n };
+		if (s->group)
+			group_segments(s);
 	}
 	if (write_at(s, s->mem, s->mem_n * s->rsize, s->end))
 		return -1;
@@ -387,11 +421,11 @@ static int merge_runs(struct spool *s)
 	if (!ret)
 		ret = flush_out(&m);
 	if (!ret) {
-		s->seq_off = s->end;
-		s->end = m.out_off;
+		add_segment(s, 0, s->end, s->count, 0);
 		/* The runs are read: give their room back (a /tmp on tmpfs is memory). Where the
 		 * file system cannot, they stay until spool_free(), which costs only room. */
-		(void)fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, s->seq_off);
+		(void)fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, s->end);
+		s->end = m.out_off;
 	}
 	for (size_t r = 0; r < s->nruns; r++)
 		free(m.rd[r].buf);
@@ -401,8 +435,20 @@ static int merge_runs(struct spool *s)
 	return ret;
 }
 
+/* The segments by group, each group's in run order (the order of their offsets). */
+static int cmp_segment(const void *a, const void *b)
+{
+	const struct segment *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	return (x->off > y->off) - (x->off < y->off);
+}
+
 int spool_seal(struct spool *s)
 {
+	uint64_t first = 0;
+
 	if (s->failed)
 		return -1;
 	if (s->sealed)
@@ -412,6 +458,8 @@ int spool_seal(struct spool *s)
 		 * sort there is the whole sort. */
 		if (sorted(s))
 			sort_mem(s);
+		if (s->file_n)
+			add_segment(s, 0, 0, s->file_n, 0);
 		free(s->spare);
 		s->spare = NULL;
 		s->sealed = 1;
@@ -423,9 +471,16 @@ int spool_seal(struct spool *s)
 	free(s->spare);
 	s->mem = s->spare = NULL;
 	s->mem_cap = s->spare_cap = 0;
-	/* At least two runs: the file is made only when a record comes to a full buffer. */
-	if (merge_runs(s))
+	if (s->group) {
+		qsort(s->segs, s->nsegs, sizeof(*s->segs), cmp_segment);
+		for (size_t k = 0; k < s->nsegs; k++) {
+			s->segs[k].first = first;
+			first += s->segs[k].n;
+		}
+	} else if (merge_runs(s)) {	/* at least two runs: the file is made only when a
+					 * record comes to a full buffer */
 		return -1;
+	}
 	s->file_n = s->count;
 	s->sealed = 1;
 	return 0;
@@ -455,6 +510,7 @@ void spool_free(struct spool *s)
 	free(s->mem);
 	free(s->spare);
 	free(s->runs);
+	free(s->segs);
 	free(s->dir);
 	free(s);
 }
@@ -470,12 +526,32 @@ void spool_cursor(struct spool_cursor *c, struct spool *s, uint64_t from, uint64
 	c->to = to;
 }
 
-/* The window from record i, as far as the range and the file part of the sequence go. */
+/* The segment that holds record i of the file's part of the sequence. */
+static const struct segment *segment_of(const struct spool *s, uint64_t i)
+{
+	size_t lo = 0, hi = s->nsegs;	/* the last one whose first is at most i */
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->segs[mid].first <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &s->segs[lo];
+}
+
+/* The window from record i, as far as the range and i's segment go. */
 static int fill_window(struct spool_cursor *c, uint64_t i)
 {
 	struct spool *s = c->s;
-	uint64_t want = (c->to < s->file_n ? c->to : s->file_n) - i;
+	const struct segment *g = segment_of(s, i);
+	uint64_t end = g->first + g->n, want;
 
+	if (end > c->to)
+		end = c->to;
+	want = end - i;
 	if (!c->buf) {
 		c->buf_cap = records_in(s, SPOOL_IO_BYTES, c->to - i);
 		c->buf = xmalloc(c->buf_cap * s->rsize);
@@ -483,7 +559,7 @@ static int fill_window(struct spool_cursor *c, uint64_t i)
 	if (want > c->buf_cap)
 		want = c->buf_cap;
 	c->buf_n = 0;
-	if (read_at(s, c->buf, want * s->rsize, s->seq_off + (off_t)(i * s->rsize)))
+	if (read_at(s, c->buf, want * s->rsize, g->off + (off_t)((i - g->first) * s->rsize)))
 		return -1;
 	c->buf_first = i;
 	c->buf_n = want;
