@@ -1,4 +1,5 @@
-/* spool.c — records in memory up to a budget, then in a file: sorted runs merged on seal. */
+/* spool.c — records in memory up to a budget, then in a file: a comparator's sorted runs merged
+ * on seal, a grouped spool's runs read in place. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -176,8 +177,6 @@ static int read_at(struct spool *s, void *buf, size_t n, off_t off)
 	return 0;
 }
 
-/* The records in memory to the end of the file: sorted as a run when there is a comparator,
- * as they are when not (then the file is simply the sequence's beginning). */
 /* The records in memory in the spool's order: a qsort by the comparator, or a counting sort by
  * group, which keeps each group's records in the order they came and moves each record once
  * (a qsort of records this size sorts pointers, then moves them all again). */
@@ -244,16 +243,20 @@ static void group_segments(struct spool *s)
 	}
 }
 
+/* The records in memory to the end of the file: sorted as a run when there is a comparator,
+ * by group with a segment for each when grouped, as they are when neither (then the file is
+ * simply the sequence's beginning). */
 static int flush_mem(struct spool *s)
 {
 	if (s->fd < 0 && open_file(s))
 		return -1;
-	if (sorted(s)) {
+	if (sorted(s))
 		sort_mem(s);
+	if (s->cmp) {
 		GROW_RAW(s->runs, s->runs_cap, s->nruns + 1);
 		s->runs[s->nruns++] = (struct run){ s->end, s->mem_n };
-		if (s->group)
-			group_segments(s);
+	} else if (s->group) {
+		group_segments(s);
 	}
 	if (write_at(s, s->mem, s->mem_n * s->rsize, s->end))
 		return -1;
@@ -330,13 +333,10 @@ static int refill(struct merge *m, size_t r)
 	return 0;
 }
 
-/* heap places a and b: is a's record the lesser? Equal ones: the earlier run's (grouped: the
- * one added first). */
+/* heap places a and b: is a's record the lesser? Equal ones: the earlier run's. */
 static int less(const struct merge *m, size_t a, size_t b)
 {
-	const struct spool *s = m->s;
-	const void *x = head(m, m->heap[a]), *y = head(m, m->heap[b]);
-	int c = s->cmp ? s->cmp(x, y) : (s->group(x) > s->group(y)) - (s->group(x) < s->group(y));
+	int c = m->s->cmp(head(m, m->heap[a]), head(m, m->heap[b]));
 
 	return c < 0 || (c == 0 && m->heap[a] < m->heap[b]);
 }

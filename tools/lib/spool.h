@@ -15,7 +15,9 @@
  * Sorting: the records in memory are sorted (qsort) and, once over the budget, written out as
  * a sorted run; spool_seal() merges the runs into one sorted sequence in the same file. The
  * comparator must order every two distinct records (break ties with a sequence number): the
- * order of records it calls equal is not kept.
+ * order of records it calls equal is not kept. A grouped spool's runs are not merged: each
+ * holds each group's records in the order added, and a cursor reads a group's part of one run
+ * after another's.
  *
  * The budget per spool is CONLAB_SPOOL_BYTES (bytes; "64M" forms too), 32 MiB when unset; the
  * file goes into $TMPDIR, else /tmp. Errors (no room on the disk, no temporary directory) are
