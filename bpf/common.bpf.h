@@ -203,13 +203,12 @@ static __always_inline int tgid_traced(__u32 tgid)
 	return bit_test(&traced, tgid);
 }
 
-static __always_inline int task_traced(struct task_struct *t)
+/* Whether task t is followed; btf as TASK_FIELD's (0 reads the field with a helper, as any
+ * pointer allows). */
+static __always_inline int task_traced(const int btf, struct task_struct *t)
 {
-	return tgid_traced(BPF_CORE_READ(t, tgid));
+	return tgid_traced(TASK_FIELD(btf, t, tgid));
 }
-
-/* The same for a task a tracepoint handed over (TASK_FIELD). */
-#define TASK_TRACED(btf, t) tgid_traced(TASK_FIELD(btf, t, tgid))
 
 /* The futex call (nr: NR_FUTEX, NR_FUTEX_WAIT or NR_FUTEX_WAITV) whose arguments are in regs
  * waits with a timeout: futex(uaddr, op, val, timeout, ...) for the waiting commands,

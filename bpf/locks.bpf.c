@@ -599,7 +599,7 @@ int BPF_PROG(lk_exit, struct task_struct *p)
 {
 	__u32 tid = BPF_CORE_READ(p, pid);
 
-	if (!task_traced(p))
+	if (!task_traced(0, p))
 		return 0;
 	bpf_map_delete_elem(&lk_held, &tid);
 	return 0;

@@ -38,7 +38,7 @@ static __always_inline int handle_exec(struct task_struct *p, pid_t old_pid,
 	struct stage *st;
 	const char *fn;
 
-	if (!task_traced(p))
+	if (!task_traced(0, p))
 		return 0;
 	e = ev_reserve(&st, sizeof(*e), EV_EXEC, BPF_CORE_READ(p, pid));
 	if (!e)
@@ -113,7 +113,7 @@ static __always_inline int handle_rename(struct task_struct *t, const char *comm
 	struct ev_rename *e;
 	struct stage *st;
 
-	if (!task_traced(t))
+	if (!task_traced(0, t))
 		return 0;
 	e = ev_reserve(&st, sizeof(*e), EV_RENAME, BPF_CORE_READ(t, pid));
 	if (!e)

@@ -283,7 +283,7 @@ static __always_inline int handle_switch(void *ctx, const int btf, bool preempt,
 	__u32 prev_tid = TASK_FIELD(btf, prev, pid), next_tid = TASK_FIELD(btf, next, pid);
 	__u32 prev_tgid = TASK_FIELD(btf, prev, tgid);
 	int pt = prev_tid && tgid_traced(prev_tgid);
-	int nt = next_tid && TASK_TRACED(btf, next);
+	int nt = next_tid && task_traced(btf, next);
 	__u8 st;
 
 	if (!pt && !nt)
@@ -396,7 +396,7 @@ static __always_inline int handle_waking(const int btf, struct task_struct *p)
 	__u32 tid, slot;
 	struct waking *w;
 
-	if (!TASK_TRACED(btf, p))
+	if (!task_traced(btf, p))
 		return 0;
 	tid = TASK_FIELD(btf, p, pid);
 	slot = tid % WAKING_SLOTS;
@@ -413,17 +413,20 @@ static __always_inline int handle_waking(const int btf, struct task_struct *p)
 
 static __always_inline int handle_wakeup(const int btf, struct task_struct *p, __u16 type)
 {
-	__u32 tid = TASK_FIELD(btf, p, pid), slot = tid % WAKING_SLOTS;
-	struct waking now, *w = bpf_map_lookup_elem(&wakings, &slot);
+	__u32 tid, slot;
+	struct waking now, *w;
 
+	if (!task_traced(btf, p))
+		return 0;
+	tid = TASK_FIELD(btf, p, pid);
+	slot = tid % WAKING_SLOTS;
+	w = bpf_map_lookup_elem(&wakings, &slot);
 	if (w && w->wakee == tid && type == EV_WAKEUP) {
 		w->wakee = 0;	/* taken: a later wakeup without its waking must not reuse it */
 		if (w->written)
 			return 0;
 		now = *w;
 	} else {
-		if (!TASK_TRACED(btf, p))
-			return 0;
 		current_waker(&now);	/* wake_up_new_task has no sched_waking */
 	}
 	write_wakeup(btf, p, tid, type, &now);

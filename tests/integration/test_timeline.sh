@@ -85,9 +85,9 @@ W0=$("$PYH" -c "import json, sys
 j = json.load(open(sys.argv[1]))
 print([t['tid'] for p in j['processes'] for t in p['threads'] if t['comm'] == 'worker-0'][0])" \
 	"$TMP/bar.sum.json")
-check "python: the summary names the barrier's waits by its line and main's join by worker-0" \
+check "python: the summary names the barrier's waits by its line (no address of its own) and main's join by worker-0" \
 	pyjson "$TMP/bar.sum.json" "(
-len([f for f in j['futexes'] if f['kind'] == 'condvar' and
+len([f for f in j['futexes'] if f['kind'] == 'condvar' and f['addr'] is None and
      f['name'].startswith('Barrier.') and '(threading.py:' in f['name']]) == 1 and
 [f['name'] for f in j['futexes'] if f['kind'] == 'join' and 'worker-0' in f['name']] ==
   ['join(worker-0 $W0)'])" "[(f['name'], f['kind']) for f in j['futexes']]"

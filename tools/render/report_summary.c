@@ -23,8 +23,8 @@ void report_summary_keep(const struct report_opts *o, struct m_keep *k)
 /* A futex address aggregated over all blocked intervals on it. */
 struct fx_agg {
 	uint64_t addr;		/* the futex word; for a wait of threading's Condition, the made-up
-				 * pc of the Python line that waits (py_site) */
-	uint64_t py_site;
+				 * pc of the Python line that waits (py_line) */
+	uint8_t py_line;
 	uint32_t holder;	/* a join's joined thread, when known */
 	uint32_t pid;
 	uint32_t waits;
@@ -80,7 +80,7 @@ static struct fx_agg *aggregate_futexes(const struct model *m, size_t *n)
 				at = (*n)++;
 				memset(&v[at], 0, sizeof(v[at]));
 				v[at].addr = obj;
-				v[at].py_site = site;
+				v[at].py_line = site != 0;
 				v[at].pid = t->pid;
 				idmap_put(&idx, key, at);
 			}
@@ -104,11 +104,11 @@ static struct fx_agg *aggregate_futexes(const struct model *m, size_t *n)
 static const char *fx_name(const struct model *m, struct procsyms *ps, const struct fx_agg *a,
 			   char *buf, size_t n)
 {
-	const char *py = a->py_site ? NULL : model_sync_name(m, a->pid, a->addr, NULL);
+	const char *py = a->py_line ? NULL : model_sync_name(m, a->pid, a->addr, NULL);
 	int k = agg_kind(a);
 
 	/* "Barrier._wait (threading.py:725)", as the timeline says */
-	if (a->py_site && !model_py_site_name(m, a->py_site, "", buf, n))
+	if (a->py_line && !model_py_site_name(m, a->addr, "", buf, n))
 		return buf;
 	if (k == WK_JOIN && a->holder) {	/* "join(worker-0 4242)", as contention says */
 		snprintf(buf, n, "join(%s %u)", model_comm(m, a->holder, "?"), a->holder);
@@ -258,11 +258,15 @@ static int text(const struct model *m, const struct report_opts *o, FILE *out)
 		fprintf(out, "\ntop futex waits (by total wait)\n");
 		fprintf(out, "  %-*s %-18s %7s %-10s %7s %10s %10s\n", w, "NAME", "ADDRESS", "PID",
 			"KIND", "WAITS", "TOTAL", "MAX");
-		for (size_t i = 0; i < rows; i++)
-			fprintf(out, "  %-*.*s 0x%-16llx %7u %-10s %7u %10s %10s\n", w, w,
-				nm[i], (unsigned long long)fx[i].addr, fx[i].pid,
-				wait_kind_name(agg_kind(&fx[i])), fx[i].waits,
+		for (size_t i = 0; i < rows; i++) {
+			char addr[24] = "-";	/* a Python line has no futex address of its own */
+
+			if (!fx[i].py_line)
+				snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)fx[i].addr);
+			fprintf(out, "  %-*.*s %-18s %7u %-10s %7u %10s %10s\n", w, w, nm[i], addr,
+				fx[i].pid, wait_kind_name(agg_kind(&fx[i])), fx[i].waits,
 				fmt_dur(a, sizeof(a), fx[i].total), fmt_dur(b, sizeof(b), fx[i].max));
+		}
 		free(nm);
 	}
 	conns_model_text(m, o->top ? o->top : 15, out);
@@ -357,7 +361,10 @@ static int json(const struct model *m, FILE *out)
 	json_arr_begin(&j, "futexes");
 	for (size_t i = 0; i < nfx; i++) {
 		json_obj_begin(&j, NULL);
-		json_kv_hex(&j, "addr", fx[i].addr);
+		if (fx[i].py_line)
+			json_kv_null(&j, "addr");
+		else
+			json_kv_hex(&j, "addr", fx[i].addr);
 		json_kv_str(&j, "name", fx_name(m, &ps, &fx[i], nm, sizeof(nm)));
 		json_kv_u64(&j, "pid", fx[i].pid);
 		json_kv_str(&j, "kind", wait_kind_name(agg_kind(&fx[i])));
