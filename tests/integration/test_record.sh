@@ -10,6 +10,10 @@ want=$(lastkv "$TMP/pp.out" futex_waits)
 check "pingpong: futex wait calls counted exactly ($want)" pyjson "$TMP/pp.json" \
 	"sum(t['futex_wait_calls'] for p in j['processes'] for t in p['threads'] if t['comm'] in ('ping','pong')) == $want"
 check "pingpong: no lost events" pyjson "$TMP/pp.json" "j['lost_events'] == 0"
+# the summary counts the events as record does: the probes' records, not the metadata it adds
+rec=$(sed -n 's/^conlab: recorded \([0-9]*\) events.*/\1/p' "$TMP/pp.err")
+check "pingpong: the summary's event count is record's (${rec:-none})" pyjson "$TMP/pp.json" \
+	"'$rec' != '' and j['events'] == int('$rec')" "j['events']"
 check "pingpong: both threads named and blocked on futexes" pyjson "$TMP/pp.json" \
 	"sorted(t['comm'] for p in j['processes'] for t in p['threads'] if t['blocked_ns']['futex'] > 0 and t['comm'] != 'pingpong') == ['ping','pong']"
 check "pingpong: the futex word is named (turn) and waited on > 100 times" pyjson "$TMP/pp.json" \

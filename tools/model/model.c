@@ -626,7 +626,7 @@ void model_event(struct model *m, const struct ev_hdr *h)
 		if (h->ts > m->t_last)
 			m->t_last = h->ts;
 	}
-	m->events++;
+	m->events += h->type < EV_META_TASK;
 	if (m->keep.stream_types)
 		model_keep_stream(m, h);
 	if (m->keep.fold && m->keep.fold->record)

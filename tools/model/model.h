@@ -312,7 +312,8 @@ struct model {
 	uint64_t span_first, span_last;
 	uint64_t span_types;		/* ... and its record types (bit 1 << type), 0 unknown */
 	uint64_t clock_mono, clock_real;	/* a clock pair, 0 unknown */
-	uint64_t events;		/* records fed */
+	uint64_t events;		/* events fed: the probes' (and the lock library's) records,
+					 * as `record` counts them, not the metadata it adds */
 	uint64_t anomalies[AN_NKINDS];
 	/* losses, from the recorder's cumulative per-CPU counters */
 	uint64_t lost[LOST_NKINDS];
